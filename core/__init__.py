@@ -1,0 +1,67 @@
+"""EventDeck's broker core: asyncio only, never Qt.
+
+``from eventdeck.core import Broker, Kind`` is all most callers need::
+
+    async with Broker() as broker:
+        sub = broker.subscribe("fridge/#", name="shopping-list")
+        await broker.publish("fridge/level", {"percent": 23})
+        delivery = await sub.get()
+"""
+
+from eventdeck.core.broker import DEAD_PREFIX, REPLY_PREFIX, Broker, BrokerStats, ChannelInfo, Receipt
+from eventdeck.core.channels import is_pattern, matches, validate_channel, validate_pattern
+from eventdeck.core.errors import (
+    BrokerClosed,
+    DeliveryError,
+    EventDeckError,
+    InvalidChannel,
+    InvalidPayload,
+    NoResponderError,
+    PayloadTooLarge,
+    PublishTimeout,
+    RequestTimeout,
+    SubscriptionError,
+)
+from eventdeck.core.message import JSON, Kind, Message, PayloadLike, new_id, to_payload
+from eventdeck.core.subscription import AckMode, Delivery, Overflow, State, Subscription, SubscriptionInfo
+from eventdeck.core.tap import BrokerEvent, EventKind, Tap, TapBatch, TapItem
+
+__all__ = [
+    "DEAD_PREFIX",
+    "JSON",
+    "REPLY_PREFIX",
+    "AckMode",
+    "Broker",
+    "BrokerClosed",
+    "BrokerEvent",
+    "BrokerStats",
+    "ChannelInfo",
+    "Delivery",
+    "DeliveryError",
+    "EventDeckError",
+    "EventKind",
+    "InvalidChannel",
+    "InvalidPayload",
+    "Kind",
+    "Message",
+    "NoResponderError",
+    "Overflow",
+    "PayloadLike",
+    "PayloadTooLarge",
+    "PublishTimeout",
+    "Receipt",
+    "RequestTimeout",
+    "State",
+    "Subscription",
+    "SubscriptionError",
+    "SubscriptionInfo",
+    "Tap",
+    "TapBatch",
+    "TapItem",
+    "is_pattern",
+    "matches",
+    "new_id",
+    "to_payload",
+    "validate_channel",
+    "validate_pattern",
+]

@@ -1,0 +1,295 @@
+"""Subscriptions: a named consumer of a pattern with a bounded queue, acks and redelivery."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections import deque
+from typing import TYPE_CHECKING, NamedTuple
+
+from eventdeck.core.errors import DeliveryError
+from eventdeck.core.message import Message
+
+if TYPE_CHECKING:
+    from eventdeck.core.broker import Broker
+
+
+class Overflow(enum.Enum):
+    """What a full subscription does with one more message."""
+
+    DROP_OLDEST = "drop_oldest"
+    DROP_NEWEST = "drop_newest"
+    BLOCK = "block"
+
+
+class AckMode(enum.Enum):
+    AUTO = "auto"
+    MANUAL = "manual"
+
+
+class State(enum.Enum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    AWAY = "away"  # durable, no consumer attached: still queueing
+    CLOSED = "closed"
+
+
+class SubscriptionInfo(NamedTuple):
+    """A snapshot of one subscription's settings and counters."""
+
+    name: str
+    pattern: str
+    durable: bool
+    state: State
+    overflow: Overflow
+    ack: AckMode
+    max_pending: int
+    pending: int
+    unacked: int
+    delivered: int
+    acked: int
+    redelivered: int
+    dead_lettered: int
+    dropped: int
+
+
+class Delivery:
+    """One message handed to a consumer; ``attempt`` counts from 1 and grows on each redelivery."""
+
+    __slots__ = ("_settled", "_subscription", "attempt", "message")
+
+    def __init__(self, subscription: Subscription, message: Message, attempt: int, settled: bool) -> None:
+        self.message = message
+        self.attempt = attempt
+        self._subscription = subscription
+        self._settled = settled
+
+    @property
+    def redelivered(self) -> bool:
+        return self.attempt > 1
+
+    async def ack(self) -> None:
+        """Confirm the message was handled. A no-op on auto-ack subscriptions."""
+        sub = self._subscription
+        if sub.ack is AckMode.AUTO:
+            return
+        self._settle("ack")
+        sub.acked += 1
+
+    async def nack(self, requeue: bool = True, reason: str = "") -> None:
+        """Report failure: redeliver it (up to ``max_attempts``), or dead-letter it now if ``requeue`` is False."""
+        sub = self._subscription
+        if sub.ack is AckMode.AUTO:
+            raise DeliveryError(f"subscription {sub.name!r} acks automatically; nack needs ack='manual'")
+        self._settle("nack")
+        if requeue and self.attempt < sub.max_attempts:
+            sub.requeue(self.message, self.attempt + 1)
+            return
+        why = reason or "rejected"
+        if requeue:
+            why = f"{why}; gave up after {self.attempt} attempts (max_attempts={sub.max_attempts})"
+        sub.dead_letter(self.message, why, self.attempt)
+
+    def _settle(self, what: str) -> None:
+        if self._settled:
+            raise DeliveryError(f"message {self.message.id} was already acked or nacked; cannot {what} it again")
+        self._settled = True
+        self._subscription.unacked.discard(self)
+
+
+class Subscription:
+    """A consumer's view of the broker. Iterate with ``async for delivery in subscription``.
+
+    Create with ``Broker.subscribe``. The queue is bounded by ``max_pending``; what
+    happens when it is full is the ``overflow`` policy. ``close()`` detaches the
+    consumer: a durable subscription keeps queueing (state "away") until a consumer
+    subscribes again under the same name; any other is removed. ``unsubscribe()``
+    always removes it.
+    """
+
+    def __init__(
+        self,
+        broker: Broker,
+        name: str,
+        pattern: str,
+        *,
+        durable: bool,
+        max_pending: int,
+        overflow: Overflow,
+        ack: AckMode,
+        max_attempts: int,
+    ) -> None:
+        self.name = name
+        self.pattern = pattern
+        self.durable = durable
+        self.max_pending = max_pending
+        self.overflow = overflow
+        self.ack = ack
+        self.max_attempts = max_attempts
+        self.state = State.ACTIVE
+        self.queue: deque[Message] = deque()
+        self.unacked: set[Delivery] = set()
+        self.delivered = 0
+        self.acked = 0
+        self.redelivered = 0
+        self.dead_lettered = 0
+        self.dropped = 0
+        self._broker = broker
+        self._redo: deque[tuple[Message, int]] = deque()
+        self._auto = ack is AckMode.AUTO
+        self.waiter: asyncio.Future[None] | None = None
+        self.space_waiters: deque[asyncio.Future[None]] = deque()
+
+    def __repr__(self) -> str:
+        return f"<Subscription {self.name!r} {self.pattern!r} {self.state.value} pending={self.pending}>"
+
+    @property
+    def pending(self) -> int:
+        """Messages queued and not yet handed to the consumer."""
+        return len(self.queue) + len(self._redo)
+
+    def info(self) -> SubscriptionInfo:
+        return SubscriptionInfo(
+            self.name,
+            self.pattern,
+            self.durable,
+            self.state,
+            self.overflow,
+            self.ack,
+            self.max_pending,
+            self.pending,
+            len(self.unacked),
+            self.delivered,
+            self.acked,
+            self.redelivered,
+            self.dead_lettered,
+            self.dropped,
+        )
+
+    # -- consuming -------------------------------------------------------
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Delivery:
+        while True:
+            state = self.state
+            if state is State.ACTIVE:
+                if self._redo:
+                    message, attempt = self._redo.popleft()
+                    self.redelivered += 1
+                    return self._hand_out(message, attempt)
+                if self.queue:
+                    message = self.queue.popleft()
+                    if self.space_waiters:
+                        self._wake_space()
+                    return self._hand_out(message, 1)
+            elif state is not State.PAUSED:
+                raise StopAsyncIteration
+            waiter = asyncio.get_running_loop().create_future()
+            self.waiter = waiter
+            try:
+                await waiter
+            finally:
+                if self.waiter is waiter:
+                    self.waiter = None
+
+    async def get(self, timeout: float | None = None) -> Delivery:
+        """The next delivery; raises ``TimeoutError`` after ``timeout`` seconds, ``StopAsyncIteration`` if closed."""
+        if timeout is None:
+            return await self.__anext__()
+        async with asyncio.timeout(timeout):
+            return await self.__anext__()
+
+    def _hand_out(self, message: Message, attempt: int) -> Delivery:
+        self.delivered += 1
+        if self._auto:
+            self.acked += 1
+            return Delivery(self, message, attempt, True)
+        delivery = Delivery(self, message, attempt, False)
+        self.unacked.add(delivery)
+        return delivery
+
+    # -- called by the broker and by deliveries ----------------------------
+
+    def wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _wake_space(self) -> None:
+        while self.space_waiters and len(self.queue) < self.max_pending:
+            waiter = self.space_waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def requeue(self, message: Message, attempt: int) -> None:
+        self._redo.append((message, attempt))
+        self.wake()
+
+    def dead_letter(self, message: Message, reason: str, attempts: int) -> None:
+        self.dead_lettered += 1
+        self._broker.dead_letter(message, self.name, reason, attempts)
+
+    # -- control -----------------------------------------------------------
+
+    def pause(self) -> None:
+        """Stop handing out messages; they keep queueing (visible as growing ``pending``)."""
+        if self.state is State.ACTIVE:
+            self.state = State.PAUSED
+            self._broker.subscription_changed(self, "paused")
+
+    def resume(self) -> None:
+        """Hand out queued messages again."""
+        if self.state is State.PAUSED:
+            self.state = State.ACTIVE
+            self._broker.subscription_changed(self, "resumed")
+            self.wake()
+
+    def close(self) -> None:
+        """Detach the consumer. Durable: keep queueing until a consumer comes back. Otherwise: remove."""
+        if self.state in (State.CLOSED, State.AWAY):
+            return
+        if not self.durable:
+            self.unsubscribe()
+            return
+        self._return_unacked()
+        self.state = State.AWAY
+        self._broker.subscription_changed(self, "away")
+        self.wake()
+
+    def unsubscribe(self) -> None:
+        """Remove the subscription and drop whatever it still holds."""
+        if self.state is State.CLOSED:
+            return
+        self.state = State.CLOSED
+        self._broker.remove_subscription(self)
+        self.queue.clear()
+        self._redo.clear()
+        self.unacked.clear()
+        self.wake()
+        while self.space_waiters:
+            waiter = self.space_waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def reattach(self) -> None:
+        """A consumer subscribed again under this durable name: deliver the backlog."""
+        self.state = State.ACTIVE
+        self._broker.subscription_changed(self, "back")
+
+    def _return_unacked(self) -> None:
+        # Messages the departing consumer never settled are redelivered to the next one first.
+        for delivery in sorted(self.unacked, key=lambda d: d.message.id):
+            delivery._settled = True
+            self._redo.append((delivery.message, delivery.attempt + 1))
+        self.unacked.clear()
+
+    async def __aenter__(self) -> Subscription:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""Qt desktop app (Qt only; talks to eventdeck.core through its public API)."""
