@@ -1,0 +1,133 @@
+"""Entry point: the ``eventdeck`` command line, and the qasync start/stop of the window.
+
+Only ``run_window`` imports Qt, so ``--help``/``--version`` (and later the headless
+subcommands) stay fast and work without a display.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes.util
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+log = logging.getLogger("eventdeck")
+
+# Qt's xcb platform plugin loads these at start; fresh Debian/Ubuntu machines often lack them.
+XCB_LIBRARIES = {
+    "xcb-cursor": "libxcb-cursor0",
+    "xcb-icccm": "libxcb-icccm4",
+    "xcb-keysyms": "libxcb-keysyms1",
+    "xcb-image": "libxcb-image0",
+    "xcb-render-util": "libxcb-render-util0",
+    "xcb-shape": "libxcb-shape0",
+    "xkbcommon-x11": "libxkbcommon-x11-0",
+    "EGL": "libegl1",
+    "fontconfig": "libfontconfig1",
+}
+
+
+def app_version() -> str:
+    try:
+        return version("eventdeck")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="eventdeck",
+        description="See and play with event-driven systems: an embedded broker with a live window onto it.",
+    )
+    parser.add_argument("--version", action="version", version=f"EventDeck {app_version()}")
+    demo = parser.add_mutually_exclusive_group()
+    demo.add_argument(
+        "--demo", dest="demo", action="store_true", default=None, help="load the demo workspace (default on first launch)"
+    )
+    demo.add_argument("--no-demo", dest="demo", action="store_false", help="start with an empty broker")
+    parser.add_argument("--screenshot", metavar="PATH", type=Path, help="save a PNG of the window after a delay, then exit")
+    parser.add_argument(
+        "--screenshot-delay",
+        metavar="SECONDS",
+        type=_non_negative_float,
+        default=3.0,
+        help="seconds to wait before --screenshot (default: 3)",
+    )
+    parser.add_argument(
+        "--ring-size", metavar="ROWS", type=_positive_int, default=None, help="rows the live stream keeps (default: 100000)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
+    return parser
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def missing_xcb_packages() -> list[str]:
+    """Debian package names of the xcb libraries Qt needs that this machine lacks."""
+    return [package for library, package in XCB_LIBRARIES.items() if ctypes.util.find_library(library) is None]
+
+
+def choose_platform(args: argparse.Namespace) -> str | None:
+    """Pick the Qt platform, or return an error message explaining why the window can't open."""
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if not sys.platform.startswith("linux"):
+        return None
+    if os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    if not os.environ.get("DISPLAY"):
+        if args.screenshot is not None:
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
+            return None
+        return (
+            "eventdeck: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set). "
+            "Start it from a desktop session, or try `xvfb-run eventdeck`."
+        )
+    missing = missing_xcb_packages()
+    if missing:
+        return (
+            "eventdeck: Qt's X11 support needs system libraries this machine lacks. Install them with:\n"
+            f"  sudo apt-get install {' '.join(missing)}"
+        )
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    problem = choose_platform(args)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    from eventdeck.gui.window_runner import run_window  # imports Qt: only now
+
+    return run_window(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

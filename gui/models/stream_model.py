@@ -1,0 +1,223 @@
+"""The live stream as a Qt table model over a bounded ring of messages.
+
+Rows arrive in batches (one ``beginInsertRows`` per flush) and the oldest are
+evicted explicitly inside ``beginRemoveRows``, so views keep their selection and
+scroll position right. Filtering happens here, at ingest, not in a proxy model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+
+from eventdeck.core import Kind, Message, matches
+from eventdeck.gui.icons import kind_colour, kind_icon
+
+DEFAULT_CAPACITY = 100_000
+MESSAGE_ROLE = Qt.ItemDataRole.UserRole
+PREVIEW_CHARS = 160
+ModelIndex = QModelIndex | QPersistentModelIndex
+_CONTROL = {c: " " for c in range(32)}
+
+
+@dataclass(frozen=True, slots=True)
+class StreamFilter:
+    """Which messages the stream shows: a channel pattern, a set of kinds and a text to find."""
+
+    pattern: str = ""
+    kinds: frozenset[Kind] = frozenset(Kind)
+    text: str = ""
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.pattern and not self.text and self.kinds == frozenset(Kind)
+
+    def accepts(self, message: Message) -> bool:
+        if message.kind not in self.kinds:
+            return False
+        if self.pattern and not matches(self.pattern, message.channel):
+            return False
+        if self.text:
+            needle = self.text.casefold()
+            return (
+                needle in message.channel.casefold()
+                or needle in message.publisher.casefold()
+                or needle in message.text().casefold()
+            )
+        return True
+
+
+def format_time(timestamp: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(timestamp)) + f".{int(timestamp * 1000) % 1000:03d}"
+
+
+def format_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def preview(message: Message) -> str:
+    return message.payload[:PREVIEW_CHARS].decode("utf-8", errors="replace").translate(_CONTROL)
+
+
+class StreamModel(QAbstractTableModel):
+    """Messages in arrival order, at most ``capacity`` rows, filtered by ``stream_filter``."""
+
+    COLUMNS = ("Time", "Channel", "Kind", "Publisher", "Payload", "Size")
+    paused_changed = Signal(bool)
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+        super().__init__()
+        self._capacity = capacity
+        self._all: deque[Message] = deque(maxlen=capacity)  # everything seen, to refilter from
+        self._rows: list[Message] = []  # what is shown is _rows[_start:]
+        self._start = 0
+        self._filter = StreamFilter()
+        self._paused = False
+        self.held_back = 0  # messages that arrived while paused
+
+    # -- Qt model interface ------------------------------------------------
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._rows) - self._start
+
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.COLUMNS[section]
+        return None
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid():
+            return None
+        message = self._rows[self._start + index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == 0:
+                return format_time(message.timestamp)
+            if column == 1:
+                return message.channel
+            if column == 2:
+                return message.kind.value
+            if column == 3:
+                return message.publisher
+            if column == 4:
+                return preview(message)
+            return format_size(len(message.payload))
+        if role == MESSAGE_ROLE:
+            return message
+        if column == 2:
+            if role == Qt.ItemDataRole.DecorationRole:
+                return kind_icon(message.kind)
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return kind_colour(message.kind)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == 5:
+            return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        if role == Qt.ItemDataRole.ToolTipRole and column in (1, 4):
+            return message.channel if column == 1 else preview(message)
+        return None
+
+    # -- feeding -----------------------------------------------------------
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    @property
+    def stream_filter(self) -> StreamFilter:
+        return self._filter
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def held(self) -> int:
+        """Messages kept in the ring (shown or not)."""
+        return len(self._all)
+
+    def message_at(self, row: int) -> Message:
+        return self._rows[self._start + row]
+
+    def row_of(self, message_id: int) -> int | None:
+        """The row showing the message with this id, searching from the newest."""
+        for row in range(self.rowCount() - 1, -1, -1):
+            if self._rows[self._start + row].id == message_id:
+                return row
+        return None
+
+    def append_batch(self, messages: Iterable[Message]) -> None:
+        """Add one flush worth of messages: at most one removal and one insertion."""
+        batch = messages if isinstance(messages, list) else list(messages)
+        self._all.extend(batch)
+        if self._paused:
+            self.held_back += len(batch)
+            return
+        rows = batch if self._filter.is_empty else [m for m in batch if self._filter.accepts(m)]
+        if not rows:
+            return
+        if len(rows) > self._capacity:
+            rows = rows[-self._capacity :]
+        shown = self.rowCount()
+        excess = shown + len(rows) - self._capacity
+        if excess > 0:
+            self._evict(excess)
+            shown -= excess
+        self.beginInsertRows(QModelIndex(), shown, shown + len(rows) - 1)
+        self._rows.extend(rows)
+        self.endInsertRows()
+
+    def _evict(self, count: int) -> None:
+        self.beginRemoveRows(QModelIndex(), 0, count - 1)
+        self._start += count
+        if self._start >= self._capacity:  # compact now and then; indexing stays O(1)
+            del self._rows[: self._start]
+            self._start = 0
+        self.endRemoveRows()
+
+    def set_filter(self, stream_filter: StreamFilter) -> None:
+        if stream_filter != self._filter:
+            self._filter = stream_filter
+            self._rebuild()
+
+    def set_paused(self, paused: bool) -> None:
+        if paused == self._paused:
+            return
+        self._paused = paused
+        if not paused:
+            self.held_back = 0
+            self._rebuild()
+        self.paused_changed.emit(paused)
+
+    def set_capacity(self, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError(f"the stream must keep at least 1 row, got {capacity}")
+        self._capacity = capacity
+        self._all = deque(self._all, maxlen=capacity)
+        self._rebuild()
+
+    def clear(self) -> None:
+        self._all.clear()
+        self.held_back = 0
+        self.beginResetModel()
+        self._rows = []
+        self._start = 0
+        self.endResetModel()
+
+    def _rebuild(self) -> None:
+        self.beginResetModel()
+        if self._filter.is_empty:
+            self._rows = list(self._all)
+        else:
+            self._rows = [m for m in self._all if self._filter.accepts(m)]
+        self._start = 0
+        self.endResetModel()

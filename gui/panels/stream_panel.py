@@ -1,0 +1,256 @@
+"""The live stream dock: every message as it flows, with filters, pause and follow."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from eventdeck.core import InvalidChannel, Kind, Message, validate_pattern
+from eventdeck.gui.bridge import Bridge
+from eventdeck.gui.icons import icon, kind_icon
+from eventdeck.gui.models.stream_model import StreamFilter, StreamModel
+
+ROW_HEIGHT = 22
+
+
+class StreamPanel(QWidget):
+    """Follows the newest row until the user scrolls up; then holds still and counts what is new."""
+
+    message_selected = Signal(object)  # Message | None
+
+    def __init__(self, bridge: Bridge, model: StreamModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("streamPanel")
+        self.model = model
+        self.following = True
+        self.new_rows = 0
+        self._bridge = bridge
+
+        self.pattern_edit = _line_edit("streamPatternFilter", "Channel pattern, e.g. user/# or +/level")
+        self.text_edit = _line_edit("streamTextFilter", "Find text in channel, publisher or payload")
+        self.kind_buttons: dict[Kind, QToolButton] = {}
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("Filter:"))
+        row.addWidget(self.pattern_edit, 2)
+        for kind in Kind:
+            button = QToolButton()
+            button.setObjectName(f"streamKind{kind.name.title()}")
+            button.setText(kind.value.title())
+            button.setIcon(kind_icon(kind))
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            button.setCheckable(True)
+            button.setChecked(True)
+            button.setToolTip(f"Show {kind.value}s")
+            button.toggled.connect(self._apply_filter)
+            self.kind_buttons[kind] = button
+            row.addWidget(button)
+        row.addWidget(self.text_edit, 3)
+        self.pause_button = _tool_button("streamPause", "Pause", "pause", "Pause the stream (Ctrl+P)")
+        self.pause_button.setCheckable(True)
+        self.pause_button.toggled.connect(self.set_paused)
+        self.clear_button = _tool_button("streamClear", "Clear", "clear", "Clear the stream (Ctrl+L)")
+        self.clear_button.clicked.connect(self.clear)
+        row.addWidget(self.pause_button)
+        row.addWidget(self.clear_button)
+
+        self.filter_error = QLabel()
+        self.filter_error.setObjectName("streamFilterError")
+        self.filter_error.setStyleSheet("color: #dc2626;")
+        self.filter_error.hide()
+
+        self.view = QTableView()
+        self.view.setObjectName("streamView")
+        self.view.setModel(model)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerItem)
+        self.view.setAlternatingRowColors(True)
+        self.view.setWordWrap(False)
+        self.view.setShowGrid(False)
+        vertical = self.view.verticalHeader()
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # no per-row size queries
+        vertical.setDefaultSectionSize(ROW_HEIGHT)
+        vertical.hide()
+        header = self.view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for column, width in enumerate((96, 190, 92, 130, 360, 70)):
+            header.resizeSection(column, width)
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+
+        self.status = QLabel()
+        self.status.setObjectName("streamStatus")
+        self.new_button = _tool_button("streamFollow", "", "follow", "Jump to the newest message and follow (End)")
+        self.new_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.new_button.clicked.connect(self.follow)
+        self.new_button.hide()
+        bottom = QHBoxLayout()
+        bottom.setContentsMargins(0, 0, 0, 0)
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.new_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(row)
+        layout.addWidget(self.filter_error)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(bottom)
+
+        self._filter_timer = QTimer(self)
+        self._filter_timer.setSingleShot(True)
+        self._filter_timer.setInterval(250)  # refilter once the user stops typing
+        self._filter_timer.timeout.connect(self._apply_filter)
+        self.pattern_edit.textChanged.connect(self._filter_timer.start)
+        self.text_edit.textChanged.connect(self._filter_timer.start)
+
+        model.rowsInserted.connect(self._on_rows_inserted)
+        model.rowsAboutToBeRemoved.connect(self._on_rows_evicting)
+        model.modelReset.connect(self._on_reset)
+        self.view.verticalScrollBar().valueChanged.connect(self._on_scrolled)
+        self.view.selectionModel().currentRowChanged.connect(self._on_current_changed)
+        bridge.messages.connect(model.append_batch)
+        QShortcut(QKeySequence(Qt.Key.Key_End), self.view, self.follow)
+        self._programmatic_scroll = False
+        self._update_status()
+
+    # -- following ---------------------------------------------------------
+
+    def follow(self) -> None:
+        """Jump to the newest row and keep following it."""
+        self.following = True
+        self.new_rows = 0
+        self.new_button.hide()
+        self._scroll_to_bottom()
+
+    def _scroll_to_bottom(self) -> None:
+        self._programmatic_scroll = True
+        self.view.scrollToBottom()
+        self._programmatic_scroll = False
+
+    def _on_rows_inserted(self, _parent: QModelIndex, first: int, last: int) -> None:
+        if self.following:
+            self._scroll_to_bottom()
+        else:
+            self.new_rows += last - first + 1
+            self.new_button.setText(f"{self.new_rows:,} new")
+            self.new_button.show()
+        self._update_status()
+
+    def _on_rows_evicting(self, _parent: QModelIndex, first: int, last: int) -> None:
+        if self.following:
+            return
+        # Hold still: the rows above the viewport go away, so move up by as many.
+        bar = self.view.verticalScrollBar()
+        self._programmatic_scroll = True
+        bar.setValue(max(0, bar.value() - (last - first + 1)))
+        self._programmatic_scroll = False
+
+    def _on_scrolled(self, value: int) -> None:
+        if self._programmatic_scroll:
+            return
+        at_bottom = value >= self.view.verticalScrollBar().maximum()
+        if at_bottom and not self.following:
+            self.follow()
+        elif not at_bottom and self.following:
+            self.following = False
+            self.new_rows = 0
+
+    def _on_reset(self) -> None:
+        self.new_rows = 0
+        self.new_button.hide()
+        if self.following:
+            self._scroll_to_bottom()
+        self._update_status()
+
+    # -- filters, pause, clear ---------------------------------------------
+
+    def set_channel_pattern(self, pattern: str) -> None:
+        """Show only channels matching ``pattern`` (the Channels panel calls this on selection)."""
+        self.pattern_edit.setText(pattern)
+        self._apply_filter()
+
+    def _apply_filter(self) -> None:
+        self._filter_timer.stop()
+        pattern = self.pattern_edit.text().strip()
+        try:
+            if pattern:
+                validate_pattern(pattern)
+        except InvalidChannel as exc:
+            self.filter_error.setText(f"Filter not applied: {exc.reason}")
+            self.filter_error.show()
+            return
+        self.filter_error.hide()
+        kinds = frozenset(kind for kind, button in self.kind_buttons.items() if button.isChecked())
+        self.model.set_filter(StreamFilter(pattern, kinds, self.text_edit.text().strip()))
+
+    def set_paused(self, paused: bool) -> None:
+        with QSignalBlocker(self.pause_button):
+            self.pause_button.setChecked(paused)
+        self.pause_button.setText("Resume" if paused else "Pause")
+        self.pause_button.setIcon(icon("play" if paused else "pause"))
+        self.model.set_paused(paused)
+        self._update_status()
+
+    def clear(self) -> None:
+        self.model.clear()
+        self.message_selected.emit(None)
+
+    def refresh_status(self) -> None:
+        """Called on a timer so the paused counter moves while nothing is inserted."""
+        self._update_status()
+
+    def _update_status(self) -> None:
+        shown = self.model.rowCount()
+        text = f"{shown:,} shown · {self.model.held:,} held (ring {self.model.capacity:,})"
+        if self.model.paused:
+            text = f"Paused: {self.model.held_back:,} arrived meanwhile · " + text
+        self.status.setText(text)
+
+    # -- selection -----------------------------------------------------------
+
+    def selected_message(self) -> Message | None:
+        index = self.view.selectionModel().currentIndex()
+        return self.model.message_at(index.row()) if index.isValid() else None
+
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self.message_selected.emit(self.model.message_at(current.row()) if current.isValid() else None)
+
+    def select_message(self, message_id: int) -> bool:
+        """Select the row of ``message_id`` (e.g. a command's reply); False if it is no longer shown."""
+        row = self.model.row_of(message_id)
+        if row is None:
+            return False
+        self.following = False
+        self.view.selectRow(row)
+        self.view.scrollTo(self.model.index(row, 0))
+        return True
+
+
+def _line_edit(name: str, placeholder: str) -> QLineEdit:
+    edit = QLineEdit()
+    edit.setObjectName(name)
+    edit.setPlaceholderText(placeholder)
+    edit.setClearButtonEnabled(True)
+    return edit
+
+
+def _tool_button(name: str, text: str, icon_name: str, tip: str) -> QToolButton:
+    button = QToolButton()
+    button.setObjectName(name)
+    button.setText(text)
+    button.setIcon(icon(icon_name))
+    button.setToolTip(tip)
+    button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    return button

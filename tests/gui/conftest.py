@@ -1,0 +1,53 @@
+"""GUI fixtures: a qasync loop that runs inside Qt's event processing, a broker and a bridge.
+
+Tests stay synchronous and drive everything with ``qtbot.waitUntil``/``qtbot.wait``:
+the qasync loop is created with ``already_running=True``, so asyncio callbacks run
+whenever Qt processes events, and panels can spawn coroutines as in the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import qasync
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from eventdeck.core import Broker
+from eventdeck.gui.bridge import Bridge
+
+
+@pytest.fixture
+def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    yield loop
+    for task in asyncio.all_tasks(loop):
+        task.cancel()
+    loop._after_run_forever()  # the Qt loop never ran "forever" here; undo what the constructor set up
+    asyncio.events._set_running_loop(None)
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def broker(qloop: asyncio.AbstractEventLoop) -> Iterator[Broker]:
+    broker = Broker()
+    yield broker
+    qloop.run_until_complete  # noqa: B018 - keep the loop referenced until the broker is closed
+    broker._closed = True  # noqa: SLF001 - synchronous teardown; close() has no awaits that matter here
+
+
+@pytest.fixture
+def bridge(broker: Broker) -> Iterator[Bridge]:
+    bridge = Bridge(broker)
+    bridge.start()
+    yield bridge
+    bridge.stop()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "eventdeck.ini"), QSettings.Format.IniFormat)
