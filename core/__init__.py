@@ -8,9 +8,9 @@
         delivery = await sub.get()
 """
 
-from eventdeck.core.broker import DEAD_PREFIX, REPLY_PREFIX, Broker, BrokerStats, ChannelInfo, Receipt
-from eventdeck.core.channels import is_pattern, matches, validate_channel, validate_pattern
-from eventdeck.core.errors import (
+from .broker import DEAD_PREFIX, REPLY_PREFIX, Broker, BrokerStats, ChannelInfo, Receipt
+from .channels import is_pattern, matches, validate_channel, validate_pattern
+from .errors import (
     BrokerClosed,
     DeliveryError,
     EventDeckError,
@@ -22,9 +22,9 @@ from eventdeck.core.errors import (
     RequestTimeout,
     SubscriptionError,
 )
-from eventdeck.core.message import JSON, Kind, Message, PayloadLike, new_id, to_payload
-from eventdeck.core.subscription import AckMode, Delivery, Overflow, State, Subscription, SubscriptionInfo
-from eventdeck.core.tap import BrokerEvent, EventKind, Tap, TapBatch, TapItem
+from .message import JSON, Kind, Message, PayloadLike, new_id, to_payload
+from .subscription import AckMode, Delivery, Overflow, State, Subscription, SubscriptionInfo
+from .tap import BrokerEvent, EventKind, Tap, TapBatch, TapItem
 
 __all__ = [
     "DEAD_PREFIX",

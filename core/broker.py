@@ -6,10 +6,10 @@ import asyncio
 import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
-from eventdeck.core.channels import PatternTrie, is_pattern, matches, validate_channel, validate_pattern
-from eventdeck.core.errors import (
+from .channels import PatternTrie, is_pattern, matches, validate_channel, validate_pattern
+from .errors import (
     BrokerClosed,
     DeliveryError,
     NoResponderError,
@@ -18,9 +18,17 @@ from eventdeck.core.errors import (
     RequestTimeout,
     SubscriptionError,
 )
-from eventdeck.core.message import EMPTY_HEADERS, JSON, Kind, Message, PayloadLike, freeze_headers, new_id, to_payload
-from eventdeck.core.subscription import AckMode, Overflow, State, Subscription, SubscriptionInfo
-from eventdeck.core.tap import BrokerEvent, EventKind, EventLog, Tap
+from .message import EMPTY_HEADERS, JSON, Kind, Message, PayloadLike, freeze_headers, last_id, new_id, to_payload
+from .subscription import AckMode, Overflow, State, Subscription, SubscriptionInfo
+from .tap import BrokerEvent, EventKind, EventLog, Tap
+
+_E = TypeVar("_E", Overflow, AckMode)
+# Hot-path shortcuts (module globals are cheaper than attribute lookups per message).
+_time_ns = time.time_ns
+_last_id = last_id
+_tuple_new = tuple.__new__
+_REPLY = Kind.REPLY
+_DROP_OLDEST = Overflow.DROP_OLDEST
 
 DEAD_PREFIX = "$dead/"
 REPLY_PREFIX = "$reply/"
@@ -103,7 +111,6 @@ class Broker:
         self.max_payload = max_payload
         self.publish_timeout = publish_timeout
         self.default_publisher = default_publisher
-        self.published = 0
         self._channels: dict[str, _Channel] = {}
         self._subs: dict[str, Subscription] = {}
         self._trie: PatternTrie[Subscription] = PatternTrie()
@@ -141,7 +148,24 @@ class Broker:
                 future.set_exception(BrokerClosed("broker closed before the reply arrived"))
         self._requests.clear()
 
+    @property
+    def published(self) -> int:
+        """Messages published since the broker started (all channels)."""
+        return sum(state.messages for state in self._channels.values())
+
     # -- publishing ----------------------------------------------------------
+
+    def _channel_for_publish(self, channel: str) -> _Channel:
+        """The state of ``channel``, created (after validation) on first use."""
+        if self._closed:
+            raise BrokerClosed("broker is closed; cannot publish")
+        try:
+            state = self._channels.get(channel)
+        except TypeError:  # unhashable: certainly not a channel name
+            state = None
+        if state is None:
+            state = self._create_channel(validate_channel(channel))
+        return state
 
     async def publish(
         self,
@@ -155,72 +179,63 @@ class Broker:
         publisher: str = "",
         correlation_id: str | None = None,
         reply_to: str | None = None,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - per-call deadline for 'block' subscriptions
     ) -> Receipt:
         """Publish to ``channel`` and return a receipt (message id, subscriptions queued for).
 
-        Raises ``InvalidChannel``, ``PayloadTooLarge``, ``InvalidPayload``, ``BrokerClosed``,
-        or ``PublishTimeout`` when a ``block`` subscription stays full for ``timeout``
-        seconds (default: the broker's ``publish_timeout``).
+        ``payload`` may be bytes, str (UTF-8) or anything JSON can encode. With
+        ``retain=True`` the message becomes the channel's retained message (an empty
+        payload clears it). Raises ``InvalidChannel``, ``PayloadTooLarge``,
+        ``InvalidPayload``, ``BrokerClosed``, or ``PublishTimeout`` when a ``block``
+        subscription stays full for ``timeout`` seconds (default: the broker's
+        ``publish_timeout``).
         """
-        state = self._channels.get(channel)
-        if state is None:
-            state = self._create_channel(validate_channel(channel))
-        data = payload if type(payload) is bytes else to_payload(payload)
-        if len(data) > self.max_payload:
-            raise PayloadTooLarge(len(data), self.max_payload)
-        ident = new_id()
-        message = Message(
-            ident,
-            channel,
-            kind,
-            data,
-            content_type,
-            EMPTY_HEADERS if headers is None else freeze_headers(headers),
-            ident / 1e9,
-            publisher or self.default_publisher,
-            correlation_id,
-            reply_to,
+        # The hot path: everything below runs once per message, so it avoids calls.
+        state = self._channels.get(channel) if type(channel) is str else None
+        if state is None or self._closed:
+            state = self._channel_for_publish(channel)
+        if type(payload) is not bytes:
+            payload = to_payload(payload)
+        size = len(payload)
+        if size > self.max_payload:
+            raise PayloadTooLarge(size, self.max_payload)
+        ident = _time_ns()
+        if ident <= _last_id[0]:
+            ident = _last_id[0] + 1
+        _last_id[0] = ident
+        now = ident / 1e9
+        message = _tuple_new(
+            Message,
+            (
+                ident,
+                channel,
+                kind,
+                payload,
+                content_type,
+                EMPTY_HEADERS if headers is None else freeze_headers(headers),
+                now,
+                publisher or self.default_publisher,
+                correlation_id,
+                reply_to,
+            ),
         )
-        return await self._publish(message, state, retain, timeout)
-
-    async def publish_message(self, message: Message, *, retain: bool = False, timeout: float | None = None) -> Receipt:
-        """Publish a ready-made ``Message`` (gateways and connectors use this to keep their ids and fields)."""
-        state = self._channels.get(message.channel)
-        if state is None:
-            state = self._create_channel(validate_channel(message.channel))
-        if len(message.payload) > self.max_payload:
-            raise PayloadTooLarge(len(message.payload), self.max_payload)
-        return await self._publish(message, state, retain, timeout)
-
-    async def _publish(self, message: Message, state: _Channel, retain: bool, timeout: float | None) -> Receipt:
-        if self._closed:
-            raise BrokerClosed("broker is closed; cannot publish")
-        subs = state.subs if state.generation == self._generation else self._refresh(state)
         if self._blocking:
-            await self._wait_for_room(subs, self.publish_timeout if timeout is None else timeout)
-        if retain:
-            self._retain(message)
-        return Receipt(message, self._route(message, state, subs))
-
-    def _route(self, message: Message, state: _Channel, subs: list[Subscription]) -> int:
-        """Queue ``message`` on each matching subscription (never waits); return how many queued it."""
-        self.published += 1
+            return await self._publish_blocking(message, state, retain, timeout)
+        subs = state.subs if state.generation == self._generation else self._refresh(state)
         state.messages += 1
-        state.bytes += len(message.payload)
-        state.last_time = message.timestamp
+        state.bytes += size
+        state.last_time = now
         log = self._log
         if log.taps:
-            log.append(message)
-        if message.kind is Kind.REPLY and message.correlation_id is not None:
-            future = self._requests.pop(message.correlation_id, None)
-            if future is not None and not future.done():
-                future.set_result(message)
+            log.ring.append(message)
+            log.count += 1
+        if kind is _REPLY:
+            self._resolve(message)
         queued = 0
         for sub in subs:
             queue = sub.queue
             if len(queue) >= sub.max_pending:
-                if sub.overflow is Overflow.DROP_OLDEST:
+                if sub.overflow is _DROP_OLDEST:
                     self._drop(sub, queue.popleft(), "queue full: dropped the oldest")
                 else:
                     self._drop(sub, message, "queue full: dropped the newest")
@@ -232,30 +247,104 @@ class Broker:
                 sub.waiter = None
                 if not waiter.done():
                     waiter.set_result(None)
+        if retain:
+            self._retain(message)
+        return _tuple_new(Receipt, (message, queued))
+
+    async def publish_message(
+        self,
+        message: Message,
+        *,
+        retain: bool = False,
+        timeout: float | None = None,  # noqa: ASYNC109 - same contract as publish
+    ) -> Receipt:
+        """Publish a ready-made ``Message`` (gateways and connectors use this to keep their ids and fields)."""
+        state = self._channel_for_publish(message.channel)
+        if len(message.payload) > self.max_payload:
+            raise PayloadTooLarge(len(message.payload), self.max_payload)
+        if self._blocking:
+            return await self._publish_blocking(message, state, retain, timeout)
+        return self._deliver(message, state, retain)
+
+    async def _publish_blocking(
+        self,
+        message: Message,
+        state: _Channel,
+        retain: bool,
+        timeout: float | None,  # noqa: ASYNC109
+    ) -> Receipt:
+        await self._wait_for_room(state, self.publish_timeout if timeout is None else timeout)
+        return self._deliver(message, state, retain)
+
+    def _deliver(self, message: Message, state: _Channel, retain: bool) -> Receipt:
+        """Count, log and route ``message`` (never waits); the same steps as ``publish``'s inlined hot path."""
+        if self._closed:
+            raise BrokerClosed("broker is closed; cannot publish")
+        queued = self._route(message, state)
+        if retain:
+            self._retain(message)
+        return Receipt(message, queued)
+
+    def _route(self, message: Message, state: _Channel) -> int:
+        """Queue ``message`` on each matching subscription (never waits); return how many queued it."""
+        subs = state.subs if state.generation == self._generation else self._refresh(state)
+        state.messages += 1
+        state.bytes += len(message.payload)
+        state.last_time = message.timestamp
+        log = self._log
+        if log.taps:
+            log.append(message)
+        if message.kind is _REPLY:
+            self._resolve(message)
+        queued = 0
+        for sub in subs:
+            queue = sub.queue
+            if len(queue) >= sub.max_pending:
+                if sub.overflow is _DROP_OLDEST:
+                    self._drop(sub, queue.popleft(), "queue full: dropped the oldest")
+                else:
+                    self._drop(sub, message, "queue full: dropped the newest")
+                    continue
+            queue.append(message)
+            queued += 1
+            sub.wake()
         return queued
+
+    def _resolve(self, reply: Message) -> None:
+        if reply.correlation_id is not None:
+            future = self._requests.pop(reply.correlation_id, None)
+            if future is not None and not future.done():
+                future.set_result(reply)
 
     def _drop(self, sub: Subscription, message: Message, reason: str) -> None:
         sub.dropped += 1
         self._event(EventKind.MESSAGE_DROPPED, message.channel, sub.name, message, reason)
 
-    async def _wait_for_room(self, subs: list[Subscription], timeout: float) -> None:
+    async def _wait_for_room(self, state: _Channel, timeout: float) -> None:  # noqa: ASYNC109 - deadline from publish
+        """Wait until no matching ``block`` subscription is full; raise ``PublishTimeout`` after ``timeout``."""
         loop = asyncio.get_running_loop()
         started = loop.time()
         deadline = started + timeout
-        for sub in subs:
-            while sub.overflow is Overflow.BLOCK and len(sub.queue) >= sub.max_pending and sub.state is not State.CLOSED:
-                waiter: asyncio.Future[None] = loop.create_future()
-                sub.space_waiters.append(waiter)
-                try:
-                    async with asyncio.timeout_at(deadline):
-                        await waiter
-                except TimeoutError:
-                    raise PublishTimeout(sub.name, sub.max_pending, loop.time() - started) from None
-                finally:
-                    if waiter in sub.space_waiters:
-                        sub.space_waiters.remove(waiter)
+        while True:
             if self._closed:
-                raise BrokerClosed("broker closed while waiting for room")
+                raise BrokerClosed("broker is closed; cannot publish")
+            subs = state.subs if state.generation == self._generation else self._refresh(state)
+            full = next(
+                (sub for sub in subs if sub.overflow is Overflow.BLOCK and len(sub.queue) >= sub.max_pending), None
+            )
+            if full is None:
+                return
+            waiter: asyncio.Future[None] = loop.create_future()
+            full.space_waiters.append(waiter)
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await waiter
+            except TimeoutError:
+                self._event(EventKind.PUBLISH_TIMED_OUT, state.name, full.name, detail=f"full for {timeout:.3g} s")
+                raise PublishTimeout(full.name, full.max_pending, loop.time() - started) from None
+            finally:
+                if waiter in full.space_waiters:
+                    full.space_waiters.remove(waiter)
 
     def _retain(self, message: Message) -> None:
         if message.payload:
@@ -289,12 +378,11 @@ class Broker:
         )
         ident = new_id()
         dead = message._replace(id=ident, channel=channel, headers=freeze_headers(headers), timestamp=ident / 1e9)
-        self._event(EventKind.DEAD_LETTERED, message.channel, subscription, message, reason)
+        self._event(EventKind.DEAD_LETTERED, message.channel, subscription, dead, reason)
         if self._closed:
             return
         state = self._channels.get(channel) or self._create_channel(channel)
-        subs = state.subs if state.generation == self._generation else self._refresh(state)
-        self._route(dead, state, subs)
+        self._route(dead, state)
 
     # -- commands --------------------------------------------------------
 
@@ -303,7 +391,7 @@ class Broker:
         channel: str,
         payload: PayloadLike = b"",
         *,
-        timeout: float = 5.0,
+        timeout: float = 5.0,  # noqa: ASYNC109 - the documented request API
         headers: Mapping[str, str] | None = None,
         content_type: str = JSON,
         publisher: str = "",
@@ -313,11 +401,9 @@ class Broker:
         Raises ``NoResponderError`` at once if no subscription matches ``channel`` and
         ``RequestTimeout`` (with the elapsed time) if no reply comes within ``timeout``.
         """
-        state = self._channels.get(channel)
-        if state is None:
-            state = self._create_channel(validate_channel(channel))
+        state = self._channel_for_publish(channel)
         subs = state.subs if state.generation == self._generation else self._refresh(state)
-        if not any(sub.state is not State.CLOSED for sub in subs):
+        if not subs:
             self._event(EventKind.NO_RESPONDER, channel, detail="command sent to a channel nobody handles")
             raise NoResponderError(channel)
         loop = asyncio.get_running_loop()
@@ -363,7 +449,8 @@ class Broker:
         """Answer ``command``: publish a ``Kind.REPLY`` to its reply-to channel with its correlation id."""
         if command.reply_to is None or command.correlation_id is None:
             raise DeliveryError(
-                f"message {command.id} on {command.channel!r} has no reply-to/correlation id; only commands can be answered"
+                f"message {command.id} on {command.channel!r} has no reply-to/correlation id; "
+                "only commands can be answered"
             )
         return await self.publish(
             command.reply_to,
@@ -522,13 +609,18 @@ class Broker:
         return Tap(self._log, max_events)
 
     def _event(
-        self, kind: EventKind, channel: str = "", subscription: str = "", message: Message | None = None, detail: str = ""
+        self,
+        kind: EventKind,
+        channel: str = "",
+        subscription: str = "",
+        message: Message | None = None,
+        detail: str = "",
     ) -> None:
         if self._log.taps:
             self._log.append(BrokerEvent.now(kind, channel, subscription, message, detail))
 
 
-def _enum(kind: type[Overflow] | type[AckMode], value: object, what: str) -> Overflow | AckMode:
+def _enum(kind: type[_E], value: object, what: str) -> _E:
     try:
         return kind(value)
     except ValueError:

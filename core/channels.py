@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Generic, TypeVar
 
-from eventdeck.core.errors import InvalidChannel
+from .errors import InvalidChannel
 
 MAX_NAME_BYTES = 65_535
 T = TypeVar("T")

@@ -11,7 +11,7 @@ class EventDeckError(Exception):
     """Base class of every error raised by ``eventdeck.core``."""
 
 
-class InvalidChannel(EventDeckError, ValueError):
+class InvalidChannel(EventDeckError, ValueError):  # noqa: N818 - public API name
     """A channel name or subscription pattern breaks the naming rules."""
 
     def __init__(self, name: str, reason: str) -> None:
@@ -21,11 +21,11 @@ class InvalidChannel(EventDeckError, ValueError):
         self.reason = reason
 
 
-class InvalidPayload(EventDeckError, TypeError):
+class InvalidPayload(EventDeckError, TypeError):  # noqa: N818 - public API name
     """A payload that cannot be turned into bytes (e.g. an object JSON cannot encode)."""
 
 
-class PayloadTooLarge(EventDeckError, ValueError):
+class PayloadTooLarge(EventDeckError, ValueError):  # noqa: N818 - public API name
     """A payload is larger than the broker's ``max_payload``."""
 
     def __init__(self, size: int, limit: int) -> None:
@@ -34,7 +34,7 @@ class PayloadTooLarge(EventDeckError, ValueError):
         self.limit = limit
 
 
-class PublishTimeout(EventDeckError, TimeoutError):
+class PublishTimeout(EventDeckError, TimeoutError):  # noqa: N818 - public API name
     """A ``block`` subscription stayed full for longer than the publish timeout."""
 
     def __init__(self, subscription: str, max_pending: int, waited: float) -> None:
@@ -54,7 +54,7 @@ class NoResponderError(EventDeckError, LookupError):
         self.channel = channel
 
 
-class RequestTimeout(EventDeckError, TimeoutError):
+class RequestTimeout(EventDeckError, TimeoutError):  # noqa: N818 - public API name
     """No reply to a command arrived in time."""
 
     def __init__(self, channel: str, elapsed: float) -> None:
@@ -71,5 +71,5 @@ class DeliveryError(EventDeckError, RuntimeError):
     """A delivery was acked or nacked twice, or after its subscription closed."""
 
 
-class BrokerClosed(EventDeckError, RuntimeError):
+class BrokerClosed(EventDeckError, RuntimeError):  # noqa: N818 - public API name
     """The broker was used after it was closed."""

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from eventdeck.core.errors import InvalidPayload
+from .errors import InvalidPayload
 
 JSON = "application/json"
 EMPTY_HEADERS: Mapping[str, str] = MappingProxyType({})
@@ -25,15 +25,17 @@ class Kind(enum.Enum):
     REPLY = "reply"
 
 
-_last_id = 0
+# The last id handed out, in a one-slot list so the broker's hot path can share it without a call.
+last_id = [0]
 
 
 def new_id() -> int:
     """A process-unique, time-ordered id: nanoseconds since the epoch, bumped on ties."""
-    global _last_id  # noqa: PLW0603 - one counter per process is the point
     now = time.time_ns()
-    _last_id = now if now > _last_id else _last_id + 1
-    return _last_id
+    last = last_id[0]
+    ident = now if now > last else last + 1
+    last_id[0] = ident
+    return ident
 
 
 def to_payload(value: PayloadLike) -> bytes:
@@ -59,8 +61,10 @@ def freeze_headers(headers: Mapping[str, str] | None) -> Mapping[str, str]:
     if not headers:
         return EMPTY_HEADERS
     for key, value in headers.items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise InvalidPayload(f"header {key!r}: names and values must be str, got {type(value).__name__}")
+        if not isinstance(key, str):
+            raise InvalidPayload(f"header name {key!r}: names must be str, got {type(key).__name__}")
+        if not isinstance(value, str):
+            raise InvalidPayload(f"header {key!r}: values must be str, got {type(value).__name__}")
     return MappingProxyType(dict(headers))
 
 

@@ -7,11 +7,11 @@ import enum
 from collections import deque
 from typing import TYPE_CHECKING, NamedTuple
 
-from eventdeck.core.errors import DeliveryError
-from eventdeck.core.message import Message
+from .errors import DeliveryError
+from .message import Message
 
 if TYPE_CHECKING:
-    from eventdeck.core.broker import Broker
+    from .broker import Broker
 
 
 class Overflow(enum.Enum):
@@ -53,16 +53,25 @@ class SubscriptionInfo(NamedTuple):
     dropped: int
 
 
+# Delivery._settled values
+_OPEN = 0
+_SETTLED = 1
+_WITHDRAWN = 2  # taken back when the consumer went away or the subscription closed
+
+
 class Delivery:
     """One message handed to a consumer; ``attempt`` counts from 1 and grows on each redelivery."""
 
     __slots__ = ("_settled", "_subscription", "attempt", "message")
 
-    def __init__(self, subscription: Subscription, message: Message, attempt: int, settled: bool) -> None:
+    def __init__(self, subscription: Subscription, message: Message, attempt: int, settled: int) -> None:
         self.message = message
         self.attempt = attempt
         self._subscription = subscription
         self._settled = settled
+
+    def __repr__(self) -> str:
+        return f"<Delivery {self.message.id} on {self.message.channel!r} attempt={self.attempt}>"
 
     @property
     def redelivered(self) -> bool:
@@ -71,15 +80,20 @@ class Delivery:
     async def ack(self) -> None:
         """Confirm the message was handled. A no-op on auto-ack subscriptions."""
         sub = self._subscription
-        if sub.ack is AckMode.AUTO:
+        if sub.auto:
             return
         self._settle("ack")
-        sub.acked += 1
+        sub._acked += 1
 
     async def nack(self, requeue: bool = True, reason: str = "") -> None:
-        """Report failure: redeliver it (up to ``max_attempts``), or dead-letter it now if ``requeue`` is False."""
+        """Report failure: redeliver it (up to ``max_attempts``), or dead-letter it now if ``requeue`` is False.
+
+        The dead-lettered copy goes to ``$dead/<channel>`` with ``x-dead-reason`` (``reason``
+        or "rejected", plus the attempt count when redelivery gave up), ``x-attempts`` and
+        the original channel, id and subscription in its headers.
+        """
         sub = self._subscription
-        if sub.ack is AckMode.AUTO:
+        if sub.auto:
             raise DeliveryError(f"subscription {sub.name!r} acks automatically; nack needs ack='manual'")
         self._settle("nack")
         if requeue and self.attempt < sub.max_attempts:
@@ -91,9 +105,15 @@ class Delivery:
         sub.dead_letter(self.message, why, self.attempt)
 
     def _settle(self, what: str) -> None:
-        if self._settled:
+        settled = self._settled
+        if settled == _SETTLED:
             raise DeliveryError(f"message {self.message.id} was already acked or nacked; cannot {what} it again")
-        self._settled = True
+        if settled == _WITHDRAWN:
+            raise DeliveryError(
+                f"cannot {what} message {self.message.id}: its consumer left subscription "
+                f"{self._subscription.name!r} ({self._subscription.state.value}) before settling it"
+            )
+        self._settled = _SETTLED
         self._subscription.unacked.discard(self)
 
 
@@ -104,7 +124,8 @@ class Subscription:
     happens when it is full is the ``overflow`` policy. ``close()`` detaches the
     consumer: a durable subscription keeps queueing (state "away") until a consumer
     subscribes again under the same name; any other is removed. ``unsubscribe()``
-    always removes it.
+    always removes it. Consumers are woken once per batch of messages (one waiter
+    future per subscription), never once per message.
     """
 
     def __init__(
@@ -125,23 +146,30 @@ class Subscription:
         self.max_pending = max_pending
         self.overflow = overflow
         self.ack = ack
+        self.auto = ack is AckMode.AUTO
         self.max_attempts = max_attempts
         self.state = State.ACTIVE
         self.queue: deque[Message] = deque()
         self.unacked: set[Delivery] = set()
         self.delivered = 0
-        self.acked = 0
+        self._acked = 0
         self.redelivered = 0
         self.dead_lettered = 0
         self.dropped = 0
         self._broker = broker
         self._redo: deque[tuple[Message, int]] = deque()
-        self._auto = ack is AckMode.AUTO
+        # True while the consumer may take straight from ``queue``: active and nothing to redeliver.
+        self._fast = True
         self.waiter: asyncio.Future[None] | None = None
         self.space_waiters: deque[asyncio.Future[None]] = deque()
 
     def __repr__(self) -> str:
         return f"<Subscription {self.name!r} {self.pattern!r} {self.state.value} pending={self.pending}>"
+
+    @property
+    def acked(self) -> int:
+        """Deliveries acked (on auto-ack subscriptions: every delivery)."""
+        return self.delivered if self.auto else self._acked
 
     @property
     def pending(self) -> int:
@@ -166,17 +194,39 @@ class Subscription:
             self.dropped,
         )
 
+    def _update_fast(self) -> None:
+        self._fast = self.state is State.ACTIVE and not self._redo
+
     # -- consuming -------------------------------------------------------
 
     def __aiter__(self) -> Subscription:
         return self
 
     async def __anext__(self) -> Delivery:
+        # Hot path: one check, one pop, one small object.
+        if self._fast:
+            queue = self.queue
+            if queue:
+                message = queue.popleft()
+                if self.space_waiters:
+                    self._wake_space()
+                self.delivered += 1
+                if self.auto:
+                    return Delivery(self, message, 1, _SETTLED)
+                delivery = Delivery(self, message, 1, _OPEN)
+                self.unacked.add(delivery)
+                return delivery
+        return await self._next_slow()
+
+    async def _next_slow(self) -> Delivery:
+        loop = asyncio.get_running_loop()
         while True:
             state = self.state
             if state is State.ACTIVE:
                 if self._redo:
                     message, attempt = self._redo.popleft()
+                    if not self._redo:
+                        self._update_fast()
                     self.redelivered += 1
                     return self._hand_out(message, attempt)
                 if self.queue:
@@ -186,15 +236,21 @@ class Subscription:
                     return self._hand_out(message, 1)
             elif state is not State.PAUSED:
                 raise StopAsyncIteration
-            waiter = asyncio.get_running_loop().create_future()
-            self.waiter = waiter
+            # One waiter per subscription, shared if several consumers iterate it.
+            waiter = self.waiter
+            if waiter is None or waiter.done():
+                waiter = self.waiter = loop.create_future()
             try:
                 await waiter
-            finally:
+            except asyncio.CancelledError:
                 if self.waiter is waiter:
                     self.waiter = None
+                task = asyncio.current_task()
+                if task is None or task.cancelling():
+                    raise
+                # Another consumer sharing the waiter was cancelled, not us: wait again.
 
-    async def get(self, timeout: float | None = None) -> Delivery:
+    async def get(self, timeout: float | None = None) -> Delivery:  # noqa: ASYNC109 - the plain API is the point
         """The next delivery; raises ``TimeoutError`` after ``timeout`` seconds, ``StopAsyncIteration`` if closed."""
         if timeout is None:
             return await self.__anext__()
@@ -203,10 +259,9 @@ class Subscription:
 
     def _hand_out(self, message: Message, attempt: int) -> Delivery:
         self.delivered += 1
-        if self._auto:
-            self.acked += 1
-            return Delivery(self, message, attempt, True)
-        delivery = Delivery(self, message, attempt, False)
+        if self.auto:
+            return Delivery(self, message, attempt, _SETTLED)
+        delivery = Delivery(self, message, attempt, _OPEN)
         self.unacked.add(delivery)
         return delivery
 
@@ -228,6 +283,7 @@ class Subscription:
 
     def requeue(self, message: Message, attempt: int) -> None:
         self._redo.append((message, attempt))
+        self._fast = False
         self.wake()
 
     def dead_letter(self, message: Message, reason: str, attempts: int) -> None:
@@ -240,12 +296,14 @@ class Subscription:
         """Stop handing out messages; they keep queueing (visible as growing ``pending``)."""
         if self.state is State.ACTIVE:
             self.state = State.PAUSED
+            self._fast = False
             self._broker.subscription_changed(self, "paused")
 
     def resume(self) -> None:
         """Hand out queued messages again."""
         if self.state is State.PAUSED:
             self.state = State.ACTIVE
+            self._update_fast()
             self._broker.subscription_changed(self, "resumed")
             self.wake()
 
@@ -258,6 +316,7 @@ class Subscription:
             return
         self._return_unacked()
         self.state = State.AWAY
+        self._fast = False
         self._broker.subscription_changed(self, "away")
         self.wake()
 
@@ -266,9 +325,12 @@ class Subscription:
         if self.state is State.CLOSED:
             return
         self.state = State.CLOSED
+        self._fast = False
         self._broker.remove_subscription(self)
         self.queue.clear()
         self._redo.clear()
+        for delivery in self.unacked:
+            delivery._settled = _WITHDRAWN
         self.unacked.clear()
         self.wake()
         while self.space_waiters:
@@ -279,12 +341,14 @@ class Subscription:
     def reattach(self) -> None:
         """A consumer subscribed again under this durable name: deliver the backlog."""
         self.state = State.ACTIVE
+        self._update_fast()
         self._broker.subscription_changed(self, "back")
+        self.wake()
 
     def _return_unacked(self) -> None:
         # Messages the departing consumer never settled are redelivered to the next one first.
         for delivery in sorted(self.unacked, key=lambda d: d.message.id):
-            delivery._settled = True
+            delivery._settled = _WITHDRAWN
             self._redo.append((delivery.message, delivery.attempt + 1))
         self.unacked.clear()
 

@@ -12,9 +12,9 @@ import enum
 import itertools
 import time
 from collections import deque
-from typing import NamedTuple
+from typing import NamedTuple, TypeAlias
 
-from eventdeck.core.message import Message
+from .message import Message
 
 
 class EventKind(enum.Enum):
@@ -31,6 +31,7 @@ class EventKind(enum.Enum):
     DEAD_LETTERED = "dead-lettered"
     RETAINED_CLEARED = "retained cleared"
     REQUEST_TIMED_OUT = "request timed out"
+    PUBLISH_TIMED_OUT = "publish timed out"
     NO_RESPONDER = "no responder"
 
 
@@ -56,7 +57,7 @@ class BrokerEvent(NamedTuple):
         return cls(kind, channel, subscription, message, detail, time.time())
 
 
-TapItem = Message | BrokerEvent
+TapItem: TypeAlias = Message | BrokerEvent
 
 
 class TapBatch(NamedTuple):
@@ -101,12 +102,19 @@ class Tap:
             raise ValueError(f"max_events must be at least 1, got {max_events}")
         self.max_events = max_events
         self.lost_total = 0
+        self.closed = False
         self._log = log
         self._next = log.count
         log.attach(self)
 
     def drain(self) -> TapBatch:
-        """Everything logged since the last drain (at most ``max_events``), oldest first."""
+        """Everything logged since the last drain (at most ``max_events``), oldest first.
+
+        ``lost`` counts the events this tap missed because it drained too late (the
+        ring only keeps the newest ``max_events``). A closed tap returns nothing.
+        """
+        if self.closed:
+            return TapBatch([], 0)
         log = self._log
         ring = log.ring
         first = log.count - len(ring)  # sequence number of ring[0]
@@ -120,6 +128,7 @@ class Tap:
 
     def close(self) -> None:
         """Stop observing; the broker no longer keeps events for this tap."""
+        self.closed = True
         self._log.detach(self)
 
     def __enter__(self) -> Tap:
