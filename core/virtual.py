@@ -23,7 +23,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeAlias
 
-from .errors import EventDeckError, SubscriptionError
+from .errors import DeliveryError, EventDeckError, SubscriptionError
 from .message import Kind, Message, PayloadLike
 from .subscription import AckMode, Delivery, Overflow, State, Subscription
 
@@ -41,6 +41,7 @@ MAX_BATCH = 256
 """Most deliveries taken before the subscriber sleeps or yields to the event loop."""
 MIN_SLEEP = 0.01
 """A batch grows until its summed processing delay reaches this many seconds (one timer per batch)."""
+_GONE = (State.CLOSED, State.AWAY)
 _LOGGED_ERRORS = 5
 """Handler errors logged one by one; after that only every 1,000th is logged (they are all counted)."""
 
@@ -190,6 +191,8 @@ class VirtualSubscriber:
                     budget += delay
                 if delay:
                     await asyncio.sleep(delay * len(batch))
+                    if sub.state in _GONE:
+                        return  # removed (or detached) while "working": the broker took the batch back
                 for delivery in batch:
                     await self._handle(delivery)
                 full = len(batch) == MAX_BATCH
@@ -214,6 +217,8 @@ class VirtualSubscriber:
             await delivery.ack()
             self.processed += 1
         except Exception as exc:  # a bad message must never kill the consumer
+            if isinstance(exc, DeliveryError) and self._subscription.state in _GONE:
+                return  # the subscription was removed meanwhile: nothing left to settle
             self._report(message, exc)
             with contextlib.suppress(EventDeckError):  # DeliveryError: already settled, or the subscription went away
                 await delivery.nack(requeue=False, reason=f"error in {self.name!r}: {exc}")

@@ -253,3 +253,16 @@ async def test_task_ends_when_the_broker_closes() -> None:
     await broker.close()
     await wait_for(lambda: not vs.running)
     await vs.stop()
+
+
+async def test_removed_while_working_ends_quietly(broker: Broker, caplog: pytest.LogCaptureFixture) -> None:
+    vs = VirtualSubscriber(broker, "slow", name="removed-by-hand", delay=0.05)
+    vs.start()
+    await broker.publish("slow", 1)
+    await asyncio.sleep(0.01)  # the delivery is being "worked on"
+    with caplog.at_level(logging.WARNING):
+        vs.subscription.unsubscribe()  # the GUI's "remove"
+        await wait_for(lambda: not vs.running)
+    assert vs.errors == 0
+    assert not caplog.records
+    await vs.stop()
