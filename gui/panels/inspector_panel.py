@@ -1,0 +1,458 @@
+"""The inspector dock: every field, header and byte of one message, and its command/reply link.
+
+The payload is shown as plain text only (never HTML): pretty-printed JSON with
+colours, the raw text as received, and a hex dump. A command links to its reply
+with the latency, and a reply links back to its command.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QSizePolicy,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from eventdeck.core import DEAD_PREFIX, InvalidPayload, Kind, Message
+from eventdeck.gui.bridge import Bridge
+from eventdeck.gui.icons import icon, kind_colour, kind_icon
+from eventdeck.gui.json_highlighter import JsonHighlighter
+
+EMPTY_TEXT = "Select a message in the stream to inspect it"
+HEX_LIMIT = 64 * 1024
+"""Bytes shown in the hex dump; the rest is summarised in one line."""
+TEXT_LIMIT = 1024 * 1024
+"""Bytes shown as text in the Payload and Raw tabs (Copy payload still copies everything)."""
+FIELDS = (
+    ("channel", "Channel"),
+    ("kind", "Kind"),
+    ("id", "Id"),
+    ("publisher", "Publisher"),
+    ("size", "Size"),
+    ("time", "Time"),
+    ("content_type", "Content type"),
+    ("reply_to", "Reply-to"),
+    ("correlation_id", "Correlation id"),
+)
+# (row, column, span) of each field in the grid; columns are label/value pairs.
+_PLACES = {
+    "channel": (0, 0, 3),
+    "kind": (1, 0, 1),
+    "size": (1, 2, 1),
+    "id": (2, 0, 3),
+    "time": (3, 0, 3),
+    "publisher": (4, 0, 1),
+    "content_type": (4, 2, 1),
+    "reply_to": (5, 0, 3),
+    "correlation_id": (6, 0, 3),
+}
+
+
+def format_time(timestamp: float) -> str:
+    """ISO 8601 in local time with milliseconds and the UTC offset."""
+    return datetime.fromtimestamp(timestamp).astimezone().isoformat(timespec="milliseconds")
+
+
+def format_latency(seconds: float) -> str:
+    millis = seconds * 1000
+    if abs(millis) < 1000:
+        return f"{millis:.1f} ms"
+    return f"{seconds:.2f} s"
+
+
+def format_bytes(size: int) -> str:
+    if size < 1024:
+        return f"{size:,} B"
+    if size < 1024 * 1024:
+        return f"{size:,} B ({size / 1024:.1f} KiB)"
+    return f"{size:,} B ({size / (1024 * 1024):.1f} MiB)"
+
+
+def hex_dump(data: bytes, limit: int = HEX_LIMIT) -> str:
+    """Offset, 16 bytes in hex (two groups of 8) and the printable ASCII; at most ``limit`` bytes."""
+    lines = []
+    shown = data[:limit]
+    for offset in range(0, len(shown), 16):
+        chunk = shown[offset : offset + 16]
+        left = " ".join(f"{b:02x}" for b in chunk[:8])
+        right = " ".join(f"{b:02x}" for b in chunk[8:])
+        text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+        lines.append(f"{offset:08x}  {left:<23}  {right:<23}  |{text}|")
+    if len(data) > limit:
+        lines.append(f"… {len(data) - limit:,} more bytes not shown (the hex view stops at {limit // 1024} KiB)")
+    if not data:
+        lines.append("(empty payload)")
+    return "\n".join(lines)
+
+
+class InspectorPanel(QWidget):
+    """Shows one message; ``show_message(None)`` returns to the empty state."""
+
+    resend_requested = Signal(object)  # Message: put it in the composer to edit and send again
+    select_requested = Signal(object)  # int: a message id to select (the linked command or reply); ids exceed 32 bits
+
+    def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("inspectorView")
+        self._bridge = bridge
+        self._message: Message | None = None
+        self._linked_id: int | None = None
+        self._awaiting_reply = False
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+
+        # -- the empty state -------------------------------------------------
+        self.empty = QLabel(EMPTY_TEXT)
+        self.empty.setObjectName("inspectorEmpty")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.empty.setStyleSheet("color: palette(placeholder-text);")
+
+        # -- title row: kind and channel; actions and notes at the bottom ------
+        self.note = QLabel()
+        self.note.setObjectName("inspectorNote")
+        self.note.setTextFormat(Qt.TextFormat.PlainText)
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color: palette(placeholder-text);")
+        self.kind_icon = QLabel()
+        self.kind_icon.setObjectName("inspectorKindIcon")
+        self.title = QLabel()
+        self.title.setObjectName("inspectorTitle")
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        bold = QFont(self.title.font())
+        bold.setBold(True)
+        self.title.setFont(bold)
+        self.copy_button = _tool_button("inspectorCopy", "Copy payload", "copy", "Copy the payload to the clipboard")
+        self.copy_button.clicked.connect(self.copy_payload)
+        self.resend_button = _tool_button(
+            "inspectorResend", "Edit and send again", "send", "Open this message in the composer"
+        )
+        self.resend_button.clicked.connect(self._on_resend)
+        title_row = QHBoxLayout()
+        title_row.setContentsMargins(0, 0, 0, 0)
+        title_row.addWidget(self.kind_icon)
+        title_row.addWidget(self.title, 1)
+        actions = QHBoxLayout()
+        actions.setContentsMargins(0, 0, 0, 0)
+        actions.addWidget(self.note, 1)
+        actions.addWidget(self.copy_button)
+        actions.addWidget(self.resend_button)
+
+        # -- dead letter banner and command/reply link ---------------------
+        self.dead_banner = QLabel()
+        self.dead_banner.setObjectName("inspectorDeadReason")
+        self.dead_banner.setTextFormat(Qt.TextFormat.PlainText)
+        self.dead_banner.setWordWrap(True)
+        self.dead_banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.dead_banner.setStyleSheet(
+            "background: rgba(220, 38, 38, 0.12); border: 1px solid #dc2626; border-radius: 3px; padding: 4px;"
+        )
+        self.link_text = QLabel()
+        self.link_text.setObjectName("inspectorLinkText")
+        self.link_text.setTextFormat(Qt.TextFormat.PlainText)
+        self.link_text.setWordWrap(True)
+        self.link_button = _tool_button("inspectorLinked", "Show", "reply", "Select the linked message in the stream")
+        self.link_button.clicked.connect(self._on_link)
+        link_row = QHBoxLayout()
+        link_row.setContentsMargins(0, 0, 0, 0)
+        link_row.addWidget(self.link_text, 1)
+        link_row.addWidget(self.link_button)
+        self.link_box = QWidget()
+        self.link_box.setObjectName("inspectorLink")
+        self.link_box.setLayout(link_row)
+
+        # -- fields --------------------------------------------------------------
+        self.fields: dict[str, QLineEdit] = {}
+        grid = QGridLayout()
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(6)
+        grid.setVerticalSpacing(1)
+        for key, caption in FIELDS:
+            label = QLabel(caption + ":")
+            label.setStyleSheet("color: palette(placeholder-text);")
+            value = QLineEdit()
+            value.setObjectName(f"inspectorField_{key}")
+            value.setReadOnly(True)
+            value.setFrame(False)
+            value.setStyleSheet("QLineEdit { background: transparent; }")
+            value.setMinimumWidth(40)
+            self.fields[key] = value
+            row, column, span = _PLACES[key]
+            grid.addWidget(label, row, column)
+            grid.addWidget(value, row, column + 1, 1, span)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
+        self.fields["id"].setFont(mono)
+        self.fields["correlation_id"].setFont(mono)
+
+        # -- payload tabs ----------------------------------------------------------
+        self.payload_edit = _text_view("inspectorPayload", mono)
+        self.payload_edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)  # long JSON strings stay visible
+        self.raw_edit = _text_view("inspectorRaw", mono)
+        small = QFont(mono)
+        small.setPointSizeF(max(6.0, mono.pointSizeF() - 1))
+        self.hex_edit = _text_view("inspectorHex", small)
+        self.highlighter = JsonHighlighter(self.payload_edit.document())
+        self.headers_table = QTableWidget(0, 2)
+        self.headers_table.setObjectName("inspectorHeaders")
+        self.headers_table.setHorizontalHeaderLabels(["Header", "Value"])
+        self.headers_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.headers_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.headers_table.setWordWrap(False)
+        self.headers_table.verticalHeader().hide()
+        self.headers_table.verticalHeader().setDefaultSectionSize(22)
+        self.headers_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        self.headers_table.horizontalHeader().resizeSection(0, 150)
+        self.headers_table.horizontalHeader().setStretchLastSection(True)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("inspectorTabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.payload_edit, "Payload")
+        self.tabs.addTab(self.raw_edit, "Raw")
+        self.tabs.addTab(self.hex_edit, "Hex")
+        self.tabs.addTab(self.headers_table, "Headers")
+
+        content = QWidget()
+        content_layout = QVBoxLayout(content)
+        content_layout.setContentsMargins(0, 0, 0, 0)
+        content_layout.setSpacing(4)
+        content_layout.addLayout(title_row)
+        content_layout.addWidget(self.dead_banner)
+        content_layout.addWidget(self.link_box)
+        content_layout.addLayout(grid)
+        content_layout.addWidget(self.tabs, 1)
+        content_layout.addLayout(actions)
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(content)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.stack)
+
+        bridge.messages.connect(self._on_batch)
+        self.show_message(None)
+
+    # -- public API --------------------------------------------------------------
+
+    @property
+    def message(self) -> Message | None:
+        """The message shown, or None."""
+        return self._message
+
+    def show_message(self, message: Message | None) -> None:
+        """Show every field, header and byte of ``message``; None returns to the empty state."""
+        self._message = message
+        self._linked_id = None
+        self._awaiting_reply = False
+        if message is None:
+            self.stack.setCurrentIndex(0)
+            for edit in (self.payload_edit, self.raw_edit, self.hex_edit):
+                edit.clear()
+            self.headers_table.setRowCount(0)
+            return
+        self.stack.setCurrentIndex(1)
+        self._show_fields(message)
+        self._show_headers(message)
+        self._show_payload(message)
+        self._show_dead_letter(message)
+        self._show_link(message)
+
+    def set_dark(self, dark: bool) -> None:
+        """Switch the JSON colours to the dark (or light) palette."""
+        self.highlighter.set_dark(dark)
+
+    def copy_payload(self) -> None:
+        """Put the whole payload, as text, on the clipboard."""
+        if self._message is not None:
+            QApplication.clipboard().setText(self._message.text())
+
+    # -- filling in ------------------------------------------------------------------
+
+    def _show_fields(self, message: Message) -> None:
+        colour = kind_colour(message.kind)
+        self.kind_icon.setPixmap(kind_icon(message.kind).pixmap(18, 18))
+        self.title.setText(message.channel)
+        self.title.setToolTip(message.channel)
+        values = {
+            "channel": message.channel,
+            "kind": message.kind.value,
+            "id": str(message.id),
+            "publisher": message.publisher or "—",
+            "size": format_bytes(len(message.payload)),
+            "time": format_time(message.timestamp),
+            "content_type": message.content_type or "—",
+            "reply_to": message.reply_to or "—",
+            "correlation_id": message.correlation_id or "—",
+        }
+        for key, value in values.items():
+            edit = self.fields[key]
+            edit.setText(value)
+            edit.setCursorPosition(0)
+            edit.setToolTip(value)
+        self.fields["kind"].setStyleSheet(
+            f"QLineEdit {{ background: transparent; color: {colour.name()}; font-weight: 600; }}"
+        )
+
+    def _show_headers(self, message: Message) -> None:
+        headers = list(message.headers.items())
+        table = self.headers_table
+        table.setRowCount(len(headers))
+        for row, (name, value) in enumerate(headers):
+            table.setItem(row, 0, QTableWidgetItem(name))
+            item = QTableWidgetItem(value)
+            item.setToolTip(value)
+            table.setItem(row, 1, item)
+        self.tabs.setTabText(3, f"Headers ({len(headers)})")
+
+    def _show_payload(self, message: Message) -> None:
+        payload = message.payload
+        notes = []
+        cut = payload[:TEXT_LIMIT]
+        if len(payload) > TEXT_LIMIT:
+            notes.append(
+                f"Showing the first {TEXT_LIMIT // 1024:,} KiB of {len(payload):,} bytes as text; "
+                "Copy payload copies all of it."
+            )
+        pretty: str | None = None
+        if len(payload) <= TEXT_LIMIT and payload.strip():
+            try:
+                pretty = json.dumps(message.json(), indent=2, ensure_ascii=False)
+            except InvalidPayload as exc:
+                if "json" in message.content_type.lower():
+                    notes.append(f"Declared {message.content_type} but {exc}")
+        try:
+            text = cut.decode("utf-8")
+            decodable = True
+        except UnicodeDecodeError as exc:
+            decodable = exc.start >= len(cut) - 3 and len(payload) > TEXT_LIMIT  # cut inside a character
+            text = cut.decode("utf-8", errors="replace")
+        self.highlighter.setDocument(self.payload_edit.document() if pretty is not None else None)
+        if pretty is not None:
+            self.payload_edit.setPlainText(pretty)
+        elif decodable:
+            self.payload_edit.setPlainText(text if payload else "(empty payload)")
+        else:
+            self.payload_edit.setPlainText(
+                f"This payload is not UTF-8 text ({len(payload):,} bytes of binary data).\n\n"
+                "See the Hex tab for its bytes. The Raw tab shows it with undecodable bytes replaced by �."
+            )
+        self.raw_edit.setPlainText(text)
+        self.hex_edit.setPlainText(hex_dump(payload))
+        self.note.setText("\n".join(notes))
+
+    def _show_dead_letter(self, message: Message) -> None:
+        reason = message.headers.get("x-dead-reason")
+        if not message.channel.startswith(DEAD_PREFIX) or reason is None:
+            self.dead_banner.hide()
+            return
+        original = message.headers.get("x-original-channel", message.channel[len(DEAD_PREFIX) :])
+        details = [f"from {original}"]
+        if "x-dead-subscription" in message.headers:
+            details.append(f"subscription {message.headers['x-dead-subscription']}")
+        if "x-attempts" in message.headers:
+            details.append(f"after {message.headers['x-attempts']} attempt(s)")
+        self.dead_banner.setText(f"Dead letter: {reason}\n{', '.join(details)}")
+        self.dead_banner.show()
+
+    def _show_link(self, message: Message) -> None:
+        commands = self._bridge.commands
+        self.link_button.hide()
+        if message.kind is Kind.COMMAND:
+            self.link_box.show()
+            if message.reply_to is None or message.correlation_id is None:
+                self.link_text.setText("No reply expected: this command has no reply-to")
+                return
+            reply = commands.reply_for(message)
+            if reply is None:
+                self._awaiting_reply = True
+                self.link_text.setText("No reply yet")
+                return
+            self._link(
+                reply.id,
+                f"Reply after {format_latency(reply.timestamp - message.timestamp)}",
+                "Show reply",
+                "reply",
+            )
+        elif message.kind is Kind.REPLY:
+            self.link_box.show()
+            command = commands.command_for(message)
+            if command is None:
+                self.link_text.setText(
+                    f"Answers a command no longer known here (correlation id {message.correlation_id or '—'})"
+                )
+                return
+            self._link(
+                command.id,
+                f"Answers command {command.id} on {command.channel} "
+                f"({format_latency(message.timestamp - command.timestamp)})",
+                "Show command",
+                "command",
+            )
+        else:
+            self.link_box.hide()
+
+    def _link(self, message_id: int, text: str, button_text: str, icon_name: str) -> None:
+        self._linked_id = message_id
+        self.link_text.setText(text)
+        self.link_button.setText(button_text)
+        self.link_button.setIcon(icon(icon_name))
+        self.link_button.setToolTip(f"Select message {message_id} in the stream")
+        self.link_button.show()
+
+    # -- slots -----------------------------------------------------------------------
+
+    def _on_batch(self, _messages: list[Message]) -> None:
+        # One dictionary lookup per batch, and only while a command waits for its reply.
+        message = self._message
+        if self._awaiting_reply and message is not None and self._bridge.commands.reply_for(message) is not None:
+            self._awaiting_reply = False
+            self._show_link(message)
+
+    def _on_link(self) -> None:
+        if self._linked_id is not None:
+            self.select_requested.emit(self._linked_id)
+
+    def _on_resend(self) -> None:
+        if self._message is not None:
+            self.resend_requested.emit(self._message)
+
+
+def _text_view(name: str, font: QFont) -> QPlainTextEdit:
+    edit = QPlainTextEdit()
+    edit.setObjectName(name)
+    edit.setReadOnly(True)
+    edit.setFont(font)
+    edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+    edit.setTextInteractionFlags(
+        Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
+    )
+    return edit
+
+
+def _tool_button(name: str, text: str, icon_name: str, tip: str) -> QToolButton:
+    button = QToolButton()
+    button.setObjectName(name)
+    button.setText(text)
+    button.setIcon(icon(icon_name))
+    button.setToolTip(tip)
+    button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    return button
