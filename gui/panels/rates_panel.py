@@ -1,0 +1,230 @@
+"""The rates dock: msg/s of the 8 busiest channels over the last 60 s, plus "other".
+
+Follows pyqtgraph practice for live plots: nine curves created once, numpy ring
+buffers with one sample per bridge snapshot (500 ms), ``setData`` on each snapshot.
+The legend is rebuilt only when the set of the 8 busiest channels changes.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import numpy.typing as npt
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QResizeEvent
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from eventdeck.gui.bridge import Bridge, Snapshot
+
+WINDOW_S = 60.0
+SAMPLES = 120  # one per 500 ms snapshot
+TOP = 8
+OTHER = "other"
+LABEL_CHARS = 26
+WIDE = 540  # from this width on, the legend goes right of the plot; below it in narrower docks
+# Okabe-Ito: distinguishable with every common colour-vision deficiency. The eighth (black in
+# the original set) follows the theme's foreground; on white, Tol's wine replaces the yellow,
+# which is too pale there.
+_LIGHT = ("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#882255", "#202124")
+_DARK = ("#E69F00", "#56B4E9", "#00B386", "#2A7CC7", "#F06A1D", "#CC79A7", "#F0E442", "#F2F2F2")
+_THEME = {
+    False: {"background": "#ffffff", "foreground": "#4a4f57", "legend": (255, 255, 255, 200), "other": "#8b929c"},
+    True: {"background": "#1f2024", "foreground": "#c3c7cf", "legend": (31, 32, 36, 200), "other": "#8b929c"},
+}
+FloatArray = npt.NDArray[np.float64]
+
+
+class RatesPanel(QWidget):
+    """A live line plot of per-channel message rates, fed by bridge snapshots."""
+
+    def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ratesPanel")
+        self._dark = False
+        self._names: list[str] = []  # row of _rates -> channel
+        self._rows: dict[str, int] = {}
+        self._rates: FloatArray = np.zeros((16, SAMPLES))
+        self._times: FloatArray = np.zeros(SAMPLES)
+        self._head = 0  # where the next sample goes
+        self._count = 0  # samples held, at most SAMPLES
+        self._assigned: list[str | None] = [None] * TOP  # channel shown by each of the first 8 curves
+        self._legend_order: list[int] = []  # curve numbers in legend order
+
+        self.plot_widget = pg.PlotWidget()
+        self.plot_widget.setObjectName("ratesPlot")
+        self.plot_widget.setAntialiasing(False)
+        plot = self.plot_widget.getPlotItem()
+        plot.setMouseEnabled(x=False, y=False)
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.setLabel("bottom", "seconds ago")
+        plot.setLabel("left", "msg/s")
+        plot.setXRange(-WINDOW_S, 0, padding=0.02)
+        plot.setYRange(0, 1, padding=0)
+        plot.getAxis("bottom").setTicks([[(float(x), str(x)) for x in range(-60, 1, 10)]])
+        plot.getViewBox().setDefaultPadding(0)
+        # The legend sits in the plot item's own layout, never over the data: right of the plot
+        # in a wide dock, below it (in columns) in a narrow one. See _place_legend.
+        self.legend = pg.LegendItem(labelTextSize="8pt", verSpacing=0, horSpacing=12)
+        self._legend_cell = (2, 3)
+        plot.layout.addItem(self.legend, *self._legend_cell)
+        self.curves: list[pg.PlotDataItem] = []
+        for _ in range(TOP + 1):
+            curve = plot.plot(antialias=False, skipFiniteCheck=True)
+            curve.setVisible(False)
+            self.curves.append(curve)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot_widget)
+        self.set_dark(False)
+
+        bridge.snapshot.connect(self.apply_snapshot)
+
+    # -- public ------------------------------------------------------------
+
+    def curve_channels(self) -> list[str | None]:
+        """What each of the nine curves shows: a channel, ``"other"``, or None while unused."""
+        return [*self._assigned, OTHER if self.curves[TOP].isVisible() else None]
+
+    def legend_labels(self) -> list[str]:
+        return [html.unescape(label.text) for _sample, label in self.legend.items]
+
+    def set_dark(self, dark: bool) -> None:
+        """Switch background, axes, legend and the theme-dependent pens."""
+        self._dark = dark
+        theme = _THEME[dark]
+        foreground = QColor(theme["foreground"])
+        self.plot_widget.setBackground(theme["background"])
+        plot = self.plot_widget.getPlotItem()
+        for name in ("left", "bottom"):
+            axis = plot.getAxis(name)
+            axis.setPen(foreground)
+            axis.setTextPen(foreground)
+            axis.label.setDefaultTextColor(foreground)
+        self.legend.setLabelTextColor(foreground)
+        self.legend.setBrush(pg.mkBrush(theme["legend"]))
+        self.legend.setPen(pg.mkPen(None))
+        palette = _DARK if dark else _LIGHT
+        for number, curve in enumerate(self.curves[:TOP]):
+            curve.setPen(pg.mkPen(palette[number], width=2))
+        self.curves[TOP].setPen(pg.mkPen(theme["other"], width=2, style=Qt.PenStyle.DashLine))
+        self._rebuild_legend()  # labels keep their colour from when they were made
+
+    @property
+    def dark(self) -> bool:
+        return self._dark
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_legend(event.size().width())
+
+    def _place_legend(self, width: int) -> None:
+        cell, columns = ((2, 3), 1) if width >= WIDE else ((4, 1), 2)
+        if cell == self._legend_cell:
+            return
+        layout = self.plot_widget.getPlotItem().layout
+        layout.removeItem(self.legend)
+        layout.addItem(self.legend, *cell)
+        self._legend_cell = cell
+        self.legend.setColumnCount(columns)
+
+    # -- feeding -----------------------------------------------------------
+
+    def apply_snapshot(self, snapshot: Snapshot) -> None:
+        """Store one sample per channel, pick the busiest, redraw the nine curves."""
+        head = self._head
+        self._rates[:, head] = 0.0
+        for name, rate in snapshot.channel_rates.items():
+            row = self._rows.get(name)
+            if row is None:
+                row = self._add_channel(name)
+            self._rates[row, head] = rate
+        self._times[head] = snapshot.time
+        self._head = (head + 1) % SAMPLES
+        self._count = min(self._count + 1, SAMPLES)
+        self._choose_top()
+        self._redraw(snapshot.time)
+
+    def _add_channel(self, name: str) -> int:
+        row = len(self._names)
+        if row == self._rates.shape[0]:
+            self._rates = np.vstack([self._rates, np.zeros_like(self._rates)])
+        self._names.append(name)
+        self._rows[name] = row
+        return row
+
+    def _choose_top(self) -> None:
+        held = len(self._names)
+        sums = self._rates[:held].sum(axis=1)
+        busy = [int(row) for row in np.argsort(-sums, kind="stable")[:TOP] if sums[row] > 0]
+        wanted = [self._names[row] for row in busy]
+        if set(wanted) == {name for name in self._assigned if name is not None}:
+            return
+        keep = set(wanted)
+        assigned = [name if name in keep else None for name in self._assigned]
+        for name in wanted:
+            if name not in assigned:
+                assigned[assigned.index(None)] = name
+        self._assigned = assigned
+        self._legend_order = [assigned.index(name) for name in wanted]  # busiest first
+        for number, shown in enumerate(assigned):
+            self.curves[number].setVisible(shown is not None)
+            if shown is None:
+                self.curves[number].setData([], [])
+        self.curves[TOP].setVisible(held > len(wanted) and len(wanted) == TOP)
+        self._rebuild_legend()
+
+    def _rebuild_legend(self) -> None:
+        self.legend.clear()
+        for number in self._legend_order:
+            name = self._assigned[number]
+            if name is not None:
+                self.legend.addItem(self.curves[number], _label(name))
+        if self.curves[TOP].isVisible():
+            self.legend.addItem(self.curves[TOP], OTHER)
+        for sample, label in self.legend.items:  # a label is taller than its text: line them up
+            label.setFixedHeight(label.item.boundingRect().height())
+            self.legend.layout.setAlignment(sample, Qt.AlignmentFlag.AlignVCenter)
+
+    def _redraw(self, now: float) -> None:
+        count = self._count
+        order = (np.arange(count) + self._head - count) % SAMPLES  # oldest first
+        x = self._times[order] - now
+        held = len(self._names)
+        window = self._rates[:held][:, order]
+        top_rows = [self._rows[name] for name in self._assigned if name is not None]
+        peak = 0.0
+        for number, name in enumerate(self._assigned):
+            if name is None:
+                continue
+            y = window[self._rows[name]]
+            self.curves[number].setData(x, y, skipFiniteCheck=True)
+            peak = max(peak, float(y.max(initial=0.0)))
+        if self.curves[TOP].isVisible():
+            rest = window.sum(axis=0) - window[top_rows].sum(axis=0)
+            np.maximum(rest, 0.0, out=rest)
+            self.curves[TOP].setData(x, rest, skipFiniteCheck=True)
+            peak = max(peak, float(rest.max(initial=0.0)))
+        self.plot_widget.getPlotItem().setYRange(0, _nice_top(peak), padding=0)
+
+
+def _nice_top(peak: float) -> float:
+    """A y-axis top a little above ``peak``, rounded so the axis does not jitter every tick."""
+    if peak <= 0:
+        return 1.0
+    target = peak * 1.1
+    step = 10 ** np.floor(np.log10(target))
+    for factor in (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
+        if factor * step >= target:
+            return float(factor * step)
+    return float(10 * step)
+
+
+def _label(name: str) -> str:
+    """Channel names in the legend keep their end (the most specific level) when too long."""
+    short = name if len(name) <= LABEL_CHARS else "…" + name[-(LABEL_CHARS - 1) :]
+    return html.escape(short)  # legend labels are rich text
