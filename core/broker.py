@@ -116,6 +116,7 @@ class Broker:
         self._trie: PatternTrie[Subscription] = PatternTrie()
         self._generation = 0
         self._blocking = 0  # subscriptions with overflow=BLOCK; only then does publish pre-check room
+        self._plain = True  # not closed and no 'block' subscriptions: publish may take its fast path
         self._retained: dict[str, Message] = {}
         self._requests: dict[str, asyncio.Future[Message]] = {}
         self._log = EventLog()
@@ -141,6 +142,7 @@ class Broker:
         if self._closed:
             return
         self._closed = True
+        self._plain = False
         for sub in list(self._subs.values()):
             sub.unsubscribe()
         for future in self._requests.values():
@@ -190,10 +192,25 @@ class Broker:
         subscription stays full for ``timeout`` seconds (default: the broker's
         ``publish_timeout``).
         """
-        # The hot path: everything below runs once per message, so it avoids calls.
-        state = self._channels.get(channel) if type(channel) is str else None
-        if state is None or self._closed:
-            state = self._channel_for_publish(channel)
+        # The hot path runs once per message, so it avoids calls and repeated lookups. Anything
+        # unusual (new channel, closed broker, 'block' subscriptions present) takes _publish_slow.
+        try:
+            state = self._channels.get(channel)
+        except TypeError:  # unhashable: let validation explain
+            state = None
+        if state is None or not self._plain:
+            return await self._publish_slow(
+                channel,
+                payload,
+                kind=kind,
+                headers=headers,
+                content_type=content_type,
+                retain=retain,
+                publisher=publisher,
+                correlation_id=correlation_id,
+                reply_to=reply_to,
+                timeout=timeout,
+            )
         if type(payload) is not bytes:
             payload = to_payload(payload)
         size = len(payload)
@@ -219,8 +236,6 @@ class Broker:
                 reply_to,
             ),
         )
-        if self._blocking:
-            return await self._publish_blocking(message, state, retain, timeout)
         subs = state.subs if state.generation == self._generation else self._refresh(state)
         state.messages += 1
         state.bytes += size
@@ -231,7 +246,7 @@ class Broker:
             log.count += 1
         if kind is _REPLY:
             self._resolve(message)
-        queued = 0
+        queued = len(subs)
         for sub in subs:
             queue = sub.queue
             if len(queue) >= sub.max_pending:
@@ -239,9 +254,9 @@ class Broker:
                     self._drop(sub, queue.popleft(), "queue full: dropped the oldest")
                 else:
                     self._drop(sub, message, "queue full: dropped the newest")
+                    queued -= 1
                     continue
             queue.append(message)
-            queued += 1
             waiter = sub.waiter
             if waiter is not None:
                 sub.waiter = None
@@ -250,6 +265,41 @@ class Broker:
         if retain:
             self._retain(message)
         return _tuple_new(Receipt, (message, queued))
+
+    async def _publish_slow(
+        self,
+        channel: str,
+        payload: PayloadLike,
+        *,
+        kind: Kind,
+        headers: Mapping[str, str] | None,
+        content_type: str,
+        retain: bool,
+        publisher: str,
+        correlation_id: str | None,
+        reply_to: str | None,
+        timeout: float | None,  # noqa: ASYNC109 - passed through from publish
+    ) -> Receipt:
+        state = self._channel_for_publish(channel)
+        data = to_payload(payload)
+        if len(data) > self.max_payload:
+            raise PayloadTooLarge(len(data), self.max_payload)
+        ident = new_id()
+        message = Message(
+            ident,
+            channel,
+            kind,
+            data,
+            content_type,
+            freeze_headers(headers),
+            ident / 1e9,
+            publisher or self.default_publisher,
+            correlation_id,
+            reply_to,
+        )
+        if self._blocking:
+            return await self._publish_blocking(message, state, retain, timeout)
+        return self._deliver(message, state, retain)
 
     async def publish_message(
         self,
@@ -336,6 +386,7 @@ class Broker:
                 return
             waiter: asyncio.Future[None] = loop.create_future()
             full.space_waiters.append(waiter)
+            full._fast = False  # its consumer must now wake us on every pop
             try:
                 async with asyncio.timeout_at(deadline):
                     await waiter
@@ -519,6 +570,7 @@ class Broker:
         self._generation += 1
         if policy is Overflow.BLOCK:
             self._blocking += 1
+            self._plain = False
         if not is_pattern(pattern) and pattern not in self._channels:
             self._create_channel(pattern)
         self._event(EventKind.SUBSCRIPTION_ADDED, pattern, name)
@@ -536,6 +588,7 @@ class Broker:
         self._generation += 1
         if sub.overflow is Overflow.BLOCK:
             self._blocking -= 1
+            self._plain = not self._blocking and not self._closed
         self._dropped_gone += sub.dropped
         self._delivered_gone += sub.delivered
         self._event(EventKind.SUBSCRIPTION_REMOVED, sub.pattern, sub.name)

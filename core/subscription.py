@@ -158,7 +158,8 @@ class Subscription:
         self.dropped = 0
         self._broker = broker
         self._redo: deque[tuple[Message, int]] = deque()
-        # True while the consumer may take straight from ``queue``: active and nothing to redeliver.
+        # True while the consumer may take straight from ``queue``: active, nothing to redeliver
+        # and no publisher waiting for room (those need waking on every pop).
         self._fast = True
         self.waiter: asyncio.Future[None] | None = None
         self.space_waiters: deque[asyncio.Future[None]] = deque()
@@ -195,7 +196,7 @@ class Subscription:
         )
 
     def _update_fast(self) -> None:
-        self._fast = self.state is State.ACTIVE and not self._redo
+        self._fast = self.state is State.ACTIVE and not self._redo and not self.space_waiters
 
     # -- consuming -------------------------------------------------------
 
@@ -203,13 +204,11 @@ class Subscription:
         return self
 
     async def __anext__(self) -> Delivery:
-        # Hot path: one check, one pop, one small object.
+        # Hot path: one flag, one pop, one small object. Anything else is _next_slow's business.
         if self._fast:
             queue = self.queue
             if queue:
                 message = queue.popleft()
-                if self.space_waiters:
-                    self._wake_space()
                 self.delivered += 1
                 if self.auto:
                     return Delivery(self, message, 1, _SETTLED)
@@ -225,14 +224,14 @@ class Subscription:
             if state is State.ACTIVE:
                 if self._redo:
                     message, attempt = self._redo.popleft()
-                    if not self._redo:
-                        self._update_fast()
+                    self._update_fast()
                     self.redelivered += 1
                     return self._hand_out(message, attempt)
                 if self.queue:
                     message = self.queue.popleft()
                     if self.space_waiters:
                         self._wake_space()
+                    self._update_fast()
                     return self._hand_out(message, 1)
             elif state is not State.PAUSED:
                 raise StopAsyncIteration

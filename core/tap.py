@@ -3,7 +3,8 @@
 The broker appends to one shared ring (a ``deque`` with ``maxlen``), never to a
 buffer per observer, so publishing costs the same however many taps are open.
 Each tap keeps only a read position; a tap that falls behind the ring loses the
-oldest events and is told how many.
+oldest events and is told how many. Events every open tap has drained are
+dropped from the ring at drain time, so it does not keep old messages alive.
 """
 
 from __future__ import annotations
@@ -87,6 +88,20 @@ class EventLog:
         if tap in self.taps:
             self.taps.remove(tap)
             self._resize()
+            self.trim()
+
+    def trim(self) -> None:
+        """Forget what every open tap has already drained, so the ring does not keep it alive."""
+        ring = self.ring
+        if not ring:
+            return
+        oldest_wanted = min((tap.next for tap in self.taps), default=self.count)
+        excess = oldest_wanted - (self.count - len(ring))
+        if excess >= len(ring):
+            ring.clear()
+        else:
+            for _ in range(excess):
+                ring.popleft()
 
     def _resize(self) -> None:
         size = max((tap.max_events for tap in self.taps), default=1)
@@ -104,7 +119,7 @@ class Tap:
         self.lost_total = 0
         self.closed = False
         self._log = log
-        self._next = log.count
+        self.next = log.count
         log.attach(self)
 
     def drain(self) -> TapBatch:
@@ -118,12 +133,13 @@ class Tap:
         log = self._log
         ring = log.ring
         first = log.count - len(ring)  # sequence number of ring[0]
-        start = max(self._next, first, log.count - self.max_events)
-        lost = start - self._next
-        self._next = log.count
+        start = max(self.next, first, log.count - self.max_events)
+        lost = start - self.next
+        self.next = log.count
         self.lost_total += lost
         offset = start - first
         events = list(ring) if offset == 0 else list(itertools.islice(ring, offset, None))
+        log.trim()
         return TapBatch(events, lost)
 
     def close(self) -> None:

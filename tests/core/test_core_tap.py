@@ -180,3 +180,21 @@ async def test_tap_drained_periodically_while_publishing() -> None:
         task.cancel()
         seen += len(tap.drain().events)
         assert seen == 5001
+
+
+async def test_ring_forgets_what_every_tap_has_drained() -> None:
+    async with Broker() as broker:
+        fast = broker.tap(max_events=1000)
+        slow = broker.tap(max_events=1000)
+        for i in range(10):
+            await broker.publish("a", str(i))
+        fast.drain()
+        assert len(broker._log.ring) == 11  # the slow tap still wants them
+        assert len(slow.drain().events) == 11
+        assert len(broker._log.ring) == 0  # nobody needs them: messages are no longer kept alive
+        await broker.publish("a", "x")
+        fast.drain()
+        slow.close()  # closing the laggard releases what only it was holding
+        assert len(broker._log.ring) == 0
+        await broker.publish("a", "y")
+        assert [m.payload for m in fast.drain().events] == [b"y"]  # type: ignore[union-attr]
