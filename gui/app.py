@@ -46,10 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"EventDeck {app_version()}")
     demo = parser.add_mutually_exclusive_group()
     demo.add_argument(
-        "--demo", dest="demo", action="store_true", default=None, help="load the demo workspace (default on first launch)"
+        "--demo", dest="demo", action="store_true", default=None, help="run the demo workspace (default: first launch)"
     )
     demo.add_argument("--no-demo", dest="demo", action="store_false", help="start with an empty broker")
-    parser.add_argument("--screenshot", metavar="PATH", type=Path, help="save a PNG of the window after a delay, then exit")
+    parser.add_argument(
+        "--screenshot", metavar="PATH", type=Path, help="save a PNG of the window after a delay, then exit"
+    )
     parser.add_argument(
         "--screenshot-delay",
         metavar="SECONDS",
@@ -58,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds to wait before --screenshot (default: 3)",
     )
     parser.add_argument(
-        "--ring-size", metavar="ROWS", type=_positive_int, default=None, help="rows the live stream keeps (default: 100000)"
+        "--ring-size", metavar="ROWS", type=_positive_int, help="rows the live stream keeps (default: 100000)"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
     return parser
@@ -124,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 1
-    from eventdeck.gui.window_runner import run_window  # imports Qt: only now
+    from eventdeck.gui.window_runner import run_window  # noqa: PLC0415 - Qt loads only when a window opens
 
     return run_window(args)
 

@@ -21,7 +21,7 @@ DEFAULT_CAPACITY = 100_000
 MESSAGE_ROLE = Qt.ItemDataRole.UserRole
 PREVIEW_CHARS = 160
 ModelIndex = QModelIndex | QPersistentModelIndex
-_CONTROL = {c: " " for c in range(32)}
+_CONTROL = dict.fromkeys(range(32), " ")
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,7 @@ def broker(qloop: asyncio.AbstractEventLoop) -> Iterator[Broker]:
     broker = Broker()
     yield broker
     qloop.run_until_complete  # noqa: B018 - keep the loop referenced until the broker is closed
-    broker._closed = True  # noqa: SLF001 - synchronous teardown; close() has no awaits that matter here
+    broker._closed = True
 
 
 @pytest.fixture

@@ -1,0 +1,345 @@
+"""The main window: six docks around the broker, a toolbar, menus and a status bar of totals."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Protocol
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QToolBar,
+    QWidget,
+)
+
+from eventdeck.core import Message
+from eventdeck.gui.app import app_version
+from eventdeck.gui.bridge import Bridge, Snapshot
+from eventdeck.gui.icons import icon
+from eventdeck.gui.models.stream_model import DEFAULT_CAPACITY, StreamModel
+from eventdeck.gui.panels.channels_panel import ChannelsPanel
+from eventdeck.gui.panels.composer_panel import ComposerPanel
+from eventdeck.gui.panels.inspector_panel import InspectorPanel
+from eventdeck.gui.panels.rates_panel import RatesPanel
+from eventdeck.gui.panels.stream_panel import StreamPanel
+from eventdeck.gui.panels.subscribers_panel import SubscribersPanel
+from eventdeck.gui.theme import THEMES, apply_theme
+
+log = logging.getLogger(__name__)
+SETTINGS_VERSION = 1  # bump when the dock layout changes so old saved layouts are ignored
+
+
+class Pausable(Protocol):
+    """What the toolbar's simulation button needs (the demo's simulated publishers)."""
+
+    @property
+    def paused(self) -> bool: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+
+def resident_memory_mb() -> float:
+    """This process's resident memory in MB (Linux /proc; 0 where unavailable)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
+
+
+class MainWindow(QMainWindow):
+    closed = Signal()
+
+    def __init__(
+        self,
+        bridge: Bridge,
+        settings: QSettings,
+        simulation: Pausable | None = None,
+        ring_size: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("EventDeck — embedded broker")
+        self.setWindowIcon(icon("app"))
+        self.bridge = bridge
+        self.settings = settings
+        self.simulation = simulation
+        self.setDockNestingEnabled(True)
+
+        capacity = ring_size or int(str(settings.value("stream/ring_size", DEFAULT_CAPACITY)))
+        self.stream_model = StreamModel(capacity)
+        self.stream = StreamPanel(bridge, self.stream_model)
+        self.channels = ChannelsPanel(bridge)
+        self.inspector = InspectorPanel(bridge)
+        self.subscribers = SubscribersPanel(bridge)
+        self.composer = ComposerPanel(bridge)
+        self.rates = RatesPanel(bridge)
+        self.docks: dict[str, QDockWidget] = {}
+        self._build_docks()
+        self._wire_panels()
+        self._build_status_bar()
+        self._build_actions()
+        self._dark = False
+        self.set_theme(str(settings.value("view/theme", "system")))
+        self._restore_layout()
+        bridge.snapshot.connect(self._on_snapshot)
+        bridge.error.connect(self.show_error)
+
+    # -- layout ------------------------------------------------------------
+
+    def _dock(self, key: str, title: str, widget: QWidget) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{key}Dock")
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.docks[key] = dock
+        return dock
+
+    def _build_docks(self) -> None:
+        channels = self._dock("channels", "Channels", self.channels)
+        subscribers = self._dock("subscribers", "Subscribers", self.subscribers)
+        stream = self._dock("stream", "Live stream", self.stream)
+        rates = self._dock("rates", "Rates", self.rates)
+        inspector = self._dock("inspector", "Inspector", self.inspector)
+        composer = self._dock("composer", "Composer", self.composer)
+        # Left: what exists (channels, subscribers); middle: what flows; right: one message, and a new one.
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, channels)
+        self.splitDockWidget(channels, stream, Qt.Orientation.Horizontal)
+        self.splitDockWidget(stream, inspector, Qt.Orientation.Horizontal)
+        self.splitDockWidget(channels, subscribers, Qt.Orientation.Vertical)
+        self.splitDockWidget(stream, rates, Qt.Orientation.Vertical)
+        self.splitDockWidget(inspector, composer, Qt.Orientation.Vertical)
+        self.resizeDocks([channels, stream, inspector], [330, 760, 430], Qt.Orientation.Horizontal)
+        self.resizeDocks([channels, subscribers], [430, 330], Qt.Orientation.Vertical)
+        self.resizeDocks([stream, rates], [520, 240], Qt.Orientation.Vertical)
+        self.resizeDocks([inspector, composer], [360, 400], Qt.Orientation.Vertical)
+        self.resize(1520, 900)
+
+    def _wire_panels(self) -> None:
+        self.channels.pattern_selected.connect(self.stream.set_channel_pattern)
+        self.channels.publish_requested.connect(self._compose_to)
+        self.channels.subscribe_requested.connect(self._subscribe_to)
+        self.stream.message_selected.connect(self.inspector.show_message)
+        self.inspector.resend_requested.connect(self._resend)
+        self.inspector.select_requested.connect(self._select_linked)
+
+    def _compose_to(self, channel: str) -> None:
+        self.docks["composer"].show()
+        self.docks["composer"].raise_()
+        self.composer.set_channel(channel)
+
+    def _subscribe_to(self, pattern: str) -> None:
+        self.docks["subscribers"].show()
+        self.docks["subscribers"].raise_()
+        self.subscribers.add_virtual(pattern)
+
+    def _resend(self, message: Message) -> None:
+        self.docks["composer"].show()
+        self.composer.load_message(message)
+
+    def _select_linked(self, message_id: int) -> None:
+        if not self.stream.select_message(message_id):
+            self.statusBar().showMessage("That message is no longer in the stream (evicted or filtered out).", 5000)
+
+    # -- toolbar and menus -----------------------------------------------
+
+    def _action(self, name: str, text: str, icon_name: str, shortcut: str | None = None) -> QAction:
+        action = QAction(icon(icon_name), text, self)
+        action.setObjectName(name)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setToolTip(f"{text} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        toolbar = QToolBar("Main")
+        toolbar.setObjectName("mainToolBar")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        toolbar.setMovable(False)
+        self.addToolBar(toolbar)
+
+        self.simulation_action = self._action("simulationToggle", "Pause demo", "pause")
+        self.simulation_action.setCheckable(True)
+        self.simulation_action.setEnabled(self.simulation is not None)
+        self.simulation_action.setToolTip(
+            "Pause or resume the demo's simulated publishers" if self.simulation else "No demo running (--demo)"
+        )
+        self.simulation_action.toggled.connect(self._toggle_simulation)
+        self.stream_pause_action = self._action("streamPauseAction", "Pause stream", "pause", "Ctrl+P")
+        self.stream_pause_action.setCheckable(True)
+        self.stream_pause_action.toggled.connect(self.stream.set_paused)
+        self.stream.pause_button.toggled.connect(self.stream_pause_action.setChecked)
+        clear = self._action("streamClearAction", "Clear", "clear", "Ctrl+L")
+        clear.triggered.connect(self.stream.clear)
+        follow = self._action("followAction", "Follow newest", "follow")
+        follow.triggered.connect(self.stream.follow)
+        find = self._action("findAction", "Find", "filter", "Ctrl+F")
+        find.triggered.connect(self._focus_find)
+        for action in (self.simulation_action, self.stream_pause_action, clear, follow, find):
+            toolbar.addAction(action)
+
+        file_menu = self.menuBar().addMenu("&File")
+        quit_action = self._action("quitAction", "Quit", "stop", "Ctrl+Q")
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        view_menu = self.menuBar().addMenu("&View")
+        theme_menu = view_menu.addMenu("Theme")
+        self.theme_group = QActionGroup(self)
+        for theme in THEMES:
+            action = QAction(theme.title(), self, checkable=True)
+            action.setObjectName(f"theme{theme.title()}")
+            action.setData(theme)
+            self.theme_group.addAction(action)
+            theme_menu.addAction(action)
+        self.theme_group.triggered.connect(self._on_theme_action)
+        view_menu.addSeparator()
+        for dock in self.docks.values():
+            view_menu.addAction(dock.toggleViewAction())
+        view_menu.addSeparator()
+        ring = QAction("Stream ring size…", self)
+        ring.setObjectName("ringSizeAction")
+        ring.triggered.connect(self._ask_ring_size)
+        view_menu.addAction(ring)
+
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction("About EventDeck", self)
+        about.setObjectName("aboutAction")
+        about.triggered.connect(self.show_about)
+        help_menu.addAction(about)
+
+    def _on_theme_action(self, action: QAction) -> None:
+        self.set_theme(str(action.data()))
+
+    def _toggle_simulation(self, paused: bool) -> None:
+        if self.simulation is None:
+            return
+        if paused:
+            self.simulation.pause()
+        else:
+            self.simulation.resume()
+        self.simulation_action.setText("Resume demo" if paused else "Pause demo")
+        self.simulation_action.setIcon(icon("play" if paused else "pause"))
+
+    def _focus_find(self) -> None:
+        self.docks["stream"].show()
+        self.stream.text_edit.setFocus()
+        self.stream.text_edit.selectAll()
+
+    def _ask_ring_size(self) -> None:
+        dialog = QInputDialog(self)
+        dialog.setObjectName("ringSizeDialog")
+        dialog.setWindowTitle("Stream ring size")
+        dialog.setLabelText("Rows the live stream keeps (oldest are evicted):")
+        dialog.setInputMode(QInputDialog.InputMode.IntInput)
+        dialog.setIntRange(1_000, 2_000_000)
+        dialog.setIntStep(10_000)
+        dialog.setIntValue(self.stream_model.capacity)
+        dialog.intValueSelected.connect(self.set_ring_size)
+        dialog.open()  # never exec(): the broker keeps running behind it
+
+    def set_ring_size(self, rows: int) -> None:
+        self.stream_model.set_capacity(rows)
+        self.settings.setValue("stream/ring_size", rows)
+        self.stream.refresh_status()
+
+    def show_about(self) -> None:
+        box = QMessageBox(self)
+        box.setObjectName("aboutBox")
+        box.setWindowTitle("About EventDeck")
+        box.setIconPixmap(icon("app").pixmap(64, 64))
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setText(f"EventDeck {app_version()}")
+        box.setInformativeText(
+            "See and play with event-driven systems: publishers, subscribers, channels, "
+            "events, commands and replies, live on an embedded broker."
+        )
+        box.open()
+
+    # -- theme -----------------------------------------------------------
+
+    def set_theme(self, theme: str) -> None:
+        app = QApplication.instance()
+        if not isinstance(app, QApplication):
+            return
+        theme = theme if theme in THEMES else "system"
+        self._dark = apply_theme(app, theme)
+        for action in self.theme_group.actions():
+            action.setChecked(action.data() == theme)
+        self.settings.setValue("view/theme", theme)
+        for panel in (self.composer, self.inspector, self.rates):
+            panel.set_dark(self._dark)
+
+    # -- status bar --------------------------------------------------------
+
+    def _build_status_bar(self) -> None:
+        self.status_labels: dict[str, QLabel] = {}
+        for key, tip in (
+            ("rate", "Messages published per second"),
+            ("deliveries", "Deliveries to subscribers per second"),
+            ("rows", "Rows held in the live stream"),
+            ("memory", "Memory in use by EventDeck"),
+        ):
+            label = QLabel()
+            label.setObjectName(f"status_{key}")
+            label.setToolTip(tip)
+            self.statusBar().addPermanentWidget(label)
+            self.status_labels[key] = label
+        self.statusBar().showMessage("Embedded broker running", 5000)
+        self._memory_timer = QTimer(self)
+        self._memory_timer.setInterval(2000)
+        self._memory_timer.timeout.connect(self._update_memory)
+        self._memory_timer.start()
+        self._update_memory()
+
+    def _on_snapshot(self, snap: Snapshot) -> None:
+        self.status_labels["rate"].setText(f"{snap.publish_rate:,.0f} msg/s in")
+        self.status_labels["deliveries"].setText(f"{snap.delivery_rate:,.0f} deliveries/s")
+        self.status_labels["rows"].setText(f"{self.stream_model.held:,} rows held")
+        if self.stream_model.paused:
+            self.stream.refresh_status()
+
+    def _update_memory(self) -> None:
+        self.status_labels["memory"].setText(f"{resident_memory_mb():,.0f} MB")
+
+    def show_error(self, text: str) -> None:
+        """Non-modal: failures are shown in the status bar and logged, never in a blocking dialog."""
+        self.statusBar().showMessage(f"⚠ {text}", 10_000)
+
+    # -- persistence -------------------------------------------------------
+
+    def _restore_layout(self) -> None:
+        if self.settings.value("window/version") != SETTINGS_VERSION:
+            return
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state, SETTINGS_VERSION)
+
+    def save_layout(self) -> None:
+        self.settings.setValue("window/version", SETTINGS_VERSION)
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState(SETTINGS_VERSION))
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_layout()
+        super().closeEvent(event)
+        self.closed.emit()
