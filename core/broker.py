@@ -120,7 +120,7 @@ class Broker:
         self._retained: dict[str, Message] = {}
         self._requests: dict[str, asyncio.Future[Message]] = {}
         self._log = EventLog()
-        self._closed = False
+        self._is_closed = False
         self._auto_names = 0
         self._dropped_gone = 0  # drops counted by subscriptions that were since removed
         self._delivered_gone = 0
@@ -135,14 +135,23 @@ class Broker:
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._is_closed
+
+    @property
+    def _closed(self) -> bool:
+        return self._is_closed
+
+    @_closed.setter
+    def _closed(self, value: bool) -> None:
+        # Kept as a settable name because fixtures set it directly; it must also turn off the fast path.
+        self._is_closed = value
+        self._plain = not value and not self._blocking
 
     async def close(self) -> None:
         """Stop: consumers' iterators end, pending requests and blocked publishers fail with ``BrokerClosed``."""
         if self._closed:
             return
         self._closed = True
-        self._plain = False
         for sub in list(self._subs.values()):
             sub.unsubscribe()
         for future in self._requests.values():

@@ -218,7 +218,6 @@ class Subscription:
         return await self._next_slow()
 
     async def _next_slow(self) -> Delivery:
-        loop = asyncio.get_running_loop()
         while True:
             state = self.state
             if state is State.ACTIVE:
@@ -238,13 +237,16 @@ class Subscription:
             # One waiter per subscription, shared if several consumers iterate it.
             waiter = self.waiter
             if waiter is None or waiter.done():
-                waiter = self.waiter = loop.create_future()
+                waiter = self.waiter = asyncio.get_running_loop().create_future()
             try:
                 await waiter
             except asyncio.CancelledError:
                 if self.waiter is waiter:
                     self.waiter = None
-                task = asyncio.current_task()
+                try:
+                    task = asyncio.current_task()
+                except RuntimeError:  # cancelled from outside a running loop (e.g. a teardown): stop
+                    task = None
                 if task is None or task.cancelling():
                     raise
                 # Another consumer sharing the waiter was cancelled, not us: wait again.
