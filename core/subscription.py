@@ -234,22 +234,63 @@ class Subscription:
                     return self._hand_out(message, 1)
             elif state is not State.PAUSED:
                 raise StopAsyncIteration
-            # One waiter per subscription, shared if several consumers iterate it.
-            waiter = self.waiter
-            if waiter is None or waiter.done():
-                waiter = self.waiter = asyncio.get_running_loop().create_future()
+            await self._wait()
+
+    def take(self, max_count: int = 256) -> list[Delivery]:
+        """Up to ``max_count`` deliveries that are ready now, redeliveries first; never waits.
+
+        Empty when nothing is queued or the subscription is paused, away or closed. Taking
+        a batch costs far less per message than one ``async for`` step each.
+        """
+        if self.state is not State.ACTIVE:
+            return []
+        taken: list[Delivery] = []
+        while self._redo and len(taken) < max_count:
+            message, attempt = self._redo.popleft()
+            self.redelivered += 1
+            taken.append(self._hand_out(message, attempt))
+        queue = self.queue
+        count = min(max_count - len(taken), len(queue))
+        if count > 0:
+            self.delivered += count
+            popleft = queue.popleft
+            settled = _SETTLED if self.auto else _OPEN
+            fresh = [Delivery(self, popleft(), 1, settled) for _ in range(count)]
+            if not self.auto:
+                self.unacked.update(fresh)
+            taken.extend(fresh)
+            if self.space_waiters:
+                self._wake_space()
+        self._update_fast()
+        return taken
+
+    async def batch(self, max_count: int = 256) -> list[Delivery]:
+        """Wait until something is ready, then ``take(max_count)``; ``StopAsyncIteration`` once closed."""
+        while True:
+            taken = self.take(max_count)
+            if taken:
+                return taken
+            if self.state is not State.ACTIVE and self.state is not State.PAUSED:
+                raise StopAsyncIteration
+            await self._wait()
+
+    async def _wait(self) -> None:
+        # One waiter per subscription, shared if several consumers iterate it.
+        waiter = self.waiter
+        if waiter is None or waiter.done():
+            waiter = self.waiter = asyncio.get_running_loop().create_future()
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if self.waiter is waiter:
+                self.waiter = None
             try:
-                await waiter
-            except asyncio.CancelledError:
-                if self.waiter is waiter:
-                    self.waiter = None
-                try:
-                    task = asyncio.current_task()
-                except RuntimeError:  # cancelled from outside a running loop (e.g. a teardown): stop
-                    task = None
-                if task is None or task.cancelling():
-                    raise
-                # Another consumer sharing the waiter was cancelled, not us: wait again.
+                task = asyncio.current_task()
+            except RuntimeError:  # cancelled from outside a running loop (e.g. a teardown): stop
+                task = None
+            if task is None or task.cancelling():
+                raise
+            # Another consumer sharing the waiter was cancelled, not us: the caller waits again.
 
     async def get(self, timeout: float | None = None) -> Delivery:  # noqa: ASYNC109 - the plain API is the point
         """The next delivery; raises ``TimeoutError`` after ``timeout`` seconds, ``StopAsyncIteration`` if closed."""
@@ -276,11 +317,13 @@ class Subscription:
                 waiter.set_result(None)
 
     def _wake_space(self) -> None:
-        while self.space_waiters and len(self.queue) < self.max_pending:
+        # Wake one blocked publisher per free slot.
+        room = self.max_pending - len(self.queue)
+        while self.space_waiters and room > 0:
             waiter = self.space_waiters.popleft()
             if not waiter.done():
                 waiter.set_result(None)
-                return
+                room -= 1
 
     def requeue(self, message: Message, attempt: int) -> None:
         self._redo.append((message, attempt))

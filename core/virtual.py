@@ -178,26 +178,20 @@ class VirtualSubscriber:
 
     async def _run(self) -> None:
         sub = self._subscription
-        batch: list[Delivery] = []
         try:
             while True:
-                # Wait (suspending) for the first delivery, then take what is already queued
-                # without suspending, until the batch is full or its summed delay is worth a timer.
-                batch.append(await sub.__anext__())
+                # Wait for the first delivery, then take what is already queued in one go:
+                # with a delay, only as many as make one timer worth it (MIN_SLEEP).
                 delay = self.delay
-                budget = delay
-                while len(batch) < MAX_BATCH and budget < MIN_SLEEP and sub.state is State.ACTIVE and sub.pending:
-                    batch.append(await sub.__anext__())
-                    budget += delay
+                limit = MAX_BATCH if not delay else max(1, min(MAX_BATCH, int(MIN_SLEEP / delay)))
+                batch = await sub.batch(limit)
                 if delay:
                     await asyncio.sleep(delay * len(batch))
                     if sub.state in _GONE:
                         return  # removed (or detached) while "working": the broker took the batch back
                 for delivery in batch:
                     await self._handle(delivery)
-                full = len(batch) == MAX_BATCH
-                batch.clear()
-                if full and not delay:
+                if len(batch) == MAX_BATCH and not delay:
                     await asyncio.sleep(0)  # a flood with no delay: let the rest of the loop run once per batch
         except StopAsyncIteration:
             return  # the subscription was closed or the broker shut down

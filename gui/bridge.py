@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 FLUSH_MS = 33
 SNAPSHOT_MS = 500
+RATE_WINDOW = 4  # rates are averaged over the last 4 snapshots (2 s): steadier than one 500 ms step
 TAP_EVENTS = 200_000  # about 4 s of traffic at 50,000 msg/s between two flushes is plenty
 
 
@@ -85,7 +86,7 @@ class Bridge(QObject):
         self.received = 0
         self._tap = broker.tap(max_events=TAP_EVENTS)
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._previous: Snapshot | None = None
+        self._history: deque[Snapshot] = deque(maxlen=RATE_WINDOW)
         self.last_snapshot: Snapshot | None = None
         self._flush_timer = QTimer(self)
         self._flush_timer.setInterval(FLUSH_MS)
@@ -134,7 +135,7 @@ class Bridge(QObject):
         channels = self.broker.channels()
         subscriptions = self.broker.subscriptions()
         stats = self.broker.stats()
-        previous = self._previous
+        previous = self._history[0] if self._history else None
         if previous is None or now <= previous.time:
             snap = Snapshot(now, channels, subscriptions, stats)
         else:
@@ -151,7 +152,7 @@ class Bridge(QObject):
                 max(0, stats.published - previous.stats.published) / elapsed,
                 max(0, stats.delivered - previous.stats.delivered) / elapsed,
             )
-        self._previous = snap
+        self._history.append(snap)
         self.last_snapshot = snap
         self.snapshot.emit(snap)
         return snap

@@ -102,10 +102,14 @@ async def _ref_run(messages: int, fanout: int) -> float:
 # -- the broker ----------------------------------------------------------------------
 
 
-async def _consume(broker: Broker, name: str, total: int) -> None:
+async def _consume(broker: Broker, name: str, total: int, batched: bool) -> None:
     sub = broker.subscribe(CHANNEL, name=name)
     seen = 0
-    async for _delivery in sub:
+    if batched:  # Subscription.batch(): one wake and one call per batch, a Delivery per message
+        while seen < total:
+            seen += len(await sub.batch(BATCH))
+        return
+    async for _delivery in sub:  # one async-iterator step per message
         seen += 1
         if seen == total:
             break
@@ -118,9 +122,9 @@ async def _drain_tap_forever(broker: Broker) -> None:
             tap.drain()
 
 
-async def _broker_run(messages: int, fanout: int, with_tap: bool) -> float:
+async def _broker_run(messages: int, fanout: int, with_tap: bool, batched: bool = True) -> float:
     async with Broker() as broker:
-        consumers = [asyncio.create_task(_consume(broker, f"c{i}", messages)) for i in range(fanout)]
+        consumers = [asyncio.create_task(_consume(broker, f"c{i}", messages, batched)) for i in range(fanout)]
         tapper = asyncio.create_task(_drain_tap_forever(broker)) if with_tap else None
         await asyncio.sleep(0)
         publish = broker.publish
@@ -228,6 +232,9 @@ async def _main() -> dict[str, object]:
     bare_publish, crowded_publish = await _best_pair(
         lambda: _publish_only_run(MESSAGES, 0), lambda: _publish_only_run(MESSAGES, OTHER_SUBSCRIPTIONS)
     )
+    # The same two runs with consumers stepping ``async for`` once per message, for comparison.
+    one_to_one_iter = max([await _broker_run(MESSAGES, 1, with_tap=True, batched=False) for _ in range(REPEATS)])
+    fanout_iter = max([await _broker_run(FANOUT_MESSAGES, FANOUT, with_tap=False, batched=False) for _ in range(2)])
     round_trips = max([await _request_reply_run(REQUESTS, REQUESTERS) for _ in range(REPEATS)])
     ratios = {
         "one_to_one_ratio": one_to_one / ref_rate,
@@ -245,6 +252,12 @@ async def _main() -> dict[str, object]:
         "one_to_one_ratio": round(ratios["one_to_one_ratio"], 3),
         "fanout10_deliveries_per_s": round(fanout),
         "fanout_ratio": round(ratios["fanout_ratio"], 3),
+        "async_for_consumer": {
+            "one_to_one_msgs_per_s": round(one_to_one_iter),
+            "one_to_one_ratio": round(one_to_one_iter / ref_rate, 3),
+            "fanout10_deliveries_per_s": round(fanout_iter),
+            "fanout_ratio": round(fanout_iter / ref_fanout, 3),
+        },
         "publish_no_other_subs_msgs_per_s": round(bare_publish),
         "publish_10k_other_subs_msgs_per_s": round(crowded_publish),
         "many_subscriptions_ratio": round(ratios["many_subscriptions_ratio"], 3),

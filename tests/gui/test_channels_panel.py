@@ -10,7 +10,7 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from eventdeck.core import Broker, ChannelInfo
-from eventdeck.gui.bridge import Bridge
+from eventdeck.gui.bridge import RATE_WINDOW, Bridge
 from eventdeck.gui.models.channel_tree import PATTERN_ROLE, ChannelTreeModel
 from eventdeck.gui.panels.channels_panel import ChannelsPanel
 
@@ -85,8 +85,10 @@ def test_counters_subscribers_and_parent_sums(qtbot: QtBot, bridge: Bridge, pane
     assert cell(model, "user/followed", ChannelTreeModel.SUBSCRIBERS) == "1"
     assert changed  # announced in place, no reset
 
-    rate = float(str(cell(model, "user/followed", ChannelTreeModel.RATE)))
-    assert rate == 0.0  # nothing published between the last two snapshots
+    for _ in range(RATE_WINDOW):  # rates average over the last RATE_WINDOW snapshots
+        bridge.take_snapshot()
+    rate = float(str(cell(model, "user/followed", ChannelTreeModel.RATE)).replace(",", ""))
+    assert rate == 0.0  # nothing published within the rate window
     publish(qtbot, bridge, ["user/followed"], times=10)
     assert float(str(cell(model, "user/followed", ChannelTreeModel.RATE)).replace(",", "")) > 0
     assert cell(model, "user", ChannelTreeModel.RATE) == cell(model, "user/followed", ChannelTreeModel.RATE)
