@@ -37,13 +37,16 @@ class StreamPanel(QWidget):
         self.new_rows = 0
         self._bridge = bridge
 
-        self.pattern_edit = _line_edit("streamPatternFilter", "Channel pattern, e.g. user/# or +/level")
-        self.text_edit = _line_edit("streamTextFilter", "Find text in channel, publisher or payload")
+        self.pattern_edit = _line_edit("streamPatternFilter", "Channels, e.g. user/#")
+        self.pattern_edit.setMinimumWidth(140)
+        self.pattern_edit.setToolTip("Show only channels matching this pattern: + is one level, # the rest")
+        self.text_edit = _line_edit("streamTextFilter", "Find text (Ctrl+F)")
+        self.text_edit.setMinimumWidth(140)
+        self.text_edit.setToolTip("Show only messages whose channel, publisher or payload contains this text")
         self.kind_buttons: dict[Kind, QToolButton] = {}
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(QLabel("Filter:"))
-        row.addWidget(self.pattern_edit, 2)
+        row.addWidget(self.pattern_edit, 3)
         for kind in Kind:
             button = QToolButton()
             button.setObjectName(f"streamKind{kind.name.title()}")
@@ -56,14 +59,12 @@ class StreamPanel(QWidget):
             button.toggled.connect(self._apply_filter)
             self.kind_buttons[kind] = button
             row.addWidget(button)
-        row.addWidget(self.text_edit, 3)
+        row.addWidget(self.text_edit, 4)
         self.pause_button = _tool_button("streamPause", "Pause", "pause", "Pause the stream (Ctrl+P)")
         self.pause_button.setCheckable(True)
         self.pause_button.toggled.connect(self.set_paused)
         self.clear_button = _tool_button("streamClear", "Clear", "clear", "Clear the stream (Ctrl+L)")
         self.clear_button.clicked.connect(self.clear)
-        row.addWidget(self.pause_button)
-        row.addWidget(self.clear_button)
 
         self.filter_error = QLabel()
         self.filter_error.setObjectName("streamFilterError")
@@ -100,6 +101,8 @@ class StreamPanel(QWidget):
         bottom.setContentsMargins(0, 0, 0, 0)
         bottom.addWidget(self.status, 1)
         bottom.addWidget(self.new_button)
+        bottom.addWidget(self.pause_button)
+        bottom.addWidget(self.clear_button)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
