@@ -1,4 +1,4 @@
-"""The simulation: publishers and responders from a workspace, so the window is alive from the start.
+"""The simulation: publishers, responders and subscribers from a workspace, so the window is alive from the start.
 
 For each send operation with ``x-eventdeck-publisher`` a task publishes (at the
 given rate, with some jitter) payloads made from the message's examples and its
@@ -6,7 +6,10 @@ given rate, with some jitter) payloads made from the message's examples and its
 command and is sent with ``broker.request`` instead, so request/reply shows up.
 Each receive operation with ``x-eventdeck-responder`` becomes a
 :class:`~eventdeck.core.virtual.VirtualSubscriber` that answers the command after
-a small delay::
+a small delay. Each receive operation with ``x-eventdeck-subscriber`` becomes a
+:class:`~eventdeck.core.virtual.VirtualSubscriber` too: a consumer the broker pushes the
+matching events to, which takes its time, and may fail some of them (redelivered, then
+dead-lettered to ``$dead/<channel>``)::
 
     async with Broker() as broker:
         simulation = Simulation(broker, load_demo())
@@ -36,6 +39,7 @@ from typing import TYPE_CHECKING, Any, assert_never
 
 from .errors import BrokerClosed, EventDeckError, NoResponderError, RequestTimeout, SubscriptionError
 from .message import Message, PayloadLike
+from .subscription import State
 from .virtual import VirtualSubscriber
 from .workspace import (
     TEMPLATE_FIELD,
@@ -178,13 +182,16 @@ _FILTERS: dict[str, Callable[[str], str]] = {
 
 
 class Simulation:
-    """Simulated publishers and responders for a workspace (the packaged demo by default).
+    """Simulated publishers, responders and subscribers for a workspace (the packaged demo by default).
 
     ``speed`` multiplies every rate and divides every delay (tests run the demo fast);
-    ``seed`` makes payloads and timing repeatable. ``start()`` declares the workspace's
-    channels, starts the responders and one named task per publisher; ``pause()`` and
-    ``resume()`` stop and restart the publishers (responders keep answering);
-    ``await stop()`` cancels everything and waits for it.
+    ``seed`` makes payloads, timing and failures repeatable. ``start()`` declares the
+    workspace's channels, starts the responders and subscribers (:attr:`responders`,
+    :attr:`subscribers`) and one named task per publisher; ``pause()`` and ``resume()``
+    stop and restart the publishers (responders and subscribers keep consuming, so queues
+    drain); ``await stop()`` cancels everything and waits for it. A durable subscriber's
+    subscription outlives ``stop()``: it stays "away" and keeps queueing, and the next
+    ``start()`` takes its backlog.
     """
 
     def __init__(
@@ -209,6 +216,9 @@ class Simulation:
         """Commands that timed out, found no responder, or failed otherwise."""
         self.last_reply: Message | None = None
         self.responders: list[VirtualSubscriber] = []
+        """The simulated services answering commands (``x-eventdeck-responder``), while running."""
+        self.subscribers: list[VirtualSubscriber] = []
+        """The simulated consumers of events (``x-eventdeck-subscriber``), while running."""
         self._tasks: list[asyncio.Task[None]] = []
         self._requests: set[asyncio.Task[None]] = set()
         self._resumed = asyncio.Event()
@@ -252,10 +262,19 @@ class Simulation:
     def publisher_names(self) -> list[str]:
         return [op.publisher.name for op in self.workspace.publishers if op.publisher is not None]
 
+    @property
+    def subscriber_names(self) -> list[str]:
+        return [op.subscriber.name for op in self.workspace.subscribers if op.subscriber is not None]
+
     # -- lifecycle ---------------------------------------------------------
 
     def start(self) -> None:
-        """Declare the channels, start responders and publishers (idempotent while running)."""
+        """Declare the channels, start responders, subscribers and publishers (idempotent while running).
+
+        Raises :class:`SubscriptionError` (having started nothing; consuming tasks already
+        created end by themselves) if a responder's or a subscriber's name is already taken by
+        another subscription of the broker.
+        """
         if self._running:
             return
         broker = self.broker
@@ -263,13 +282,20 @@ class Simulation:
             if channel.address is not None and not channel.parameterized:
                 broker.declare_channel(channel.address, channel.description or channel.title)
         loop = asyncio.get_running_loop()
+        away = {info.name for info in broker.subscriptions() if info.state is State.AWAY}
         try:
             for op in self.workspace.responders:
                 self._start_responder(op)
+            for op in self.workspace.subscribers:
+                self._start_subscriber(op)
         except SubscriptionError:
-            for responder in self.responders:
-                responder.subscription.unsubscribe()
+            for consumer in self.responders + self.subscribers:
+                if consumer.name in away:
+                    consumer.subscription.close()  # a durable one that was away before: away again, with its backlog
+                else:
+                    consumer.subscription.unsubscribe()
             self.responders.clear()
+            self.subscribers.clear()
             raise
         for op in self.workspace.publishers:
             assert op.publisher is not None
@@ -307,8 +333,27 @@ class Simulation:
         responder.start()
         self.responders.append(responder)
 
+    def _start_subscriber(self, op: OperationSpec) -> None:
+        settings = op.subscriber
+        assert settings is not None
+        subscriber = VirtualSubscriber(
+            self.broker,
+            settings.pattern,
+            name=settings.name,
+            delay=settings.delay / self.speed,
+            failure_rate=settings.failure_rate,
+            durable=settings.durable,
+            max_attempts=settings.max_attempts,
+            seed=self._random(f"{op.key}:failures").randrange(2**32),
+        )
+        subscriber.start()
+        self.subscribers.append(subscriber)
+
     async def stop(self) -> None:
-        """Cancel the publishers and pending commands, stop the responders, and wait for all of it."""
+        """Cancel the publishers and pending commands, stop the responders and subscribers, and wait for it.
+
+        Subscriptions are closed: removed, except a durable subscriber's, which stays "away".
+        """
         tasks = self._tasks + list(self._requests)
         self._tasks = []
         self._requests.clear()
@@ -319,9 +364,10 @@ class Simulation:
             for task, result in zip(tasks, results, strict=True):
                 if isinstance(result, Exception):
                     logger.error("simulation task %r failed", task.get_name(), exc_info=result)
-        responders, self.responders = self.responders, []
-        for responder in responders:
-            await responder.stop()
+        consumers = self.responders + self.subscribers
+        self.responders, self.subscribers = [], []
+        for consumer in consumers:
+            await consumer.stop()
         self._running = False
 
     async def __aenter__(self) -> Simulation:

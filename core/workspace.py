@@ -4,10 +4,11 @@ A workspace is an AsyncAPI 3.x document (YAML or JSON). This module reads the
 parts EventDeck needs today into frozen dataclasses: channels and their messages
 (name, title, content type, payload schema, examples), operations (send/receive,
 with ``reply`` for commands) and the ``x-eventdeck-...`` extension fields that drive
-the simulation (publishers with a rate, a responder with a delay, per-field payload
-generators). It resolves local ``$ref``s (``#/...``). It is deliberately not a full
-AsyncAPI importer (no 2.x, no external ``$ref``s, no servers, bindings, traits or
-parameters yet); the dataclasses have room to grow into one.
+the simulation (publishers with a rate, a responder with a delay, subscribers with a
+delay, a failure rate and durability, per-field payload generators). It resolves
+local ``$ref``s (``#/...``). It is deliberately not a full AsyncAPI importer (no 2.x,
+no external ``$ref``s, no servers, bindings, traits or parameters yet); the
+dataclasses have room to grow into one.
 
 Every problem raises :class:`WorkspaceError` naming the file, the line when it is
 known, the path inside the document, and what is wrong::
@@ -30,7 +31,8 @@ from typing import Any, Literal, TypeAlias
 
 import yaml
 
-from .errors import EventDeckError
+from .channels import matches, validate_pattern
+from .errors import EventDeckError, InvalidChannel
 
 __all__ = [
     "DEMO_RESOURCE",
@@ -49,6 +51,7 @@ __all__ = [
     "ReplySpec",
     "ResponderSettings",
     "Sample",
+    "SubscriberSettings",
     "Template",
     "Walk",
     "Workspace",
@@ -65,6 +68,11 @@ DEFAULT_CONTENT_TYPE = "application/json"
 DEFAULT_SCHEMA_FORMAT = "application/vnd.aai.asyncapi+json;version=3.0.0"
 MAX_RATE = 1000.0
 """Highest simulated rate per publisher (messages per second); the demo wants a few per second."""
+MAX_DELAY = 60.0
+"""Longest simulated processing delay (seconds) of a responder or a subscriber."""
+MAX_ATTEMPTS = 100
+"""Most deliveries of one message a simulated subscriber may be given before it is dead-lettered."""
+SUBSCRIBER_FIELDS = ("name", "delay", "failureRate", "maxAttempts", "durable", "pattern")
 TEMPLATE_FILTERS = frozenset({"slug", "handle", "lower", "upper", "first"})
 TEMPLATE_FIELD = re.compile(r"\{(\w+)(?:\|(\w+))?\}")
 
@@ -262,6 +270,25 @@ class ResponderSettings:
 
 
 @dataclass(frozen=True)
+class SubscriberSettings:
+    """``x-eventdeck-subscriber`` on a receive operation without a reply: a simulated consumer.
+
+    It subscribes (manual acks) to ``pattern`` and takes ``delay`` seconds per message; it fails
+    (nacks) ``failure_rate`` of them, which the broker redelivers up to ``max_attempts`` deliveries
+    and then dead-letters to ``$dead/<channel>``. A ``durable`` subscription keeps queueing while
+    its consumer is away.
+    """
+
+    name: str
+    pattern: str
+    """What it subscribes to: the operation's channel, or the ``pattern`` field (e.g. ``user/#``)."""
+    delay: float = 0.0
+    failure_rate: float = 0.0
+    durable: bool = False
+    max_attempts: int = 5
+
+
+@dataclass(frozen=True)
 class OperationSpec:
     """A send or receive operation; one with a ``reply`` is a command."""
 
@@ -275,6 +302,7 @@ class OperationSpec:
     description: str = ""
     publisher: PublisherSettings | None = None
     responder: ResponderSettings | None = None
+    subscriber: SubscriberSettings | None = None
 
     @property
     def is_command(self) -> bool:
@@ -332,6 +360,11 @@ class Workspace:
     def responders(self) -> list[OperationSpec]:
         """Receive operations with a reply and a simulated responder."""
         return [op for op in self.operations if op.responder is not None]
+
+    @property
+    def subscribers(self) -> list[OperationSpec]:
+        """Receive operations (without a reply) with a simulated subscriber."""
+        return [op for op in self.operations if op.subscriber is not None]
 
 
 # -- loading ---------------------------------------------------------------
@@ -486,6 +519,24 @@ class _Reader:
             raise self.fail((*path, key), f"{key!r} must be a number from {low:g} to {high:g}, got {value!r}")
         return float(value)
 
+    def whole_field(
+        self, parent: Mapping[str, Any], key: str, path: Path_, *, default: int, low: int, high: int
+    ) -> int:
+        if key not in parent:
+            return default
+        value = parent[key]
+        if not _number(value) or not float(value).is_integer() or not low <= value <= high:
+            raise self.fail((*path, key), f"{key!r} must be a whole number from {low} to {high}, got {value!r}")
+        return int(value)
+
+    def bool_field(self, parent: Mapping[str, Any], key: str, path: Path_, *, default: bool) -> bool:
+        if key not in parent:
+            return default
+        value = parent[key]
+        if not isinstance(value, bool):
+            raise self.fail((*path, key), f"{key!r} must be true or false, got {_kind(value)}")
+        return value
+
     # -- the document --------------------------------------------------------
 
     def workspace(self) -> Workspace:
@@ -513,6 +564,7 @@ class _Reader:
             self.operation(str(key), raw, ("operations", str(key)), channels)
             for key, raw in self.get_mapping(doc, "operations", ()).items()
         ]
+        self.check_consumer_names(operations)
         return Workspace(
             source=self.source,
             asyncapi=version,
@@ -632,9 +684,12 @@ class _Reader:
             settings = self.get_mapping(spec, "x-eventdeck-responder", path)
             responder = ResponderSettings(
                 name=self.text_field(settings, "name", settings_path, required=True),
-                delay=self.number_field(settings, "delay", settings_path, default=0.2, low=0.0, high=60.0),
+                delay=self.number_field(settings, "delay", settings_path, default=0.2, low=0.0, high=MAX_DELAY),
                 failure_rate=self.number_field(settings, "failureRate", settings_path, default=0.0, low=0.0, high=1.0),
             )
+        subscriber = None
+        if "x-eventdeck-subscriber" in spec:
+            subscriber = self.subscriber(spec, path, action, channel, reply)
         return OperationSpec(
             key=key,
             action="send" if action == "send" else "receive",
@@ -646,7 +701,66 @@ class _Reader:
             description=self.text_field(spec, "description", path),
             publisher=publisher,
             responder=responder,
+            subscriber=subscriber,
         )
+
+    def subscriber(
+        self, spec: Mapping[str, Any], path: Path_, action: str, channel: ChannelSpec, reply: ReplySpec | None
+    ) -> SubscriberSettings:
+        """Read ``x-eventdeck-subscriber`` (``spec`` is the operation at ``path``)."""
+        where: Path_ = (*path, "x-eventdeck-subscriber")
+        if action != "receive" or reply is not None:
+            raise self.fail(
+                where,
+                "x-eventdeck-subscriber belongs on a 'receive' operation without a 'reply' "
+                "(a command's receiver is an x-eventdeck-responder)",
+            )
+        settings = self.get_mapping(spec, "x-eventdeck-subscriber", path)
+        for key in settings:
+            if key not in SUBSCRIBER_FIELDS:
+                raise self.fail((*where, str(key)), f"unknown field {key!r} (known: {', '.join(SUBSCRIBER_FIELDS)})")
+        name = self.text_field(settings, "name", where, required=True)
+        if not name.strip():
+            raise self.fail((*where, "name"), "'name' must not be empty")
+        if "pattern" in settings:
+            pattern = self.text_field(settings, "pattern", where)
+            try:
+                validate_pattern(pattern)
+            except InvalidChannel as exc:
+                raise self.fail((*where, "pattern"), f"'pattern' is not a valid subscription pattern: {exc}") from None
+            if channel.pattern is not None and not _covers(pattern, channel.pattern):
+                raise self.fail(
+                    (*where, "pattern"),
+                    f"'pattern' {pattern!r} does not cover the operation's channel {channel.address!r}",
+                )
+        elif channel.pattern is None:
+            raise self.fail(
+                where, f"cannot simulate a subscriber on channel {channel.key!r}: no address (give a 'pattern')"
+            )
+        else:
+            pattern = channel.pattern
+        return SubscriberSettings(
+            name=name,
+            pattern=pattern,
+            delay=self.number_field(settings, "delay", where, default=0.0, low=0.0, high=MAX_DELAY),
+            failure_rate=self.number_field(settings, "failureRate", where, default=0.0, low=0.0, high=1.0),
+            durable=self.bool_field(settings, "durable", where, default=False),
+            max_attempts=self.whole_field(settings, "maxAttempts", where, default=5, low=1, high=MAX_ATTEMPTS),
+        )
+
+    def check_consumer_names(self, operations: Sequence[OperationSpec]) -> None:
+        """Responders and subscribers become broker subscriptions: their names must differ."""
+        seen: dict[str, str] = {}
+        for op in operations:
+            for kind, settings in (("x-eventdeck-responder", op.responder), ("x-eventdeck-subscriber", op.subscriber)):
+                if settings is None:
+                    continue
+                first = seen.setdefault(settings.name, op.key)
+                if first != op.key:
+                    raise self.fail(
+                        ("operations", op.key, kind, "name"),
+                        f"the name {settings.name!r} is already taken by operation {first!r}",
+                    )
 
     def channel_ref(self, raw: Any, path: Path_, channels: Mapping[str, ChannelSpec]) -> ChannelSpec:
         ref = raw.get("$ref") if isinstance(raw, Mapping) else None
@@ -774,6 +888,16 @@ class _Reader:
         if low > high:
             raise self.fail(path, f"low ({raw[0]}) is above high ({raw[1]})")
         return low, high
+
+
+def _covers(pattern: str, channel_pattern: str) -> bool:
+    """Does ``pattern`` receive every message of a channel whose own pattern is ``channel_pattern``?
+
+    A ``+`` level of the channel (a parameter) is only covered by ``+`` or ``#``, so it is
+    matched as a level no literal pattern level equals.
+    """
+    levels = ("\0" if level == "+" else level for level in channel_pattern.split("/"))
+    return matches(pattern, "/".join(levels))
 
 
 def _kind(value: Any) -> str:

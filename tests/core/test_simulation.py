@@ -1,4 +1,4 @@
-"""Simulation: publishes on every demo channel, pauses and resumes, answers its command, stops cleanly."""
+"""Simulation: publishes on every demo channel, pauses and resumes, answers its command, consumes, stops cleanly."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from eventdeck.core import Broker, Kind, Message
+from eventdeck.core import Broker, Kind, Message, State, SubscriptionError
 from eventdeck.core.simulation import PayloadFactory, Simulation
 from eventdeck.core.workspace import load_demo, parse_workspace
 
 SPEED = 20.0  # demo rates x 20: every channel, the command included, fires within about 0.3 s
+SUBSCRIBERS = {"welcome-mailer", "notifications", "shopping-list", "analytics"}
 
 
 @pytest.fixture
@@ -143,14 +144,101 @@ async def test_stop_is_clean(broker: Broker) -> None:
         gc.collect()
     assert not sim.running
     assert other_tasks() == before
-    assert broker.subscriptions() == []
+    assert sim.responders == sim.subscribers == []
+    # Only the durable subscriber's subscription is left: away, still queueing for it.
+    (left,) = broker.subscriptions()
+    assert (left.name, left.state, left.unacked) == ("shopping-list", State.AWAY, 0)
     published = broker.published
     await asyncio.sleep(0.1)
     assert broker.published == published
     await sim.stop()  # idempotent
     sim.start()  # and it can start again
+    assert {s.name for s in broker.subscriptions()} == SUBSCRIBERS | {"grocery-service"}
     await wait_for(lambda: broker.published > published)
     await sim.stop()
+
+
+async def test_subscribers_start_and_receive(broker: Broker) -> None:
+    async with Simulation(broker, speed=SPEED, seed=7) as sim:
+        assert set(sim.subscriber_names) == SUBSCRIBERS
+        by_name = {s.name: s for s in sim.subscribers}
+        assert set(by_name) == SUBSCRIBERS
+        assert all(s.running for s in sim.subscribers)
+        infos = {info.name: info for info in broker.subscriptions()}
+        assert set(infos) == SUBSCRIBERS | {"grocery-service"}
+        assert {name: infos[name].pattern for name in SUBSCRIBERS} == {
+            "welcome-mailer": "user/signedup",
+            "notifications": "user/followed",
+            "shopping-list": "fridge/level",
+            "analytics": "user/#",
+        }
+        assert [name for name in SUBSCRIBERS if infos[name].durable] == ["shopping-list"]
+        subscribers = {c.name: c.subscribers for c in broker.channels()}
+        assert subscribers["user/signedup"] == subscribers["user/followed"] == 2  # its service and analytics
+        assert subscribers["fridge/level"] == 1
+        await wait_for(lambda: all(s.processed >= 2 for s in sim.subscribers))
+        # analytics hears both user/ channels, so it outgrows what was signed up alone
+        await wait_for(lambda: by_name["analytics"].processed > sim.published["user/signedup"] + 2)
+        assert by_name["welcome-mailer"].failed == by_name["analytics"].failed == 0
+        assert sim.request_failures == 0
+
+
+async def test_failing_subscriber_is_redelivered_then_dead_lettered(broker: Broker) -> None:
+    dead = broker.subscribe("$dead/#", name="dead-letters")
+    async with Simulation(broker, speed=100, seed=8) as sim:
+        shopping = next(s for s in sim.subscribers if s.name == "shopping-list")
+        await wait_for(lambda: shopping.subscription.dead_lettered >= 2, limit=5)
+        assert shopping.failed >= 2
+        assert shopping.subscription.redelivered >= 1
+        assert shopping.processed >= 1
+        others = [s for s in sim.subscribers if s is not shopping]
+        assert all(s.failed == 0 and s.subscription.dead_lettered == 0 for s in others)
+    letter = (await dead.get(timeout=1)).message
+    assert letter.channel == "$dead/fridge/level"
+    assert letter.headers["x-dead-subscription"] == "shopping-list"
+    assert letter.headers["x-original-channel"] == "fridge/level"
+    assert letter.headers["x-attempts"] == "2"  # maxAttempts in demo.yaml
+    assert "simulated failure" in letter.headers["x-dead-reason"]
+    assert set(letter.json()) == {"fridge", "percentage", "status"}
+
+
+async def test_durable_subscriber_gets_what_was_queued_while_stopped(broker: Broker) -> None:
+    sim = Simulation(broker, speed=SPEED, seed=9)
+    sim.start()
+    await sim.stop()
+    for percentage in (40, 30, 20):
+        await broker.publish("fridge/level", {"fridge": "kitchen", "percentage": percentage, "status": "half full"})
+    (away,) = broker.subscriptions()
+    assert (away.name, away.state, away.pending) == ("shopping-list", State.AWAY, 3)
+    sim.start()
+    shopping = next(s for s in sim.subscribers if s.name == "shopping-list")
+    assert shopping.subscription.state is State.ACTIVE
+    await wait_for(lambda: shopping.processed + shopping.subscription.dead_lettered >= 3)
+    await sim.stop()
+
+
+async def test_pause_leaves_the_subscribers_consuming(broker: Broker) -> None:
+    async with Simulation(broker, speed=SPEED, seed=10) as sim:
+        await wait_for(lambda: all(s.processed >= 1 for s in sim.subscribers))
+        sim.pause()
+        assert all(s.running for s in sim.subscribers + sim.responders)
+        # what was queued when the publishers stopped still drains
+        await wait_for(lambda: all(s.subscription.pending == 0 for s in sim.subscribers))
+        assert all(s.running for s in sim.subscribers)
+
+
+async def test_a_taken_subscriber_name_starts_nothing(broker: Broker) -> None:
+    mine = broker.subscribe("stats/#", name="analytics")
+    before = other_tasks()
+    sim = Simulation(broker, speed=SPEED)
+    with pytest.raises(SubscriptionError, match="'analytics' already exists"):
+        sim.start()
+    assert not sim.running
+    assert sim.responders == sim.subscribers == []
+    assert [info.name for info in broker.subscriptions()] == ["analytics"]  # the durable one is not left behind
+    await asyncio.sleep(0.01)
+    assert other_tasks() == before
+    mine.unsubscribe()
 
 
 async def test_broker_closing_ends_the_simulation_quietly(caplog: pytest.LogCaptureFixture) -> None:

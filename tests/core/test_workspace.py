@@ -20,6 +20,7 @@ from eventdeck.core.workspace import (
     FromRequest,
     IntRange,
     Sample,
+    SubscriberSettings,
     Template,
     Walk,
     WorkspaceError,
@@ -113,6 +114,28 @@ def test_demo_simulation_settings() -> None:
     assert isinstance(fridge["status"], Bands)
     assert isinstance(ws.channel("groceriesOrder").messages[0].generators["items"], Sample)
     assert ws.channel("groceriesOrderReply").messages[0].generators["items"] == FromRequest("items")
+
+
+def test_demo_has_simulated_subscribers() -> None:
+    ws = load_demo()
+    settings = {op.key: op.subscriber for op in ws.subscribers}
+    assert settings == {
+        "sendWelcomeMail": SubscriberSettings("welcome-mailer", "user/signedup", delay=0.05),
+        "notifyFollowed": SubscriberSettings("notifications", "user/followed", delay=0.3),
+        "updateShoppingList": SubscriberSettings(
+            "shopping-list", "fridge/level", delay=0.2, failure_rate=0.25, durable=True, max_attempts=2
+        ),
+        "collectUserAnalytics": SubscriberSettings("analytics", "user/#"),
+    }
+    for op in ws.subscribers:
+        assert op.action == "receive"
+        assert not op.is_command
+        assert op.responder is None
+    assert ws.operation("collectUserAnalytics").channel is ws.channel("userSignedUp")
+    assert ws.operation("updateShoppingList").messages == ws.channel("fridgeLevel").messages
+    # every event channel has a consumer, so the broker has something to push
+    for address in ("user/signedup", "user/followed", "fridge/level"):
+        assert any(op.subscriber and op.subscriber.pattern in (address, "user/#") for op in ws.subscribers)
 
 
 def test_demo_is_packaged_as_a_resource() -> None:
@@ -325,6 +348,106 @@ def test_structure_errors_name_the_path_and_line(text: str, path: str, message: 
     # The reported line holds the offending key (or its parent, for a missing field).
     last = path.rsplit(".", maxsplit=1)[-1]
     assert last in text.splitlines()[error.line - 1] or "missing" in message
+
+
+SUBSCRIBER = (
+    MINIMAL
+    + """\
+  receivePing:
+    action: receive
+    channel: {$ref: '#/channels/ping'}
+    x-eventdeck-subscriber:
+      name: ponger
+      delay: 0.1
+      failureRate: 0.5
+      durable: true
+"""
+)
+
+
+def sub(old: str, new: str, text: str = SUBSCRIBER) -> str:
+    return replace(old, new, text)
+
+
+# The subscriber alone: the ping channel without its publisher (which needs a fixed address).
+ONLY_SUBSCRIBER = sub("    x-eventdeck-publisher: {name: pinger, rate: 2}\n", "")
+
+
+def test_subscriber_settings_and_defaults() -> None:
+    ws = parse_workspace(SUBSCRIBER)
+    (op,) = ws.subscribers
+    assert op.subscriber == SubscriberSettings("ponger", "ping", delay=0.1, failure_rate=0.5, durable=True)
+    bare = parse_workspace(sub("      delay: 0.1\n      failureRate: 0.5\n      durable: true\n", ""))
+    assert bare.subscribers[0].subscriber == SubscriberSettings("ponger", "ping", 0.0, 0.0, False, 5)
+    wide = parse_workspace(sub("name: ponger", "name: ponger\n      pattern: '#'\n      maxAttempts: 1"))
+    settings = wide.subscribers[0].subscriber
+    assert settings is not None
+    assert (settings.pattern, settings.max_attempts) == ("#", 1)
+
+
+SUB = "operations.receivePing.x-eventdeck-subscriber"
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "message"),
+    [
+        (sub("delay: 0.1", "delay: -0.5"), f"{SUB}.delay", "'delay' must be a number from 0 to 60, got -0.5"),
+        (sub("delay: 0.1", "delay: soon"), f"{SUB}.delay", "'delay' must be a number"),
+        (sub("failureRate: 0.5", "failureRate: 1.5"), f"{SUB}.failureRate", "from 0 to 1, got 1.5"),
+        (sub("failureRate: 0.5", "failureRate: -0.1"), f"{SUB}.failureRate", "from 0 to 1, got -0.1"),
+        (sub("durable: true", "durable: 'yes'"), f"{SUB}.durable", "'durable' must be true or false"),
+        (sub("name: ponger", "name: ponger\n      pattern: 'pi#'"), f"{SUB}.pattern", "not a valid subscription"),
+        (sub("name: ponger", "name: ponger\n      pattern: '#/x'"), f"{SUB}.pattern", "only allowed as the last"),
+        (sub("name: ponger", "name: ponger\n      pattern: 'pong/#'"), f"{SUB}.pattern", "does not cover"),
+        (sub("name: ponger", "name: ponger\n      pattern: 7"), f"{SUB}.pattern", "must be a string"),
+        (sub("name: ponger", "name: ponger\n      maxAttempts: 0"), f"{SUB}.maxAttempts", "whole number from 1"),
+        (sub("name: ponger", "name: ponger\n      maxAttempts: 1.5"), f"{SUB}.maxAttempts", "whole number"),
+        (sub("name: ponger", "name: ponger\n      failurerate: 1"), f"{SUB}.failurerate", "unknown field"),
+        (sub("      name: ponger\n", ""), SUB, "missing required field 'name'"),
+        (sub("name: ponger", "name: pinger\n      fake: 1"), f"{SUB}.fake", "unknown field 'fake'"),
+        (sub("action: receive", "action: send"), SUB, "'receive' operation without a 'reply'"),
+        (
+            sub("x-eventdeck-subscriber:", "reply: {channel: {$ref: '#/channels/ping'}}\n    x-eventdeck-subscriber:"),
+            SUB,
+            "x-eventdeck-responder",
+        ),
+        (
+            SUBSCRIBER + SUBSCRIBER[SUBSCRIBER.index("  receivePing:") :].replace("receivePing", "again"),
+            "operations.again.x-eventdeck-subscriber.name",
+            "'ponger' is already taken by operation 'receivePing'",
+        ),
+        (sub("address: ping", "address: null", ONLY_SUBSCRIBER), SUB, "no address (give a 'pattern')"),
+    ],
+)
+def test_subscriber_errors_name_the_path_and_line(text: str, path: str, message: str) -> None:
+    error = fails(text)
+    assert error.path == path
+    assert message in error.problem
+    assert error.line is not None
+    assert str(error).startswith(f"bad.yaml, line {error.line}: {path}: ")
+    # The reported line holds the offending key, or is the first line of the offending block.
+    last = path.rsplit(".", maxsplit=1)[-1]
+    assert any(last in line for line in text.splitlines()[error.line - 2 : error.line])
+
+
+def test_subscriber_pattern_may_cover_a_parameterized_channel() -> None:
+    text = sub("address: ping", "address: 'ping/{room}'", ONLY_SUBSCRIBER)
+    with pytest.raises(WorkspaceError, match="does not cover"):
+        parse_workspace(text.replace("name: ponger", "name: ponger\n      pattern: ping/kitchen"))
+    ws = parse_workspace(text.replace("name: ponger", "name: ponger\n      pattern: '#'"))
+    assert ws.subscribers[0].subscriber is not None
+    assert parse_workspace(text).subscribers[0].subscriber == SubscriberSettings(
+        "ponger", "ping/+", delay=0.1, failure_rate=0.5, durable=True
+    )
+
+
+def test_subscriber_error_in_the_demo_names_the_demo_line() -> None:
+    broken = demo_text().replace("      failureRate: 0.25\n", "      failureRate: 1.25\n")
+    error = fails(broken, "demo.yaml")
+    assert error.path == "operations.updateShoppingList.x-eventdeck-subscriber.failureRate"
+    assert error.line is not None
+    assert broken.splitlines()[error.line - 1].strip() == "failureRate: 1.25"
+    assert str(error).startswith(f"demo.yaml, line {error.line}: operations.updateShoppingList.")
 
 
 def test_ref_cycle_is_reported() -> None:
