@@ -22,6 +22,16 @@ MESSAGE_ROLE = Qt.ItemDataRole.UserRole
 PREVIEW_CHARS = 160
 ModelIndex = QModelIndex | QPersistentModelIndex
 _CONTROL = dict.fromkeys(range(32), " ")
+_ANSWERED_ROLES = frozenset(
+    {
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.DecorationRole,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.TextAlignmentRole,
+        Qt.ItemDataRole.ToolTipRole,
+        MESSAGE_ROLE,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +107,8 @@ class StreamModel(QAbstractTableModel):
         return None
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid():
+        # Called ~7 times per visible cell per repaint; turn away the roles we never answer first.
+        if role not in _ANSWERED_ROLES or not index.isValid():
             return None
         message = self._rows[self._start + index.row()]
         column = index.column()

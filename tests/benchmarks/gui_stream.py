@@ -29,6 +29,7 @@ from eventdeck.core import Broker
 from eventdeck.core.virtual import VirtualSubscriber
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.main_window import MainWindow, resident_memory_mb
+from eventdeck.gui.window_runner import freeze_startup_objects
 
 CHANNELS = [f"bench/sensor{i}/reading" for i in range(10)]
 PAYLOAD = b'{"sensor":"s1","value":21.5,"unit":"C","seq":123456}' + b" " * 48  # 100 bytes
@@ -70,11 +71,14 @@ async def run(rate: float, seconds: float, ring: int) -> dict[str, object]:
             bridge = Bridge(broker)
             window = MainWindow(bridge, settings, None, ring)
             window.show()
+            for key in filter(None, os.environ.get("BENCH_HIDE", "").split(",")):
+                window.docks[key].hide()
             bridge.start()
             subscribers = [VirtualSubscriber(broker, "bench/#", name=f"virtual-{i}") for i in (1, 2)]
             for sub in subscribers:
                 sub.start()
             await asyncio.sleep(1.0)  # let the window settle
+            freeze_startup_objects()  # as the app does after its first paint
             memory_before = resident_memory_mb()
             stop = asyncio.Event()
             lateness: list[float] = []

@@ -59,7 +59,8 @@ def test_composed_event_reaches_stream_channels_and_inspector(
     composer.set_channel("user/signedup")
     composer.findChild(object, "composerPayload").setPlainText('{"name": "Ada", "age": 36}')  # type: ignore[union-attr]
     qtbot.waitUntil(lambda: composer.findChild(object, "composerSend").isEnabled(), timeout=3000)  # type: ignore[union-attr]
-    qtbot.keyClick(composer.findChild(object, "composerPayload"), Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # type: ignore[arg-type]
+    editor = composer.findChild(object, "composerPayload")
+    qtbot.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # type: ignore[arg-type]
     qtbot.waitUntil(lambda: window.stream_model.rowCount() == 1, timeout=3000)
     assert window.stream_model.message_at(0).json() == {"name": "Ada", "age": 36}
     bridge.take_snapshot()
