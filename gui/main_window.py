@@ -75,6 +75,11 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.simulation = simulation
         self.setDockNestingEnabled(True)
+        self._dark = False
+        theme = str(settings.value("view/theme", "system"))
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            self._dark = apply_theme(app, theme)  # before the panels exist, so they start in the right colours
 
         capacity = ring_size or int(str(settings.value("stream/ring_size", DEFAULT_CAPACITY)))
         self.stream_model = StreamModel(capacity)
@@ -89,8 +94,7 @@ class MainWindow(QMainWindow):
         self._wire_panels()
         self._build_status_bar()
         self._build_actions()
-        self._dark = False
-        self.set_theme(str(settings.value("view/theme", "system")))
+        self.set_theme(theme)
         self._restore_layout()
         bridge.snapshot.connect(self._on_snapshot)
         bridge.error.connect(self.show_error)
@@ -123,7 +127,7 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(channels, subscribers, Qt.Orientation.Vertical)
         self.splitDockWidget(stream, rates, Qt.Orientation.Vertical)
         self.splitDockWidget(inspector, composer, Qt.Orientation.Vertical)
-        self.resizeDocks([channels, stream, inspector], [330, 760, 430], Qt.Orientation.Horizontal)
+        self.resizeDocks([channels, stream, inspector], [390, 700, 430], Qt.Orientation.Horizontal)
         self.resizeDocks([channels, subscribers], [430, 330], Qt.Orientation.Vertical)
         self.resizeDocks([stream, rates], [520, 240], Qt.Orientation.Vertical)
         self.resizeDocks([inspector, composer], [360, 400], Qt.Orientation.Vertical)
@@ -284,6 +288,11 @@ class MainWindow(QMainWindow):
         self.settings.setValue("view/theme", theme)
         for panel in (self.composer, self.inspector, self.rates):
             panel.set_dark(self._dark)
+        # Style sheets that say palette(...) resolve once; setting them again picks up the new palette.
+        for widget in self.findChildren(QWidget):
+            sheet = widget.styleSheet()
+            if "palette(" in sheet:
+                widget.setStyleSheet(sheet)
 
     # -- status bar --------------------------------------------------------
 

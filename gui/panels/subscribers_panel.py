@@ -34,7 +34,18 @@ from eventdeck.core import EventDeckError, InvalidChannel, State, validate_patte
 from eventdeck.core.virtual import VirtualSubscriber
 from eventdeck.gui.bridge import Bridge, Snapshot
 from eventdeck.gui.icons import icon
-from eventdeck.gui.models.subscriptions_model import SubscriptionsModel
+from eventdeck.gui.models.subscriptions_model import (
+    ACKED,
+    DEAD,
+    DELIVERED,
+    NAME,
+    PATTERN,
+    PENDING,
+    RATE,
+    REDELIVERED,
+    STATE,
+    SubscriptionsModel,
+)
 
 ROW_HEIGHT = 22
 HINT = (
@@ -103,6 +114,9 @@ class SubscribersPanel(QWidget):
         for column, width in enumerate(widths):
             title = str(self.model.headerData(column, Qt.Orientation.Horizontal))
             header.resizeSection(column, max(width, metrics.horizontalAdvance(title) + 20))
+        # What a narrow dock must show first: the queue and its flow; the rarer counters after.
+        for visual, column in enumerate((NAME, PATTERN, STATE, PENDING, DELIVERED, RATE, ACKED, REDELIVERED, DEAD)):
+            header.moveSection(header.visualIndex(column), visual)
 
         self.status = QLabel()
         self.status.setObjectName("subscribersStatus")
