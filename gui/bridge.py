@@ -20,6 +20,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from eventdeck.core import Broker, BrokerEvent, BrokerStats, ChannelInfo, Kind, Message, SubscriptionInfo
+from eventdeck.core.backend import Backend, EmbeddedBackend
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,11 @@ TAP_EVENTS = 200_000  # about 4 s of traffic at 50,000 msg/s between two flushes
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """Channels, subscriptions and totals at one moment, with rates since the previous snapshot."""
+    """Channels, subscriptions and totals at one moment, with rates since the previous snapshot.
+
+    ``subscriptions`` is empty and ``subscriptions_exposed`` False when the backend's broker
+    does not say who subscribes (panels then say so instead of showing an empty list).
+    """
 
     time: float
     channels: list[ChannelInfo]
@@ -41,6 +46,7 @@ class Snapshot:
     subscription_rates: dict[str, float] = field(default_factory=dict)  # deliveries/s per subscription
     publish_rate: float = 0.0
     delivery_rate: float = 0.0
+    subscriptions_exposed: bool = True
 
 
 class CommandLog:
@@ -78,13 +84,16 @@ class Bridge(QObject):
     lost = Signal(int)  # tap events lost because the GUI fell behind
     snapshot = Signal(object)  # Snapshot
     error = Signal(str)  # a failed background action, in words for the status bar
+    status_changed = Signal(object)  # Status of the backend's connection
 
-    def __init__(self, broker: Broker, parent: QObject | None = None) -> None:
+    def __init__(self, source: Backend | Broker, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.broker = broker
+        self.backend: Backend = EmbeddedBackend(source) if isinstance(source, Broker) else source
+        self.broker = self.backend.broker  # where everything observed flows through
+        self.backend.add_status_listener(self.status_changed.emit)
         self.commands = CommandLog()
         self.received = 0
-        self._tap = broker.tap(max_events=TAP_EVENTS)
+        self._tap = self.broker.tap(max_events=TAP_EVENTS)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._history: deque[Snapshot] = deque(maxlen=RATE_WINDOW)
         self.last_snapshot: Snapshot | None = None
@@ -133,11 +142,12 @@ class Bridge(QObject):
         """Read the broker's counters and emit them with the rates since the last snapshot."""
         now = time.monotonic()
         channels = self.broker.channels()
-        subscriptions = self.broker.subscriptions()
+        exposed = self.backend.subscriptions()
+        subscriptions = exposed if exposed is not None else []
         stats = self.broker.stats()
         previous = self._history[0] if self._history else None
         if previous is None or now <= previous.time:
-            snap = Snapshot(now, channels, subscriptions, stats)
+            snap = Snapshot(now, channels, subscriptions, stats, subscriptions_exposed=exposed is not None)
         else:
             elapsed = now - previous.time
             before_ch = {info.name: info.messages for info in previous.channels}
@@ -151,6 +161,7 @@ class Bridge(QObject):
                 {info.name: max(0, info.delivered - before_sub.get(info.name, 0)) / elapsed for info in subscriptions},
                 max(0, stats.published - previous.stats.published) / elapsed,
                 max(0, stats.delivered - previous.stats.delivered) / elapsed,
+                exposed is not None,
             )
         self._history.append(snap)
         self.last_snapshot = snap

@@ -521,7 +521,7 @@ class ComposerPanel(QWidget):
         self, seq: int, channel: str, payload: bytes, headers: dict[str, str], content_type: str, *, retain: bool
     ) -> None:
         try:
-            receipt = await self._bridge.broker.publish(
+            receipt = await self._bridge.backend.publish(
                 channel,
                 payload,
                 kind=Kind.EVENT,
@@ -534,8 +534,12 @@ class ComposerPanel(QWidget):
             log.warning("composer: publish to %s failed: %s", channel, exc)
             self._set_result(f"Not sent: {exc}", seq=seq, error=True)
             return
-        queued = receipt.queued
-        who = "nobody is subscribed" if queued == 0 else f"{queued} subscription{'s' if queued != 1 else ''} queued it"
+        if receipt is None:  # a real broker does not say who got it
+            who = "handed to the broker"
+        elif receipt.queued == 0:
+            who = "nobody is subscribed"
+        else:
+            who = f"{receipt.queued} subscription{'s' if receipt.queued != 1 else ''} queued it"
         retained = ", retained" if retain else ""
         self._set_result(f"Event sent to {channel}{retained}: {who}", seq=seq)
         self._emit_sent(f"Event sent to {channel} ({who})")
@@ -553,7 +557,7 @@ class ComposerPanel(QWidget):
         self._set_result("Waiting for reply…", seq=seq)
         started = time.perf_counter()
         try:
-            reply = await self._bridge.broker.request(
+            reply = await self._bridge.backend.request(
                 channel, payload, timeout=reply_timeout, headers=headers, content_type=content_type, publisher=PUBLISHER
             )
         except NoResponderError:
