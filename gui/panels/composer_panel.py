@@ -40,6 +40,7 @@ from eventdeck.gui.bridge import Bridge, Snapshot
 from eventdeck.gui.icons import icon, kind_icon
 from eventdeck.gui.json_highlighter import JsonHighlighter
 from eventdeck.gui.payload_check import History, Verdict, check, one_line, pretty_json
+from eventdeck.gui.widgets import tool_button
 
 log = logging.getLogger(__name__)
 
@@ -236,9 +237,9 @@ class ComposerPanel(QWidget):
         self.headers_table.setMaximumHeight(112)
         self.headers_table.setToolTip("Header names and values (both plain text); rows without a name are skipped")
         self.headers_table.itemChanged.connect(self._update_headers_title)
-        self.add_header_button = _tool_button("composerAddHeader", "add", "Add a header")
+        self.add_header_button = tool_button("composerAddHeader", "", "add", "Add a header")
         self.add_header_button.clicked.connect(self.add_header_row)
-        self.remove_header_button = _tool_button("composerRemoveHeader", "remove", "Remove the selected header")
+        self.remove_header_button = tool_button("composerRemoveHeader", "", "remove", "Remove the selected header")
         self.remove_header_button.clicked.connect(self._remove_header_rows)
         header_buttons = QVBoxLayout()
         header_buttons.setContentsMargins(0, 0, 0, 0)
@@ -293,7 +294,7 @@ class ComposerPanel(QWidget):
         self.repeat_interval.setSuffix(" ms")
         self.repeat_interval.setToolTip("Pause between two sends; 0 sends as fast as the broker takes them")
         _shrinkable(self.repeat_interval, 64)
-        self.stop_button = _tool_button("composerStop", "stop", "Stop repeating")
+        self.stop_button = tool_button("composerStop", "", "stop", "Stop repeating")
         self.stop_button.setText("Stop")
         self.stop_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.stop_button.setEnabled(False)
@@ -800,11 +801,3 @@ def _shrinkable(spin: QAbstractSpinBox, minimum: int) -> None:
     spin.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
     spin.setMinimumWidth(minimum)
 
-
-def _tool_button(name: str, icon_name: str, tip: str) -> QToolButton:
-    button = QToolButton()
-    button.setObjectName(name)
-    button.setIcon(icon(icon_name))
-    button.setToolTip(tip)
-    button.setAutoRaise(False)
-    return button

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +34,7 @@ from eventdeck.core import DEAD_PREFIX, InvalidPayload, Kind, Message
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.icons import icon, kind_colour, kind_icon
 from eventdeck.gui.json_highlighter import JsonHighlighter
+from eventdeck.gui.widgets import tool_button
 
 EMPTY_TEXT = "Select a message in the stream to inspect it"
 HEX_LIMIT = 64 * 1024
@@ -140,9 +140,9 @@ class InspectorPanel(QWidget):
         bold = QFont(self.title.font())
         bold.setBold(True)
         self.title.setFont(bold)
-        self.copy_button = _tool_button("inspectorCopy", "Copy payload", "copy", "Copy the payload to the clipboard")
+        self.copy_button = tool_button("inspectorCopy", "Copy payload", "copy", "Copy the payload to the clipboard")
         self.copy_button.clicked.connect(self.copy_payload)
-        self.resend_button = _tool_button(
+        self.resend_button = tool_button(
             "inspectorResend", "Edit and send again", "send", "Open this message in the composer"
         )
         self.resend_button.clicked.connect(self._on_resend)
@@ -169,7 +169,7 @@ class InspectorPanel(QWidget):
         self.link_text.setObjectName("inspectorLinkText")
         self.link_text.setTextFormat(Qt.TextFormat.PlainText)
         self.link_text.setWordWrap(True)
-        self.link_button = _tool_button("inspectorLinked", "Show", "reply", "Select the linked message in the stream")
+        self.link_button = tool_button("inspectorLinked", "Show", "reply", "Select the linked message in the stream")
         self.link_button.clicked.connect(self._on_link)
         link_row = QHBoxLayout()
         link_row.setContentsMargins(0, 0, 0, 0)
@@ -447,12 +447,3 @@ def _text_view(name: str, font: QFont) -> QPlainTextEdit:
     )
     return edit
 
-
-def _tool_button(name: str, text: str, icon_name: str, tip: str) -> QToolButton:
-    button = QToolButton()
-    button.setObjectName(name)
-    button.setText(text)
-    button.setIcon(icon(icon_name))
-    button.setToolTip(tip)
-    button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-    return button

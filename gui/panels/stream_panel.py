@@ -20,6 +20,7 @@ from eventdeck.core import InvalidChannel, Kind, Message, validate_pattern
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.icons import icon, kind_icon
 from eventdeck.gui.models.stream_model import StreamFilter, StreamModel
+from eventdeck.gui.widgets import tool_button
 
 ROW_HEIGHT = 22
 FLOOD_BATCH = 200  # a flush this big means thousands of msg/s: nobody reads rows that fast
@@ -62,10 +63,10 @@ class StreamPanel(QWidget):
             self.kind_buttons[kind] = button
             row.addWidget(button)
         row.addWidget(self.text_edit, 4)
-        self.pause_button = _tool_button("streamPause", "Pause", "pause", "Pause the stream (Ctrl+P)")
+        self.pause_button = tool_button("streamPause", "Pause", "pause", "Pause the stream (Ctrl+P)")
         self.pause_button.setCheckable(True)
         self.pause_button.toggled.connect(self.set_paused)
-        self.clear_button = _tool_button("streamClear", "Clear", "clear", "Clear the stream (Ctrl+L)")
+        self.clear_button = tool_button("streamClear", "Clear", "clear", "Clear the stream (Ctrl+L)")
         self.clear_button.clicked.connect(self.clear)
 
         self.filter_error = QLabel()
@@ -95,7 +96,7 @@ class StreamPanel(QWidget):
 
         self.status = QLabel()
         self.status.setObjectName("streamStatus")
-        self.new_button = _tool_button("streamFollow", "", "follow", "Jump to the newest message and follow (End)")
+        self.new_button = tool_button("streamFollow", "", "follow", "Jump to the newest message and follow (End)")
         self.new_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.new_button.clicked.connect(self.follow)
         self.new_button.hide()
@@ -282,12 +283,3 @@ def _line_edit(name: str, placeholder: str) -> QLineEdit:
     edit.setClearButtonEnabled(True)
     return edit
 
-
-def _tool_button(name: str, text: str, icon_name: str, tip: str) -> QToolButton:
-    button = QToolButton()
-    button.setObjectName(name)
-    button.setText(text)
-    button.setIcon(icon(icon_name))
-    button.setToolTip(tip)
-    button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-    return button

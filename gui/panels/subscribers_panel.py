@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QTableView,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -46,6 +45,7 @@ from eventdeck.gui.models.subscriptions_model import (
     STATE,
     SubscriptionsModel,
 )
+from eventdeck.gui.widgets import tool_button
 
 ROW_HEIGHT = 22
 HINT = (
@@ -73,10 +73,10 @@ class SubscribersPanel(QWidget):
         hint.setWordWrap(True)
         hint.setStyleSheet("color: palette(placeholder-text);")
 
-        self.add_button = _tool_button("subscribersAdd", "Add virtual…", "add", "Add a simulated subscriber")
-        self.pause_button = _tool_button("subscribersPause", "Pause", "pause", "Pause: its queue grows")
-        self.resume_button = _tool_button("subscribersResume", "Resume", "play", "Resume: its queue drains")
-        self.remove_button = _tool_button("subscribersRemove", "Remove", "remove", "Unsubscribe and forget it")
+        self.add_button = tool_button("subscribersAdd", "Add virtual…", "add", "Add a simulated subscriber")
+        self.pause_button = tool_button("subscribersPause", "Pause", "pause", "Pause: its queue grows")
+        self.resume_button = tool_button("subscribersResume", "Resume", "play", "Resume: its queue drains")
+        self.remove_button = tool_button("subscribersRemove", "Remove", "remove", "Unsubscribe and forget it")
         self.add_button.clicked.connect(self._on_add_clicked)
         self.pause_button.clicked.connect(self.pause_selected)
         self.resume_button.clicked.connect(self.resume_selected)
@@ -379,12 +379,3 @@ class _AddForm(QFrame):
         self.error.show()
         widget.setFocus()
 
-
-def _tool_button(name: str, text: str, icon_name: str, tip: str) -> QToolButton:
-    button = QToolButton()
-    button.setObjectName(name)
-    button.setText(text)
-    button.setIcon(icon(icon_name))
-    button.setToolTip(tip)
-    button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-    return button

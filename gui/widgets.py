@@ -1,0 +1,19 @@
+"""Small widget factories the panels share."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QToolButton
+
+from eventdeck.gui.icons import icon
+
+
+def tool_button(name: str, text: str, icon_name: str, tip: str) -> QToolButton:
+    """A tool button with a stable objectName, an icon from resources/ and its text beside it."""
+    button = QToolButton()
+    button.setObjectName(name)
+    button.setText(text)
+    button.setIcon(icon(icon_name))
+    button.setToolTip(tip)
+    button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    return button
