@@ -120,6 +120,14 @@ class SubscribersPanel(QWidget):
 
         self.status = QLabel()
         self.status.setObjectName("subscribersStatus")
+        self.not_exposed = QLabel(
+            "Not exposed by this broker: it does not say who subscribes to what. "
+            "The Channels panel still shows every channel seen in traffic."
+        )
+        self.not_exposed.setObjectName("subscribersNotExposed")
+        self.not_exposed.setWordWrap(True)
+        self.not_exposed.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.not_exposed.hide()
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -127,6 +135,7 @@ class SubscribersPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.form)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.not_exposed, 1)
         layout.addWidget(self.status)
 
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
@@ -138,6 +147,9 @@ class SubscribersPanel(QWidget):
     # -- feeding -----------------------------------------------------------
 
     def on_snapshot(self, snapshot: Snapshot) -> None:
+        exposed = snapshot.subscriptions_exposed
+        self.view.setVisible(exposed)
+        self.not_exposed.setVisible(not exposed)
         self._rates = snapshot.subscription_rates
         self.model.update(snapshot.subscriptions, snapshot.subscription_rates)
         self._after_update()
@@ -178,8 +190,12 @@ class SubscribersPanel(QWidget):
         self._update_buttons()
 
     def _update_buttons(self) -> None:
+        # Only subscriptions hosted here can be controlled; a real broker's belong to its clients.
+        local = self._bridge.backend.capabilities.virtual_subscribers
         rows = self.view.selectionModel().selectedRows()
-        state = self.model.info_at(rows[0].row()).state if rows else None
+        state = self.model.info_at(rows[0].row()).state if rows and local else None
+        self.add_button.setEnabled(local)
+        self.add_button.setToolTip("Add a simulated subscriber" if local else "Only the embedded broker hosts these")
         self.pause_button.setEnabled(state is State.ACTIVE)
         self.resume_button.setEnabled(state is State.PAUSED)
         self.remove_button.setEnabled(state is not None)

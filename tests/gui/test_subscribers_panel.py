@@ -11,6 +11,7 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from eventdeck.core import AckMode, Broker, Overflow, State, SubscriptionInfo
+from eventdeck.core.backend import Capabilities, EmbeddedBackend
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.models.subscriptions_model import (
     DEAD,
@@ -234,3 +235,24 @@ def test_selection_survives_snapshot_updates(
     qtbot.waitUntil(lambda: _count(panel, "second", PENDING) == 3, timeout=3000)  # nobody consumes: it queues
     assert panel.selected_name() == "second"
     qtmodeltester.check(panel.model)
+
+
+def test_a_broker_that_hides_its_subscribers_says_so(qtbot: QtBot, bridge: Bridge) -> None:
+    class HiddenSubscribers(EmbeddedBackend):
+        capabilities = Capabilities(lists_subscribers=False, virtual_subscribers=False)
+
+        def subscriptions(self) -> None:  # type: ignore[override]
+            return None
+
+    hidden = Bridge(HiddenSubscribers(bridge.broker))
+    panel = SubscribersPanel(hidden)
+    qtbot.addWidget(panel)
+    panel.show()
+    bridge.broker.subscribe("a/#", name="someone")
+    snap = hidden.take_snapshot()
+    assert not snap.subscriptions_exposed
+    assert panel.not_exposed.isVisible()
+    assert not panel.view.isVisible()
+    assert not panel.add_button.isEnabled()
+    assert "Not exposed by this broker" in panel.not_exposed.text()
+    assert snap.subscriptions == []
