@@ -9,6 +9,10 @@ Endpoints (all answers are JSON unless noted; errors are ``{"error", "status", .
     GET  /subscribe?pattern=P  Server-Sent Events, one ``event: <kind>`` per message (envelope in ``data:``)
     GET  /ws[?pattern=P]       WebSocket: envelopes out, JSON publish frames in (see ``http_envelope``)
 
+WebSocket frames from the server carry a ``type``: ``message`` (an envelope), ``published``
+(``id``, ``channel``, ``queued``), ``reply`` (the reply's envelope under ``message``) or
+``error`` (as the HTTP errors); answers echo the ``ref`` the client put in its frame.
+
 Publishing takes the body as a CloudEvent in binary mode (``ce-*`` headers), in structured
 mode (``Content-Type: application/cloudevents+json``), or as a plain body with its
 Content-Type. Options come from the query string or from ``X-EventDeck-*`` headers:
@@ -80,6 +84,10 @@ _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 class HttpGatewayError(EventDeckError, RuntimeError):
     """The gateway cannot start (port taken, address unusable, unsafe without a token)."""
+
+
+class _BodyTimeout(Exception):  # noqa: N818 - internal signal, answered with 408
+    """The client is too slow sending its body."""
 
 
 class HttpGatewayStats(NamedTuple):
@@ -240,7 +248,7 @@ class HttpGateway:
             except EventDeckError as exc:
                 status, body = error_body(exc)
                 response = web.json_response(body, status=status)
-            except TimeoutError:
+            except _BodyTimeout:
                 response = _json_error(408, f"the request body did not arrive within {self.request_timeout:g} s")
             finally:
                 self._active -= 1
@@ -286,12 +294,15 @@ class HttpGateway:
             raise PayloadTooLarge(request.content_length, limit)
         chunks: list[bytes] = []
         size = 0
-        async with asyncio.timeout(self.request_timeout):
-            async for chunk in request.content.iter_any():
-                size += len(chunk)
-                if size > limit:  # chunked bodies announce no length: stop reading at the limit
-                    raise PayloadTooLarge(size, limit)
-                chunks.append(chunk)
+        try:
+            async with asyncio.timeout(self.request_timeout):
+                async for chunk in request.content.iter_any():
+                    size += len(chunk)
+                    if size > limit:  # chunked bodies announce no length: stop reading at the limit
+                        raise PayloadTooLarge(size, limit)
+                    chunks.append(chunk)
+        except TimeoutError:
+            raise _BodyTimeout from None
         return b"".join(chunks)
 
     def _spec(self, request: web.Request, channel: str, body: bytes) -> PublishSpec:

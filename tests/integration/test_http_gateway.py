@@ -208,6 +208,17 @@ async def test_bodies_over_the_limit_are_413_with_or_without_a_length(gateway: H
     assert chunked.status == 413
 
 
+async def test_a_body_that_never_arrives_is_408(broker: Broker) -> None:
+    async with HttpGateway(broker, port=0, request_timeout=0.2) as gateway:
+        reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+        writer.write(b"POST /channels/a HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+        async with asyncio.timeout(WAIT):
+            head = await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+        await writer.wait_closed()
+    assert head.startswith(b"HTTP/1.1 408")
+
+
 async def test_channels_and_subscriptions_are_listed_as_the_panels_show_them(
     broker: Broker, gateway: HttpGateway
 ) -> None:
