@@ -1,0 +1,364 @@
+"""What every connector shares: connect, mirror, lose the connection, retry with backoff, mark the gap.
+
+A connector keeps a local ``Broker`` (the *mirror*) and publishes everything it sees on
+the real broker into it, so the GUI's tap, stream and channel counters work unchanged.
+When the connection drops it retries with exponential backoff (capped), tells its
+status listeners each step, and once back publishes a marker on ``$eventdeck/gap``
+(headers ``x-gap-seconds``, ``x-gap-reason``, ``x-gap-started``, ``x-gap-ended``) so the
+stream can show where messages may be missing. The mirror is never cleared.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from contextlib import AsyncExitStack
+from typing import Any, ClassVar
+
+from eventdeck.core.backend import Capabilities, ConnectionState, Status, StatusListener
+from eventdeck.core.broker import Broker, Receipt
+from eventdeck.core.errors import InvalidChannel, PayloadTooLarge, RequestTimeout
+from eventdeck.core.message import JSON, Kind, Message, PayloadLike, to_payload
+from eventdeck.core.subscription import SubscriptionInfo
+
+from .endpoint import Endpoint
+from .errors import ConnectorError, describe_network_failure
+
+log = logging.getLogger(__name__)
+
+GAP_CHANNEL = "$eventdeck/gap"
+OCTET_STREAM = "application/octet-stream"
+TEXT = "text/plain"
+
+
+def sniff_content_type(payload: bytes) -> str:
+    """A content type for payloads whose protocol does not carry one (cheap: looks at one byte)."""
+    head = payload[:1]
+    if head in (b"{", b"["):
+        return JSON
+    try:
+        payload.decode()
+    except UnicodeDecodeError:
+        return OCTET_STREAM
+    return TEXT
+
+
+def escape_channel(name: str) -> str:
+    """A valid mirror channel for a name the real broker allows but EventDeck does not (wildcards, NUL, empty)."""
+    if not name:
+        return "(empty)"
+    return name.replace("%", "%25").replace("+", "%2B").replace("#", "%23").replace("\0", "%00")
+
+
+class ConnectorBackend(abc.ABC):
+    """Base of the MQTT, AMQP, NATS and Redis backends (see the module docstring).
+
+    Subclasses implement ``_connect`` (open the client, register clean-up on the exit
+    stack, subscribe to everything), ``_pump`` (move messages into the mirror until the
+    connection is lost), ``_send`` and ``request``; optionally ``_refresh`` (channels and
+    subscribers the broker reports) and ``_describe`` (protocol-specific failure words).
+    """
+
+    kind: ClassVar[str]
+    # Options accepted in the URL query string, with their parsers (keyword options win).
+    query_options: ClassVar[Mapping[str, Callable[[str], object]]] = {}
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        broker: Broker | None = None,
+        connect_timeout: float = 10.0,
+        initial_backoff: float = 1.0,
+        max_backoff: float = 10.0,
+        refresh_interval: float = 5.0,
+    ) -> None:
+        self.endpoint = endpoint
+        self.name = endpoint.display
+        self.broker = broker or Broker(default_publisher=endpoint.kind)
+        self.connect_timeout = connect_timeout
+        self.initial_backoff = initial_backoff
+        self.max_backoff = max_backoff
+        self.refresh_interval = refresh_interval
+        self.capabilities = Capabilities(virtual_subscribers=False)
+        self.gaps = 0
+        self.skipped = 0  # messages the mirror could not take (larger than its max_payload)
+        self._status = Status(ConnectionState.DISCONNECTED, "not connected")
+        self._listeners: list[StatusListener] = []
+        self._stack: AsyncExitStack | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._subscriptions: list[SubscriptionInfo] | None = None
+
+    # -- state ---------------------------------------------------------------
+
+    @property
+    def status(self) -> Status:
+        return self._status
+
+    def add_status_listener(self, listener: StatusListener) -> None:
+        self._listeners.append(listener)
+
+    def remove_status_listener(self, listener: StatusListener) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+
+    def _set_status(self, state: ConnectionState, detail: str) -> None:
+        self._status = Status(state, detail)
+        for listener in list(self._listeners):
+            try:
+                listener(self._status)
+            except Exception:  # a broken listener must not stop the connector
+                log.exception("status listener %r failed", listener)
+
+    @property
+    def connected(self) -> bool:
+        return self._status.state is ConnectionState.CONNECTED
+
+    def subscriptions(self) -> list[SubscriptionInfo] | None:
+        """Who subscribes to what as of the last refresh, or None when the broker does not expose it."""
+        return self._subscriptions if self.capabilities.lists_subscribers else None
+
+    # -- life cycle ----------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect once; raise ``ConnectorError`` with a specific reason if that fails (no retry at start)."""
+        if self._supervisor is not None:
+            return
+        self._set_status(ConnectionState.CONNECTING, f"connecting to {self.name}")
+        try:
+            await self._open()
+        except Exception as exc:
+            detail = self.describe(exc)
+            self._set_status(ConnectionState.FAILED, detail)
+            raise ConnectorError(detail) from exc
+        self._set_status(ConnectionState.CONNECTED, f"connected to {self.name}")
+        self._supervisor = asyncio.create_task(self._supervise(), name=f"eventdeck connector {self.name}")
+
+    async def stop(self) -> None:
+        """Disconnect, stop retrying and close the mirror."""
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None:
+            supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervisor
+        await self._close()
+        await self.broker.close()
+        self._set_status(ConnectionState.DISCONNECTED, f"disconnected from {self.name}")
+
+    async def refresh(self) -> None:
+        """Ask the broker now for the channels and subscribers it reports (also done every ``refresh_interval``)."""
+        if self._stack is not None:
+            await self._refresh()
+
+    async def _open(self) -> None:
+        stack = AsyncExitStack()
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                await self._connect(stack)
+        except BaseException:
+            await _close_quietly(stack)
+            raise
+        self._stack = stack
+        try:
+            await self._refresh()
+        except Exception as exc:  # the inventory is a bonus; the stream works without it
+            log.warning("%s: could not list channels/subscribers: %s", self.name, self.describe(exc))
+
+    async def _close(self) -> None:
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await _close_quietly(stack)
+
+    async def _supervise(self) -> None:
+        while True:
+            reason = await self._watch()
+            lost_at = time.time()
+            await self._close()
+            await self._reconnect(reason)
+            await self._mark_gap(lost_at, reason)
+
+    async def _watch(self) -> str:
+        """Pump messages (and refresh the inventory) until the connection is lost; return why it was lost."""
+        refresher = asyncio.create_task(self._refresh_loop(), name=f"eventdeck refresh {self.name}")
+        try:
+            await self._pump()
+        except Exception as exc:
+            return self.describe(exc)
+        finally:
+            refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await refresher
+        return f"{self.endpoint.address} closed the connection"
+
+    async def _reconnect(self, reason: str) -> None:
+        delay = self.initial_backoff
+        while True:
+            self._set_status(
+                ConnectionState.RECONNECTING, f"lost connection to {self.name} ({reason}); retrying in {delay:g} s"
+            )
+            await asyncio.sleep(delay)
+            try:
+                await self._open()
+            except Exception as exc:
+                reason = self.describe(exc)
+                delay = min(delay * 2, self.max_backoff)
+                continue
+            return
+
+    async def _mark_gap(self, lost_at: float, reason: str) -> None:
+        ended = time.time()
+        seconds = ended - lost_at
+        self.gaps += 1
+        headers = {
+            "x-gap-seconds": f"{seconds:.3f}",
+            "x-gap-reason": reason,
+            "x-gap-started": f"{lost_at:.3f}",
+            "x-gap-ended": f"{ended:.3f}",
+        }
+        marker = Message.build(
+            GAP_CHANNEL,
+            {"broker": self.name, "seconds": round(seconds, 3), "reason": reason, "started": lost_at, "ended": ended},
+            headers=headers,
+            publisher="eventdeck",
+        )
+        await self.broker.publish_message(marker)
+        self._set_status(ConnectionState.CONNECTED, f"connected to {self.name} again after {seconds:.1f} s")
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.refresh_interval)
+            try:
+                await self._refresh()
+            except Exception as exc:
+                log.info("%s: refresh failed: %s", self.name, self.describe(exc))
+
+    # -- the mirror ------------------------------------------------------------
+
+    async def mirror(
+        self,
+        channel: str,
+        payload: bytes,
+        *,
+        kind: Kind = Kind.EVENT,
+        content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        publisher: str = "",
+        correlation_id: str | None = None,
+        reply_to: str | None = None,
+        retain: bool = False,
+    ) -> Message | None:
+        """Publish what the real broker carried into the mirror; returns the mirrored message.
+
+        Names the mirror does not accept (wildcards, empty) are escaped; payloads larger
+        than the mirror's ``max_payload`` are counted in ``skipped`` instead of failing the stream.
+        """
+        if content_type is None:
+            content_type = sniff_content_type(payload)
+        fields: dict[str, Any] = {
+            "kind": kind,
+            "content_type": content_type,
+            "headers": headers,
+            "publisher": publisher,
+            "correlation_id": correlation_id,
+            "reply_to": reply_to,
+            "retain": retain,
+        }
+        try:
+            receipt = await self.broker.publish(channel, payload, **fields)
+        except InvalidChannel:
+            receipt = await self.broker.publish(escape_channel(channel), payload, **fields)
+        except PayloadTooLarge:
+            self.skipped += 1
+            return None
+        return receipt.message
+
+    # -- sending -------------------------------------------------------------
+
+    def _require_connection(self) -> None:
+        if not self.connected:
+            raise ConnectorError(f"not connected to {self.name}: {self._status.detail}")
+
+    async def publish(
+        self,
+        channel: str,
+        payload: PayloadLike = b"",
+        *,
+        kind: Kind = Kind.EVENT,
+        headers: Mapping[str, str] | None = None,
+        content_type: str = JSON,
+        retain: bool = False,
+        publisher: str = "",
+    ) -> Receipt | None:
+        """Publish on the real broker. Returns None: the message shows up in the mirror when the broker echoes it."""
+        self._require_connection()
+        if retain and not self.capabilities.retained:
+            raise ConnectorError(f"{self.name} does not keep retained messages")
+        await self._send(channel, to_payload(payload), headers=headers, content_type=content_type, retain=retain)
+        return None
+
+    @abc.abstractmethod
+    async def _send(
+        self,
+        channel: str,
+        payload: bytes,
+        *,
+        headers: Mapping[str, str] | None,
+        content_type: str,
+        retain: bool,
+    ) -> None: ...
+
+    @abc.abstractmethod
+    async def request(
+        self,
+        channel: str,
+        payload: PayloadLike = b"",
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a per-request deadline is the API
+        headers: Mapping[str, str] | None = None,
+        content_type: str = JSON,
+        publisher: str = "",
+    ) -> Message: ...
+
+    async def _await_reply(self, future: asyncio.Future[Message], channel: str, timeout: float) -> Message:  # noqa: ASYNC109
+        """Wait for a reply future; ``RequestTimeout`` with the elapsed time when none comes."""
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(timeout):
+                return await future
+        except TimeoutError:
+            raise RequestTimeout(channel, time.monotonic() - started) from None
+
+    # -- for subclasses --------------------------------------------------------
+
+    @abc.abstractmethod
+    async def _connect(self, stack: AsyncExitStack) -> None: ...
+
+    @abc.abstractmethod
+    async def _pump(self) -> None: ...
+
+    @abc.abstractmethod
+    async def _refresh(self) -> None:
+        """Update ``_subscriptions`` and declare the channels the broker reports."""
+
+    def _describe(self, exc: BaseException) -> str | None:
+        """Protocol-specific words for ``exc`` (e.g. a refused login), or None."""
+        return None
+
+    def describe(self, exc: BaseException) -> str:
+        """The most specific sentence we have for a failure talking to this broker."""
+        return (
+            self._describe(exc)
+            or describe_network_failure(exc, self.endpoint.host, self.endpoint.port, self.connect_timeout)
+            or f"{type(exc).__name__}: {exc}"
+        )
+
+
+async def _close_quietly(stack: AsyncExitStack) -> None:
+    try:
+        await stack.aclose()
+    except Exception as exc:  # the connection is gone anyway; closing it may fail in many ways
+        log.debug("closing a lost connection failed: %r", exc)

@@ -1,0 +1,131 @@
+"""Helpers for the connector tests: service checks, private servers on spare ports, waiting without sleeps."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import time
+from collections.abc import Callable, Sequence
+
+import pytest
+
+from eventdeck.core import Broker, Message
+from eventdeck.core.backend import ConnectionState, Status
+from eventdeck.core.connectors import GAP_CHANNEL, ConnectorBackend
+
+WAIT = 15.0  # generous: the machine is small and shared
+
+
+def reachable(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(port: int, what: str) -> None:
+    if not reachable(port):
+        pytest.skip(f"{what} not reachable at 127.0.0.1:{port}")
+
+
+def require_binary(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} is not installed")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def wait_until(predicate: Callable[[], bool], what: str, timeout: float = WAIT) -> None:  # noqa: ASYNC109
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def next_message(broker: Broker, pattern: str, trigger: Callable[[], object], timeout: float = WAIT) -> Message:  # noqa: ASYNC109
+    """Subscribe the mirror to ``pattern``, run ``trigger`` (sync or async) and return the first message."""
+    sub = broker.subscribe(pattern)
+    try:
+        result = trigger()
+        if asyncio.iscoroutine(result):
+            await result
+        delivery = await asyncio.wait_for(sub.get(), timeout)
+        return delivery.message
+    finally:
+        sub.unsubscribe()
+
+
+class PrivateServer:
+    """A broker process of our own on a spare port, to stop and start under a connected backend."""
+
+    def __init__(self, command: Sequence[str], port: int) -> None:
+        self.command = list(command)
+        self.port = port
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            *self.command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+        )
+        await wait_until(lambda: reachable(self.port), f"{self.command[0]} to listen on {self.port}")
+
+    async def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is not None and process.returncode is None:
+            process.terminate()
+            await asyncio.wait_for(process.wait(), WAIT)
+
+
+async def run(*command: str) -> None:
+    """Run a command line client to completion (e.g. mosquitto_pub, redis-cli); fail on a non-zero exit."""
+    process = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.DEVNULL)
+    code = await asyncio.wait_for(process.wait(), WAIT)
+    assert code == 0, f"{command[0]} exited with {code}"
+
+
+class StatusLog:
+    """Records every status a backend reports."""
+
+    def __init__(self, backend: ConnectorBackend) -> None:
+        self.seen: list[Status] = []
+        backend.add_status_listener(self.seen.append)
+
+    def states(self) -> list[ConnectionState]:
+        return [status.state for status in self.seen]
+
+
+async def check_reconnect(backend: ConnectorBackend, server: PrivateServer, channel: str) -> None:
+    """Stop the server under a monitoring backend and start it again: RECONNECTING, CONNECTED, a gap, nothing lost."""
+    statuses = StatusLog(backend)
+    mirror = backend.broker
+    gaps = mirror.subscribe(GAP_CHANNEL)
+    await backend.start()
+    first = await next_message(mirror, channel, lambda: backend.publish(channel, {"n": 1}))
+    assert first.payload == b'{"n":1}'
+
+    await server.stop()
+    await wait_until(lambda: ConnectionState.RECONNECTING in statuses.states(), "RECONNECTING")
+    reconnecting = next(s for s in statuses.seen if s.state is ConnectionState.RECONNECTING)
+    assert "lost connection to" in reconnecting.detail
+    assert "retrying in" in reconnecting.detail
+
+    await server.start()
+    await wait_until(lambda: statuses.states()[-1] is ConnectionState.CONNECTED, "CONNECTED again")
+    gap = (await asyncio.wait_for(gaps.get(), WAIT)).message
+    assert float(gap.headers["x-gap-seconds"]) > 0
+    assert gap.headers["x-gap-reason"]
+    held = {info.name: info.messages for info in mirror.channels()}
+    assert held[channel] >= 1  # what the mirror had survives the gap
+
+    second = await next_message(mirror, channel, lambda: backend.publish(channel, {"n": 2}))
+    assert second.payload == b'{"n":2}'

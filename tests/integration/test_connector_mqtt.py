@@ -1,0 +1,164 @@
+"""The MQTT connector against the real Mosquitto on 1883 (and a private one for reconnects)."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiomqtt
+import pytest
+from connector_support import (
+    WAIT,
+    PrivateServer,
+    check_reconnect,
+    free_port,
+    next_message,
+    require_binary,
+    require_service,
+    run,
+    wait_until,
+)
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from eventdeck.core import Kind
+from eventdeck.core.backend import ConnectionState
+from eventdeck.core.connectors import ConnectorError, backend_from_url
+from eventdeck.core.connectors.mqtt import MqttBackend
+
+pytestmark = pytest.mark.services
+URL = "mqtt://127.0.0.1:1883"
+
+
+@pytest.fixture
+async def backend() -> AsyncIterator[MqttBackend]:
+    require_service(1883, "Mosquitto")
+    connector = backend_from_url(URL)
+    assert isinstance(connector, MqttBackend)
+    await connector.start()
+    yield connector
+    await connector.stop()
+
+
+async def mosquitto_pub(*args: str) -> None:
+    await run(require_binary("mosquitto_pub"), "-h", "127.0.0.1", "-p", "1883", *args)
+
+
+async def test_traffic_from_mosquitto_pub_shows_in_the_mirror(backend: MqttBackend) -> None:
+    message = await next_message(
+        backend.broker, "edtest/mqtt/#", lambda: mosquitto_pub("-t", "edtest/mqtt/temp", "-m", '{"c": 21}', "-q", "1")
+    )
+    assert message.channel == "edtest/mqtt/temp"
+    assert message.json() == {"c": 21}
+    assert message.kind is Kind.EVENT
+    assert "edtest/mqtt/temp" in {info.name for info in backend.broker.channels()}
+    assert backend.capabilities.lists_subscribers is False
+    assert backend.subscriptions() is None  # "not exposed", never an empty list
+
+
+async def test_tap_sees_mirrored_traffic(backend: MqttBackend) -> None:
+    tap = backend.broker.tap()
+    await next_message(backend.broker, "edtest/tap", lambda: mosquitto_pub("-t", "edtest/tap", "-m", "hello"))
+    channels = [getattr(item, "channel", None) for item in tap.drain().events]
+    assert "edtest/tap" in channels
+
+
+async def test_events_reach_an_independent_subscriber_with_headers_and_retain(backend: MqttBackend) -> None:
+    async with aiomqtt.Client("127.0.0.1", 1883, protocol=aiomqtt.ProtocolVersion.V5) as other:
+        await other.subscribe("edtest/out/#", qos=1)
+        await backend.publish("edtest/out/a", {"v": 1}, headers={"source": "test"})
+        async with asyncio.timeout(WAIT):
+            received = await anext(aiter(other.messages))
+        assert received.payload == b'{"v":1}'
+        assert received.properties is not None
+        assert dict(received.properties.UserProperty) == {"source": "test"}
+
+    await backend.publish("edtest/retained", {"level": 3}, retain=True)
+    try:
+        async with aiomqtt.Client("127.0.0.1", 1883) as late:
+            await late.subscribe("edtest/retained")
+            async with asyncio.timeout(WAIT):
+                kept = await anext(aiter(late.messages))
+        assert kept.retain
+        assert kept.payload == b'{"level":3}'
+        await wait_until(lambda: backend.broker.retained("edtest/retained") is not None, "retained in the mirror")
+    finally:
+        await backend.publish("edtest/retained", b"", retain=True)
+
+
+async def test_command_gets_reply_from_an_independent_mqtt5_responder(backend: MqttBackend) -> None:
+    async with aiomqtt.Client("127.0.0.1", 1883, protocol=aiomqtt.ProtocolVersion.V5) as responder:
+        await responder.subscribe("edtest/cmd/#", qos=1)
+
+        async def answer() -> None:
+            async for command in responder.messages:
+                props = command.properties
+                assert props is not None
+                reply = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+                reply.CorrelationData = props.CorrelationData
+                await responder.publish(props.ResponseTopic, b'{"ok":true}', qos=1, properties=reply)
+                return
+
+        task = asyncio.create_task(answer())
+        reply = await backend.request("edtest/cmd/open", {"door": "front"}, timeout=WAIT)
+        await task
+    assert reply.kind is Kind.REPLY
+    assert reply.json() == {"ok": True}
+    assert reply.channel == backend.reply_topic
+    commands = [info for info in backend.broker.channels() if info.name == "edtest/cmd/open"]
+    assert commands
+    assert commands[0].messages >= 1
+
+
+async def test_request_without_responder_times_out(backend: MqttBackend) -> None:
+    with pytest.raises(TimeoutError, match="no reply from 'edtest/nobody'"):
+        await backend.request("edtest/nobody", {}, timeout=0.3)
+
+
+async def test_specific_errors() -> None:
+    port = free_port()
+    with pytest.raises(ConnectorError, match=f"nothing listens on 127.0.0.1:{port}"):
+        await backend_from_url(f"mqtt://127.0.0.1:{port}").start()
+    with pytest.raises(ConnectorError, match=r"unknown host 'no-such-host\.invalid'"):
+        await backend_from_url("mqtt://no-such-host.invalid").start()
+
+
+async def test_publish_while_disconnected_says_so() -> None:
+    connector = backend_from_url(URL)
+    with pytest.raises(ConnectorError, match=r"not connected to mqtt://127\.0\.0\.1:1883"):
+        await connector.publish("edtest/x", {})
+
+
+async def test_wrong_password_is_named(tmp_path: Path) -> None:
+    binary = require_binary("mosquitto")
+    port = free_port()
+    passwords = tmp_path / "passwd"
+    await run(require_binary("mosquitto_passwd"), "-b", "-c", str(passwords), "alice", "right")
+    config = tmp_path / "mosquitto.conf"
+    # 'user' keeps a root-run mosquitto from switching to a user who cannot read tmp_path
+    config.write_text(
+        f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\n"
+    )
+    server = PrivateServer([binary, "-c", str(config)], port)
+    await server.start()
+    try:
+        with pytest.raises(ConnectorError, match=r"refused alice: .*(authori|password)"):
+            await backend_from_url(f"mqtt://alice:wrong@127.0.0.1:{port}").start()
+    finally:
+        await server.stop()
+
+
+async def test_reconnects_and_marks_the_gap() -> None:
+    port = free_port()
+    server = PrivateServer([require_binary("mosquitto"), "-p", str(port)], port)
+    await server.start()
+    connector = backend_from_url(f"mqtt://127.0.0.1:{port}", initial_backoff=0.2, max_backoff=1.0)
+    try:
+        await check_reconnect(connector, server, "edtest/reconnect")
+        assert connector.status.state is ConnectionState.CONNECTED
+        assert connector.gaps == 1
+    finally:
+        await connector.stop()
+        await server.stop()
