@@ -7,6 +7,7 @@ subcommands) stay fast and work without a display.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import ctypes.util
 import logging
 import os
@@ -14,6 +15,8 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+from eventdeck.core.endpoints import DEFAULT_HTTP, DEFAULT_HTTP_PORT, Endpoint, parse_endpoint
 
 log = logging.getLogger("eventdeck")
 
@@ -63,7 +66,45 @@ def build_parser() -> argparse.ArgumentParser:
         "--ring-size", metavar="ROWS", type=_positive_int, help="rows the live stream keeps (default: 100000)"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands (none: open the window)")
+    serve = commands.add_parser(
+        "serve", help="run the broker and its gateways without a window", description=serve_description()
+    )
+    serve.add_argument(
+        "--http",
+        metavar="HOST:PORT|off",
+        type=lambda text: _endpoint(text, DEFAULT_HTTP_PORT),
+        default=DEFAULT_HTTP,
+        help=f"HTTP/WebSocket gateway (default 127.0.0.1:{DEFAULT_HTTP_PORT})",
+    )
+    serve.add_argument(
+        "--http-token", metavar="TOKEN", help="bearer token HTTP clients must send (required off loopback)"
+    )
+    serve.add_argument(
+        "--summary-every", metavar="SECONDS", type=_positive_float, default=60.0, help="seconds between summary lines"
+    )
     return parser
+
+
+def serve_description() -> str:
+    return (
+        "Run the embedded broker and its gateways with no window. One log line per client that "
+        "connects or leaves, a summary now and then; Ctrl+C or SIGTERM stops it cleanly."
+    )
+
+
+def _endpoint(text: str, default_port: int) -> Endpoint | None:
+    try:
+        return parse_endpoint(text, default_port)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive_float(text: str) -> float:
+    value = _non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return value
 
 
 def _non_negative_float(text: str) -> float:
@@ -122,6 +163,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.command == "serve":
+        from eventdeck.core.serve import ServeOptions, serve  # noqa: PLC0415 - only this command needs the gateways
+
+        options = ServeOptions(http=args.http, http_token=args.http_token, summary_every=args.summary_every)
+        return asyncio.run(serve(options))
     problem = choose_platform(args)
     if problem:
         print(problem, file=sys.stderr)

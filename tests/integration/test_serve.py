@@ -1,0 +1,94 @@
+"""`eventdeck serve`: headless broker and gateways, logged, stopped cleanly by SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+
+def start_serve(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "eventdeck.gui.app", "serve", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def read_until(process: subprocess.Popen[str], pattern: str, timeout: float = 20) -> tuple[re.Match[str], str]:
+    assert process.stdout is not None
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen += line
+        match = re.search(pattern, line)
+        if match:
+            return match, seen
+    raise AssertionError(f"{pattern!r} never appeared in:\n{seen}")
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[subprocess.Popen[str], int]]:
+    process = start_serve("--http", "127.0.0.1:0", "--summary-every", "0.3")
+    match, _ = read_until(process, r"http gateway listening on http://127\.0\.0\.1:(\d+)")
+    yield process, int(match.group(1))
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def test_serve_publishes_logs_and_stops_cleanly(served: tuple[subprocess.Popen[str], int]) -> None:
+    process, port = served
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/channels/fridge/level",
+        data=json.dumps({"percent": 23}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback test server
+        assert response.status == 202
+    read_until(process, r"1 published, 1 channels")
+    process.send_signal(signal.SIGTERM)
+    rest, _ = process.communicate(timeout=20)
+    assert process.returncode == 0
+    assert "stopped cleanly" in rest
+    assert "Traceback" not in rest
+
+
+def test_serve_says_why_when_the_port_is_taken() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = start_serve("--http", f"127.0.0.1:{port}")
+        output, _ = process.communicate(timeout=20)
+    assert process.returncode == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in output
+    assert "Traceback" not in output
+
+
+def test_serve_refuses_a_public_listener_without_a_token() -> None:
+    process = start_serve("--http", "0.0.0.0:0")  # noqa: S104 - it must refuse before binding
+    output, _ = process.communicate(timeout=20)
+    assert process.returncode == 1
+    assert "token" in output
+    assert "Traceback" not in output
+
+
+def test_serve_rejects_a_bad_endpoint_with_a_usage_error() -> None:
+    process = start_serve("--http", "somewhere:http")
+    output, _ = process.communicate(timeout=20)
+    assert process.returncode == 2
+    assert "the port must be a number" in output
