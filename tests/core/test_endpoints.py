@@ -13,7 +13,7 @@ from eventdeck.core.endpoints import Endpoint, parse_endpoint
         ("127.0.0.1:8081", Endpoint("127.0.0.1", 8081)),
         (":9000", Endpoint("127.0.0.1", 9000)),
         ("9000", Endpoint("127.0.0.1", 9000)),
-        ("0.0.0.0", Endpoint("0.0.0.0", 8080)),  # noqa: S104 - parsing, not binding
+        ("0.0.0.0", Endpoint("0.0.0.0", 8080)),
         ("[::1]:1884", Endpoint("::1", 1884)),
         ("localhost:0", Endpoint("localhost", 0)),
     ],

@@ -57,7 +57,7 @@ def test_serve_publishes_logs_and_stops_cleanly(served: tuple[subprocess.Popen[s
         headers={"Content-Type": "application/json"},
         method="POST",
     )
-    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback test server
+    with urllib.request.urlopen(request, timeout=5) as response:
         assert response.status == 202
     read_until(process, r"1 published, 1 channels")
     process.send_signal(signal.SIGTERM)
@@ -80,7 +80,7 @@ def test_serve_says_why_when_the_port_is_taken() -> None:
 
 
 def test_serve_refuses_a_public_listener_without_a_token() -> None:
-    process = start_serve("--http", "0.0.0.0:0")  # noqa: S104 - it must refuse before binding
+    process = start_serve("--http", "0.0.0.0:0")
     output, _ = process.communicate(timeout=20)
     assert process.returncode == 1
     assert "token" in output
