@@ -12,29 +12,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .broker import Broker, BrokerStats
-from .endpoints import DEFAULT_HTTP, Endpoint
-from .errors import EventDeckError
-from .http_gateway import HttpGateway
-from .http_streams import StreamEvent
+from .endpoints import DEFAULT_HTTP, DEFAULT_MQTT, Endpoint
+from .gateways import Gateways
 
 log = logging.getLogger("eventdeck.serve")
 
 @dataclass(frozen=True, slots=True)
 class ServeOptions:
+    mqtt: Endpoint | None = DEFAULT_MQTT
     http: Endpoint | None = DEFAULT_HTTP
+    mqtt_credentials: Mapping[str, str] | None = None
     http_token: str | None = None
     summary_every: float = 60.0
 
 
-def _log_stream(event: StreamEvent) -> None:
-    what = "connected" if event.opened else "disconnected"
-    log.info("http %s client %s %s (pattern %s)", event.protocol, event.peer, what, event.pattern or "#")
-
-
-def summary(stats: BrokerStats, previous: BrokerStats | None, streams: int) -> str:
+def summary(stats: BrokerStats, previous: BrokerStats | None, gateways: Gateways) -> str:
     """One line on what the broker did since the last summary."""
     if previous is None or stats.time <= previous.time:
         rates = ""
@@ -44,9 +40,11 @@ def summary(stats: BrokerStats, previous: BrokerStats | None, streams: int) -> s
             f"{(stats.published - previous.published) / elapsed:,.0f} msg/s in, "
             f"{(stats.delivered - previous.delivered) / elapsed:,.0f} deliveries/s, "
         )
+    clients = len(gateways.mqtt.clients()) if gateways.mqtt else 0
+    streams = gateways.http.open_streams if gateways.http else 0
     return (
         f"{rates}{stats.published:,} published, {stats.channels:,} channels, "
-        f"{stats.subscriptions:,} subscriptions, {streams:,} http streams"
+        f"{stats.subscriptions:,} subscriptions, {clients:,} mqtt clients, {streams:,} http streams"
     )
 
 
@@ -58,31 +56,32 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> int
         loop.add_signal_handler(sig, stop.set)
     try:
         async with Broker() as broker:
-            http = None
-            if options.http is not None:
-                http = HttpGateway(
-                    broker, options.http.host, options.http.port, token=options.http_token, on_stream=_log_stream
-                )
+            gateways = Gateways(
+                broker,
+                mqtt=options.mqtt,
+                http=options.http,
+                mqtt_credentials=options.mqtt_credentials,
+                http_token=options.http_token,
+            )
             try:
-                if http is not None:
-                    await http.start()
-                    log.info("http gateway listening on %s", http.url)
-            except EventDeckError as exc:
-                log.error("cannot start: %s", exc)
-                return 1
-            try:
+                failed = [state.error for state in await gateways.start() if state.error]
+                if failed:
+                    for reason in failed:
+                        log.error("cannot start: %s", reason)
+                    return 1
+                if options.mqtt is None and options.http is None:
+                    log.warning("both gateways are off: only this process can reach the broker")
                 previous: BrokerStats | None = None
                 while not stop.is_set():
                     try:
                         await asyncio.wait_for(stop.wait(), timeout=options.summary_every)
                     except TimeoutError:
                         stats = broker.stats()
-                        log.info("%s", summary(stats, previous, http.open_streams if http else 0))
+                        log.info("%s", summary(stats, previous, gateways))
                         previous = stats
                 log.info("stopping: closing every connection")
             finally:
-                if http is not None:
-                    await http.stop()
+                await gateways.stop()
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

@@ -16,7 +16,14 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from eventdeck.core.endpoints import DEFAULT_HTTP, DEFAULT_HTTP_PORT, Endpoint, parse_endpoint
+from eventdeck.core.endpoints import (
+    DEFAULT_HTTP,
+    DEFAULT_HTTP_PORT,
+    DEFAULT_MQTT,
+    DEFAULT_MQTT_PORT,
+    Endpoint,
+    parse_endpoint,
+)
 
 log = logging.getLogger("eventdeck")
 
@@ -69,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands (none: open the window)")
     serve = commands.add_parser(
         "serve", help="run the broker and its gateways without a window", description=serve_description()
+    )
+    serve.add_argument(
+        "--mqtt",
+        metavar="HOST:PORT|off",
+        type=lambda text: _endpoint(text, DEFAULT_MQTT_PORT),
+        default=DEFAULT_MQTT,
+        help=f"MQTT 3.1.1/5.0 gateway (default 127.0.0.1:{DEFAULT_MQTT_PORT})",
     )
     serve.add_argument(
         "--http",
@@ -166,7 +180,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from eventdeck.core.serve import ServeOptions, serve  # noqa: PLC0415 - only this command needs the gateways
 
-        options = ServeOptions(http=args.http, http_token=args.http_token, summary_every=args.summary_every)
+        options = ServeOptions(
+            mqtt=args.mqtt, http=args.http, http_token=args.http_token, summary_every=args.summary_every
+        )
         return asyncio.run(serve(options))
     problem = choose_platform(args)
     if problem:

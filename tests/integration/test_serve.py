@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -40,17 +41,26 @@ def read_until(process: subprocess.Popen[str], pattern: str, timeout: float = 20
 
 
 @pytest.fixture
-def served() -> Iterator[tuple[subprocess.Popen[str], int]]:
-    process = start_serve("--http", "127.0.0.1:0", "--summary-every", "0.3")
-    match, _ = read_until(process, r"http gateway listening on http://127\.0\.0\.1:(\d+)")
-    yield process, int(match.group(1))
+def served() -> Iterator[tuple[subprocess.Popen[str], int, int]]:
+    process = start_serve("--mqtt", "127.0.0.1:0", "--http", "127.0.0.1:0", "--summary-every", "0.3")
+    mqtt, _ = read_until(process, r"MQTT gateway listening on 127\.0\.0\.1:(\d+)")
+    http, _ = read_until(process, r"HTTP gateway listening on 127\.0\.0\.1:(\d+)")
+    yield process, int(http.group(1)), int(mqtt.group(1))
     if process.poll() is None:
         process.kill()
         process.wait()
 
 
-def test_serve_publishes_logs_and_stops_cleanly(served: tuple[subprocess.Popen[str], int]) -> None:
-    process, port = served
+def test_serve_publishes_logs_and_stops_cleanly(served: tuple[subprocess.Popen[str], int, int]) -> None:
+    process, port, mqtt_port = served
+    if shutil.which("mosquitto_pub") is None:
+        pytest.skip("mosquitto_pub is not installed (Debian package mosquitto-clients)")
+    subprocess.run(
+        ["mosquitto_pub", "-p", str(mqtt_port), "-i", "sensor-7", "-t", "fridge/door", "-m", "open", "-q", "1"],
+        check=True,
+        timeout=20,
+    )
+    read_until(process, r"mqtt client 'sensor-7' from 127\.0\.0\.1:\d+ connected")
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/channels/fridge/level",
         data=json.dumps({"percent": 23}).encode(),
@@ -59,7 +69,7 @@ def test_serve_publishes_logs_and_stops_cleanly(served: tuple[subprocess.Popen[s
     )
     with urllib.request.urlopen(request, timeout=5) as response:
         assert response.status == 202
-    read_until(process, r"1 published, 1 channels")
+    read_until(process, r"2 published, 2 channels")
     process.send_signal(signal.SIGTERM)
     rest, _ = process.communicate(timeout=20)
     assert process.returncode == 0
@@ -72,7 +82,7 @@ def test_serve_says_why_when_the_port_is_taken() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        process = start_serve("--http", f"127.0.0.1:{port}")
+        process = start_serve("--mqtt", "off", "--http", f"127.0.0.1:{port}")
         output, _ = process.communicate(timeout=20)
     assert process.returncode == 1
     assert f"port {port} on 127.0.0.1 is already in use" in output
@@ -80,10 +90,10 @@ def test_serve_says_why_when_the_port_is_taken() -> None:
 
 
 def test_serve_refuses_a_public_listener_without_a_token() -> None:
-    process = start_serve("--http", "0.0.0.0:0")
+    process = start_serve("--mqtt", "0.0.0.0:0", "--http", "off")
     output, _ = process.communicate(timeout=20)
     assert process.returncode == 1
-    assert "token" in output
+    assert "credentials" in output
     assert "Traceback" not in output
 
 
