@@ -1,6 +1,20 @@
-"""AsyncAPI in and out: import 2.x/3.x documents, validate payloads live, export what was observed."""
+"""AsyncAPI in and out: import 2.x/3.x documents, validate payloads live, export what was observed.
 
+::
+
+    document = load_document("shop.yaml")              # AsyncApiError names file, line and JSON path
+    check = validator_for(document.messages[0])        # compiled once per schema
+    issues = check.validate(message.payload, message.content_type)
+    template = example_payload(document.messages[0])   # the document's example, or one from the schema
+
+    recorder = TrafficRecorder()                       # recorder.add(message) for each message seen
+    text = to_yaml(recorder.document(broker.subscriptions(), redact_values=True))
+"""
+
+from .check import asyncapi_check_main, check
 from .errors import AsyncApiError
+from .examples import example_from_schema, example_payload
+from .export import TrafficRecorder, export_document, to_yaml
 from .model import Channel, Document, Example, MessageSpec, Operation, Reply, Server
 from .normalise import load_document, parse_document
 from .validate import PayloadValidator, ValidationIssue, validator_for
@@ -15,8 +29,15 @@ __all__ = [
     "PayloadValidator",
     "Reply",
     "Server",
+    "TrafficRecorder",
     "ValidationIssue",
+    "asyncapi_check_main",
+    "check",
+    "example_from_schema",
+    "example_payload",
+    "export_document",
     "load_document",
     "parse_document",
+    "to_yaml",
     "validator_for",
 ]

@@ -5,6 +5,9 @@
     document = export_document(messages, broker.subscriptions(), title="Shop", redact_values=True)
     Path("observed.yaml").write_text(to_yaml(document))
 
+or, for a long run, feed a :class:`TrafficRecorder` message by message and ask it for the
+document at the end.
+
 Each channel messages were published to becomes a channel with one message per kind (event,
 command) carrying an inferred payload schema, the content type, a headers schema and one
 example. Each publisher gets a ``send`` operation per channel, each subscription a ``receive``
@@ -32,6 +35,8 @@ from .infer import infer_schema, json_type
 VERSION = "3.0.0"
 MAX_SAMPLES = 1000
 """Payloads per message used to infer its schema (the first ones seen)."""
+MAX_PENDING = 10_000
+"""Commands whose reply is still awaited, to match replies by correlation id."""
 REPLY_ADDRESS = "$message.header#/replyTo"
 CORRELATION_ID = "$message.header#/correlationId"
 _KEY = re.compile(r"[^A-Za-z0-9_-]+")
@@ -88,6 +93,47 @@ def _decode(message: Message) -> Any:
     return _UNDECODABLE
 
 
+class TrafficRecorder:
+    """Keeps what an export needs of each message as it passes, in bounded memory.
+
+    Per channel and kind it keeps counters and the first ``MAX_SAMPLES`` decoded payloads; it
+    remembers the correlation ids of the last ``MAX_PENDING`` commands to match their replies.
+    Feed it from a tap or a subscription for as long as traffic should be described.
+    """
+
+    def __init__(self) -> None:
+        self.observed: dict[tuple[str, Kind], _Observed] = {}
+        self.answers: dict[str, _Observed] = {}  # command channel -> the replies its commands got
+        self._pending: dict[str, str] = {}  # correlation id -> command channel, oldest first
+
+    def add(self, message: Message) -> None:
+        if message.kind is Kind.REPLY:
+            channel = self._pending.pop(message.correlation_id or "", None)
+            if channel is not None:
+                self.answers[channel].add(message)
+            return
+        if message.channel.startswith("$"):
+            return  # dead letters and other broker-made channels are not the system's channels
+        self.observed.setdefault((message.channel, message.kind), _Observed()).add(message)
+        if message.kind is Kind.COMMAND:
+            self.answers.setdefault(message.channel, _Observed())
+            if message.correlation_id is not None:
+                self._pending[message.correlation_id] = message.channel
+                if len(self._pending) > MAX_PENDING:
+                    del self._pending[next(iter(self._pending))]
+
+    def document(
+        self,
+        subscriptions: Iterable[SubscriptionLike] = (),
+        *,
+        title: str = "Observed by EventDeck",
+        version: str = "1.0.0",
+        redact_values: bool = False,
+    ) -> dict[str, Any]:
+        """An AsyncAPI 3.0.0 document (plain data) of what was recorded and who subscribed."""
+        return _Writer(self.observed, self.answers, redact_values).document(title, version, list(subscriptions))
+
+
 def export_document(
     messages: Iterable[Message],
     subscriptions: Iterable[SubscriptionLike] = (),
@@ -96,21 +142,12 @@ def export_document(
     version: str = "1.0.0",
     redact_values: bool = False,
 ) -> dict[str, Any]:
-    """An AsyncAPI 3.0.0 document (plain data) describing ``messages`` and who received them."""
-    messages = list(messages)
-    replies = {m.correlation_id: m for m in reversed(messages) if m.kind is Kind.REPLY and m.correlation_id}
-    observed: dict[tuple[str, Kind], _Observed] = {}
-    answers: dict[str, _Observed] = {}  # command channel -> the replies its commands got
+    """An AsyncAPI 3.0.0 document (plain data) describing ``messages`` (in the order they were
+    published) and who received them."""
+    recorder = TrafficRecorder()
     for message in messages:
-        if message.kind is Kind.REPLY or message.channel.startswith("$"):
-            continue
-        observed.setdefault((message.channel, message.kind), _Observed()).add(message)
-        if message.kind is Kind.COMMAND:
-            reply = replies.get(message.correlation_id or "")
-            answered = answers.setdefault(message.channel, _Observed())
-            if reply is not None:
-                answered.add(reply)
-    return _Writer(observed, answers, redact_values).document(title, version, list(subscriptions))
+        recorder.add(message)
+    return recorder.document(subscriptions, title=title, version=version, redact_values=redact_values)
 
 
 def to_yaml(document: dict[str, Any]) -> str:

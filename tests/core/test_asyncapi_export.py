@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -11,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft7Validator
 
-from eventdeck.core import Kind, Message
+from eventdeck.core import Broker, Kind, Message
 from eventdeck.core.asyncapi import MessageSpec, load_document, parse_document, validator_for
-from eventdeck.core.asyncapi.export import export_document, to_yaml
+from eventdeck.core.asyncapi.export import MAX_PENDING, TrafficRecorder, export_document, to_yaml
 from eventdeck.core.asyncapi.infer import infer_schema
 
 DEMO = Path(__file__).resolve().parents[2] / "resources" / "workspaces" / "demo.yaml"
@@ -216,3 +217,49 @@ def test_every_sample_fits_the_schema_inferred_from_it(samples: list[Any]) -> No
     check = validator_for(MessageSpec(name="sample", payload=schema))
     for sample in samples:
         assert check.validate_value(json.loads(json.dumps(sample))) == [], (schema, sample)
+
+
+def test_a_recorder_fed_message_by_message_keeps_bounded_state() -> None:
+    recorder = TrafficRecorder()
+    for number in range(MAX_PENDING + 5):
+        recorder.add(
+            Message.build("jobs/run", {"n": number}, kind=Kind.COMMAND, correlation_id=f"c{number}", reply_to="$r")
+        )
+    recorder.add(Message.build("$r", {"ok": True}, kind=Kind.REPLY, correlation_id="c0"))  # forgotten: too old
+    recorder.add(Message.build("$r", {"ok": True}, kind=Kind.REPLY, correlation_id=f"c{MAX_PENDING}"))
+    document = recorder.document()
+    (command,) = document["channels"]["jobs_run"]["messages"].values()
+    assert command["summary"] == f"{MAX_PENDING + 5:,} seen"
+    (reply,) = document["channels"]["jobs_run_reply"]["messages"].values()
+    assert reply["summary"] == "1 seen"
+    assert official_errors(document, "3.0.0") == []
+
+
+async def test_export_of_real_broker_traffic_with_a_command() -> None:
+    recorder = TrafficRecorder()
+    async with Broker() as broker:
+        tap = broker.subscribe("#", name="recorder")
+        handler = broker.subscribe("orders/place", name="orders-service")
+
+        async def serve() -> None:
+            delivery = await handler.get()
+            await broker.reply(delivery.message, {"orderId": "o-1"}, publisher="orders-service")
+
+        server = asyncio.create_task(serve())
+        await broker.publish("orders/placed", {"id": 1}, publisher="shop")
+        answer = await broker.request("orders/place", {"items": ["tea"]}, timeout=10, publisher="shop")
+        await server
+        for delivery in tap.take(100):
+            recorder.add(delivery.message)
+        recorder.add(answer)  # replies travel on $reply/..., which '#' does not match
+        document = recorder.document(broker.subscriptions())
+    assert official_errors(document, "3.0.0") == []
+    imported = parse_document(to_yaml(document))
+    assert [c.address for c in imported.channels] == ["orders/placed", "orders/place", None]
+    assert {o.key: o.is_command for o in imported.operations} == {
+        "shop_send_orders_placed": False,
+        "shop_send_orders_place": True,
+        "recorder_receive_orders_placed": False,
+        "recorder_receive_orders_place": True,
+        "orders-service_receive_orders_place": True,
+    }
