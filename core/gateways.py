@@ -111,6 +111,10 @@ class Gateways:
         gateway = self._running.pop(name, None)
         if gateway is not None:
             await gateway.stop()
+            if gateway is self.mqtt:
+                self.mqtt = None
+            elif gateway is self.http:
+                self.http = None
         self._errors.pop(name, None)
         self._wanted[name] = endpoint
         if endpoint is not None:
@@ -126,7 +130,7 @@ class Gateways:
     async def _start(self, name: str, endpoint: Endpoint) -> None:
         gateway: MqttGateway | HttpGateway
         if name == "MQTT":
-            gateway = self.mqtt = MqttGateway(
+            gateway = MqttGateway(
                 self.broker,
                 endpoint.host,
                 endpoint.port,
@@ -134,7 +138,7 @@ class Gateways:
                 on_event=self._mqtt_event,
             )
         else:
-            gateway = self.http = HttpGateway(
+            gateway = HttpGateway(
                 self.broker, endpoint.host, endpoint.port, token=self.http_token, on_stream=self._http_event
             )
         try:
@@ -144,6 +148,10 @@ class Gateways:
             log.warning("%s", exc)
             return
         self._running[name] = gateway
+        if isinstance(gateway, MqttGateway):
+            self.mqtt = gateway
+        else:
+            self.http = gateway
         log.info("%s gateway listening on %s", name, Endpoint(endpoint.host, gateway.port))
 
     def _mqtt_event(self, event: ClientEvent) -> None:

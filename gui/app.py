@@ -72,6 +72,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--ring-size", metavar="ROWS", type=_positive_int, help="rows the live stream keeps (default: 100000)"
     )
+    parser.add_argument(
+        "--mqtt",
+        metavar="HOST:PORT|off",
+        type=lambda text: _checked_endpoint(text, DEFAULT_MQTT_PORT),
+        help=f"where MQTT clients connect (default: as last set in the app, else 127.0.0.1:{DEFAULT_MQTT_PORT})",
+    )
+    parser.add_argument(
+        "--http",
+        metavar="HOST:PORT|off",
+        type=lambda text: _checked_endpoint(text, DEFAULT_HTTP_PORT),
+        help=f"where HTTP clients connect (default: as last set in the app, else 127.0.0.1:{DEFAULT_HTTP_PORT})",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands (none: open the window)")
     serve = commands.add_parser(
@@ -112,6 +124,11 @@ def _endpoint(text: str, default_port: int) -> Endpoint | None:
         return parse_endpoint(text, default_port)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _checked_endpoint(text: str, default_port: int) -> str:
+    _endpoint(text, default_port)  # refuse typos now; the window resolves the text against its settings
+    return text
 
 
 def _positive_float(text: str) -> float:

@@ -20,8 +20,10 @@ from PySide6.QtWidgets import (
 )
 
 from eventdeck.core import Message
+from eventdeck.core.gateways import GatewayState
 from eventdeck.gui.app import app_version
 from eventdeck.gui.bridge import Bridge, Snapshot
+from eventdeck.gui.gateways_ui import GatewayBanner, GatewaysController, GatewaySettings
 from eventdeck.gui.icons import icon
 from eventdeck.gui.models.stream_model import DEFAULT_CAPACITY, StreamModel
 from eventdeck.gui.panels.channels_panel import ChannelsPanel
@@ -66,6 +68,7 @@ class MainWindow(QMainWindow):
         settings: QSettings,
         simulation: Pausable | None = None,
         ring_size: int | None = None,
+        gateways: GatewaysController | None = None,
     ) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
@@ -74,6 +77,7 @@ class MainWindow(QMainWindow):
         self.bridge = bridge
         self.settings = settings
         self.simulation = simulation
+        self.gateways = gateways
         self.setDockNestingEnabled(True)
         self._dark = False
         theme = str(settings.value("view/theme", "system"))
@@ -94,6 +98,7 @@ class MainWindow(QMainWindow):
         self._wire_panels()
         self._build_status_bar()
         self._build_actions()
+        self._build_gateways()
         self.set_theme(theme)
         self._restore_layout()
         bridge.snapshot.connect(self._on_snapshot)
@@ -197,10 +202,10 @@ class MainWindow(QMainWindow):
         for action in (self.simulation_action, self.stream_pause_action, clear, follow, find):
             toolbar.addAction(action)
 
-        file_menu = self.menuBar().addMenu("&File")
+        self.file_menu = self.menuBar().addMenu("&File")
         quit_action = self._action("quitAction", "Quit", "stop", "Ctrl+Q")
         quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
+        self.file_menu.addAction(quit_action)
 
         view_menu = self.menuBar().addMenu("&View")
         theme_menu = view_menu.addMenu("Theme")
@@ -229,6 +234,41 @@ class MainWindow(QMainWindow):
 
     def _on_theme_action(self, action: QAction) -> None:
         self.set_theme(str(action.data()))
+
+    def _build_gateways(self) -> None:
+        """The gateways' banner (when one cannot start), status label, client messages and settings."""
+        label = QLabel("gateways off")
+        label.setObjectName("status_gateways")
+        label.setToolTip("Where real MQTT and HTTP clients reach the embedded broker (File > Gateways…)")
+        self.statusBar().insertPermanentWidget(0, label)
+        self.status_labels["gateways"] = label
+        if self.gateways is None:
+            return
+        self.addToolBarBreak()
+        self.banner_bar = QToolBar("Gateway problems")
+        self.banner_bar.setObjectName("gatewayBannerBar")
+        self.banner_bar.setMovable(False)
+        self.gateway_banner = GatewayBanner(self.gateways)
+        self.banner_bar.addWidget(self.gateway_banner)
+        self.addToolBar(self.banner_bar)
+        self.banner_bar.hide()
+        self.gateways.changed.connect(self._on_gateways)
+        self.gateways.client_event.connect(self._on_client_event)
+        settings_action = self._action("gatewaySettingsAction", "Gateways…", "connect")
+        settings_action.triggered.connect(self.show_gateway_settings)
+        self.file_menu.insertAction(self.file_menu.actions()[0], settings_action)
+        self._on_gateways(self.gateways.states())
+
+    def _on_gateways(self, states: list[GatewayState]) -> None:
+        self.status_labels["gateways"].setText(" · ".join(state.summary for state in states))
+        self.banner_bar.setVisible(self.gateway_banner.has_problem)
+
+    def _on_client_event(self, line: str) -> None:
+        self.statusBar().showMessage(line, 5000)
+
+    def show_gateway_settings(self) -> None:
+        if self.gateways is not None:
+            GatewaySettings(self.gateways, self).open()
 
     def _toggle_simulation(self, paused: bool) -> None:
         if self.simulation is None:

@@ -21,8 +21,10 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from eventdeck.core import Broker
+from eventdeck.core.gateways import Gateways
 from eventdeck.core.simulation import Simulation
 from eventdeck.gui.bridge import Bridge
+from eventdeck.gui.gateways_ui import GatewaysController, endpoint_from_settings
 from eventdeck.gui.icons import icon
 from eventdeck.gui.main_window import MainWindow
 
@@ -51,7 +53,16 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
     async with Broker() as broker:
         bridge = Bridge(broker)
         simulation = Simulation(broker) if demo else None
-        window = MainWindow(bridge, settings, simulation, args.ring_size)
+        gateways = GatewaysController(
+            bridge,
+            Gateways(
+                broker,
+                mqtt=endpoint_from_settings(settings, "MQTT", args.mqtt),
+                http=endpoint_from_settings(settings, "HTTP", args.http),
+            ),
+            settings,
+        )
+        window = MainWindow(bridge, settings, simulation, args.ring_size, gateways)
         loop.set_exception_handler(lambda _loop, context: _report(window, context))
         closed = asyncio.Event()
         window.closed.connect(closed.set)
@@ -59,6 +70,7 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
             simulation.start()
         bridge.start()
         window.show()
+        bridge.spawn(gateways.start(), "starting the gateways")
         loop.call_later(0.5, freeze_startup_objects)  # after the first paint, not before it
         settings.setValue("app/launched_before", True)
         code = 0
@@ -71,6 +83,7 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
             bridge.stop()
             if simulation is not None:
                 await simulation.stop()
+            await gateways.gateways.stop()
             loop.set_exception_handler(None)
     return code
 
