@@ -11,14 +11,16 @@ import logging
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .broker import Broker
 from .endpoints import Endpoint
 from .errors import EventDeckError
-from .http_gateway import HttpGateway
-from .http_streams import StreamEvent
-from .mqtt.server import ClientEvent, MqttGateway
+
+if TYPE_CHECKING:
+    from .http_gateway import HttpGateway
+    from .http_streams import StreamEvent
+    from .mqtt.server import ClientEvent, MqttGateway
 
 log = logging.getLogger("eventdeck.gateways")
 
@@ -128,19 +130,22 @@ class Gateways:
         self.mqtt = self.http = None
 
     async def _start(self, name: str, endpoint: Endpoint) -> None:
-        gateway: MqttGateway | HttpGateway
+        # Imported here: aiohttp and the MQTT stack load only once a gateway starts, which
+        # keeps them off the window's path to its first paint.
+        from .http_gateway import HttpGateway  # noqa: PLC0415
+        from .mqtt.server import MqttGateway  # noqa: PLC0415
+
+        mqtt: MqttGateway | None = None
+        http: HttpGateway | None = None
         if name == "MQTT":
-            gateway = MqttGateway(
-                self.broker,
-                endpoint.host,
-                endpoint.port,
-                credentials=self.mqtt_credentials,
-                on_event=self._mqtt_event,
+            mqtt = MqttGateway(
+                self.broker, endpoint.host, endpoint.port, credentials=self.mqtt_credentials, on_event=self._mqtt_event
             )
         else:
-            gateway = HttpGateway(
+            http = HttpGateway(
                 self.broker, endpoint.host, endpoint.port, token=self.http_token, on_stream=self._http_event
             )
+        gateway: _Gateway = mqtt or http  # type: ignore[assignment] - exactly one of them was built
         try:
             await gateway.start()
         except EventDeckError as exc:
@@ -148,10 +153,8 @@ class Gateways:
             log.warning("%s", exc)
             return
         self._running[name] = gateway
-        if isinstance(gateway, MqttGateway):
-            self.mqtt = gateway
-        else:
-            self.http = gateway
+        self.mqtt = mqtt or self.mqtt
+        self.http = http or self.http
         log.info("%s gateway listening on %s", name, Endpoint(endpoint.host, gateway.port))
 
     def _mqtt_event(self, event: ClientEvent) -> None:
