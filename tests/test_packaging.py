@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -82,3 +83,16 @@ def test_metainfo_parses_and_launches_the_desktop_file() -> None:
     assert releases
     assert releases[0].get("version") == "0.1.0"
     assert releases[0].get("date") == "2026-11-27"
+
+
+def test_every_python_package_is_listed_for_the_wheel() -> None:
+    """pyproject lists packages by hand (package-dir maps eventdeck.core to core/): a new one must be added."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(config["packages"])
+    roots = {name: ROOT / folder for name, folder in config["package-dir"].items()}
+    found = set()
+    for name, folder in roots.items():
+        for init in folder.rglob("__init__.py"):
+            relative = init.parent.relative_to(folder).parts
+            found.add(".".join((name, *relative)))
+    assert found - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"
