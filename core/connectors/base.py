@@ -17,13 +17,13 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from eventdeck.core.backend import Capabilities, ConnectionState, Status, StatusListener
 from eventdeck.core.broker import Broker, Receipt
 from eventdeck.core.errors import InvalidChannel, PayloadTooLarge, RequestTimeout
 from eventdeck.core.message import JSON, Kind, Message, PayloadLike, to_payload
-from eventdeck.core.subscription import SubscriptionInfo
+from eventdeck.core.subscription import AckMode, Overflow, State, SubscriptionInfo
 
 from .endpoint import Endpoint
 from .errors import ConnectorError, describe_network_failure
@@ -48,10 +48,55 @@ def sniff_content_type(payload: bytes) -> str:
 
 
 def escape_channel(name: str) -> str:
-    """A valid mirror channel for a name the real broker allows but EventDeck does not (wildcards, NUL, empty)."""
+    """``name`` as a valid mirror channel: names the real broker allows but EventDeck does not
+    (wildcards, NUL, empty) are percent-escaped; valid names are kept."""
     if not name:
         return "(empty)"
+    if "+" not in name and "#" not in name and "\0" not in name:
+        return name
     return name.replace("%", "%25").replace("+", "%2B").replace("#", "%23").replace("\0", "%00")
+
+
+class StreamInfo(NamedTuple):
+    """A persistent stream the broker reports (JetStream stream, Redis stream); None where it does not say."""
+
+    name: str
+    subjects: tuple[str, ...]
+    messages: int
+    bytes: int | None = None
+    consumers: int | None = None
+
+
+def remote_subscription(
+    name: str,
+    pattern: str,
+    *,
+    durable: bool = False,
+    active: bool = True,
+    pending: int = 0,
+    unacked: int = 0,
+    delivered: int = 0,
+    acked: int = 0,
+    redelivered: int = 0,
+    dropped: int = 0,
+) -> SubscriptionInfo:
+    """A subscription on the real broker in the shape the GUI's subscriber table shows."""
+    return SubscriptionInfo(
+        name,
+        pattern,
+        durable,
+        State.ACTIVE if active else State.AWAY,
+        Overflow.DROP_NEWEST,
+        AckMode.AUTO,
+        0,  # the broker does not report a queue limit
+        pending,
+        unacked,
+        delivered,
+        acked,
+        redelivered,
+        0,
+        dropped,
+    )
 
 
 class ConnectorBackend(abc.ABC):
@@ -92,6 +137,7 @@ class ConnectorBackend(abc.ABC):
         self._stack: AsyncExitStack | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._subscriptions: list[SubscriptionInfo] | None = None
+        self._streams: list[StreamInfo] | None = None
 
     # -- state ---------------------------------------------------------------
 
@@ -121,6 +167,10 @@ class ConnectorBackend(abc.ABC):
     def subscriptions(self) -> list[SubscriptionInfo] | None:
         """Who subscribes to what as of the last refresh, or None when the broker does not expose it."""
         return self._subscriptions if self.capabilities.lists_subscribers else None
+
+    def streams(self) -> list[StreamInfo] | None:
+        """Persistent streams as of the last refresh (JetStream, Redis streams), or None when not exposed."""
+        return self._streams
 
     # -- life cycle ----------------------------------------------------------
 
@@ -163,10 +213,6 @@ class ConnectorBackend(abc.ABC):
             await _close_quietly(stack)
             raise
         self._stack = stack
-        try:
-            await self._refresh()
-        except Exception as exc:  # the inventory is a bonus; the stream works without it
-            log.warning("%s: could not list channels/subscribers: %s", self.name, self.describe(exc))
 
     async def _close(self) -> None:
         stack, self._stack = self._stack, None
@@ -229,12 +275,13 @@ class ConnectorBackend(abc.ABC):
         self._set_status(ConnectionState.CONNECTED, f"connected to {self.name} again after {seconds:.1f} s")
 
     async def _refresh_loop(self) -> None:
+        # Runs beside the pump, so a slow inventory never delays connecting or the stream.
         while True:
-            await asyncio.sleep(self.refresh_interval)
             try:
                 await self._refresh()
-            except Exception as exc:
-                log.info("%s: refresh failed: %s", self.name, self.describe(exc))
+            except Exception as exc:  # the inventory is a bonus; the stream works without it
+                log.info("%s: could not list channels/subscribers: %s", self.name, self.describe(exc))
+            await asyncio.sleep(self.refresh_interval)
 
     # -- the mirror ------------------------------------------------------------
 
@@ -295,8 +342,7 @@ class ConnectorBackend(abc.ABC):
     ) -> Receipt | None:
         """Publish on the real broker. Returns None: the message shows up in the mirror when the broker echoes it."""
         self._require_connection()
-        if retain and not self.capabilities.retained:
-            raise ConnectorError(f"{self.name} does not keep retained messages")
+        self._check_features(headers, retain)
         await self._send(channel, to_payload(payload), headers=headers, content_type=content_type, retain=retain)
         return None
 
@@ -322,6 +368,12 @@ class ConnectorBackend(abc.ABC):
         content_type: str = JSON,
         publisher: str = "",
     ) -> Message: ...
+
+    def _check_features(self, headers: Mapping[str, str] | None, retain: bool = False) -> None:
+        if retain and not self.capabilities.retained:
+            raise ConnectorError(f"{self.name} does not keep retained messages")
+        if headers and not self.capabilities.headers:
+            raise ConnectorError(f"{self.name} cannot carry message headers")
 
     async def _await_reply(self, future: asyncio.Future[Message], channel: str, timeout: float) -> Message:  # noqa: ASYNC109
         """Wait for a reply future; ``RequestTimeout`` with the elapsed time when none comes."""

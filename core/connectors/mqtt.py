@@ -161,8 +161,6 @@ class MqttBackend(ConnectorBackend):
         assert client is not None
         if "+" in channel or "#" in channel or not channel:
             raise InvalidChannel(channel, "MQTT topics to publish to cannot be empty or hold '+' or '#'")
-        if headers and self.protocol is not aiomqtt.ProtocolVersion.V5:
-            raise ConnectorError("headers need MQTT 5; this connection speaks MQTT 3.1.1")
         try:
             await client.publish(
                 channel,
@@ -188,6 +186,7 @@ class MqttBackend(ConnectorBackend):
         self._require_connection()
         if not self.capabilities.request_reply:
             raise ConnectorError("commands need MQTT 5 (response topic + correlation data); this is MQTT 3.1.1")
+        self._check_features(headers)
         correlation = uuid.uuid4().hex.encode()
         future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
         self._pending[correlation] = future

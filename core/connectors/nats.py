@@ -1,0 +1,282 @@
+"""NATS connector (nats-py): subscribes to ``>``, publishes, native request/reply, JetStream stream list.
+
+NATS subjects use ``.`` between tokens; the mirror shows them with ``/`` (``a.b`` <->
+``a/b``; wildcards ``*``/``>`` <-> ``+``/``#``), so a subject that itself holds ``/``
+cannot be told apart from a dotted one. Commands use NATS requests: the command
+carries a reply inbox, the mirror links command and reply by that inbox (their
+correlation id). Subscribers are listed only when the server's monitoring endpoint
+(``http://host:8222`` unless ``monitor=`` says otherwise) answers; otherwise they are
+"not exposed". The connector's own JetStream inventory requests are visible in the
+stream as ``$JS/API/...`` traffic, like any other client's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
+from typing import Any
+
+import aiohttp
+import nats
+import nats.errors
+from nats.aio.client import Client as NatsClient
+from nats.aio.subscription import Subscription as NatsSubscription
+
+from eventdeck.core.backend import Capabilities
+from eventdeck.core.errors import NoResponderError, RequestTimeout
+from eventdeck.core.message import JSON, Kind, Message, PayloadLike, to_payload
+
+from .base import ConnectorBackend, StreamInfo, remote_subscription
+from .endpoint import Endpoint, parse_bool
+from .errors import ConnectorError, causes, describe_network_failure
+
+INBOX_PREFIX = "_INBOX."
+# Deep enough that a burst at tens of thousands of messages a second never counts as a slow consumer.
+PENDING_MESSAGES = 1_000_000
+PENDING_BYTES = 512 * 1024 * 1024
+JETSTREAM_TIMEOUT = 2.0
+log = logging.getLogger(__name__)
+
+
+def subject_to_channel(subject: str) -> str:
+    return subject.replace(".", "/")
+
+
+def channel_to_subject(channel: str) -> str:
+    return channel.replace("/", ".")
+
+
+def pattern_to_channel(subject: str) -> str:
+    """A NATS subscription subject (``a.*.>``) as a mirror pattern (``a/+/#``)."""
+    return "/".join("+" if token == "*" else "#" if token == ">" else token for token in subject.split("."))
+
+
+class NatsBackend(ConnectorBackend):
+    kind = "nats"
+    query_options = {"monitor": str, "jetstream": parse_bool}
+
+    def __init__(
+        self, endpoint: Endpoint, *, monitor: str | None = None, jetstream: bool = True, **options: Any
+    ) -> None:
+        super().__init__(endpoint, **options)
+        self.monitor_url = (monitor or f"http://{endpoint.address.rsplit(':', 1)[0]}:8222").rstrip("/")
+        self.jetstream = jetstream
+        self.capabilities = Capabilities(
+            lists_channels=False,
+            lists_subscribers=False,  # until the monitoring endpoint answers
+            request_reply=True,
+            retained=False,
+            headers=True,
+            virtual_subscribers=False,
+        )
+        self._client: NatsClient | None = None
+        self._subscription: NatsSubscription | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self._last_error: BaseException | None = None
+
+    async def _connect(self, stack: AsyncExitStack) -> None:
+        endpoint = self.endpoint
+        self._last_error = None
+
+        async def remember(error: Exception) -> None:
+            self._last_error = error
+
+        client = await nats.connect(
+            servers=[f"nats://{endpoint.address}"],
+            user=endpoint.username,
+            password=endpoint.password,
+            tls=endpoint.tls.context() if endpoint.tls.enabled else None,
+            tls_hostname=endpoint.host if endpoint.tls.enabled else None,
+            name="eventdeck",
+            allow_reconnect=False,  # the connector reconnects itself and says so
+            max_reconnect_attempts=1,  # 0 would mean "forever" for the first connect
+            reconnect_time_wait=0.1,
+            connect_timeout=max(1, int(self.connect_timeout)),
+            error_cb=remember,
+        )
+        stack.push_async_callback(client.close)
+        self._client = client
+        self._subscription = await client.subscribe(
+            ">", pending_msgs_limit=PENDING_MESSAGES, pending_bytes_limit=PENDING_BYTES
+        )
+        if self._http is None:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2.0))
+        lists = await self._monitor_answers()
+        self.capabilities = dataclasses.replace(self.capabilities, lists_subscribers=lists)
+
+    async def stop(self) -> None:
+        await super().stop()
+        http, self._http = self._http, None
+        if http is not None:
+            await http.close()
+
+    async def _monitor_answers(self) -> bool:
+        assert self._http is not None
+        try:
+            async with self._http.get(f"{self.monitor_url}/varz") as response:
+                return response.status == 200
+        except (aiohttp.ClientError, TimeoutError):
+            return False
+
+    async def _pump(self) -> None:
+        subscription = self._subscription
+        assert subscription is not None
+        mirror = self.mirror
+        async for msg in subscription.messages:
+            subject = msg.subject
+            headers = msg.headers
+            reply = msg.reply
+            if reply:
+                await mirror(
+                    subject_to_channel(subject),
+                    msg.data,
+                    kind=Kind.COMMAND,
+                    headers=headers,
+                    content_type=headers.get("Content-Type") if headers else None,
+                    correlation_id=reply,
+                    reply_to=subject_to_channel(reply),
+                )
+            elif subject.startswith(INBOX_PREFIX):
+                await mirror(
+                    subject_to_channel(subject),
+                    msg.data,
+                    kind=Kind.REPLY,
+                    headers=headers,
+                    content_type=headers.get("Content-Type") if headers else None,
+                    correlation_id=subject,
+                )
+            elif headers:
+                await mirror(
+                    subject_to_channel(subject), msg.data, headers=headers, content_type=headers.get("Content-Type")
+                )
+            else:
+                await mirror(subject_to_channel(subject), msg.data)
+        if self._last_error is not None:
+            raise self._last_error
+
+    async def _refresh(self) -> None:
+        client = self._client
+        assert client is not None
+        if self.jetstream:
+            try:
+                infos = await client.jsm(timeout=JETSTREAM_TIMEOUT).streams_info()
+            except nats.errors.Error as exc:
+                # No JetStream here: our own '>' subscription swallows "no responders", so the ask times out.
+                log.info("%s: no JetStream stream list (%s); not asking again", self.name, exc)
+                self.jetstream = False
+                self._streams = None
+            else:
+                self._streams = sorted(
+                    StreamInfo(
+                        info.config.name or "",
+                        tuple(info.config.subjects or ()),
+                        info.state.messages,
+                        info.state.bytes,
+                        info.state.consumer_count,
+                    )
+                    for info in infos
+                )
+        if self.capabilities.lists_subscribers:
+            self._subscriptions = await self._monitored_subscriptions()
+
+    async def _monitored_subscriptions(self) -> list[Any]:
+        assert self._http is not None
+        async with self._http.get(f"{self.monitor_url}/connz", params={"subs": "detail", "limit": "1024"}) as response:
+            response.raise_for_status()
+            report = await response.json()
+        listed = []
+        for connection in report.get("connections") or []:
+            who = connection.get("name") or f"client {connection.get('cid')}"
+            for sub in connection.get("subscriptions_list_detail") or []:
+                subject = str(sub.get("subject", ""))
+                queue = f" (queue {sub['qgroup']})" if sub.get("qgroup") else ""
+                listed.append(
+                    remote_subscription(
+                        f"{who} #{sub.get('sid')}{queue}",
+                        pattern_to_channel(subject),
+                        delivered=int(sub.get("msgs", 0)),
+                    )
+                )
+        return listed
+
+    async def _send(
+        self,
+        channel: str,
+        payload: bytes,
+        *,
+        headers: Mapping[str, str] | None,
+        content_type: str,
+        retain: bool,
+    ) -> None:
+        client = self._client
+        assert client is not None
+        try:
+            await client.publish(channel_to_subject(channel), payload, headers=_with_type(headers, content_type))
+        except nats.errors.Error as exc:
+            raise ConnectorError(f"could not publish to {channel!r} on {self.name}: {self.describe(exc)}") from exc
+
+    async def request(
+        self,
+        channel: str,
+        payload: PayloadLike = b"",
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a per-request deadline is the API
+        headers: Mapping[str, str] | None = None,
+        content_type: str = JSON,
+        publisher: str = "",
+    ) -> Message:
+        """A native NATS request; ``RequestTimeout`` when no reply comes.
+
+        NATS's "no responders" answer cannot happen here: the connector's own ``>``
+        subscription always listens. It is still mapped to ``NoResponderError`` for servers that send it.
+        """
+        self._require_connection()
+        client = self._client
+        assert client is not None
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            reply = await client.request(
+                channel_to_subject(channel),
+                to_payload(payload),
+                timeout=timeout,
+                headers=_with_type(headers, content_type),
+            )
+        except nats.errors.NoRespondersError:
+            raise NoResponderError(channel) from None
+        except nats.errors.TimeoutError:
+            raise RequestTimeout(channel, loop.time() - started) from None
+        reply_headers = reply.headers or {}
+        return Message.build(
+            subject_to_channel(reply.subject),
+            reply.data,
+            kind=Kind.REPLY,
+            content_type=reply_headers.get("Content-Type", JSON),
+            headers=reply_headers,
+            publisher=self.kind,
+            correlation_id=reply.subject,
+        )
+
+    def _describe(self, exc: BaseException) -> str | None:
+        # nats-py reports a failed connect as "no servers available"; the reason went to error_cb.
+        last = self._last_error
+        if last is not None and any(
+            isinstance(c, nats.errors.NoServersError | nats.errors.ConnectionClosedError) for c in causes(exc)
+        ):
+            exc = last
+        for cause in causes(exc):
+            if isinstance(cause, nats.errors.AuthorizationError) or "authorization violation" in str(cause).lower():
+                who = self.endpoint.username or "an anonymous login"
+                return f"NATS server {self.endpoint.address} refused {who}: authorization violation"
+        if exc is last:
+            return describe_network_failure(exc, self.endpoint.host, self.endpoint.port, self.connect_timeout)
+        return None
+
+
+def _with_type(headers: Mapping[str, str] | None, content_type: str) -> dict[str, str]:
+    merged = dict(headers or {})
+    merged.setdefault("Content-Type", content_type)
+    return merged

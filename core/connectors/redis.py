@@ -1,0 +1,223 @@
+"""Redis connector (redis.asyncio): pattern-subscribes to ``*``, publishes, reports channels and subscriber counts.
+
+Redis pub/sub has no headers, no retained values and no request/reply, so commands
+use a documented convention. A command is published as a JSON *envelope*::
+
+    {"eventdeck": "command", "correlation_id": "…", "reply_to": "eventdeck:reply:<id>",
+     "content_type": "application/json", "payload": <the command's JSON value or text>}
+
+and a responder publishes its reply (any payload) to ``reply_to``; each request has
+its own reply channel, so replies need no envelope. The mirror shows envelopes
+unwrapped: kind ``command`` with their correlation id and reply-to.
+Channels come from traffic plus ``PUBSUB CHANNELS``; subscribers are reported as
+counts per channel (``PUBSUB NUMSUB``) and of pattern subscribers (``PUBSUB NUMPAT``).
+Streams (``SCAN TYPE stream`` + ``XLEN``) are listed by ``streams()`` when ``streams=True``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import AuthenticationError, ResponseError
+
+from eventdeck.core.backend import Capabilities
+from eventdeck.core.message import JSON, Kind, Message, PayloadLike, to_payload
+
+from .base import ConnectorBackend, StreamInfo, escape_channel, remote_subscription
+from .endpoint import Endpoint, parse_bool
+from .errors import causes
+
+ENVELOPE_MARK = b'{"eventdeck":'
+REPLY_PREFIX = "eventdeck:reply:"
+MAX_LISTED_STREAMS = 200
+
+
+class RedisBackend(ConnectorBackend):
+    kind = "redis"
+    query_options = {"streams": parse_bool}
+
+    def __init__(self, endpoint: Endpoint, *, streams: bool = True, **options: Any) -> None:
+        super().__init__(endpoint, **options)
+        self.list_streams = streams
+        self.capabilities = Capabilities(
+            lists_channels=True,
+            lists_subscribers=True,
+            request_reply=True,
+            retained=False,
+            headers=False,
+            virtual_subscribers=False,
+        )
+        self._client: aioredis.Redis | None = None
+        self._pubsub: aioredis.client.PubSub | None = None
+        self._pending: dict[str, asyncio.Future[Message]] = {}
+
+    async def _connect(self, stack: AsyncExitStack) -> None:
+        endpoint = self.endpoint
+        tls = endpoint.tls
+        client = aioredis.Redis(
+            host=endpoint.host,
+            port=endpoint.port,
+            db=int(endpoint.path or 0),
+            username=endpoint.username,
+            password=endpoint.password,
+            socket_connect_timeout=self.connect_timeout,
+            retry=Retry(NoBackoff(), 0),  # the connector reconnects itself and says so
+            ssl=tls.enabled,
+            ssl_ca_certs=tls.ca_file,
+            ssl_certfile=tls.cert_file,
+            ssl_keyfile=tls.key_file,
+            ssl_cert_reqs="required" if tls.verify else "none",
+            ssl_check_hostname=tls.verify,
+        )
+        stack.push_async_callback(client.aclose)
+        await client.ping()
+        pubsub = client.pubsub()
+        stack.push_async_callback(pubsub.aclose)
+        await pubsub.psubscribe("*")
+        self._client = client
+        self._pubsub = pubsub
+
+    async def _pump(self) -> None:
+        pubsub = self._pubsub
+        assert pubsub is not None
+        mirror = self.mirror
+        pending = self._pending
+        async for item in pubsub.listen():
+            if item["type"] != "pmessage":
+                continue
+            channel = item["channel"].decode(errors="replace")
+            data: bytes = item["data"]
+            if data.startswith(ENVELOPE_MARK):
+                await self._mirror_envelope(channel, data)
+            elif channel in pending:
+                await self._mirror_reply(channel, data)
+            else:
+                await mirror(channel, data)
+
+    async def _mirror_envelope(self, channel: str, data: bytes) -> None:
+        try:
+            envelope = json.loads(data)
+            kind = Kind(envelope["eventdeck"])
+            content_type = str(envelope.get("content_type", JSON))
+            inner = envelope.get("payload")
+            payload = to_payload(inner) if content_type == JSON or not isinstance(inner, str) else inner.encode()
+            correlation = envelope.get("correlation_id")
+            reply_to = envelope.get("reply_to")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            await self.mirror(channel, data)  # looked like an envelope but is not one: show it as it is
+            return
+        await self.mirror(
+            channel,
+            payload,
+            kind=kind,
+            content_type=content_type,
+            correlation_id=str(correlation) if correlation is not None else None,
+            reply_to=str(reply_to) if reply_to is not None else None,
+        )
+
+    async def _mirror_reply(self, channel: str, data: bytes) -> None:
+        future = self._pending.pop(channel)
+        message = await self.mirror(channel, data, kind=Kind.REPLY, correlation_id=channel.removeprefix(REPLY_PREFIX))
+        if message is not None and not future.done():
+            future.set_result(message)
+
+    async def _refresh(self) -> None:
+        client = self._client
+        assert client is not None
+        names = sorted(_text(name) for name in await client.pubsub_channels())
+        counts = dict(await client.pubsub_numsub(*names)) if names else {}
+        patterns = int(await client.pubsub_numpat()) - 1  # not counting our own '*'
+        for name in names:
+            if not name.startswith(REPLY_PREFIX):
+                self.broker.declare_channel(escape_channel(name), "reported by Redis (PUBSUB CHANNELS)")
+        listed = []
+        for raw, count in counts.items():
+            name = _text(raw)
+            if count:
+                listed.append(remote_subscription(f"{count} subscriber{_s(count)} of {name}", name))
+        if patterns > 0:
+            listed.append(remote_subscription(f"{patterns} pattern subscriber{_s(patterns)}", "(patterns not exposed)"))
+        self._subscriptions = listed
+        if self.list_streams:
+            self._streams = await self._list_streams(client)
+
+    async def _list_streams(self, client: aioredis.Redis) -> list[StreamInfo]:
+        streams = []
+        async for key in client.scan_iter(_type="stream", count=500):
+            name = _text(key)
+            streams.append(StreamInfo(name, (name,), int(await client.xlen(key))))
+            if len(streams) >= MAX_LISTED_STREAMS:
+                break
+        return sorted(streams)
+
+    async def _send(
+        self,
+        channel: str,
+        payload: bytes,
+        *,
+        headers: Mapping[str, str] | None,
+        content_type: str,
+        retain: bool,
+    ) -> None:
+        client = self._client
+        assert client is not None
+        await client.publish(channel, payload)
+
+    async def request(
+        self,
+        channel: str,
+        payload: PayloadLike = b"",
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a per-request deadline is the API
+        headers: Mapping[str, str] | None = None,
+        content_type: str = JSON,
+        publisher: str = "",
+    ) -> Message:
+        """Publish a command envelope (see the module docstring) and wait for a reply on its reply channel."""
+        self._require_connection()
+        self._check_features(headers)
+        correlation = uuid.uuid4().hex
+        reply_to = REPLY_PREFIX + correlation
+        data = to_payload(payload)
+        inner: Any = data.decode(errors="replace")
+        if content_type == JSON:
+            inner = json.loads(data) if data else None
+        envelope = {
+            "eventdeck": Kind.COMMAND.value,
+            "correlation_id": correlation,
+            "reply_to": reply_to,
+            "content_type": content_type,
+            "payload": inner,
+        }
+        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._pending[reply_to] = future
+        try:
+            await self._send(channel, to_payload(envelope), headers=None, content_type=JSON, retain=False)
+            return await self._await_reply(future, channel, timeout)
+        finally:
+            self._pending.pop(reply_to, None)
+
+    def _describe(self, exc: BaseException) -> str | None:
+        for cause in causes(exc):
+            if isinstance(cause, AuthenticationError) or (
+                isinstance(cause, ResponseError) and str(cause).startswith(("NOAUTH", "WRONGPASS"))
+            ):
+                who = self.endpoint.username or "the default user"
+                return f"Redis at {self.endpoint.address} refused {who}: {cause}"
+        return None
+
+
+def _s(count: int) -> str:
+    return "" if count == 1 else "s"
+
+
+def _text(name: bytes | str) -> str:
+    return name.decode(errors="replace") if isinstance(name, bytes) else name
