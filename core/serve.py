@@ -10,14 +10,20 @@ traceback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
+from .asyncapi.export import TrafficRecorder, to_yaml
 from .broker import Broker, BrokerStats
 from .endpoints import DEFAULT_HTTP, DEFAULT_MQTT, Endpoint
 from .gateways import Gateways
+from .message import Message
+from .subscription import SubscriptionInfo
+from .tap import Tap
 
 log = logging.getLogger("eventdeck.serve")
 
@@ -28,6 +34,7 @@ class ServeOptions:
     mqtt_credentials: Mapping[str, str] | None = None
     http_token: str | None = None
     summary_every: float = 60.0
+    export_asyncapi: Path | None = None  # written when serve stops: what was observed, as AsyncAPI 3.0
 
 
 def summary(stats: BrokerStats, previous: BrokerStats | None, gateways: Gateways) -> str:
@@ -46,6 +53,37 @@ def summary(stats: BrokerStats, previous: BrokerStats | None, gateways: Gateways
         f"{rates}{stats.published:,} published, {stats.channels:,} channels, "
         f"{stats.subscriptions:,} subscriptions, {clients:,} mqtt clients, {streams:,} http streams"
     )
+
+
+RECORD_EVERY = 0.2  # seconds between tap drains while recording for --export-asyncapi
+
+
+class Recording:
+    """What ``--export-asyncapi`` writes: every message seen through a tap, and every subscription seen."""
+
+    def __init__(self, tap: Tap) -> None:
+        self.tap = tap
+        self.recorder = TrafficRecorder()
+        self.subscriptions: dict[str, SubscriptionInfo] = {}  # clients leave before the export is written
+
+    def catch_up(self, subscriptions: list[SubscriptionInfo]) -> None:
+        batch = self.tap.drain()
+        if batch.lost:
+            log.warning("the AsyncAPI export missed %d broker events (traffic outran the recorder)", batch.lost)
+        for item in batch.events:
+            if isinstance(item, Message):
+                self.recorder.add(item)
+        self.subscriptions.update((info.name, info) for info in subscriptions)
+
+    def write(self, path: Path) -> bool:
+        text = to_yaml(self.recorder.document(list(self.subscriptions.values())))
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            log.error("cannot write the AsyncAPI export to %s: %s", path, exc.strerror or exc)
+            return False
+        log.info("AsyncAPI 3.0 document of what was observed written to %s", path)
+        return True
 
 
 async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> int:
@@ -71,17 +109,26 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> int
                     return 1
                 if options.mqtt is None and options.http is None:
                     log.warning("both gateways are off: only this process can reach the broker")
+                recording = Recording(broker.tap()) if options.export_asyncapi else None
                 previous: BrokerStats | None = None
+                next_summary = loop.time() + options.summary_every
+                wake_every = RECORD_EVERY if recording else options.summary_every
                 while not stop.is_set():
-                    try:
-                        await asyncio.wait_for(stop.wait(), timeout=options.summary_every)
-                    except TimeoutError:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=wake_every)
+                    if recording is not None:
+                        recording.catch_up(broker.subscriptions())
+                    if loop.time() >= next_summary:
                         stats = broker.stats()
                         log.info("%s", summary(stats, previous, gateways))
-                        previous = stats
+                        previous, next_summary = stats, loop.time() + options.summary_every
                 log.info("stopping: closing every connection")
             finally:
                 await gateways.stop()
+            if recording is not None and options.export_asyncapi is not None:
+                recording.catch_up(broker.subscriptions())
+                if not recording.write(options.export_asyncapi):
+                    return 1
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

@@ -107,8 +107,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--http-token", metavar="TOKEN", help="bearer token HTTP clients must send (required off loopback)"
     )
     serve.add_argument(
+        "--export-asyncapi",
+        metavar="FILE",
+        type=Path,
+        help="when stopped, write an AsyncAPI 3.0 document of the channels and messages observed",
+    )
+    serve.add_argument(
         "--summary-every", metavar="SECONDS", type=_positive_float, default=60.0, help="seconds between summary lines"
     )
+    asyncapi = commands.add_parser("asyncapi", help="work on AsyncAPI documents without a window")
+    asyncapi_commands = asyncapi.add_subparsers(dest="asyncapi_command", metavar="ACTION", required=True)
+    check = asyncapi_commands.add_parser(
+        "check",
+        help="validate a document and print a JSON summary",
+        description="Validate an AsyncAPI 2.6 or 3.x document (YAML or JSON). Prints one JSON object "
+        "(version, title, channels, messages, operations with counts and names) and exits 0, "
+        "or prints the specific error (file, line, JSON path) on stderr and exits 1.",
+    )
+    check.add_argument("file", metavar="FILE", type=Path)
     return parser
 
 
@@ -198,9 +214,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         from eventdeck.core.serve import ServeOptions, serve  # noqa: PLC0415 - only this command needs the gateways
 
         options = ServeOptions(
-            mqtt=args.mqtt, http=args.http, http_token=args.http_token, summary_every=args.summary_every
+            mqtt=args.mqtt,
+            http=args.http,
+            http_token=args.http_token,
+            summary_every=args.summary_every,
+            export_asyncapi=args.export_asyncapi,
         )
         return asyncio.run(serve(options))
+    if args.command == "asyncapi":
+        from eventdeck.core.asyncapi.check import asyncapi_check_main  # noqa: PLC0415 - headless, no Qt
+
+        return asyncapi_check_main(args.file)
     problem = choose_platform(args)
     if problem:
         print(problem, file=sys.stderr)

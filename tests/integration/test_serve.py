@@ -12,8 +12,11 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from eventdeck.core.asyncapi import parse_document
 
 
 def start_serve(*args: str) -> subprocess.Popen[str]:
@@ -102,3 +105,64 @@ def test_serve_rejects_a_bad_endpoint_with_a_usage_error() -> None:
     output, _ = process.communicate(timeout=20)
     assert process.returncode == 2
     assert "the port must be a number" in output
+
+
+def test_serve_exports_what_it_observed_as_asyncapi(tmp_path: Path) -> None:
+    export = tmp_path / "observed.yaml"
+    process = start_serve("--mqtt", "off", "--http", "127.0.0.1:0", "--export-asyncapi", str(export))
+    match, _ = read_until(process, r"HTTP gateway listening on 127\.0\.0\.1:(\d+)")
+    port = int(match.group(1))
+    for name, age in (("Ada", 36), ("Grace", 45)):
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/channels/user/signedup",
+            data=json.dumps({"name": name, "email": f"{name.lower()}@example.com", "age": age}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 202
+    time.sleep(0.5)  # the recorder drains the tap five times a second
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=20)
+    assert process.returncode == 0, output
+    assert f"written to {export}" in output
+    document = parse_document(export.read_text(), str(export))
+    assert [channel.address for channel in document.channels] == ["user/signedup"]
+    payload = document.channels[0].messages[0].payload
+    assert payload is not None
+    assert payload["properties"]["email"]["format"] == "email"
+    assert sorted(payload["required"]) == ["age", "email", "name"]
+
+
+def test_asyncapi_check_prints_a_summary_or_the_error(tmp_path: Path) -> None:
+    good = tmp_path / "fridge.yaml"
+    good.write_text(
+        "asyncapi: 3.0.0\ninfo: {title: Fridge, version: 1.0.0}\n"
+        "channels:\n  level:\n    address: fridge/level\n    messages:\n      reading:\n"
+        "        payload: {type: object, properties: {percent: {type: integer}}}\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "eventdeck.gui.app", "asyncapi", "check", str(good)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["title"] == "Fridge"
+    assert summary["channels"]["count"] == 1
+
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("asyncapi: 3.0.0\ninfo: [unclosed\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "eventdeck.gui.app", "asyncapi", "check", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "broken.yaml" in result.stderr
+    assert "line 3: invalid YAML" in result.stderr  # where the parser found the sequence unclosed
