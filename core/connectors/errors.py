@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 import ssl
 from collections.abc import Iterator
@@ -32,7 +33,7 @@ def describe_network_failure(exc: BaseException, host: str, port: int, timeout: 
             return f"TLS failure with {host}:{port}: {cause.reason or cause}"
         if isinstance(cause, socket.gaierror):
             return f"unknown host {host!r}: {cause.strerror}"
-        if isinstance(cause, ConnectionRefusedError):
+        if isinstance(cause, ConnectionRefusedError) or getattr(cause, "errno", None) == errno.ECONNREFUSED:
             return f"nothing listens on {host}:{port} (connection refused)"
         if isinstance(cause, TimeoutError):
             return f"no answer from {host}:{port} within {timeout:g} s"

@@ -1,0 +1,303 @@
+"""AMQP 0-9-1 / RabbitMQ connector (aio-pika).
+
+Monitoring binds a temporary exclusive queue with routing key ``#`` to the topic
+exchanges the user picks (``exchanges=``, default ``amq.topic``); it sees what is
+routed through those exchanges, not what goes straight to a queue. Routing keys
+use ``.`` between words; the mirror shows them with ``/`` (``a.b`` <-> ``a/b``;
+binding wildcards ``*``/``#`` <-> ``+``/``#``). Publishing goes to the first of those
+exchanges (``publish_exchange=`` to choose another). Commands carry ``reply_to``
+(an exclusive callback queue of this connection) and ``correlation_id``.
+Queues and their consumers are listed from the management HTTP API
+(``management=``, default ``http://host:15672``, with the connection's credentials)
+when it answers; otherwise subscribers are "not exposed".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
+from typing import Any
+from urllib.parse import quote
+
+import aio_pika
+import aiohttp
+import aiormq.exceptions
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage, AbstractQueue
+
+from eventdeck.core.backend import Capabilities
+from eventdeck.core.message import JSON, Kind, Message, PayloadLike, to_payload
+from eventdeck.core.subscription import SubscriptionInfo
+
+from .base import ConnectorBackend, remote_subscription
+from .endpoint import Endpoint, parse_list
+from .errors import ConnectorError, causes
+
+
+def key_to_channel(routing_key: str) -> str:
+    return routing_key.replace(".", "/")
+
+
+def channel_to_key(channel: str) -> str:
+    return channel.replace("/", ".")
+
+
+def binding_to_pattern(key: str) -> str:
+    """A binding key (``a.*.#``) as a mirror pattern (``a/+/#``)."""
+    return "/".join("+" if word == "*" else word for word in key.split("."))
+
+
+class AmqpBackend(ConnectorBackend):
+    kind = "amqp"
+    query_options = {"exchanges": parse_list, "publish_exchange": str, "management": str}
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        exchanges: list[str] | None = None,
+        publish_exchange: str | None = None,
+        management: str | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(endpoint, **options)
+        self.exchanges = list(exchanges or ["amq.topic"])
+        if not self.exchanges:
+            raise ConnectorError("name at least one exchange to monitor (e.g. exchanges=amq.topic)")
+        self.publish_exchange = publish_exchange or self.exchanges[0]
+        self.management_url = (management or f"http://{endpoint.address.rsplit(':', 1)[0]}:15672").rstrip("/")
+        self.capabilities = Capabilities(
+            lists_channels=False,
+            lists_subscribers=False,  # until the management API answers
+            request_reply=True,
+            retained=False,
+            headers=True,
+            virtual_subscribers=False,
+        )
+        self._channel: AbstractChannel | None = None
+        self._exchange: AbstractExchange | None = None
+        self._monitor: AbstractQueue | None = None
+        self._replies: AbstractQueue | None = None
+        self._pending: dict[str, asyncio.Future[Message]] = {}
+        self._http: aiohttp.ClientSession | None = None
+        self._lost: asyncio.Future[BaseException | None] | None = None
+
+    async def _connect(self, stack: AsyncExitStack) -> None:
+        endpoint = self.endpoint
+        loop = asyncio.get_running_loop()
+        lost: asyncio.Future[BaseException | None] = loop.create_future()
+        connection = await aio_pika.connect(
+            host=endpoint.host,
+            port=endpoint.port,
+            login=endpoint.username or "guest",
+            password=endpoint.password or "guest",
+            virtualhost=endpoint.path or "/",
+            ssl=endpoint.tls.enabled,
+            ssl_context=endpoint.tls.context() if endpoint.tls.enabled else None,
+            timeout=self.connect_timeout,
+            client_properties={"connection_name": "eventdeck"},
+        )
+        stack.push_async_callback(connection.close)
+
+        def on_close(_: object, reason: BaseException | None = None) -> None:
+            if not lost.done():
+                lost.set_result(reason)
+
+        connection.close_callbacks.add(on_close)
+        channel = await connection.channel()
+        for name in self.exchanges:
+            try:
+                await channel.get_exchange(name, ensure=True)
+            except aiormq.exceptions.ChannelNotFoundEntity:
+                raise ConnectorError(f"RabbitMQ has no exchange {name!r} in virtual host {endpoint.path!r}") from None
+        monitor = await channel.declare_queue(exclusive=True, auto_delete=True, arguments={"x-max-length": 1_000_000})
+        for name in self.exchanges:
+            await monitor.bind(name, routing_key="#")
+        replies = await channel.declare_queue(exclusive=True, auto_delete=True)
+        await replies.consume(self._on_reply, no_ack=True)
+        self._channel, self._monitor, self._replies, self._lost = channel, monitor, replies, lost
+        self._exchange = await channel.get_exchange(self.publish_exchange, ensure=False)
+        if self._http is None:
+            self._http = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=2.0),
+                headers={
+                    "Authorization": aiohttp.encode_basic_auth(
+                        endpoint.username or "guest", endpoint.password or "guest"
+                    )
+                },
+            )
+        self.capabilities = dataclasses.replace(self.capabilities, lists_subscribers=await self._management_answers())
+
+    async def stop(self) -> None:
+        await super().stop()
+        http, self._http = self._http, None
+        if http is not None:
+            await http.close()
+
+    async def _management_answers(self) -> bool:
+        assert self._http is not None
+        try:
+            async with self._http.get(f"{self.management_url}/api/overview") as response:
+                return response.status == 200
+        except (aiohttp.ClientError, TimeoutError):
+            return False
+
+    async def _pump(self) -> None:
+        monitor, lost = self._monitor, self._lost
+        assert monitor is not None
+        assert lost is not None
+        queue: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        await monitor.consume(queue.put, no_ack=True)
+        getter: asyncio.Task[AbstractIncomingMessage] | None = None
+        try:
+            while True:
+                while not queue.empty():
+                    await self._mirror_incoming(queue.get_nowait())
+                getter = asyncio.ensure_future(queue.get())
+                await asyncio.wait((getter, lost), return_when=asyncio.FIRST_COMPLETED)
+                if lost.done():
+                    reason = lost.result()
+                    if reason is not None:
+                        raise reason
+                    return
+                await self._mirror_incoming(getter.result())
+        finally:
+            if getter is not None:
+                getter.cancel()
+
+    async def _mirror_incoming(self, incoming: AbstractIncomingMessage, kind: Kind | None = None) -> Message | None:
+        headers = {key: _text(value) for key, value in incoming.headers.items()} if incoming.headers else None
+        if kind is None:
+            kind = Kind.COMMAND if incoming.reply_to else Kind.EVENT
+        return await self.mirror(
+            key_to_channel(incoming.routing_key or ""),
+            incoming.body,
+            kind=kind,
+            content_type=incoming.content_type,
+            headers=headers,
+            publisher=incoming.app_id or incoming.user_id or "",
+            correlation_id=incoming.correlation_id,
+            reply_to=incoming.reply_to,
+        )
+
+    async def _on_reply(self, incoming: AbstractIncomingMessage) -> None:
+        future = self._pending.pop(incoming.correlation_id or "", None)
+        message = await self._mirror_incoming(incoming, Kind.REPLY)
+        if future is not None and message is not None and not future.done():
+            future.set_result(message)
+
+    async def _refresh(self) -> None:
+        if self.capabilities.lists_subscribers:
+            self._subscriptions = await self._managed_queues()
+
+    async def _managed_queues(self) -> list[SubscriptionInfo]:
+        assert self._http is not None
+        vhost = quote(self.endpoint.path or "/", safe="")
+        queues = await self._get_json(f"/api/queues/{vhost}")
+        bindings = await self._get_json(f"/api/bindings/{vhost}")
+        keys: dict[str, list[str]] = {}
+        for binding in bindings:
+            if binding.get("destination_type") == "queue" and binding.get("source"):
+                keys.setdefault(binding["destination"], []).append(str(binding.get("routing_key", "")))
+        listed = []
+        for queue in queues:
+            name = str(queue.get("name", ""))
+            stats = queue.get("message_stats") or {}
+            pattern = ", ".join(binding_to_pattern(key) for key in keys.get(name, [])) or f"(queue {name})"
+            listed.append(
+                remote_subscription(
+                    f"{name} ({queue.get('consumers', 0)} consumers)",
+                    pattern,
+                    durable=bool(queue.get("durable")),
+                    active=bool(queue.get("consumers")),
+                    pending=int(queue.get("messages_ready", 0)),
+                    unacked=int(queue.get("messages_unacknowledged", 0)),
+                    delivered=int(stats.get("deliver_get", 0)),
+                    acked=int(stats.get("ack", 0)),
+                    redelivered=int(stats.get("redeliver", 0)),
+                )
+            )
+        return listed
+
+    async def _get_json(self, path: str) -> list[dict[str, Any]]:
+        assert self._http is not None
+        async with self._http.get(self.management_url + path) as response:
+            response.raise_for_status()
+            result: list[dict[str, Any]] = await response.json()
+            return result
+
+    async def _send(
+        self,
+        channel: str,
+        payload: bytes,
+        *,
+        headers: Mapping[str, str] | None,
+        content_type: str,
+        retain: bool,
+        correlation_id: str | None = None,
+    ) -> None:
+        exchange = self._exchange
+        assert exchange is not None
+        message = aio_pika.Message(
+            payload,
+            headers=dict(headers) if headers else None,
+            content_type=content_type,
+            correlation_id=correlation_id,
+            reply_to=self._replies.name if correlation_id and self._replies else None,
+            app_id="eventdeck",
+        )
+        try:
+            await exchange.publish(message, routing_key=channel_to_key(channel), mandatory=False)
+        except aiormq.exceptions.AMQPError as exc:
+            raise ConnectorError(f"could not publish to {channel!r} on {self.name}: {self.describe(exc)}") from exc
+
+    async def request(
+        self,
+        channel: str,
+        payload: PayloadLike = b"",
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a per-request deadline is the API
+        headers: Mapping[str, str] | None = None,
+        content_type: str = JSON,
+        publisher: str = "",
+    ) -> Message:
+        """Publish with ``reply_to`` (our callback queue) and a ``correlation_id``; wait for the matching reply."""
+        self._require_connection()
+        correlation = uuid.uuid4().hex
+        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._pending[correlation] = future
+        try:
+            await self._send(
+                channel,
+                to_payload(payload),
+                headers=headers,
+                content_type=content_type,
+                retain=False,
+                correlation_id=correlation,
+            )
+            return await self._await_reply(future, channel, timeout)
+        finally:
+            self._pending.pop(correlation, None)
+
+    def _describe(self, exc: BaseException) -> str | None:
+        for cause in causes(exc):
+            if isinstance(cause, aiormq.exceptions.ProbableAuthenticationError) or "ACCESS_REFUSED" in str(cause):
+                who = self.endpoint.username or "guest"
+                return f"RabbitMQ refused {who}: {_first_arg(cause)}"
+            if isinstance(cause, aiormq.exceptions.ConnectionNotAllowed) or "NOT_ALLOWED" in str(cause):
+                return f"RabbitMQ refused access to virtual host {self.endpoint.path!r}: {_first_arg(cause)}"
+            if isinstance(cause, ConnectorError):
+                return str(cause)
+        return None
+
+
+def _first_arg(exc: BaseException) -> str:
+    return str(exc.args[0]) if exc.args else str(exc)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return str(value)

@@ -1,0 +1,115 @@
+"""The AMQP connector against the real RabbitMQ on 5672 (guest/guest)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aio_pika
+import pytest
+from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
+from connector_support import WAIT, free_port, next_message, require_service, wait_until
+
+from eventdeck.core import Kind
+from eventdeck.core.connectors import ConnectorError, backend_from_url
+from eventdeck.core.connectors.amqp import AmqpBackend, binding_to_pattern
+
+pytestmark = pytest.mark.services
+URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+@pytest.fixture
+async def backend() -> AsyncIterator[AmqpBackend]:
+    require_service(5672, "RabbitMQ")
+    connector = backend_from_url(URL)
+    assert isinstance(connector, AmqpBackend)
+    await connector.start()
+    yield connector
+    await connector.stop()
+
+
+@pytest.fixture
+async def other() -> AsyncIterator[AbstractConnection]:
+    connection = await aio_pika.connect("amqp://guest:guest@127.0.0.1:5672/")
+    yield connection
+    await connection.close()
+
+
+async def test_traffic_from_an_independent_client_shows_in_the_mirror(
+    backend: AmqpBackend, other: AbstractConnection
+) -> None:
+    channel = await other.channel()
+    exchange = await channel.get_exchange("amq.topic")
+
+    async def send() -> None:
+        await exchange.publish(
+            aio_pika.Message(b'{"c": 21}', content_type="application/json", headers={"unit": "C", "n": 3}),
+            routing_key="edtest.amqp.temp",
+        )
+
+    message = await next_message(backend.broker, "edtest/amqp/#", send)
+    assert message.channel == "edtest/amqp/temp"  # routing keys use '.', channels '/'
+    assert message.json() == {"c": 21}
+    assert dict(message.headers) == {"unit": "C", "n": "3"}
+    assert "edtest/amqp/temp" in {info.name for info in backend.broker.channels()}
+
+
+async def test_events_reach_an_independent_subscriber(backend: AmqpBackend, other: AbstractConnection) -> None:
+    channel = await other.channel()
+    queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+    await queue.bind("amq.topic", routing_key="edtest.out.*")
+    arrived: asyncio.Future[AbstractIncomingMessage] = asyncio.get_running_loop().create_future()
+
+    async def keep(message: AbstractIncomingMessage) -> None:
+        arrived.set_result(message)
+
+    await queue.consume(keep, no_ack=True)
+    await backend.publish("edtest/out/a", {"v": 1}, headers={"source": "test"})
+    received = await asyncio.wait_for(arrived, WAIT)
+    assert received.body == b'{"v":1}'
+    assert received.headers == {"source": "test"}
+
+
+async def test_command_gets_reply_from_an_independent_responder(
+    backend: AmqpBackend, other: AbstractConnection
+) -> None:
+    channel = await other.channel()
+    queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+    await queue.bind("amq.topic", routing_key="edtest.cmd.open")
+
+    async def respond(command: AbstractIncomingMessage) -> None:
+        assert command.reply_to
+        await channel.default_exchange.publish(
+            aio_pika.Message(b'{"ok":true}', correlation_id=command.correlation_id), routing_key=command.reply_to
+        )
+
+    await queue.consume(respond, no_ack=True)
+    reply = await backend.request("edtest/cmd/open", {"door": "front"}, timeout=WAIT)
+    assert reply.kind is Kind.REPLY
+    assert reply.json() == {"ok": True}
+    await wait_until(lambda: "edtest/cmd/open" in {info.name for info in backend.broker.channels()}, "command mirrored")
+
+
+async def test_subscribers_need_the_management_api(backend: AmqpBackend) -> None:
+    await backend.refresh()
+    if backend.capabilities.lists_subscribers:
+        subscriptions = backend.subscriptions()
+        assert subscriptions is not None
+        assert subscriptions  # at least our own monitor queue
+    else:
+        assert backend.subscriptions() is None  # "not exposed", never an empty list
+
+
+def test_binding_mapping() -> None:
+    assert binding_to_pattern("a.*.#") == "a/+/#"
+
+
+async def test_specific_errors() -> None:
+    require_service(5672, "RabbitMQ")
+    with pytest.raises(ConnectorError, match="RabbitMQ refused guest: ACCESS_REFUSED"):
+        await backend_from_url("amqp://guest:wrong@127.0.0.1:5672/").start()
+    with pytest.raises(ConnectorError, match=r"RabbitMQ has no exchange 'edtest\.none'"):
+        await backend_from_url(URL, exchanges=["edtest.none"]).start()
+    port = free_port()
+    with pytest.raises(ConnectorError, match=f"nothing listens on 127.0.0.1:{port}"):
+        await backend_from_url(f"amqp://127.0.0.1:{port}/").start()
