@@ -1,0 +1,397 @@
+"""The MQTT gateway with real clients over real sockets: mosquitto_pub/sub, paho-mqtt, aiomqtt and raw bytes."""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import shutil
+import signal
+import socket
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiomqtt
+import paho.mqtt.client as paho
+import pytest
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties as PahoProperties
+
+from eventdeck.core import Broker, Kind
+from eventdeck.core.mqtt import GatewayError, MqttGateway, MqttLimits
+from eventdeck.core.mqtt import codes as c
+from eventdeck.core.mqtt.packets import (
+    Ack,
+    ConnAck,
+    Connect,
+    Disconnect,
+    Packet,
+    PacketReader,
+    Publish,
+    Subscribe,
+    SubscriptionRequest,
+    encode,
+)
+
+TIMEOUT = 10.0
+needs_mosquitto_clients = pytest.mark.skipif(
+    shutil.which("mosquitto_pub") is None or shutil.which("mosquitto_sub") is None,
+    reason="mosquitto_pub/mosquitto_sub (Debian's mosquitto-clients) are not installed",
+)
+
+
+@pytest.fixture
+async def broker() -> AsyncIterator[Broker]:
+    async with Broker() as broker:
+        yield broker
+
+
+@pytest.fixture
+async def gateway(broker: Broker) -> AsyncIterator[MqttGateway]:
+    async with MqttGateway(broker, port=0) as gateway:
+        yield gateway
+
+
+async def _until(condition: Callable[[], object], what: str) -> None:
+    """Wait (generously) for ``condition``; the machine is shared, so never a tight deadline."""
+    async with asyncio.timeout(TIMEOUT):
+        while not condition():  # noqa: ASYNC110 - polls state owned by other processes and threads
+            await asyncio.sleep(0.01)
+    assert condition(), what
+
+
+def _subscribed(broker: Broker, pattern: str) -> Callable[[], bool]:
+    return lambda: any(info.pattern == pattern for info in broker.subscriptions())
+
+
+class RawClient:
+    """A hand-driven MQTT client on a real socket, for what libraries will not send."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, version: int) -> None:
+        self.reader, self.writer, self.version = reader, writer, version
+        self.parser = PacketReader(version=version)
+        self.inbox: list[Packet] = []
+
+    @classmethod
+    async def connect(cls, port: int, version: int = c.MQTT_311, **fields: Any) -> RawClient:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        client = cls(reader, writer, version)
+        client.send(Connect(fields.pop("client_id", "raw"), version, **fields))
+        assert isinstance(await client.next(), ConnAck)
+        return client
+
+    def send(self, *packets: Packet) -> None:
+        self.writer.write(b"".join(encode(p, self.version) for p in packets))
+
+    async def next(self) -> Packet:
+        async with asyncio.timeout(TIMEOUT):
+            while not self.inbox:
+                data = await self.reader.read(65536)
+                if not data:
+                    raise ConnectionResetError("server closed the connection")
+                self.inbox.extend(self.parser.feed(data))
+        return self.inbox.pop(0)
+
+    async def closed_by_server(self) -> list[Packet]:
+        """Everything the server still sent, then EOF."""
+        got = list(self.inbox)
+        async with asyncio.timeout(TIMEOUT):
+            while data := await self.reader.read(65536):
+                got.extend(self.parser.feed(data))
+        return got
+
+    def abort(self) -> None:
+        self.writer.transport.abort()
+
+
+class Paho:
+    """A paho-mqtt client running its network loop in a thread; messages land in a queue."""
+
+    def __init__(self, port: int, client_id: str = "", version: int = paho.MQTTv311, clean: bool = True) -> None:
+        kwargs: dict[str, Any] = {"client_id": client_id, "protocol": version}
+        if version != paho.MQTTv5:
+            kwargs["clean_session"] = clean
+        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, **kwargs)
+        self.messages: queue.Queue[paho.MQTTMessage] = queue.Queue()
+        self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.client.on_message = lambda _c, _u, msg: self.messages.put(msg)
+        self.client.on_connect = lambda _c, _u, flags, rc, props: self.events.put(("connect", (flags, rc, props)))
+        self.client.on_subscribe = lambda _c, _u, mid, codes, props: self.events.put(("subscribe", codes))
+        self.port, self.version, self.clean = port, version, clean
+
+    async def start(self, properties: PahoProperties | None = None) -> Any:
+        kwargs: dict[str, Any] = {"properties": properties}
+        if self.version == paho.MQTTv5:
+            kwargs["clean_start"] = self.clean
+        self.client.connect("127.0.0.1", self.port, keepalive=30, **kwargs)
+        self.client.loop_start()
+        return await self.event("connect")
+
+    async def event(self, kind: str) -> Any:
+        name, value = await asyncio.to_thread(self.events.get, timeout=TIMEOUT)
+        assert name == kind
+        return value
+
+    async def message(self) -> paho.MQTTMessage:
+        return await asyncio.to_thread(self.messages.get, timeout=TIMEOUT)
+
+    async def subscribe(self, topic: str, qos: int = 0) -> Any:
+        self.client.subscribe(topic, qos)
+        return await self.event("subscribe")
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+# -- mosquitto command-line clients ---------------------------------------------------
+
+
+@needs_mosquitto_clients
+@pytest.mark.parametrize("version", ["311", "5"])
+@pytest.mark.parametrize("qos", ["0", "1", "2"])
+async def test_mosquitto_clients_at_every_qos(broker: Broker, gateway: MqttGateway, version: str, qos: str) -> None:
+    port = str(gateway.port)
+    sub = await asyncio.create_subprocess_exec(
+        "mosquitto_sub", "-p", port, "-V", version, "-q", qos, "-t", "room/+/temp", "-C", "3", "-v", "-i", "sub-cli",
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    await _until(_subscribed(broker, "room/+/temp"), "mosquitto_sub subscribed")
+    assert any(info.name == "mqtt:sub-cli room/+/temp" for info in broker.subscriptions())
+    for n in range(3):
+        pub = await asyncio.create_subprocess_exec(
+            "mosquitto_pub", "-p", port, "-V", version, "-q", qos, "-t", f"room/{n}/temp", "-m", f"{20 + n}",
+        )  # fmt: skip
+        assert await pub.wait() == 0
+    out, _ = await asyncio.wait_for(sub.communicate(), TIMEOUT)
+    assert out.decode().splitlines() == ["room/0/temp 20", "room/1/temp 21", "room/2/temp 22"]
+
+
+@needs_mosquitto_clients
+async def test_retained_message_reaches_a_later_subscriber(broker: Broker, gateway: MqttGateway) -> None:
+    port = str(gateway.port)
+    pub = await asyncio.create_subprocess_exec("mosquitto_pub", "-p", port, "-r", "-t", "lamp/state", "-m", "on")
+    assert await pub.wait() == 0
+    assert broker.retained("lamp/state") is not None
+    sub = await asyncio.create_subprocess_exec(
+        "mosquitto_sub", "-p", port, "-V", "5", "-t", "lamp/#", "-C", "1", "-F", "%r %t %p",
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(sub.communicate(), TIMEOUT)
+    assert out.decode().strip() == "1 lamp/state on"  # retain flag set on the retained copy
+
+
+@needs_mosquitto_clients
+async def test_will_is_published_when_a_client_dies(broker: Broker, gateway: MqttGateway) -> None:
+    watcher = broker.subscribe("status/#")
+    proc = await asyncio.create_subprocess_exec(
+        "mosquitto_sub", "-p", str(gateway.port), "-t", "x", "-i", "mortal",
+        "--will-topic", "status/mortal", "--will-payload", "offline", "--will-retain",
+    )  # fmt: skip
+    await _until(_subscribed(broker, "x"), "client subscribed")
+    proc.send_signal(signal.SIGKILL)
+    await proc.wait()
+    delivery = await watcher.get(timeout=TIMEOUT)
+    assert delivery.message.payload == b"offline"
+    assert delivery.message.publisher == "mortal"
+    assert broker.retained("status/mortal") is not None
+    await _until(lambda: not gateway.clients(), "client gone")
+    assert any(e.kind == "disconnected" and e.client_id == "mortal" for e in gateway.events)
+
+
+@needs_mosquitto_clients
+async def test_dollar_topics_stay_out_of_wildcards(broker: Broker, gateway: MqttGateway) -> None:
+    port = str(gateway.port)
+    everything = await asyncio.create_subprocess_exec(
+        "mosquitto_sub", "-p", port, "-t", "#", "-C", "1", "-v", stdout=asyncio.subprocess.PIPE
+    )
+    dollar = await asyncio.create_subprocess_exec(
+        "mosquitto_sub", "-p", port, "-t", "$SYS/#", "-C", "1", "-v", stdout=asyncio.subprocess.PIPE
+    )
+    await _until(lambda: _subscribed(broker, "#")() and _subscribed(broker, "$SYS/#")(), "both subscribed")
+    await broker.publish("$SYS/uptime", "1")
+    await broker.publish("plain", "2")
+    out1, _ = await asyncio.wait_for(everything.communicate(), TIMEOUT)
+    out2, _ = await asyncio.wait_for(dollar.communicate(), TIMEOUT)
+    assert out1.decode().strip() == "plain 2"
+    assert out2.decode().strip() == "$SYS/uptime 1"
+
+
+# -- paho-mqtt -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", [paho.MQTTv311, paho.MQTTv5])
+async def test_persistent_session_queues_while_away(broker: Broker, gateway: MqttGateway, version: int) -> None:
+    client = Paho(gateway.port, "keeper", version, clean=False)
+    props = None
+    if version == paho.MQTTv5:
+        props = PahoProperties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = 300
+    await client.start(props)
+    await client.subscribe("orders/#", 1)
+    client.stop()
+    await _until(lambda: not gateway.clients(), "client away")
+    (info,) = [i for i in broker.subscriptions() if i.name == "mqtt:keeper orders/#"]
+    assert info.durable
+    for n in range(3):
+        await broker.publish(f"orders/{n}", {"n": n})  # e.g. from the composer
+    back = Paho(gateway.port, "keeper", version, clean=False)
+    flags, _rc, _ = await back.start(props)
+    assert flags.session_present
+    got = [(await back.message()).payload for _ in range(3)]
+    back.stop()
+    assert got == [b'{"n":0}', b'{"n":1}', b'{"n":2}']
+
+
+async def test_request_reply_with_an_mqtt5_responder(broker: Broker, gateway: MqttGateway) -> None:
+    lamp = Paho(gateway.port, "lamp1", paho.MQTTv5)
+
+    def answer(client: paho.Client, _userdata: object, msg: paho.MQTTMessage) -> None:
+        props = PahoProperties(PacketTypes.PUBLISH)
+        props.CorrelationData = msg.properties.CorrelationData
+        client.publish(msg.properties.ResponseTopic, b'{"on":true}', 1, properties=props)
+
+    lamp.client.on_message = answer
+    await lamp.start()
+    await lamp.subscribe("devices/lamp1/set", 1)
+    reply = await broker.request("devices/lamp1/set", {"on": True}, timeout=TIMEOUT)
+    lamp.stop()
+    assert reply.kind is Kind.REPLY
+    assert reply.payload == b'{"on":true}'
+    assert reply.publisher == "lamp1"
+
+
+async def test_v5_properties_reach_paho(broker: Broker, gateway: MqttGateway) -> None:
+    client = Paho(gateway.port, "", paho.MQTTv5)
+    _flags, _rc, props = await client.start()
+    assert props.AssignedClientIdentifier.startswith("auto-")
+    await client.subscribe("events/#", 1)
+    await broker.publish("events/x", {"a": 1}, headers={"trace": "t-1"})
+    msg = await client.message()
+    client.stop()
+    assert msg.properties.ContentType == "application/json"
+    assert msg.properties.UserProperty == [("trace", "t-1")]
+
+
+@pytest.mark.parametrize(("version", "codes"), [(c.MQTT_311, (1, 0x80, 0x80)), (c.MQTT_5, (1, 0x8F, 0x9E))])
+async def test_subscribe_failure_reason_codes(gateway: MqttGateway, version: int, codes: tuple[int, ...]) -> None:
+    # Client libraries refuse to send bad filters, so these go out as raw packets.
+    client = await RawClient.connect(gateway.port, version, client_id="picky")
+    client.send(Subscribe(1, tuple(SubscriptionRequest(f, 1) for f in ("ok/#", "a/#/b", "$share/g/t"))))
+    suback = await client.next()
+    assert suback.reason_codes == codes  # type: ignore[union-attr]
+    client.writer.close()
+
+
+async def test_a_malformed_client_does_not_disturb_others(broker: Broker, gateway: MqttGateway) -> None:
+    good = Paho(gateway.port, "good")
+    await good.start()
+    await good.subscribe("feed", 0)
+    bad = await RawClient.connect(gateway.port, c.MQTT_5, client_id="bad")
+    bad.writer.write(b"\x36\x03\x00\x01a")  # QoS 3: malformed
+    got = await bad.closed_by_server()
+    assert got == [Disconnect(c.MALFORMED_PACKET, got[0].properties)]  # type: ignore[union-attr]
+    await broker.publish("feed", "still here")
+    assert (await good.message()).payload == b"still here"
+    good.stop()
+
+
+# -- aiomqtt -------------------------------------------------------------------------
+
+
+async def test_aiomqtt_overlapping_subscriptions_and_wildcards(broker: Broker, gateway: MqttGateway) -> None:
+    async with aiomqtt.Client("127.0.0.1", gateway.port, identifier="overlap") as client:
+        await client.subscribe("home/#", qos=1)
+        await client.subscribe("home/+/temp", qos=0)
+        await client.publish("home/kitchen/temp", b"21", qos=1)
+        got = []
+        async with asyncio.timeout(TIMEOUT):
+            async for message in client.messages:
+                got.append((str(message.topic), message.qos))
+                if len(got) == 2:
+                    break
+    assert sorted(got) == [("home/kitchen/temp", 0), ("home/kitchen/temp", 1)]
+    assert {i.name for i in broker.subscriptions()} >= set()  # unsubscribed on clean disconnect
+    await _until(lambda: not broker.subscriptions(), "clean session removed its subscriptions")
+
+
+async def test_aiomqtt_v5_qos2_round_trip(gateway: MqttGateway) -> None:
+    async with aiomqtt.Client("127.0.0.1", gateway.port, protocol=aiomqtt.ProtocolVersion.V5) as client:
+        await client.subscribe("q2/#", qos=2)
+        await client.publish("q2/x", b"exactly once", qos=2)
+        async with asyncio.timeout(TIMEOUT):
+            message = await anext(aiter(client.messages))
+    assert message.payload == b"exactly once"
+    assert message.qos == 2
+
+
+# -- raw sockets: what libraries hide ---------------------------------------------------
+
+
+async def test_redelivery_with_dup_on_reconnect(broker: Broker, gateway: MqttGateway) -> None:
+    first = await RawClient.connect(gateway.port, client_id="redo", clean_start=False)
+    first.send(Subscribe(1, (SubscriptionRequest("jobs", 1),)))
+    await first.next()  # SUBACK
+    await broker.publish("jobs", "job-1")
+    publish = await first.next()
+    assert isinstance(publish, Publish)
+    assert not publish.dup
+    first.abort()  # never acknowledged
+    await _until(lambda: not gateway.clients(), "first connection gone")
+    second = await RawClient.connect(gateway.port, client_id="redo", clean_start=False)
+    again = await second.next()
+    assert again == publish._replace(dup=True)
+    second.send(Ack(c.PUBACK, again.packet_id))  # type: ignore[union-attr]
+    second.writer.close()
+
+
+async def test_keep_alive_expiry_closes_with_reason(gateway: MqttGateway) -> None:
+    client = await RawClient.connect(gateway.port, c.MQTT_5, client_id="sleepy", keep_alive=1)
+    got = await client.closed_by_server()  # 1.5 s of silence
+    assert [p.reason_code for p in got] == [c.KEEP_ALIVE_TIMEOUT]  # type: ignore[union-attr]
+
+
+async def test_connect_deadline(broker: Broker) -> None:
+    async with MqttGateway(broker, port=0, limits=MqttLimits(connect_timeout=0.3)) as gateway:
+        reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+        async with asyncio.timeout(TIMEOUT):
+            assert await reader.read() == b""
+        writer.close()
+
+
+async def test_take_over_disconnects_the_old_connection(gateway: MqttGateway) -> None:
+    old = await RawClient.connect(gateway.port, c.MQTT_5, client_id="twin")
+    new = await RawClient.connect(gateway.port, c.MQTT_5, client_id="twin")
+    got = await old.closed_by_server()
+    assert [p.reason_code for p in got] == [c.SESSION_TAKEN_OVER]  # type: ignore[union-attr]
+    assert [info.client_id for info in gateway.clients()] == ["twin"]
+    new.writer.close()
+
+
+async def test_stop_says_server_shutting_down(broker: Broker) -> None:
+    gateway = MqttGateway(broker, port=0)
+    await gateway.start()
+    client = await RawClient.connect(gateway.port, c.MQTT_5, client_id="bye")
+    info = gateway.clients()[0]
+    assert (info.client_id, info.protocol_version, info.address.startswith("127.0.0.1")) == ("bye", "5.0", True)
+    await gateway.stop()
+    got = await client.closed_by_server()
+    assert [p.reason_code for p in got] == [c.SERVER_SHUTTING_DOWN]  # type: ignore[union-attr]
+
+
+async def test_port_in_use_is_a_clear_error(broker: Broker) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(GatewayError, match=f"port {port} on 127.0.0.1 is already in use"):
+            await MqttGateway(broker, port=port).start()
+
+
+async def test_non_loopback_needs_credentials(broker: Broker) -> None:
+    with pytest.raises(GatewayError, match=r"not a loopback address.*credentials"):
+        await MqttGateway(broker, "0.0.0.0", 0).start()
+    async with MqttGateway(broker, "127.0.0.1", 0, credentials={"u": "p"}) as gateway:
+        reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+        writer.write(encode(Connect("x", username="u", password=b"wrong")))
+        assert PacketReader().feed(await reader.read(100)) == [ConnAck(c.V3_BAD_CREDENTIALS)]
+        writer.close()
