@@ -97,6 +97,7 @@ class RawClient:
         async with asyncio.timeout(TIMEOUT):
             while data := await self.reader.read(65536):
                 got.extend(self.parser.feed(data))
+        self.writer.close()
         return got
 
     def abort(self) -> None:
