@@ -31,6 +31,7 @@ from .errors import ConnectorError, describe_network_failure
 log = logging.getLogger(__name__)
 
 GAP_CHANNEL = "$eventdeck/gap"
+YIELD_EVERY = 64
 OCTET_STREAM = "application/octet-stream"
 TEXT = "text/plain"
 
@@ -138,6 +139,7 @@ class ConnectorBackend(abc.ABC):
         self._supervisor: asyncio.Task[None] | None = None
         self._subscriptions: list[SubscriptionInfo] | None = None
         self._streams: list[StreamInfo] | None = None
+        self._burst = 0  # messages mirrored since the pump last yielded to the event loop
 
     # -- state ---------------------------------------------------------------
 
@@ -314,6 +316,11 @@ class ConnectorBackend(abc.ABC):
             "reply_to": reply_to,
             "retain": retain,
         }
+        self._burst += 1
+        if self._burst >= YIELD_EVERY:
+            # Client libraries hand over buffered messages without yielding; let the rest of the app run.
+            self._burst = 0
+            await asyncio.sleep(0)
         try:
             receipt = await self.broker.publish(channel, payload, **fields)
         except InvalidChannel:
