@@ -82,7 +82,7 @@ class MqttBackend(ConnectorBackend):
         pinger = asyncio.create_task(connection.keep_alive(self.keepalive / 2), name=f"eventdeck ping {self.name}")
         stack.callback(pinger.cancel)
         # retain_as_published: live retained publishes keep their flag, so the mirror keeps them too.
-        requests = [SubscriptionRequest("#", self.qos, retain_as_published=True)]
+        requests = [SubscriptionRequest("#", self.qos, retain_as_published=self.version == c.MQTT_5)]
         if self.sys:
             requests.append(SubscriptionRequest("$SYS/#", 0))
         await connection.subscribe(tuple(requests))

@@ -222,7 +222,9 @@ class MqttConnection(asyncio.Protocol):
             self.lost.set_result(reason)
         for waiter in self._waiters.values():
             if not waiter.done():
-                waiter.set_exception(ConnectionError(f"connection lost: {reason}"))
+                failure = ConnectionError(f"connection lost: {reason}")
+                failure.__cause__ = reason  # so the connector can name the real reason
+                waiter.set_exception(failure)
         self._wake()
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()

@@ -162,3 +162,44 @@ async def test_reconnects_and_marks_the_gap() -> None:
     finally:
         await connector.stop()
         await server.stop()
+
+
+async def test_mqtt_311_has_no_headers_or_commands() -> None:
+    require_service(1883, "Mosquitto")
+    connector = backend_from_url(URL, protocol=3)
+    await connector.start()
+    try:
+        message = await next_message(connector.broker, "edtest/v3", lambda: connector.publish("edtest/v3", {"v": 3}))
+        assert message.json() == {"v": 3}
+        with pytest.raises(ConnectorError, match="cannot carry message headers"):
+            await connector.publish("edtest/v3", {}, headers={"a": "b"})
+        with pytest.raises(ConnectorError, match="commands need MQTT 5"):
+            await connector.request("edtest/v3", {})
+    finally:
+        await connector.stop()
+
+
+async def test_tls_failures_name_the_host(tmp_path: Path) -> None:
+    openssl = require_binary("openssl")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    await run(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-days", "1",
+              "-keyout", str(key), "-out", str(cert))  # fmt: skip
+    key.chmod(0o644)
+    port = free_port()
+    config = tmp_path / "mosquitto.conf"
+    config.write_text(
+        f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous true\ncertfile {cert}\nkeyfile {key}\n"
+    )
+    server = PrivateServer([require_binary("mosquitto"), "-c", str(config)], port)
+    await server.start()
+    try:
+        with pytest.raises(ConnectorError, match=f"TLS failure with 127.0.0.1:{port}: certificate verify failed"):
+            await backend_from_url(f"mqtts://127.0.0.1:{port}").start()
+        trusted = backend_from_url(f"mqtts://localhost:{port}?ca={cert}")
+        await trusted.start()
+        await trusted.stop()
+        unverified = backend_from_url(f"mqtts://127.0.0.1:{port}?verify=no")
+        await unverified.start()
+        await unverified.stop()
+    finally:
+        await server.stop()
