@@ -15,12 +15,15 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from eventdeck.core import Broker, BrokerEvent, BrokerStats, ChannelInfo, Kind, Message, SubscriptionInfo
 from eventdeck.core.backend import Backend, EmbeddedBackend
+
+if TYPE_CHECKING:  # importing it loads jsonschema and YAML: only once a document is opened
+    from eventdeck.core.live_validation import LiveValidator
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +88,8 @@ class Bridge(QObject):
     snapshot = Signal(object)  # Snapshot
     error = Signal(str)  # a failed background action, in words for the status bar
     status_changed = Signal(object)  # Status of the backend's connection
+    validator_changed = Signal(object)  # LiveValidator | None: a document was loaded or closed
+    validated = Signal()  # after a flush whose messages moved the validator's counters (at most one per flush)
 
     def __init__(self, source: Backend | Broker, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -93,6 +98,7 @@ class Bridge(QObject):
         self.backend.add_status_listener(self.status_changed.emit)
         self.commands = CommandLog()
         self.received = 0
+        self.validator: LiveValidator | None = None
         self._tap = self.broker.tap(max_events=TAP_EVENTS)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._history: deque[Snapshot] = deque(maxlen=RATE_WINDOW)
@@ -134,9 +140,18 @@ class Bridge(QObject):
                 events.append(item)  # type: ignore[arg-type]
         if messages:
             self.received += len(messages)
+            # Checked before the batch is shown, so a row is flagged the moment it appears.
+            checked = self.validator is not None and self.validator.check(messages)
             self.messages.emit(messages)
+            if checked:
+                self.validated.emit()
         if events:
             self.events.emit(events)
+
+    def set_validator(self, validator: LiveValidator | None) -> None:
+        """Check every message against a loaded document from now on (None: stop checking)."""
+        self.validator = validator
+        self.validator_changed.emit(validator)
 
     def take_snapshot(self) -> Snapshot:
         """Read the broker's counters and emit them with the rates since the last snapshot."""

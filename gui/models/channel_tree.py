@@ -4,7 +4,8 @@ Each snapshot (every 500 ms) is merged into the tree: a channel seen for the fir
 time is inserted at its sorted place with ``beginInsertRows``; counters that changed
 are announced with one ``dataChanged`` per run of changed siblings. There is never a
 model reset on updates, so the view keeps its expansion, selection and scroll position.
-A parent shows the sum of its subtree's messages and msg/s.
+A parent shows the sum of its subtree's messages and msg/s. With an AsyncAPI document
+loaded, the Invalid column counts the payloads that did not match their schema.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import html
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
@@ -20,10 +21,14 @@ from PySide6.QtGui import QColor, QFont
 from eventdeck.core import ChannelInfo
 from eventdeck.gui.icons import icon
 
+if TYPE_CHECKING:
+    from eventdeck.core.live_validation import LiveValidator, ValidationCounts
+
 ModelIndex = QModelIndex | QPersistentModelIndex
 PATTERN_ROLE = Qt.ItemDataRole.UserRole  # the channel (leaf) or "path/#" (node with children)
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1  # the node's full path, a channel name or a prefix
 SYSTEM_COLOUR = QColor("#8b929c")  # grey that reads on light and dark backgrounds
+INVALID_COLOUR = QColor("#d97706")  # amber: a warning, not an error (people send bad payloads on purpose)
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 
@@ -36,7 +41,21 @@ def _sort_key(name: str) -> tuple[bool, str, str]:
 class ChannelNode:
     """One level of the tree: a channel when ``info`` is set, a prefix of others when it has children."""
 
-    __slots__ = ("by_name", "children", "info", "name", "parent", "path", "rate", "row", "shown", "system", "total")
+    __slots__ = (
+        "by_name",
+        "checks",
+        "children",
+        "info",
+        "name",
+        "parent",
+        "path",
+        "rate",
+        "row",
+        "shown",
+        "status",
+        "system",
+        "total",
+    )
 
     def __init__(self, name: str, path: str, parent: ChannelNode | None) -> None:
         self.name = name
@@ -50,6 +69,8 @@ class ChannelNode:
         self.total: tuple[int, float] = (0, 0.0)  # messages and msg/s of the whole subtree
         self.shown: tuple[object, ...] | None = None  # what the view last heard about, to spot changes
         self.system = path.startswith("$")
+        self.status: str | None = None  # what the AsyncAPI document says of the channel (None: nothing)
+        self.checks: tuple[int, int, int] | None = None  # checked, invalid, skipped of the subtree, if validated
 
     @property
     def pattern(self) -> str:
@@ -63,14 +84,25 @@ class ChannelNode:
     def state(self) -> tuple[object, ...]:
         info = self.info
         subscribers = info.subscribers if info is not None else None
-        return (self.total[0], round(self.total[1], 1), subscribers, self.retained, bool(self.children))
+        return (
+            self.total[0],
+            round(self.total[1], 1),
+            subscribers,
+            self.retained,
+            bool(self.children),
+            self.status,
+            self.checks,
+        )
 
 
 class ChannelTreeModel(QAbstractItemModel):
-    """Columns: Channel, Messages, msg/s, Subscribers. Fed with ``update`` from bridge snapshots."""
+    """Columns: Channel, Messages, msg/s, Subscribers, Invalid. Fed with ``update`` from bridge snapshots.
 
-    COLUMNS = ("Channel", "Messages", "msg/s", "Subscribers")
-    CHANNEL, MESSAGES, RATE, SUBSCRIBERS = range(4)
+    Invalid is empty until ``set_validator`` gives it a document's live validator (views hide it till then).
+    """
+
+    COLUMNS = ("Channel", "Messages", "msg/s", "Subscribers", "Invalid")
+    CHANNEL, MESSAGES, RATE, SUBSCRIBERS, INVALID = range(5)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -78,6 +110,7 @@ class ChannelTreeModel(QAbstractItemModel):
         self._channels: dict[str, ChannelNode] = {}  # channel name -> its node
         self._bold = QFont()
         self._bold.setBold(True)
+        self._validator: LiveValidator | None = None
 
     # -- feeding -----------------------------------------------------------
 
@@ -95,7 +128,24 @@ class ChannelTreeModel(QAbstractItemModel):
             node.rate = 0.0
             self._prune(node)
         self._total(self._root)
+        self._validation(self._root, self._validator.counts() if self._validator is not None else {})
         self._announce(self._root)
+
+    def set_validator(self, validator: LiveValidator | None) -> None:
+        """Count invalid payloads per channel with ``validator`` (None: a document was closed)."""
+        self._validator = validator
+        self._validation(self._root, validator.counts() if validator is not None else {})
+        self._announce(self._root)
+
+    def refresh_validation(self) -> None:
+        """Show the validator's latest counts (the snapshot does this too, twice a second)."""
+        if self._validator is not None:
+            self._validation(self._root, self._validator.counts())
+            self._announce(self._root)
+
+    @property
+    def validating(self) -> bool:
+        return self._validator is not None
 
     def set_retained(self, channel: str, retained: bool) -> None:
         """Show or hide the retained marker at once (before the next snapshot confirms it)."""
@@ -167,6 +217,21 @@ class ChannelTreeModel(QAbstractItemModel):
             rate += child_rate
         node.total = (messages, rate)
         return node.total
+
+    def _validation(self, node: ChannelNode, counts: Mapping[str, ValidationCounts]) -> tuple[int, int, int] | None:
+        """Set each node's status and its subtree's (checked, invalid, skipped); None where nothing is validated."""
+        validator = self._validator
+        node.status = validator.status_for(node.path) if validator is not None and node.info is not None else None
+        sums: tuple[int, int, int] | None = None
+        if node.status == "validated":
+            own = counts.get(node.path)
+            sums = (own.checked, own.invalid, own.skipped) if own is not None else (0, 0, 0)
+        for child in node.children:
+            below = self._validation(child, counts)
+            if below is not None:
+                sums = below if sums is None else (sums[0] + below[0], sums[1] + below[1], sums[2] + below[2])
+        node.checks = sums
+        return sums
 
     def _announce(self, parent: ChannelNode) -> None:
         """One ``dataChanged`` per run of changed rows under ``parent``, then the same below."""
@@ -257,11 +322,15 @@ class ChannelTreeModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _LEFT if column == self.CHANNEL else _RIGHT
         if role == Qt.ItemDataRole.ForegroundRole:
+            if column == self.INVALID and node.checks is not None and node.checks[1]:
+                return INVALID_COLOUR
             return SYSTEM_COLOUR if node.system else None
         if role == PATTERN_ROLE:
             return node.pattern
         if role == PATH_ROLE:
             return node.path
+        if column == self.INVALID and role == Qt.ItemDataRole.ToolTipRole:
+            return _validation_tooltip(node)
         if column != self.CHANNEL:
             return None
         if role == Qt.ItemDataRole.DecorationRole:
@@ -281,6 +350,8 @@ class ChannelTreeModel(QAbstractItemModel):
             return f"{node.total[0]:,}"
         if column == self.RATE:
             return f"{node.total[1]:,.1f}"
+        if column == self.INVALID:
+            return _invalid_cell(node)
         if node.info is None:
             return ""  # a prefix only: subscriber counts of a subtree do not add up
         return f"{node.info.subscribers:,}"
@@ -299,4 +370,29 @@ class ChannelTreeModel(QAbstractItemModel):
             lines.append("Holds a retained message for new subscribers")
         if node.system:
             lines.append("System channel kept by the broker")
+        if node.status is not None:
+            lines.append(f"AsyncAPI: payloads {html.escape(node.status)}")
         return "<br>".join(lines)
+
+
+def _invalid_cell(node: ChannelNode) -> str:
+    """``3`` invalid; ``≥3`` when some payloads were not checked; ``n/a`` or ``—`` without a usable schema."""
+    if node.checks is not None:
+        return f"{'≥' if node.checks[2] else ''}{node.checks[1]:,}"
+    if node.status is None:
+        return ""
+    return "—" if node.status == "no schema" else "n/a"
+
+
+def _validation_tooltip(node: ChannelNode) -> str | None:
+    if node.checks is None:
+        if node.status is None:
+            return None
+        if node.status == "no schema":
+            return "The AsyncAPI document gives no payload schema for this channel"
+        return f"Payloads are {node.status}: only JSON Schema payloads are checked"
+    checked, invalid, skipped = node.checks
+    text = f"{invalid:,} of {checked:,} payloads checked did not match the AsyncAPI schema"
+    if skipped:
+        text += f"; {skipped:,} more were not checked (sampled to keep up with the traffic)"
+    return text

@@ -11,15 +11,20 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from eventdeck.core import Kind, Message, matches
-from eventdeck.gui.icons import kind_colour, kind_icon
+from eventdeck.gui.icons import icon, kind_colour, kind_icon
+
+if TYPE_CHECKING:
+    from eventdeck.core.live_validation import LiveValidator
 
 DEFAULT_CAPACITY = 100_000
 MESSAGE_ROLE = Qt.ItemDataRole.UserRole
 PREVIEW_CHARS = 160
+KIND_COLUMN = 2
 ModelIndex = QModelIndex | QPersistentModelIndex
 _CONTROL = dict.fromkeys(range(32), " ")
 _ANSWERED_ROLES = frozenset(
@@ -77,6 +82,18 @@ def preview(message: Message) -> str:
     return message.payload[:PREVIEW_CHARS].decode("utf-8", errors="replace").translate(_CONTROL)
 
 
+def invalid_tooltip(validator: LiveValidator | None, message: Message) -> str | None:
+    """"Does not match the AsyncAPI schema:" and the first issue on the next line, else None.
+
+    Payload text goes after the first line break, where Qt never mistakes it for rich text.
+    """
+    issues = validator.issues_for(message.id) if validator is not None else ()
+    if not issues:
+        return None
+    more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
+    return f"Does not match the AsyncAPI schema:\n{issues[0].path}: {issues[0].message}{more}"
+
+
 class StreamModel(QAbstractTableModel):
     """Messages in arrival order, at most ``capacity`` rows, filtered by ``stream_filter``."""
 
@@ -92,6 +109,7 @@ class StreamModel(QAbstractTableModel):
         self._filter = StreamFilter()
         self._paused = False
         self.held_back = 0  # messages that arrived while paused
+        self._validator: LiveValidator | None = None
 
     # -- Qt model interface ------------------------------------------------
 
@@ -126,18 +144,34 @@ class StreamModel(QAbstractTableModel):
             return format_size(len(message.payload))
         if role == MESSAGE_ROLE:
             return message
-        if column == 2:
+        if column == KIND_COLUMN:
             if role == Qt.ItemDataRole.DecorationRole:
-                return kind_icon(message.kind)
+                return icon("invalid") if self._invalid(message) else kind_icon(message.kind)
             if role == Qt.ItemDataRole.ForegroundRole:
                 return kind_colour(message.kind)
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return invalid_tooltip(self._validator, message)
         if role == Qt.ItemDataRole.TextAlignmentRole and column == 5:
             return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         if role == Qt.ItemDataRole.ToolTipRole and column in (1, 4):
             return message.channel if column == 1 else preview(message)
         return None
 
+    def _invalid(self, message: Message) -> bool:
+        return self._validator is not None and bool(self._validator.issues_for(message.id))
+
     # -- feeding -----------------------------------------------------------
+
+    def set_validator(self, validator: LiveValidator | None) -> None:
+        """Flag the rows this validator found invalid (None: flag nothing)."""
+        self._validator = validator
+        rows = self.rowCount()
+        if rows:
+            self.dataChanged.emit(
+                self.index(0, KIND_COLUMN),
+                self.index(rows - 1, KIND_COLUMN),
+                [Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole],
+            )
 
     @property
     def capacity(self) -> int:

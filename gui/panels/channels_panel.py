@@ -6,6 +6,8 @@ menu publishes to it, attaches a virtual subscriber or clears its retained messa
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QItemSelection, QModelIndex, QObject, QPersistentModelIndex, QPoint, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -25,7 +27,10 @@ from eventdeck.gui.bridge import Bridge, Snapshot
 from eventdeck.gui.icons import icon
 from eventdeck.gui.models.channel_tree import ChannelNode, ChannelTreeModel
 
-COLUMN_WIDTHS = (None, 78, 58, 84)  # Channel stretches; the numbers get what their headers need
+if TYPE_CHECKING:
+    from eventdeck.core.live_validation import LiveValidator
+
+COLUMN_WIDTHS = (None, 78, 58, 84, 58)  # Channel stretches; the numbers get what their headers need
 
 
 class ChannelsPanel(QWidget):
@@ -90,6 +95,8 @@ class ChannelsPanel(QWidget):
         self.model.rowsInserted.connect(self._on_rows_inserted)
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         bridge.snapshot.connect(self.apply_snapshot)
+        bridge.validator_changed.connect(self.set_validator)
+        self.set_validator(bridge.validator)
         if bridge.last_snapshot is not None:
             self.apply_snapshot(bridge.last_snapshot)
 
@@ -106,6 +113,11 @@ class ChannelsPanel(QWidget):
         pattern = self.selected_pattern()
         if pattern != self._emitted and self.view.selectionModel().hasSelection():
             self._emit(pattern)  # a selected leaf grew children: it now stands for its subtree
+
+    def set_validator(self, validator: LiveValidator | None) -> None:
+        """Show the Invalid column while a document's validator runs (its counts follow the snapshots)."""
+        self.model.set_validator(validator)
+        self.view.setColumnHidden(ChannelTreeModel.INVALID, validator is None)
 
     def _on_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
         if parent.isValid():

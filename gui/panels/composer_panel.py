@@ -1,13 +1,19 @@
-"""The composer dock: write an event or a command by hand, check it as you type, send it (or repeat it)."""
+"""The composer dock: write an event or a command by hand, check it as you type, send it (or repeat it).
+
+With an AsyncAPI document loaded, the channel's messages are offered as templates and the payload
+is checked against their schema as you type: a mismatch is a warning (amber), never a reason not
+to send, since sending a bad payload on purpose is how consumers get tested.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, Any, cast
 
 import shiboken6
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
@@ -39,8 +45,11 @@ from eventdeck.core import EventDeckError, Kind, Message, NoResponderError, Requ
 from eventdeck.gui.bridge import Bridge, Snapshot
 from eventdeck.gui.icons import icon, kind_icon
 from eventdeck.gui.json_highlighter import JsonHighlighter
-from eventdeck.gui.payload_check import History, Verdict, check, one_line, pretty_json
+from eventdeck.gui.payload_check import History, Verdict, check, is_json_type, one_line, pretty_json
 from eventdeck.gui.widgets import tool_button
+
+if TYPE_CHECKING:
+    from eventdeck.core.asyncapi import MessageSpec, ValidationIssue
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +70,7 @@ PAYLOAD_PLACEHOLDER = (
 SEND_TIP = "Send this message (Ctrl+Enter)"
 _ERROR = {False: "#dc2626", True: "#f87171"}  # light, dark
 _HINT = {False: "#6b7280", True: "#9ca3af"}
+_WARNING = {False: "#b45309", True: "#fbbf24"}  # amber: the schema disagrees, but it may still be sent
 
 
 @dataclass
@@ -102,6 +112,8 @@ class ComposerPanel(QWidget):
         self._send_seq = 0
         self._repeat: _Repeat | None = None
         self._repeat_task: asyncio.Task[None] | None = None
+        self._templates: tuple[MessageSpec, ...] = ()  # the current channel's messages in the loaded document
+        self._templates_for: str | None = None  # the channel they were looked up for
 
         # -- channel, kind, content type, retain ----------------------------
         self.channel_combo = QComboBox()
@@ -173,6 +185,19 @@ class ComposerPanel(QWidget):
         grid.addWidget(self.content_type_combo, 1, 1)
         grid.addWidget(self.retain_check, 1, 2)
         grid.addWidget(self.timeout_spin, 1, 2)  # shares the cell: retain for events, timeout for commands
+        self.template_combo = QComboBox()
+        self.template_combo.setObjectName("composerTemplate")
+        self.template_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.template_combo.setMinimumContentsLength(12)
+        self.template_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.template_combo.setToolTip("This channel's messages in the AsyncAPI document: pick one to load its example")
+        self.template_combo.activated.connect(self.load_template)
+        self.template_label = QLabel("T&emplate")
+        self.template_label.setBuddy(self.template_combo)
+        grid.addWidget(self.template_label, 2, 0)
+        grid.addWidget(self.template_combo, 2, 1, 1, 2)
+        self.template_label.hide()
+        self.template_combo.hide()
         grid.setColumnStretch(1, 1)
 
         # -- payload ------------------------------------------------------------
@@ -214,6 +239,12 @@ class ComposerPanel(QWidget):
         self.error_label.setWordWrap(True)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.hide()
+        self.schema_label = QLabel()
+        self.schema_label.setObjectName("composerSchemaIssues")
+        self.schema_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.schema_label.setWordWrap(True)
+        self.schema_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.schema_label.hide()
 
         # -- headers --------------------------------------------------------------
         self.headers_toggle = QToolButton()
@@ -321,6 +352,7 @@ class ComposerPanel(QWidget):
         layout.addLayout(payload_row)
         layout.addWidget(self.payload_edit, 1)
         layout.addWidget(self.error_label)
+        layout.addWidget(self.schema_label)
         layout.addWidget(self.headers_toggle)
         layout.addWidget(self.headers_box)
         layout.addLayout(send_row)
@@ -343,6 +375,7 @@ class ComposerPanel(QWidget):
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(self._send_clicked)
         bridge.snapshot.connect(self._on_snapshot)
+        bridge.validator_changed.connect(self._on_validator_changed)
         if bridge.last_snapshot is not None:
             self._on_snapshot(bridge.last_snapshot)
         self._update_headers_title()
@@ -418,6 +451,7 @@ class ComposerPanel(QWidget):
         self.highlighter.set_dark(dark)
         if self._verdict is not None:
             self._show_verdict(self._verdict)
+            self._show_schema_issues(self.schema_issues())
 
     def format_payload(self) -> bool:
         """Pretty-print the payload as JSON (indent 2), undoably; False if it is not JSON."""
@@ -443,7 +477,84 @@ class ComposerPanel(QWidget):
         self._show_verdict(verdict)
         if self.channel() != self._history_channel:
             self._refresh_history()
+        if self.channel() != self._templates_for:
+            self._refresh_templates()
+        self._show_schema_issues(self.schema_issues(verdict))
         return verdict
+
+    # -- AsyncAPI templates and schema ----------------------------------------------
+
+    def templates(self) -> tuple[MessageSpec, ...]:
+        """The current channel's messages in the loaded AsyncAPI document (empty without one)."""
+        return self._templates
+
+    def load_template(self, index: int) -> None:
+        """Start from the ``index``-th template: its example (or one made from its schema) and content type."""
+        from eventdeck.core.asyncapi import example_payload  # noqa: PLC0415 - loaded already: a document is open
+
+        if not 0 <= index < len(self._templates):
+            return
+        spec = self._templates[index]
+        with QSignalBlocker(self.template_combo):
+            self.template_combo.setCurrentIndex(index)
+        self.content_type_combo.setEditText(spec.content_type)
+        example = example_payload(spec)
+        if example is None:
+            text = ""
+        elif isinstance(example, str) and not is_json_type(spec.content_type):
+            text = example
+        else:
+            text = json.dumps(example, indent=2, ensure_ascii=False)
+        self.payload_edit.setPlainText(text)
+        self.validate()
+        self.payload_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def schema_issues(self, verdict: Verdict | None = None) -> tuple[ValidationIssue, ...]:
+        """Why the payload fits none of the chosen (else the channel's) messages; empty if it fits or is not JSON."""
+        validator = self._bridge.validator
+        verdict = verdict or self._verdict
+        if validator is None or not self._templates or verdict is None or not verdict.json_ok:
+            return ()
+        if not is_json_type(self.content_type()):
+            return ()
+        chosen = self.template_combo.currentIndex()
+        specs = [self._templates[chosen]] if 0 <= chosen < len(self._templates) else self._templates
+        value: Any = json.loads(self.payload_text())  # verdict.json_ok: it parses
+        return validator.check_value(value, specs)
+
+    def _refresh_templates(self) -> None:
+        channel = self.channel()
+        self._templates_for = channel
+        validator = self._bridge.validator
+        templates = validator.messages_for(channel) if validator is not None and channel else ()
+        if templates == self._templates:
+            return
+        self._templates = templates
+        with QSignalBlocker(self.template_combo):
+            self.template_combo.clear()
+            for spec in templates:
+                self.template_combo.addItem(spec.label)
+                tip = spec.summary or spec.description or spec.name
+                self.template_combo.setItemData(self.template_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+            self.template_combo.setCurrentIndex(-1)
+        self.template_combo.setPlaceholderText(f"{len(templates)} message{'s' if len(templates) != 1 else ''}")
+        self.template_label.setVisible(bool(templates))
+        self.template_combo.setVisible(bool(templates))
+
+    def _on_validator_changed(self, _validator: object) -> None:
+        self._templates_for = None  # look the channel up again in the new document
+        self.validate()
+
+    def _show_schema_issues(self, issues: tuple[ValidationIssue, ...]) -> None:
+        if not issues:
+            self.schema_label.hide()
+            self.schema_label.clear()
+            return
+        lines = "\n".join(f"{issue.path}: {issue.message}" for issue in issues[:5])
+        more = f"\n… and {len(issues) - 5} more" if len(issues) > 5 else ""
+        self.schema_label.setText(f"Does not match the AsyncAPI schema (it can still be sent):\n{lines}{more}")
+        self.schema_label.setStyleSheet(f"color: {_WARNING[self._dark]};")
+        self.schema_label.show()
 
     def send(self) -> asyncio.Task[None] | None:
         """Send what is composed (the Send button, Ctrl+Enter); None if it is invalid and nothing was sent."""

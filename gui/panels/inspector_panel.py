@@ -2,7 +2,8 @@
 
 The payload is shown as plain text only (never HTML): pretty-printed JSON with
 colours, the raw text as received, and a hex dump. A command links to its reply
-with the latency, and a reply links back to its command.
+with the latency, and a reply links back to its command. With an AsyncAPI document
+loaded, a payload that does not match its schema gets an amber box of reasons.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from eventdeck.gui.json_highlighter import JsonHighlighter
 from eventdeck.gui.widgets import tool_button
 
 EMPTY_TEXT = "Select a message in the stream to inspect it"
+_AMBER_BOX = "background: rgba(217, 119, 6, 0.14); border: 1px solid #d97706; border-radius: 3px; padding: 4px;"
 HEX_LIMIT = 64 * 1024
 """Bytes shown in the hex dump; the rest is summarised in one line."""
 TEXT_LIMIT = 1024 * 1024
@@ -165,6 +167,11 @@ class InspectorPanel(QWidget):
         self.dead_banner.setStyleSheet(
             "background: rgba(220, 38, 38, 0.12); border: 1px solid #dc2626; border-radius: 3px; padding: 4px;"
         )
+        self.schema_banner = QLabel()
+        self.schema_banner.setObjectName("inspectorSchemaIssues")
+        self.schema_banner.setTextFormat(Qt.TextFormat.PlainText)
+        self.schema_banner.setWordWrap(True)
+        self.schema_banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.link_text = QLabel()
         self.link_text.setObjectName("inspectorLinkText")
         self.link_text.setTextFormat(Qt.TextFormat.PlainText)
@@ -236,6 +243,7 @@ class InspectorPanel(QWidget):
         content_layout.setSpacing(4)
         content_layout.addLayout(title_row)
         content_layout.addWidget(self.dead_banner)
+        content_layout.addWidget(self.schema_banner)
         content_layout.addWidget(self.link_box)
         content_layout.addLayout(grid)
         content_layout.addWidget(self.tabs, 1)
@@ -249,6 +257,7 @@ class InspectorPanel(QWidget):
         layout.addWidget(self.stack)
 
         bridge.messages.connect(self._on_batch)
+        bridge.validator_changed.connect(self._on_validator_changed)
         self.show_message(None)
 
     # -- public API --------------------------------------------------------------
@@ -274,6 +283,7 @@ class InspectorPanel(QWidget):
         self._show_headers(message)
         self._show_payload(message)
         self._show_dead_letter(message)
+        self._show_schema(message)
         self._show_link(message)
 
     def set_dark(self, dark: bool) -> None:
@@ -373,6 +383,25 @@ class InspectorPanel(QWidget):
         self.dead_banner.setText(f"Dead letter: {reason}\n{', '.join(details)}")
         self.dead_banner.show()
 
+    def _show_schema(self, message: Message) -> None:
+        """An amber box of the reasons the payload does not match its AsyncAPI schema, one per JSON path;
+        a grey line when the channel's schema is in a format that is not checked."""
+        validator = self._bridge.validator
+        issues = validator.issues_for(message.id) if validator is not None else ()
+        if issues:
+            lines = "\n".join(f"• {issue.path}: {issue.message}" for issue in issues)
+            self.schema_banner.setText(f"Does not match the AsyncAPI schema:\n{lines}")
+            self.schema_banner.setStyleSheet(_AMBER_BOX)
+            self.schema_banner.show()
+            return
+        status = validator.status_for(message.channel) if validator is not None else None
+        if status is not None and status.startswith("not validated"):
+            self.schema_banner.setText(f"AsyncAPI: payloads on this channel are {status}")
+            self.schema_banner.setStyleSheet("color: palette(placeholder-text);")
+            self.schema_banner.show()
+            return
+        self.schema_banner.hide()
+
     def _show_link(self, message: Message) -> None:
         commands = self._bridge.commands
         self.link_button.hide()
@@ -426,6 +455,10 @@ class InspectorPanel(QWidget):
         if self._awaiting_reply and message is not None and self._bridge.commands.reply_for(message) is not None:
             self._awaiting_reply = False
             self._show_link(message)
+
+    def _on_validator_changed(self, _validator: object) -> None:
+        if self._message is not None:
+            self._show_schema(self._message)
 
     def _on_link(self) -> None:
         if self._linked_id is not None:

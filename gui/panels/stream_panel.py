@@ -132,6 +132,8 @@ class StreamPanel(QWidget):
         self._apply_timer.setInterval(FLOOD_APPLY_MS)
         self._apply_timer.timeout.connect(self._apply_held)
         bridge.messages.connect(self._on_messages)
+        bridge.validator_changed.connect(model.set_validator)
+        model.set_validator(bridge.validator)
         QShortcut(QKeySequence(Qt.Key.Key_End), self.view, self.follow)
         self._programmatic_scroll = False
         self._new_rows_dirty = False
