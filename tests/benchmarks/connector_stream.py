@@ -217,7 +217,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=20_000, help="messages a second (default 20000)")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per broker (default 20)")
-    parser.add_argument("--brokers", default="mqtt,nats,redis,amqp", help="comma-separated: mqtt,nats,redis,amqp")
+    # RabbitMQ is opt-in: its aio-pika publisher tops out near 5,000 msg/s here, so it cannot show the goal rate.
+    parser.add_argument("--brokers", default="mqtt,nats,redis", help="comma-separated: mqtt,nats,redis,amqp")
     parser.add_argument("--publish", choices=sorted(PORTS), help=argparse.SUPPRESS)  # child-process mode
     parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
