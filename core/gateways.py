@@ -137,15 +137,15 @@ class Gateways:
 
         mqtt: MqttGateway | None = None
         http: HttpGateway | None = None
+        gateway: _Gateway
         if name == "MQTT":
-            mqtt = MqttGateway(
+            gateway = mqtt = MqttGateway(
                 self.broker, endpoint.host, endpoint.port, credentials=self.mqtt_credentials, on_event=self._mqtt_event
             )
         else:
-            http = HttpGateway(
+            gateway = http = HttpGateway(
                 self.broker, endpoint.host, endpoint.port, token=self.http_token, on_stream=self._http_event
             )
-        gateway: _Gateway = mqtt or http  # type: ignore[assignment] - exactly one of them was built
         try:
             await gateway.start()
         except EventDeckError as exc:

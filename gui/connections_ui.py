@@ -244,10 +244,10 @@ class ConnectionsDialog(QDialog):
         return profile
 
     def delete_profile(self) -> None:
-        item = self.list.currentItem()
-        if item is None:
+        row = self.list.currentRow()
+        if row < 0:
             return
-        name = item.text()
+        name = self.list.item(row).text()
         try:
             self.store.remove(name)
             self.credentials.delete(name)
