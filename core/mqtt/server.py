@@ -42,6 +42,7 @@ log = logging.getLogger("eventdeck.mqtt")
 _READ_SIZE = 256 * 1024
 _BATCH = 512  # deliveries taken from a broker subscription per write
 _HIGH_WATER = 1024 * 1024  # bytes buffered for a client before its consumers wait for the socket
+_MAX_HOLD = 1.0  # seconds a publisher's read may wait for congested subscribers
 _VERSIONS = {c.MQTT_311: "3.1.1", c.MQTT_5: "5.0"}
 
 
@@ -121,6 +122,10 @@ class _Client:
                 self.flush()
                 if protocol.send_quota > 0:
                     self.window_open.set()
+                if self.gateway.congested:
+                    await self.gateway.wait_for_relief()
+                else:  # read() returns at once while data is buffered: let the consumers run between chunks
+                    await asyncio.sleep(0)
         except (ConnectionError, OSError):
             await self.apply(protocol.connection_lost())
         finally:
@@ -250,7 +255,7 @@ class _Client:
                         deliver(message, sub, False)
                 self.flush()
                 if transport.get_write_buffer_size() > _HIGH_WATER:
-                    await self.writer.drain()
+                    await self.gateway.drain(self)
         except (StopAsyncIteration, ConnectionError):
             return
 
@@ -336,6 +341,9 @@ class MqttGateway:
         self._handlers: set[asyncio.Task[None]] = set()
         self._consumers: set[asyncio.Task[None]] = set()
         self._timers: dict[str, list[asyncio.TimerHandle]] = {}
+        # Clients whose socket is full: publishers pause (briefly) so their queues do not overflow.
+        self.congested: set[_Client] = set()
+        self._relief = asyncio.Event()
 
     @property
     def port(self) -> int:
@@ -415,6 +423,24 @@ class MqttGateway:
             writer.close()
 
     # -- sessions and timers (used by _Client) ----------------------------------------
+
+    async def drain(self, client: _Client) -> None:
+        """Wait for ``client``'s socket to take its backlog; meanwhile publishers hold back."""
+        self.congested.add(client)
+        self._relief.clear()
+        try:
+            await client.writer.drain()
+        finally:
+            self.congested.discard(client)
+            if not self.congested:
+                self._relief.set()
+
+    async def wait_for_relief(self) -> None:
+        """Called by readers: wait until no subscriber is congested, but at most a second per read,
+        so one stuck client slows publishers down without stopping them."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_MAX_HOLD):
+                await self._relief.wait()
 
     def track(self, task: asyncio.Task[None]) -> None:
         """Keep a consumer task until it ends, so ``stop`` can wait for every one."""

@@ -1,0 +1,148 @@
+"""MQTT throughput: EventDeck's gateway against a Mosquitto started here, same clients, same run.
+
+200,000 messages of about 60 bytes go from ``mosquitto_pub -l`` to ``mosquitto_sub -C``, at QoS 0
+and then at QoS 1. Prints one JSON line with both rates and the ratios (goal: >= 0.25 of Mosquitto).
+
+    .venv/bin/python tests/benchmarks/mqtt_throughput.py [--count N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from eventdeck.core import Broker
+from eventdeck.core.mqtt import MqttGateway
+
+TOPIC = "bench/throughput"
+RUN_TIMEOUT = 300.0
+
+
+def _spare_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _wait_listening(port: int) -> None:
+    async with asyncio.timeout(10):
+        while True:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            return
+
+
+async def _run(
+    port: int, qos: int, count: int, lines: bytes, subscribed: asyncio.Future[None] | None
+) -> dict[str, float]:
+    """One transfer; returns messages/s and how many arrived (all of them, unless something dropped)."""
+    sub = await asyncio.create_subprocess_exec(
+        "mosquitto_sub", "-p", str(port), "-q", str(qos), "-t", TOPIC, "-C", str(count), "-i", f"bench-sub-{qos}",
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    if subscribed is not None:
+        await subscribed
+    else:
+        await asyncio.sleep(1.0)  # Mosquitto: give the subscriber time to subscribe
+    assert sub.stdout is not None
+    received = 0
+    started = time.perf_counter()
+    # stdin stays open until the subscriber is done: mosquitto_pub -l drops in-flight QoS 1 messages at EOF.
+    pub = await asyncio.create_subprocess_exec(
+        "mosquitto_pub", "-p", str(port), "-q", str(qos), "-t", TOPIC, "-l", "-i", f"bench-pub-{qos}",
+        stdin=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert pub.stdin is not None
+    pub.stdin.write(lines)
+    elapsed = 0.0
+    try:
+        async with asyncio.timeout(RUN_TIMEOUT):
+            while True:
+                try:  # a broker that dropped messages never reaches the count: stop after 5 s of silence
+                    chunk = await asyncio.wait_for(sub.stdout.read(1 << 20), 5.0)
+                except TimeoutError:
+                    break
+                if not chunk:
+                    break
+                received += chunk.count(b"\n")
+                elapsed = time.perf_counter() - started
+    except TimeoutError:
+        pass
+    if sub.returncode is None:
+        sub.kill()
+    pub.stdin.close()
+    await sub.wait()
+    if pub.returncode is None:
+        pub.kill()
+    await pub.wait()
+    return {"rate": round(received / elapsed) if elapsed else 0, "received": received, "seconds": round(elapsed, 2)}
+
+
+async def _gateway_run(qos: int, count: int, lines: bytes) -> dict[str, float]:
+    async with Broker() as broker, MqttGateway(broker, port=0) as gateway:
+        loop = asyncio.get_running_loop()
+        subscribed: asyncio.Future[None] = loop.create_future()
+
+        async def watch() -> None:
+            while not any(info.pattern == TOPIC for info in broker.subscriptions()):  # noqa: ASYNC110 - polls
+                await asyncio.sleep(0.01)
+            subscribed.set_result(None)
+
+        watcher = asyncio.create_task(watch())
+        result = await _run(gateway.port, qos, count, lines, subscribed)
+        await watcher
+        return result
+
+
+async def _mosquitto_run(qos: int, count: int, lines: bytes, folder: Path) -> dict[str, float]:
+    port = _spare_port()
+    # Mosquitto's defaults drop QoS 1 messages beyond 1,000 queued per client; lift that so both
+    # brokers deliver every message (EventDeck's gateway queues up to MqttLimits.max_queued).
+    config = folder / "mosquitto.conf"
+    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n")
+    server = await asyncio.create_subprocess_exec(
+        "mosquitto", "-c", str(config), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
+    try:
+        await _wait_listening(port)
+        return await _run(port, qos, count, lines, None)
+    finally:
+        server.terminate()
+        await server.wait()
+
+
+async def main(count: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory() as folder:
+        # about 60 bytes each, all different
+        lines = "".join(
+            f'{{"sensor":"s-{n % 100:03d}","seq":{n:08d},"value":21.5,"unit":"C"}}\n' for n in range(count)
+        ).encode()
+        result: dict[str, object] = {"benchmark": "mqtt_throughput", "messages": count}
+        for qos in (0, 1):
+            ours = await _gateway_run(qos, count, lines)
+            theirs = await _mosquitto_run(qos, count, lines, Path(folder))
+            result[f"qos{qos}_eventdeck"] = ours
+            result[f"qos{qos}_mosquitto"] = theirs
+            result[f"qos{qos}_ratio"] = round(ours["rate"] / theirs["rate"], 3) if theirs["rate"] else None
+        return result
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=200_000)
+    args = parser.parse_args()
+    for tool in ("mosquitto", "mosquitto_pub", "mosquitto_sub"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is not installed (apt install mosquitto mosquitto-clients)")
+    print(json.dumps(asyncio.run(main(args.count))))
