@@ -18,6 +18,8 @@ from .broker import Broker, Receipt
 from .message import JSON, Kind, Message, PayloadLike
 from .subscription import SubscriptionInfo
 
+GAP_CHANNEL = "$eventdeck/gap"  # where a connector marks a lost connection once it is back
+
 
 @dataclass(frozen=True, slots=True)
 class Capabilities:
@@ -61,6 +63,8 @@ class Backend(Protocol):
     def status(self) -> Status: ...
 
     def add_status_listener(self, listener: StatusListener) -> None: ...
+
+    def remove_status_listener(self, listener: StatusListener) -> None: ...
 
     async def start(self) -> None: ...
 
@@ -110,6 +114,9 @@ class EmbeddedBackend:
 
     def add_status_listener(self, listener: StatusListener) -> None:
         """The embedded broker never changes state while it runs; nothing to report."""
+
+    def remove_status_listener(self, listener: StatusListener) -> None:
+        """Nothing was kept by ``add_status_listener``."""
 
     async def start(self) -> None:
         """Nothing to connect: the broker runs on the caller's loop from the start."""

@@ -84,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=lambda text: _checked_endpoint(text, DEFAULT_HTTP_PORT),
         help=f"where HTTP clients connect (default: as last set in the app, else 127.0.0.1:{DEFAULT_HTTP_PORT})",
     )
+    parser.add_argument(
+        "--connect",
+        metavar="URL",
+        help="open onto a broker you run: mqtt://HOST:1883, amqp://USER:PASS@HOST/, nats://HOST:4222, redis://HOST:6379/0",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands (none: open the window)")
     serve = commands.add_parser(

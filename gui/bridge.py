@@ -88,6 +88,7 @@ class Bridge(QObject):
     snapshot = Signal(object)  # Snapshot
     error = Signal(str)  # a failed background action, in words for the status bar
     status_changed = Signal(object)  # Status of the backend's connection
+    backend_changed = Signal(object)  # Backend: the window now shows another broker
     validator_changed = Signal(object)  # LiveValidator | None: a document was loaded or closed
     validated = Signal()  # after a flush whose messages moved the validator's counters (at most one per flush)
 
@@ -109,6 +110,23 @@ class Bridge(QObject):
         self._snapshot_timer = QTimer(self)
         self._snapshot_timer.setInterval(SNAPSHOT_MS)
         self._snapshot_timer.timeout.connect(self.take_snapshot)
+
+    def set_backend(self, backend: Backend) -> None:
+        """Show ``backend`` from now on: a fresh tap on its broker and fresh rates (panels clear themselves)."""
+        if backend is self.backend:
+            return
+        self.flush()  # what the old broker still had goes out first
+        self._tap.close()
+        self.backend.remove_status_listener(self.status_changed.emit)
+        self.backend = backend
+        self.broker = backend.broker
+        backend.add_status_listener(self.status_changed.emit)
+        self._tap = self.broker.tap(max_events=TAP_EVENTS)
+        self._history.clear()
+        self.commands = CommandLog()
+        self.backend_changed.emit(backend)
+        self.status_changed.emit(backend.status)
+        self.take_snapshot()
 
     def start(self) -> None:
         self._flush_timer.start()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from typing import Protocol
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -20,9 +21,15 @@ from PySide6.QtWidgets import (
 )
 
 from eventdeck.core import Message
+from eventdeck.core.backend import Backend, ConnectionState, Status
+from eventdeck.core.connectors import ConnectorError, backend_for
+from eventdeck.core.connectors.credentials import CredentialStore
+from eventdeck.core.connectors.profiles import Profile, ProfileStore
+from eventdeck.core.errors import EventDeckError
 from eventdeck.core.gateways import GatewayState
 from eventdeck.gui.app import app_version
 from eventdeck.gui.bridge import Bridge, Snapshot
+from eventdeck.gui.connections_ui import ConnectionsDialog
 from eventdeck.gui.gateways_ui import GatewayBanner, GatewaysController, GatewaySettings
 from eventdeck.gui.icons import icon
 from eventdeck.gui.models.stream_model import DEFAULT_CAPACITY, StreamModel
@@ -49,6 +56,12 @@ class Pausable(Protocol):
     def resume(self) -> None: ...
 
 
+def default_profiles_path() -> Path:
+    """Where saved connection profiles live (the user's config folder for this app)."""
+    folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppConfigLocation)
+    return Path(folder or Path.home() / ".config" / "EventDeck") / "connections.json"
+
+
 def resident_memory_mb() -> float:
     """This process's resident memory in MB (Linux /proc; 0 where unavailable)."""
     try:
@@ -68,7 +81,9 @@ class MainWindow(QMainWindow):
         settings: QSettings,
         simulation: Pausable | None = None,
         ring_size: int | None = None,
+        *,
         gateways: GatewaysController | None = None,
+        profiles: ProfileStore | None = None,
     ) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
@@ -78,6 +93,8 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.simulation = simulation
         self.gateways = gateways
+        self.embedded = bridge.backend  # the in-process broker, kept while another one is shown
+        self.profiles = profiles or ProfileStore(default_profiles_path())
         self.setDockNestingEnabled(True)
         self._dark = False
         theme = str(settings.value("view/theme", "system"))
@@ -99,6 +116,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_actions()
         self._build_gateways()
+        self._build_connections()
         self.set_theme(theme)
         self._restore_layout()
         bridge.snapshot.connect(self._on_snapshot)
@@ -269,6 +287,86 @@ class MainWindow(QMainWindow):
     def show_gateway_settings(self) -> None:
         if self.gateways is not None:
             GatewaySettings(self.gateways, self).open()
+
+    # -- connections -----------------------------------------------------
+
+    def _build_connections(self) -> None:
+        label = QLabel()
+        label.setObjectName("status_connection")
+        label.setToolTip("Which broker the window shows (File > Connections…)")
+        self.statusBar().insertPermanentWidget(0, label)
+        self.status_labels["connection"] = label
+        action = self._action("connectionsAction", "Connections…", "connect", "Ctrl+K")
+        action.triggered.connect(self.show_connections)
+        self.file_menu.insertAction(self.file_menu.actions()[0], action)
+        self.bridge.backend_changed.connect(self._on_backend_changed)
+        self.bridge.status_changed.connect(self._on_status)
+        self._on_status(self.bridge.backend.status)
+
+    def show_connections(self) -> None:
+        dialog = ConnectionsDialog(self.profiles, CredentialStore(), self)
+        dialog.connect_requested.connect(self._connect_profile)
+        dialog.embedded_requested.connect(self.use_embedded)
+        dialog.show()  # modeless: the stream keeps flowing and stays clickable behind it
+        self.connections_dialog = dialog
+
+    def _connect_profile(self, profile: Profile, password: str | None) -> None:
+        try:
+            backend = backend_for(profile.endpoint(password))
+        except ConnectorError as exc:
+            self.show_error(str(exc))
+            return
+        self.connect_to(backend)
+
+    def connect_to(self, backend: Backend) -> None:
+        """Connect ``backend`` and show it; on failure say why and stay where we are."""
+        self.status_labels["connection"].setText(f"connecting to {backend.name}…")
+        self.bridge.spawn(self._connect(backend), f"connecting to {backend.name}")
+
+    async def _connect(self, backend: Backend) -> None:
+        try:
+            await backend.start()
+        except EventDeckError as exc:
+            self._on_status(self.bridge.backend.status)
+            self.show_error(f"cannot connect to {backend.name}: {exc}")
+            dialog = getattr(self, "connections_dialog", None)
+            if isinstance(dialog, ConnectionsDialog) and dialog.isVisible():
+                dialog.error.setText(str(exc))
+            return
+        await self._show_backend(backend)
+        self.statusBar().showMessage(f"Connected to {backend.name}", 5000)
+
+    def use_embedded(self) -> None:
+        """Back to the in-process broker (the connector, if any, is disconnected)."""
+        self.bridge.spawn(self._show_backend(self.embedded), "switching to the embedded broker")
+
+    async def _show_backend(self, backend: Backend) -> None:
+        previous = self.bridge.backend
+        self.bridge.set_backend(backend)
+        if previous is not self.embedded and previous is not backend:
+            await previous.stop()
+
+    async def disconnect_backend(self) -> None:
+        """Stop the connector that is shown, if any (the window is closing)."""
+        if self.bridge.backend is not self.embedded:
+            await self.bridge.backend.stop()
+
+    def _on_backend_changed(self, backend: Backend) -> None:
+        self.stream.clear()
+        self.inspector.show_message(None)
+        self.rates.clear()
+        local = backend is self.embedded
+        self.simulation_action.setEnabled(local and self.simulation is not None)
+        self.setWindowTitle("EventDeck — embedded broker" if local else f"EventDeck — {backend.name}")
+
+    def _on_status(self, status: Status) -> None:
+        backend = self.bridge.backend
+        where = "embedded broker" if backend is self.embedded else backend.name
+        text = where if status.state is ConnectionState.CONNECTED else f"{where}: {status.state.value}"
+        self.status_labels["connection"].setText(text)
+        self.status_labels["connection"].setToolTip(status.detail or text)
+        if status.state in (ConnectionState.RECONNECTING, ConnectionState.FAILED) and status.detail:
+            self.statusBar().showMessage(f"⚠ {status.detail}", 10_000)
 
     def _toggle_simulation(self, paused: bool) -> None:
         if self.simulation is None:

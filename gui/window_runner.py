@@ -21,6 +21,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from eventdeck.core import Broker
+from eventdeck.core.connectors import ConnectorError, backend_from_url
 from eventdeck.core.gateways import Gateways
 from eventdeck.core.simulation import Simulation
 from eventdeck.gui.bridge import Bridge
@@ -62,7 +63,7 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
             ),
             settings,
         )
-        window = MainWindow(bridge, settings, simulation, args.ring_size, gateways)
+        window = MainWindow(bridge, settings, simulation, args.ring_size, gateways=gateways)
         loop.set_exception_handler(lambda _loop, context: _report(window, context))
         closed = asyncio.Event()
         window.closed.connect(closed.set)
@@ -71,6 +72,8 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
         bridge.start()
         window.show()
         bridge.spawn(gateways.start(), "starting the gateways")
+        if args.connect:
+            _connect_at_start(window, args.connect)
         loop.call_later(0.5, freeze_startup_objects)  # after the first paint, not before it
         settings.setValue("app/launched_before", True)
         code = 0
@@ -80,12 +83,23 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
                 window.close()
             await closed.wait()
         finally:
+            await window.disconnect_backend()
             bridge.stop()
             if simulation is not None:
                 await simulation.stop()
             await gateways.gateways.stop()
             loop.set_exception_handler(None)
     return code
+
+
+def _connect_at_start(window: MainWindow, url: str) -> None:
+    """``--connect URL``: the window opens on the embedded broker and switches once connected."""
+    try:
+        backend = backend_from_url(url)
+    except ConnectorError as exc:
+        window.show_error(f"--connect {url}: {exc}")
+        return
+    window.connect_to(backend)
 
 
 def freeze_startup_objects() -> None:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from eventdeck.core.backend import Backend
+from eventdeck.core.backend import GAP_CHANNEL, Backend
 
-from .base import GAP_CHANNEL, ConnectorBackend
+from .base import ConnectorBackend
 from .endpoint import KINDS, Endpoint, TLSOptions, parse_url
 from .errors import ConnectorError
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from typing import Any, ClassVar, NamedTuple
 
-from eventdeck.core.backend import Capabilities, ConnectionState, Status, StatusListener
+from eventdeck.core.backend import GAP_CHANNEL, Capabilities, ConnectionState, Status, StatusListener
 from eventdeck.core.broker import Broker, Receipt
 from eventdeck.core.errors import InvalidChannel, PayloadTooLarge, RequestTimeout
 from eventdeck.core.message import JSON, Kind, Message, PayloadLike, to_payload
@@ -30,7 +30,6 @@ from .errors import ConnectorError, describe_network_failure
 
 log = logging.getLogger(__name__)
 
-GAP_CHANNEL = "$eventdeck/gap"
 YIELD_EVERY = 64
 OCTET_STREAM = "application/octet-stream"
 TEXT = "text/plain"

@@ -134,6 +134,15 @@ class RatesPanel(QWidget):
 
     # -- feeding -----------------------------------------------------------
 
+    def clear(self) -> None:
+        """Forget every sample (another broker is shown now)."""
+        self._names.clear()
+        self._rows.clear()
+        self._rates[:] = 0.0
+        self._times[:] = 0.0
+        self._head = self._count = 0
+        self._choose_top()
+
     def apply_snapshot(self, snapshot: Snapshot) -> None:
         """Store one sample per channel, pick the busiest, redraw the nine curves."""
         head = self._head

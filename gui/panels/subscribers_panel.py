@@ -160,10 +160,12 @@ class SubscribersPanel(QWidget):
         self._after_update()
 
     def _after_update(self) -> None:
-        # Virtual subscribers whose subscription the broker no longer has (removed elsewhere) are forgotten.
-        known = set(self.model.names())
-        for name in [name for name in self.virtuals if name not in known]:
-            self._bridge.spawn(self.virtuals.pop(name).stop(), f"stopping virtual subscriber {name!r}")
+        # Virtual subscribers whose subscription the broker no longer has (removed elsewhere) are forgotten;
+        # while another broker is shown they keep running on the embedded one, out of sight.
+        if self._bridge.backend.capabilities.virtual_subscribers:
+            known = set(self.model.names())
+            for name in [name for name in self.virtuals if name not in known]:
+                self._bridge.spawn(self.virtuals.pop(name).stop(), f"stopping virtual subscriber {name!r}")
         self.model.set_virtual(self.virtuals)
         count = self.model.rowCount()
         pending = sum(self.model.info_at(row).pending for row in range(count))

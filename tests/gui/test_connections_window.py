@@ -1,0 +1,78 @@
+"""Switching the window between the embedded broker and a broker people run (the real Mosquitto here)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+from pytestqt.qtbot import QtBot
+
+from eventdeck.core.connectors import backend_from_url
+from eventdeck.core.connectors.profiles import ProfileStore
+from eventdeck.gui.bridge import Bridge
+from eventdeck.gui.main_window import MainWindow
+
+
+def mosquitto_running() -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", 1883)) == 0
+
+
+@pytest.fixture
+def window(qtbot: QtBot, bridge: Bridge, settings: QSettings, tmp_path: Path) -> MainWindow:
+    win = MainWindow(bridge, settings, profiles=ProfileStore(tmp_path / "connections.json"))
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
+def test_the_window_follows_a_real_mqtt_broker_and_comes_back(qtbot: QtBot, window: MainWindow, bridge: Bridge) -> None:
+    if not mosquitto_running() or shutil.which("mosquitto_pub") is None:
+        pytest.skip("needs Mosquitto on 127.0.0.1:1883 and mosquitto_pub (Debian: mosquitto, mosquitto-clients)")
+    embedded = bridge.backend
+    window.connect_to(backend_from_url("mqtt://127.0.0.1:1883"))
+    qtbot.waitUntil(lambda: bridge.backend is not embedded, timeout=10_000)
+    assert window.status_labels["connection"].text() == "mqtt://127.0.0.1:1883"
+    assert "mqtt://127.0.0.1:1883" in window.windowTitle()
+    assert not window.simulation_action.isEnabled()
+
+    topic = f"eventdeck-test/{uuid.uuid4().hex}/level"
+    subprocess.run(["mosquitto_pub", "-t", topic, "-m", '{"percent": 23}', "-q", "1"], check=True, timeout=10)
+    model = window.stream_model
+    shown = lambda: any(model.message_at(row).channel == topic for row in range(model.rowCount()))  # noqa: E731
+    qtbot.waitUntil(shown, timeout=10_000)
+    bridge.take_snapshot()
+    assert window.subscribers.not_exposed.isVisible()
+
+    window.use_embedded()
+    qtbot.waitUntil(lambda: bridge.backend is embedded, timeout=5000)
+    assert window.status_labels["connection"].text() == "embedded broker"
+    assert window.stream_model.rowCount() == 0
+    assert not window.subscribers.not_exposed.isVisible()
+
+
+def test_a_failed_connection_says_why_and_stays_on_the_embedded_broker(
+    qtbot: QtBot, window: MainWindow, bridge: Bridge
+) -> None:
+    embedded = bridge.backend
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    window.connect_to(backend_from_url(f"mqtt://127.0.0.1:{port}"))
+    qtbot.waitUntil(lambda: "cannot connect" in window.statusBar().currentMessage(), timeout=10_000)
+    assert f"nothing listens on 127.0.0.1:{port}" in window.statusBar().currentMessage()
+    assert bridge.backend is embedded
+    assert window.status_labels["connection"].text() == "embedded broker"
+
+
+def test_connections_dialog_opens_without_blocking(qtbot: QtBot, window: MainWindow) -> None:
+    window.show_connections()
+    dialog = window.connections_dialog
+    assert dialog.isVisible()
+    assert not dialog.isModal()
