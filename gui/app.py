@@ -85,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"where HTTP clients connect (default: as last set in the app, else 127.0.0.1:{DEFAULT_HTTP_PORT})",
     )
     parser.add_argument(
+        "--asyncapi",
+        metavar="FILE",
+        type=Path,
+        help="open an AsyncAPI 2.6/3.x document: its channels, message templates and live validation",
+    )
+    parser.add_argument(
         "--connect",
         metavar="URL",
         help="open onto a broker you run: mqtt://HOST:1883, amqp://USER:PASS@HOST/, nats://HOST:4222, redis://HOST:6379/0",

@@ -7,11 +7,12 @@ import os
 from pathlib import Path
 from typing import Protocol
 
-from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QMimeData, QSettings, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
+    QFileDialog,
     QInputDialog,
     QLabel,
     QMainWindow,
@@ -21,13 +22,15 @@ from PySide6.QtWidgets import (
 )
 
 from eventdeck.core import Message
+from eventdeck.core.asyncapi import AsyncApiError, Document
 from eventdeck.core.backend import Backend, ConnectionState, Status
-from eventdeck.core.connectors import ConnectorError, backend_for
+from eventdeck.core.connectors import ConnectorError, backend_for, backend_from_url
 from eventdeck.core.connectors.credentials import CredentialStore
 from eventdeck.core.connectors.profiles import Profile, ProfileStore
 from eventdeck.core.errors import EventDeckError
 from eventdeck.core.gateways import GatewayState
 from eventdeck.gui.app import app_version
+from eventdeck.gui.asyncapi_ui import AsyncApiController
 from eventdeck.gui.bridge import Bridge, Snapshot
 from eventdeck.gui.connections_ui import ConnectionsDialog
 from eventdeck.gui.gateways_ui import GatewayBanner, GatewaysController, GatewaySettings
@@ -54,6 +57,27 @@ class Pausable(Protocol):
     def pause(self) -> None: ...
 
     def resume(self) -> None: ...
+
+
+DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json")
+CONNECTOR_PROTOCOLS = {"mqtt": "mqtt", "mqtts": "mqtts", "secure-mqtt": "mqtts", "amqp": "amqp", "amqps": "amqps"}
+CONNECTOR_PROTOCOLS |= {"nats": "nats", "redis": "redis", "rediss": "rediss"}
+
+
+def server_url(protocol: str, host: str) -> str | None:
+    """A connector URL for an AsyncAPI server, or None when EventDeck has no connector for its protocol."""
+    scheme = CONNECTOR_PROTOCOLS.get(protocol.lower())
+    if scheme is None or not host or "{" in host:
+        return None
+    host = host.split("://", 1)[-1]
+    return f"{scheme}://{host}"
+
+
+def _dropped_document(mime: QMimeData) -> str | None:
+    for url in mime.urls():
+        if url.isLocalFile() and url.toLocalFile().lower().endswith(DOCUMENT_SUFFIXES):
+            return url.toLocalFile()
+    return None
 
 
 def default_profiles_path() -> Path:
@@ -117,6 +141,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_gateways()
         self._build_connections()
+        self._build_asyncapi()
         self.set_theme(theme)
         self._restore_layout()
         bridge.snapshot.connect(self._on_snapshot)
@@ -287,6 +312,110 @@ class MainWindow(QMainWindow):
     def show_gateway_settings(self) -> None:
         if self.gateways is not None:
             GatewaySettings(self.gateways, self).open()
+
+    # -- AsyncAPI ----------------------------------------------------------
+
+    def _build_asyncapi(self) -> None:
+        self.asyncapi = AsyncApiController(self.bridge, self)
+        open_action = self._action("openAsyncApiAction", "Open AsyncAPI…", "channel", "Ctrl+O")
+        open_action.triggered.connect(self.ask_asyncapi_file)
+        export = self._action("exportAsyncApiAction", "Export AsyncAPI…", "send")
+        export.triggered.connect(lambda: self.ask_export_file(redact_values=False))
+        export_redacted = self._action("exportAsyncApiRedactedAction", "Export AsyncAPI, values redacted…", "send")
+        export_redacted.triggered.connect(lambda: self.ask_export_file(redact_values=True))
+        first = self.file_menu.actions()[0]
+        for action in (open_action, export, export_redacted):
+            self.file_menu.insertAction(first, action)
+        self.file_menu.insertSeparator(first)
+        self.setAcceptDrops(True)
+
+    def ask_asyncapi_file(self) -> None:
+        dialog = QFileDialog(self, "Open an AsyncAPI document")
+        dialog.setObjectName("openAsyncApiDialog")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setNameFilters(["AsyncAPI documents (*.yaml *.yml *.json)", "All files (*)"])
+        dialog.fileSelected.connect(self.open_asyncapi)
+        dialog.open()
+
+    def open_asyncapi(self, path: str) -> bool:
+        """Load and apply the document at ``path``; on failure show the specific error, change nothing."""
+        try:
+            document = self.asyncapi.load(path)
+        except AsyncApiError as exc:
+            self.show_problem("This AsyncAPI document cannot be used", str(exc))
+            return False
+        self.asyncapi.apply(document)
+        self.statusBar().showMessage(self.asyncapi.summary(document), 10_000)
+        self._offer_servers(document)
+        return True
+
+    def _offer_servers(self, document: Document) -> None:
+        """The document names brokers: offer to connect to the first one EventDeck has a connector for."""
+        for server in document.servers:
+            url = server_url(server.protocol, server.resolved_host)
+            if url is None:
+                continue
+            box = QMessageBox(self)
+            box.setObjectName("serverOffer")
+            box.setWindowTitle("Connect to the document's server?")
+            box.setTextFormat(Qt.TextFormat.PlainText)
+            box.setText(f"The document describes server {server.name!r} at {url}. Connect to it now?")
+            connect = box.addButton("Connect", QMessageBox.ButtonRole.AcceptRole)
+            box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
+            connect.clicked.connect(lambda _checked=False, target=url: self._connect_url(target))
+            box.open()
+            self.server_offer = box
+            return
+
+    def _connect_url(self, url: str) -> None:
+        try:
+            backend = backend_from_url(url)
+        except ConnectorError as exc:
+            self.show_error(str(exc))
+            return
+        self.connect_to(backend)
+
+    def ask_export_file(self, *, redact_values: bool) -> None:
+        dialog = QFileDialog(self, "Export what was observed as AsyncAPI 3.0")
+        dialog.setObjectName("exportAsyncApiDialog")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix("yaml")
+        dialog.selectFile("observed-asyncapi.yaml")
+        dialog.fileSelected.connect(lambda path: self.export_asyncapi(path, redact_values=redact_values))
+        dialog.open()
+
+    def export_asyncapi(self, path: str, *, redact_values: bool = False) -> bool:
+        try:
+            Path(path).write_text(self.asyncapi.export_yaml(redact_values=redact_values), encoding="utf-8")
+        except OSError as exc:
+            self.show_problem("The AsyncAPI export was not written", f"{path}: {exc.strerror or exc}")
+            return False
+        self.statusBar().showMessage(f"AsyncAPI 3.0 document written to {path}", 10_000)
+        return True
+
+    def show_problem(self, title: str, text: str) -> None:
+        """A problem the user must read whole (e.g. a document's error with its line): non-modal box."""
+        box = QMessageBox(self)
+        box.setObjectName("problemBox")
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle(title)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setText(title)
+        box.setInformativeText(text)
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.show()
+        self.problem_box = box
+        self.show_error(text)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if _dropped_document(event.mimeData()) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        path = _dropped_document(event.mimeData())
+        if path is not None:
+            event.acceptProposedAction()
+            self.open_asyncapi(path)
 
     # -- connections -----------------------------------------------------
 

@@ -13,6 +13,7 @@ import asyncio
 import gc
 import logging
 import sys
+from importlib.resources import as_file, files
 from typing import Any
 
 import qasync
@@ -24,6 +25,7 @@ from eventdeck.core import Broker
 from eventdeck.core.connectors import ConnectorError, backend_from_url
 from eventdeck.core.gateways import Gateways
 from eventdeck.core.simulation import Simulation
+from eventdeck.core.workspace import DEMO_RESOURCE
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.gateways_ui import GatewaysController, endpoint_from_settings
 from eventdeck.gui.icons import icon
@@ -72,6 +74,11 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
         bridge.start()
         window.show()
         bridge.spawn(gateways.start(), "starting the gateways")
+        if args.asyncapi is not None:
+            window.open_asyncapi(str(args.asyncapi))
+        elif simulation is not None:  # the demo is an AsyncAPI document too: templates and validation for it
+            with as_file(files("eventdeck.resources").joinpath(DEMO_RESOURCE)) as demo_document:
+                window.open_asyncapi(str(demo_document))
         if args.connect:
             _connect_at_start(window, args.connect)
         loop.call_later(0.5, freeze_startup_objects)  # after the first paint, not before it
