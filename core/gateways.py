@@ -20,6 +20,7 @@ from .errors import EventDeckError
 if TYPE_CHECKING:
     from .http_gateway import HttpGateway
     from .http_streams import StreamEvent
+    from .mqtt.limits import MqttLimits
     from .mqtt.server import ClientEvent, MqttGateway
 
 log = logging.getLogger("eventdeck.gateways")
@@ -80,12 +81,16 @@ class Gateways:
         mqtt: Endpoint | None,
         http: Endpoint | None,
         mqtt_credentials: Mapping[str, str] | None = None,
+        mqtt_limits: MqttLimits | None = None,
         http_token: str | None = None,
+        http_max_body: int = 1024 * 1024,
         on_client: ClientListener | None = None,
     ) -> None:
         self.broker = broker
         self.mqtt_credentials = mqtt_credentials
+        self.mqtt_limits = mqtt_limits
         self.http_token = http_token
+        self.http_max_body = http_max_body
         self.on_client = on_client
         self._wanted: dict[str, Endpoint | None] = {"MQTT": mqtt, "HTTP": http}
         self._running: dict[str, _Gateway] = {}
@@ -140,11 +145,21 @@ class Gateways:
         gateway: _Gateway
         if name == "MQTT":
             gateway = mqtt = MqttGateway(
-                self.broker, endpoint.host, endpoint.port, credentials=self.mqtt_credentials, on_event=self._mqtt_event
+                self.broker,
+                endpoint.host,
+                endpoint.port,
+                limits=self.mqtt_limits,
+                credentials=self.mqtt_credentials,
+                on_event=self._mqtt_event,
             )
         else:
             gateway = http = HttpGateway(
-                self.broker, endpoint.host, endpoint.port, token=self.http_token, on_stream=self._http_event
+                self.broker,
+                endpoint.host,
+                endpoint.port,
+                token=self.http_token,
+                max_body=self.http_max_body,
+                on_stream=self._http_event,
             )
         try:
             await gateway.start()

@@ -22,6 +22,7 @@ from .broker import Broker, BrokerStats
 from .endpoints import DEFAULT_HTTP, DEFAULT_MQTT, Endpoint
 from .gateways import Gateways
 from .message import Message
+from .mqtt.limits import MqttLimits
 from .subscription import SubscriptionInfo
 from .tap import Tap
 
@@ -32,7 +33,9 @@ class ServeOptions:
     mqtt: Endpoint | None = DEFAULT_MQTT
     http: Endpoint | None = DEFAULT_HTTP
     mqtt_credentials: Mapping[str, str] | None = None
+    mqtt_limits: MqttLimits | None = None
     http_token: str | None = None
+    http_max_body: int = 1024 * 1024
     summary_every: float = 60.0
     export_asyncapi: Path | None = None  # written when serve stops: what was observed, as AsyncAPI 3.0
 
@@ -99,7 +102,9 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> int
                 mqtt=options.mqtt,
                 http=options.http,
                 mqtt_credentials=options.mqtt_credentials,
+                mqtt_limits=options.mqtt_limits,
                 http_token=options.http_token,
+                http_max_body=options.http_max_body,
             )
             try:
                 failed = [state.error for state in await gateways.start() if state.error]

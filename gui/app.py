@@ -13,8 +13,10 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from eventdeck.core.endpoints import (
     DEFAULT_HTTP,
@@ -24,6 +26,9 @@ from eventdeck.core.endpoints import (
     Endpoint,
     parse_endpoint,
 )
+
+if TYPE_CHECKING:
+    from eventdeck.core.mqtt.limits import MqttLimits
 
 log = logging.getLogger("eventdeck")
 
@@ -118,6 +123,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--http-token", metavar="TOKEN", help="bearer token HTTP clients must send (required off loopback)"
     )
     serve.add_argument(
+        "--http-max-body", metavar="BYTES", type=_positive_int, default=1024 * 1024, help="largest request body"
+    )
+    serve.add_argument(
+        "--mqtt-user",
+        metavar="NAME",
+        help=f"MQTT clients must log in as NAME with the password in ${MQTT_PASSWORD_VARIABLE} (required off loopback)",
+    )
+    serve.add_argument(
+        "--mqtt-limit",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        help="change an MQTT limit, e.g. max_packet_size=65536 (repeatable; see the MqttLimits names)",
+    )
+    serve.add_argument(
         "--export-asyncapi",
         metavar="FILE",
         type=Path,
@@ -137,6 +157,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("file", metavar="FILE", type=Path)
     return parser
+
+
+MQTT_PASSWORD_VARIABLE = "EVENTDECK_MQTT_PASSWORD"  # never a flag: command lines are visible to other users
+
+
+def mqtt_credentials(user: str | None) -> dict[str, str] | None:
+    if user is None:
+        return None
+    password = os.environ.get(MQTT_PASSWORD_VARIABLE)
+    if not password:
+        raise ValueError(f"--mqtt-user {user} needs the password in the environment variable {MQTT_PASSWORD_VARIABLE}")
+    return {user: password}
+
+
+def mqtt_limits(settings: list[str]) -> MqttLimits | None:
+    """``NAME=VALUE`` pairs into ``MqttLimits``; ``ValueError`` naming the bad one and the known names."""
+    if not settings:
+        return None
+    from eventdeck.core.mqtt.limits import MqttLimits  # noqa: PLC0415 - only serve needs it
+
+    known = {field.name: field.type for field in fields(MqttLimits)}
+    values: dict[str, float] = {}
+    for setting in settings:
+        name, _, text = setting.partition("=")
+        if name not in known:
+            raise ValueError(f"unknown MQTT limit {name!r}; known: {', '.join(known)}")
+        try:
+            values[name] = float(text) if known[name] in (float, "float") else int(text)
+        except ValueError:
+            raise ValueError(f"MQTT limit {name} needs a number, got {text!r}") from None
+    return MqttLimits(**values)  # type: ignore[arg-type] - each value was converted to its field's type
 
 
 def serve_description() -> str:
@@ -224,10 +275,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from eventdeck.core.serve import ServeOptions, serve  # noqa: PLC0415 - only this command needs the gateways
 
+        try:
+            credentials = mqtt_credentials(args.mqtt_user)
+            limits = mqtt_limits(args.mqtt_limit)
+        except ValueError as exc:
+            print(f"eventdeck serve: {exc}", file=sys.stderr)
+            return 2
         options = ServeOptions(
             mqtt=args.mqtt,
             http=args.http,
+            mqtt_credentials=credentials,
+            mqtt_limits=limits,
             http_token=args.http_token,
+            http_max_body=args.http_max_body,
             summary_every=args.summary_every,
             export_asyncapi=args.export_asyncapi,
         )

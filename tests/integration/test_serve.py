@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import signal
@@ -17,6 +18,9 @@ from pathlib import Path
 import pytest
 
 from eventdeck.core.asyncapi import parse_document
+
+SERVE = [sys.executable, "-m", "eventdeck.gui.app", "serve"]
+MQTT_LOGIN = ["--mqtt-user", "alice"]
 
 
 def start_serve(*args: str) -> subprocess.Popen[str]:
@@ -166,3 +170,65 @@ def test_asyncapi_check_prints_a_summary_or_the_error(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert "broken.yaml" in result.stderr
     assert "line 3: invalid YAML" in result.stderr  # where the parser found the sequence unclosed
+
+
+def test_serve_mqtt_credentials_and_limits() -> None:
+    if shutil.which("mosquitto_pub") is None:
+        pytest.skip("mosquitto_pub is not installed (Debian package mosquitto-clients)")
+    env = {**os.environ, "EVENTDECK_MQTT_PASSWORD": "s3cret"}
+    process = subprocess.Popen(
+        [*SERVE, "--http", "off", "--mqtt", "127.0.0.1:0", *MQTT_LOGIN, "--mqtt-limit", "max_packet_size=4096"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        match, _ = read_until(process, r"MQTT gateway listening on 127\.0\.0\.1:(\d+)")
+        port = match.group(1)
+        refused = subprocess.run(
+            ["mosquitto_pub", "-p", port, "-t", "a", "-m", "x", "-u", "alice", "-P", "wrong"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+        assert refused.returncode != 0
+        accepted = subprocess.run(
+            ["mosquitto_pub", "-p", port, "-t", "a", "-m", "x", "-u", "alice", "-P", "s3cret"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+        assert accepted.returncode == 0, accepted.stderr
+        too_big = subprocess.run(
+            ["mosquitto_pub", "-p", port, "-t", "a", "-m", "x" * 10_000, "-u", "alice", "-P", "s3cret", "-q", "1"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+        assert too_big.returncode != 0  # over max_packet_size: the gateway closes the connection
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)
+    assert process.returncode == 0
+
+
+def test_serve_explains_bad_mqtt_settings() -> None:
+    for args, reason in (
+        (["--mqtt-limit", "nope=1"], "unknown MQTT limit 'nope'"),
+        (["--mqtt-user", "bob"], "EVENTDECK_MQTT_PASSWORD"),
+    ):
+        env = {k: v for k, v in os.environ.items() if k != "EVENTDECK_MQTT_PASSWORD"}
+        result = subprocess.run(
+            [sys.executable, "-m", "eventdeck.gui.app", "serve", *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=env,
+            check=False,
+        )
+        assert result.returncode == 2
+        assert reason in result.stderr
