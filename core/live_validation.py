@@ -28,7 +28,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sized
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, NamedTuple
 
 from eventdeck.core.asyncapi import Document, MessageSpec, PayloadValidator, ValidationIssue, validator_for
@@ -99,6 +99,8 @@ class LiveValidator:
         self._invalid: OrderedDict[int, tuple[ValidationIssue, ...]] = OrderedDict()
         self._cost = _FIRST_COST
         self.last_batch_seconds = 0.0
+        self.last_found = 0
+        """Invalid messages found by the last ``check`` (views repaint only when it is not 0)."""
 
     # -- reading ---------------------------------------------------------------
 
@@ -141,6 +143,7 @@ class LiveValidator:
             route = routes[message.channel] if message.channel in routes else self._route(message.channel)
             if route is not None and route.schemas:
                 todo.append((message, route))
+        self.last_found = 0
         if not todo:
             self.last_batch_seconds = 0.0
             return False
@@ -154,16 +157,18 @@ class LiveValidator:
             todo = [todo[index] for index in sorted(chosen)]
         deadline = started + self.budget
         done = 0
+        counts = self._counts
         for message, route in todo:
+            counter = counts.get(message.channel) or self._counter(message.channel)
             if done & 31 == 31 and time.perf_counter() > deadline:
-                self._counter(message.channel)[2] += 1  # the rest of the batch is skipped too
+                counter[2] += 1  # the rest of the batch is skipped too
                 continue
             done += 1
-            counter = self._counter(message.channel)
             counter[0] += 1
             issues = self._issues(message, route)
             if issues:
                 counter[1] += 1
+                self.last_found += 1
                 self._remember(message.id, issues)
         self.last_batch_seconds = elapsed = time.perf_counter() - started
         # A moving average of the cost per payload decides how many the next batch can afford.
@@ -176,10 +181,7 @@ class LiveValidator:
         for schema in route.schemas:
             if schema.fast is not None and _is_json(content_type or schema.content_type):
                 if value is _UNDECODED:
-                    try:
-                        value = json.loads(message.payload)
-                    except ValueError:
-                        value = _UNDECODABLE
+                    value = _decode(message.payload)
                 if value is not _UNDECODABLE and schema.fast(value):
                     return ()
         return _closest(partial(schema.validator.validate, message.payload, content_type) for schema in route.schemas)
@@ -224,6 +226,26 @@ def _closest(attempts: Iterable[Callable[[], list[ValidationIssue]]]) -> tuple[V
     return best
 
 
+def _decode(payload: bytes) -> Any:
+    """The JSON value of a UTF-8 payload, or _UNDECODABLE (then jsonschema's path says why).
+
+    ``raw_decode`` of a str is about three times as fast as ``json.loads`` of bytes, which
+    detects the encoding and matches trailing whitespace with a regular expression.
+    """
+    try:
+        text = payload.decode()
+        value, end = _RAW_DECODE(text)
+    except ValueError:  # UnicodeDecodeError too; leading whitespace as well, left to the slow path
+        return _UNDECODABLE
+    if end != len(text) and text[end:].strip(" \t\n\r"):
+        return _UNDECODABLE
+    return value
+
+
+_RAW_DECODE = json.JSONDecoder().raw_decode
+
+
+@lru_cache(maxsize=256)
 def _is_json(content_type: str) -> bool:
     base = content_type.split(";", maxsplit=1)[0].strip().lower()
     return base in ("application/json", "text/json") or base.endswith("+json") or not base
@@ -308,12 +330,22 @@ def _compile(schema: Any, depth: int) -> Check:
             checks.append(built)
     if not checks:
         return _always
+    return _every(checks)
+
+
+def _every(checks: list[Check]) -> Check:
     if len(checks) == 1:
         return checks[0]
-    if len(checks) == 2:
-        first, second = checks
-        return lambda v: first(v) and second(v)
-    return lambda v: all(check(v) for check in checks)
+
+    def every(value: Any) -> bool:
+        for check in checks:  # a plain loop: twice as fast as all() over a generator
+            if not check(value):
+                break
+        else:
+            return True
+        return False
+
+    return every
 
 
 def _always(_value: Any) -> bool:
@@ -373,7 +405,12 @@ def _properties(argument: Any, _schema: Mapping[str, Any], depth: int) -> Check:
     def check(value: Any) -> bool:
         if not isinstance(value, dict):
             return True
-        return all(name not in value or sub(value[name]) for name, sub in checks)
+        for name, sub in checks:  # a plain loop: twice as fast as all() over a generator
+            if name in value and not sub(value[name]):
+                break
+        else:
+            return True
+        return False
 
     return check
 
@@ -381,8 +418,8 @@ def _properties(argument: Any, _schema: Mapping[str, Any], depth: int) -> Check:
 def _required(argument: Any, _schema: Mapping[str, Any], _depth: int) -> Check:
     if not isinstance(argument, list) or not all(isinstance(name, str) for name in argument):
         raise _UnsupportedError("required")
-    names = tuple(argument)
-    return lambda v: not isinstance(v, dict) or all(name in v for name in names)
+    names = frozenset(argument)
+    return lambda v: not isinstance(v, dict) or v.keys() >= names
 
 
 def _additional(argument: Any, schema: Mapping[str, Any], depth: int) -> Check:
@@ -445,7 +482,7 @@ def _combination(every: bool) -> Callable[[Any, Mapping[str, Any], int], Check]:
             raise _UnsupportedError("allOf/anyOf")
         checks = [_compile(sub, depth) for sub in argument]
         if every:
-            return lambda v: all(check(v) for check in checks)
+            return _every(checks)
         return lambda v: any(check(v) for check in checks)
 
     return build

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from eventdeck.core import InvalidChannel, Message, validate_channel
 from eventdeck.core.asyncapi import Document, TrafficRecorder, load_document, to_yaml
@@ -35,7 +35,12 @@ class AsyncApiController(QObject):
         self._bridge = bridge
         self.document: Document | None = None
         self.recorder = TrafficRecorder()  # bounded: counters and the first samples per channel and kind
-        bridge.messages.connect(self._record)
+        self._unrecorded: list[Message] = []
+        self._record_timer = QTimer(self)
+        self._record_timer.setSingleShot(True)
+        self._record_timer.setInterval(0)  # on a loop turn of its own, not inside the bridge's flush
+        self._record_timer.timeout.connect(self._record)
+        bridge.messages.connect(self._on_messages)
 
     def load(self, path: str | os.PathLike[str]) -> Document:
         """Read and check the document at ``path``; raises ``AsyncApiError`` and changes nothing on failure."""
@@ -56,8 +61,9 @@ class AsyncApiController(QObject):
         self._bridge.set_validator(None)
         self.document_changed.emit(None)
 
-    def export_yaml(self, *, redact_values: bool = False, title: str = "Observed by EventDeck") -> str:
+    def export_yaml(self, redact_values: bool = False, title: str = "Observed by EventDeck") -> str:
         """An AsyncAPI 3.0.0 document (YAML) of the traffic seen since the start and who subscribes."""
+        self._record()  # what arrived since the last loop turn too
         subscriptions = self._bridge.backend.subscriptions() or []
         return to_yaml(self.recorder.document(subscriptions, title=title, redact_values=redact_values))
 
@@ -71,7 +77,12 @@ class AsyncApiController(QObject):
         )
         return f"{Path(document.source).name}: AsyncAPI {document.version}, {', '.join(counts)}"
 
-    def _record(self, batch: list[Message]) -> None:
+    def _on_messages(self, batch: list[Message]) -> None:
+        self._unrecorded.extend(batch)
+        self._record_timer.start()
+
+    def _record(self) -> None:
+        batch, self._unrecorded = self._unrecorded, []
         add = self.recorder.add
         for message in batch:
             add(message)

@@ -133,6 +133,7 @@ class StreamPanel(QWidget):
         self._apply_timer.timeout.connect(self._apply_held)
         bridge.messages.connect(self._on_messages)
         bridge.validator_changed.connect(model.set_validator)
+        bridge.validated.connect(self._on_validated)
         model.set_validator(bridge.validator)
         QShortcut(QKeySequence(Qt.Key.Key_End), self.view, self.follow)
         self._programmatic_scroll = False
@@ -157,6 +158,11 @@ class StreamPanel(QWidget):
             del self._held[: len(self._held) - self.model.capacity]
         if not self._apply_timer.isActive():
             self._apply_timer.start()
+
+    def _on_validated(self) -> None:
+        validator = self._bridge.validator
+        if validator is not None and validator.last_found:
+            self.view.viewport().update()  # rows shown before their batch was checked get their flag
 
     def _apply_held(self) -> None:
         held, self._held = self._held, []

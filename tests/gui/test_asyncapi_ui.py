@@ -14,8 +14,9 @@ from pytestqt.qtbot import QtBot
 
 from eventdeck.core import Message
 from eventdeck.core.asyncapi import AsyncApiError, parse_document
+from eventdeck.core.live_validation import LiveValidator
 from eventdeck.gui.asyncapi_ui import AsyncApiController
-from eventdeck.gui.bridge import Bridge
+from eventdeck.gui.bridge import INLINE_CHECK, Bridge
 from eventdeck.gui.icons import icon
 from eventdeck.gui.models.channel_tree import ChannelTreeModel
 from eventdeck.gui.models.stream_model import KIND_COLUMN, StreamModel
@@ -272,3 +273,39 @@ def test_models_stay_consistent_with_a_validator(
     window.bridge.take_snapshot()
     qtmodeltester.check(window.model)
     qtmodeltester.check(window.channels.model)
+
+
+def test_a_flood_is_validated_on_its_own_loop_turn_and_flagged(qtbot: QtBot, window: Window, shop: Path) -> None:
+    window.controller.apply(window.controller.load(shop))
+    assert window.controller.document is not None
+    window.bridge.set_validator(LiveValidator(window.controller.document, budget=60.0))  # no sampling here
+    emitted: list[None] = []
+    window.bridge.validated.connect(lambda: emitted.append(None))
+
+    async def flood() -> None:
+        for number in range(INLINE_CHECK + 100):  # one flush's worth, beyond the inline limit
+            await window.bridge.broker.publish("user/signedup", json.dumps({"name": "x", "age": -number - 1}).encode())
+
+    window.bridge._flush_timer.stop()  # no flush while publishing: the whole flood arrives as one batch
+    window.bridge.spawn(flood(), "flood")
+    qtbot.waitUntil(lambda: window.bridge.broker.stats().published == INLINE_CHECK + 100, timeout=WAIT)
+    window.bridge.flush()
+    window.bridge._flush_timer.start()
+    assert window.bridge.validator is not None
+    assert window.bridge.validator.totals().checked == 0  # not inside the flush
+    qtbot.waitUntil(lambda: bool(emitted), timeout=WAIT)
+    assert len(emitted) == 1  # one signal for the batch, never one per message
+    assert window.bridge.validator.totals() == (INLINE_CHECK + 100, INLINE_CHECK + 100, 0)
+    qtbot.waitUntil(lambda: window.model.rowCount() == INLINE_CHECK + 100, timeout=WAIT)
+    last = window.model.index(window.model.rowCount() - 1, KIND_COLUMN)
+    assert window.model.data(last, Qt.ItemDataRole.DecorationRole).cacheKey() == icon("invalid").cacheKey()
+
+
+def test_no_signal_without_traffic_the_document_describes(qtbot: QtBot, window: Window, shop: Path) -> None:
+    window.controller.apply(window.controller.load(shop))
+    emitted: list[None] = []
+    window.bridge.validated.connect(lambda: emitted.append(None))
+    publish(qtbot, window.bridge, "fridge/level", {"percent": 40})
+    publish(qtbot, window.bridge, "sensor/avro", {"value": 1})
+    qtbot.waitUntil(lambda: window.model.rowCount() == 2, timeout=WAIT)
+    assert emitted == []
