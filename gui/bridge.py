@@ -4,7 +4,9 @@ The bridge drains the broker's tap on a ~33 ms timer and hands each batch to Qt
 as ONE signal (never one per message); a slower timer takes snapshots of channels
 and subscriptions and turns counter differences into rates. Panels call the core
 through ``bridge.broker`` and run coroutines with ``bridge.spawn`` so a failure is
-logged and shown, never lost and never fatal.
+logged and shown, never lost and never fatal. With ``set_validator`` (an AsyncAPI
+document loaded), each batch is also validated: small ones before they are emitted,
+a flood's on the next loop turn; ``validated`` follows, at most once per batch.
 """
 
 from __future__ import annotations
