@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from eventdeck.core.endpoints import (
     DEFAULT_HTTP,
@@ -178,7 +178,7 @@ def mqtt_limits(settings: list[str]) -> MqttLimits | None:
     from eventdeck.core.mqtt.limits import MqttLimits  # noqa: PLC0415 - only serve needs it
 
     known = {field.name: field.type for field in fields(MqttLimits)}
-    values: dict[str, float] = {}
+    values: dict[str, Any] = {}
     for setting in settings:
         name, _, text = setting.partition("=")
         if name not in known:
@@ -187,7 +187,7 @@ def mqtt_limits(settings: list[str]) -> MqttLimits | None:
             values[name] = float(text) if known[name] in (float, "float") else int(text)
         except ValueError:
             raise ValueError(f"MQTT limit {name} needs a number, got {text!r}") from None
-    return MqttLimits(**values)  # type: ignore[arg-type] - each value was converted to its field's type
+    return MqttLimits(**values)
 
 
 def serve_description() -> str:

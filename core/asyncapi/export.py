@@ -67,7 +67,8 @@ class _Observed:
     def add(self, message: Message) -> None:
         self.count += 1
         self.content_types[message.content_type] += 1
-        self.headers.update(message.headers.keys())
+        if message.headers:
+            self.headers.update(message.headers.keys())
         self.publishers[message.publisher] = None
         if len(self.values) < MAX_SAMPLES:
             decoded = _decode(message)
@@ -114,7 +115,11 @@ class TrafficRecorder:
             return
         if message.channel.startswith("$"):
             return  # dead letters and other broker-made channels are not the system's channels
-        self.observed.setdefault((message.channel, message.kind), _Observed()).add(message)
+        key = (message.channel, message.kind)
+        observed = self.observed.get(key)
+        if observed is None:  # not setdefault: that would build a throw-away _Observed per message
+            observed = self.observed[key] = _Observed()
+        observed.add(message)
         if message.kind is Kind.COMMAND:
             self.answers.setdefault(message.channel, _Observed())
             if message.correlation_id is not None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jsonschema  # type: ignore[import-untyped]  # no types-jsonschema in the environment
@@ -33,8 +34,15 @@ VALIDATED = "validated"
 NO_SCHEMA = "no schema"
 
 _FORMATS = FormatChecker(formats=())
+
+
+def _strings_only(check: Callable[[str], bool]) -> Callable[[object], bool]:
+    """JSON Schema formats constrain strings only: any other value passes (``type`` judges it)."""
+    return lambda value: not isinstance(value, str) or check(value)
+
+
 for _name, _check in CHECKS.items():
-    _FORMATS.checks(_name)(_check)
+    _FORMATS.checks(_name)(_strings_only(_check))
 
 _DRAFTS: dict[str, Any] = {
     "draft-04": jsonschema.Draft4Validator,

@@ -164,3 +164,11 @@ def test_every_corpus_message_gets_a_fitting_example() -> None:
     assert len(messages) == 19
     for message in messages:
         assert validator_for(message).validate_value(example_from_schema(message.payload)) == [], message.name
+
+
+def test_formats_only_judge_strings() -> None:
+    spec = MessageSpec(name="when", payload={"type": ["string", "integer"], "format": "date-time"})
+    validator = validator_for(spec)
+    assert validator.validate_value(5) == []
+    assert validator.validate_value("2026-11-27T10:00:00Z") == []
+    assert validator.validate_value("yesterday")
