@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QColor
 
 from eventdeck.core import Kind, Message, matches
+from eventdeck.core.backend import GAP_CHANNEL
 from eventdeck.gui.icons import icon, kind_colour, kind_icon
 
 if TYPE_CHECKING:
@@ -34,9 +36,18 @@ _ANSWERED_ROLES = frozenset(
         Qt.ItemDataRole.ForegroundRole,
         Qt.ItemDataRole.TextAlignmentRole,
         Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.BackgroundRole,
         MESSAGE_ROLE,
     }
 )
+GAP_BACKGROUND = QColor(245, 158, 11, 70)  # amber, translucent so it works in light and dark themes
+
+
+def gap_text(message: Message) -> str:
+    """The row a connector's gap marker shows instead of its payload."""
+    seconds = message.headers.get("x-gap-seconds", "?")
+    reason = message.headers.get("x-gap-reason", "connection lost")
+    return f"⚠ gap: no traffic seen for {float(seconds):.1f} s ({reason})" if seconds != "?" else f"⚠ gap ({reason})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +141,8 @@ class StreamModel(QAbstractTableModel):
             return None
         message = self._rows[self._start + index.row()]
         column = index.column()
+        if message.channel == GAP_CHANNEL:
+            return self._gap_data(message, column, role)
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 0:
                 return format_time(message.timestamp)
@@ -155,6 +168,16 @@ class StreamModel(QAbstractTableModel):
             return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         if role == Qt.ItemDataRole.ToolTipRole and column in (1, 4):
             return message.channel if column == 1 else preview(message)
+        return None
+
+    def _gap_data(self, message: Message, column: int, role: int) -> object:
+        # A connector lost its broker for a while: one amber row says so, where the payload would be.
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return GAP_BACKGROUND
+        if role == Qt.ItemDataRole.DisplayRole:
+            return {0: format_time(message.timestamp), 1: "connection", 4: gap_text(message)}.get(column, "")
+        if role in (Qt.ItemDataRole.ToolTipRole, MESSAGE_ROLE):
+            return gap_text(message) if role == Qt.ItemDataRole.ToolTipRole else message
         return None
 
     def _invalid(self, message: Message) -> bool:

@@ -8,6 +8,7 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from eventdeck.core import Kind, Message
+from eventdeck.core.backend import GAP_CHANNEL
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.models.stream_model import StreamFilter, StreamModel
 from eventdeck.gui.panels.stream_panel import FLOOD_BATCH, StreamPanel
@@ -180,3 +181,18 @@ def test_capacity_can_change(panel: StreamPanel) -> None:
     assert panel.model.rowCount() == 10
     with pytest.raises(ValueError, match="at least 1 row"):
         panel.model.set_capacity(0)
+
+
+def test_a_connector_gap_is_one_amber_row_that_says_so() -> None:
+    model = StreamModel()
+    gap = Message.build(
+        GAP_CHANNEL,
+        {"seconds": 3.2},
+        headers={"x-gap-seconds": "3.200", "x-gap-reason": "lost connection to mqtt://127.0.0.1:1884"},
+    )
+    model.append_batch([*messages(1), gap])
+    assert model.index(1, 4).data() == "⚠ gap: no traffic seen for 3.2 s (lost connection to mqtt://127.0.0.1:1884)"
+    assert model.index(1, 1).data() == "connection"
+    assert model.index(1, 2).data() == ""
+    assert model.index(1, 0).data(Qt.ItemDataRole.BackgroundRole) is not None
+    assert model.index(0, 0).data(Qt.ItemDataRole.BackgroundRole) is None
