@@ -3,9 +3,11 @@
 Prints ONE JSON line. Per broker: what the independent publisher sent, what the
 connector's mirror saw (counted on the mirror's channel counter), messages missed,
 the rate seen, and the event loop's stall (lateness of a 5 ms timer, p99 and max)
-while the flood runs. No window here (a window variant belongs with the GUI)::
+while the flood runs. ``--window`` does the same with the real main window open (offscreen)
+showing the connector, on the qasync loop, as a user would watch it::
 
-    .venv/bin/python tests/benchmarks/connector_stream.py [--rate 20000] [--duration 20] [--brokers mqtt,nats,redis]
+    .venv/bin/python tests/benchmarks/connector_stream.py [--rate 20000] [--duration 20]
+        [--brokers mqtt,nats,redis] [--window]
 
 Publishers run in their own processes so they do not share our event loop:
 MQTT uses ``mosquitto_pub -l -q 1`` fed line by line, NATS nats-py, Redis redis-py
@@ -24,6 +26,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from eventdeck.core.connectors import backend_from_url
@@ -149,11 +152,43 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def measure(kind: str, rate: int, duration: float) -> dict[str, Any]:
+@contextlib.asynccontextmanager
+async def _window_showing(backend: Any) -> AsyncIterator[None]:
+    """The main window, offscreen, showing ``backend`` (imports Qt only in --window mode)."""
+    import tempfile  # noqa: PLC0415
+
+    from PySide6.QtCore import QSettings  # noqa: PLC0415
+
+    from eventdeck.gui.bridge import Bridge  # noqa: PLC0415
+    from eventdeck.gui.heap import HeapKeeper  # noqa: PLC0415
+    from eventdeck.gui.main_window import MainWindow  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as folder:
+        bridge = Bridge(backend)
+        window = MainWindow(bridge, QSettings(os.path.join(folder, "bench.ini"), QSettings.Format.IniFormat))
+        window.show()
+        bridge.start()
+        await asyncio.sleep(0.5)
+        HeapKeeper(bridge).start()
+        try:
+            yield
+        finally:
+            bridge.stop()
+            window.close()
+
+
+async def measure(kind: str, rate: int, duration: float, window: bool = False) -> dict[str, Any]:
     if not _reachable(PORTS[kind]):
         return {"skipped": f"not reachable at 127.0.0.1:{PORTS[kind]}"}
     backend = backend_from_url(URLS[kind])
     await backend.start()
+    async with contextlib.AsyncExitStack() as stack:
+        if window:
+            await stack.enter_async_context(_window_showing(backend))
+        return await _flood(backend, kind, rate, duration)
+
+
+async def _flood(backend: Any, kind: str, rate: int, duration: float) -> dict[str, Any]:
     channel = CHANNEL.format(kind=kind)
     count = int(rate * duration)
 
@@ -200,8 +235,8 @@ async def measure(kind: str, rate: int, duration: float) -> dict[str, Any]:
     }
 
 
-async def main(rate: int, duration: float, kinds: list[str]) -> dict[str, Any]:
-    results = {kind: await measure(kind, rate, duration) for kind in kinds}
+async def main(rate: int, duration: float, kinds: list[str], window: bool = False) -> dict[str, Any]:
+    results = {kind: await measure(kind, rate, duration, window) for kind in kinds}
     ok = all(
         "skipped" in result
         or (
@@ -210,7 +245,7 @@ async def main(rate: int, duration: float, kinds: list[str]) -> dict[str, Any]:
         )
         for kind, result in results.items()
     )
-    return {"rate": rate, "duration_s": duration, "brokers": results, "goals": GOALS, "ok": ok}
+    return {"rate": rate, "duration_s": duration, "window": window, "brokers": results, "goals": GOALS, "ok": ok}
 
 
 if __name__ == "__main__":
@@ -219,10 +254,20 @@ if __name__ == "__main__":
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per broker (default 20)")
     # RabbitMQ is opt-in: its aio-pika publisher tops out near 5,000 msg/s here, so it cannot show the goal rate.
     parser.add_argument("--brokers", default="mqtt,nats,redis", help="comma-separated: mqtt,nats,redis,amqp")
+    parser.add_argument("--window", action="store_true", help="monitor with the main window open (offscreen)")
     parser.add_argument("--publish", choices=sorted(PORTS), help=argparse.SUPPRESS)  # child-process mode
     parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.publish:
         publish(args.publish, args.rate, args.count)
+    elif args.window:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        import qasync
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication(sys.argv[:1])
+        app.setQuitOnLastWindowClosed(False)  # closing one window must not stop the loop under the benchmark
+        with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+            print(json.dumps(runner.run(main(args.rate, args.duration, args.brokers.split(","), window=True))))
     else:
         print(json.dumps(asyncio.run(main(args.rate, args.duration, args.brokers.split(",")))))

@@ -34,8 +34,8 @@ from eventdeck.core.asyncapi import parse_document
 from eventdeck.core.virtual import VirtualSubscriber
 from eventdeck.gui.asyncapi_ui import AsyncApiController
 from eventdeck.gui.bridge import Bridge
+from eventdeck.gui.heap import HeapKeeper
 from eventdeck.gui.main_window import MainWindow, resident_memory_mb
-from eventdeck.gui.window_runner import freeze_startup_objects
 
 CHANNELS = [f"bench/sensor{i}/reading" for i in range(10)]
 PAYLOAD = b'{"sensor":"s1","value":21.5,"unit":"C","seq":123456}' + b" " * 48  # 100 bytes
@@ -107,7 +107,7 @@ async def run(rate: float, seconds: float, ring: int, schema: bool = False) -> d
             for sub in subscribers:
                 sub.start()
             await asyncio.sleep(1.0)  # let the window settle
-            freeze_startup_objects()  # as the app does after its first paint
+            HeapKeeper(bridge).start()  # as the app does after its first paint
             memory_before = resident_memory_mb()
             stop = asyncio.Event()
             lateness: list[float] = []
