@@ -148,7 +148,7 @@ def test_values_for_the_composer(live: LiveValidator) -> None:
     assert live.messages_for("nowhere") == ()
 
 
-def test_a_format_check_given_a_number_is_reported_not_raised() -> None:
+def test_a_format_only_judges_strings() -> None:
     document = parse_document(
         """
 asyncapi: 3.0.0
@@ -161,8 +161,10 @@ channels:
 """
     )
     live = LiveValidator(document)
-    live.check([message(1, "c", 5)])
-    assert live.issues_for(1)[0].message.startswith("could not be checked")
+    live.check([message(1, "c", 5), message(2, "c", "2026-11-27T10:00:00Z"), message(3, "c", "yesterday")])
+    assert live.issues_for(1) == ()  # a number is not held to a string format
+    assert live.issues_for(2) == ()
+    assert "date-time" in live.issues_for(3)[0].message
 
 
 # -- the fast check agrees with jsonschema -------------------------------------------------
