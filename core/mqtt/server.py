@@ -192,6 +192,9 @@ class _Client:
         session = self.protocol.session
         assert session is not None
         subscription = sub.subscription
+        if subscription is None:  # e.g. the same filter twice in one read: the first one made it already
+            with contextlib.suppress(KeyError):
+                subscription = self.gateway.broker.subscription(sub.name)
         if subscription is None or subscription.state is State.CLOSED or subscription.state is State.AWAY:
             away = subscription is not None and subscription.state is State.AWAY
             subscription = self.gateway.broker.subscribe(
@@ -203,6 +206,9 @@ class _Client:
             if fresh:  # what the broker queued at once are the retained messages
                 sub.retained_ids = {message.id for message in subscription.queue}
             sub.subscription = subscription
+        self._stop_consumer(sub)
+        if self.done:  # the connection ended while its actions were still being carried out
+            return
         task = asyncio.create_task(self._consume(sub, subscription), name=f"mqtt {sub.name}")
         self.consumers[sub] = task
         self.gateway.track(task)
@@ -379,7 +385,7 @@ class MqttGateway:
         server.close()
         for client in list(self.connections):
             await client.shutdown(c.SERVER_SHUTTING_DOWN)
-        for task in list(self._handlers):
+        for task in [*self._handlers, *self._consumers]:
             task.cancel()
         if self._handlers or self._consumers:
             await asyncio.gather(*self._handlers, *self._consumers, return_exceptions=True)
