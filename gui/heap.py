@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, QTimer
 
 from eventdeck.gui.bridge import Bridge, Snapshot
 
-FREEZE_EVERY_MS = 2_000
+FREEZE_EVERY_MS = 500
 FULL_COLLECTION_EVERY = 60.0  # seconds between cycle clean-ups, when the broker is quiet
 QUIET_RATE = 2_000.0  # msg/s below which a full collection is harmless
 

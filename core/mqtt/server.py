@@ -39,8 +39,8 @@ from .session import ClientSubscription, SessionState
 
 log = logging.getLogger("eventdeck.mqtt")
 
-_READ_SIZE = 256 * 1024
-_BATCH = 512  # deliveries taken from a broker subscription per write
+_READ_SIZE = 8 * 1024  # ~110 small packets per loop turn: keeps each turn short when a client floods
+_BATCH = 64  # deliveries taken from a broker subscription per write: short loop turns under a flood
 _HIGH_WATER = 1024 * 1024  # bytes buffered for a client before its consumers wait for the socket
 _MAX_HOLD = 1.0  # seconds a publisher's read may wait for congested subscribers
 _VERSIONS = {c.MQTT_311: "3.1.1", c.MQTT_5: "5.0"}

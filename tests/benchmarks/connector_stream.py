@@ -26,8 +26,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
 from typing import Any
+
+from bench_window import Stalls, run_with_qt, window_showing
 
 from eventdeck.core.connectors import backend_from_url
 
@@ -137,46 +138,6 @@ def _reachable(port: int) -> bool:
         return False
 
 
-async def _stalls(lateness: list[float], stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    while not stop.is_set():
-        due = loop.time() + 0.005
-        await asyncio.sleep(0.005)
-        lateness.append(max(0.0, loop.time() - due))
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-@contextlib.asynccontextmanager
-async def _window_showing(backend: Any) -> AsyncIterator[None]:
-    """The main window, offscreen, showing ``backend`` (imports Qt only in --window mode)."""
-    import tempfile  # noqa: PLC0415
-
-    from PySide6.QtCore import QSettings  # noqa: PLC0415
-
-    from eventdeck.gui.bridge import Bridge  # noqa: PLC0415
-    from eventdeck.gui.heap import HeapKeeper  # noqa: PLC0415
-    from eventdeck.gui.main_window import MainWindow  # noqa: PLC0415
-
-    with tempfile.TemporaryDirectory() as folder:
-        bridge = Bridge(backend)
-        window = MainWindow(bridge, QSettings(os.path.join(folder, "bench.ini"), QSettings.Format.IniFormat))
-        window.show()
-        bridge.start()
-        await asyncio.sleep(0.5)
-        HeapKeeper(bridge).start()
-        try:
-            yield
-        finally:
-            bridge.stop()
-            window.close()
-
-
 async def measure(kind: str, rate: int, duration: float, window: bool = False) -> dict[str, Any]:
     if not _reachable(PORTS[kind]):
         return {"skipped": f"not reachable at 127.0.0.1:{PORTS[kind]}"}
@@ -184,7 +145,7 @@ async def measure(kind: str, rate: int, duration: float, window: bool = False) -
     await backend.start()
     async with contextlib.AsyncExitStack() as stack:
         if window:
-            await stack.enter_async_context(_window_showing(backend))
+            await stack.enter_async_context(window_showing(backend))
         return await _flood(backend, kind, rate, duration)
 
 
@@ -196,9 +157,8 @@ async def _flood(backend: Any, kind: str, rate: int, duration: float) -> dict[st
         info = next((info for info in backend.broker.channels() if info.name == channel), None)
         return info.messages if info else 0
 
-    lateness: list[float] = []
-    stop = asyncio.Event()
-    stall_task = asyncio.create_task(_stalls(lateness, stop))
+    stalls = Stalls()
+    stalls.start()
     publisher = await asyncio.create_subprocess_exec(
         sys.executable, SCRIPT, "--publish", kind, "--rate", str(rate), "--count", str(count),
         stdout=asyncio.subprocess.PIPE,
@@ -211,8 +171,7 @@ async def _flood(backend: Any, kind: str, rate: int, duration: float) -> dict[st
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(publisher.wait(), 0.05)
     output, _ = await publisher.communicate()
-    stop.set()
-    await stall_task
+    stall = await stalls.stop()
     report = json.loads(output.decode().strip().splitlines()[-1])
     # Let the tail arrive: wait until the count stops growing (or everything is there).
     last, quiet_since = seen(), time.monotonic()
@@ -230,8 +189,7 @@ async def _flood(backend: Any, kind: str, rate: int, duration: float) -> dict[st
         "seen": total,
         "missed": report["sent"] - total,
         "rate_seen": round(total / max(active, 1e-9)),
-        "p99_stall_ms": round(_percentile(lateness, 0.99) * 1000, 2),
-        "max_stall_ms": round(max(lateness, default=0.0) * 1000, 2),
+        **stall,
     }
 
 
@@ -261,13 +219,6 @@ if __name__ == "__main__":
     if args.publish:
         publish(args.publish, args.rate, args.count)
     elif args.window:
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        import qasync
-        from PySide6.QtWidgets import QApplication
-
-        app = QApplication(sys.argv[:1])
-        app.setQuitOnLastWindowClosed(False)  # closing one window must not stop the loop under the benchmark
-        with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
-            print(json.dumps(runner.run(main(args.rate, args.duration, args.brokers.split(","), window=True))))
+        print(json.dumps(run_with_qt(main(args.rate, args.duration, args.brokers.split(","), window=True))))
     else:
         print(json.dumps(asyncio.run(main(args.rate, args.duration, args.brokers.split(",")))))

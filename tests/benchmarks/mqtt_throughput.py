@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import shutil
 import socket
@@ -17,6 +18,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench_window import Stalls, run_with_qt, window_showing
 
 from eventdeck.core import Broker
 from eventdeck.core.mqtt import MqttGateway
@@ -89,8 +92,12 @@ async def _run(
     return {"rate": round(received / elapsed) if elapsed else 0, "received": received, "seconds": round(elapsed, 2)}
 
 
-async def _gateway_run(qos: int, count: int, lines: bytes) -> dict[str, float]:
-    async with Broker() as broker, MqttGateway(broker, port=0) as gateway:
+async def _gateway_run(qos: int, count: int, lines: bytes, window: bool) -> dict[str, float]:
+    async with Broker() as broker, MqttGateway(broker, port=0) as gateway, contextlib.AsyncExitStack() as stack:
+        if window:
+            await stack.enter_async_context(window_showing(broker))
+        stalls = Stalls()
+        stalls.start()
         loop = asyncio.get_running_loop()
         subscribed: asyncio.Future[None] = loop.create_future()
 
@@ -100,9 +107,9 @@ async def _gateway_run(qos: int, count: int, lines: bytes) -> dict[str, float]:
             subscribed.set_result(None)
 
         watcher = asyncio.create_task(watch())
-        result = await _run(gateway.port, qos, count, lines, subscribed)
+        result: dict[str, float] = await _run(gateway.port, qos, count, lines, subscribed)
         await watcher
-        return result
+        return result | await stalls.stop()
 
 
 async def _mosquitto_run(qos: int, count: int, lines: bytes, folder: Path) -> dict[str, float]:
@@ -122,15 +129,15 @@ async def _mosquitto_run(qos: int, count: int, lines: bytes, folder: Path) -> di
         await server.wait()
 
 
-async def main(count: int) -> dict[str, object]:
+async def main(count: int, window: bool) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as folder:
         # about 60 bytes each, all different
         lines = "".join(
             f'{{"sensor":"s-{n % 100:03d}","seq":{n:08d},"value":21.5,"unit":"C"}}\n' for n in range(count)
         ).encode()
-        result: dict[str, object] = {"benchmark": "mqtt_throughput", "messages": count}
+        result: dict[str, object] = {"benchmark": "mqtt_throughput", "messages": count, "window": window}
         for qos in (0, 1):
-            ours = await _gateway_run(qos, count, lines)
+            ours = await _gateway_run(qos, count, lines, window)
             theirs = await _mosquitto_run(qos, count, lines, Path(folder))
             result[f"qos{qos}_eventdeck"] = ours
             result[f"qos{qos}_mosquitto"] = theirs
@@ -141,8 +148,9 @@ async def main(count: int) -> dict[str, object]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=200_000)
+    parser.add_argument("--window", action="store_true", help="run EventDeck's side with the main window open")
     args = parser.parse_args()
     for tool in ("mosquitto", "mosquitto_pub", "mosquitto_sub"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is not installed (apt install mosquitto mosquitto-clients)")
-    print(json.dumps(asyncio.run(main(args.count))))
+    print(json.dumps(run_with_qt(main(args.count, True)) if args.window else asyncio.run(main(args.count, False))))
