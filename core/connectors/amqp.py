@@ -80,7 +80,6 @@ class AmqpBackend(ConnectorBackend):
         self._exchange: AbstractExchange | None = None
         self._monitor: AbstractQueue | None = None
         self._replies: AbstractQueue | None = None
-        self._pending: dict[str, asyncio.Future[Message]] = {}
         self._http: aiohttp.ClientSession | None = None
         self._lost: asyncio.Future[BaseException | None] | None = None
 
@@ -266,20 +265,15 @@ class AmqpBackend(ConnectorBackend):
         """Publish with ``reply_to`` (our callback queue) and a ``correlation_id``; wait for the matching reply."""
         self._require_connection()
         correlation = uuid.uuid4().hex
-        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-        self._pending[correlation] = future
-        try:
-            await self._send(
-                channel,
-                to_payload(payload),
-                headers=headers,
-                content_type=content_type,
-                retain=False,
-                correlation_id=correlation,
-            )
-            return await self._await_reply(future, channel, timeout)
-        finally:
-            self._pending.pop(correlation, None)
+        send = self._send(
+            channel,
+            to_payload(payload),
+            headers=headers,
+            content_type=content_type,
+            retain=False,
+            correlation_id=correlation,
+        )
+        return await self._request_reply(correlation, channel, timeout, send)
 
     def _describe(self, exc: BaseException) -> str | None:
         for cause in causes(exc):

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from contextlib import AsyncExitStack
 from typing import Any, ClassVar, NamedTuple
 
@@ -134,6 +134,7 @@ class ConnectorBackend(abc.ABC):
         self.skipped = 0  # messages the mirror could not take (larger than its max_payload)
         self._status = Status(ConnectionState.DISCONNECTED, "not connected")
         self._listeners: list[StatusListener] = []
+        self._pending: dict[Hashable, asyncio.Future[Message]] = {}  # replies awaited, by correlation key
         self._stack: AsyncExitStack | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._subscriptions: list[SubscriptionInfo] | None = None
@@ -381,14 +382,22 @@ class ConnectorBackend(abc.ABC):
         if headers and not self.capabilities.headers:
             raise ConnectorError(f"{self.name} cannot carry message headers")
 
-    async def _await_reply(self, future: asyncio.Future[Message], channel: str, timeout: float) -> Message:  # noqa: ASYNC109
-        """Wait for a reply future; ``RequestTimeout`` with the elapsed time when none comes."""
+    async def _request_reply(self, key: Hashable, channel: str, timeout: float, send: Awaitable[None]) -> Message:  # noqa: ASYNC109
+        """Await ``send`` (a command), then the reply the pump files under ``key`` in ``self._pending``.
+
+        ``RequestTimeout`` with the elapsed time when no reply comes.
+        """
+        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
         started = time.monotonic()
         try:
+            await send
             async with asyncio.timeout(timeout):
                 return await future
         except TimeoutError:
             raise RequestTimeout(channel, time.monotonic() - started) from None
+        finally:
+            self._pending.pop(key, None)
 
     # -- for subclasses --------------------------------------------------------
 

@@ -64,7 +64,6 @@ class MqttBackend(ConnectorBackend):
             virtual_subscribers=False,
         )
         self._connection: MqttConnection | None = None
-        self._pending: dict[bytes, asyncio.Future[Message]] = {}
 
     async def _connect(self, stack: AsyncExitStack) -> None:
         endpoint = self.endpoint
@@ -165,20 +164,15 @@ class MqttBackend(ConnectorBackend):
             raise ConnectorError("commands need MQTT 5 (response topic + correlation data); this is MQTT 3.1.1")
         self._check_features(headers)
         correlation = uuid.uuid4().hex.encode()
-        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-        self._pending[correlation] = future
-        try:
-            await self._send(
-                channel,
-                to_payload(payload),
-                headers=headers,
-                content_type=content_type,
-                retain=False,
-                correlation=correlation,
-            )
-            return await self._await_reply(future, channel, timeout)
-        finally:
-            self._pending.pop(correlation, None)
+        send = self._send(
+            channel,
+            to_payload(payload),
+            headers=headers,
+            content_type=content_type,
+            retain=False,
+            correlation=correlation,
+        )
+        return await self._request_reply(correlation, channel, timeout, send)
 
     def _describe(self, exc: BaseException) -> str | None:
         for cause in causes(exc):

@@ -16,7 +16,6 @@ Streams (``SCAN TYPE stream`` + ``XLEN``) are listed by ``streams()`` when ``str
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import Mapping
@@ -57,7 +56,6 @@ class RedisBackend(ConnectorBackend):
         )
         self._client: aioredis.Redis | None = None
         self._pubsub: aioredis.client.PubSub | None = None
-        self._pending: dict[str, asyncio.Future[Message]] = {}
 
     async def _connect(self, stack: AsyncExitStack) -> None:
         endpoint = self.endpoint
@@ -197,13 +195,8 @@ class RedisBackend(ConnectorBackend):
             "content_type": content_type,
             "payload": inner,
         }
-        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-        self._pending[reply_to] = future
-        try:
-            await self._send(channel, to_payload(envelope), headers=None, content_type=JSON, retain=False)
-            return await self._await_reply(future, channel, timeout)
-        finally:
-            self._pending.pop(reply_to, None)
+        send = self._send(channel, to_payload(envelope), headers=None, content_type=JSON, retain=False)
+        return await self._request_reply(reply_to, channel, timeout, send)
 
     def _describe(self, exc: BaseException) -> str | None:
         for cause in causes(exc):
