@@ -23,7 +23,6 @@ from typing import Any
 from urllib.parse import quote
 
 import aio_pika
-import aiohttp
 import aiormq.exceptions
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage, AbstractQueue
 
@@ -34,6 +33,7 @@ from eventdeck.core.subscription import SubscriptionInfo
 from .base import ConnectorBackend, remote_subscription
 from .endpoint import Endpoint, parse_list
 from .errors import ConnectorError, causes
+from .side_api import SideApi
 
 
 def key_to_channel(routing_key: str) -> str:
@@ -80,7 +80,9 @@ class AmqpBackend(ConnectorBackend):
         self._exchange: AbstractExchange | None = None
         self._monitor: AbstractQueue | None = None
         self._replies: AbstractQueue | None = None
-        self._http: aiohttp.ClientSession | None = None
+        self._management = SideApi(
+            self.management_url, username=endpoint.username or "guest", password=endpoint.password or "guest"
+        )
         self._lost: asyncio.Future[BaseException | None] | None = None
 
     async def _connect(self, stack: AsyncExitStack) -> None:
@@ -118,30 +120,12 @@ class AmqpBackend(ConnectorBackend):
         await replies.consume(self._on_reply, no_ack=True)
         self._channel, self._monitor, self._replies, self._lost = channel, monitor, replies, lost
         self._exchange = await channel.get_exchange(self.publish_exchange, ensure=False)
-        if self._http is None:
-            self._http = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=2.0),
-                headers={
-                    "Authorization": aiohttp.encode_basic_auth(
-                        endpoint.username or "guest", endpoint.password or "guest"
-                    )
-                },
-            )
-        self.capabilities = dataclasses.replace(self.capabilities, lists_subscribers=await self._management_answers())
+        listed = await self._management.answers("/api/overview")
+        self.capabilities = dataclasses.replace(self.capabilities, lists_subscribers=listed)
 
     async def stop(self) -> None:
         await super().stop()
-        http, self._http = self._http, None
-        if http is not None:
-            await http.close()
-
-    async def _management_answers(self) -> bool:
-        assert self._http is not None
-        try:
-            async with self._http.get(f"{self.management_url}/api/overview") as response:
-                return response.status == 200
-        except (aiohttp.ClientError, TimeoutError):
-            return False
+        await self._management.close()
 
     async def _pump(self) -> None:
         monitor, lost = self._monitor, self._lost
@@ -192,10 +176,9 @@ class AmqpBackend(ConnectorBackend):
             self._subscriptions = await self._managed_queues()
 
     async def _managed_queues(self) -> list[SubscriptionInfo]:
-        assert self._http is not None
         vhost = quote(self.endpoint.path or "/", safe="")
-        queues = await self._get_json(f"/api/queues/{vhost}")
-        bindings = await self._get_json(f"/api/bindings/{vhost}")
+        queues: list[dict[str, Any]] = await self._management.get_json(f"/api/queues/{vhost}")
+        bindings: list[dict[str, Any]] = await self._management.get_json(f"/api/bindings/{vhost}")
         keys: dict[str, list[str]] = {}
         for binding in bindings:
             if binding.get("destination_type") == "queue" and binding.get("source"):
@@ -219,13 +202,6 @@ class AmqpBackend(ConnectorBackend):
                 )
             )
         return listed
-
-    async def _get_json(self, path: str) -> list[dict[str, Any]]:
-        assert self._http is not None
-        async with self._http.get(self.management_url + path) as response:
-            response.raise_for_status()
-            result: list[dict[str, Any]] = await response.json()
-            return result
 
     async def _send(
         self,

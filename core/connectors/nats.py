@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from typing import Any
 
-import aiohttp
 import nats
 import nats.errors
 from nats.aio.client import Client as NatsClient
@@ -32,6 +31,7 @@ from eventdeck.core.message import JSON, Kind, Message, PayloadLike, to_payload
 from .base import ConnectorBackend, StreamInfo, remote_subscription
 from .endpoint import Endpoint, parse_bool
 from .errors import ConnectorError, causes, describe_network_failure
+from .side_api import SideApi
 
 INBOX_PREFIX = "_INBOX."
 # Deep enough that a burst at tens of thousands of messages a second never counts as a slow consumer.
@@ -74,7 +74,7 @@ class NatsBackend(ConnectorBackend):
         )
         self._client: NatsClient | None = None
         self._subscription: NatsSubscription | None = None
-        self._http: aiohttp.ClientSession | None = None
+        self._monitoring = SideApi(self.monitor_url)
         self._last_error: BaseException | None = None
 
     async def _connect(self, stack: AsyncExitStack) -> None:
@@ -102,24 +102,12 @@ class NatsBackend(ConnectorBackend):
         self._subscription = await client.subscribe(
             ">", pending_msgs_limit=PENDING_MESSAGES, pending_bytes_limit=PENDING_BYTES
         )
-        if self._http is None:
-            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2.0))
-        lists = await self._monitor_answers()
+        lists = await self._monitoring.answers("/varz")
         self.capabilities = dataclasses.replace(self.capabilities, lists_subscribers=lists)
 
     async def stop(self) -> None:
         await super().stop()
-        http, self._http = self._http, None
-        if http is not None:
-            await http.close()
-
-    async def _monitor_answers(self) -> bool:
-        assert self._http is not None
-        try:
-            async with self._http.get(f"{self.monitor_url}/varz") as response:
-                return response.status == 200
-        except (aiohttp.ClientError, TimeoutError):
-            return False
+        await self._monitoring.close()
 
     async def _pump(self) -> None:
         subscription = self._subscription
@@ -183,10 +171,7 @@ class NatsBackend(ConnectorBackend):
             self._subscriptions = await self._monitored_subscriptions()
 
     async def _monitored_subscriptions(self) -> list[Any]:
-        assert self._http is not None
-        async with self._http.get(f"{self.monitor_url}/connz", params={"subs": "detail", "limit": "1024"}) as response:
-            response.raise_for_status()
-            report = await response.json()
+        report = await self._monitoring.get_json("/connz", {"subs": "detail", "limit": "1024"})
         listed = []
         for connection in report.get("connections") or []:
             who = connection.get("name") or f"client {connection.get('cid')}"
