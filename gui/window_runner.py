@@ -67,6 +67,8 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
         )
         window = MainWindow(bridge, settings, simulation, args.ring_size, gateways=gateways)
         loop.set_exception_handler(lambda _loop, context: _report(window, context))
+        previous_hook = sys.excepthook  # a Qt slot that raises lands here: log it and show it, carry on
+        sys.excepthook = lambda kind, exc, tb: _report(window, {"message": "error in the window", "exception": exc})
         closed = asyncio.Event()
         window.closed.connect(closed.set)
         if simulation is not None:
@@ -97,6 +99,7 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
                 await simulation.stop()
             await gateways.gateways.stop()
             loop.set_exception_handler(None)
+            sys.excepthook = previous_hook
     return code
 
 
