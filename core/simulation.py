@@ -33,10 +33,11 @@ import logging
 import random
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, assert_never
 
+from .asyncapi.model import MessageSpec
 from .errors import BrokerClosed, EventDeckError, NoResponderError, RequestTimeout, SubscriptionError
 from .message import Message, PayloadLike
 from .subscription import State
@@ -49,7 +50,6 @@ from .workspace import (
     FieldGenerator,
     FromRequest,
     IntRange,
-    MessageSpec,
     NumberRange,
     OperationSpec,
     Sample,
@@ -80,8 +80,9 @@ class PayloadFactory:
     Stateful where the generators are (``{seq}`` counts, walks remember their value).
     """
 
-    def __init__(self, message: MessageSpec, rng: random.Random) -> None:
+    def __init__(self, message: MessageSpec, generators: Mapping[str, FieldGenerator], rng: random.Random) -> None:
         self.message = message
+        self.generators = generators
         self.random = rng
         self.seq = 0
         self._walks: dict[str, float] = {}
@@ -93,7 +94,7 @@ class PayloadFactory:
         payload = copy.deepcopy(self.random.choice(examples)) if examples else {}
         if not isinstance(payload, dict):
             return payload  # generators only describe fields of an object
-        for name, generator in self.message.generators.items():
+        for name, generator in self.generators.items():
             payload[name] = self._generate(name, generator, payload, request)
         return payload
 
@@ -308,7 +309,10 @@ class Simulation:
         assert settings is not None
         assert reply is not None
         assert op.channel.pattern is not None
-        factory = PayloadFactory(reply.messages[0], self._random(op.key)) if reply.messages else None
+        factory = None
+        if reply.messages:
+            message = reply.messages[0]
+            factory = PayloadFactory(message, self.workspace.generators(message), self._random(op.key))
 
         def answer(command: Message) -> PayloadLike:
             if factory is None:
@@ -387,8 +391,8 @@ class Simulation:
         assert settings is not None
         assert address is not None
         rng = self._random(op.key)
-        factories = [PayloadFactory(message, rng) for message in op.messages] or [
-            PayloadFactory(MessageSpec(key="", name=op.key), rng)
+        factories = [PayloadFactory(message, self.workspace.generators(message), rng) for message in op.messages] or [
+            PayloadFactory(MessageSpec(name=op.key), {}, rng)
         ]
         interval = 1.0 / (settings.rate * self.speed)
         await asyncio.sleep(rng.uniform(0, min(interval, FIRST_TICK)))

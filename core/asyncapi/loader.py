@@ -44,6 +44,17 @@ def pointer(parts: Parts) -> str:
     return "#" + "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
+def kind_of(value: Any) -> str:
+    """What ``value`` is, for error messages: ``a mapping``, ``str 'x'``, ``nothing``..."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"
+
+
 def is_ref(value: Any) -> bool:
     return isinstance(value, Mapping) and "$ref" in value
 

@@ -61,6 +61,11 @@ class MessageSpec:
     """Where the correlation id is, as a runtime expression (``$message.header#/correlation_id``)."""
     origin: str = ""
     """Where it is defined (``#/components/messages/lightMeasured``); distinct definitions differ."""
+    key: str = ""
+    """Its id: its key in ``components.messages``, else the key under which a channel first lists it
+    (3.x), else the operation id (2.x)."""
+    extensions: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    """Its ``x-...`` fields (after traits), e.g. ``x-eventdeck-generate``."""
 
     @property
     def label(self) -> str:
@@ -92,6 +97,18 @@ class Channel:
             return None
         return "/".join("+" if _PARAMETER.search(level) else level for level in self.address.split("/"))
 
+    @property
+    def parameterized(self) -> bool:
+        """Is part of the address a ``{parameter}``, so that it cannot be published to as is?"""
+        return self.address is not None and _PARAMETER.search(self.address) is not None
+
+    def message(self, key: str) -> MessageSpec:
+        """The message with id ``key`` (KeyError if the channel carries none)."""
+        for message in self.messages:
+            if message.key == key:
+                return message
+        raise KeyError(f"channel {self.key!r} has no message {key!r}")
+
     def carries(self, channel: str) -> bool:
         """Does a message published to ``channel`` (a concrete name) belong to this channel?"""
         pattern = self.pattern
@@ -120,6 +137,10 @@ class Operation:
     title: str = ""
     summary: str = ""
     description: str = ""
+    origin: str = ""
+    """Where it is defined (``#/operations/sendPing``)."""
+    extensions: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    """Its ``x-...`` fields (after traits), e.g. ``x-eventdeck-publisher``."""
 
     @property
     def is_command(self) -> bool:
@@ -162,6 +183,8 @@ class Document:
     """Each distinct message definition once, in the order channels first use them."""
     operations: tuple[Operation, ...] = ()
     servers: tuple[Server, ...] = ()
+    extensions: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    """The top-level ``x-...`` fields."""
 
     def channel(self, key: str) -> Channel:
         """The channel with id ``key`` (KeyError if none)."""

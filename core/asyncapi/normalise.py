@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from .errors import AsyncApiError
-from .loader import Parts, Resolver, Source, parse_text, read_file
+from .loader import Parts, Resolver, Source, kind_of, parse_text, read_file
 from .model import Channel, Document, Example, MessageSpec, Operation, Reply, Server
 from .validate import schema_problem
 
@@ -45,7 +45,7 @@ def normalise(source: Source) -> Document:
     """The parsed ``source`` as a :class:`Document`."""
     data = source.data
     if not isinstance(data, Mapping):
-        raise source.error((), f"not an AsyncAPI document: expected a mapping at the top, got {_kind(data)}")
+        raise source.error((), f"not an AsyncAPI document: expected a mapping at the top, got {kind_of(data)}")
     version = _version(source, data)
     resolver = Resolver(source)
     # Checks every $ref once, used or not: a dangling one or a cycle anywhere fails the import.
@@ -72,14 +72,9 @@ def _version(source: Source, data: Mapping[str, Any]) -> str:
     return version
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return f"{type(value).__name__} {value!r}"
+def _extensions(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The ``x-...`` fields of an (inlined) object, read-only."""
+    return MappingProxyType({k: v for k, v in value.items() if isinstance(k, str) and k.startswith("x-")})
 
 
 def _merge_patch(target: Any, patch: Mapping[str, Any]) -> dict[str, Any]:
@@ -116,7 +111,7 @@ class _Reader:
 
     def mapping(self, value: Any, source: Source, parts: Parts, what: str) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):
-            raise self.fail(source, parts, f"{what} must be a mapping, got {_kind(value)}")
+            raise self.fail(source, parts, f"{what} must be a mapping, got {kind_of(value)}")
         return value
 
     def entries(self, parent: Mapping[str, Any], key: str, source: Source, parts: Parts) -> Mapping[str, Any]:
@@ -129,7 +124,7 @@ class _Reader:
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise self.fail(source, (*parts, key), f"'{key}' must be text, got {_kind(value)}")
+            raise self.fail(source, (*parts, key), f"'{key}' must be text, got {kind_of(value)}")
         return str(value)
 
     def follow(self, value: Any, source: Source, parts: Parts, what: str) -> tuple[Mapping[str, Any], Source, Parts]:
@@ -142,7 +137,7 @@ class _Reader:
         if traits is None:
             return value
         if not isinstance(traits, list):
-            raise self.fail(source, (*parts, "traits"), f"'traits' must be a list, got {_kind(traits)}")
+            raise self.fail(source, (*parts, "traits"), f"'traits' must be a list, got {kind_of(traits)}")
         own = {k: v for k, v in value.items() if k != "traits"}
         merged: dict[str, Any] = own if self.traits_win else {}
         for index, trait in enumerate(traits):
@@ -178,6 +173,7 @@ class _Reader:
             messages=tuple(messages.values()),
             operations=operations,
             servers=servers,
+            extensions=_extensions(self.resolver.inline(_extensions(self.data), self.source, ())),
         )
 
     def read_channels_and_operations(self) -> tuple[tuple[Channel, ...], tuple[Operation, ...]]:
@@ -220,7 +216,7 @@ class _Reader:
         headers, _ = self.schema(raw, "headers", source, parts)
         if headers is not None and not isinstance(headers, Mapping):
             raise self.fail(
-                source, (*parts, "headers"), f"'headers' must be a schema (a mapping), got {_kind(headers)}"
+                source, (*parts, "headers"), f"'headers' must be a schema (a mapping), got {kind_of(headers)}"
             )
         correlation = raw.get("correlationId")
         if correlation is not None:
@@ -242,6 +238,8 @@ class _Reader:
             examples=self.examples(raw, source, parts),
             correlation_id=correlation or None,
             origin=origin,
+            key=str(component or fallback_name),
+            extensions=_extensions(raw),
         )
         self.messages[origin] = spec
         return spec
@@ -271,7 +269,7 @@ class _Reader:
         if value is None:
             return ()
         if not isinstance(value, list):
-            raise self.fail(source, (*parts, "examples"), f"'examples' must be a list, got {_kind(value)}")
+            raise self.fail(source, (*parts, "examples"), f"'examples' must be a list, got {kind_of(value)}")
         examples = []
         for index, item in enumerate(value):
             where = (*parts, "examples", index)
@@ -328,6 +326,8 @@ class _V2Reader(_Reader):
                         messages=specs,
                         summary=self.text(op, "summary", op_source, op_parts),
                         description=self.text(op, "description", op_source, op_parts),
+                        origin=self.resolver.where(op_source, op_parts),
+                        extensions=_extensions(op),
                     )
                 )
         return tuple(channels), tuple(operations)
@@ -343,7 +343,7 @@ class _V2Reader(_Reader):
             return (self.message(node, source, (*parts, "message"), key),)
         choices = value["oneOf"]
         if not isinstance(choices, list):
-            raise self.fail(msg_source, (*msg_parts, "oneOf"), f"'oneOf' must be a list, got {_kind(choices)}")
+            raise self.fail(msg_source, (*msg_parts, "oneOf"), f"'oneOf' must be a list, got {kind_of(choices)}")
         return tuple(
             self.message(choice, msg_source, (*msg_parts, "oneOf", index), f"{key}.{index}")
             for index, choice in enumerate(choices)
@@ -366,7 +366,7 @@ class _V3Reader(_Reader):
         value, source, parts = self.follow(node, self.source, ("channels", key), f"channel {key!r}")
         address = value.get("address")
         if address is not None and not isinstance(address, str):
-            raise self.fail(source, (*parts, "address"), f"'address' must be text or null, got {_kind(address)}")
+            raise self.fail(source, (*parts, "address"), f"'address' must be text or null, got {kind_of(address)}")
         messages = self.entries(value, "messages", source, parts)
         channel = Channel(
             key=str(key),
@@ -398,7 +398,7 @@ class _V3Reader(_Reader):
         if nodes is None:
             return None
         if not isinstance(nodes, list):
-            raise self.fail(source, (*parts, "messages"), f"'messages' must be a list, got {_kind(nodes)}")
+            raise self.fail(source, (*parts, "messages"), f"'messages' must be a list, got {kind_of(nodes)}")
         return tuple(
             self.message(node, source, (*parts, "messages", index), f"{parts[-1]}.{index}")
             for index, node in enumerate(nodes)
@@ -408,8 +408,10 @@ class _V3Reader(_Reader):
         value, source, parts = self.follow(node, self.source, ("operations", key), f"operation {key!r}")
         merged = self.with_traits(self.resolver.inline(value, source, parts), source, parts)
         action = value.get("action")
+        if action is None:
+            raise self.fail(source, parts, "missing required field 'action'")
         if action not in ("send", "receive"):
-            raise self.fail(source, (*parts, "action"), f"'action' must be 'send' or 'receive', got {_kind(action)}")
+            raise self.fail(source, (*parts, "action"), f"'action' must be 'send' or 'receive', got {kind_of(action)}")
         channel = self.channel_at(value.get("channel"), source, (*parts, "channel"))
         messages = self.message_list(value, source, parts)
         reply = None
@@ -424,6 +426,8 @@ class _V3Reader(_Reader):
             title=self.text(merged, "title", source, parts),
             summary=self.text(merged, "summary", source, parts),
             description=self.text(merged, "description", source, parts),
+            origin=self.resolver.where(source, parts),
+            extensions=_extensions(merged),
         )
 
     def reply(self, node: Any, source: Source, parts: Parts) -> Reply:

@@ -308,7 +308,7 @@ channels:
     address: c
     messages:
       m:
-        examples: [{payload: {kept: yes, name: Example}}]
+        examples: [{payload: {kept: true, name: Example}}]
         x-eventdeck-generate:
           name: {choice: [Tim Berners-Lee]}
           slug: {template: "{name|slug}"}
@@ -325,8 +325,9 @@ channels:
 
 
 def test_payload_factory_generators() -> None:
-    message = parse_workspace(GENERATORS).channel("c").message("m")
-    factory = PayloadFactory(message, random.Random(0))
+    workspace = parse_workspace(GENERATORS)
+    message = workspace.channel("c").message("m")
+    factory = PayloadFactory(message, workspace.generators(message), random.Random(0))
     first = factory.make({"q": [1, 2]})
     assert first["kept"] is True
     assert first["slug"] == "tim.berners.lee"
@@ -348,7 +349,8 @@ def test_payload_factory_generators() -> None:
 
 
 def test_payload_factory_is_repeatable_with_a_seed() -> None:
-    message = load_demo().channel("userSignedUp").message("userSignedUp")
-    one = PayloadFactory(message, random.Random(9))
-    two = PayloadFactory(message, random.Random(9))
+    demo = load_demo()
+    message = demo.channel("userSignedUp").message("userSignedUp")
+    one = PayloadFactory(message, demo.generators(message), random.Random(9))
+    two = PayloadFactory(message, demo.generators(message), random.Random(9))
     assert [one.make() for _ in range(5)] == [two.make() for _ in range(5)]

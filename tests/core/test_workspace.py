@@ -19,6 +19,7 @@ from eventdeck.core.workspace import (
     Choice,
     FromRequest,
     IntRange,
+    PublisherSettings,
     Sample,
     SubscriberSettings,
     Template,
@@ -69,8 +70,8 @@ def test_demo_loads_with_the_expected_channels_and_messages() -> None:
     assert signed_up.name == "UserSignedUp"
     assert signed_up.title == "A user signed up"
     assert signed_up.content_type == "application/json"
-    assert signed_up.payload_schema is not None
-    assert set(signed_up.payload_schema["properties"]) == {"name", "email", "age"}
+    assert signed_up.payload is not None
+    assert set(signed_up.payload["properties"]) == {"name", "email", "age"}
     assert signed_up.examples[0].payload == {"name": "Ada Lovelace", "email": "ada.lovelace@example.com", "age": 36}
     followed = ws.channel_at("user/followed")
     assert followed is not None
@@ -104,16 +105,16 @@ def test_demo_simulation_settings() -> None:
     names = {op.publisher.name: op.publisher.rate for op in ws.publishers if op.publisher is not None}
     assert set(names) == {"signup-service", "social-service", "fridge-sensor", "shopping-app"}
     assert all(0 < rate <= 5 for rate in names.values())
-    gens = ws.channel("userSignedUp").messages[0].generators
+    gens = ws.generators(ws.channel("userSignedUp").messages[0])
     assert isinstance(gens["name"], Choice)
     assert gens["email"] == Template("{name|slug}@example.com")
     assert isinstance(gens["age"], IntRange)
-    fridge = ws.channel("fridgeLevel").messages[0].generators
+    fridge = ws.generators(ws.channel("fridgeLevel").messages[0])
     assert isinstance(fridge["percentage"], Walk)
     assert fridge["percentage"].whole
     assert isinstance(fridge["status"], Bands)
-    assert isinstance(ws.channel("groceriesOrder").messages[0].generators["items"], Sample)
-    assert ws.channel("groceriesOrderReply").messages[0].generators["items"] == FromRequest("items")
+    assert isinstance(ws.generators(ws.channel("groceriesOrder").messages[0])["items"], Sample)
+    assert ws.generators(ws.channel("groceriesOrderReply").messages[0])["items"] == FromRequest("items")
 
 
 def test_demo_has_simulated_subscribers() -> None:
@@ -177,13 +178,14 @@ def test_demo_validates_against_the_official_asyncapi_schema() -> None:
 
 def test_examples_match_the_generated_field_names() -> None:
     # The simulation starts from an example and overwrites generated fields: they must describe the same payload.
-    for channel in load_demo().channels:
+    demo = load_demo()
+    for channel in demo.channels:
         for message in channel.messages:
             assert message.examples, f"{message.key} has no example"
-            assert message.payload_schema is not None
-            properties = set(message.payload_schema["properties"])
+            assert message.payload is not None
+            properties = set(message.payload["properties"])
             assert set(message.examples[0].payload) <= properties
-            assert set(message.generators) <= properties
+            assert set(demo.generators(message)) <= properties
 
 
 # -- loading files and minimal documents --------------------------------------
@@ -220,7 +222,7 @@ def test_refs_to_components_are_followed() -> None:
         """)
     message = parse_workspace(text).channel("ping").message("ping")
     assert message.name == "Ping"
-    assert message.payload_schema == {"type": "object", "properties": {"n": {"type": "integer"}}}
+    assert message.payload == {"type": "object", "properties": {"n": {"type": "integer"}}}
 
 
 # -- errors --------------------------------------------------------------------
@@ -257,14 +259,14 @@ def test_not_utf8(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("", "a workspace document must be a mapping, got null"),
-        ("- 1\n- 2\n", "must be a mapping, got a list"),
-        ("info: {title: x, version: '1'}\n", "missing required field 'asyncapi'"),
-        ("openapi: 3.1.0\n", "this is an OpenAPI document"),
+        ("", "expected a mapping at the top, got nothing"),
+        ("- 1\n- 2\n", "expected a mapping at the top, got a list"),
+        ("info: {title: x, version: '1'}\n", "no 'asyncapi' field naming its version"),
+        ("openapi: 3.1.0\n", "an OpenAPI document"),
         ("asyncapi: 2.6.0\ninfo: {title: x, version: '1'}\n", "AsyncAPI 2.6.0 is not supported yet"),
-        ("asyncapi: 3.0\ninfo: {title: x, version: '1'}\n", "'asyncapi' must be a version string"),
-        ("asyncapi: 3.0.0\n", "missing required field 'info'"),
-        ("asyncapi: 3.0.0\ninfo: {version: '1'}\n", "info: missing required field 'title'"),
+        ("asyncapi: 3.0\ninfo: {title: x, version: '1'}\n", "unsupported AsyncAPI version '3.0'"),
+        ("asyncapi: 3.0.0\n", "'info' must be a mapping, got nothing"),
+        ("asyncapi: 3.0.0\ninfo: {version: '1'}\n", "#/info: 'info' has no 'title'"),
     ],
 )
 def test_document_level_errors(text: str, message: str) -> None:
@@ -274,10 +276,10 @@ def test_document_level_errors(text: str, message: str) -> None:
 def test_wrong_version_names_the_line() -> None:
     error = fails("# a comment\nasyncapi: 2.6.0\ninfo: {title: x, version: '1'}\n")
     assert error.line == 2
-    assert error.path == "asyncapi"
+    assert error.path == "#/asyncapi"
     assert (
         str(error)
-        == "bad.yaml, line 2: asyncapi: AsyncAPI 2.6.0 is not supported yet; workspaces are AsyncAPI 3.x documents"
+        == "bad.yaml, line 2: #/asyncapi: AsyncAPI 2.6.0 is not supported yet; workspaces are AsyncAPI 3.x documents"
     )
 
 
@@ -289,53 +291,61 @@ def replace(old: str, new: str, text: str = MINIMAL) -> str:
 @pytest.mark.parametrize(
     ("text", "path", "message"),
     [
-        (replace("action: send", "action: publish"), "operations.sendPing.action", "'send' or 'receive'"),
-        (replace("    action: send\n", ""), "operations.sendPing", "missing required field 'action'"),
+        (replace("action: send", "action: publish"), "#/operations/sendPing/action", "'send' or 'receive'"),
+        (replace("    action: send\n", ""), "#/operations/sendPing", "missing required field 'action'"),
         (
             replace("channel: {$ref: '#/channels/ping'}", "channel: ping"),
-            "operations.sendPing.channel",
-            "#/channels/<id>",
+            "#/operations/sendPing/channel",
+            "#/channels/...",
         ),
-        (replace("'#/channels/ping'", "'#/channels/pong'"), "operations.sendPing.channel", "no channel 'pong'"),
-        (replace("address: ping", "address: 7"), "channels.ping.address", "must be a string or null"),
-        (replace("payload: {type: object}", "payload: 5"), "channels.ping.messages.ping.payload", "must be a schema"),
-        (replace("rate: 2", "rate: fast"), "operations.sendPing.x-eventdeck-publisher.rate", "must be a number"),
-        (replace("rate: 2", "rate: 0"), "operations.sendPing.x-eventdeck-publisher.rate", "more than 0"),
-        (replace("{name: pinger, rate: 2}", "{rate: 2}"), "operations.sendPing.x-eventdeck-publisher", "'name'"),
-        (replace("action: send", "action: receive"), "operations.sendPing.x-eventdeck-publisher", "'send' operation"),
+        (
+            replace("'#/channels/ping'", "'#/channels/pong'"),
+            "#/operations/sendPing/channel/$ref",
+            "points to nothing: no 'pong'",
+        ),
+        (replace("address: ping", "address: 7"), "#/channels/ping/address", "must be text or null"),
+        (
+            replace("payload: {type: object}", "payload: 5"),
+            "#/channels/ping/messages/ping/payload",
+            "must be a mapping or a boolean",
+        ),
+        (replace("rate: 2", "rate: fast"), "#/operations/sendPing/x-eventdeck-publisher/rate", "must be a number"),
+        (replace("rate: 2", "rate: 0"), "#/operations/sendPing/x-eventdeck-publisher/rate", "more than 0"),
+        (replace("{name: pinger, rate: 2}", "{rate: 2}"), "#/operations/sendPing/x-eventdeck-publisher", "'name'"),
+        (replace("action: send", "action: receive"), "#/operations/sendPing/x-eventdeck-publisher", "'send' operation"),
         (
             replace("payload: {type: object}", "payload: {$ref: '#/components/schemas/nope'}"),
-            "channels.ping.messages.ping.payload.$ref",
+            "#/channels/ping/messages/ping/payload/$ref",
             "points to nothing",
         ),
         (
             replace("payload: {type: object}", "payload: {$ref: 'other.yaml#/x'}"),
-            "channels.ping.messages.ping.payload.$ref",
-            "only local $refs",
+            "#/channels/ping/messages/ping/payload/$ref",
+            "refers to a file, but this document was not read from one",
         ),
         (
             replace("payload: {type: object}", "examples: {payload: 1}"),
-            "channels.ping.messages.ping.examples",
+            "#/channels/ping/messages/ping/examples",
             "must be a list",
         ),
         (
             replace("payload: {type: object}", "x-eventdeck-generate: {n: {int: [5, 1]}}"),
-            "channels.ping.messages.ping.x-eventdeck-generate.n.int",
+            "#/channels/ping/messages/ping/x-eventdeck-generate/n/int",
             "low (5) is above high (1)",
         ),
         (
             replace("payload: {type: object}", "x-eventdeck-generate: {n: {choice: []}}"),
-            "channels.ping.messages.ping.x-eventdeck-generate.n.choice",
+            "#/channels/ping/messages/ping/x-eventdeck-generate/n/choice",
             "non-empty list",
         ),
         (
             replace("payload: {type: object}", "x-eventdeck-generate: {n: {template: '{x|shout}'}}"),
-            "channels.ping.messages.ping.x-eventdeck-generate.n.template",
+            "#/channels/ping/messages/ping/x-eventdeck-generate/n/template",
             "unknown filter 'shout'",
         ),
         (
             replace("payload: {type: object}", "x-eventdeck-generate: {n: {int: [1, 2], choice: [3]}}"),
-            "channels.ping.messages.ping.x-eventdeck-generate.n",
+            "#/channels/ping/messages/ping/x-eventdeck-generate/n",
             "exactly one of",
         ),
     ],
@@ -346,7 +356,7 @@ def test_structure_errors_name_the_path_and_line(text: str, path: str, message: 
     assert message in error.problem
     assert error.line is not None
     # The reported line holds the offending key (or its parent, for a missing field).
-    last = path.rsplit(".", maxsplit=1)[-1]
+    last = path.rsplit("/", maxsplit=1)[-1]
     assert last in text.splitlines()[error.line - 1] or "missing" in message
 
 
@@ -385,26 +395,26 @@ def test_subscriber_settings_and_defaults() -> None:
     assert (settings.pattern, settings.max_attempts) == ("#", 1)
 
 
-SUB = "operations.receivePing.x-eventdeck-subscriber"
+SUB = "#/operations/receivePing/x-eventdeck-subscriber"
 
 
 @pytest.mark.parametrize(
     ("text", "path", "message"),
     [
-        (sub("delay: 0.1", "delay: -0.5"), f"{SUB}.delay", "'delay' must be a number from 0 to 60, got -0.5"),
-        (sub("delay: 0.1", "delay: soon"), f"{SUB}.delay", "'delay' must be a number"),
-        (sub("failureRate: 0.5", "failureRate: 1.5"), f"{SUB}.failureRate", "from 0 to 1, got 1.5"),
-        (sub("failureRate: 0.5", "failureRate: -0.1"), f"{SUB}.failureRate", "from 0 to 1, got -0.1"),
-        (sub("durable: true", "durable: 'yes'"), f"{SUB}.durable", "'durable' must be true or false"),
-        (sub("name: ponger", "name: ponger\n      pattern: 'pi#'"), f"{SUB}.pattern", "not a valid subscription"),
-        (sub("name: ponger", "name: ponger\n      pattern: '#/x'"), f"{SUB}.pattern", "only allowed as the last"),
-        (sub("name: ponger", "name: ponger\n      pattern: 'pong/#'"), f"{SUB}.pattern", "does not cover"),
-        (sub("name: ponger", "name: ponger\n      pattern: 7"), f"{SUB}.pattern", "must be a string"),
-        (sub("name: ponger", "name: ponger\n      maxAttempts: 0"), f"{SUB}.maxAttempts", "whole number from 1"),
-        (sub("name: ponger", "name: ponger\n      maxAttempts: 1.5"), f"{SUB}.maxAttempts", "whole number"),
-        (sub("name: ponger", "name: ponger\n      failurerate: 1"), f"{SUB}.failurerate", "unknown field"),
+        (sub("delay: 0.1", "delay: -0.5"), f"{SUB}/delay", "'delay' must be a number from 0 to 60, got -0.5"),
+        (sub("delay: 0.1", "delay: soon"), f"{SUB}/delay", "'delay' must be a number"),
+        (sub("failureRate: 0.5", "failureRate: 1.5"), f"{SUB}/failureRate", "from 0 to 1, got 1.5"),
+        (sub("failureRate: 0.5", "failureRate: -0.1"), f"{SUB}/failureRate", "from 0 to 1, got -0.1"),
+        (sub("durable: true", "durable: 'yes'"), f"{SUB}/durable", "'durable' must be true or false"),
+        (sub("name: ponger", "name: ponger\n      pattern: 'pi#'"), f"{SUB}/pattern", "not a valid subscription"),
+        (sub("name: ponger", "name: ponger\n      pattern: '#/x'"), f"{SUB}/pattern", "only allowed as the last"),
+        (sub("name: ponger", "name: ponger\n      pattern: 'pong/#'"), f"{SUB}/pattern", "does not cover"),
+        (sub("name: ponger", "name: ponger\n      pattern: 7"), f"{SUB}/pattern", "must be a string"),
+        (sub("name: ponger", "name: ponger\n      maxAttempts: 0"), f"{SUB}/maxAttempts", "whole number from 1"),
+        (sub("name: ponger", "name: ponger\n      maxAttempts: 1.5"), f"{SUB}/maxAttempts", "whole number"),
+        (sub("name: ponger", "name: ponger\n      failurerate: 1"), f"{SUB}/failurerate", "unknown field"),
         (sub("      name: ponger\n", ""), SUB, "missing required field 'name'"),
-        (sub("name: ponger", "name: pinger\n      fake: 1"), f"{SUB}.fake", "unknown field 'fake'"),
+        (sub("name: ponger", "name: pinger\n      fake: 1"), f"{SUB}/fake", "unknown field 'fake'"),
         (sub("action: receive", "action: send"), SUB, "'receive' operation without a 'reply'"),
         (
             sub("x-eventdeck-subscriber:", "reply: {channel: {$ref: '#/channels/ping'}}\n    x-eventdeck-subscriber:"),
@@ -413,7 +423,7 @@ SUB = "operations.receivePing.x-eventdeck-subscriber"
         ),
         (
             SUBSCRIBER + SUBSCRIBER[SUBSCRIBER.index("  receivePing:") :].replace("receivePing", "again"),
-            "operations.again.x-eventdeck-subscriber.name",
+            "#/operations/again/x-eventdeck-subscriber/name",
             "'ponger' is already taken by operation 'receivePing'",
         ),
         (sub("address: ping", "address: null", ONLY_SUBSCRIBER), SUB, "no address (give a 'pattern')"),
@@ -426,7 +436,7 @@ def test_subscriber_errors_name_the_path_and_line(text: str, path: str, message:
     assert error.line is not None
     assert str(error).startswith(f"bad.yaml, line {error.line}: {path}: ")
     # The reported line holds the offending key, or is the first line of the offending block.
-    last = path.rsplit(".", maxsplit=1)[-1]
+    last = path.rsplit("/", maxsplit=1)[-1]
     assert any(last in line for line in text.splitlines()[error.line - 2 : error.line])
 
 
@@ -444,10 +454,10 @@ def test_subscriber_pattern_may_cover_a_parameterized_channel() -> None:
 def test_subscriber_error_in_the_demo_names_the_demo_line() -> None:
     broken = demo_text().replace("      failureRate: 0.25\n", "      failureRate: 1.25\n")
     error = fails(broken, "demo.yaml")
-    assert error.path == "operations.updateShoppingList.x-eventdeck-subscriber.failureRate"
+    assert error.path == "#/operations/updateShoppingList/x-eventdeck-subscriber/failureRate"
     assert error.line is not None
     assert broken.splitlines()[error.line - 1].strip() == "failureRate: 1.25"
-    assert str(error).startswith(f"demo.yaml, line {error.line}: operations.updateShoppingList.")
+    assert str(error).startswith(f"demo.yaml, line {error.line}: #/operations/updateShoppingList/")
 
 
 def test_ref_cycle_is_reported() -> None:
@@ -460,5 +470,35 @@ def test_ref_cycle_is_reported() -> None:
 def test_error_in_the_demo_text_names_the_demo_line() -> None:
     broken = demo_text().replace("      rate: 2\n", "      rate: -2\n")
     error = fails(broken, "demo.yaml")
-    assert error.path == "operations.publishUserFollowed.x-eventdeck-publisher.rate"
+    assert error.path == "#/operations/publishUserFollowed/x-eventdeck-publisher/rate"
     assert broken.splitlines()[error.line - 1 if error.line else 0].strip() == "rate: -2"
+
+
+def test_settings_of_referenced_components_are_read_and_located_there() -> None:
+    text = textwrap.dedent("""\
+        asyncapi: 3.0.0
+        info: {title: t, version: '1'}
+        channels:
+          ping:
+            address: ping
+            messages:
+              ping: {$ref: '#/components/messages/ping'}
+        operations:
+          sendPing: {$ref: '#/components/operations/sendPing'}
+        components:
+          messages:
+            ping:
+              payload: {type: object}
+              x-eventdeck-generate: {n: {int: [1, 5]}}
+          operations:
+            sendPing:
+              action: send
+              channel: {$ref: '#/channels/ping'}
+              x-eventdeck-publisher: {name: pinger, rate: 1}
+        """)
+    ws = parse_workspace(text)
+    assert ws.operation("sendPing").publisher == PublisherSettings("pinger", 1.0)
+    assert ws.generators(ws.channel("ping").message("ping")) == {"n": IntRange(1, 5)}
+    error = fails(text.replace("rate: 1", "rate: 0"))
+    assert error.path == "#/components/operations/sendPing/x-eventdeck-publisher/rate"
+    assert error.line == 19
