@@ -375,7 +375,6 @@ class MqttGateway:
             if exc.errno == errno.EADDRINUSE:
                 raise GatewayError(f"MQTT gateway: {where} is already in use (another MQTT broker?)") from None
             raise GatewayError(f"MQTT gateway cannot listen on {where}: {exc.strerror or exc}") from None
-        log.info("MQTT gateway listening on %s:%d", self.host, self.port)
 
     async def stop(self) -> None:
         """Stop listening and close every connection (MQTT 5 clients get DISCONNECT 0x8B server shutting down)."""
