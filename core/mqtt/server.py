@@ -42,7 +42,7 @@ log = logging.getLogger("eventdeck.mqtt")
 _READ_SIZE = 8 * 1024  # ~110 small packets per loop turn: keeps each turn short when a client floods
 _BATCH = 64  # deliveries taken from a broker subscription per write: short loop turns under a flood
 _HIGH_WATER = 1024 * 1024  # bytes buffered for a client before its consumers wait for the socket
-_MAX_HOLD = 1.0  # seconds a publisher's read may wait for congested subscribers
+_MAX_HOLD = 1.0  # seconds publishers wait for a congested subscriber before treating it as stuck
 _VERSIONS = {c.MQTT_311: "3.1.1", c.MQTT_5: "5.0"}
 
 
@@ -348,7 +348,7 @@ class MqttGateway:
         self._consumers: set[asyncio.Task[None]] = set()
         self._timers: dict[str, list[asyncio.TimerHandle]] = {}
         # Clients whose socket is full: publishers pause (briefly) so their queues do not overflow.
-        self.congested: set[_Client] = set()
+        self.congested: dict[_Client, float] = {}  # client -> loop time its socket filled up
         self._relief = asyncio.Event()
 
     @property
@@ -431,20 +431,29 @@ class MqttGateway:
 
     async def drain(self, client: _Client) -> None:
         """Wait for ``client``'s socket to take its backlog; meanwhile publishers hold back."""
-        self.congested.add(client)
+        self.congested.setdefault(client, asyncio.get_running_loop().time())
         self._relief.clear()
         try:
             await client.writer.drain()
         finally:
-            self.congested.discard(client)
+            self.congested.pop(client, None)
             if not self.congested:
                 self._relief.set()
 
     async def wait_for_relief(self) -> None:
-        """Called by readers: wait until no subscriber is congested, but at most a second per read,
-        so one stuck client slows publishers down without stopping them."""
+        """Called by readers: wait while a subscriber's socket is briefly full, so its queue need not drop.
+
+        A subscriber full for longer than ``_MAX_HOLD`` counts as stuck: publishers stop waiting for
+        it (its own queue then fills and drops by its overflow policy), so one stuck client costs
+        the others one second once, not one second per read.
+        """
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        fresh = [since for since in self.congested.values() if now - since < _MAX_HOLD]
+        if not fresh:
+            return
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(_MAX_HOLD):
+            async with asyncio.timeout_at(min(fresh) + _MAX_HOLD):
                 await self._relief.wait()
 
     def track(self, task: asyncio.Task[None]) -> None:

@@ -27,6 +27,7 @@ from eventdeck.core.mqtt.packets import (
     Packet,
     PacketReader,
     Publish,
+    SubAck,
     Subscribe,
     SubscriptionRequest,
     encode,
@@ -396,3 +397,28 @@ async def test_non_loopback_needs_credentials(broker: Broker) -> None:
         writer.write(encode(Connect("x", username="u", password=b"wrong")))
         assert PacketReader().feed(await reader.read(100)) == [ConnAck(c.V3_BAD_CREDENTIALS)]
         writer.close()
+
+
+async def test_a_stuck_subscriber_does_not_throttle_everyone(broker: Broker, gateway: MqttGateway) -> None:
+    """A client that stops reading costs the others at most one pause, not a pause per read."""
+    stuck = await RawClient.connect(gateway.port, client_id="stuck")
+    stuck.send(Subscribe(1, (SubscriptionRequest("flood/#", 0),)))
+    assert isinstance(await stuck.next(), SubAck)  # from now on it never reads again
+    fast = await RawClient.connect(gateway.port, client_id="fast")
+    fast.send(Subscribe(1, (SubscriptionRequest("flood/#", 0),)))
+    assert isinstance(await fast.next(), SubAck)
+    publisher = await RawClient.connect(gateway.port, client_id="publisher")
+    chunk = b"x" * 32_000
+    count = 600  # ~19 MB: far more than the stuck client's socket buffers hold
+    started = asyncio.get_running_loop().time()
+    for n in range(count):
+        publisher.send(Publish(f"flood/{n % 4}", chunk))
+        if n % 50 == 49:
+            await publisher.writer.drain()
+    received = 0
+    async with asyncio.timeout(20):
+        while received < count:
+            if isinstance(await fast.next(), Publish):
+                received += 1
+    assert asyncio.get_running_loop().time() - started < 15  # one stall per read would take minutes
+    stuck.abort()
