@@ -101,7 +101,6 @@ class Bridge(QObject):
         self.broker = self.backend.broker  # where everything observed flows through
         self.backend.add_status_listener(self.status_changed.emit)
         self.commands = CommandLog()
-        self.received = 0
         self.validator: LiveValidator | None = None
         self._unchecked: list[Message] = []  # a flood's batches, validated on the next loop turn
         self._check_timer = QTimer(self)
@@ -165,7 +164,6 @@ class Bridge(QObject):
             else:
                 events.append(item)  # type: ignore[arg-type]
         if messages:
-            self.received += len(messages)
             validator = self.validator
             if validator is not None and len(messages) <= INLINE_CHECK and not self._unchecked:
                 # Checked before the batch is shown, so a row is flagged the moment it appears.
