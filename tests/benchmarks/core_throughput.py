@@ -10,6 +10,10 @@ counters) and reports each broker figure as a ratio to it. Every figure is the
 best of ``REPEATS`` short runs. Both the reference and the broker publisher yield
 to the event loop every ``BATCH`` messages, so consumers drain in batches.
 
+``api_floor`` times the least any ``publish`` with this API must do per message (an
+``async def`` call that builds a ``Message`` with id and timestamp and returns a
+``Receipt``; no routing, no consumer, no tap), as a ceiling for the broker's ratios.
+
 This is a script, not a pytest test: nothing here is named ``test_*``.
 """
 
@@ -24,7 +28,8 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
-from eventdeck.core import Broker
+from eventdeck.core import JSON, Broker, Kind, Message, Receipt
+from eventdeck.core.message import EMPTY_HEADERS
 
 REPEATS = 3
 BATCH = 256
@@ -97,6 +102,25 @@ async def _ref_run(messages: int, fanout: int) -> float:
             await asyncio.sleep(0)
     await asyncio.gather(*consumers)
     return messages * fanout / (time.perf_counter() - started)
+
+
+async def _api_floor_run(messages: int) -> float:
+    """Messages per second of a publish that only builds its Message and Receipt (see the module doc)."""
+    clock, event, build = time.time_ns, Kind.EVENT, tuple.__new__  # the cheapest way to build both records
+
+    async def publish(channel: str, payload: bytes) -> Receipt:
+        ident = clock()
+        message = build(
+            Message, (ident, channel, event, payload, JSON, EMPTY_HEADERS, ident / 1e9, "local", None, None)
+        )
+        return build(Receipt, (message, 1))
+
+    started = time.perf_counter()
+    for i in range(messages):
+        await publish(CHANNEL, PAYLOAD)
+        if i % BATCH == BATCH - 1:
+            await asyncio.sleep(0)
+    return messages / (time.perf_counter() - started)
 
 
 # -- the broker ----------------------------------------------------------------------
@@ -226,6 +250,7 @@ async def _main() -> dict[str, object]:
     ref_rate, one_to_one = await _best_pair(
         lambda: _ref_run(MESSAGES, 1), lambda: _broker_run(MESSAGES, 1, with_tap=True)
     )
+    api_floor = max([await _api_floor_run(MESSAGES) for _ in range(REPEATS)])
     ref_fanout, fanout = await _best_pair(
         lambda: _ref_run(FANOUT_MESSAGES, FANOUT), lambda: _broker_run(FANOUT_MESSAGES, FANOUT, with_tap=False)
     )
@@ -250,6 +275,8 @@ async def _main() -> dict[str, object]:
         "reference_fanout_deliveries_per_s": round(ref_fanout),
         "one_to_one_with_tap_msgs_per_s": round(one_to_one),
         "one_to_one_ratio": round(ratios["one_to_one_ratio"], 3),
+        "api_floor_msgs_per_s": round(api_floor),
+        "api_floor_ratio": round(api_floor / ref_rate, 3),
         "fanout10_deliveries_per_s": round(fanout),
         "fanout_ratio": round(ratios["fanout_ratio"], 3),
         "async_for_consumer": {
