@@ -68,6 +68,7 @@ PAYLOAD_PLACEHOLDER = (
     'Type the payload, for example:\n\n{"name": "Ada", "email": "ada@example.com", "age": 36}\n\nCtrl+Enter sends it.'
 )
 SEND_TIP = "Send this message (Ctrl+Enter)"
+EMPTY_CHANNEL_HINT = "Pick or type a channel to send to."
 _ERROR = {False: "#dc2626", True: "#f87171"}  # light, dark
 _HINT = {False: "#6b7280", True: "#9ca3af"}
 _WARNING = {False: "#b45309", True: "#fbbf24"}  # amber: the schema disagrees, but it may still be sent
@@ -337,6 +338,7 @@ class ComposerPanel(QWidget):
         self.progress.setMinimumWidth(48)
         self.progress.setTextVisible(False)  # no "0%" before anything was repeated
         self.progress.setToolTip("Repeat progress")
+        self.progress.hide()  # an empty bar before any repeat looks like a field to type in
         repeat_row = QHBoxLayout()
         repeat_row.setContentsMargins(0, 0, 0, 0)
         repeat_row.addWidget(self.repeat_button)
@@ -603,6 +605,7 @@ class ComposerPanel(QWidget):
         self.progress.setRange(0, total)
         self.progress.setValue(0)
         self.progress.setTextVisible(True)
+        self.progress.show()
         self._set_result(f"Repeating: {self._repeat.summary()}")
         self._progress_timer.start()
         self._update_buttons()
@@ -784,10 +787,11 @@ class ComposerPanel(QWidget):
             self.error_label.hide()
             self.error_label.clear()
         else:
+            # Nothing typed yet is not a mistake: say what to do, in grey.
             hint_only = verdict.channel_empty and len(verdict.problems) == 1
             colour = (_HINT if hint_only else _ERROR)[self._dark]
             self.error_label.setStyleSheet(f"color: {colour};")
-            self.error_label.setText(verdict.reason())
+            self.error_label.setText(EMPTY_CHANNEL_HINT if hint_only else verdict.reason())
             self.error_label.show()
         self.send_button.setToolTip(SEND_TIP if verdict.ok else f"Cannot send:\n{verdict.reason()}")
         self.format_button.setEnabled(verdict.json_ok)
