@@ -19,6 +19,7 @@ from .errors import (
     NoResponderError,
     PayloadTooLarge,
     PublishTimeout,
+    RecordingError,
     RequestTimeout,
     SubscriptionError,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "PayloadTooLarge",
     "PublishTimeout",
     "Receipt",
+    "RecordingError",
     "RequestTimeout",
     "State",
     "Subscription",

@@ -73,3 +73,7 @@ class DeliveryError(EventDeckError, RuntimeError):
 
 class BrokerClosed(EventDeckError, RuntimeError):  # noqa: N818 - public API name
     """The broker was used after it was closed."""
+
+
+class RecordingError(EventDeckError, ValueError):
+    """A recording file cannot be read or used; the message names the file, the line and the reason."""
