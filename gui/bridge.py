@@ -237,4 +237,3 @@ class Bridge(QObject):
         if exc is not None:
             log.error("%s failed", what, exc_info=exc)
             self.error.emit(f"{what} failed: {exc}")
-

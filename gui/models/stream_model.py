@@ -94,7 +94,7 @@ def preview(message: Message) -> str:
 
 
 def invalid_tooltip(validator: LiveValidator | None, message: Message) -> str | None:
-    """"Does not match the AsyncAPI schema:" and the first issue on the next line, else None.
+    """ "Does not match the AsyncAPI schema:" and the first issue on the next line, else None.
 
     Payload text goes after the first line break, where Qt never mistakes it for rich text.
     """

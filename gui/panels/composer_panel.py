@@ -915,4 +915,3 @@ def _shrinkable(spin: QAbstractSpinBox, minimum: int) -> None:
     """Let a spin box give up width in a narrow dock (its size hint fits its largest value)."""
     spin.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
     spin.setMinimumWidth(minimum)
-

@@ -479,4 +479,3 @@ def _text_view(name: str, font: QFont) -> QPlainTextEdit:
         Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
     )
     return edit
-

@@ -290,4 +290,3 @@ def _line_edit(name: str, placeholder: str) -> QLineEdit:
     edit.setPlaceholderText(placeholder)
     edit.setClearButtonEnabled(True)
     return edit
-

@@ -396,4 +396,3 @@ class _AddForm(QFrame):
         self.error.setText(text)
         self.error.show()
         widget.setFocus()
-
