@@ -28,6 +28,7 @@ from .tap import Tap
 
 log = logging.getLogger("eventdeck.serve")
 
+
 @dataclass(frozen=True, slots=True)
 class ServeOptions:
     mqtt: Endpoint | None = DEFAULT_MQTT

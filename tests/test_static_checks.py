@@ -28,6 +28,12 @@ def test_ruff_is_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_ruff_format_leaves_nothing_to_change() -> None:
+    command = [_tool("ruff"), "format", "--check", "."]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_mypy_strict_is_clean(tmp_path: Path) -> None:
     package = tmp_path / "eventdeck"
     package.mkdir()

@@ -45,8 +45,10 @@ SCHEMA_DOCUMENT = "\n".join(
         "asyncapi: 3.0.0",
         "info: {title: Benchmark sensors, version: 1.0.0}",
         "channels:",
-        *(f"  sensor{i}: {{address: {name}, messages: {{reading: {{$ref: '#/components/messages/reading'}}}}}}"
-          for i, name in enumerate(CHANNELS)),
+        *(
+            f"  sensor{i}: {{address: {name}, messages: {{reading: {{$ref: '#/components/messages/reading'}}}}}}"
+            for i, name in enumerate(CHANNELS)
+        ),
         "components:",
         "  messages:",
         "    reading:",

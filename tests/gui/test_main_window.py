@@ -52,9 +52,7 @@ def test_every_promised_object_name_is_there(window: MainWindow) -> None:
     assert len(window.findChildren(QDockWidget)) == 6
 
 
-def test_composed_event_reaches_stream_channels_and_inspector(
-    qtbot: QtBot, window: MainWindow, bridge: Bridge
-) -> None:
+def test_composed_event_reaches_stream_channels_and_inspector(qtbot: QtBot, window: MainWindow, bridge: Bridge) -> None:
     composer = window.composer
     composer.set_channel("user/signedup")
     composer.findChild(object, "composerPayload").setPlainText('{"name": "Ada", "age": 36}')  # type: ignore[union-attr]
