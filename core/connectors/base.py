@@ -191,13 +191,18 @@ class ConnectorBackend(abc.ABC):
         self._supervisor = asyncio.create_task(self._supervise(), name=f"eventdeck connector {self.name}")
 
     async def stop(self) -> None:
-        """Disconnect, stop retrying and close the mirror."""
+        """Disconnect, stop retrying and close the mirror; a broker that does not answer delays this by at most
+        ``connect_timeout`` (closing the window must never hang on a dead connection)."""
         supervisor, self._supervisor = self._supervisor, None
-        if supervisor is not None:
-            supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await supervisor
-        await self._close()
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                if supervisor is not None:
+                    supervisor.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await supervisor
+                await self._close()
+        except TimeoutError:
+            log.warning("%s: disconnecting took over %g s; gave up waiting", self.name, self.connect_timeout)
         await self.broker.close()
         self._set_status(ConnectionState.DISCONNECTED, f"disconnected from {self.name}")
 

@@ -58,7 +58,7 @@ async def next_message(broker: Broker, pattern: str, trigger: Callable[[], objec
     try:
         result = trigger()
         if asyncio.iscoroutine(result):
-            await result
+            await asyncio.wait_for(result, timeout)
         delivery = await asyncio.wait_for(sub.get(), timeout)
         return delivery.message
     finally:

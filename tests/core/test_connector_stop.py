@@ -1,0 +1,44 @@
+"""A connector whose broker stops answering still stops within its connect timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
+
+from eventdeck.core import Message, PayloadLike
+from eventdeck.core.backend import ConnectionState
+from eventdeck.core.connectors.base import ConnectorBackend
+from eventdeck.core.connectors.endpoint import parse_url
+
+
+class Unanswering(ConnectorBackend):
+    """Connects at once; then every read and the goodbye wait forever, like a broker that froze."""
+
+    async def _connect(self, stack: AsyncExitStack) -> None:
+        stack.push_async_callback(asyncio.Event().wait)  # closing waits for an answer that never comes
+
+    async def _pump(self) -> None:
+        await asyncio.Event().wait()
+
+    async def _send(
+        self, channel: str, payload: bytes, *, headers: Mapping[str, str] | None, content_type: str, retain: bool
+    ) -> None:
+        raise NotImplementedError
+
+    async def request(self, channel: str, payload: PayloadLike = b"", **options: object) -> Message:
+        raise NotImplementedError
+
+    async def _refresh(self) -> None:
+        """Nothing to list."""
+
+
+async def test_stop_gives_up_on_a_broker_that_does_not_answer() -> None:
+    connector = Unanswering(parse_url("redis://127.0.0.1:1/0"), connect_timeout=0.3)
+    await connector.start()
+    started = time.monotonic()
+    await connector.stop()
+    assert time.monotonic() - started < 2.0
+    assert connector.status.state is ConnectionState.DISCONNECTED
+    assert connector.broker.closed
