@@ -226,7 +226,7 @@ class ReplayProgress:
         if self.failed:
             parts.append(f"{self.failed:,} failed ({self.errors[0]})")
         if self.skipped:
-            parts.append(f"{self.skipped:,} replies/$-channel messages skipped")
+            parts.append(f"skipped {self.skipped:,} (replies and $-channel messages)")
         if self.headers_dropped:
             parts.append("headers dropped (this broker carries none)")
         return ", ".join(parts)

@@ -23,6 +23,7 @@ from eventdeck.core import InvalidChannel, Message, validate_channel
 from eventdeck.core.asyncapi import Document, TrafficRecorder, load_document, to_yaml
 from eventdeck.core.live_validation import LiveValidator
 from eventdeck.gui.bridge import Bridge
+from eventdeck.gui.widgets import plural
 
 
 class AsyncApiController(QObject):
@@ -71,9 +72,9 @@ class AsyncApiController(QObject):
     def summary(document: Document) -> str:
         """One line for the status bar: ``shop.yml: AsyncAPI 3.0.0, 2 channels, 3 messages, 4 operations``."""
         counts = (
-            _plural(len(document.channels), "channel"),
-            _plural(len(document.messages), "message"),
-            _plural(len(document.operations), "operation"),
+            plural(len(document.channels), "channel"),
+            plural(len(document.messages), "message"),
+            plural(len(document.operations), "operation"),
         )
         return f"{Path(document.source).name}: AsyncAPI {document.version}, {', '.join(counts)}"
 
@@ -101,7 +102,3 @@ def declarable_channels(document: Document) -> list[tuple[str, str]]:
             continue
         found.append((channel.address, channel.description or channel.summary or channel.title))
     return found
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"

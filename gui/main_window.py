@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from pathlib import Path
@@ -27,7 +28,7 @@ from eventdeck.core.backend import Backend, ConnectionState, Status
 from eventdeck.core.connectors import ConnectorError, backend_for, backend_from_url
 from eventdeck.core.connectors.credentials import CredentialStore
 from eventdeck.core.connectors.profiles import Profile, ProfileStore
-from eventdeck.core.errors import EventDeckError
+from eventdeck.core.errors import EventDeckError, RecordingError
 from eventdeck.core.gateways import GatewayState
 from eventdeck.gui.app import app_version
 from eventdeck.gui.asyncapi_ui import AsyncApiController
@@ -42,7 +43,9 @@ from eventdeck.gui.panels.inspector_panel import InspectorPanel
 from eventdeck.gui.panels.rates_panel import RatesPanel
 from eventdeck.gui.panels.stream_panel import StreamPanel
 from eventdeck.gui.panels.subscribers_panel import SubscribersPanel
+from eventdeck.gui.recording_ui import RecordingController, ReplayDialog
 from eventdeck.gui.theme import THEMES, apply_theme
+from eventdeck.gui.widgets import plural
 
 log = logging.getLogger(__name__)
 SETTINGS_VERSION = 1  # bump when the dock layout changes so old saved layouts are ignored
@@ -60,6 +63,7 @@ class Pausable(Protocol):
 
 
 DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json")
+RECORDING_SUFFIXES = (".jsonl",)
 CONNECTOR_PROTOCOLS = {"mqtt": "mqtt", "mqtts": "mqtts", "secure-mqtt": "mqtts", "amqp": "amqp", "amqps": "amqps"}
 CONNECTOR_PROTOCOLS |= {"nats": "nats", "redis": "redis", "rediss": "rediss"}
 
@@ -73,9 +77,9 @@ def server_url(protocol: str, host: str) -> str | None:
     return f"{scheme}://{host}"
 
 
-def _dropped_document(mime: QMimeData) -> str | None:
+def _dropped_file(mime: QMimeData, suffixes: tuple[str, ...]) -> str | None:
     for url in mime.urls():
-        if url.isLocalFile() and url.toLocalFile().lower().endswith(DOCUMENT_SUFFIXES):
+        if url.isLocalFile() and url.toLocalFile().lower().endswith(suffixes):
             return url.toLocalFile()
     return None
 
@@ -142,6 +146,7 @@ class MainWindow(QMainWindow):
         self._build_gateways()
         self._build_connections()
         self._build_asyncapi()
+        self._build_recordings()
         self.set_theme(theme)
         self._restore_layout()
         bridge.snapshot.connect(self._on_snapshot)
@@ -408,14 +413,107 @@ class MainWindow(QMainWindow):
         self.show_error(text)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if _dropped_document(event.mimeData()) is not None:
+        if _dropped_file(event.mimeData(), DOCUMENT_SUFFIXES + RECORDING_SUFFIXES) is not None:
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        path = _dropped_document(event.mimeData())
-        if path is not None:
+        """An AsyncAPI document is opened; a recording (.jsonl) is offered for replay."""
+        document = _dropped_file(event.mimeData(), DOCUMENT_SUFFIXES)
+        recording = _dropped_file(event.mimeData(), RECORDING_SUFFIXES)
+        if document is not None:
             event.acceptProposedAction()
-            self.open_asyncapi(path)
+            self.open_asyncapi(document)
+        elif recording is not None:
+            event.acceptProposedAction()
+            self.open_recording(recording)
+
+    # -- recordings --------------------------------------------------------
+
+    def _build_recordings(self) -> None:
+        self.recordings = RecordingController(self.bridge, self.stream_model, self)
+        export = self._action("exportMessagesAction", "Export messages…", "copy", "Ctrl+S")
+        export.setStatusTip("Save the messages the stream shows as a recording (JSON Lines)")
+        export.triggered.connect(self.ask_export_messages)
+        self.replay_action = self._action("replayMessagesAction", "Replay messages…", "play", "Ctrl+R")
+        self.replay_action.setStatusTip("Send the messages of a recording again, into the broker the window shows")
+        self.replay_action.triggered.connect(self.ask_replay_file)
+        self.stop_replay_action = self._action("stopReplayAction", "Stop replay", "stop")
+        self.stop_replay_action.triggered.connect(self.recordings.stop)
+        self.stop_replay_action.setVisible(False)
+        self.findChild(QToolBar, "mainToolBar").addAction(self.stop_replay_action)  # type: ignore[union-attr]
+        for action in (export, self.replay_action, self.stop_replay_action):
+            self.file_menu.insertAction(self.connections_action, action)
+        self.file_menu.insertSeparator(self.connections_action)
+        label = QLabel()
+        label.setObjectName("status_replay")
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        label.hide()
+        self.statusBar().insertPermanentWidget(0, label)  # permanent: passing status messages must not hide it
+        self.status_labels["replay"] = label
+        self.recordings.progress.connect(label.setText)
+        self.recordings.finished.connect(self._on_replay_finished)
+
+    def ask_export_messages(self) -> None:
+        if not self.recordings.shown_messages():
+            self.statusBar().showMessage("The stream shows no messages: nothing to export.", 5000)
+            return
+        dialog = QFileDialog(self, "Export the messages the stream shows")
+        dialog.setObjectName("exportMessagesDialog")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setNameFilters(["Recordings (*.jsonl)", "All files (*)"])
+        dialog.setDefaultSuffix("jsonl")
+        dialog.selectFile("eventdeck-recording.jsonl")
+        dialog.fileSelected.connect(self.export_messages)
+        dialog.open()
+
+    def export_messages(self, path: str) -> asyncio.Task[None]:
+        """Write the stream's shown messages to ``path`` in a thread; the status bar says how it went."""
+        return self.bridge.spawn(self._export_messages(path), "Export messages")
+
+    async def _export_messages(self, path: str) -> None:
+        try:
+            count = await self.recordings.export(path)
+        except OSError as exc:
+            self.show_problem("The messages were not exported", f"{path}: {exc.strerror or exc}")
+            return
+        self.statusBar().showMessage(f"{plural(count, 'message')} written to {path}", 10_000)
+
+    def ask_replay_file(self) -> None:
+        dialog = QFileDialog(self, "Replay a recording")
+        dialog.setObjectName("replayFileDialog")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setNameFilters(["Recordings (*.jsonl)", "All files (*)"])
+        dialog.fileSelected.connect(self.open_recording)
+        dialog.open()
+
+    def open_recording(self, path: str) -> asyncio.Task[None]:
+        """Read the recording at ``path`` (in a thread), then ask how fast to replay it."""
+        return self.bridge.spawn(self._open_recording(path), "Open recording")
+
+    async def _open_recording(self, path: str) -> None:
+        try:
+            messages = await self.recordings.load(path)
+        except RecordingError as exc:
+            self.show_problem("This recording cannot be replayed", str(exc))
+            return
+        dialog = ReplayDialog(path, messages, self.bridge.backend.name, self)
+        dialog.replay_requested.connect(lambda speed: self.start_replay(messages, speed or None))
+        dialog.open()
+        self.replay_dialog = dialog
+
+    def start_replay(self, messages: list[Message], speed: float | None) -> None:
+        if self.recordings.start(messages, speed) is None:
+            self.statusBar().showMessage("A replay is already running; stop it first.", 5000)
+            return
+        self.replay_action.setEnabled(False)
+        self.stop_replay_action.setVisible(True)
+        self.status_labels["replay"].show()
+
+    def _on_replay_finished(self, summary: str) -> None:
+        self.replay_action.setEnabled(True)
+        self.stop_replay_action.setVisible(False)
+        self.status_labels["replay"].hide()
+        self.statusBar().showMessage(summary, 15_000)
 
     # -- connections -----------------------------------------------------
 
@@ -425,9 +523,9 @@ class MainWindow(QMainWindow):
         label.setToolTip("Which broker the window shows (File > Connections…)")
         self.statusBar().insertPermanentWidget(0, label)
         self.status_labels["connection"] = label
-        action = self._action("connectionsAction", "Connections…", "connect", "Ctrl+K")
-        action.triggered.connect(self.show_connections)
-        self.file_menu.insertAction(self.file_menu.actions()[0], action)
+        self.connections_action = self._action("connectionsAction", "Connections…", "connect", "Ctrl+K")
+        self.connections_action.triggered.connect(self.show_connections)
+        self.file_menu.insertAction(self.file_menu.actions()[0], self.connections_action)
         self.bridge.backend_changed.connect(self._on_backend_changed)
         self.bridge.status_changed.connect(self._on_status)
         self._on_status(self.bridge.backend.status)

@@ -1,4 +1,4 @@
-"""Small widget factories the panels share."""
+"""Small widget factories and wording helpers the panels share."""
 
 from __future__ import annotations
 
@@ -17,3 +17,8 @@ def tool_button(name: str, text: str, icon_name: str, tip: str) -> QToolButton:
     button.setToolTip(tip)
     button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     return button
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 message``, ``2 messages``: the count with thousands separators and the noun agreeing with it."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"

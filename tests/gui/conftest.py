@@ -23,10 +23,13 @@ from eventdeck.gui.bridge import Bridge
 @pytest.fixture
 def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     loop = qasync.QEventLoop(qapp, already_running=True)
+    executor = qasync.QThreadExecutor(2)  # owned here, so its threads end with the test (to_thread work)
+    loop.set_default_executor(executor)
     asyncio.set_event_loop(loop)
     yield loop
     for task in asyncio.all_tasks(loop):
         task.cancel()
+    executor.shutdown()
     loop._after_run_forever()  # the Qt loop never ran "forever" here; undo what the constructor set up
     asyncio.events._set_running_loop(None)
     asyncio.set_event_loop(None)

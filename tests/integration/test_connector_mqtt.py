@@ -27,6 +27,7 @@ from eventdeck.core import Kind
 from eventdeck.core.backend import ConnectionState
 from eventdeck.core.connectors import ConnectorError, backend_from_url
 from eventdeck.core.connectors.mqtt import MqttBackend
+from eventdeck.core.recording import plan_replay, read_recording, replay
 
 pytestmark = pytest.mark.services
 URL = "mqtt://127.0.0.1:1883"
@@ -203,3 +204,30 @@ async def test_tls_failures_name_the_host(tmp_path: Path) -> None:
         await unverified.stop()
     finally:
         await server.stop()
+
+
+async def test_a_recording_replays_into_mosquitto(backend: MqttBackend, tmp_path: Path) -> None:
+    path = tmp_path / "morning.jsonl"
+    path.write_text(
+        '{"time": 1.0, "channel": "edtest/replay/a", "payload": "{\\"n\\": 1}", "headers": {"unit": "%"}}\n'
+        '{"time": 1.1, "channel": "$dead/edtest/replay/a", "payload": "{}"}\n'
+        '{"time": 1.2, "channel": "edtest/replay/b", "payload_base64": "AAEC"}\n',
+        encoding="utf-8",
+    )
+    todo, progress = plan_replay(read_recording(path))
+    async with aiomqtt.Client("127.0.0.1", 1883, protocol=aiomqtt.ProtocolVersion.V5) as other:
+        await other.subscribe("edtest/replay/#", qos=1)
+        await replay(backend, todo, progress, speed=10.0)
+        received = []
+        async with asyncio.timeout(WAIT):
+            async for message in other.messages:
+                received.append(message)
+                if len(received) == 2:
+                    break
+    assert [(str(m.topic), m.payload) for m in received] == [
+        ("edtest/replay/a", b'{"n": 1}'),
+        ("edtest/replay/b", b"\0\1\2"),
+    ]
+    assert received[0].properties is not None
+    assert dict(received[0].properties.UserProperty) == {"unit": "%"}
+    assert progress.summary() == "2 of 2 sent, skipped 1 (replies and $-channel messages)"
