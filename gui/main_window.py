@@ -1,4 +1,4 @@
-"""The main window: six docks around the broker, a toolbar, menus and a status bar of totals."""
+"""The main window: seven docks around the broker, a toolbar, menus and a status bar of totals."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ from eventdeck.gui.panels.inspector_panel import InspectorPanel
 from eventdeck.gui.panels.rates_panel import RatesPanel
 from eventdeck.gui.panels.stream_panel import StreamPanel
 from eventdeck.gui.panels.subscribers_panel import SubscribersPanel
+from eventdeck.gui.panels.topology_panel import TopologyPanel
 from eventdeck.gui.recording_ui import RecordingController, ReplayDialog
 from eventdeck.gui.theme import THEMES, apply_theme
 from eventdeck.gui.widgets import plural
@@ -138,6 +139,7 @@ class MainWindow(QMainWindow):
         self.subscribers = SubscribersPanel(bridge)
         self.composer = ComposerPanel(bridge)
         self.rates = RatesPanel(bridge)
+        self.topology = TopologyPanel(bridge)
         self.docks: dict[str, QDockWidget] = {}
         self._build_docks()
         self._wire_panels()
@@ -173,6 +175,7 @@ class MainWindow(QMainWindow):
         rates = self._dock("rates", "Rates", self.rates)
         inspector = self._dock("inspector", "Inspector", self.inspector)
         composer = self._dock("composer", "Composer", self.composer)
+        topology = self._dock("topology", "Topology", self.topology)
         # Left: what exists (channels, subscribers); middle: what flows; right: one message, and a new one.
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, channels)
         self.splitDockWidget(channels, stream, Qt.Orientation.Horizontal)
@@ -180,6 +183,8 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(channels, subscribers, Qt.Orientation.Vertical)
         self.splitDockWidget(stream, rates, Qt.Orientation.Vertical)
         self.splitDockWidget(inspector, composer, Qt.Orientation.Vertical)
+        self.tabifyDockWidget(rates, topology)  # a tab beside Rates: the default layout stays as it was
+        rates.raise_()
         self.resizeDocks([channels, stream, inspector], [390, 700, 430], Qt.Orientation.Horizontal)
         self.resizeDocks([channels, subscribers], [430, 330], Qt.Orientation.Vertical)
         self.resizeDocks([stream, rates], [520, 240], Qt.Orientation.Vertical)
@@ -193,6 +198,7 @@ class MainWindow(QMainWindow):
         self.stream.message_selected.connect(self.inspector.show_message)
         self.inspector.resend_requested.connect(self._resend)
         self.inspector.select_requested.connect(self._select_linked)
+        self.topology.channel_selected.connect(self.channels.select_channel)
 
     def _compose_to(self, channel: str) -> None:
         self.docks["composer"].show()

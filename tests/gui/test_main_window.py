@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication, QDockWidget, QMessageBox, QTableView, QTreeView
+from PySide6.QtWidgets import QApplication, QDockWidget, QGraphicsView, QMessageBox, QTableView, QTreeView
 from pytestqt.qtbot import QtBot
 
 from eventdeck.core import Kind
@@ -49,7 +49,8 @@ def test_every_promised_object_name_is_there(window: MainWindow) -> None:
         assert window.findChild(kind, name) is not None, name
     for name in ("inspectorView", "composerChannel", "composerKind", "composerPayload", "composerSend", "ratesPlot"):
         assert window.findChild(object, name) is not None, name  # type: ignore[arg-type]
-    assert len(window.findChildren(QDockWidget)) == 6
+    assert len(window.findChildren(QDockWidget)) == 7
+    assert window.findChild(QGraphicsView, "topologyView") is not None
 
 
 def test_composed_event_reaches_stream_channels_and_inspector(qtbot: QtBot, window: MainWindow, bridge: Bridge) -> None:

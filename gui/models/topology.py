@@ -1,0 +1,180 @@
+"""Who publishes to which channel, and who subscribes to it: the graph the topology panel draws.
+
+Publishers are learnt from the traffic (each message names its publisher); channels and
+subscriptions come from the bridge's snapshots. Building the graph is plain Python, no Qt,
+so it is tested on its own and the panel only draws.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from eventdeck.core import Kind, Message, matches
+from eventdeck.core.backend import GAP_CHANNEL
+from eventdeck.core.subscription import State, SubscriptionInfo
+from eventdeck.gui.bridge import Snapshot
+from eventdeck.gui.widgets import plural
+
+MAX_EDGES = 10_000  # distinct (publisher, channel, kind) remembered; more are counted, not drawn
+MAX_PER_COLUMN = 40  # the busiest nodes drawn in each column; a note says how many more there are
+UNNAMED = "(unnamed)"
+PUBLISHERS, CHANNELS, SUBSCRIBERS = 0, 1, 2  # the three columns, left to right
+
+EdgeKey = tuple[str, str, Kind]  # publisher, channel, kind
+
+
+class PublisherLedger:
+    """Messages counted per (publisher, channel, kind), fed with the bridge's message batches."""
+
+    def __init__(self, max_edges: int = MAX_EDGES) -> None:
+        self.max_edges = max_edges
+        self.counts: Counter[EdgeKey] = Counter()
+        self.untracked = 0  # messages on edges beyond ``max_edges``
+
+    def add(self, batch: Iterable[Message]) -> None:
+        counts = self.counts
+        for key, count in Counter((m.publisher, m.channel, m.kind) for m in batch).items():
+            if key in counts or len(counts) < self.max_edges:
+                counts[key] += count
+            else:
+                self.untracked += count
+
+    def clear(self) -> None:
+        self.counts.clear()
+        self.untracked = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    key: str  # unique across columns: "p:<publisher>", "c:<channel>", "s:<subscription>"
+    column: int
+    label: str
+    detail: str  # a short second line: a rate, a state and queue
+    tooltip: str  # plain text
+    dimmed: bool = False  # a paused or away subscription, or a $-channel
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    source: str
+    target: str
+    kind: Kind | None  # publisher -> channel edges carry the message kind; channel -> subscriber None
+    rate: float  # msg/s over the last snapshot interval
+    active: bool = True  # False: the subscription is paused or away (its queue grows)
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+    hidden: tuple[int, int, int]  # quieter publishers, channels and subscribers left out, to stay readable
+    subscribers_exposed: bool
+
+    def column(self, column: int) -> list[Node]:
+        return [node for node in self.nodes if node.column == column]
+
+
+def edge_rates(now: Mapping[EdgeKey, int], before: Mapping[EdgeKey, int], seconds: float) -> dict[EdgeKey, float]:
+    """Messages per second on each edge between two ledger readings ``seconds`` apart."""
+    if seconds <= 0:
+        return {}
+    return {key: (count - before.get(key, 0)) / seconds for key, count in now.items()}
+
+
+def build_graph(
+    counts: Mapping[EdgeKey, int],
+    rates: Mapping[EdgeKey, float],
+    snapshot: Snapshot,
+    limit: int = MAX_PER_COLUMN,
+) -> Graph:
+    """Publishers, channels and subscriptions with the edges between them, laid out in three columns.
+
+    Each column holds at most ``limit`` nodes, the busiest (channels by messages, publishers by
+    messages sent, subscriptions by messages delivered and pending), so ten thousand
+    subscriptions cost a sort, not a picture nobody can read. Channels are in name order;
+    publishers and subscribers sit level with the mean row of their channels, which keeps most
+    lines short and uncrossed.
+    """
+    infos = [info for info in snapshot.channels if info.name != GAP_CHANNEL]
+    shown = sorted(heapq.nlargest(limit, infos, key=lambda info: info.messages), key=lambda info: info.name)
+    row = {info.name: index for index, info in enumerate(shown)}
+    nodes = [
+        Node(
+            f"c:{info.name}",
+            CHANNELS,
+            info.name,
+            f"{snapshot.channel_rates.get(info.name, 0.0):,.1f} msg/s",
+            f"Channel {info.name}\n{info.messages:,} messages, {info.subscribers:,} subscribers"
+            + (f"\n{info.description}" if info.description else ""),
+            dimmed=info.name.startswith("$"),
+        )
+        for info in shown
+    ]
+
+    sent: dict[str, dict[EdgeKey, int]] = {}  # publisher -> its edges to shown channels
+    for key, count in counts.items():
+        if key[1] in row:
+            sent.setdefault(key[0] or UNNAMED, {})[key] = count
+    publishers = heapq.nlargest(limit, sent, key=lambda name: sum(sent[name].values()))
+    edges: list[Edge] = []
+    publisher_nodes: list[tuple[float, Node]] = []
+    for name in publishers:
+        mine = sent[name]
+        channels = {channel for _publisher, channel, _kind in mine}
+        lines = [f"Publisher {name}"]
+        for key, count in sorted(mine.items(), key=_by_channel):
+            _publisher, channel, kind = key
+            edges.append(Edge(f"p:{name}", f"c:{channel}", kind, rates.get(key, 0.0)))
+            lines.append(f"{kind.value}s to {channel}: {count:,}")
+        rate = sum(rates.get(key, 0.0) for key in mine)
+        detail = f"{rate:,.1f} msg/s to {plural(len(channels), 'channel')}"
+        node = Node(f"p:{name}", PUBLISHERS, name, detail, "\n".join(lines))
+        publisher_nodes.append((_mean(row[channel] for channel in channels), node))
+
+    subscriptions = heapq.nlargest(limit, snapshot.subscriptions, key=lambda info: info.delivered + info.pending)
+    subscription_nodes: list[tuple[float, Node]] = []
+    for info in subscriptions:
+        matched = [name for name in row if matches(info.pattern, name)]
+        active = info.state is State.ACTIVE
+        rate = snapshot.subscription_rates.get(info.name, 0.0)
+        edges.extend(Edge(f"c:{name}", f"s:{info.name}", None, rate, active) for name in matched)
+        node = Node(
+            f"s:{info.name}",
+            SUBSCRIBERS,
+            info.name,
+            _subscription_detail(info),
+            f"Subscription {info.name} to {info.pattern}\n{info.state.value}, {info.pending:,} pending, "
+            f"{info.delivered:,} delivered, {info.dead_lettered:,} dead-lettered",
+            dimmed=not active,
+        )
+        subscription_nodes.append((_mean(row[name] for name in matched), node))
+
+    return Graph(
+        tuple(_in_rows(publisher_nodes) + nodes + _in_rows(subscription_nodes)),
+        tuple(edges),
+        hidden=(len(sent) - len(publishers), len(infos) - len(shown), len(snapshot.subscriptions) - len(subscriptions)),
+        subscribers_exposed=snapshot.subscriptions_exposed,
+    )
+
+
+def _by_channel(item: tuple[EdgeKey, int]) -> tuple[str, str]:
+    (_publisher, channel, kind), _count = item
+    return channel, kind.value
+
+
+def _in_rows(placed: list[tuple[float, Node]]) -> list[Node]:
+    """Nodes in the order of their mean channel row (unconnected ones last), then by name."""
+    return [node for _row, node in sorted(placed, key=lambda pair: (pair[0], pair[1].label))]
+
+
+def _subscription_detail(info: SubscriptionInfo) -> str:
+    state = "" if info.state is State.ACTIVE else f"{info.state.value}, "
+    return f"{state}{info.pending:,} pending"
+
+
+def _mean(rows: Iterable[int]) -> float:
+    values = list(rows)
+    return sum(values) / len(values) if values else float("inf")  # unconnected nodes go last

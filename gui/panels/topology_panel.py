@@ -1,0 +1,270 @@
+"""The topology dock: publishers -> channels -> subscribers, drawn from the live traffic.
+
+The seed's picture of a broker as a diagram that moves: publishers send to channels, the
+broker hands each message to every subscription of the channel. Lines take the colour of
+the kind of message they carry and thicken with its rate; a paused or away subscription's
+line is dashed while its queue grows. Clicking a channel shows it in the stream.
+
+It is drawn only while visible, at most once per bridge snapshot (500 ms), from a graph
+built in ``gui/models/topology.py``. Every name is drawn as plain text.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetrics,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+    QResizeEvent,
+    QShowEvent,
+    QTransform,
+)
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsScene,
+    QGraphicsSimpleTextItem,
+    QGraphicsView,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
+
+from eventdeck.core.backend import Backend
+from eventdeck.gui.bridge import Bridge, Snapshot
+from eventdeck.gui.icons import icon, kind_colour
+from eventdeck.gui.models.topology import (
+    CHANNELS,
+    MAX_PER_COLUMN,
+    PUBLISHERS,
+    SUBSCRIBERS,
+    EdgeKey,
+    Graph,
+    Node,
+    PublisherLedger,
+    build_graph,
+    edge_rates,
+)
+from eventdeck.gui.widgets import plural
+
+NODE_W, NODE_H, ROW_H, COLUMN_GAP, HEADER_H, PAD = 170.0, 36.0, 44.0, 90.0, 34.0, 8.0
+MIN_SCALE = 0.5  # below this, text gets too small to read: scroll instead
+ICON = 16
+COLUMN_TITLES = {PUBLISHERS: "Publishers", CHANNELS: "Channels", SUBSCRIBERS: "Subscribers"}
+COLUMN_ICONS = {PUBLISHERS: "publisher", CHANNELS: "channel", SUBSCRIBERS: "subscriber"}
+LEGEND = (
+    "Lines from publishers: blue events, orange commands, green replies; thicker is busier.\n"
+    "Grey lines: the broker delivering a channel to a subscription (dashed while it is paused or away)."
+)
+EMPTY_TEXT = "Nothing has been published yet.\nSend an event from the composer, or start the demo (--demo)."
+
+
+class NodeItem(QGraphicsPathItem):
+    """One rounded box in the diagram; remembers which node it draws, for clicks and tests."""
+
+    def __init__(self, node: Node, rect: QRectF) -> None:
+        path = QPainterPath()
+        path.addRoundedRect(rect, 6, 6)
+        super().__init__(path)
+        self.node = node
+
+
+class TopologyView(QGraphicsView):
+    """The diagram's view: a click on a node is reported by its key."""
+
+    node_clicked = Signal(str)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        item: QGraphicsItem | None = self.itemAt(event.position().toPoint())
+        while item is not None and not isinstance(item, NodeItem):
+            item = item.parentItem()
+        if isinstance(item, NodeItem) and event.button() == Qt.MouseButton.LeftButton:
+            self.node_clicked.emit(item.node.key)
+        super().mousePressEvent(event)
+
+
+class TopologyPanel(QWidget):
+    """Who publishes where and who listens, live; emits ``channel_selected`` when a channel is clicked."""
+
+    channel_selected = Signal(str)
+
+    def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("topologyPanel")
+        self.ledger = PublisherLedger()
+        self.graph: Graph | None = None  # the last one drawn
+        self._latest: tuple[dict[EdgeKey, float], Snapshot] | None = None
+        self._before: dict[EdgeKey, int] = {}
+        self._before_time: float | None = None
+        self.scene = QGraphicsScene(self)
+        self.view = TopologyView(self.scene)
+        self.view.setObjectName("topologyView")
+        self.view.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.view.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.view.node_clicked.connect(self._on_node_clicked)
+        self.view.setToolTip(LEGEND)
+        self.note = QLabel()
+        self.note.setObjectName("topologyNote")
+        self.note.setTextFormat(Qt.TextFormat.PlainText)
+        self.note.setWordWrap(True)
+        self.note.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.note)
+        layout.addWidget(self.view, 1)
+        bridge.messages.connect(self.ledger.add)
+        bridge.snapshot.connect(self._on_snapshot)
+        bridge.backend_changed.connect(self._on_backend_changed)
+
+    # -- data -------------------------------------------------------------------
+
+    def _on_snapshot(self, snapshot: Snapshot) -> None:
+        counts = self.ledger.counts
+        since = None if self._before_time is None else snapshot.time - self._before_time
+        rates = edge_rates(counts, self._before, since) if since else {}
+        self._before, self._before_time = dict(counts), snapshot.time
+        self._latest = (rates, snapshot)
+        if self.isVisible():  # hidden (e.g. behind the Rates tab): no graph, no drawing
+            self.draw()
+
+    def _on_backend_changed(self, _backend: Backend) -> None:
+        # Another broker: its publishers are not this one's.
+        self.ledger.clear()
+        self._before, self._before_time = {}, None
+
+    def _on_node_clicked(self, key: str) -> None:
+        if key.startswith("c:"):
+            self.channel_selected.emit(key[2:])
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.draw()
+
+    # -- drawing ----------------------------------------------------------------
+
+    def node_items(self) -> dict[str, NodeItem]:
+        """The boxes on screen by node key (what a click or a test finds)."""
+        return {item.node.key: item for item in self.scene.items() if isinstance(item, NodeItem)}
+
+    def draw(self) -> None:
+        """Build the graph from the latest snapshot and redraw the scene (a few hundred items at most)."""
+        self.scene.clear()
+        if self._latest is not None:
+            rates, snapshot = self._latest
+            self.graph = build_graph(self.ledger.counts, rates, snapshot)
+        graph = self.graph
+        palette = self.palette()
+        if graph is None or not graph.nodes:
+            empty = self.scene.addSimpleText(EMPTY_TEXT)
+            empty.setBrush(palette.color(QPalette.ColorRole.PlaceholderText))
+            self.note.hide()
+            return
+        columns = {column: graph.column(column) for column in (PUBLISHERS, CHANNELS, SUBSCRIBERS)}
+        tallest = max(len(nodes) for nodes in columns.values())
+        boxes: dict[str, QRectF] = {}
+        for column, nodes in columns.items():
+            x = column * (NODE_W + COLUMN_GAP)
+            self._header(column, len(nodes), x, graph, palette)
+            top = HEADER_H + (tallest - len(nodes)) * ROW_H / 2  # centred on the tallest column
+            for row, node in enumerate(nodes):
+                boxes[node.key] = QRectF(x, top + row * ROW_H, NODE_W, NODE_H)
+        for edge in graph.edges:
+            source, target = boxes.get(edge.source), boxes.get(edge.target)
+            if source is None or target is None:
+                continue
+            start = QPointF(source.right(), source.center().y())
+            end = QPointF(target.left(), target.center().y())
+            bend = (end.x() - start.x()) / 2
+            path = QPainterPath(start)
+            path.cubicTo(start + QPointF(bend, 0), end - QPointF(bend, 0), end)
+            colour = kind_colour(edge.kind) if edge.kind is not None else palette.color(QPalette.ColorRole.Mid)
+            pen = QPen(colour, 1.0 + min(5.0, 1.5 * math.log10(1.0 + edge.rate)))
+            if not edge.active:
+                pen.setStyle(Qt.PenStyle.DashLine)
+            line = self.scene.addPath(path, pen)
+            line.setZValue(-1)
+        for node in graph.nodes:
+            self._node(node, boxes[node.key], palette)
+        self.scene.setSceneRect(self.scene.itemsBoundingRect().adjusted(-PAD, -PAD, PAD, PAD))
+        self._show_note(graph)
+        self._fit()
+
+    def _fit(self) -> None:
+        """Shrink the diagram to fit the dock (never enlarge it, never below MIN_SCALE)."""
+        rect = self.scene.sceneRect()
+        viewport = self.view.viewport().size()
+        if rect.isEmpty() or viewport.isEmpty():
+            return
+        scale = min(1.0, viewport.width() / rect.width(), viewport.height() / rect.height())
+        self.view.setTransform(QTransform.fromScale(max(scale, MIN_SCALE), max(scale, MIN_SCALE)))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _header(self, column: int, count: int, x: float, graph: Graph, palette: QPalette) -> None:
+        title = f"{COLUMN_TITLES[column]} ({count:,})"
+        if column == SUBSCRIBERS and not graph.subscribers_exposed:
+            title = "Subscribers: not exposed by this broker"
+        header = self.scene.addSimpleText(title)
+        font = QFont(header.font())
+        font.setBold(True)
+        header.setFont(font)
+        header.setBrush(palette.color(QPalette.ColorRole.WindowText))
+        header.setPos(x + ICON + 6, 4)
+        pixmap = self.scene.addPixmap(icon(COLUMN_ICONS[column]).pixmap(ICON, ICON))
+        pixmap.setPos(x, 4 + (header.boundingRect().height() - ICON) / 2)
+
+    def _node(self, node: Node, rect: QRectF, palette: QPalette) -> None:
+        item = NodeItem(node, rect)
+        item.setBrush(QBrush(palette.color(QPalette.ColorRole.Base)))
+        item.setPen(QPen(palette.color(QPalette.ColorRole.Mid), 1.0))
+        item.setToolTip(
+            _tooltip(node.tooltip + ("\nClick to show it in the stream" if node.column == CHANNELS else ""))
+        )
+        if node.column == CHANNELS:
+            item.setCursor(Qt.CursorShape.PointingHandCursor)
+        if node.dimmed:
+            item.setOpacity(0.55)
+        self.scene.addItem(item)
+        label = QGraphicsSimpleTextItem(item)  # plain text: names come from the traffic
+        metrics = QFontMetrics(label.font())
+        label.setText(metrics.elidedText(node.label, Qt.TextElideMode.ElideMiddle, int(NODE_W - 2 * PAD)))
+        label.setBrush(palette.color(QPalette.ColorRole.Text))
+        label.setPos(rect.left() + PAD, rect.top() + 3)
+        detail = QGraphicsSimpleTextItem(node.detail, item)
+        small = QFont(detail.font())
+        small.setPointSizeF(max(6.0, small.pointSizeF() * 0.85))
+        detail.setFont(small)
+        detail.setBrush(QColor(palette.color(QPalette.ColorRole.PlaceholderText)))
+        detail.setPos(rect.left() + PAD, rect.top() + NODE_H / 2)
+
+    def _show_note(self, graph: Graph) -> None:
+        left_out = [
+            plural(count, noun)
+            for count, noun in zip(graph.hidden, ("publisher", "channel", "subscriber"), strict=True)
+            if count
+        ]
+        parts = []
+        if left_out:
+            parts.append(f"The {MAX_PER_COLUMN} busiest of each are drawn; left out: {', '.join(left_out)}.")
+        if self.ledger.untracked:
+            parts.append(f"{self.ledger.untracked:,} messages came from more publishers than are tracked.")
+        self.note.setText(" ".join(parts))
+        self.note.setVisible(bool(parts))
+
+
+def _tooltip(text: str) -> str:
+    # Rich text so the lines break, with every name from the traffic escaped.
+    return "<qt>" + "<br>".join(html.escape(line) for line in text.splitlines()) + "</qt>"
