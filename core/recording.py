@@ -1,12 +1,14 @@
 """Recordings: messages saved as JSON Lines, read back with line-exact errors, and replayed.
 
-One message per line, a JSON object a person can read and ``jq`` can filter::
+One message per line, in the HTTP gateway's envelope (``core/http_envelope.py``), so what
+``curl localhost:8080/subscribe`` or the WebSocket prints can be replayed as well::
 
-    {"time": 1764245420.485, "channel": "fridge/level", "kind": "event", "payload": "{\\"percent\\": 23}",
-     "content_type": "application/json", "publisher": "fridge-sensor", "id": 1764245420485012345}
+    {"id":"1764245420485012345","channel":"fridge/level","kind":"event","publisher":"fridge-sensor",
+     "content_type":"application/json","headers":{},"payload":"{\\"percent\\": 23}","base64":false,
+     "correlation_id":null,"reply_to":null,"timestamp":1764245420.485}
 
-``payload`` holds UTF-8 text; a payload that is not UTF-8 goes in ``payload_base64`` instead.
-``headers``, ``correlation_id`` and ``reply_to`` appear when the message has them.
+Only ``channel`` is required when writing one by hand; a line without ``timestamp`` is
+sent right after the line before it.
 
 Replaying sends the inputs of a system again (events, and commands, which get fresh replies)
 and skips what the system makes by itself: replies and ``$``-channels (dead letters, reply
@@ -19,7 +21,9 @@ import asyncio
 import base64
 import binascii
 import json
+import math
 import os
+import stat
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,41 +32,24 @@ from typing import Any
 
 from .backend import Backend
 from .channels import validate_channel
-from .errors import EventDeckError, InvalidChannel, RecordingError
+from .errors import EventDeckError, InvalidChannel, RecordingError, RequestTimeout
+from .http_envelope import dumps, envelope
 from .message import JSON, Kind, Message, freeze_headers
 
 SUFFIX = ".jsonl"
-MAX_MESSAGES = 1_000_000  # a replay keeps the whole file in memory; these two bound it
+MAX_MESSAGES = 1_000_000  # a replay holds the whole recording in memory; these two bound it
 MAX_BYTES = 1024**3
-YIELD_EVERY = 256  # "as fast as possible" still lets the event loop (and the window) breathe
+YIELD_EVERY = 256  # a replay lets the event loop (and the window) run at least this often
+MAX_SLEEP = 3600.0  # the loop's timers overflow past ~24 days: long gaps are slept in pieces
+COMMANDS_IN_FLIGHT = 100  # commands waiting for replies at once; more wait their turn
+FAILURES_IN_A_ROW = 20  # the broker refused this many in a row: stop instead of failing for hours
 _KINDS = {kind.value: kind for kind in Kind}
 _FIELDS = frozenset(
-    {"time", "id", "channel", "kind", "payload", "payload_base64", "content_type", "publisher"}
-    | {"headers", "correlation_id", "reply_to"}
+    {"id", "channel", "kind", "publisher", "content_type", "headers", "payload", "base64"}
+    | {"correlation_id", "reply_to", "timestamp", "type"}  # "type": WebSocket frames say "message"
 )
-
-
-def to_record(message: Message) -> dict[str, Any]:
-    """The JSON object that stands for ``message`` on one line of a recording."""
-    record: dict[str, Any] = {
-        "time": message.timestamp,
-        "channel": message.channel,
-        "kind": message.kind.value,
-    }
-    try:
-        record["payload"] = message.payload.decode("utf-8")
-    except UnicodeDecodeError:
-        record["payload_base64"] = base64.b64encode(message.payload).decode("ascii")
-    record["content_type"] = message.content_type
-    record["publisher"] = message.publisher
-    if message.headers:
-        record["headers"] = dict(message.headers)
-    if message.correlation_id is not None:
-        record["correlation_id"] = message.correlation_id
-    if message.reply_to is not None:
-        record["reply_to"] = message.reply_to
-    record["id"] = message.id
-    return record
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once: a new recording gets the usual permissions, not mkstemp's 0600
 
 
 def write_recording(path: str | os.PathLike[str], messages: Iterable[Message]) -> int:
@@ -77,9 +64,12 @@ def write_recording(path: str | os.PathLike[str], messages: Iterable[Message]) -
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
             for message in messages:
-                out.write(json.dumps(to_record(message), ensure_ascii=False, separators=(",", ":")))
+                out.write(dumps(envelope(message)))
                 out.write("\n")
                 count += 1
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, 0o666 & ~_UMASK)
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -95,31 +85,43 @@ def read_recording(path: str | os.PathLike[str], *, max_payload: int = 16 * 1024
     """
     source = Path(path)
     try:
-        if source.stat().st_size > MAX_BYTES:
+        info = source.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise RecordingError(f"{source}: not a regular file")
+        if info.st_size > MAX_BYTES:
             raise RecordingError(f"{source}: larger than {MAX_BYTES // 1024**2:,} MiB; split the recording")
-        data = source.read_bytes()
+        with source.open("rb") as lines:
+            messages = _read_lines(source, lines, max_payload)
     except OSError as exc:
         raise RecordingError(f"{source}: cannot read it: {exc.strerror or exc}") from exc
-    messages: list[Message] = []
-    previous_time = 0.0
-    for number, raw in enumerate(data.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        if len(messages) == MAX_MESSAGES:
-            raise RecordingError(f"{source}: more than {MAX_MESSAGES:,} messages; split the recording")
-        try:
-            message = _from_line(raw, previous_time, max_payload)
-        except (ValueError, TypeError) as exc:
-            raise RecordingError(f"{source}, line {number}: {exc}") from None
-        previous_time = message.timestamp
-        messages.append(message)
     if not messages:
         raise RecordingError(f"{source}: no messages in it (a recording has one JSON object per line)")
     return messages
 
 
-def _from_line(raw: bytes, previous_time: float, max_payload: int) -> Message:
-    """One line as a Message; ValueError or TypeError with the reason (the caller adds file and line)."""
+def _read_lines(source: Path, lines: Iterable[bytes], max_payload: int) -> list[Message]:
+    messages: list[Message] = []
+    untimed = 0  # leading lines without a timestamp: they take the first one that comes
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        if len(messages) == MAX_MESSAGES:
+            raise RecordingError(f"{source}: more than {MAX_MESSAGES:,} messages; split the recording")
+        try:
+            message, timed = _from_line(raw, messages[-1].timestamp if messages else 0.0, max_payload)
+        except (ValueError, TypeError) as exc:
+            raise RecordingError(f"{source}, line {number}: {exc}") from None
+        if timed and untimed:
+            messages[:untimed] = [early._replace(timestamp=message.timestamp) for early in messages[:untimed]]
+            untimed = 0
+        elif not timed and len(messages) == untimed:
+            untimed += 1
+        messages.append(message)
+    return messages
+
+
+def _from_line(raw: bytes, previous_time: float, max_payload: int) -> tuple[Message, bool]:
+    """One line as a Message, and whether it had a timestamp; ValueError or TypeError with the reason."""
     try:
         record = json.loads(raw)
     except UnicodeDecodeError as exc:
@@ -143,21 +145,23 @@ def _from_line(raw: bytes, previous_time: float, max_payload: int) -> Message:
     payload = _payload(record)
     if len(payload) > max_payload:
         raise ValueError(f"payload of {len(payload):,} bytes exceeds the limit of {max_payload:,} bytes")
-    when = record.get("time", previous_time)
-    if isinstance(when, bool) or not isinstance(when, int | float) or when < 0:
-        raise TypeError(f"'time' must be seconds since the epoch (a number >= 0), got {when!r}")
-    ident = record.get("id", 0)
-    if isinstance(ident, bool) or not isinstance(ident, int):
-        raise TypeError(f"'id' must be an integer, got {ident!r}")
-    headers = record.get("headers") or {}
+    when = record.get("timestamp")
+    timed = when is not None
+    if not timed:
+        when = previous_time
+    elif isinstance(when, bool) or not isinstance(when, int | float) or not math.isfinite(when) or when < 0:
+        raise TypeError(f"'timestamp' must be seconds since the epoch (a finite number >= 0), got {when!r}")
+    headers = record.get("headers")
+    if headers is None:
+        headers = {}
     if not isinstance(headers, dict):
         raise TypeError(f"'headers' must be an object of text values, got {type(headers).__name__}")
     try:
         frozen = freeze_headers(headers)
     except EventDeckError as exc:
         raise TypeError(str(exc)) from None
-    return Message(
-        ident,
+    message = Message(
+        _ident(record.get("id")),
         channel,
         kind,
         payload,
@@ -168,6 +172,7 @@ def _from_line(raw: bytes, previous_time: float, max_payload: int) -> Message:
         _text(record, "correlation_id") or None,
         _text(record, "reply_to") or None,
     )
+    return message, timed
 
 
 def _text(record: dict[str, Any], name: str, *, required: bool = False) -> str:
@@ -181,16 +186,28 @@ def _text(record: dict[str, Any], name: str, *, required: bool = False) -> str:
     return value
 
 
+def _ident(value: object) -> int:
+    """The recorded id (a string of digits in envelopes, an int in hand-written lines; 0 when absent)."""
+    if value is None:
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    raise TypeError(f"'id' must be an integer or a string of digits, got {value!r}")
+
+
 def _payload(record: dict[str, Any]) -> bytes:
-    if "payload" in record and "payload_base64" in record:
-        raise ValueError("has both 'payload' and 'payload_base64'; keep one")
-    if "payload_base64" in record:
-        encoded = _text(record, "payload_base64")
-        try:
-            return base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError):
-            raise ValueError("'payload_base64' is not valid base64") from None
-    return _text(record, "payload").encode("utf-8", errors="surrogatepass")
+    text = _text(record, "payload")
+    is_base64 = record.get("base64", False)
+    if not isinstance(is_base64, bool):
+        raise TypeError(f"'base64' must be true or false, got {is_base64!r}")
+    if not is_base64:
+        return text.encode("utf-8", errors="surrogatepass")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("'payload' is not valid base64 (and 'base64' is true)") from None
 
 
 # -- replay ---------------------------------------------------------------------------
@@ -203,7 +220,11 @@ def is_replayed(message: Message) -> bool:
 
 @dataclass
 class ReplayProgress:
-    """How a replay is going; ``replay`` updates it as it goes, so a window can poll it."""
+    """How a replay is going; ``replay`` updates it as it goes, so a window can poll it.
+
+    ``sent`` counts what the broker accepted (a command also when its reply timed out);
+    ``failed`` what it refused, or commands nobody answered.
+    """
 
     total: int  # messages that will be sent
     skipped: int = 0  # replies and $-channel messages left out (the system makes them again)
@@ -211,11 +232,17 @@ class ReplayProgress:
     commands: int = 0
     replied: int = 0
     failed: int = 0
+    failed_in_a_row: int = 0
     headers_dropped: bool = False  # the target broker carries no headers
     errors: list[str] = field(default_factory=list)  # the first few failure reasons
 
+    def succeed(self) -> None:
+        self.sent += 1
+        self.failed_in_a_row = 0
+
     def fail(self, reason: str) -> None:
         self.failed += 1
+        self.failed_in_a_row += 1
         if len(self.errors) < 5:
             self.errors.append(reason)
 
@@ -232,69 +259,112 @@ class ReplayProgress:
         return ", ".join(parts)
 
 
-def plan_replay(messages: Sequence[Message]) -> tuple[list[Message], ReplayProgress]:
-    """The messages a replay sends, and a fresh progress record for them."""
-    todo = [message for message in messages if is_replayed(message)]
-    return todo, ReplayProgress(total=len(todo), skipped=len(messages) - len(todo))
+@dataclass(frozen=True)
+class ReplayPlan:
+    """What a replay of a recording sends (in order) and how much it leaves out."""
+
+    messages: tuple[Message, ...]
+    skipped: int
+
+    @property
+    def commands(self) -> int:
+        return sum(1 for message in self.messages if message.kind is Kind.COMMAND)
+
+    @property
+    def span(self) -> float:
+        """Seconds between the earliest and the latest message sent, as recorded."""
+        if not self.messages:
+            return 0.0
+        times = [message.timestamp for message in self.messages]
+        return max(times) - min(times)
+
+    def progress(self) -> ReplayProgress:
+        return ReplayProgress(total=len(self.messages), skipped=self.skipped)
+
+
+def plan_replay(messages: Sequence[Message]) -> ReplayPlan:
+    """The messages a replay of ``messages`` sends: replies and ``$``-channel traffic left out."""
+    todo = tuple(message for message in messages if is_replayed(message))
+    return ReplayPlan(todo, len(messages) - len(todo))
 
 
 async def replay(
     target: Backend,
-    messages: Sequence[Message],
+    plan: ReplayPlan,
     progress: ReplayProgress,
     *,
     speed: float | None = 1.0,
     reply_timeout: float = 5.0,
 ) -> ReplayProgress:
-    """Publish ``messages`` (from ``plan_replay``) to ``target``, keeping their gaps divided by ``speed``.
+    """Publish the plan's messages to ``target``, keeping their recorded gaps divided by ``speed``.
 
-    ``speed=None`` sends as fast as the broker takes them. Commands are sent as commands
-    and their replies counted without holding up the messages after them. A message the
-    broker refuses is counted in ``progress.failed`` with the reason; the replay goes on.
-    Cancelling stops it (what was sent stays sent).
+    ``speed=None`` sends as fast as the broker takes them. Commands are sent as commands,
+    at most ``COMMANDS_IN_FLIGHT`` waiting for replies at once. A message the broker refuses
+    is counted with its reason and the replay goes on, unless ``FAILURES_IN_A_ROW`` fail in
+    a row (a lost connection, say): then it stops with ``RecordingError``. Cancelling stops
+    it too; what was sent stays sent.
     """
     if speed is not None and speed <= 0:
         raise ValueError(f"speed must be > 0 (or None for as fast as possible), got {speed}")
     keep_headers = target.capabilities.headers
     loop = asyncio.get_running_loop()
     started = loop.time()
-    first = messages[0].timestamp if messages else 0.0
+    first = plan.messages[0].timestamp if plan.messages else 0.0
+    room = asyncio.Semaphore(COMMANDS_IN_FLIGHT)
     commands: set[asyncio.Task[None]] = set()
+
+    def answered(task: asyncio.Task[None]) -> None:
+        commands.discard(task)
+        room.release()
+
+    since_pause = 0
     try:
-        for index, message in enumerate(messages):
-            if speed is not None:
-                delay = started + (message.timestamp - first) / speed - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            elif index % YIELD_EVERY == YIELD_EVERY - 1:
-                await asyncio.sleep(0)
+        for message in plan.messages:
+            delay = 0.0 if speed is None else started + (message.timestamp - first) / speed - loop.time()
+            if delay > 0 or since_pause >= YIELD_EVERY:
+                await _sleep(delay)
+                since_pause = 0
+            since_pause += 1
+            if progress.failed_in_a_row >= FAILURES_IN_A_ROW:
+                raise RecordingError(
+                    f"stopped after {FAILURES_IN_A_ROW} failures in a row; the last: {progress.errors[-1]}"
+                )
             headers = message.headers if keep_headers else None
             progress.headers_dropped |= bool(message.headers) and not keep_headers
             if message.kind is Kind.COMMAND:
                 progress.commands += 1
+                await room.acquire()
                 task = asyncio.create_task(_command(target, message, headers, reply_timeout, progress))
+                task.add_done_callback(answered)
                 commands.add(task)
-                task.add_done_callback(commands.discard)
+                continue
+            try:
+                await target.publish(
+                    message.channel,
+                    message.payload,
+                    kind=message.kind,
+                    headers=headers,
+                    content_type=message.content_type,
+                    publisher=message.publisher,
+                )
+            except EventDeckError as exc:
+                progress.fail(str(exc))
             else:
-                try:
-                    await target.publish(
-                        message.channel,
-                        message.payload,
-                        kind=message.kind,
-                        headers=headers,
-                        content_type=message.content_type,
-                        publisher=message.publisher,
-                    )
-                except EventDeckError as exc:
-                    progress.fail(str(exc))
-                    continue
-            progress.sent += 1
+                progress.succeed()
         if commands:
             await asyncio.gather(*commands)
     finally:
-        for task in commands:
+        for task in list(commands):
             task.cancel()
     return progress
+
+
+async def _sleep(seconds: float) -> None:
+    """Sleep ``seconds`` (0: just let others run) in pieces short enough for any event loop's timers."""
+    while seconds > MAX_SLEEP:
+        await asyncio.sleep(MAX_SLEEP)
+        seconds -= MAX_SLEEP
+    await asyncio.sleep(max(seconds, 0.0))
 
 
 async def _command(
@@ -313,7 +383,11 @@ async def _command(
             content_type=message.content_type,
             publisher=message.publisher,
         )
+    except RequestTimeout as exc:  # it was sent; nobody answered in time
+        progress.succeed()
+        progress.fail(str(exc))
     except EventDeckError as exc:
         progress.fail(str(exc))
     else:
+        progress.succeed()
         progress.replied += 1
