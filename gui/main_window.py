@@ -30,6 +30,7 @@ from eventdeck.core.connectors.credentials import CredentialStore
 from eventdeck.core.connectors.profiles import Profile, ProfileStore
 from eventdeck.core.errors import EventDeckError, RecordingError
 from eventdeck.core.gateways import GatewayState
+from eventdeck.core.recording import ReplayPlan
 from eventdeck.gui.app import app_version
 from eventdeck.gui.asyncapi_ui import AsyncApiController
 from eventdeck.gui.bridge import Bridge, Snapshot
@@ -49,7 +50,7 @@ from eventdeck.gui.theme import THEMES, apply_theme
 from eventdeck.gui.widgets import plural
 
 log = logging.getLogger(__name__)
-SETTINGS_VERSION = 1  # bump when the dock layout changes so old saved layouts are ignored
+SETTINGS_VERSION = 2  # bump when the dock layout changes so old saved layouts are ignored (2: Topology)
 
 
 class Pausable(Protocol):
@@ -498,18 +499,24 @@ class MainWindow(QMainWindow):
 
     async def _open_recording(self, path: str) -> None:
         try:
-            messages = await self.recordings.load(path)
+            plan = await self.recordings.load(path)
         except RecordingError as exc:
             self.show_problem("This recording cannot be replayed", str(exc))
             return
-        dialog = ReplayDialog(path, messages, self.bridge.backend.name, self)
-        dialog.replay_requested.connect(lambda speed: self.start_replay(messages, speed or None))
+        target = self.bridge.backend  # the broker the dialog names is the one it replays into
+        dialog = ReplayDialog(path, plan, target.name, self)
+        dialog.replay_requested.connect(lambda speed: self.start_replay(plan, speed, target))
         dialog.open()
         self.replay_dialog = dialog
 
-    def start_replay(self, messages: list[Message], speed: float | None) -> None:
-        if self.recordings.start(messages, speed) is None:
+    def start_replay(self, plan: ReplayPlan, speed: float | None, target: Backend) -> None:
+        if self.recordings.replaying:
             self.statusBar().showMessage("A replay is already running; stop it first.", 5000)
+            return
+        if self.recordings.start(plan, speed, target) is None:
+            self.statusBar().showMessage(
+                f"Not replayed: the window now shows {self.bridge.backend.name}; open the recording again.", 10_000
+            )
             return
         self.replay_action.setEnabled(False)
         self.stop_replay_action.setVisible(True)

@@ -7,15 +7,15 @@ window); the replay itself is a task on the loop, polled for progress like the c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import html
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QVBoxLayout, QWidget
 
-from eventdeck.core import Kind, Message
-from eventdeck.core.backend import GAP_CHANNEL
-from eventdeck.core.recording import ReplayProgress, plan_replay, read_recording, replay, write_recording
+from eventdeck.core import Message
+from eventdeck.core.backend import GAP_CHANNEL, Backend
+from eventdeck.core.recording import ReplayPlan, ReplayProgress, plan_replay, read_recording, replay, write_recording
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.models.stream_model import StreamModel
 from eventdeck.gui.widgets import plural
@@ -41,9 +41,11 @@ class RecordingController(QObject):
         self._model = model
         self._task: asyncio.Task[ReplayProgress] | None = None
         self._state: ReplayProgress | None = None
+        self._stopped_because = ""
         self._timer = QTimer(self)
         self._timer.setInterval(PROGRESS_MS)
         self._timer.timeout.connect(self._report)
+        bridge.backend_changed.connect(self._on_backend_changed)
 
     @property
     def replaying(self) -> bool:
@@ -59,74 +61,79 @@ class RecordingController(QObject):
         """Write the shown messages to ``path`` (JSON Lines) and return how many; OSError on failure."""
         return await asyncio.to_thread(write_recording, path, self.shown_messages())
 
-    async def load(self, path: str) -> list[Message]:
-        """The messages of the recording at ``path``; RecordingError with file, line and reason."""
-        return await asyncio.to_thread(read_recording, path, max_payload=self._bridge.broker.max_payload)
+    async def load(self, path: str) -> ReplayPlan:
+        """What replaying the recording at ``path`` would send; RecordingError with file, line and reason."""
+        limit = self._bridge.broker.max_payload
+        return await asyncio.to_thread(lambda: plan_replay(read_recording(path, max_payload=limit)))
 
-    def start(self, messages: Sequence[Message], speed: float | None) -> asyncio.Task[ReplayProgress] | None:
-        """Replay ``messages`` into the broker the window shows; None if a replay is already running."""
-        if self.replaying:
+    def start(self, plan: ReplayPlan, speed: float | None, target: Backend) -> asyncio.Task[ReplayProgress] | None:
+        """Replay ``plan`` into ``target``; None if a replay runs already or the window shows another broker."""
+        if self.replaying or target is not self._bridge.backend:
             return None
-        todo, state = plan_replay(messages)
-        backend = self._bridge.backend
-        task = self._bridge.spawn(replay(backend, todo, state, speed=speed), f"Replay into {backend.name}")
-        self._task, self._state = task, state
+        state = plan.progress()
+        task = self._bridge.spawn(replay(target, plan, state, speed=speed), f"Replay into {target.name}")
+        self._task, self._state, self._stopped_because = task, state, ""
         task.add_done_callback(self._on_done)
         self._timer.start()
         self._report()
         return task
 
-    def stop(self) -> None:
-        """Cancel the running replay (what was sent stays sent)."""
+    def stop(self, *, because: str = "") -> None:
+        """Cancel the running replay (what was sent stays sent); ``because`` is added to the summary."""
         if self._task is not None and not self._task.done():
+            self._stopped_because = because
             self._task.cancel()
+
+    def _on_backend_changed(self, backend: Backend) -> None:
+        self.stop(because=f"the window switched to {backend.name}")
 
     def _report(self) -> None:
         if self._state is not None and self.replaying:
             self.progress.emit(f"Replaying: {self._state.summary()}")
 
     def _on_done(self, task: asyncio.Task[ReplayProgress]) -> None:
-        self._timer.stop()
         state = self._state
         if task is not self._task or state is None:
-            return
+            return  # an earlier replay's late callback: leave the current one alone
+        self._timer.stop()
         if task.cancelled():
-            text = f"Replay stopped: {state.summary()}"
-        elif task.exception() is not None:
-            text = f"Replay failed after {state.sent:,}: {task.exception()}"
+            why = f" ({self._stopped_because})" if self._stopped_because else ""
+            text = f"Replay stopped{why}: {state.summary()}"
+        elif (error := task.exception()) is not None:
+            text = f"Replay failed after {state.sent:,} sent: {error or repr(error)}"
         else:
             text = f"Replay done: {state.summary()}"
         self.finished.emit(text)
 
 
-def describe(messages: Sequence[Message]) -> str:
-    """What a replay of ``messages`` will send and what it leaves out, in a sentence or two."""
-    todo, state = plan_replay(messages)
-    commands = sum(1 for message in todo if message.kind is Kind.COMMAND)
-    text = f"{plural(state.total, 'message')} to send: {plural(state.total - commands, 'event')}, "
-    text += f"{plural(commands, 'command')}."
-    if state.skipped:
+def describe(plan: ReplayPlan) -> str:
+    """What a replay of ``plan`` will send and what it leaves out, in a sentence or two."""
+    total, commands = len(plan.messages), plan.commands
+    text = f"{plural(total, 'message')} to send: {plural(total - commands, 'event')}, {plural(commands, 'command')}."
+    if plan.skipped:
         text += (
-            f"\nLeft out: {plural(state.skipped, 'reply or $-channel message')}; "
+            f"\nLeft out: {plural(plan.skipped, 'reply or $-channel message')}; "
             "responders and failing subscribers make those again."
         )
-    if todo:
-        span = todo[-1].timestamp - todo[0].timestamp
-        text += f"\nRecorded over {span:,.1f} s."
+    if plan.messages:
+        text += f"\nRecorded over {plan.span:,.1f} s."
     return text
 
 
 class ReplayDialog(QDialog):
-    """Says what a recording holds and where it goes; the user picks the speed and starts it."""
+    """Says what a recording holds and where it goes; the user picks the speed and starts it.
 
-    replay_requested = Signal(float)  # the speed; 0.0 means as fast as possible
+    Deleted when closed, so the recording it was opened with is freed with it.
+    """
 
-    def __init__(self, path: str, messages: Sequence[Message], target: str, parent: QWidget | None = None) -> None:
+    replay_requested = Signal(object)  # the speed: a float, or None for as fast as possible
+
+    def __init__(self, path: str, plan: ReplayPlan, target: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("replayDialog")
         self.setWindowTitle("Replay a recording")
-        self.messages = messages
-        summary = QLabel(describe(messages))
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        summary = QLabel(describe(plan))
         summary.setObjectName("replaySummary")
         summary.setTextFormat(Qt.TextFormat.PlainText)
         summary.setWordWrap(True)
@@ -136,19 +143,22 @@ class ReplayDialog(QDialog):
             self.speed.addItem(name, speed)
         self.speed.setToolTip("How fast to send: keep the recorded gaps, shorten them, or send at once")
         form = QFormLayout()
-        for label, text in (("File", Path(path).name), ("Into", target)):
+        for label, text, tip in (
+            ("File", Path(path).name, f"<qt>{html.escape(path)}</qt>"),
+            ("Into", target, "The broker the window shows (File > Connections…)"),
+        ):
             value = QLabel(text)
             value.setTextFormat(Qt.TextFormat.PlainText)
-            value.setToolTip(path if label == "File" else "The broker the window shows (File > Connections…)")
+            value.setToolTip(tip)
             form.addRow(label, value)
         form.addRow("Speed", self.speed)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         start = buttons.addButton("Replay", QDialogButtonBox.ButtonRole.AcceptRole)
         start.setObjectName("replayStart")
-        start.setEnabled(plan_replay(messages)[1].total > 0)
+        start.setEnabled(bool(plan.messages))
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        self.accepted.connect(lambda: self.replay_requested.emit(self.chosen_speed() or 0.0))
+        self.accepted.connect(lambda: self.replay_requested.emit(self.chosen_speed()))
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(summary)

@@ -7,13 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QAction, QDropEvent
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
-from eventdeck.core import Kind
-from eventdeck.core.backend import GAP_CHANNEL
+from eventdeck.core import Broker, Kind
+from eventdeck.core.backend import GAP_CHANNEL, EmbeddedBackend
 from eventdeck.core.recording import read_recording
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.main_window import MainWindow
@@ -100,9 +101,9 @@ def test_replaying_a_recording_sends_it_again_and_reports(
     seen = bridge.broker.subscribe("#", name="watch")
     path = write_lines(
         tmp_path / "morning.jsonl",
-        {"time": 10.0, "channel": "user/signedup", "payload": '{"name": "Ada"}'},
-        {"time": 10.5, "channel": "fridge/level", "payload": '{"percent": 23}', "headers": {"unit": "%"}},
-        {"time": 10.6, "channel": "$reply/shop", "kind": "reply", "payload": "{}", "correlation_id": "c"},
+        {"timestamp": 10.0, "channel": "user/signedup", "payload": '{"name": "Ada"}'},
+        {"timestamp": 10.5, "channel": "fridge/level", "payload": '{"percent": 23}', "headers": {"unit": "%"}},
+        {"timestamp": 10.6, "channel": "$reply/shop", "kind": "reply", "payload": "{}", "correlation_id": "c"},
     )
     window.open_recording(str(path))
     dialog = replay_dialog(qtbot, window)
@@ -126,7 +127,9 @@ def test_a_slow_replay_shows_progress_and_can_be_stopped(
     qtbot: QtBot, window: MainWindow, bridge: Bridge, tmp_path: Path
 ) -> None:
     path = write_lines(
-        tmp_path / "slow.jsonl", {"time": 0, "channel": "tick", "payload": "1"}, {"time": 600, "channel": "tick"}
+        tmp_path / "slow.jsonl",
+        {"timestamp": 0, "channel": "tick", "payload": "1"},
+        {"timestamp": 600, "channel": "tick"},
     )
     window.open_recording(str(path))
     dialog = replay_dialog(qtbot, window)
@@ -169,3 +172,37 @@ def test_dropping_a_recording_on_the_window_offers_to_replay_it(
     window.dropEvent(drop)
     dialog = replay_dialog(qtbot, window)
     assert "1 message to send: 1 event, 0 commands." in dialog.findChild(object, "replaySummary").text()  # type: ignore[union-attr]
+
+
+def test_switching_brokers_stops_a_replay_and_says_why(
+    qtbot: QtBot, window: MainWindow, bridge: Bridge, tmp_path: Path
+) -> None:
+    embedded = bridge.broker
+    path = write_lines(
+        tmp_path / "slow.jsonl", {"timestamp": 0, "channel": "tick"}, {"timestamp": 600, "channel": "tick"}
+    )
+    window.open_recording(str(path))
+    dialog = replay_dialog(qtbot, window)
+    dialog.accept()
+    qtbot.waitUntil(lambda: embedded.published == 1, timeout=WAIT)
+    qtbot.waitUntil(lambda: not shiboken6.isValid(dialog), timeout=WAIT)  # closed dialogs free their recording
+    other = EmbeddedBackend(Broker(), name="the other broker")
+    bridge.set_backend(other)
+    expected = "Replay stopped (the window switched to the other broker): 1 of 2 sent"
+    qtbot.waitUntil(lambda: expected in window.statusBar().currentMessage(), timeout=WAIT)
+    assert other.broker.published == 0
+
+
+def test_a_replay_only_goes_into_the_broker_its_dialog_named(
+    qtbot: QtBot, window: MainWindow, bridge: Bridge, tmp_path: Path
+) -> None:
+    path = write_lines(tmp_path / "one.jsonl", {"channel": "a/b", "payload": "1"})
+    window.open_recording(str(path))
+    dialog = replay_dialog(qtbot, window)
+    other = EmbeddedBackend(Broker(), name="the other broker")
+    bridge.set_backend(other)
+    dialog.accept()
+    assert "Not replayed: the window now shows the other broker" in window.statusBar().currentMessage()
+    qtbot.wait(50)
+    assert other.broker.published == 0
+    assert not window.recordings.replaying
