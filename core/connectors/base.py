@@ -191,17 +191,23 @@ class ConnectorBackend(abc.ABC):
         self._supervisor = asyncio.create_task(self._supervise(), name=f"eventdeck connector {self.name}")
 
     async def stop(self) -> None:
-        """Disconnect, stop retrying and close the mirror; a broker that does not answer delays this by at most
-        ``connect_timeout`` (closing the window must never hang on a dead connection)."""
+        """Disconnect, stop retrying and close the mirror.
+
+        Each step waits at most ``connect_timeout`` for a broker that no longer answers (closing
+        the window must never hang on a dead connection), and the connection is always closed.
+        """
         supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None:
+            supervisor.cancel()
+            done, _pending = await asyncio.wait({supervisor}, timeout=self.connect_timeout)
+            if not done:
+                log.warning("%s: the connection task did not stop within %g s", self.name, self.connect_timeout)
+            elif not supervisor.cancelled() and supervisor.exception() is not None:
+                log.warning("%s: the connection task had failed: %r", self.name, supervisor.exception())
         try:
             async with asyncio.timeout(self.connect_timeout):
-                if supervisor is not None:
-                    supervisor.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await supervisor
                 await self._close()
-        except TimeoutError:
+        except TimeoutError:  # _close() swallows its own errors: this is our deadline
             log.warning("%s: disconnecting took over %g s; gave up waiting", self.name, self.connect_timeout)
         await self.broker.close()
         self._set_status(ConnectionState.DISCONNECTED, f"disconnected from {self.name}")
@@ -229,6 +235,8 @@ class ConnectorBackend(abc.ABC):
     async def _supervise(self) -> None:
         while True:
             reason = await self._watch()
+            if self._supervisor is not asyncio.current_task():
+                return  # stop() let go of us while a client library held up the cancellation
             lost_at = time.time()
             await self._close()
             await self._reconnect(reason)

@@ -42,3 +42,34 @@ async def test_stop_gives_up_on_a_broker_that_does_not_answer() -> None:
     assert time.monotonic() - started < 2.0
     assert connector.status.state is ConnectionState.DISCONNECTED
     assert connector.broker.closed
+
+
+class SlowToCancel(Unanswering):
+    """Its pump holds up cancellation for a second (some client libraries do), then lets go."""
+
+    async def _connect(self, stack: AsyncExitStack) -> None:
+        self.closed = False
+
+        async def close() -> None:
+            self.closed = True
+
+        stack.push_async_callback(close)
+
+    async def _pump(self) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            await asyncio.sleep(1.0)
+
+
+async def test_stop_closes_the_connection_even_when_the_pump_is_slow_to_cancel() -> None:
+    connector = SlowToCancel(parse_url("redis://127.0.0.1:1/0"), connect_timeout=0.3)
+    await connector.start()
+    await asyncio.sleep(0)  # let the pump start
+    started = time.monotonic()
+    await connector.stop()
+    assert 0.3 <= time.monotonic() - started < 1.0  # waited its connect_timeout for the pump, no longer
+    assert connector.closed
+    assert connector.status.state is ConnectionState.DISCONNECTED
+    await asyncio.sleep(1.2)  # the pump lets go and the connection task ends instead of reconnecting
+    assert connector.status.state is ConnectionState.DISCONNECTED
