@@ -152,10 +152,15 @@ def build_graph(
         )
         subscription_nodes.append((_mean(row[name] for name in matched), node))
 
+    every_publisher = {publisher or UNNAMED for publisher, _channel, _kind in counts}
     return Graph(
         tuple(_in_rows(publisher_nodes) + nodes + _in_rows(subscription_nodes)),
         tuple(edges),
-        hidden=(len(sent) - len(publishers), len(infos) - len(shown), len(snapshot.subscriptions) - len(subscriptions)),
+        hidden=(
+            len(every_publisher) - len(publishers),
+            len(infos) - len(shown),
+            len(snapshot.subscriptions) - len(subscriptions),
+        ),
         subscribers_exposed=snapshot.subscriptions_exposed,
     )
 

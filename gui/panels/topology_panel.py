@@ -158,7 +158,7 @@ class TopologyPanel(QWidget):
         return {item.node.key: item for item in self.scene.items() if isinstance(item, NodeItem)}
 
     def draw(self) -> None:
-        """Build the graph from the latest snapshot and redraw the scene (a few hundred items at most)."""
+        """Build the graph from the latest snapshot and redraw it (at most 40 boxes a column, and their lines)."""
         self.scene.clear()
         if self._latest is not None:
             rates, snapshot = self._latest
