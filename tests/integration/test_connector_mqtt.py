@@ -209,15 +209,15 @@ async def test_tls_failures_name_the_host(tmp_path: Path) -> None:
 async def test_a_recording_replays_into_mosquitto(backend: MqttBackend, tmp_path: Path) -> None:
     path = tmp_path / "morning.jsonl"
     path.write_text(
-        '{"time": 1.0, "channel": "edtest/replay/a", "payload": "{\\"n\\": 1}", "headers": {"unit": "%"}}\n'
-        '{"time": 1.1, "channel": "$dead/edtest/replay/a", "payload": "{}"}\n'
-        '{"time": 1.2, "channel": "edtest/replay/b", "payload_base64": "AAEC"}\n',
+        '{"timestamp": 1.0, "channel": "edtest/replay/a", "payload": "{\\"n\\": 1}", "headers": {"unit": "%"}}\n'
+        '{"timestamp": 1.1, "channel": "$dead/edtest/replay/a", "payload": "{}"}\n'
+        '{"timestamp": 1.2, "channel": "edtest/replay/b", "payload": "AAEC", "base64": true}\n',
         encoding="utf-8",
     )
-    todo, progress = plan_replay(read_recording(path))
+    plan = plan_replay(read_recording(path))
     async with aiomqtt.Client("127.0.0.1", 1883, protocol=aiomqtt.ProtocolVersion.V5) as other:
         await other.subscribe("edtest/replay/#", qos=1)
-        await replay(backend, todo, progress, speed=10.0)
+        progress = await replay(backend, plan, plan.progress(), speed=10.0)
         received = []
         async with asyncio.timeout(WAIT):
             async for message in other.messages:
