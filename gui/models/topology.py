@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from eventdeck.core import Kind, Message, matches
+from eventdeck.core import DEAD_PREFIX, Kind, Message, matches
 from eventdeck.core.backend import GAP_CHANNEL
 from eventdeck.core.subscription import State, SubscriptionInfo
 from eventdeck.gui.bridge import Snapshot
@@ -21,6 +21,7 @@ from eventdeck.gui.widgets import plural
 MAX_EDGES = 10_000  # distinct (publisher, channel, kind) remembered; more are counted, not drawn
 MAX_PER_COLUMN = 40  # the busiest nodes drawn in each column; a note says how many more there are
 UNNAMED = "(unnamed)"
+DEAD_LETTERS = "broker: dead letters"  # a dead-lettered copy keeps its publisher, but the broker sent it
 PUBLISHERS, CHANNELS, SUBSCRIBERS = 0, 1, 2  # the three columns, left to right
 
 EdgeKey = tuple[str, str, Kind]  # publisher, channel, kind
@@ -117,7 +118,7 @@ def build_graph(
     sent: dict[str, dict[EdgeKey, int]] = {}  # publisher -> its edges to shown channels
     for key, count in counts.items():
         if key[1] in row:
-            sent.setdefault(key[0] or UNNAMED, {})[key] = count
+            sent.setdefault(_sender(*key), {})[key] = count
     publishers = heapq.nlargest(limit, sent, key=lambda name: sum(sent[name].values()))
     edges: list[Edge] = []
     publisher_nodes: list[tuple[float, Node]] = []
@@ -152,7 +153,7 @@ def build_graph(
         )
         subscription_nodes.append((_mean(row[name] for name in matched), node))
 
-    every_publisher = {publisher or UNNAMED for publisher, _channel, _kind in counts}
+    every_publisher = {_sender(*key) for key in counts}
     return Graph(
         tuple(_in_rows(publisher_nodes) + nodes + _in_rows(subscription_nodes)),
         tuple(edges),
@@ -163,6 +164,13 @@ def build_graph(
         ),
         subscribers_exposed=snapshot.subscriptions_exposed,
     )
+
+
+def _sender(publisher: str, channel: str, _kind: Kind) -> str:
+    """Who sent a message onto ``channel``, as the diagram shows it."""
+    if channel.startswith(DEAD_PREFIX):
+        return DEAD_LETTERS
+    return publisher or UNNAMED
 
 
 def _by_channel(item: tuple[EdgeKey, int]) -> tuple[str, str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections import deque
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
@@ -41,7 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from eventdeck.core.backend import Backend
-from eventdeck.gui.bridge import Bridge, Snapshot
+from eventdeck.gui.bridge import RATE_WINDOW, Bridge, Snapshot
 from eventdeck.gui.icons import icon, kind_colour
 from eventdeck.gui.models.topology import (
     CHANNELS,
@@ -104,8 +105,8 @@ class TopologyPanel(QWidget):
         self.ledger = PublisherLedger()
         self.graph: Graph | None = None  # the last one drawn
         self._latest: tuple[dict[EdgeKey, float], Snapshot] | None = None
-        self._before: dict[EdgeKey, int] = {}
-        self._before_time: float | None = None
+        # Ledger readings of the last few snapshots: edge rates use the same window as channel rates.
+        self._readings: deque[tuple[float, dict[EdgeKey, int]]] = deque(maxlen=RATE_WINDOW)
         self.scene = QGraphicsScene(self)
         self.view = TopologyView(self.scene)
         self.view.setObjectName("topologyView")
@@ -131,9 +132,12 @@ class TopologyPanel(QWidget):
 
     def _on_snapshot(self, snapshot: Snapshot) -> None:
         counts = self.ledger.counts
-        since = None if self._before_time is None else snapshot.time - self._before_time
-        rates = edge_rates(counts, self._before, since) if since else {}
-        self._before, self._before_time = dict(counts), snapshot.time
+        if self._readings:
+            then, before = self._readings[0]
+            rates = edge_rates(counts, before, snapshot.time - then)
+        else:
+            rates = {}
+        self._readings.append((snapshot.time, dict(counts)))
         self._latest = (rates, snapshot)
         if self.isVisible():  # hidden (e.g. behind the Rates tab): no graph, no drawing
             self.draw()
@@ -141,7 +145,7 @@ class TopologyPanel(QWidget):
     def _on_backend_changed(self, _backend: Backend) -> None:
         # Another broker: its publishers are not this one's.
         self.ledger.clear()
-        self._before, self._before_time = {}, None
+        self._readings.clear()
 
     def _on_node_clicked(self, key: str) -> None:
         if key.startswith("c:"):

@@ -138,3 +138,17 @@ def test_the_window_has_a_topology_tab_beside_rates_that_filters_the_stream(
     window.topology.channel_selected.emit("fridge/level")
     qtbot.waitUntil(lambda: window.stream_model.rowCount() == 1, timeout=WAIT)
     assert window.stream_model.message_at(0).channel == "fridge/level"
+
+
+def test_dead_letters_come_from_the_broker_not_the_original_publisher(qtbot: QtBot, bridge: Bridge) -> None:
+    ledger = PublisherLedger()
+    bridge.messages.connect(ledger.add)
+    failing = bridge.broker.subscribe("fridge/level", name="shopping-list", ack="manual")
+    publish(qtbot, bridge, "fridge/level", "fridge-sensor")
+    (delivery,) = failing.take(1)
+    task = bridge.spawn(delivery.nack(requeue=False, reason="out of milk"), "nack")
+    qtbot.waitUntil(task.done, timeout=WAIT)
+    bridge.flush()
+    graph = build_graph(ledger.counts, {}, bridge.take_snapshot())
+    senders = {(e.source, e.target) for e in graph.edges if e.kind is not None}
+    assert senders == {("p:fridge-sensor", "c:fridge/level"), ("p:broker: dead letters", "c:$dead/fridge/level")}
