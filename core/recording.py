@@ -77,6 +77,29 @@ def write_recording(path: str | os.PathLike[str], messages: Iterable[Message]) -
     return count
 
 
+class RecordingWriter:
+    """Appends messages to a recording as they come (``eventdeck serve --record``); ``close()`` when done.
+
+    Each ``write`` ends with a flush, so a recording cut short by a crash still holds every
+    line written before it.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.count = 0
+        self._out = self.path.open("w", encoding="utf-8", newline="\n")
+
+    def write(self, messages: Iterable[Message]) -> None:
+        lines = [dumps(envelope(message)) + "\n" for message in messages]
+        if lines:
+            self._out.writelines(lines)
+            self._out.flush()
+            self.count += len(lines)
+
+    def close(self) -> None:
+        self._out.close()
+
+
 def read_recording(path: str | os.PathLike[str], *, max_payload: int = 16 * 1024 * 1024) -> list[Message]:
     """Every message in the recording at ``path``, in file order.
 

@@ -23,6 +23,7 @@ from .endpoints import DEFAULT_HTTP, DEFAULT_MQTT, Endpoint
 from .gateways import Gateways
 from .message import Message
 from .mqtt.limits import MqttLimits
+from .recording import RecordingWriter
 from .subscription import SubscriptionInfo
 from .tap import Tap
 
@@ -39,6 +40,7 @@ class ServeOptions:
     http_max_body: int = 1024 * 1024
     summary_every: float = 60.0
     export_asyncapi: Path | None = None  # written when serve stops: what was observed, as AsyncAPI 3.0
+    record: Path | None = None  # every message, appended as it passes (JSON Lines; see core/recording.py)
 
 
 def summary(stats: BrokerStats, previous: BrokerStats | None, gateways: Gateways) -> str:
@@ -59,27 +61,34 @@ def summary(stats: BrokerStats, previous: BrokerStats | None, gateways: Gateways
     )
 
 
-RECORD_EVERY = 0.2  # seconds between tap drains while recording for --export-asyncapi
+RECORD_EVERY = 0.2  # seconds between tap drains while recording (--export-asyncapi, --record)
 
 
 class Recording:
-    """What ``--export-asyncapi`` writes: every message seen through a tap, and every subscription seen."""
+    """What serve keeps of the traffic: the AsyncAPI picture (``--export-asyncapi``: every message and
+    every subscription seen) and the messages themselves (``--record``), both fed from one tap."""
 
-    def __init__(self, tap: Tap) -> None:
+    def __init__(self, tap: Tap, *, describe: bool, messages_to: RecordingWriter | None = None) -> None:
         self.tap = tap
-        self.recorder = TrafficRecorder()
+        self.recorder = TrafficRecorder() if describe else None
+        self.messages_to = messages_to
         self.subscriptions: dict[str, SubscriptionInfo] = {}  # clients leave before the export is written
 
     def catch_up(self, subscriptions: list[SubscriptionInfo]) -> None:
         batch = self.tap.drain()
         if batch.lost:
-            log.warning("the AsyncAPI export missed %d broker events (traffic outran the recorder)", batch.lost)
-        for item in batch.events:
-            if isinstance(item, Message):
-                self.recorder.add(item)
+            log.warning("the recording missed %d broker events (traffic outran the recorder)", batch.lost)
+        messages = [item for item in batch.events if isinstance(item, Message)]
+        if self.recorder is not None:
+            for message in messages:
+                self.recorder.add(message)
+        if self.messages_to is not None:
+            self.messages_to.write(messages)
         self.subscriptions.update((info.name, info) for info in subscriptions)
 
     def write(self, path: Path) -> bool:
+        """Write the AsyncAPI export (made with ``describe=True``) to ``path``; False, logged, if it fails."""
+        assert self.recorder is not None, "no AsyncAPI picture was kept (describe=False)"
         text = to_yaml(self.recorder.document(list(self.subscriptions.values())))
         try:
             path.write_text(text, encoding="utf-8")
@@ -94,6 +103,11 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> int
     """Run until ``stop`` is set (or SIGINT/SIGTERM); return the process exit code."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+    try:
+        record_to = RecordingWriter(options.record) if options.record else None
+    except OSError as exc:
+        log.error("cannot record to %s: %s", options.record, exc.strerror or exc)
+        return 1
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
@@ -115,7 +129,9 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> int
                     return 1
                 if options.mqtt is None and options.http is None:
                     log.warning("both gateways are off: only this process can reach the broker")
-                recording = Recording(broker.tap()) if options.export_asyncapi else None
+                describe = options.export_asyncapi is not None
+                keeping = describe or record_to is not None
+                recording = Recording(broker.tap(), describe=describe, messages_to=record_to) if keeping else None
                 previous: BrokerStats | None = None
                 next_summary = loop.time() + options.summary_every
                 wake_every = RECORD_EVERY if recording else options.summary_every
@@ -131,11 +147,15 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> int
                 log.info("stopping: closing every connection")
             finally:
                 await gateways.stop()
-            if recording is not None and options.export_asyncapi is not None:
+            if recording is not None:
                 recording.catch_up(broker.subscriptions())
-                if not recording.write(options.export_asyncapi):
-                    return 1
+            if record_to is not None:
+                log.info("%s messages recorded to %s", f"{record_to.count:,}", record_to.path)
+            if recording is not None and options.export_asyncapi and not recording.write(options.export_asyncapi):
+                return 1
     finally:
+        if record_to is not None:
+            record_to.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     log.info("stopped cleanly")

@@ -144,7 +144,39 @@ def build_parser() -> argparse.ArgumentParser:
         help="when stopped, write an AsyncAPI 3.0 document of the channels and messages observed",
     )
     serve.add_argument(
+        "--record",
+        metavar="FILE",
+        type=Path,
+        help="append every message to FILE as it passes (JSON Lines; replay it with 'eventdeck replay')",
+    )
+    serve.add_argument(
         "--summary-every", metavar="SECONDS", type=_positive_float, default=60.0, help="seconds between summary lines"
+    )
+    replay = commands.add_parser(
+        "replay",
+        help="send a recording again into a broker you run",
+        description="Send the events and commands of a recording (File > Export messages…, or serve --record) "
+        "again, keeping their recorded gaps. Replies and $-channel messages are left out: the system makes "
+        "them again. Exit code 0 when all was sent and every command answered, 1 otherwise.",
+    )
+    replay.add_argument("file", metavar="FILE", type=Path, help="the recording (.jsonl)")
+    replay.add_argument(
+        "--into",
+        metavar="URL",
+        required=True,
+        help="mqtt://HOST:1883, amqp://USER:PASS@HOST/, nats://HOST:4222 or redis://HOST:6379/0",
+    )
+    pace = replay.add_mutually_exclusive_group()
+    pace.add_argument(
+        "--speed",
+        metavar="FACTOR",
+        type=_positive_float,
+        default=1.0,
+        help="1 keeps the recorded gaps, 10 replays ten times faster (default 1)",
+    )
+    pace.add_argument("--fast", action="store_true", help="send as fast as the broker takes them")
+    replay.add_argument(
+        "--reply-timeout", metavar="SECONDS", type=_positive_float, default=5.0, help="how long a command waits"
     )
     asyncapi = commands.add_parser("asyncapi", help="work on AsyncAPI documents without a window")
     asyncapi_commands = asyncapi.add_subparsers(dest="asyncapi_command", metavar="ACTION", required=True)
@@ -290,8 +322,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             http_max_body=args.http_max_body,
             summary_every=args.summary_every,
             export_asyncapi=args.export_asyncapi,
+            record=args.record,
         )
         return asyncio.run(serve(options))
+    if args.command == "replay":
+        from eventdeck.core.replay_command import replay_into  # noqa: PLC0415 - headless, no Qt
+
+        speed = None if args.fast else args.speed
+        return asyncio.run(replay_into(args.file, args.into, speed=speed, reply_timeout=args.reply_timeout))
     if args.command == "asyncapi":
         from eventdeck.core.asyncapi.check import asyncapi_check_main  # noqa: PLC0415 - headless, no Qt
 

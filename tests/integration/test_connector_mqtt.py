@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -231,3 +232,55 @@ async def test_a_recording_replays_into_mosquitto(backend: MqttBackend, tmp_path
     assert received[0].properties is not None
     assert dict(received[0].properties.UserProperty) == {"unit": "%"}
     assert progress.summary() == "2 of 2 sent, skipped 1 (replies and $-channel messages)"
+
+
+async def eventdeck(*args: str) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "eventdeck.gui.app",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    return await process.wait(), output.decode()
+
+
+async def test_eventdeck_replay_sends_a_recording_into_mosquitto(tmp_path: Path) -> None:
+    require_service(1883, "Mosquitto")
+    path = tmp_path / "morning.jsonl"
+    path.write_text(
+        '{"timestamp": 5.0, "channel": "edtest/cli/a", "payload": "1"}\n'
+        '{"timestamp": 5.1, "channel": "edtest/cli/b", "payload": "2"}\n',
+        encoding="utf-8",
+    )
+    async with aiomqtt.Client("127.0.0.1", 1883) as other:
+        await other.subscribe("edtest/cli/#", qos=1)
+        code, output = await eventdeck("replay", str(path), "--into", URL, "--speed", "5")
+        received = []
+        async with asyncio.timeout(WAIT):
+            async for message in other.messages:
+                received.append((str(message.topic), message.payload))
+                if len(received) == 2:
+                    break
+    assert code == 0, output
+    assert "replay done: 2 of 2 sent" in output
+    assert received == [("edtest/cli/a", b"1"), ("edtest/cli/b", b"2")]
+
+
+async def test_eventdeck_replay_explains_what_stops_it(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"channel": "a/#"}\n', encoding="utf-8")
+    code, output = await eventdeck("replay", str(broken), "--into", URL)
+    assert code == 1
+    assert "broken.jsonl, line 1: invalid channel 'a/#'" in output
+    good = tmp_path / "good.jsonl"
+    good.write_text('{"channel": "a/b"}\n', encoding="utf-8")
+    code, output = await eventdeck("replay", str(good), "--into", f"mqtt://127.0.0.1:{free_port()}")
+    assert code == 1
+    assert "refused" in output
+    assert "Traceback" not in output
+    code, output = await eventdeck("replay", str(good), "--into", URL, "--fast", "--speed", "2")
+    assert code == 2
+    assert "not allowed with argument" in output

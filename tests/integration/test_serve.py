@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from eventdeck.core.asyncapi import parse_document
+from eventdeck.core.recording import read_recording
 
 SERVE = [sys.executable, "-m", "eventdeck.gui.app", "serve"]
 MQTT_LOGIN = ["--mqtt-user", "alice"]
@@ -136,6 +137,44 @@ def test_serve_exports_what_it_observed_as_asyncapi(tmp_path: Path) -> None:
     assert payload is not None
     assert payload["properties"]["email"]["format"] == "email"
     assert sorted(payload["required"]) == ["age", "email", "name"]
+
+
+def test_serve_records_every_message_as_it_passes(tmp_path: Path) -> None:
+    recording = tmp_path / "traffic.jsonl"
+    process = start_serve("--mqtt", "off", "--http", "127.0.0.1:0", "--record", str(recording))
+    match, _ = read_until(process, r"HTTP gateway listening on 127\.0\.0\.1:(\d+)")
+    port = int(match.group(1))
+    for percent in (23, 22):
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/channels/fridge/level",
+            data=json.dumps({"percent": percent}).encode(),
+            headers={"Content-Type": "application/json", "X-Unit": "percent"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 202
+    deadline = time.monotonic() + 10
+    while recording.read_text(encoding="utf-8").count("\n") < 2:  # written while serving, not only at the end
+        assert time.monotonic() < deadline, "nothing recorded while serving"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=20)
+    assert process.returncode == 0, output
+    assert f"2 messages recorded to {recording}" in output
+    saved = read_recording(recording)
+    assert [(m.channel, m.json()) for m in saved] == [
+        ("fridge/level", {"percent": 23}),
+        ("fridge/level", {"percent": 22}),
+    ]
+
+
+def test_serve_says_why_it_cannot_record(tmp_path: Path) -> None:
+    process = start_serve("--mqtt", "off", "--http", "off", "--record", str(tmp_path / "missing" / "x.jsonl"))
+    output, _ = process.communicate(timeout=20)
+    assert process.returncode == 1
+    assert "cannot record to" in output
+    assert "No such file or directory" in output
+    assert "Traceback" not in output
 
 
 def test_asyncapi_check_prints_a_summary_or_the_error(tmp_path: Path) -> None:
