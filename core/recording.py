@@ -317,11 +317,13 @@ async def replay(
     progress: ReplayProgress,
     *,
     speed: float | None = 1.0,
+    max_rate: float | None = None,
     reply_timeout: float = 5.0,
 ) -> ReplayProgress:
     """Publish the plan's messages to ``target``, keeping their recorded gaps divided by ``speed``.
 
-    ``speed=None`` sends as fast as the broker takes them. Commands are sent as commands,
+    ``speed=None`` sends as fast as the broker takes them, or at most ``max_rate`` messages
+    a second (a window showing the traffic sets what it can draw). Commands are sent as commands,
     at most ``COMMANDS_IN_FLIGHT`` waiting for replies at once. A message the broker refuses
     is counted with its reason and the replay goes on, unless ``FAILURES_IN_A_ROW`` fail in
     a row (a lost connection, say): then it stops with ``RecordingError``. Cancelling stops
@@ -329,6 +331,8 @@ async def replay(
     """
     if speed is not None and speed <= 0:
         raise ValueError(f"speed must be > 0 (or None for as fast as possible), got {speed}")
+    if max_rate is not None and max_rate <= 0:
+        raise ValueError(f"max_rate must be > 0 (or None for no limit), got {max_rate}")
     keep_headers = target.capabilities.headers
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -342,8 +346,11 @@ async def replay(
 
     since_pause = 0
     try:
-        for message in plan.messages:
-            delay = 0.0 if speed is None else started + (message.timestamp - first) / speed - loop.time()
+        for index, message in enumerate(plan.messages):
+            due = started if speed is None else started + (message.timestamp - first) / speed
+            if max_rate is not None:
+                due = max(due, started + index / max_rate)
+            delay = due - loop.time()
             if delay > 0 or since_pause >= YIELD_EVERY:
                 await _sleep(delay)
                 since_pause = 0

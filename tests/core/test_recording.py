@@ -311,3 +311,14 @@ async def test_a_refused_message_is_counted_and_the_replay_goes_on() -> None:
         assert "exceeds the limit of 4 bytes" in progress.errors[0]
         with pytest.raises(ValueError, match="speed must be > 0"):
             await replay(EmbeddedBackend(broker), plan, plan.progress(), speed=0)
+
+
+async def test_max_rate_paces_an_as_fast_as_possible_replay() -> None:
+    async with Broker() as broker:
+        plan = plan_replay([message("burst", b"1", 5.0)] * 300)
+        started = time.perf_counter()
+        progress = await replay(EmbeddedBackend(broker), plan, plan.progress(), speed=None, max_rate=1000)
+        assert 0.28 <= time.perf_counter() - started < 1.5  # 300 messages at 1,000 msg/s
+        assert progress.sent == 300
+        with pytest.raises(ValueError, match="max_rate must be > 0"):
+            await replay(EmbeddedBackend(broker), plan, plan.progress(), speed=None, max_rate=0)
