@@ -200,6 +200,11 @@ class MainWindow(QMainWindow):
         self.inspector.resend_requested.connect(self._resend)
         self.inspector.select_requested.connect(self._select_linked)
         self.topology.channel_selected.connect(self.channels.select_channel)
+        self.topology.publisher_selected.connect(self.stream.find_text)
+        self.topology.subscription_selected.connect(self._show_subscription)
+        self.topology.publish_requested.connect(self._compose_to)
+        self.topology.subscribe_requested.connect(self._subscribe_to)
+        self.topology.control_requested.connect(self.subscribers.control)
 
     def _compose_to(self, channel: str) -> None:
         self.docks["composer"].show()
@@ -210,6 +215,11 @@ class MainWindow(QMainWindow):
         self.docks["subscribers"].show()
         self.docks["subscribers"].raise_()
         self.subscribers.add_virtual(pattern)
+
+    def _show_subscription(self, name: str) -> None:
+        self.docks["subscribers"].show()
+        self.docks["subscribers"].raise_()
+        self.subscribers.select(name)
 
     def _resend(self, message: Message) -> None:
         self.docks["composer"].show()

@@ -56,6 +56,7 @@ class Node:
     detail: str  # a short second line: a rate, a state and queue
     tooltip: str  # plain text
     dimmed: bool = False  # a paused or away subscription, or a $-channel
+    paused: bool = False  # a subscription paused by hand (it can be resumed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,9 @@ class Graph:
 
     def column(self, column: int) -> list[Node]:
         return [node for node in self.nodes if node.column == column]
+
+    def node(self, key: str) -> Node | None:
+        return next((node for node in self.nodes if node.key == key), None)
 
 
 def edge_rates(now: Mapping[EdgeKey, int], before: Mapping[EdgeKey, int], seconds: float) -> dict[EdgeKey, float]:
@@ -150,6 +154,7 @@ def build_graph(
             f"Subscription {info.name} to {info.pattern}\n{info.state.value}, {info.pending:,} pending, "
             f"{info.delivered:,} delivered, {info.dead_lettered:,} dead-lettered",
             dimmed=not active,
+            paused=info.state is State.PAUSED,
         )
         subscription_nodes.append((_mean(row[name] for name in matched), node))
 

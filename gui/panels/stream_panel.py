@@ -217,6 +217,11 @@ class StreamPanel(QWidget):
 
     # -- filters, pause, clear ---------------------------------------------
 
+    def find_text(self, text: str) -> None:
+        """Show only messages whose channel, publisher or payload contains ``text`` (as typing it would)."""
+        self.text_edit.setText(text)
+        self._apply_filter()
+
     def set_channel_pattern(self, pattern: str) -> None:
         """Show only channels matching ``pattern`` (the Channels panel calls this on selection)."""
         self.pattern_edit.setText(pattern)

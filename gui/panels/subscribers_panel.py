@@ -205,19 +205,20 @@ class SubscribersPanel(QWidget):
     def pause_selected(self) -> None:
         name = self.selected_name()
         if name is not None:
-            self._control(name, "pause")
+            self.control(name, "pause")
 
     def resume_selected(self) -> None:
         name = self.selected_name()
         if name is not None:
-            self._control(name, "resume")
+            self.control(name, "resume")
 
     def remove_selected(self) -> None:
         name = self.selected_name()
         if name is not None:
             self.remove(name)
 
-    def _control(self, name: str, action: str) -> None:
+    def control(self, name: str, action: str) -> None:
+        """``action`` ("pause" or "resume") the subscription ``name``, then show its new state."""
         try:
             subscription = self._bridge.broker.subscription(name)
         except KeyError:

@@ -3,7 +3,9 @@
 The seed's picture of a broker as a diagram that moves: publishers send to channels, the
 broker hands each message to every subscription of the channel. Lines take the colour of
 the kind of message they carry and thicken with its rate; a paused or away subscription's
-line is dashed while its queue grows. Clicking a channel shows it in the stream.
+line is dashed while its queue grows. Clicking a box shows it (a channel or a publisher's
+messages in the stream, a subscription in Subscribers); right-clicking offers what the other
+panels offer for it: publish, add a virtual subscriber, pause, resume.
 
 It is drawn only while visible, at most once per bridge snapshot (500 ms), from a graph
 built in ``gui/models/topology.py``. Every name is drawn as plain text.
@@ -15,10 +17,12 @@ import html
 import math
 from collections import deque
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal, SignalInstance
 from PySide6.QtGui import (
+    QAction,
     QBrush,
     QColor,
+    QContextMenuEvent,
     QFont,
     QFontMetrics,
     QMouseEvent,
@@ -37,6 +41,7 @@ from PySide6.QtWidgets import (
     QGraphicsSimpleTextItem,
     QGraphicsView,
     QLabel,
+    QMenu,
     QVBoxLayout,
     QWidget,
 )
@@ -65,7 +70,8 @@ COLUMN_TITLES = {PUBLISHERS: "Publishers", CHANNELS: "Channels", SUBSCRIBERS: "S
 COLUMN_ICONS = {PUBLISHERS: "publisher", CHANNELS: "channel", SUBSCRIBERS: "subscriber"}
 LEGEND = (
     "Lines from publishers: blue events, orange commands, green replies; thicker is busier.\n"
-    "Grey lines: the broker delivering a channel to a subscription (dashed while it is paused or away)."
+    "Grey lines: the broker delivering a channel to a subscription (dashed while it is paused or away).\n"
+    "Click a box to show it; right-click to publish, add a subscriber, pause or resume."
 )
 EMPTY_TEXT = "Nothing has been published yet.\nSend an event from the composer, or start the demo (--demo)."
 
@@ -81,27 +87,47 @@ class NodeItem(QGraphicsPathItem):
 
 
 class TopologyView(QGraphicsView):
-    """The diagram's view: a click on a node is reported by its key."""
+    """The diagram's view: clicks and context-menu requests on a node are reported by its key."""
 
     node_clicked = Signal(str)
+    node_menu_requested = Signal(str, QPoint)  # key, global position
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        item: QGraphicsItem | None = self.itemAt(event.position().toPoint())
+    def node_key_at(self, position: QPoint) -> str | None:
+        item: QGraphicsItem | None = self.itemAt(position)
         while item is not None and not isinstance(item, NodeItem):
             item = item.parentItem()
-        if isinstance(item, NodeItem) and event.button() == Qt.MouseButton.LeftButton:
-            self.node_clicked.emit(item.node.key)
+        return item.node.key if isinstance(item, NodeItem) else None
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        key = self.node_key_at(event.position().toPoint())
+        if key is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.node_clicked.emit(key)
         super().mousePressEvent(event)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        key = self.node_key_at(event.pos())
+        if key is not None:
+            self.node_menu_requested.emit(key, event.globalPos())
 
 
 class TopologyPanel(QWidget):
-    """Who publishes where and who listens, live; emits ``channel_selected`` when a channel is clicked."""
+    """Who publishes where and who listens, live, and a place to act on them.
+
+    A click shows a channel or a publisher's messages in the stream, or a subscription in the
+    Subscribers dock; a right-click offers what the other panels offer for that node.
+    """
 
     channel_selected = Signal(str)
+    publisher_selected = Signal(str)
+    subscription_selected = Signal(str)
+    publish_requested = Signal(str)  # open the composer on this channel
+    subscribe_requested = Signal(str)  # add a virtual subscriber to this channel
+    control_requested = Signal(str, str)  # subscription name, "pause" or "resume"
 
     def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("topologyPanel")
+        self._bridge = bridge
         self.ledger = PublisherLedger()
         self.graph: Graph | None = None  # the last one drawn
         self._latest: tuple[dict[EdgeKey, float], Snapshot] | None = None
@@ -113,6 +139,7 @@ class TopologyPanel(QWidget):
         self.view.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.view.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.view.node_clicked.connect(self._on_node_clicked)
+        self.view.node_menu_requested.connect(self._popup_menu)
         self.view.setToolTip(LEGEND)
         self.note = QLabel()
         self.note.setObjectName("topologyNote")
@@ -148,8 +175,52 @@ class TopologyPanel(QWidget):
         self._readings.clear()
 
     def _on_node_clicked(self, key: str) -> None:
-        if key.startswith("c:"):
-            self.channel_selected.emit(key[2:])
+        kind, name = key[:2], key[2:]
+        if kind == "c:":
+            self.channel_selected.emit(name)
+        elif kind == "p:":
+            self.publisher_selected.emit(name)
+        else:
+            self.subscription_selected.emit(name)
+
+    def menu_for(self, key: str) -> QMenu:
+        """The context menu of the node ``key`` (``c:``, ``p:`` or ``s:`` and its name)."""
+        kind, name = key[:2], key[2:]
+        short = _short(name)
+        menu = QMenu(self)
+        menu.setObjectName("topologyMenu")
+
+        def item(object_name: str, icon_name: str, text: str, signal: SignalInstance) -> QAction:
+            action = menu.addAction(icon(icon_name), text)
+            action.setObjectName(object_name)
+            action.triggered.connect(lambda: signal.emit(name))
+            return action
+
+        if kind == "c:":
+            item("topologyShowChannel", "filter", f"Show {short} in the stream", self.channel_selected)
+            item("topologyPublish", "send", f"Publish to {short}…", self.publish_requested)
+            item("topologySubscribe", "subscriber", f"Add virtual subscriber to {short}…", self.subscribe_requested)
+        elif kind == "p:":
+            item("topologyShowPublisher", "filter", f"Find {short} in the stream", self.publisher_selected)
+        else:
+            item("topologyShowSubscription", "subscriber", "Show in Subscribers", self.subscription_selected)
+            menu.addSeparator()
+            node = self.graph.node(key) if self.graph is not None else None
+            hosted = self._bridge.backend.capabilities.virtual_subscribers  # a real broker's belong to its clients
+            for verb, icon_name, allowed in (
+                ("pause", "pause", node is not None and not node.dimmed),
+                ("resume", "play", node is not None and node.paused),
+            ):
+                action = menu.addAction(icon(icon_name), f"{verb.title()} {short}")
+                action.setObjectName(f"topology{verb.title()}")
+                action.setEnabled(hosted and allowed)
+                action.triggered.connect(lambda _checked=False, verb=verb: self.control_requested.emit(name, verb))
+        return menu
+
+    def _popup_menu(self, key: str, position: QPoint) -> None:
+        menu = self.menu_for(key)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(position)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -267,6 +338,10 @@ class TopologyPanel(QWidget):
             parts.append(f"{self.ledger.untracked:,} messages came from more publishers than are tracked.")
         self.note.setText(" ".join(parts))
         self.note.setVisible(bool(parts))
+
+
+def _short(name: str, limit: int = 40) -> str:
+    return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
 def _tooltip(text: str) -> str:

@@ -6,10 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt
-from PySide6.QtWidgets import QDockWidget
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDockWidget, QMenu
 from pytestqt.qtbot import QtBot
 
-from eventdeck.core import Broker, Kind, Message
+from eventdeck.core import Broker, Kind, Message, State
+from eventdeck.core.backend import Capabilities, EmbeddedBackend
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.main_window import MainWindow
 from eventdeck.gui.models.topology import CHANNELS, PUBLISHERS, SUBSCRIBERS, PublisherLedger, build_graph, edge_rates
@@ -152,3 +154,67 @@ def test_dead_letters_come_from_the_broker_not_the_original_publisher(qtbot: QtB
     graph = build_graph(ledger.counts, {}, bridge.take_snapshot())
     senders = {(e.source, e.target) for e in graph.edges if e.kind is not None}
     assert senders == {("p:fridge-sensor", "c:fridge/level"), ("p:broker: dead letters", "c:$dead/fridge/level")}
+
+
+def click_node(qtbot: QtBot, panel: TopologyPanel, key: str) -> None:
+    box = panel.node_items()[key]
+    qtbot.mouseClick(
+        panel.view.viewport(), Qt.MouseButton.LeftButton, pos=panel.view.mapFromScene(box.sceneBoundingRect().center())
+    )
+
+
+def trigger(menu: QMenu, name: str) -> QAction:
+    action = menu.findChild(QAction, name)
+    assert action is not None, name
+    if action.isEnabled():
+        action.trigger()
+    return action
+
+
+def test_the_diagram_is_a_place_to_act(qtbot: QtBot, window: MainWindow, bridge: Bridge) -> None:
+    bridge.broker.subscribe("fridge/level", name="shopping-list")
+    publish(qtbot, bridge, "fridge/level", "fridge-sensor")
+    publish(qtbot, bridge, "user/signedup", "signup-service")
+    window.docks["topology"].raise_()
+    qtbot.waitUntil(window.topology.isVisible, timeout=WAIT)
+    bridge.take_snapshot()
+    topology = window.topology
+
+    click_node(qtbot, topology, "p:signup-service")  # a publisher: its messages in the stream
+    qtbot.waitUntil(lambda: window.stream_model.rowCount() == 1, timeout=WAIT)
+    assert window.stream_model.message_at(0).publisher == "signup-service"
+    window.stream.find_text("")
+
+    click_node(qtbot, topology, "s:shopping-list")  # a subscription: selected in Subscribers
+    assert window.subscribers.selected_name() == "shopping-list"
+
+    menu = topology.menu_for("s:shopping-list")
+    assert not menu.findChild(QAction, "topologyResume").isEnabled()  # type: ignore[union-attr]
+    trigger(menu, "topologyPause")
+    assert bridge.broker.subscription("shopping-list").state is State.PAUSED
+    bridge.take_snapshot()
+    menu = topology.menu_for("s:shopping-list")
+    assert not menu.findChild(QAction, "topologyPause").isEnabled()  # type: ignore[union-attr]
+    trigger(menu, "topologyResume")
+    assert bridge.broker.subscription("shopping-list").state is State.ACTIVE
+
+    trigger(topology.menu_for("c:fridge/level"), "topologyPublish")
+    assert window.composer.channel() == "fridge/level"
+    trigger(topology.menu_for("c:fridge/level"), "topologySubscribe")
+    assert window.subscribers.form.isVisible()
+    assert window.subscribers.form.pattern.text() == "fridge/level"
+
+
+def test_a_real_brokers_subscriptions_cannot_be_paused_from_here(
+    qtbot: QtBot, panel: TopologyPanel, bridge: Bridge
+) -> None:
+    class Remote(EmbeddedBackend):
+        capabilities = Capabilities(virtual_subscribers=False)
+
+    remote = Remote(Broker(), name="a broker you run")
+    remote.broker.subscribe("a/b", name="their-client")
+    bridge.set_backend(remote)
+    bridge.take_snapshot()
+    menu = panel.menu_for("s:their-client")
+    for name in ("topologyPause", "topologyResume"):
+        assert not menu.findChild(QAction, name).isEnabled()  # type: ignore[union-attr]
