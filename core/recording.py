@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import json
 import math
 import os
@@ -78,26 +79,39 @@ def write_recording(path: str | os.PathLike[str], messages: Iterable[Message]) -
 
 
 class RecordingWriter:
-    """Appends messages to a recording as they come (``eventdeck serve --record``); ``close()`` when done.
+    """Writes messages to a new recording as they come (``eventdeck serve --record``); ``close()`` when done.
 
     Each ``write`` ends with a flush, so a recording cut short by a crash still holds every
-    line written before it.
+    line written before it. A write that fails (a full disk) stops the recording, never its
+    caller: ``error`` then says why, and later writes are dropped.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.count = 0
+        self.error: str | None = None
         self._out = self.path.open("w", encoding="utf-8", newline="\n")
 
-    def write(self, messages: Iterable[Message]) -> None:
+    def write(self, messages: Iterable[Message]) -> bool:
+        """Add ``messages``; False once the recording has stopped (see ``error``)."""
+        if self.error is not None:
+            return False
         lines = [dumps(envelope(message)) + "\n" for message in messages]
-        if lines:
+        if not lines:
+            return True
+        try:
             self._out.writelines(lines)
             self._out.flush()
-            self.count += len(lines)
+        except OSError as exc:
+            self.error = f"{self.path}: {exc.strerror or exc}"
+            self.close()
+            return False
+        self.count += len(lines)
+        return True
 
     def close(self) -> None:
-        self._out.close()
+        with contextlib.suppress(OSError):  # what could not be flushed is already reported in ``error``
+            self._out.close()
 
 
 def read_recording(path: str | os.PathLike[str], *, max_payload: int = 16 * 1024 * 1024) -> list[Message]:
@@ -337,6 +351,7 @@ async def replay(
     loop = asyncio.get_running_loop()
     started = loop.time()
     first = plan.messages[0].timestamp if plan.messages else 0.0
+    paced = started - (1.0 / max_rate if max_rate else 0.0)  # when the message before was due
     room = asyncio.Semaphore(COMMANDS_IN_FLIGHT)
     commands: set[asyncio.Task[None]] = set()
 
@@ -346,10 +361,10 @@ async def replay(
 
     since_pause = 0
     try:
-        for index, message in enumerate(plan.messages):
+        for message in plan.messages:
             due = started if speed is None else started + (message.timestamp - first) / speed
-            if max_rate is not None:
-                due = max(due, started + index / max_rate)
+            if max_rate is not None:  # never closer than 1/max_rate to the message before: bursts too
+                due = paced = max(due, paced + 1.0 / max_rate)
             delay = due - loop.time()
             if delay > 0 or since_pause >= YIELD_EVERY:
                 await _sleep(delay)

@@ -3,7 +3,7 @@
 For scripts and CI: record with the window (File > Export messages…) or ``eventdeck serve
 --record``, then replay into Mosquitto, RabbitMQ, NATS, Redis or another EventDeck's MQTT
 gateway. A progress line every few seconds, one summary line at the end; the exit code is 0
-when everything was sent (and every command answered), 1 otherwise, 130 on Ctrl+C.
+when everything was sent (and every command answered), 1 otherwise, 130 on Ctrl+C (143 on SIGTERM).
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from pathlib import Path
 
-from .connectors import ConnectorError, backend_from_url
+from .connectors import ConnectorBackend, backend_from_url
 from .errors import EventDeckError
+from .interrupts import Interrupts
 from .recording import ReplayProgress, plan_replay, read_recording, replay
 
 log = logging.getLogger("eventdeck.replay")
@@ -31,43 +31,51 @@ async def replay_into(
     progress_every: float = PROGRESS_EVERY,
 ) -> int:
     """Replay the recording at ``path`` into the broker at ``url``; return the process exit code."""
-    try:
-        plan = plan_replay(await asyncio.to_thread(read_recording, path))
-        backend = backend_from_url(url)
-        await backend.start()
-    except (EventDeckError, ConnectorError) as exc:
-        log.error("%s", exc)
-        return 1
-    progress = plan.progress()
-    log.info(
-        "replaying %s messages (%s commands) from %s into %s, %s",
-        f"{len(plan.messages):,}",
-        f"{plan.commands:,}",
-        path,
-        backend.name,
-        "as fast as possible" if speed is None else f"at {speed:g}x the recorded pace",
-    )
-    loop = asyncio.get_running_loop()
-    task = asyncio.create_task(replay(backend, plan, progress, speed=speed, reply_timeout=reply_timeout))
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, task.cancel)
-    try:
-        while not task.done():
-            await asyncio.wait({task}, timeout=progress_every)
-            if not task.done():
-                log.info("replaying: %s", progress.summary())
-        return _outcome(task, progress)
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-        with contextlib.suppress(EventDeckError):
-            await backend.stop()
+    this = asyncio.current_task()
+    assert this is not None
+    backend: ConnectorBackend | None = None
+    progress: ReplayProgress | None = None
+    with Interrupts(this.cancel) as interrupts:  # from the start: Ctrl+C while connecting stops cleanly too
+        try:
+            plan = plan_replay(await asyncio.to_thread(read_recording, path))
+            backend = backend_from_url(url)
+            await backend.start()
+            progress = plan.progress()
+            log.info(
+                "replaying %s messages (%s commands) from %s into %s, %s",
+                f"{len(plan.messages):,}",
+                f"{plan.commands:,}",
+                path,
+                backend.name,
+                "as fast as possible" if speed is None else f"at {speed:g}x the recorded pace",
+            )
+            running = asyncio.create_task(replay(backend, plan, progress, speed=speed, reply_timeout=reply_timeout))
+            try:
+                while not running.done():
+                    await asyncio.wait({running}, timeout=progress_every)
+                    if not running.done():
+                        log.info("replaying: %s", progress.summary())
+            finally:
+                running.cancel()  # only matters when we were stopped while it ran
+                await asyncio.wait({running})
+            return _outcome(running, progress)
+        except EventDeckError as exc:  # the file, the URL or the connection
+            log.error("%s", exc)
+            return 1
+        except asyncio.CancelledError:
+            if interrupts.received is None:
+                raise
+            this.uncancel()
+            done = f": {progress.summary()}" if progress is not None else " before it started"
+            log.warning("replay stopped%s", done)
+            return interrupts.exit_code
+        finally:
+            if backend is not None:
+                with contextlib.suppress(EventDeckError, asyncio.CancelledError):
+                    await backend.stop()
 
 
 def _outcome(task: asyncio.Task[ReplayProgress], progress: ReplayProgress) -> int:
-    if task.cancelled():
-        log.warning("replay stopped: %s", progress.summary())
-        return 130
     error = task.exception()
     if error is not None:
         log.error("replay failed: %s (%s)", error, progress.summary())

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from .asyncapi.export import TrafficRecorder, to_yaml
 from .broker import Broker, BrokerStats
 from .endpoints import DEFAULT_HTTP, DEFAULT_MQTT, Endpoint
 from .gateways import Gateways
+from .interrupts import Interrupts
 from .message import Message
 from .mqtt.limits import MqttLimits
 from .recording import RecordingWriter
@@ -40,7 +40,7 @@ class ServeOptions:
     http_max_body: int = 1024 * 1024
     summary_every: float = 60.0
     export_asyncapi: Path | None = None  # written when serve stops: what was observed, as AsyncAPI 3.0
-    record: Path | None = None  # every message, appended as it passes (JSON Lines; see core/recording.py)
+    record: Path | None = None  # a new recording, every message written as it passes (see core/recording.py)
 
 
 def summary(stats: BrokerStats, previous: BrokerStats | None, gateways: Gateways) -> str:
@@ -82,8 +82,13 @@ class Recording:
         if self.recorder is not None:
             for message in messages:
                 self.recorder.add(message)
-        if self.messages_to is not None:
-            self.messages_to.write(messages)
+        writer = self.messages_to
+        if writer is not None and writer.error is None and not writer.write(messages):
+            log.error(
+                "recording stopped after %s messages: %s; the broker keeps serving",
+                f"{writer.count:,}",
+                writer.error,
+            )
         self.subscriptions.update((info.name, info) for info in subscriptions)
 
     def write(self, path: Path) -> bool:
@@ -103,60 +108,59 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> int
     """Run until ``stop`` is set (or SIGINT/SIGTERM); return the process exit code."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    try:
-        record_to = RecordingWriter(options.record) if options.record else None
-    except OSError as exc:
-        log.error("cannot record to %s: %s", options.record, exc.strerror or exc)
-        return 1
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        async with Broker() as broker:
-            gateways = Gateways(
-                broker,
-                mqtt=options.mqtt,
-                http=options.http,
-                mqtt_credentials=options.mqtt_credentials,
-                mqtt_limits=options.mqtt_limits,
-                http_token=options.http_token,
-                http_max_body=options.http_max_body,
-            )
-            try:
-                failed = [state.error for state in await gateways.start() if state.error]
-                if failed:
-                    for reason in failed:
-                        log.error("cannot start: %s", reason)
+    record_to: RecordingWriter | None = None
+    with Interrupts(stop.set):
+        try:
+            async with Broker() as broker:
+                gateways = Gateways(
+                    broker,
+                    mqtt=options.mqtt,
+                    http=options.http,
+                    mqtt_credentials=options.mqtt_credentials,
+                    mqtt_limits=options.mqtt_limits,
+                    http_token=options.http_token,
+                    http_max_body=options.http_max_body,
+                )
+                try:
+                    failed = [state.error for state in await gateways.start() if state.error]
+                    if failed:
+                        for reason in failed:
+                            log.error("cannot start: %s", reason)
+                        return 1
+                    if options.mqtt is None and options.http is None:
+                        log.warning("both gateways are off: only this process can reach the broker")
+                    if options.record is not None:  # opened only now: a failed start leaves the file alone
+                        try:
+                            record_to = RecordingWriter(options.record)
+                        except OSError as exc:
+                            log.error("cannot record to %s: %s", options.record, exc.strerror or exc)
+                            return 1
+                    describe = options.export_asyncapi is not None
+                    keeping = describe or record_to is not None
+                    recording = Recording(broker.tap(), describe=describe, messages_to=record_to) if keeping else None
+                    previous: BrokerStats | None = None
+                    next_summary = loop.time() + options.summary_every
+                    wake_every = RECORD_EVERY if recording else options.summary_every
+                    while not stop.is_set():
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(stop.wait(), timeout=wake_every)
+                        if recording is not None:
+                            recording.catch_up(broker.subscriptions())
+                        if loop.time() >= next_summary:
+                            stats = broker.stats()
+                            log.info("%s", summary(stats, previous, gateways))
+                            previous, next_summary = stats, loop.time() + options.summary_every
+                    log.info("stopping: closing every connection")
+                finally:
+                    await gateways.stop()
+                if recording is not None:
+                    recording.catch_up(broker.subscriptions())
+                if record_to is not None and record_to.error is None:
+                    log.info("%s messages recorded to %s", f"{record_to.count:,}", record_to.path)
+                if recording is not None and options.export_asyncapi and not recording.write(options.export_asyncapi):
                     return 1
-                if options.mqtt is None and options.http is None:
-                    log.warning("both gateways are off: only this process can reach the broker")
-                describe = options.export_asyncapi is not None
-                keeping = describe or record_to is not None
-                recording = Recording(broker.tap(), describe=describe, messages_to=record_to) if keeping else None
-                previous: BrokerStats | None = None
-                next_summary = loop.time() + options.summary_every
-                wake_every = RECORD_EVERY if recording else options.summary_every
-                while not stop.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), timeout=wake_every)
-                    if recording is not None:
-                        recording.catch_up(broker.subscriptions())
-                    if loop.time() >= next_summary:
-                        stats = broker.stats()
-                        log.info("%s", summary(stats, previous, gateways))
-                        previous, next_summary = stats, loop.time() + options.summary_every
-                log.info("stopping: closing every connection")
-            finally:
-                await gateways.stop()
-            if recording is not None:
-                recording.catch_up(broker.subscriptions())
+        finally:
             if record_to is not None:
-                log.info("%s messages recorded to %s", f"{record_to.count:,}", record_to.path)
-            if recording is not None and options.export_asyncapi and not recording.write(options.export_asyncapi):
-                return 1
-    finally:
-        if record_to is not None:
-            record_to.close()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+                record_to.close()
     log.info("stopped cleanly")
     return 0

@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--record",
         metavar="FILE",
         type=Path,
-        help="append every message to FILE as it passes (JSON Lines; replay it with 'eventdeck replay')",
+        help="write every message to FILE as it passes (a new recording: FILE is replaced; see 'eventdeck replay')",
     )
     serve.add_argument(
         "--summary-every", metavar="SECONDS", type=_positive_float, default=60.0, help="seconds between summary lines"

@@ -16,7 +16,7 @@ from eventdeck.core import Broker, Kind, Message, RecordingError
 from eventdeck.core import recording as recording_module
 from eventdeck.core.backend import Capabilities, EmbeddedBackend
 from eventdeck.core.http_envelope import envelope
-from eventdeck.core.recording import plan_replay, read_recording, replay, write_recording
+from eventdeck.core.recording import RecordingWriter, plan_replay, read_recording, replay, write_recording
 
 
 def message(channel: str, payload: bytes, when: float, **fields: object) -> Message:
@@ -313,12 +313,23 @@ async def test_a_refused_message_is_counted_and_the_replay_goes_on() -> None:
             await replay(EmbeddedBackend(broker), plan, plan.progress(), speed=0)
 
 
-async def test_max_rate_paces_an_as_fast_as_possible_replay() -> None:
+@pytest.mark.parametrize("speed", [None, 1.0])
+async def test_max_rate_paces_bursts_at_any_speed(speed: float | None) -> None:
     async with Broker() as broker:
-        plan = plan_replay([message("burst", b"1", 5.0)] * 300)
+        plan = plan_replay([message("burst", b"1", 5.0)] * 300)  # recorded all at once
         started = time.perf_counter()
-        progress = await replay(EmbeddedBackend(broker), plan, plan.progress(), speed=None, max_rate=1000)
+        progress = await replay(EmbeddedBackend(broker), plan, plan.progress(), speed=speed, max_rate=1000)
         assert 0.28 <= time.perf_counter() - started < 1.5  # 300 messages at 1,000 msg/s
         assert progress.sent == 300
         with pytest.raises(ValueError, match="max_rate must be > 0"):
             await replay(EmbeddedBackend(broker), plan, plan.progress(), speed=None, max_rate=0)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full to fill a disk")
+def test_a_recording_writer_that_hits_a_full_disk_stops_and_says_why() -> None:
+    writer = RecordingWriter("/dev/full")
+    assert not writer.write([message("a/b", b"1", 1.0)])
+    assert writer.error == "/dev/full: No space left on device"
+    assert writer.count == 0
+    assert not writer.write([message("a/b", b"2", 2.0)])  # dropped, no exception
+    writer.close()

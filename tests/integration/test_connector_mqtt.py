@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import aiomqtt
@@ -284,3 +285,53 @@ async def test_eventdeck_replay_explains_what_stops_it(tmp_path: Path) -> None:
     code, output = await eventdeck("replay", str(good), "--into", URL, "--fast", "--speed", "2")
     assert code == 2
     assert "not allowed with argument" in output
+
+
+async def test_eventdeck_replay_stops_cleanly_on_a_signal_at_any_point(tmp_path: Path) -> None:
+    connected = asyncio.Event()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connected.set()
+        await reader.read()  # accepts the connection and never answers CONNECT
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    slow = tmp_path / "slow.jsonl"
+    slow.write_text(
+        '{"timestamp": 0, "channel": "edtest/slow", "payload": "1"}\n{"timestamp": 600, "channel": "edtest/slow"}\n',
+        encoding="utf-8",
+    )
+
+    async def interrupted(url: str, signum: int, ready: Callable[[bytes], Awaitable[object]]) -> tuple[int, str]:
+        process = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "eventdeck.gui.app", "replay", str(slow), "--into", url),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        assert process.stdout is not None
+        seen = b""
+        async with asyncio.timeout(WAIT):
+            while not await ready(seen):
+                seen += await process.stdout.readline()
+        process.send_signal(signum)
+        output, _ = await asyncio.wait_for(process.communicate(), WAIT)
+        return await process.wait(), (seen + output).decode()
+
+    async def when_connecting(_seen: bytes) -> bool:
+        await asyncio.wait_for(connected.wait(), WAIT)
+        return True
+
+    async def after_the_first_message(seen: bytes) -> bool:
+        if b"replaying 2 messages" not in seen:
+            return False
+        await asyncio.sleep(0.5)  # the first is due at once; the second ten minutes later
+        return True
+
+    async with server:
+        code, output = await interrupted(f"mqtt://127.0.0.1:{port}", signal.SIGINT, when_connecting)
+        assert code == 130, output
+        assert "replay stopped before it started" in output
+        code, output = await interrupted(URL, signal.SIGTERM, after_the_first_message)
+        assert code == 143, output
+        assert "replay stopped: 1 of 2 sent" in output
+        assert "Traceback" not in output

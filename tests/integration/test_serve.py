@@ -177,6 +177,40 @@ def test_serve_says_why_it_cannot_record(tmp_path: Path) -> None:
     assert "Traceback" not in output
 
 
+def test_a_serve_that_cannot_start_leaves_an_existing_recording_alone(tmp_path: Path) -> None:
+    kept = tmp_path / "yesterday.jsonl"
+    kept.write_text("precious\n", encoding="utf-8")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        process = start_serve("--mqtt", "off", "--http", f"127.0.0.1:{taken.getsockname()[1]}", "--record", str(kept))
+        output, _ = process.communicate(timeout=20)
+    assert process.returncode == 1, output
+    assert kept.read_text(encoding="utf-8") == "precious\n"
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full to fill a disk")
+def test_a_full_disk_stops_the_recording_not_the_broker() -> None:
+    process = start_serve("--mqtt", "off", "--http", "127.0.0.1:0", "--record", "/dev/full")
+    match, _ = read_until(process, r"HTTP gateway listening on 127\.0\.0\.1:(\d+)")
+    port = int(match.group(1))
+
+    def post(value: int) -> int:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/channels/a/b", data=str(value).encode(), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status
+
+    assert post(1) == 202
+    read_until(process, r"recording stopped after 0 messages: /dev/full: No space left on device; the broker keeps")
+    assert post(2) == 202  # still serving
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=20)
+    assert process.returncode == 0, output
+    assert "Traceback" not in output
+
+
 def test_asyncapi_check_prints_a_summary_or_the_error(tmp_path: Path) -> None:
     good = tmp_path / "fridge.yaml"
     good.write_text(
