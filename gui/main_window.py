@@ -200,7 +200,7 @@ class MainWindow(QMainWindow):
         self.inspector.resend_requested.connect(self._resend)
         self.inspector.select_requested.connect(self._select_linked)
         self.topology.channel_selected.connect(self.channels.select_channel)
-        self.topology.publisher_selected.connect(self.stream.find_text)
+        self.topology.publisher_selected.connect(self._show_publisher)
         self.topology.subscription_selected.connect(self._show_subscription)
         self.topology.publish_requested.connect(self._compose_to)
         self.topology.subscribe_requested.connect(self._subscribe_to)
@@ -215,6 +215,10 @@ class MainWindow(QMainWindow):
         self.docks["subscribers"].show()
         self.docks["subscribers"].raise_()
         self.subscribers.add_virtual(pattern)
+
+    def _show_publisher(self, publisher: str) -> None:
+        self.channels.clear_selection()  # every channel it sent to, not just the one selected before
+        self.stream.show_publisher(publisher)
 
     def _show_subscription(self, name: str) -> None:
         self.docks["subscribers"].show()

@@ -22,3 +22,9 @@ def tool_button(name: str, text: str, icon_name: str, tip: str) -> QToolButton:
 def plural(count: int, noun: str) -> str:
     """``1 message``, ``2 messages``: the count with thousands separators and the noun agreeing with it."""
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def menu_name(name: str, limit: int = 48) -> str:
+    """``name`` shortened for a menu or button label, with ``&`` doubled so Qt shows it, not a shortcut."""
+    short = name if len(name) <= limit else name[: limit - 1] + "…"
+    return short.replace("&", "&&")

@@ -52,18 +52,21 @@ def gap_text(message: Message) -> str:
 
 @dataclass(frozen=True, slots=True)
 class StreamFilter:
-    """Which messages the stream shows: a channel pattern, a set of kinds and a text to find."""
+    """Which messages the stream shows: a channel pattern, a set of kinds, a text to find and one publisher."""
 
     pattern: str = ""
     kinds: frozenset[Kind] = frozenset(Kind)
     text: str = ""
+    publisher: str | None = None  # exactly this publisher ("" for unnamed ones); None: any
 
     @property
     def is_empty(self) -> bool:
-        return not self.pattern and not self.text and self.kinds == frozenset(Kind)
+        return not self.pattern and not self.text and self.kinds == frozenset(Kind) and self.publisher is None
 
     def accepts(self, message: Message) -> bool:
         if message.kind not in self.kinds:
+            return False
+        if self.publisher is not None and message.publisher != self.publisher:
             return False
         if self.pattern and not matches(self.pattern, message.channel):
             return False

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from eventdeck.gui.bridge import Bridge, Snapshot
 from eventdeck.gui.icons import icon
 from eventdeck.gui.models.channel_tree import ChannelNode, ChannelTreeModel
+from eventdeck.gui.widgets import menu_name
 
 if TYPE_CHECKING:
     from eventdeck.core.live_validation import LiveValidator
@@ -172,11 +173,12 @@ class ChannelsPanel(QWidget):
         menu.setObjectName("channelsMenu")
         channel = node.path if node is not None else ""
         pattern = node.pattern if node is not None else "#"
-        publish = menu.addAction(icon("send"), f"Publish to {_short(channel)}…" if channel else "Publish…")
+        publish = menu.addAction(icon("send"), f"Publish to {menu_name(channel)}…" if channel else "Publish…")
         publish.setObjectName("channelsPublish")
         publish.triggered.connect(lambda: self.publish_requested.emit(channel))
-        subscribe = menu.addAction(icon("subscriber"), f"Add virtual subscriber to {_short(pattern)}…")
+        subscribe = menu.addAction(icon("subscriber"), f"Add virtual subscriber to {menu_name(pattern)}…")
         subscribe.setObjectName("channelsSubscribe")
+        subscribe.setEnabled(self._bridge.backend.capabilities.virtual_subscribers)  # hosted here only
         subscribe.triggered.connect(lambda: self.subscribe_requested.emit(pattern))
         menu.addSeparator()
         clear = menu.addAction(icon("retained"), "Clear retained")
@@ -227,7 +229,3 @@ class _PinRightDelegate(QStyledItemDelegate):
     def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
         super().initStyleOption(option, index)
         option.decorationPosition = QStyleOptionViewItem.Position.Right
-
-
-def _short(text: str, limit: int = 48) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -20,7 +20,7 @@ from eventdeck.core import InvalidChannel, Kind, Message, validate_pattern
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.icons import icon, kind_icon
 from eventdeck.gui.models.stream_model import StreamFilter, StreamModel
-from eventdeck.gui.widgets import tool_button
+from eventdeck.gui.widgets import menu_name, tool_button
 
 ROW_HEIGHT = 22
 FLOOD_BATCH = 200  # a flush this big means thousands of msg/s: nobody reads rows that fast
@@ -63,6 +63,11 @@ class StreamPanel(QWidget):
             self.kind_buttons[kind] = button
             row.addWidget(button)
         row.addWidget(self.text_edit, 4)
+        self.publisher: str | None = None
+        self.publisher_chip = tool_button("streamPublisherFilter", "", "remove", "Show every publisher again")
+        self.publisher_chip.clicked.connect(lambda: self.show_publisher(None))
+        self.publisher_chip.hide()
+        row.addWidget(self.publisher_chip)
         self.pause_button = tool_button("streamPause", "Pause", "pause", "Pause the stream (Ctrl+P)")
         self.pause_button.setCheckable(True)
         self.pause_button.toggled.connect(self.set_paused)
@@ -217,9 +222,11 @@ class StreamPanel(QWidget):
 
     # -- filters, pause, clear ---------------------------------------------
 
-    def find_text(self, text: str) -> None:
-        """Show only messages whose channel, publisher or payload contains ``text`` (as typing it would)."""
-        self.text_edit.setText(text)
+    def show_publisher(self, publisher: str | None) -> None:
+        """Show only what ``publisher`` sent ("" for unnamed publishers), or every publisher again (None)."""
+        self.publisher = publisher
+        self.publisher_chip.setText(f"Publisher: {menu_name(publisher or '(unnamed)')}")
+        self.publisher_chip.setVisible(publisher is not None)
         self._apply_filter()
 
     def set_channel_pattern(self, pattern: str) -> None:
@@ -239,7 +246,7 @@ class StreamPanel(QWidget):
             return
         self.filter_error.hide()
         kinds = frozenset(kind for kind, button in self.kind_buttons.items() if button.isChecked())
-        self.model.set_filter(StreamFilter(pattern, kinds, self.text_edit.text().strip()))
+        self.model.set_filter(StreamFilter(pattern, kinds, self.text_edit.text().strip(), self.publisher))
 
     def set_paused(self, paused: bool) -> None:
         with QSignalBlocker(self.pause_button):

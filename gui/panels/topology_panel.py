@@ -16,10 +16,10 @@ from __future__ import annotations
 import html
 import math
 from collections import deque
+from collections.abc import Callable
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal, SignalInstance
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
-    QAction,
     QBrush,
     QColor,
     QContextMenuEvent,
@@ -46,14 +46,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from eventdeck.core import DEAD_PREFIX, State
 from eventdeck.core.backend import Backend
 from eventdeck.gui.bridge import RATE_WINDOW, Bridge, Snapshot
 from eventdeck.gui.icons import icon, kind_colour
 from eventdeck.gui.models.topology import (
     CHANNELS,
+    DEAD_LETTERS,
     MAX_PER_COLUMN,
     PUBLISHERS,
     SUBSCRIBERS,
+    UNNAMED,
     EdgeKey,
     Graph,
     Node,
@@ -61,7 +64,7 @@ from eventdeck.gui.models.topology import (
     build_graph,
     edge_rates,
 )
-from eventdeck.gui.widgets import plural
+from eventdeck.gui.widgets import menu_name, plural
 
 NODE_W, NODE_H, ROW_H, COLUMN_GAP, HEADER_H, PAD = 170.0, 36.0, 44.0, 90.0, 34.0, 8.0
 MIN_SCALE = 0.5  # below this, text gets too small to read: scroll instead
@@ -73,6 +76,11 @@ LEGEND = (
     "Grey lines: the broker delivering a channel to a subscription (dashed while it is paused or away).\n"
     "Click a box to show it; right-click to publish, add a subscriber, pause or resume."
 )
+CLICK_HINTS = {
+    PUBLISHERS: "Click to show what it sent; right-click for more",
+    CHANNELS: "Click to show it in the stream; right-click to publish or subscribe",
+    SUBSCRIBERS: "Click to show it in Subscribers; right-click to pause or resume",
+}
 EMPTY_TEXT = "Nothing has been published yet.\nSend an event from the composer, or start the demo (--demo)."
 
 
@@ -178,44 +186,66 @@ class TopologyPanel(QWidget):
         kind, name = key[:2], key[2:]
         if kind == "c:":
             self.channel_selected.emit(name)
+        elif key == f"p:{DEAD_LETTERS}":
+            self.channel_selected.emit(DEAD_PREFIX.rstrip("/"))  # what the broker dead-lettered
         elif kind == "p:":
-            self.publisher_selected.emit(name)
+            self.publisher_selected.emit("" if name == UNNAMED else name)
         else:
             self.subscription_selected.emit(name)
 
     def menu_for(self, key: str) -> QMenu:
         """The context menu of the node ``key`` (``c:``, ``p:`` or ``s:`` and its name)."""
         kind, name = key[:2], key[2:]
-        short = _short(name)
+        label = menu_name(name)
+        hosted = self._bridge.backend.capabilities.virtual_subscribers  # a real broker's belong to its clients
         menu = QMenu(self)
         menu.setObjectName("topologyMenu")
 
-        def item(object_name: str, icon_name: str, text: str, signal: SignalInstance) -> QAction:
+        def item(object_name: str, icon_name: str, text: str, act: Callable[[], object], enabled: bool = True) -> None:
             action = menu.addAction(icon(icon_name), text)
             action.setObjectName(object_name)
-            action.triggered.connect(lambda: signal.emit(name))
-            return action
+            action.setEnabled(enabled)
+            action.triggered.connect(act)
 
         if kind == "c:":
-            item("topologyShowChannel", "filter", f"Show {short} in the stream", self.channel_selected)
-            item("topologyPublish", "send", f"Publish to {short}…", self.publish_requested)
-            item("topologySubscribe", "subscriber", f"Add virtual subscriber to {short}…", self.subscribe_requested)
+            item(
+                "topologyShowChannel", "filter", f"Show {label} in the stream", lambda: self.channel_selected.emit(name)
+            )
+            item("topologyPublish", "send", f"Publish to {label}…", lambda: self.publish_requested.emit(name))
+            item(
+                "topologySubscribe",
+                "subscriber",
+                f"Add virtual subscriber to {label}…",
+                lambda: self.subscribe_requested.emit(name),
+                enabled=hosted,
+            )
         elif kind == "p:":
-            item("topologyShowPublisher", "filter", f"Find {short} in the stream", self.publisher_selected)
+            item("topologyShowPublisher", "filter", f"Show what {label} sent", lambda: self._on_node_clicked(key))
         else:
-            item("topologyShowSubscription", "subscriber", "Show in Subscribers", self.subscription_selected)
+            item("topologyShowSubscription", "subscriber", "Show in Subscribers", lambda: self._on_node_clicked(key))
             menu.addSeparator()
-            node = self.graph.node(key) if self.graph is not None else None
-            hosted = self._bridge.backend.capabilities.virtual_subscribers  # a real broker's belong to its clients
-            for verb, icon_name, allowed in (
-                ("pause", "pause", node is not None and not node.dimmed),
-                ("resume", "play", node is not None and node.paused),
-            ):
-                action = menu.addAction(icon(icon_name), f"{verb.title()} {short}")
-                action.setObjectName(f"topology{verb.title()}")
-                action.setEnabled(hosted and allowed)
-                action.triggered.connect(lambda _checked=False, verb=verb: self.control_requested.emit(name, verb))
+            state = self._state_of(name) if hosted else None
+            item(
+                "topologyPause",
+                "pause",
+                f"Pause {label}",
+                lambda: self.control_requested.emit(name, "pause"),
+                enabled=state is State.ACTIVE,
+            )
+            item(
+                "topologyResume",
+                "play",
+                f"Resume {label}",
+                lambda: self.control_requested.emit(name, "resume"),
+                enabled=state is State.PAUSED,
+            )
         return menu
+
+    def _state_of(self, subscription: str) -> State | None:
+        try:
+            return self._bridge.broker.subscription(subscription).state  # now, not as of the last snapshot
+        except KeyError:
+            return None
 
     def _popup_menu(self, key: str, position: QPoint) -> None:
         menu = self.menu_for(key)
@@ -305,11 +335,8 @@ class TopologyPanel(QWidget):
         item = NodeItem(node, rect)
         item.setBrush(QBrush(palette.color(QPalette.ColorRole.Base)))
         item.setPen(QPen(palette.color(QPalette.ColorRole.Mid), 1.0))
-        item.setToolTip(
-            _tooltip(node.tooltip + ("\nClick to show it in the stream" if node.column == CHANNELS else ""))
-        )
-        if node.column == CHANNELS:
-            item.setCursor(Qt.CursorShape.PointingHandCursor)
+        item.setToolTip(_tooltip(f"{node.tooltip}\n{CLICK_HINTS[node.column]}"))
+        item.setCursor(Qt.CursorShape.PointingHandCursor)
         if node.dimmed:
             item.setOpacity(0.55)
         self.scene.addItem(item)
@@ -338,10 +365,6 @@ class TopologyPanel(QWidget):
             parts.append(f"{self.ledger.untracked:,} messages came from more publishers than are tracked.")
         self.note.setText(" ".join(parts))
         self.note.setVisible(bool(parts))
-
-
-def _short(name: str, limit: int = 40) -> str:
-    return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
 def _tooltip(text: str) -> str:

@@ -180,10 +180,18 @@ def test_the_diagram_is_a_place_to_act(qtbot: QtBot, window: MainWindow, bridge:
     bridge.take_snapshot()
     topology = window.topology
 
-    click_node(qtbot, topology, "p:signup-service")  # a publisher: its messages in the stream
+    window.channels.select_channel("fridge/level")  # a channel filter set before...
+    qtbot.waitUntil(lambda: window.stream_model.rowCount() == 1, timeout=WAIT)
+    publish(qtbot, bridge, "user/signedup", "signup-service-2")  # ...and a name that contains another
+    click_node(qtbot, topology, "p:signup-service")  # a publisher: exactly its messages, on every channel
     qtbot.waitUntil(lambda: window.stream_model.rowCount() == 1, timeout=WAIT)
     assert window.stream_model.message_at(0).publisher == "signup-service"
-    window.stream.find_text("")
+    chip = window.stream.publisher_chip
+    assert chip.isVisible()
+    assert chip.text() == "Publisher: signup-service"
+    qtbot.mouseClick(chip, Qt.MouseButton.LeftButton)  # the chip takes the filter away
+    qtbot.waitUntil(lambda: window.stream_model.rowCount() == 3, timeout=WAIT)
+    assert not chip.isVisible()
 
     click_node(qtbot, topology, "s:shopping-list")  # a subscription: selected in Subscribers
     assert window.subscribers.selected_name() == "shopping-list"
@@ -218,3 +226,25 @@ def test_a_real_brokers_subscriptions_cannot_be_paused_from_here(
     menu = panel.menu_for("s:their-client")
     for name in ("topologyPause", "topologyResume"):
         assert not menu.findChild(QAction, name).isEnabled()  # type: ignore[union-attr]
+
+
+def test_the_dead_letter_box_shows_the_dead_letters_and_menus_keep_ampersands(
+    qtbot: QtBot, window: MainWindow, bridge: Bridge
+) -> None:
+    failing = bridge.broker.subscribe("a&b/level", name="picky", ack="manual")
+    publish(qtbot, bridge, "a&b/level", "sensor")
+    (delivery,) = failing.take(1)
+    task = bridge.spawn(delivery.nack(requeue=False), "nack")
+    qtbot.waitUntil(task.done, timeout=WAIT)
+    bridge.flush()
+    window.docks["topology"].raise_()
+    qtbot.waitUntil(window.topology.isVisible, timeout=WAIT)
+    bridge.take_snapshot()
+    click_node(qtbot, window.topology, "p:broker: dead letters")
+    qtbot.waitUntil(lambda: window.stream.pattern_edit.text() == "$dead/#", timeout=WAIT)
+    assert [m.channel for m in map(window.stream_model.message_at, range(window.stream_model.rowCount()))] == [
+        "$dead/a&b/level"
+    ]
+    publish_action = window.topology.menu_for("c:a&b/level").findChild(QAction, "topologyPublish")
+    assert publish_action is not None
+    assert publish_action.text() == "Publish to a&&b/level…"  # shown as "a&b", not "ab" with a shortcut
