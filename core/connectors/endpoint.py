@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -117,32 +118,38 @@ def parse_url(url: str) -> Endpoint:
     if not isinstance(url, str) or not url.strip():
         raise ConnectorError("no broker URL given; expected e.g. mqtt://127.0.0.1:1883")
     text = url.strip()
+    shown = _without_password(text)  # what error messages quote: they end up in logs and on screen
     known = ", ".join(f"{scheme}://" for scheme in SCHEMES)
     if "://" not in text:
-        raise ConnectorError(f"{text!r} has no scheme; start it with one of {known}")
+        raise ConnectorError(f"{shown!r} has no scheme; start it with one of {known}")
     try:
         parts = urlsplit(text)
         port = parts.port
     except ValueError as exc:
-        raise ConnectorError(f"bad broker URL {text!r}: {exc}") from None
+        raise ConnectorError(f"bad broker URL {shown!r}: {exc}") from None
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
-        raise ConnectorError(f"unknown scheme {parts.scheme + '://'!r} in {text!r}; known: {known}")
+        raise ConnectorError(f"unknown scheme {parts.scheme + '://'!r} in {shown!r}; known: {known}")
     kind, default_port, tls_on = SCHEMES[scheme]
     if not parts.hostname:
-        raise ConnectorError(f"{text!r} names no host; expected e.g. {scheme}://127.0.0.1:{default_port}")
+        raise ConnectorError(f"{shown!r} names no host; expected e.g. {scheme}://127.0.0.1:{default_port}")
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    tls = _tls_from_query(query, tls_on, text)
+    tls = _tls_from_query(query, tls_on, shown)
     return Endpoint(
         kind=kind,
         host=parts.hostname,
         port=port or default_port,
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password is not None else None,
-        path=_path(kind, parts.path, text),
+        path=_path(kind, parts.path, shown),
         tls=tls,
         options=MappingProxyType({k: v for k, v in query.items() if k not in TLS_QUERY_KEYS}),
     )
+
+
+def _without_password(url: str) -> str:
+    """``url`` with the password in its user part replaced by ``***``."""
+    return re.sub(r"(://[^/@:]*):[^/@]*@", r"\1:***@", url, count=1)
 
 
 def _tls_from_query(query: Mapping[str, str], enabled: bool, url: str) -> TLSOptions:

@@ -96,3 +96,14 @@ def test_mirror_helpers() -> None:
     assert sniff_content_type(b'{"a":1}') == "application/json"
     assert sniff_content_type(b"hello") == "text/plain"
     assert sniff_content_type(b"\xff\xfe") == "application/octet-stream"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["mqtt://ada:s3cret@127.0.0.1:99999", "amqp://ada:s3cret@/vhost", "redis://ada:s3cret@127.0.0.1/cache"],
+)
+def test_errors_never_quote_the_password(url: str) -> None:
+    with pytest.raises(ConnectorError) as caught:
+        backend_from_url(url)
+    assert "s3cret" not in str(caught.value)
+    assert "ada:***@" in str(caught.value)
