@@ -88,3 +88,23 @@ def test_screenshot_writes_the_window_and_exits_cleanly(clean_env: dict[str, str
         assert bad not in result.stderr, result.stderr
     # The first launch ran the demo and remembered it; the next one starts the same way unless told.
     assert (tmp_path / "config" / "EventDeck" / "EventDeck.conf").read_text().count("launched_before=true") == 1
+
+
+HEADLESS_PROBE = """
+import sys
+from eventdeck.gui.app import main
+import eventdeck.core.serve  # what 'eventdeck serve' runs
+assert main(["replay", sys.argv[1], "--into", "mqtt://127.0.0.1:1"]) == 1
+assert main(["asyncapi", "check", sys.argv[1]]) == 1
+print(sorted({name.split(".")[0] for name in sys.modules} & {"PySide6", "shiboken6", "qasync", "pyqtgraph"}))
+"""
+
+
+def test_headless_commands_never_load_qt(tmp_path: Path) -> None:
+    recording = tmp_path / "one.jsonl"
+    recording.write_text('{"channel": "a/b"}\n', encoding="utf-8")
+    probe = subprocess.run(
+        [sys.executable, "-c", HEADLESS_PROBE, str(recording)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.strip().splitlines()[-1] == "[]"
