@@ -265,6 +265,7 @@ class ConnectorBackend(abc.ABC):
             try:
                 await self._open()
             except Exception as exc:
+                _raise_if_cancelling(exc)
                 reason = self.describe(exc)
                 delay = min(delay * 2, self.max_backoff)
                 continue
@@ -295,7 +296,9 @@ class ConnectorBackend(abc.ABC):
             try:
                 await self._refresh()
             except Exception as exc:  # the inventory is a bonus; the stream works without it
+                _raise_if_cancelling(exc)
                 log.info("%s: could not list channels/subscribers: %s", self.name, self.describe(exc))
+            _raise_if_cancelling()
             await asyncio.sleep(self.refresh_interval)
 
     # -- the mirror ------------------------------------------------------------
@@ -435,6 +438,14 @@ class ConnectorBackend(abc.ABC):
             or describe_network_failure(exc, self.endpoint.host, self.endpoint.port, self.connect_timeout)
             or f"{type(exc).__name__}: {exc}"
         )
+
+
+def _raise_if_cancelling(exc: Exception | None = None) -> None:
+    """Re-raise a cancellation that a client library swallowed or turned into an error of its own
+    (redis-py does, mid-command): losing it would keep a stopped connector's tasks running."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from exc
 
 
 async def _close_quietly(stack: AsyncExitStack) -> None:

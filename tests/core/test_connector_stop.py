@@ -7,6 +7,8 @@ import time
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 
+import pytest
+
 from eventdeck.core import Message, PayloadLike
 from eventdeck.core.backend import ConnectionState
 from eventdeck.core.connectors.base import ConnectorBackend
@@ -73,3 +75,28 @@ async def test_stop_closes_the_connection_even_when_the_pump_is_slow_to_cancel()
     assert connector.status.state is ConnectionState.DISCONNECTED
     await asyncio.sleep(1.2)  # the pump lets go and the connection task ends instead of reconnecting
     assert connector.status.state is ConnectionState.DISCONNECTED
+
+
+class SwallowsCancellation(Unanswering):
+    """Its inventory call eats a cancellation and returns, as redis-py can mid-command."""
+
+    async def _connect(self, stack: AsyncExitStack) -> None:
+        """Nothing to close."""
+
+    async def _refresh(self) -> None:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            return
+
+
+async def test_a_library_that_swallows_cancellation_does_not_keep_the_connector_running(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    connector = SwallowsCancellation(parse_url("redis://127.0.0.1:1/0"), connect_timeout=2.0)
+    await connector.start()
+    await asyncio.sleep(0.05)  # the inventory call is under way
+    started = time.monotonic()
+    await connector.stop()
+    assert time.monotonic() - started < 1.0
+    assert "did not stop" not in caplog.text
