@@ -11,11 +11,16 @@ its own reply channel, so replies need no envelope. The mirror shows envelopes
 unwrapped: kind ``command`` with their correlation id and reply-to.
 Channels come from traffic plus ``PUBSUB CHANNELS``; subscribers are reported as
 counts per channel (``PUBSUB NUMSUB``) and of pattern subscribers (``PUBSUB NUMPAT``).
-Streams (``SCAN TYPE stream`` + ``XLEN``) are listed by ``streams()`` when ``streams=True``.
+Streams (``SCAN TYPE stream`` + ``XLEN``) are listed by ``streams()`` when ``streams=True``,
+and their new entries are read (``XREAD``) into the mirror: channel = the stream's key, payload =
+the entry's fields as a JSON object, header ``redis-stream-id``. Streams there at connect time are
+read from then on; streams that appear later are read from their first entry. Entries added while
+the connection was lost are read once it is back.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Mapping
@@ -37,6 +42,8 @@ from .errors import causes
 ENVELOPE_MARK = b'{"eventdeck":'
 REPLY_PREFIX = "eventdeck:reply:"
 MAX_LISTED_STREAMS = 200
+STREAM_BLOCK_MS = 1000  # how long one XREAD waits for new entries
+STREAM_BATCH = 500  # entries per stream per XREAD
 
 
 class RedisBackend(ConnectorBackend):
@@ -56,6 +63,7 @@ class RedisBackend(ConnectorBackend):
         )
         self._client: aioredis.Redis | None = None
         self._pubsub: aioredis.client.PubSub | None = None
+        self._stream_ids: dict[str, str] | None = None  # stream key -> last entry id read; None: not listed yet
 
     async def _connect(self, stack: AsyncExitStack) -> None:
         endpoint = self.endpoint
@@ -84,6 +92,44 @@ class RedisBackend(ConnectorBackend):
         self._pubsub = pubsub
 
     async def _pump(self) -> None:
+        """Pub/sub messages and stream entries side by side; the first to stop (a lost connection) stops both."""
+        pumps = [asyncio.create_task(self._pump_channels())]
+        if self.list_streams:
+            pumps.append(asyncio.create_task(self._pump_streams()))
+        try:
+            done, _running = await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+            for pump in done:
+                pump.result()  # its error says why the connection is gone
+        finally:
+            for pump in pumps:
+                pump.cancel()
+            await asyncio.gather(*pumps, return_exceptions=True)
+
+    async def _pump_streams(self) -> None:
+        """Read new stream entries into the mirror, on a connection of their own (XREAD blocks)."""
+        client = self._client
+        assert client is not None
+        while True:
+            ids = self._stream_ids
+            if not ids:
+                await asyncio.sleep(STREAM_BLOCK_MS / 1000)  # nothing to read until the next listing
+                continue
+            batches = await client.xread(dict(ids), count=STREAM_BATCH, block=STREAM_BLOCK_MS)
+            for key, entries in batches or ():
+                name = _text(key)
+                for entry_id, fields in entries:
+                    ident = _text(entry_id)
+                    ids[name] = ident
+                    record = {_text(field): _text(value) for field, value in fields.items()}
+                    await self.mirror(
+                        escape_channel(name),
+                        to_payload(record),
+                        content_type=JSON,
+                        headers={"redis-stream-id": ident},
+                        publisher="redis-stream",
+                    )
+
+    async def _pump_channels(self) -> None:
         pubsub = self._pubsub
         assert pubsub is not None
         mirror = self.mirror
@@ -146,6 +192,23 @@ class RedisBackend(ConnectorBackend):
         self._subscriptions = listed
         if self.list_streams:
             self._streams = await self._list_streams(client)
+            await self._follow(client, [stream.name for stream in self._streams])
+
+    async def _follow(self, client: aioredis.Redis, names: list[str]) -> None:
+        """Start reading streams not read yet: from their end at the first listing, from their start later."""
+        if self._stream_ids is not None:
+            for name in names:
+                self._stream_ids.setdefault(name, "0-0")
+            return
+        newest = {}
+        for name in names:
+            last = await client.xrevrange(name, count=1)
+            newest[name] = _text(last[0][0]) if last else "0-0"
+        if self._stream_ids is None:  # another listing may have finished while we asked
+            self._stream_ids = newest
+        else:
+            for name, ident in newest.items():
+                self._stream_ids.setdefault(name, ident)
 
     async def _list_streams(self, client: aioredis.Redis) -> list[StreamInfo]:
         streams = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -11,6 +12,7 @@ import redis.asyncio as aioredis
 from connector_support import (
     WAIT,
     PrivateServer,
+    StatusLog,
     check_reconnect,
     free_port,
     next_message,
@@ -21,6 +23,7 @@ from connector_support import (
 )
 
 from eventdeck.core import Kind
+from eventdeck.core.backend import ConnectionState
 from eventdeck.core.connectors import ConnectorError, backend_from_url
 from eventdeck.core.connectors.redis import RedisBackend
 
@@ -117,6 +120,28 @@ async def test_streams_are_listed(backend: RedisBackend, other: aioredis.Redis) 
         await other.delete("edtest:stream")
 
 
+async def test_stream_entries_are_read_into_the_mirror(backend: RedisBackend, other: aioredis.Redis) -> None:
+    old_key, new_key = f"edtest:orders:{uuid.uuid4().hex}", f"edtest:late:{uuid.uuid4().hex}"
+    await other.xadd(old_key, {"item": "history"})  # there before: not replayed as if it were new
+    try:
+        await backend.refresh()  # the first listing: old_key is followed from its end
+        fresh = await next_message(backend.broker, old_key, lambda: other.xadd(old_key, {"item": "milk", "qty": "2"}))
+        assert fresh.json() == {"item": "milk", "qty": "2"}
+        assert fresh.headers["redis-stream-id"]
+        assert fresh.publisher == "redis-stream"
+
+        async def appears_later() -> None:
+            await other.xadd(new_key, {"n": "1"})  # a stream that appears after connecting...
+            await backend.refresh()  # ...is read from its first entry once listed
+
+        first = await next_message(backend.broker, new_key, appears_later)
+        assert first.json() == {"n": "1"}
+        mirrored = {info.name: info.messages for info in backend.broker.channels()}
+        assert mirrored[old_key] == 1  # "milk" only: the entry from before the connection stays in Redis
+    finally:
+        await other.delete(old_key, new_key)
+
+
 def redis_server(port: int) -> list[str]:
     return [require_binary("redis-server"), "--port", str(port), "--save", "", "--appendonly", "no"]
 
@@ -147,4 +172,27 @@ async def test_reconnects_and_marks_the_gap() -> None:
         await check_reconnect(connector, server, "edtest/reconnect")
     finally:
         await connector.stop()
+        await server.stop()
+
+
+async def test_stream_entries_survive_a_dropped_connection() -> None:
+    port = free_port()
+    server = PrivateServer(redis_server(port), port)
+    await server.start()
+    admin = aioredis.Redis(port=port)
+    connector = backend_from_url(f"redis://127.0.0.1:{port}", initial_backoff=0.2, max_backoff=1.0)
+    try:
+        await admin.xadd("orders", {"n": "0"})
+        await connector.start()
+        await connector.refresh()
+        statuses = StatusLog(connector)
+        for kind in ("normal", "pubsub"):  # as if the network dropped every connection
+            await admin.client_kill_filter(_type=kind, skipme=True)
+        await wait_until(lambda: ConnectionState.RECONNECTING in statuses.states(), "RECONNECTING")
+        entry = await next_message(connector.broker, "orders", lambda: admin.xadd("orders", {"n": "1"}))
+        assert entry.json() == {"n": "1"}
+        await wait_until(lambda: statuses.states()[-1] is ConnectionState.CONNECTED, "CONNECTED again")
+    finally:
+        await connector.stop()
+        await admin.aclose()
         await server.stop()
