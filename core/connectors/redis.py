@@ -25,7 +25,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -114,7 +114,9 @@ class RedisBackend(ConnectorBackend):
             if not ids:
                 await asyncio.sleep(STREAM_BLOCK_MS / 1000)  # nothing to read until the next listing
                 continue
-            batches = await client.xread(dict(ids), count=STREAM_BATCH, block=STREAM_BLOCK_MS)
+            streams: dict[Any, Any] = dict(ids)
+            reply = await client.xread(streams, count=STREAM_BATCH, block=STREAM_BLOCK_MS)
+            batches = cast("list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]] | None", reply)  # RESP2
             for key, entries in batches or ():
                 name = _text(key)
                 for entry_id, fields in entries:
@@ -196,19 +198,15 @@ class RedisBackend(ConnectorBackend):
 
     async def _follow(self, client: aioredis.Redis, names: list[str]) -> None:
         """Start reading streams not read yet: from their end at the first listing, from their start later."""
-        if self._stream_ids is not None:
-            for name in names:
-                self._stream_ids.setdefault(name, "0-0")
-            return
-        newest = {}
+        first = self._stream_ids is None
+        found: dict[str, str] = {}
         for name in names:
-            last = await client.xrevrange(name, count=1)
-            newest[name] = _text(last[0][0]) if last else "0-0"
-        if self._stream_ids is None:  # another listing may have finished while we asked
-            self._stream_ids = newest
-        else:
-            for name, ident in newest.items():
-                self._stream_ids.setdefault(name, ident)
+            newest = cast("list[tuple[bytes, object]]", await client.xrevrange(name, count=1)) if first else []
+            found[name] = _text(newest[0][0]) if newest else "0-0"
+        if self._stream_ids is None:
+            self._stream_ids = {}
+        for name, ident in found.items():  # another listing may have finished while we asked: it wins
+            self._stream_ids.setdefault(name, ident)
 
     async def _list_streams(self, client: aioredis.Redis) -> list[StreamInfo]:
         streams = []
