@@ -6,7 +6,7 @@ import asyncio
 import shutil
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import pytest
 
@@ -68,14 +68,15 @@ async def next_message(broker: Broker, pattern: str, trigger: Callable[[], objec
 class PrivateServer:
     """A broker process of our own on a spare port, to stop and start under a connected backend."""
 
-    def __init__(self, command: Sequence[str], port: int) -> None:
+    def __init__(self, command: Sequence[str], port: int, env: Mapping[str, str] | None = None) -> None:
         self.command = list(command)
         self.port = port
+        self.env = dict(env) if env is not None else None
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            *self.command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+            *self.command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, env=self.env
         )
         await wait_until(lambda: reachable(self.port), f"{self.command[0]} to listen on {self.port}")
 

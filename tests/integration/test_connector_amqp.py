@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aio_pika
 import pytest
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
-from connector_support import WAIT, free_port, next_message, require_service, wait_until
+from connector_support import (
+    WAIT,
+    PrivateServer,
+    check_reconnect,
+    free_port,
+    next_message,
+    require_service,
+    wait_until,
+)
 
 from eventdeck.core import Kind
 from eventdeck.core.connectors import ConnectorError, backend_from_url
@@ -113,3 +123,40 @@ async def test_specific_errors() -> None:
     port = free_port()
     with pytest.raises(ConnectorError, match=f"nothing listens on 127.0.0.1:{port}"):
         await backend_from_url(f"amqp://127.0.0.1:{port}/").start()
+
+
+RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
+
+
+def rabbitmq_server(port: int, folder: Path) -> tuple[list[str], dict[str, str]]:
+    """A RabbitMQ node of our own: its own name, ports, data and logs, nothing shared with the one on 5672.
+
+    Its start script passes SIGTERM on to the Erlang VM, which then shuts the node down (about 2 s).
+    """
+    if not RABBITMQ_SERVER.exists():
+        pytest.skip("RabbitMQ's server is not installed (Debian package rabbitmq-server)")
+    env = {
+        **os.environ,
+        "HOME": str(folder),  # its Erlang cookie goes here
+        "RABBITMQ_NODENAME": f"edtest{port}@localhost",
+        "RABBITMQ_NODE_PORT": str(port),
+        "RABBITMQ_DIST_PORT": str(free_port()),
+        "RABBITMQ_MNESIA_BASE": str(folder / "mnesia"),
+        "RABBITMQ_LOG_BASE": str(folder / "log"),
+        "RABBITMQ_ENABLED_PLUGINS_FILE": str(folder / "enabled_plugins"),
+        "RABBITMQ_CONFIG_FILE": str(folder / "no-config"),
+    }
+    return [str(RABBITMQ_SERVER)], env
+
+
+async def test_reconnects_and_marks_the_gap(tmp_path: Path) -> None:
+    port = free_port()
+    command, env = rabbitmq_server(port, tmp_path)
+    server = PrivateServer(command, port, env=env)
+    await server.start()
+    connector = backend_from_url(f"amqp://guest:guest@127.0.0.1:{port}/", initial_backoff=0.2, max_backoff=1.0)
+    try:
+        await check_reconnect(connector, server, "edtest/reconnect")
+    finally:
+        await connector.stop()
+        await server.stop()
