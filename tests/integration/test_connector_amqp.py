@@ -16,6 +16,7 @@ from connector_support import (
     check_reconnect,
     free_port,
     next_message,
+    reachable,
     require_service,
     wait_until,
 )
@@ -128,13 +129,21 @@ async def test_specific_errors() -> None:
 RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
 
 
-def rabbitmq_server(port: int, folder: Path) -> tuple[list[str], dict[str, str]]:
+def rabbitmq_server(port: int, folder: Path, management: int | None = None) -> tuple[list[str], dict[str, str]]:
     """A RabbitMQ node of our own: its own name, ports, data and logs, nothing shared with the one on 5672.
 
     Its start script passes SIGTERM on to the Erlang VM, which then shuts the node down (about 2 s).
     """
     if not RABBITMQ_SERVER.exists():
         pytest.skip("RabbitMQ's server is not installed (Debian package rabbitmq-server)")
+    config = folder / "rabbitmq.conf"
+    plugins = folder / "enabled_plugins"
+    if management is None:
+        config.write_text("", encoding="utf-8")
+        plugins.write_text("[].\n", encoding="utf-8")
+    else:  # the management API on a port of its own
+        config.write_text(f"management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = {management}\n", encoding="utf-8")
+        plugins.write_text("[rabbitmq_management].\n", encoding="utf-8")
     env = {
         **os.environ,
         "HOME": str(folder),  # its Erlang cookie goes here
@@ -143,8 +152,8 @@ def rabbitmq_server(port: int, folder: Path) -> tuple[list[str], dict[str, str]]
         "RABBITMQ_DIST_PORT": str(free_port()),
         "RABBITMQ_MNESIA_BASE": str(folder / "mnesia"),
         "RABBITMQ_LOG_BASE": str(folder / "log"),
-        "RABBITMQ_ENABLED_PLUGINS_FILE": str(folder / "enabled_plugins"),
-        "RABBITMQ_CONFIG_FILE": str(folder / "no-config"),
+        "RABBITMQ_ENABLED_PLUGINS_FILE": str(plugins),
+        "RABBITMQ_CONFIG_FILE": str(config),
     }
     return [str(RABBITMQ_SERVER)], env
 
@@ -158,5 +167,36 @@ async def test_reconnects_and_marks_the_gap(tmp_path: Path) -> None:
     try:
         await check_reconnect(connector, server, "edtest/reconnect")
     finally:
+        await connector.stop()
+        await server.stop()
+
+
+async def test_subscribers_from_the_management_api(tmp_path: Path) -> None:
+    port, management = free_port(), free_port()
+    command, env = rabbitmq_server(port, tmp_path, management=management)
+    server = PrivateServer(command, port, env=env)
+    await server.start()
+    connector = backend_from_url(
+        f"amqp://guest:guest@127.0.0.1:{port}/?management=http://127.0.0.1:{management}", initial_backoff=0.2
+    )
+    client = await aio_pika.connect(f"amqp://guest:guest@127.0.0.1:{port}/")
+    try:
+        await wait_until(lambda: reachable(management), "the management API to listen")
+        channel = await client.channel()
+        queue = await channel.declare_queue("kitchen", auto_delete=True)
+        await queue.bind("amq.topic", routing_key="fridge.*.level")
+
+        async def eat(_message: AbstractIncomingMessage) -> None:
+            """A consumer, so the queue has one."""
+
+        await queue.consume(eat, no_ack=True)
+        await connector.start()
+        assert connector.capabilities.lists_subscribers
+        await connector.refresh()
+        subscriptions = connector.subscriptions()
+        assert subscriptions is not None
+        assert any(info.name.startswith("kitchen") and info.pattern == "fridge/+/level" for info in subscriptions)
+    finally:
+        await client.close()
         await connector.stop()
         await server.stop()
