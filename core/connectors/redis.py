@@ -14,14 +14,16 @@ counts per channel (``PUBSUB NUMSUB``) and of pattern subscribers (``PUBSUB NUMP
 Streams (``SCAN TYPE stream`` + ``XLEN``) are listed by ``streams()`` when ``streams=True``,
 and their new entries are read (``XREAD``) into the mirror: channel = the stream's key, payload =
 the entry's fields as a JSON object, header ``redis-stream-id``. Streams there at connect time are
-read from then on; streams that appear later are read from their first entry. Entries added while
-the connection was lost are read once it is back.
+read from then on; streams that appear later from the listing before (a few seconds of history,
+not all of it). Entries added while the connection was lost are read once it is back. A key that
+stops being a stream is dropped; if Redis refuses XREAD, streams are listed but not read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
@@ -39,6 +41,7 @@ from .base import ConnectorBackend, StreamInfo, escape_channel, remote_subscript
 from .endpoint import Endpoint, parse_bool
 from .errors import causes
 
+log = logging.getLogger(__name__)
 ENVELOPE_MARK = b'{"eventdeck":'
 REPLY_PREFIX = "eventdeck:reply:"
 MAX_LISTED_STREAMS = 200
@@ -64,6 +67,8 @@ class RedisBackend(ConnectorBackend):
         self._client: aioredis.Redis | None = None
         self._pubsub: aioredis.client.PubSub | None = None
         self._stream_ids: dict[str, str] | None = None  # stream key -> last entry id read; None: not listed yet
+        self._listed_at = "0-0"  # the server's clock at the previous listing, as a stream entry id
+        self._streams_refused: str | None = None  # why Redis will not let us read streams, once it said so
 
     async def _connect(self, stack: AsyncExitStack) -> None:
         endpoint = self.endpoint
@@ -106,7 +111,10 @@ class RedisBackend(ConnectorBackend):
             await asyncio.gather(*pumps, return_exceptions=True)
 
     async def _pump_streams(self) -> None:
-        """Read new stream entries into the mirror, on a connection of their own (XREAD blocks)."""
+        """Read new stream entries into the mirror, on a connection of their own (XREAD blocks).
+
+        Only a lost (or frozen) connection ends it: what Redis refuses is dealt with here.
+        """
         client = self._client
         assert client is not None
         while True:
@@ -115,7 +123,12 @@ class RedisBackend(ConnectorBackend):
                 await asyncio.sleep(STREAM_BLOCK_MS / 1000)  # nothing to read until the next listing
                 continue
             streams: dict[Any, Any] = dict(ids)
-            reply = await client.xread(streams, count=STREAM_BATCH, block=STREAM_BLOCK_MS)
+            try:
+                async with asyncio.timeout(STREAM_BLOCK_MS / 1000 + self.connect_timeout):  # a broker that froze
+                    reply = await client.xread(streams, count=STREAM_BATCH, block=STREAM_BLOCK_MS)
+            except ResponseError as exc:
+                await self._stream_refused(client, exc)
+                continue
             batches = cast("list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]] | None", reply)  # RESP2
             for key, entries in batches or ():
                 name = _text(key)
@@ -130,6 +143,18 @@ class RedisBackend(ConnectorBackend):
                         headers={"redis-stream-id": ident},
                         publisher="redis-stream",
                     )
+
+    async def _stream_refused(self, client: aioredis.Redis, exc: ResponseError) -> None:
+        """XREAD failed for a reason of Redis's: a key that is no longer a stream, or no permission."""
+        ids = self._stream_ids or {}
+        if str(exc).startswith("WRONGTYPE"):
+            for name in list(ids):
+                if _text(await client.type(name)) not in ("stream", "none"):
+                    del ids[name]  # deleted and reused for another type: stop asking for it
+            return
+        self._streams_refused = str(exc)
+        ids.clear()
+        log.warning("%s: not reading streams: %s", self.name, exc)
 
     async def _pump_channels(self) -> None:
         pubsub = self._pubsub
@@ -178,6 +203,11 @@ class RedisBackend(ConnectorBackend):
     async def _refresh(self) -> None:
         client = self._client
         assert client is not None
+        if self.list_streams:
+            try:
+                await self._refresh_streams(client)
+            except ResponseError as exc:  # no right to SCAN/XLEN, say: channels are listed all the same
+                log.info("%s: cannot list streams: %s", self.name, exc)
         names = sorted(_text(name) for name in await client.pubsub_channels())
         counts = dict(await client.pubsub_numsub(*names)) if names else {}
         patterns = int(await client.pubsub_numpat()) - 1  # not counting our own '*'
@@ -192,21 +222,42 @@ class RedisBackend(ConnectorBackend):
         if patterns > 0:
             listed.append(remote_subscription(f"{patterns} pattern subscriber{_s(patterns)}", "(patterns not exposed)"))
         self._subscriptions = listed
-        if self.list_streams:
-            self._streams = await self._list_streams(client)
-            await self._follow(client, [stream.name for stream in self._streams])
 
-    async def _follow(self, client: aioredis.Redis, names: list[str]) -> None:
-        """Start reading streams not read yet: from their end at the first listing, from their start later."""
+    async def _refresh_streams(self, client: aioredis.Redis) -> None:
+        seconds, micros = await client.time()
+        now = f"{seconds * 1000 + micros // 1000}-0"  # entry ids are the server's clock in ms
+        streams = await self._list_streams(client)
+        self._streams = streams
+        complete = len(streams) < MAX_LISTED_STREAMS
+        if not complete and self._stream_ids is None:
+            log.info(
+                "%s: more than %d streams; only the first %d are followed",
+                self.name,
+                MAX_LISTED_STREAMS,
+                MAX_LISTED_STREAMS,
+            )
+        await self._follow(client, [stream.name for stream in streams], complete=complete)
+        self._listed_at = now
+
+    async def _follow(self, client: aioredis.Redis, names: list[str], *, complete: bool) -> None:
+        """Read the listed streams: those there at the first listing from their newest entry on, later ones
+        from the previous listing's time (not their whole history). ``complete``: the listing was not cut
+        short, so streams missing from it are gone and no longer asked for."""
+        if self._streams_refused is not None:
+            return
         first = self._stream_ids is None
         found: dict[str, str] = {}
         for name in names:
             newest = cast("list[tuple[bytes, object]]", await client.xrevrange(name, count=1)) if first else []
-            found[name] = _text(newest[0][0]) if newest else "0-0"
+            found[name] = _text(newest[0][0]) if newest else self._listed_at
         if self._stream_ids is None:
             self._stream_ids = {}
+        ids = self._stream_ids
         for name, ident in found.items():  # another listing may have finished while we asked: it wins
-            self._stream_ids.setdefault(name, ident)
+            ids.setdefault(name, ident)
+        if complete:
+            for gone in set(ids) - set(names):
+                del ids[gone]
 
     async def _list_streams(self, client: aioredis.Redis) -> list[StreamInfo]:
         streams = []

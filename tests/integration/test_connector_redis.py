@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -24,7 +23,7 @@ from connector_support import (
 
 from eventdeck.core import Kind
 from eventdeck.core.backend import ConnectionState
-from eventdeck.core.connectors import ConnectorError, backend_from_url
+from eventdeck.core.connectors import ConnectorBackend, ConnectorError, backend_from_url
 from eventdeck.core.connectors.redis import RedisBackend
 
 pytestmark = pytest.mark.services
@@ -120,28 +119,6 @@ async def test_streams_are_listed(backend: RedisBackend, other: aioredis.Redis) 
         await other.delete("edtest:stream")
 
 
-async def test_stream_entries_are_read_into_the_mirror(backend: RedisBackend, other: aioredis.Redis) -> None:
-    old_key, new_key = f"edtest:orders:{uuid.uuid4().hex}", f"edtest:late:{uuid.uuid4().hex}"
-    await other.xadd(old_key, {"item": "history"})  # there before: not replayed as if it were new
-    try:
-        await backend.refresh()  # the first listing: old_key is followed from its end
-        fresh = await next_message(backend.broker, old_key, lambda: other.xadd(old_key, {"item": "milk", "qty": "2"}))
-        assert fresh.json() == {"item": "milk", "qty": "2"}
-        assert fresh.headers["redis-stream-id"]
-        assert fresh.publisher == "redis-stream"
-
-        async def appears_later() -> None:
-            await other.xadd(new_key, {"n": "1"})  # a stream that appears after connecting...
-            await backend.refresh()  # ...is read from its first entry once listed
-
-        first = await next_message(backend.broker, new_key, appears_later)
-        assert first.json() == {"n": "1"}
-        mirrored = {info.name: info.messages for info in backend.broker.channels()}
-        assert mirrored[old_key] == 1  # "milk" only: the entry from before the connection stays in Redis
-    finally:
-        await other.delete(old_key, new_key)
-
-
 def redis_server(port: int) -> list[str]:
     return [require_binary("redis-server"), "--port", str(port), "--save", "", "--appendonly", "no"]
 
@@ -166,20 +143,83 @@ async def test_wrong_password_is_named() -> None:
 async def test_reconnects_and_marks_the_gap() -> None:
     port = free_port()
     server = PrivateServer(redis_server(port), port)
-    await server.start()
     connector = backend_from_url(f"redis://127.0.0.1:{port}", initial_backoff=0.2, max_backoff=1.0)
     try:
+        await server.start()
         await check_reconnect(connector, server, "edtest/reconnect")
     finally:
         await connector.stop()
         await server.stop()
 
 
-async def test_stream_entries_survive_a_dropped_connection() -> None:
+@pytest.fixture
+async def private_redis() -> AsyncIterator[tuple[int, aioredis.Redis]]:
+    """A redis-server of our own (an empty keyspace, ours to drop connections on) and a client of it."""
     port = free_port()
     server = PrivateServer(redis_server(port), port)
-    await server.start()
     admin = aioredis.Redis(port=port)
+    try:
+        await server.start()
+        yield port, admin
+    finally:
+        await admin.aclose()
+        await server.stop()
+
+
+def mirrored(connector: ConnectorBackend, channel: str) -> int:
+    return {info.name: info.messages for info in connector.broker.channels()}.get(channel, 0)
+
+
+async def test_stream_entries_are_read_into_the_mirror_without_their_history(
+    private_redis: tuple[int, aioredis.Redis],
+) -> None:
+    port, admin = private_redis
+    await admin.xadd("orders", {"item": "history"})  # there before connecting: stays in Redis
+    connector = backend_from_url(f"redis://127.0.0.1:{port}", refresh_interval=3600)  # we say when to list
+    try:
+        await connector.start()
+        await wait_until(lambda: bool(connector.streams()), "the first listing")
+        fresh = await next_message(
+            connector.broker, "orders", lambda: admin.xadd("orders", {"item": "milk", "qty": "2"})
+        )
+        assert fresh.json() == {"item": "milk", "qty": "2"}
+        assert fresh.headers["redis-stream-id"]
+        assert fresh.publisher == "redis-stream"
+        assert mirrored(connector, "orders") == 1
+
+        await admin.xadd("late", {"n": "old"}, id="1-0")  # a stream that appears later with old entries...
+        await admin.xadd("late", {"n": "new"})  # ...and one written since the last listing
+
+        new = await next_message(connector.broker, "late", connector.refresh)
+        assert new.json() == {"n": "new"}
+        await asyncio.sleep(1.2)  # one more read: the old entry must not follow
+        assert mirrored(connector, "late") == 1
+    finally:
+        await connector.stop()
+
+
+async def test_a_key_that_stops_being_a_stream_is_dropped_without_reconnecting(
+    private_redis: tuple[int, aioredis.Redis],
+) -> None:
+    port, admin = private_redis
+    await admin.xadd("orders", {"n": "0"})
+    connector = backend_from_url(f"redis://127.0.0.1:{port}", refresh_interval=3600)
+    try:
+        await connector.start()
+        await wait_until(lambda: bool(connector.streams()), "the first listing")
+        statuses = StatusLog(connector)
+        await admin.delete("orders")
+        await admin.set("orders", "now a string")  # the next XREAD says WRONGTYPE
+        await asyncio.sleep(2.5)
+        assert ConnectionState.RECONNECTING not in statuses.states()
+        message = await next_message(connector.broker, "kitchen", lambda: admin.publish("kitchen", b"still here"))
+        assert message.payload == b"still here"
+    finally:
+        await connector.stop()
+
+
+async def test_stream_entries_survive_a_dropped_connection(private_redis: tuple[int, aioredis.Redis]) -> None:
+    port, admin = private_redis
     connector = backend_from_url(f"redis://127.0.0.1:{port}", initial_backoff=0.2, max_backoff=1.0)
     try:
         await admin.xadd("orders", {"n": "0"})
@@ -194,5 +234,3 @@ async def test_stream_entries_survive_a_dropped_connection() -> None:
         await wait_until(lambda: statuses.states()[-1] is ConnectionState.CONNECTED, "CONNECTED again")
     finally:
         await connector.stop()
-        await admin.aclose()
-        await server.stop()
