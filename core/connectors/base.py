@@ -240,6 +240,9 @@ class ConnectorBackend(abc.ABC):
             lost_at = time.time()
             await self._close()
             await self._reconnect(reason)
+            if self._supervisor is not asyncio.current_task():
+                await self._close()  # stopped while reconnecting: the new connection is not wanted
+                return
             await self._mark_gap(lost_at, reason)
 
     async def _watch(self) -> str:
@@ -269,6 +272,7 @@ class ConnectorBackend(abc.ABC):
                 reason = self.describe(exc)
                 delay = min(delay * 2, self.max_backoff)
                 continue
+            _raise_if_cancelling()  # connected although stop() cancelled us: a library swallowed it
             return
 
     async def _mark_gap(self, lost_at: float, reason: str) -> None:
