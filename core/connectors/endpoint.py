@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -125,8 +124,11 @@ def parse_url(url: str) -> Endpoint:
     try:
         parts = urlsplit(text)
         port = parts.port
-    except ValueError as exc:
-        raise ConnectorError(f"bad broker URL {shown!r}: {exc}") from None
+    except ValueError as exc:  # its text may quote part of the password: say it in our words
+        why = "the port must be 1-65535" if "out of range" in str(exc) else "the port must be a number"
+        user_part = text.split("://", 1)[-1].rpartition("@")[0]
+        hint = "; percent-encode / ? # and @ in a password" if any(c in user_part for c in "/?#@") else ""
+        raise ConnectorError(f"bad broker URL {shown!r}: {why}{hint}") from None
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
         raise ConnectorError(f"unknown scheme {parts.scheme + '://'!r} in {shown!r}; known: {known}")
@@ -148,8 +150,18 @@ def parse_url(url: str) -> Endpoint:
 
 
 def _without_password(url: str) -> str:
-    """``url`` with the password in its user part replaced by ``***``."""
-    return re.sub(r"(://[^/@:]*):[^/@]*@", r"\1:***@", url, count=1)
+    """``url`` with everything after the user name in its user part shown as ``***``.
+
+    The user part ends at the *last* ``@``, since an unencoded password may hold ``@``, ``/``,
+    ``?`` or ``#``; a URL without ``@`` has no password to hide.
+    """
+    scheme_end = url.find("://")
+    start = scheme_end + 3 if scheme_end >= 0 else 0
+    at = url.rfind("@")
+    if at < start:
+        return url
+    user, colon, _password = url[start:at].partition(":")
+    return url[:start] + user + (":***" if colon else "") + url[at:]
 
 
 def _tls_from_query(query: Mapping[str, str], enabled: bool, url: str) -> TLSOptions:
