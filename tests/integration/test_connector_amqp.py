@@ -162,25 +162,26 @@ async def test_reconnects_and_marks_the_gap(tmp_path: Path) -> None:
     port = free_port()
     command, env = rabbitmq_server(port, tmp_path)
     server = PrivateServer(command, port, env=env)
-    await server.start()
     connector = backend_from_url(f"amqp://guest:guest@127.0.0.1:{port}/", initial_backoff=0.2, max_backoff=1.0)
     try:
+        await server.start()
         await check_reconnect(connector, server, "edtest/reconnect")
     finally:
         await connector.stop()
-        await server.stop()
+        await server.stop()  # also when it was slow to start: no node is left running
 
 
 async def test_subscribers_from_the_management_api(tmp_path: Path) -> None:
     port, management = free_port(), free_port()
     command, env = rabbitmq_server(port, tmp_path, management=management)
     server = PrivateServer(command, port, env=env)
-    await server.start()
     connector = backend_from_url(
         f"amqp://guest:guest@127.0.0.1:{port}/?management=http://127.0.0.1:{management}", initial_backoff=0.2
     )
-    client = await aio_pika.connect(f"amqp://guest:guest@127.0.0.1:{port}/")
+    client: AbstractConnection | None = None
     try:
+        await server.start()
+        client = await aio_pika.connect(f"amqp://guest:guest@127.0.0.1:{port}/")
         await wait_until(lambda: reachable(management), "the management API to listen")
         channel = await client.channel()
         queue = await channel.declare_queue("kitchen", auto_delete=True)
@@ -197,6 +198,7 @@ async def test_subscribers_from_the_management_api(tmp_path: Path) -> None:
         assert subscriptions is not None
         assert any(info.name.startswith("kitchen") and info.pattern == "fridge/+/level" for info in subscriptions)
     finally:
-        await client.close()
+        if client is not None:
+            await client.close()
         await connector.stop()
         await server.stop()
