@@ -76,4 +76,5 @@ class BrokerClosed(EventDeckError, RuntimeError):  # noqa: N818 - public API nam
 
 
 class RecordingError(EventDeckError, ValueError):
-    """A recording file cannot be read or used; the message names the file, the line and the reason."""
+    """A recording cannot be used (the message names the file, the line and the reason), or its
+    replay had to stop (the message says after what)."""

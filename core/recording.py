@@ -1,14 +1,15 @@
 """Recordings: messages saved as JSON Lines, read back with line-exact errors, and replayed.
 
 One message per line, in the HTTP gateway's envelope (``core/http_envelope.py``), so what
-``curl localhost:8080/subscribe`` or the WebSocket prints can be replayed as well::
+``curl -N localhost:8080/subscribe`` or a WebSocket client prints can be replayed as well::
 
     {"id":"1764245420485012345","channel":"fridge/level","kind":"event","publisher":"fridge-sensor",
      "content_type":"application/json","headers":{},"payload":"{\\"percent\\": 23}","base64":false,
      "correlation_id":null,"reply_to":null,"timestamp":1764245420.485}
 
 Only ``channel`` is required when writing one by hand; a line without ``timestamp`` is
-sent right after the line before it.
+sent right after the line before it (lines before the first timestamp, with it). WebSocket frames
+of other types are skipped, and Server-Sent Events are read from their ``data:`` lines.
 
 Replaying sends the inputs of a system again (events, and commands, which get fresh replies)
 and skips what the system makes by itself: replies and ``$``-channels (dead letters, reply
@@ -24,8 +25,8 @@ import contextlib
 import json
 import math
 import os
+import secrets
 import stat
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,12 +46,11 @@ MAX_SLEEP = 3600.0  # the loop's timers overflow past ~24 days: long gaps are sl
 COMMANDS_IN_FLIGHT = 100  # commands waiting for replies at once; more wait their turn
 FAILURES_IN_A_ROW = 20  # the broker refused this many in a row: stop instead of failing for hours
 _KINDS = {kind.value: kind for kind in Kind}
+SSE_OTHER_FIELDS = (b"id:", b"event:", b"retry:", b":")  # Server-Sent Events lines that carry no message
 _FIELDS = frozenset(
     {"id", "channel", "kind", "publisher", "content_type", "headers", "payload", "base64"}
     | {"correlation_id", "reply_to", "timestamp", "type"}  # "type": WebSocket frames say "message"
 )
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)  # read once: a new recording gets the usual permissions, not mkstemp's 0600
 
 
 def write_recording(path: str | os.PathLike[str], messages: Iterable[Message]) -> int:
@@ -60,20 +60,19 @@ def write_recording(path: str | os.PathLike[str], messages: Iterable[Message]) -
     (a full disk, say) never leaves half a recording over an existing file.
     """
     target = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
     count = 0
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
+        with temporary.open("x", encoding="utf-8", newline="\n") as out:  # "x": the usual permissions, never clobbers
             for message in messages:
                 out.write(dumps(envelope(message)))
                 out.write("\n")
                 count += 1
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(temporary, 0o666 & ~_UMASK)
         os.replace(temporary, target)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
     return count
 
@@ -138,27 +137,32 @@ def read_recording(path: str | os.PathLike[str], *, max_payload: int = 16 * 1024
 
 def _read_lines(source: Path, lines: Iterable[bytes], max_payload: int) -> list[Message]:
     messages: list[Message] = []
-    untimed = 0  # leading lines without a timestamp: they take the first one that comes
+    timed: list[bool] = []
     for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
+        line = raw.strip()
+        if not line or line.startswith(SSE_OTHER_FIELDS):
             continue
+        line = line.removeprefix(b"data:").strip()  # Server-Sent Events, as GET /subscribe sends them
         if len(messages) == MAX_MESSAGES:
             raise RecordingError(f"{source}: more than {MAX_MESSAGES:,} messages; split the recording")
         try:
-            message, timed = _from_line(raw, messages[-1].timestamp if messages else 0.0, max_payload)
+            parsed = _from_line(line, messages[-1].timestamp if messages else 0.0, max_payload)
         except (ValueError, TypeError) as exc:
             raise RecordingError(f"{source}, line {number}: {exc}") from None
-        if timed and untimed:
-            messages[:untimed] = [early._replace(timestamp=message.timestamp) for early in messages[:untimed]]
-            untimed = 0
-        elif not timed and len(messages) == untimed:
-            untimed += 1
-        messages.append(message)
+        if parsed is not None:
+            messages.append(parsed[0])
+            timed.append(parsed[1])
+    # Lines before the first timestamp take it, so a replay does not wait out the years since 1970.
+    if True in timed:
+        leading = timed.index(True)
+        first = messages[leading].timestamp
+        messages[:leading] = [message._replace(timestamp=first) for message in messages[:leading]]
     return messages
 
 
-def _from_line(raw: bytes, previous_time: float, max_payload: int) -> tuple[Message, bool]:
-    """One line as a Message, and whether it had a timestamp; ValueError or TypeError with the reason."""
+def _from_line(raw: bytes, previous_time: float, max_payload: int) -> tuple[Message, bool] | None:
+    """One line as a Message and whether it had a timestamp (None for a WebSocket frame that is not a
+    message, e.g. an acknowledgement); ValueError or TypeError with the reason."""
     try:
         record = json.loads(raw)
     except UnicodeDecodeError as exc:
@@ -167,6 +171,8 @@ def _from_line(raw: bytes, previous_time: float, max_payload: int) -> tuple[Mess
         raise ValueError(f"not JSON: {exc.msg} at column {exc.colno}") from None
     if not isinstance(record, dict):
         raise TypeError(f"expected a JSON object, got {type(record).__name__}")
+    if record.get("type", "message") != "message":
+        return None
     unknown = sorted(set(record) - _FIELDS)
     if unknown:
         raise ValueError(f"unknown field {unknown[0]!r} (known: {', '.join(sorted(_FIELDS))})")
@@ -272,6 +278,7 @@ class ReplayProgress:
     failed_in_a_row: int = 0
     headers_dropped: bool = False  # the target broker carries no headers
     errors: list[str] = field(default_factory=list)  # the first few failure reasons
+    last_error: str = ""
 
     def succeed(self) -> None:
         self.sent += 1
@@ -280,6 +287,7 @@ class ReplayProgress:
     def fail(self, reason: str) -> None:
         self.failed += 1
         self.failed_in_a_row += 1
+        self.last_error = reason
         if len(self.errors) < 5:
             self.errors.append(reason)
 
@@ -351,7 +359,7 @@ async def replay(
     loop = asyncio.get_running_loop()
     started = loop.time()
     first = plan.messages[0].timestamp if plan.messages else 0.0
-    paced = started - (1.0 / max_rate if max_rate else 0.0)  # when the message before was due
+    previous_due: float | None = None
     room = asyncio.Semaphore(COMMANDS_IN_FLIGHT)
     commands: set[asyncio.Task[None]] = set()
 
@@ -363,8 +371,9 @@ async def replay(
     try:
         for message in plan.messages:
             due = started if speed is None else started + (message.timestamp - first) / speed
-            if max_rate is not None:  # never closer than 1/max_rate to the message before: bursts too
-                due = paced = max(due, paced + 1.0 / max_rate)
+            if max_rate is not None and previous_due is not None:  # never closer than 1/max_rate: bursts too
+                due = max(due, previous_due + 1.0 / max_rate)
+            previous_due = due
             delay = due - loop.time()
             if delay > 0 or since_pause >= YIELD_EVERY:
                 await _sleep(delay)
@@ -372,7 +381,7 @@ async def replay(
             since_pause += 1
             if progress.failed_in_a_row >= FAILURES_IN_A_ROW:
                 raise RecordingError(
-                    f"stopped after {FAILURES_IN_A_ROW} failures in a row; the last: {progress.errors[-1]}"
+                    f"stopped after {FAILURES_IN_A_ROW} failures in a row; the last: {progress.last_error}"
                 )
             headers = message.headers if keep_headers else None
             progress.headers_dropped |= bool(message.headers) and not keep_headers

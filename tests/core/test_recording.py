@@ -15,7 +15,7 @@ import pytest
 from eventdeck.core import Broker, Kind, Message, RecordingError
 from eventdeck.core import recording as recording_module
 from eventdeck.core.backend import Capabilities, EmbeddedBackend
-from eventdeck.core.http_envelope import envelope
+from eventdeck.core.http_envelope import envelope, sse_event, ws_message
 from eventdeck.core.recording import RecordingWriter, plan_replay, read_recording, replay, write_recording
 
 
@@ -333,3 +333,23 @@ def test_a_recording_writer_that_hits_a_full_disk_stops_and_says_why() -> None:
     assert writer.count == 0
     assert not writer.write([message("a/b", b"2", 2.0)])  # dropped, no exception
     writer.close()
+
+
+def test_server_sent_events_and_websocket_output_replay_as_they_were_printed(tmp_path: Path) -> None:
+    first, second = message("fridge/level", b"23", 7.0), message("user/signedup", b"{}", 8.0)
+    sse = tmp_path / "curl-subscribe.txt"
+    sse.write_text(": connected\n\n" + sse_event(first) + sse_event(second), encoding="utf-8")
+    assert [(m.channel, m.payload) for m in read_recording(sse)] == [("fridge/level", b"23"), ("user/signedup", b"{}")]
+    ws = tmp_path / "websocket.jsonl"
+    ws.write_text(
+        '{"type": "subscribed", "pattern": "#"}\n' + ws_message(first) + "\n" + '{"type": "published", "id": "1"}\n',
+        encoding="utf-8",
+    )
+    assert [m.channel for m in read_recording(ws)] == ["fridge/level"]  # acknowledgements are not messages
+
+
+async def test_the_failure_that_stops_a_replay_is_the_last_one() -> None:
+    async with Broker(max_payload=1) as broker:
+        plan = plan_replay([message("a/b", b"x" * size, 1.0) for size in range(2, 40)])
+        with pytest.raises(RecordingError, match="the last: payload of 21 bytes exceeds"):
+            await replay(EmbeddedBackend(broker), plan, plan.progress(), speed=None)
