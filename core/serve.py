@@ -64,14 +64,14 @@ def summary(stats: BrokerStats, previous: BrokerStats | None, gateways: Gateways
 RECORD_EVERY = 0.2  # seconds between tap drains while recording (--export-asyncapi, --record)
 
 
-class Recording:
-    """What serve keeps of the traffic: the AsyncAPI picture (``--export-asyncapi``: every message and
-    every subscription seen) and the messages themselves (``--record``), both fed from one tap."""
+class TrafficKeeper:
+    """What serve keeps of the traffic, fed from one tap: the AsyncAPI picture (``--export-asyncapi``:
+    every message and subscription seen) and the messages themselves (``--record``, via ``writer``)."""
 
-    def __init__(self, tap: Tap, *, describe: bool, messages_to: RecordingWriter | None = None) -> None:
+    def __init__(self, tap: Tap, *, describe: bool, writer: RecordingWriter | None = None) -> None:
         self.tap = tap
         self.recorder = TrafficRecorder() if describe else None
-        self.messages_to = messages_to
+        self.writer = writer
         self.subscriptions: dict[str, SubscriptionInfo] = {}  # clients leave before the export is written
 
     def catch_up(self, subscriptions: list[SubscriptionInfo]) -> None:
@@ -82,7 +82,7 @@ class Recording:
         if self.recorder is not None:
             for message in messages:
                 self.recorder.add(message)
-        writer = self.messages_to
+        writer = self.writer
         if writer is not None and writer.error is None and not writer.write(messages):
             log.error(
                 "recording stopped after %s messages: %s; the broker keeps serving",
@@ -91,7 +91,7 @@ class Recording:
             )
         self.subscriptions.update((info.name, info) for info in subscriptions)
 
-    def write(self, path: Path) -> bool:
+    def write_asyncapi(self, path: Path) -> bool:
         """Write the AsyncAPI export (made with ``describe=True``) to ``path``; False, logged, if it fails."""
         assert self.recorder is not None, "no AsyncAPI picture was kept (describe=False)"
         text = to_yaml(self.recorder.document(list(self.subscriptions.values())))
@@ -137,15 +137,15 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> int
                             return 1
                     describe = options.export_asyncapi is not None
                     keeping = describe or record_to is not None
-                    recording = Recording(broker.tap(), describe=describe, messages_to=record_to) if keeping else None
+                    keeper = TrafficKeeper(broker.tap(), describe=describe, writer=record_to) if keeping else None
                     previous: BrokerStats | None = None
                     next_summary = loop.time() + options.summary_every
-                    wake_every = RECORD_EVERY if recording else options.summary_every
+                    wake_every = RECORD_EVERY if keeper else options.summary_every
                     while not stop.is_set():
                         with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(stop.wait(), timeout=wake_every)
-                        if recording is not None:
-                            recording.catch_up(broker.subscriptions())
+                        if keeper is not None:
+                            keeper.catch_up(broker.subscriptions())
                         if loop.time() >= next_summary:
                             stats = broker.stats()
                             log.info("%s", summary(stats, previous, gateways))
@@ -153,11 +153,18 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> int
                     log.info("stopping: closing every connection")
                 finally:
                     await gateways.stop()
-                if recording is not None:
-                    recording.catch_up(broker.subscriptions())
+                if keeper is not None:
+                    keeper.catch_up(broker.subscriptions())
                 if record_to is not None and record_to.error is None:
                     log.info("%s messages recorded to %s", f"{record_to.count:,}", record_to.path)
-                if recording is not None and options.export_asyncapi and not recording.write(options.export_asyncapi):
+                if (
+                    keeper is not None
+                    and options.export_asyncapi
+                    and not keeper.write_asyncapi(options.export_asyncapi)
+                ):
+                    return 1
+                if record_to is not None and record_to.error is not None:  # it served to the end, but...
+                    log.error("stopped; the recording is incomplete: %s", record_to.error)
                     return 1
         finally:
             if record_to is not None:

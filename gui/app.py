@@ -1,7 +1,7 @@
 """Entry point: the ``eventdeck`` command line, and the qasync start/stop of the window.
 
-Only ``run_window`` imports Qt, so ``--help``/``--version`` (and later the headless
-subcommands) stay fast and work without a display.
+Only ``run_window`` imports Qt, so ``--help``/``--version`` and the headless commands
+(``serve``, ``replay``, ``asyncapi check``) stay fast and work without a display.
 """
 
 from __future__ import annotations
@@ -147,7 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--record",
         metavar="FILE",
         type=Path,
-        help="write every message to FILE as it passes (a new recording: FILE is replaced; see 'eventdeck replay')",
+        help="write every message to FILE as it passes (a new recording: FILE is replaced; see 'eventdeck replay'); "
+        "if writing fails, serve goes on and exits 1 when stopped",
     )
     serve.add_argument(
         "--summary-every", metavar="SECONDS", type=_positive_float, default=60.0, help="seconds between summary lines"
@@ -156,8 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
         "replay",
         help="send a recording again into a broker you run",
         description="Send the events and commands of a recording (File > Export messages…, or serve --record) "
-        "again, keeping their recorded gaps. Replies and $-channel messages are left out: the system makes "
-        "them again. Exit code 0 when all was sent and every command answered, 1 otherwise.",
+        "again, keeping their recorded gaps (divided by --speed). Replies and $-channel messages are left out: "
+        "the system makes them again. Exit code 0 when all was sent and every command answered, 1 otherwise, "
+        "130 on Ctrl+C, 143 on SIGTERM.",
     )
     replay.add_argument("file", metavar="FILE", type=Path, help="the recording (.jsonl)")
     replay.add_argument(
