@@ -30,6 +30,7 @@ from eventdeck.core.connectors.credentials import CredentialStore
 from eventdeck.core.connectors.profiles import Profile, ProfileStore
 from eventdeck.core.errors import EventDeckError, RecordingError
 from eventdeck.core.gateways import GatewayState
+from eventdeck.core.recording import SUFFIX as RECORDING_SUFFIX
 from eventdeck.core.recording import ReplayPlan
 from eventdeck.gui.app import app_version
 from eventdeck.gui.asyncapi_ui import AsyncApiController
@@ -65,7 +66,7 @@ class Pausable(Protocol):
 
 
 DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json")
-RECORDING_SUFFIXES = (".jsonl",)
+RECORDING_SUFFIXES = (RECORDING_SUFFIX,)
 CONNECTOR_PROTOCOLS = {"mqtt": "mqtt", "mqtts": "mqtts", "secure-mqtt": "mqtts", "amqp": "amqp", "amqps": "amqps"}
 CONNECTOR_PROTOCOLS |= {"nats": "nats", "redis": "redis", "rediss": "rediss"}
 
@@ -245,7 +246,7 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_actions(self) -> None:
-        toolbar = QToolBar("Main")
+        toolbar = self.toolbar = QToolBar("Main")
         toolbar.setObjectName("mainToolBar")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.setMovable(False)
@@ -461,7 +462,7 @@ class MainWindow(QMainWindow):
         self.stop_replay_action = self._action("stopReplayAction", "Stop replay", "stop")
         self.stop_replay_action.triggered.connect(self.recordings.stop)
         self.stop_replay_action.setVisible(False)
-        self.findChild(QToolBar, "mainToolBar").addAction(self.stop_replay_action)  # type: ignore[union-attr]
+        self.toolbar.addAction(self.stop_replay_action)
         for action in (export, self.replay_action, self.stop_replay_action):
             self.file_menu.insertAction(self.connections_action, action)
         self.file_menu.insertSeparator(self.connections_action)

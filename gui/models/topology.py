@@ -1,8 +1,8 @@
 """Who publishes to which channel, and who subscribes to it: the graph the topology panel draws.
 
 Publishers are learnt from the traffic (each message names its publisher); channels and
-subscriptions come from the bridge's snapshots. Building the graph is plain Python, no Qt,
-so it is tested on its own and the panel only draws.
+subscriptions come from the bridge's snapshots. Building the graph draws nothing, so it is
+tested on its own and the panel only draws.
 """
 
 from __future__ import annotations
@@ -56,7 +56,6 @@ class Node:
     detail: str  # a short second line: a rate, a state and queue
     tooltip: str  # plain text
     dimmed: bool = False  # a paused or away subscription, or a $-channel
-    paused: bool = False  # a subscription paused by hand (it can be resumed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +63,7 @@ class Edge:
     source: str
     target: str
     kind: Kind | None  # publisher -> channel edges carry the message kind; channel -> subscriber None
-    rate: float  # msg/s over the last snapshot interval
+    rate: float  # msg/s over the bridge's rate window (the same 2 s as the channel rates)
     active: bool = True  # False: the subscription is paused or away (its queue grows)
 
 
@@ -77,9 +76,6 @@ class Graph:
 
     def column(self, column: int) -> list[Node]:
         return [node for node in self.nodes if node.column == column]
-
-    def node(self, key: str) -> Node | None:
-        return next((node for node in self.nodes if node.key == key), None)
 
 
 def edge_rates(now: Mapping[EdgeKey, int], before: Mapping[EdgeKey, int], seconds: float) -> dict[EdgeKey, float]:
@@ -122,7 +118,7 @@ def build_graph(
     sent: dict[str, dict[EdgeKey, int]] = {}  # publisher -> its edges to shown channels
     for key, count in counts.items():
         if key[1] in row:
-            sent.setdefault(_sender(*key), {})[key] = count
+            sent.setdefault(_sender(key[0], key[1]), {})[key] = count
     publishers = heapq.nlargest(limit, sent, key=lambda name: sum(sent[name].values()))
     edges: list[Edge] = []
     publisher_nodes: list[tuple[float, Node]] = []
@@ -154,11 +150,10 @@ def build_graph(
             f"Subscription {info.name} to {info.pattern}\n{info.state.value}, {info.pending:,} pending, "
             f"{info.delivered:,} delivered, {info.dead_lettered:,} dead-lettered",
             dimmed=not active,
-            paused=info.state is State.PAUSED,
         )
         subscription_nodes.append((_mean(row[name] for name in matched), node))
 
-    every_publisher = {_sender(*key) for key in counts}
+    every_publisher = {_sender(publisher, channel) for publisher, channel, _kind in counts if channel != GAP_CHANNEL}
     return Graph(
         tuple(_in_rows(publisher_nodes) + nodes + _in_rows(subscription_nodes)),
         tuple(edges),
@@ -171,7 +166,7 @@ def build_graph(
     )
 
 
-def _sender(publisher: str, channel: str, _kind: Kind) -> str:
+def _sender(publisher: str, channel: str) -> str:
     """Who sent a message onto ``channel``, as the diagram shows it."""
     if channel.startswith(DEAD_PREFIX):
         return DEAD_LETTERS

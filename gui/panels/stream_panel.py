@@ -20,6 +20,7 @@ from eventdeck.core import InvalidChannel, Kind, Message, validate_pattern
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.icons import icon, kind_icon
 from eventdeck.gui.models.stream_model import StreamFilter, StreamModel
+from eventdeck.gui.models.topology import UNNAMED
 from eventdeck.gui.widgets import menu_name, tool_button
 
 ROW_HEIGHT = 22
@@ -225,7 +226,7 @@ class StreamPanel(QWidget):
     def show_publisher(self, publisher: str | None) -> None:
         """Show only what ``publisher`` sent ("" for unnamed publishers), or every publisher again (None)."""
         self.publisher = publisher
-        self.publisher_chip.setText(f"Publisher: {menu_name(publisher or '(unnamed)')}")
+        self.publisher_chip.setText(f"Publisher: {menu_name(publisher or UNNAMED)}")
         self.publisher_chip.setVisible(publisher is not None)
         self._apply_filter()
 

@@ -219,15 +219,14 @@ class SubscribersPanel(QWidget):
 
     def control(self, name: str, action: str) -> None:
         """``action`` ("pause" or "resume") the subscription ``name``, then show its new state."""
+        if action not in ("pause", "resume"):
+            raise ValueError(f"a subscription can be paused or resumed, not {action!r}")
         try:
             subscription = self._bridge.broker.subscription(name)
         except KeyError:
             self._bridge.error.emit(f"subscription {name!r} is gone")
         else:
-            if action == "pause":
-                subscription.pause()
-            else:
-                subscription.resume()
+            subscription.pause() if action == "pause" else subscription.resume()
         self.refresh()
 
     def remove(self, name: str) -> None:

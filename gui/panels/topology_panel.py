@@ -1,7 +1,7 @@
 """The topology dock: publishers -> channels -> subscribers, drawn from the live traffic.
 
-The seed's picture of a broker as a diagram that moves: publishers send to channels, the
-broker hands each message to every subscription of the channel. Lines take the colour of
+A broker drawn as a diagram that moves: publishers send to channels, and the broker hands
+each message to every subscription of the channel. Lines take the colour of
 the kind of message they carry and thicken with its rate; a paused or away subscription's
 line is dashed while its queue grows. Clicking a box shows it (a channel or a publisher's
 messages in the stream, a subscription in Subscribers); right-clicking offers what the other
