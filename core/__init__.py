@@ -8,9 +8,9 @@
         delivery = await sub.get()
 """
 
-from .broker import DEAD_PREFIX, REPLY_PREFIX, Broker, BrokerStats, ChannelInfo, Receipt
-from .channels import is_pattern, matches, validate_channel, validate_pattern
-from .errors import (
+from eventdeck.core.broker.broker import DEAD_PREFIX, REPLY_PREFIX, Broker, BrokerStats, ChannelInfo, Receipt
+from eventdeck.core.broker.channels import is_pattern, matches, validate_channel, validate_pattern
+from eventdeck.core.broker.errors import (
     BrokerClosed,
     DeliveryError,
     EventDeckError,
@@ -19,13 +19,13 @@ from .errors import (
     NoResponderError,
     PayloadTooLarge,
     PublishTimeout,
-    RecordingError,
     RequestTimeout,
     SubscriptionError,
 )
-from .message import JSON, Kind, Message, PayloadLike, new_id, to_payload
-from .subscription import AckMode, Delivery, Overflow, State, Subscription, SubscriptionInfo
-from .tap import BrokerEvent, EventKind, Tap, TapBatch, TapItem
+from eventdeck.core.broker.message import JSON, Kind, Message, PayloadLike, new_id, to_payload
+from eventdeck.core.broker.subscription import AckMode, Delivery, Overflow, State, Subscription, SubscriptionInfo
+from eventdeck.core.broker.tap import BrokerEvent, EventKind, Tap, TapBatch, TapItem
+from eventdeck.core.recording.errors import RecordingError
 
 __all__ = [
     "DEAD_PREFIX",

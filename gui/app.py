@@ -18,7 +18,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from eventdeck.core.endpoints import (
+from eventdeck.core.gateways.listen import (
     DEFAULT_HTTP,
     DEFAULT_HTTP_PORT,
     DEFAULT_MQTT,
@@ -28,7 +28,7 @@ from eventdeck.core.endpoints import (
 )
 
 if TYPE_CHECKING:
-    from eventdeck.core.mqtt.limits import MqttLimits
+    from eventdeck.core.gateways.mqtt.limits import MqttLimits
 
 log = logging.getLogger("eventdeck")
 
@@ -209,7 +209,7 @@ def mqtt_limits(settings: list[str]) -> MqttLimits | None:
     """``NAME=VALUE`` pairs into ``MqttLimits``; ``ValueError`` naming the bad one and the known names."""
     if not settings:
         return None
-    from eventdeck.core.mqtt.limits import MqttLimits  # noqa: PLC0415 - only serve needs it
+    from eventdeck.core.gateways.mqtt.limits import MqttLimits  # noqa: PLC0415 - only serve needs it
 
     known = {field.name: field.type for field in fields(MqttLimits)}
     values: dict[str, Any] = {}
@@ -307,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if args.command == "serve":
-        from eventdeck.core.serve import ServeOptions, serve  # noqa: PLC0415 - only this command needs the gateways
+        from eventdeck.core.cli.serve import ServeOptions, serve  # noqa: PLC0415 - only this command needs the gateways
 
         try:
             credentials = mqtt_credentials(args.mqtt_user)
@@ -328,19 +328,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return asyncio.run(serve(options))
     if args.command == "replay":
-        from eventdeck.core.replay_command import replay_into  # noqa: PLC0415 - headless, no Qt
+        from eventdeck.core.cli.replay import replay_into  # noqa: PLC0415 - headless, no Qt
 
         speed = None if args.fast else args.speed
         return asyncio.run(replay_into(args.file, args.into, speed=speed, reply_timeout=args.reply_timeout))
     if args.command == "asyncapi":
-        from eventdeck.core.asyncapi.check import asyncapi_check_main  # noqa: PLC0415 - headless, no Qt
+        from eventdeck.core.cli.asyncapi_check import asyncapi_check_main  # noqa: PLC0415 - headless, no Qt
 
         return asyncapi_check_main(args.file)
     problem = choose_platform(args)
     if problem:
         print(problem, file=sys.stderr)
         return 1
-    from eventdeck.gui.window_runner import run_window  # noqa: PLC0415 - Qt loads only when a window opens
+    from eventdeck.gui.controllers.window_runner import run_window  # noqa: PLC0415 - Qt loads only when a window opens
 
     return run_window(args)
 

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from eventdeck.core import Broker, BrokerEvent, BrokerStats, ChannelInfo, Kind, Message, SubscriptionInfo
-from eventdeck.core.backend import Backend, EmbeddedBackend
+from eventdeck.core.connectors.backend import Backend, EmbeddedBackend
 
 if TYPE_CHECKING:  # importing it loads jsonschema and YAML: only once a document is opened
-    from eventdeck.core.live_validation import LiveValidator
+    from eventdeck.core.asyncapi.live import LiveValidator
 
 log = logging.getLogger(__name__)
 

@@ -24,20 +24,20 @@ from PySide6.QtWidgets import (
 
 from eventdeck.core import Message
 from eventdeck.core.asyncapi import AsyncApiError, Document
-from eventdeck.core.backend import Backend, ConnectionState, Status
+from eventdeck.core.broker.errors import EventDeckError
 from eventdeck.core.connectors import ConnectorError, backend_for, backend_from_url
+from eventdeck.core.connectors.backend import Backend, ConnectionState, Status
 from eventdeck.core.connectors.credentials import CredentialStore
 from eventdeck.core.connectors.profiles import Profile, ProfileStore
-from eventdeck.core.errors import EventDeckError, RecordingError
-from eventdeck.core.gateways import GatewayState
+from eventdeck.core.gateways.controller import GatewayState
 from eventdeck.core.recording import SUFFIX as RECORDING_SUFFIX
-from eventdeck.core.recording import ReplayPlan
+from eventdeck.core.recording import RecordingError, ReplayPlan
 from eventdeck.gui.app import app_version
-from eventdeck.gui.asyncapi_ui import AsyncApiController
 from eventdeck.gui.bridge import Bridge, Snapshot
-from eventdeck.gui.connections_ui import ConnectionsDialog
-from eventdeck.gui.gateways_ui import GatewayBanner, GatewaysController, GatewaySettings
-from eventdeck.gui.icons import icon
+from eventdeck.gui.controllers.asyncapi import AsyncApiController
+from eventdeck.gui.controllers.connections import ConnectionsDialog
+from eventdeck.gui.controllers.gateways import GatewayBanner, GatewaysController, GatewaySettings
+from eventdeck.gui.controllers.recordings import RecordingController, ReplayDialog
 from eventdeck.gui.models.stream_model import DEFAULT_CAPACITY, StreamModel
 from eventdeck.gui.panels.channels_panel import ChannelsPanel
 from eventdeck.gui.panels.composer_panel import ComposerPanel
@@ -46,9 +46,9 @@ from eventdeck.gui.panels.rates_panel import RatesPanel
 from eventdeck.gui.panels.stream_panel import StreamPanel
 from eventdeck.gui.panels.subscribers_panel import SubscribersPanel
 from eventdeck.gui.panels.topology_panel import TopologyPanel
-from eventdeck.gui.recording_ui import RecordingController, ReplayDialog
-from eventdeck.gui.theme import THEMES, apply_theme
-from eventdeck.gui.widgets import plural
+from eventdeck.gui.widgets.icons import icon
+from eventdeck.gui.widgets.small import plural
+from eventdeck.gui.widgets.theme import THEMES, apply_theme
 
 log = logging.getLogger(__name__)
 SETTINGS_VERSION = 2  # bump when the dock layout changes so old saved layouts are ignored (2: Topology)

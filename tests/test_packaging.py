@@ -5,11 +5,11 @@ from __future__ import annotations
 import configparser
 import tomllib
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.paths import ROOT
+
 PACKAGING = ROOT / "packaging"
 ICONS = ROOT / "resources" / "icons"
 DESKTOP_FILE = PACKAGING / "eventdeck.desktop"

@@ -11,13 +11,12 @@
     text = to_yaml(recorder.document(broker.subscriptions(), redact_values=True))
 """
 
-from .check import asyncapi_check_main, check
-from .errors import AsyncApiError
-from .examples import example_from_schema, example_payload
-from .export import TrafficRecorder, export_document, to_yaml
-from .model import Channel, Document, Example, MessageSpec, Operation, Reply, Server
-from .normalise import load_document, parse_document
-from .validate import PayloadValidator, ValidationIssue, validator_for
+from eventdeck.core.asyncapi.errors import AsyncApiError
+from eventdeck.core.asyncapi.examples import example_from_schema, example_payload
+from eventdeck.core.asyncapi.export import TrafficRecorder, export_document, to_yaml
+from eventdeck.core.asyncapi.model import Channel, Document, Example, MessageSpec, Operation, Reply, Server
+from eventdeck.core.asyncapi.normalise import load_document, parse_document
+from eventdeck.core.asyncapi.validate import PayloadValidator, ValidationIssue, validator_for
 
 __all__ = [
     "AsyncApiError",
@@ -31,8 +30,6 @@ __all__ = [
     "Server",
     "TrafficRecorder",
     "ValidationIssue",
-    "asyncapi_check_main",
-    "check",
     "example_from_schema",
     "example_payload",
     "export_document",

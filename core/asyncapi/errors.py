@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eventdeck.core.errors import EventDeckError
+from eventdeck.core.broker.errors import EventDeckError
 
 
 class AsyncApiError(EventDeckError, ValueError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .model import MessageSpec
+from eventdeck.core.asyncapi.model import MessageSpec
 
 MAX_DEPTH = 8
 """Deeper than this, a schema gets ``None`` (a guard against very deep or unusual schemas)."""

@@ -27,10 +27,9 @@ from typing import Any, Protocol
 
 import yaml
 
-from eventdeck.core.channels import is_pattern, matches
-from eventdeck.core.message import Kind, Message
-
-from .infer import infer_schema, json_type
+from eventdeck.core.asyncapi.infer import infer_schema, json_type
+from eventdeck.core.broker.channels import is_pattern, matches
+from eventdeck.core.broker.message import Kind, Message
 
 VERSION = "3.0.0"
 MAX_SAMPLES = 1000

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .formats import INFERRED
+from eventdeck.core.asyncapi.formats import INFERRED
 
 
 def json_type(value: Any) -> str:

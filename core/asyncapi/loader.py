@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 import yaml
 
-from .errors import AsyncApiError
+from eventdeck.core.asyncapi.errors import AsyncApiError
 
 Parts: TypeAlias = tuple[str | int, ...]
 """Where a node is: the keys and list indices that lead to it from its file's root."""

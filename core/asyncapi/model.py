@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-from eventdeck.core.channels import matches
+from eventdeck.core.broker.channels import matches
 
 JSON_SCHEMA_FORMATS = ("application/schema+json", "application/schema+yaml")
 ASYNCAPI_SCHEMA_FORMATS = (

@@ -20,10 +20,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from .errors import AsyncApiError
-from .loader import Parts, Resolver, Source, kind_of, parse_text, read_file
-from .model import Channel, Document, Example, MessageSpec, Operation, Reply, Server
-from .validate import schema_problem
+from eventdeck.core.asyncapi.errors import AsyncApiError
+from eventdeck.core.asyncapi.loader import Parts, Resolver, Source, kind_of, parse_text, read_file
+from eventdeck.core.asyncapi.model import Channel, Document, Example, MessageSpec, Operation, Reply, Server
+from eventdeck.core.asyncapi.validate import schema_problem
 
 _VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)(?:-[0-9A-Za-z.-]+)?")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")

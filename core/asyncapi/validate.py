@@ -24,8 +24,8 @@ import jsonschema  # type: ignore[import-untyped]  # no types-jsonschema in the 
 from jsonschema import FormatChecker
 from jsonschema.protocols import Validator  # type: ignore[import-untyped]
 
-from .formats import CHECKS
-from .model import MessageSpec, is_json_schema_format
+from eventdeck.core.asyncapi.formats import CHECKS
+from eventdeck.core.asyncapi.model import MessageSpec, is_json_schema_format
 
 MAX_ISSUES = 20
 """Most issues reported for one payload (the first ones, by path)."""

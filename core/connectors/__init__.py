@@ -14,11 +14,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from eventdeck.core.backend import GAP_CHANNEL, Backend
-
-from .base import ConnectorBackend
-from .endpoint import KINDS, Endpoint, TLSOptions, parse_url
-from .errors import ConnectorError
+from eventdeck.core.connectors.address import KINDS, Endpoint, TLSOptions, parse_url
+from eventdeck.core.connectors.backend import GAP_CHANNEL, Backend
+from eventdeck.core.connectors.base import ConnectorBackend
+from eventdeck.core.connectors.errors import ConnectorError
 
 _MODULES = {
     "mqtt": ("mqtt", "MqttBackend"),

@@ -26,14 +26,13 @@ import aio_pika
 import aiormq.exceptions
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage, AbstractQueue
 
-from eventdeck.core.backend import Capabilities
-from eventdeck.core.message import JSON, Kind, Message, PayloadLike, to_payload
-from eventdeck.core.subscription import SubscriptionInfo
-
-from .base import ConnectorBackend, remote_subscription
-from .endpoint import Endpoint, parse_list
-from .errors import ConnectorError, causes
-from .side_api import SideApi
+from eventdeck.core.broker.message import JSON, Kind, Message, PayloadLike, to_payload
+from eventdeck.core.broker.subscription import SubscriptionInfo
+from eventdeck.core.connectors.address import Endpoint, parse_list
+from eventdeck.core.connectors.backend import Capabilities
+from eventdeck.core.connectors.base import ConnectorBackend, remote_subscription
+from eventdeck.core.connectors.errors import ConnectorError, causes
+from eventdeck.core.connectors.side_api import SideApi
 
 
 def key_to_channel(routing_key: str) -> str:

@@ -19,14 +19,13 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping
 from contextlib import AsyncExitStack
 from typing import Any, ClassVar, NamedTuple
 
-from eventdeck.core.backend import GAP_CHANNEL, Capabilities, ConnectionState, Status, StatusListener
-from eventdeck.core.broker import Broker, Receipt
-from eventdeck.core.errors import InvalidChannel, PayloadTooLarge, RequestTimeout
-from eventdeck.core.message import JSON, Kind, Message, PayloadLike, to_payload
-from eventdeck.core.subscription import AckMode, Overflow, State, SubscriptionInfo
-
-from .endpoint import Endpoint
-from .errors import ConnectorError, describe_network_failure
+from eventdeck.core.broker.broker import Broker, Receipt
+from eventdeck.core.broker.errors import InvalidChannel, PayloadTooLarge, RequestTimeout
+from eventdeck.core.broker.message import JSON, Kind, Message, PayloadLike, to_payload
+from eventdeck.core.broker.subscription import AckMode, Overflow, State, SubscriptionInfo
+from eventdeck.core.connectors.address import Endpoint
+from eventdeck.core.connectors.backend import GAP_CHANNEL, Capabilities, ConnectionState, Status, StatusListener
+from eventdeck.core.connectors.errors import ConnectorError, describe_network_failure
 
 log = logging.getLogger(__name__)
 

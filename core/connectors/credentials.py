@@ -11,7 +11,7 @@ import keyring
 import keyring.errors
 from keyring.backend import KeyringBackend
 
-from .errors import ConnectorError
+from eventdeck.core.connectors.errors import ConnectorError
 
 SERVICE = "eventdeck"
 

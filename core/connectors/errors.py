@@ -7,7 +7,7 @@ import socket
 import ssl
 from collections.abc import Iterator
 
-from eventdeck.core.errors import EventDeckError
+from eventdeck.core.broker.errors import EventDeckError
 
 
 class ConnectorError(EventDeckError):

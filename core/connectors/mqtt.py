@@ -17,16 +17,15 @@ from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from typing import Any
 
-from eventdeck.core.backend import Capabilities
-from eventdeck.core.errors import InvalidChannel
-from eventdeck.core.message import JSON, Kind, Message, PayloadLike, to_payload
-from eventdeck.core.mqtt import codes as c
-from eventdeck.core.mqtt.packets import NO_PROPERTIES, Connect, Properties, Publish, SubscriptionRequest
-
-from .base import ConnectorBackend
-from .endpoint import Endpoint, parse_bool
-from .errors import ConnectorError, causes
-from .mqtt_wire import AUTH_REFUSALS, MqttConnection, MqttRefusedError
+from eventdeck.core.broker.errors import InvalidChannel
+from eventdeck.core.broker.message import JSON, Kind, Message, PayloadLike, to_payload
+from eventdeck.core.connectors.address import Endpoint, parse_bool
+from eventdeck.core.connectors.backend import Capabilities
+from eventdeck.core.connectors.base import ConnectorBackend
+from eventdeck.core.connectors.errors import ConnectorError, causes
+from eventdeck.core.connectors.mqtt_client import AUTH_REFUSALS, MqttConnection, MqttRefusedError
+from eventdeck.core.mqtt_codec import codes as c
+from eventdeck.core.mqtt_codec.packets import NO_PROPERTIES, Connect, Properties, Publish, SubscriptionRequest
 
 
 class MqttBackend(ConnectorBackend):

@@ -24,14 +24,13 @@ import nats.errors
 from nats.aio.client import Client as NatsClient
 from nats.aio.subscription import Subscription as NatsSubscription
 
-from eventdeck.core.backend import Capabilities
-from eventdeck.core.errors import NoResponderError, RequestTimeout
-from eventdeck.core.message import JSON, Kind, Message, PayloadLike, to_payload
-
-from .base import ConnectorBackend, StreamInfo, remote_subscription
-from .endpoint import Endpoint, parse_bool
-from .errors import ConnectorError, causes, describe_network_failure
-from .side_api import SideApi
+from eventdeck.core.broker.errors import NoResponderError, RequestTimeout
+from eventdeck.core.broker.message import JSON, Kind, Message, PayloadLike, to_payload
+from eventdeck.core.connectors.address import Endpoint, parse_bool
+from eventdeck.core.connectors.backend import Capabilities
+from eventdeck.core.connectors.base import ConnectorBackend, StreamInfo, remote_subscription
+from eventdeck.core.connectors.errors import ConnectorError, causes, describe_network_failure
+from eventdeck.core.connectors.side_api import SideApi
 
 INBOX_PREFIX = "_INBOX."
 # Deep enough that a burst at tens of thousands of messages a second never counts as a slow consumer.

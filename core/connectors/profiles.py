@@ -14,8 +14,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .endpoint import KINDS, SCHEMES, Endpoint, TLSOptions, parse_url
-from .errors import ConnectorError
+from eventdeck.core.connectors.address import KINDS, SCHEMES, Endpoint, TLSOptions, parse_url
+from eventdeck.core.connectors.errors import ConnectorError
 
 FORMAT = 1
 

@@ -34,12 +34,11 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import AuthenticationError, ResponseError
 
-from eventdeck.core.backend import Capabilities
-from eventdeck.core.message import JSON, Kind, Message, PayloadLike, to_payload
-
-from .base import ConnectorBackend, StreamInfo, escape_channel, remote_subscription
-from .endpoint import Endpoint, parse_bool
-from .errors import causes
+from eventdeck.core.broker.message import JSON, Kind, Message, PayloadLike, to_payload
+from eventdeck.core.connectors.address import Endpoint, parse_bool
+from eventdeck.core.connectors.backend import Capabilities
+from eventdeck.core.connectors.base import ConnectorBackend, StreamInfo, escape_channel, remote_subscription
+from eventdeck.core.connectors.errors import causes
 
 log = logging.getLogger(__name__)
 ENVELOPE_MARK = b'{"eventdeck":'

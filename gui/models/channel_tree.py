@@ -19,10 +19,10 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistent
 from PySide6.QtGui import QColor, QFont
 
 from eventdeck.core import ChannelInfo
-from eventdeck.gui.icons import icon
+from eventdeck.gui.widgets.icons import icon
 
 if TYPE_CHECKING:
-    from eventdeck.core.live_validation import LiveValidator, ValidationCounts
+    from eventdeck.core.asyncapi.live import LiveValidator, ValidationCounts
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 PATTERN_ROLE = Qt.ItemDataRole.UserRole  # the channel (leaf) or "path/#" (node with children)

@@ -17,11 +17,11 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor
 
 from eventdeck.core import Kind, Message, matches
-from eventdeck.core.backend import GAP_CHANNEL
-from eventdeck.gui.icons import icon, kind_colour, kind_icon
+from eventdeck.core.connectors.backend import GAP_CHANNEL
+from eventdeck.gui.widgets.icons import icon, kind_colour, kind_icon
 
 if TYPE_CHECKING:
-    from eventdeck.core.live_validation import LiveValidator
+    from eventdeck.core.asyncapi.live import LiveValidator
 
 DEFAULT_CAPACITY = 100_000
 MESSAGE_ROLE = Qt.ItemDataRole.UserRole

@@ -14,7 +14,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from PySide6.QtGui import QColor
 
 from eventdeck.core import State, SubscriptionInfo
-from eventdeck.gui.icons import icon
+from eventdeck.gui.widgets.icons import icon
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 NAME_ROLE = Qt.ItemDataRole.UserRole

@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from eventdeck.core import DEAD_PREFIX, Kind, Message, matches
-from eventdeck.core.backend import GAP_CHANNEL
-from eventdeck.core.subscription import State, SubscriptionInfo
+from eventdeck.core.broker.subscription import State, SubscriptionInfo
+from eventdeck.core.connectors.backend import GAP_CHANNEL
 from eventdeck.gui.bridge import Snapshot
-from eventdeck.gui.widgets import plural
+from eventdeck.gui.widgets.small import plural
 
 MAX_EDGES = 10_000  # distinct (publisher, channel, kind) remembered; more are counted, not drawn
 MAX_PER_COLUMN = 40  # the busiest nodes drawn in each column; a note says how many more there are

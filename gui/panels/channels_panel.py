@@ -24,12 +24,12 @@ from PySide6.QtWidgets import (
 )
 
 from eventdeck.gui.bridge import Bridge, Snapshot
-from eventdeck.gui.icons import icon
 from eventdeck.gui.models.channel_tree import ChannelNode, ChannelTreeModel
-from eventdeck.gui.widgets import menu_name
+from eventdeck.gui.widgets.icons import icon
+from eventdeck.gui.widgets.small import menu_name
 
 if TYPE_CHECKING:
-    from eventdeck.core.live_validation import LiveValidator
+    from eventdeck.core.asyncapi.live import LiveValidator
 
 COLUMN_WIDTHS = (None, 78, 58, 84, 58)  # Channel stretches; the numbers get what their headers need
 

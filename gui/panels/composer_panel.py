@@ -43,10 +43,10 @@ from PySide6.QtWidgets import (
 
 from eventdeck.core import EventDeckError, Kind, Message, NoResponderError, RequestTimeout
 from eventdeck.gui.bridge import Bridge, Snapshot
-from eventdeck.gui.icons import icon, kind_icon
-from eventdeck.gui.json_highlighter import JsonHighlighter
-from eventdeck.gui.payload_check import History, Verdict, check, is_json_type, one_line, pretty_json
-from eventdeck.gui.widgets import tool_button
+from eventdeck.gui.models.payload_check import History, Verdict, check, is_json_type, one_line, pretty_json
+from eventdeck.gui.widgets.icons import icon, kind_icon
+from eventdeck.gui.widgets.json_highlighter import JsonHighlighter
+from eventdeck.gui.widgets.small import tool_button
 
 if TYPE_CHECKING:
     from eventdeck.core.asyncapi import MessageSpec, ValidationIssue

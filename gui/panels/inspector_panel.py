@@ -33,9 +33,9 @@ from PySide6.QtWidgets import (
 
 from eventdeck.core import DEAD_PREFIX, InvalidPayload, Kind, Message
 from eventdeck.gui.bridge import Bridge
-from eventdeck.gui.icons import icon, kind_colour, kind_icon
-from eventdeck.gui.json_highlighter import JsonHighlighter
-from eventdeck.gui.widgets import tool_button
+from eventdeck.gui.widgets.icons import icon, kind_colour, kind_icon
+from eventdeck.gui.widgets.json_highlighter import JsonHighlighter
+from eventdeck.gui.widgets.small import tool_button
 
 EMPTY_TEXT = "Select a message in the stream to inspect it"
 _AMBER_BOX = "background: rgba(217, 119, 6, 0.14); border: 1px solid #d97706; border-radius: 3px; padding: 4px;"

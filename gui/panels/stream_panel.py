@@ -18,10 +18,10 @@ from PySide6.QtWidgets import (
 
 from eventdeck.core import InvalidChannel, Kind, Message, validate_pattern
 from eventdeck.gui.bridge import Bridge
-from eventdeck.gui.icons import icon, kind_icon
 from eventdeck.gui.models.stream_model import StreamFilter, StreamModel
 from eventdeck.gui.models.topology import UNNAMED
-from eventdeck.gui.widgets import menu_name, tool_button
+from eventdeck.gui.widgets.icons import icon, kind_icon
+from eventdeck.gui.widgets.small import menu_name, tool_button
 
 ROW_HEIGHT = 22
 FLOOD_BATCH = 200  # a flush this big means thousands of msg/s: nobody reads rows that fast

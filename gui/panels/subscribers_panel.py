@@ -30,9 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from eventdeck.core import EventDeckError, InvalidChannel, State, validate_pattern
-from eventdeck.core.virtual import VirtualSubscriber
+from eventdeck.core.simulation.virtual import VirtualSubscriber
 from eventdeck.gui.bridge import Bridge, Snapshot
-from eventdeck.gui.icons import icon
 from eventdeck.gui.models.subscriptions_model import (
     ACKED,
     DEAD,
@@ -45,7 +44,8 @@ from eventdeck.gui.models.subscriptions_model import (
     STATE,
     SubscriptionsModel,
 )
-from eventdeck.gui.widgets import tool_button
+from eventdeck.gui.widgets.icons import icon
+from eventdeck.gui.widgets.small import tool_button
 
 ROW_HEIGHT = 22
 HINT = (

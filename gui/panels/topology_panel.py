@@ -47,9 +47,8 @@ from PySide6.QtWidgets import (
 )
 
 from eventdeck.core import DEAD_PREFIX, State
-from eventdeck.core.backend import Backend
+from eventdeck.core.connectors.backend import Backend
 from eventdeck.gui.bridge import RATE_WINDOW, Bridge, Snapshot
-from eventdeck.gui.icons import icon, kind_colour
 from eventdeck.gui.models.topology import (
     CHANNELS,
     DEAD_LETTERS,
@@ -64,7 +63,8 @@ from eventdeck.gui.models.topology import (
     build_graph,
     edge_rates,
 )
-from eventdeck.gui.widgets import menu_name, plural
+from eventdeck.gui.widgets.icons import icon, kind_colour
+from eventdeck.gui.widgets.small import menu_name, plural
 
 NODE_W, NODE_H, ROW_H, COLUMN_GAP, HEADER_H, PAD = 170.0, 36.0, 44.0, 90.0, 34.0, 8.0
 MIN_SCALE = 0.5  # below this, text gets too small to read: scroll instead

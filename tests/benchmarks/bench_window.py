@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from eventdeck.core import Broker
-from eventdeck.core.backend import Backend
+from eventdeck.core.connectors.backend import Backend
 
 
 class Stalls:
@@ -51,7 +51,7 @@ async def window_showing(source: Backend | Broker) -> AsyncIterator[None]:
     from PySide6.QtCore import QSettings  # noqa: PLC0415 - Qt only with a window
 
     from eventdeck.gui.bridge import Bridge  # noqa: PLC0415
-    from eventdeck.gui.heap import HeapKeeper  # noqa: PLC0415
+    from eventdeck.gui.controllers.heap import HeapKeeper  # noqa: PLC0415
     from eventdeck.gui.main_window import MainWindow  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory() as folder:

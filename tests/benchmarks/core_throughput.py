@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 from eventdeck.core import JSON, Broker, Kind, Message, Receipt
-from eventdeck.core.message import EMPTY_HEADERS
+from eventdeck.core.broker.message import EMPTY_HEADERS
 
 REPEATS = 3
 BATCH = 256

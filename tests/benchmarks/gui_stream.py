@@ -31,10 +31,10 @@ from PySide6.QtWidgets import QApplication
 
 from eventdeck.core import Broker
 from eventdeck.core.asyncapi import parse_document
-from eventdeck.core.virtual import VirtualSubscriber
-from eventdeck.gui.asyncapi_ui import AsyncApiController
+from eventdeck.core.simulation.virtual import VirtualSubscriber
 from eventdeck.gui.bridge import Bridge
-from eventdeck.gui.heap import HeapKeeper
+from eventdeck.gui.controllers.asyncapi import AsyncApiController
+from eventdeck.gui.controllers.heap import HeapKeeper
 from eventdeck.gui.main_window import MainWindow, resident_memory_mb
 
 CHANNELS = [f"bench/sensor{i}/reading" for i in range(10)]

@@ -21,9 +21,9 @@ import time
 import psutil
 
 from eventdeck.core import Broker
-from eventdeck.core.mqtt import MqttGateway, MqttLimits
-from eventdeck.core.mqtt import codes as c
-from eventdeck.core.mqtt.packets import (
+from eventdeck.core.gateways.mqtt import MqttGateway, MqttLimits
+from eventdeck.core.mqtt_codec import codes as c
+from eventdeck.core.mqtt_codec.packets import (
     Ack,
     Connect,
     Disconnect,

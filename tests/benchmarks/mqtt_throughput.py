@@ -22,7 +22,7 @@ from pathlib import Path
 from bench_window import Stalls, run_with_qt, window_showing
 
 from eventdeck.core import Broker
-from eventdeck.core.mqtt import MqttGateway
+from eventdeck.core.gateways.mqtt import MqttGateway
 
 TOPIC = "bench/throughput"
 RUN_TIMEOUT = 300.0

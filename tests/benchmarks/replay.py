@@ -22,7 +22,7 @@ from pathlib import Path
 from bench_window import Stalls, run_with_qt, window_showing
 
 from eventdeck.core import Broker, Message
-from eventdeck.core.backend import EmbeddedBackend
+from eventdeck.core.connectors.backend import EmbeddedBackend
 from eventdeck.core.recording import plan_replay, read_recording, replay, write_recording
 
 CHANNELS = [f"home/room{i}/temperature" for i in range(10)]
@@ -63,7 +63,7 @@ async def measure(count: int, with_window: bool) -> dict[str, object]:
         progress = plan.progress()
         stalls = Stalls()
         if with_window:
-            from eventdeck.gui.recording_ui import WINDOW_MAX_RATE  # noqa: PLC0415 - Qt only with a window
+            from eventdeck.gui.controllers.recordings import WINDOW_MAX_RATE  # noqa: PLC0415 - Qt only with a window
 
             async with window_showing(broker):
                 stalls.start()

@@ -93,7 +93,7 @@ def test_screenshot_writes_the_window_and_exits_cleanly(clean_env: dict[str, str
 HEADLESS_PROBE = """
 import sys
 from eventdeck.gui.app import main
-import eventdeck.core.serve  # what 'eventdeck serve' runs
+import eventdeck.core.cli.serve  # what 'eventdeck serve' runs
 assert main(["replay", sys.argv[1], "--into", "mqtt://127.0.0.1:1"]) == 1
 assert main(["asyncapi", "check", sys.argv[1]]) == 1
 print(sorted({name.split(".")[0] for name in sys.modules} & {"PySide6", "shiboken6", "qasync", "pyqtgraph"}))

@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 import pytest
 
 from eventdeck.core import Broker, Message
-from eventdeck.core.backend import ConnectionState, Status
 from eventdeck.core.connectors import GAP_CHANNEL, ConnectorBackend
+from eventdeck.core.connectors.backend import ConnectionState, Status
 
 WAIT = 15.0  # generous: the machine is small and shared
 

@@ -10,7 +10,11 @@ from pathlib import Path
 import aio_pika
 import pytest
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
-from connector_support import (
+
+from eventdeck.core import Kind
+from eventdeck.core.connectors import ConnectorError, backend_from_url
+from eventdeck.core.connectors.amqp import AmqpBackend, binding_to_pattern
+from tests.integration.connector_support import (
     WAIT,
     PrivateServer,
     check_reconnect,
@@ -20,10 +24,6 @@ from connector_support import (
     require_service,
     wait_until,
 )
-
-from eventdeck.core import Kind
-from eventdeck.core.connectors import ConnectorError, backend_from_url
-from eventdeck.core.connectors.amqp import AmqpBackend, binding_to_pattern
 
 pytestmark = pytest.mark.services
 URL = "amqp://guest:guest@127.0.0.1:5672/"

@@ -11,7 +11,15 @@ from pathlib import Path
 
 import aiomqtt
 import pytest
-from connector_support import (
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from eventdeck.core import Kind
+from eventdeck.core.connectors import ConnectorError, backend_from_url
+from eventdeck.core.connectors.backend import ConnectionState
+from eventdeck.core.connectors.mqtt import MqttBackend
+from eventdeck.core.recording import plan_replay, read_recording, replay
+from tests.integration.connector_support import (
     WAIT,
     PrivateServer,
     check_reconnect,
@@ -22,14 +30,6 @@ from connector_support import (
     run,
     wait_until,
 )
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-
-from eventdeck.core import Kind
-from eventdeck.core.backend import ConnectionState
-from eventdeck.core.connectors import ConnectorError, backend_from_url
-from eventdeck.core.connectors.mqtt import MqttBackend
-from eventdeck.core.recording import plan_replay, read_recording, replay
 
 pytestmark = pytest.mark.services
 URL = "mqtt://127.0.0.1:1883"

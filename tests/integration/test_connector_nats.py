@@ -6,7 +6,13 @@ from collections.abc import AsyncIterator
 
 import nats
 import pytest
-from connector_support import (
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+
+from eventdeck.core import Kind
+from eventdeck.core.connectors import ConnectorError, backend_from_url
+from eventdeck.core.connectors.nats import NatsBackend, pattern_to_channel
+from tests.integration.connector_support import (
     WAIT,
     PrivateServer,
     check_reconnect,
@@ -16,12 +22,6 @@ from connector_support import (
     require_service,
     wait_until,
 )
-from nats.aio.client import Client as NatsClient
-from nats.aio.msg import Msg
-
-from eventdeck.core import Kind
-from eventdeck.core.connectors import ConnectorError, backend_from_url
-from eventdeck.core.connectors.nats import NatsBackend, pattern_to_channel
 
 pytestmark = pytest.mark.services
 URL = "nats://127.0.0.1:4222"

@@ -8,7 +8,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
-from connector_support import (
+
+from eventdeck.core import Kind
+from eventdeck.core.connectors import ConnectorBackend, ConnectorError, backend_from_url
+from eventdeck.core.connectors.backend import ConnectionState
+from eventdeck.core.connectors.redis import RedisBackend
+from tests.integration.connector_support import (
     WAIT,
     PrivateServer,
     StatusLog,
@@ -20,11 +25,6 @@ from connector_support import (
     run,
     wait_until,
 )
-
-from eventdeck.core import Kind
-from eventdeck.core.backend import ConnectionState
-from eventdeck.core.connectors import ConnectorBackend, ConnectorError, backend_from_url
-from eventdeck.core.connectors.redis import RedisBackend
 
 pytestmark = pytest.mark.services
 URL = "redis://127.0.0.1:6379/0"

@@ -14,7 +14,8 @@ import aiohttp
 import pytest
 
 from eventdeck.core import Broker, Kind
-from eventdeck.core.http_gateway import HttpGateway, HttpGatewayError, StreamEvent
+from eventdeck.core.gateways.errors import GatewayError
+from eventdeck.core.gateways.http.server import HttpGateway, StreamEvent
 
 pytestmark = pytest.mark.filterwarnings("error")
 WAIT = 10.0  # generous: the machine is shared; nothing here should take close to this
@@ -371,14 +372,14 @@ async def test_a_token_is_required_when_set(broker: Broker) -> None:
 
 async def test_refuses_a_non_loopback_address_without_a_token(broker: Broker) -> None:
     gateway = HttpGateway(broker, "0.0.0.0", 0)
-    with pytest.raises(HttpGatewayError, match="not a loopback address, without a bearer token"):
+    with pytest.raises(GatewayError, match="not a loopback address, without a bearer token"):
         await gateway.start()
     assert not gateway.running
 
 
 async def test_a_taken_port_is_reported_in_one_line(broker: Broker, gateway: HttpGateway) -> None:
     second = HttpGateway(broker, "127.0.0.1", gateway.port)
-    with pytest.raises(HttpGatewayError) as caught:
+    with pytest.raises(GatewayError) as caught:
         await second.start()
     assert str(caught.value).startswith(f"port {gateway.port} on 127.0.0.1 is already in use")
 

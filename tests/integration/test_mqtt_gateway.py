@@ -17,9 +17,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties as PahoProperties
 
 from eventdeck.core import Broker, Kind
-from eventdeck.core.mqtt import GatewayError, MqttGateway, MqttLimits
-from eventdeck.core.mqtt import codes as c
-from eventdeck.core.mqtt.packets import (
+from eventdeck.core.gateways.mqtt import GatewayError, MqttGateway, MqttLimits
+from eventdeck.core.mqtt_codec import codes as c
+from eventdeck.core.mqtt_codec.packets import (
     Ack,
     ConnAck,
     Connect,

@@ -1,0 +1,700 @@
+"""The embedded broker: routes messages from publishers to matching subscriptions."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import NamedTuple, TypeVar
+
+from eventdeck.core.broker.channels import PatternTrie, is_pattern, matches, validate_channel, validate_pattern
+from eventdeck.core.broker.errors import (
+    BrokerClosed,
+    DeliveryError,
+    NoResponderError,
+    PayloadTooLarge,
+    PublishTimeout,
+    RequestTimeout,
+    SubscriptionError,
+)
+from eventdeck.core.broker.message import (
+    EMPTY_HEADERS,
+    JSON,
+    Kind,
+    Message,
+    PayloadLike,
+    freeze_headers,
+    last_id,
+    new_id,
+    to_payload,
+)
+from eventdeck.core.broker.subscription import AckMode, Overflow, State, Subscription, SubscriptionInfo
+from eventdeck.core.broker.tap import BrokerEvent, EventKind, EventLog, Tap
+
+_E = TypeVar("_E", Overflow, AckMode)
+# Hot-path shortcuts (module globals are cheaper than attribute lookups per message).
+_time_ns = time.time_ns
+_last_id = last_id
+_tuple_new = tuple.__new__
+_REPLY = Kind.REPLY
+_DROP_OLDEST = Overflow.DROP_OLDEST
+
+DEAD_PREFIX = "$dead/"
+REPLY_PREFIX = "$reply/"
+_SUB_EVENTS = {
+    "added": EventKind.SUBSCRIPTION_ADDED,
+    "removed": EventKind.SUBSCRIPTION_REMOVED,
+    "paused": EventKind.SUBSCRIPTION_PAUSED,
+    "resumed": EventKind.SUBSCRIPTION_RESUMED,
+    "away": EventKind.CONSUMER_AWAY,
+    "back": EventKind.CONSUMER_BACK,
+}
+
+
+class Receipt(NamedTuple):
+    """What ``publish`` returns: the message as published and how many subscriptions queued it."""
+
+    message: Message
+    queued: int
+
+    @property
+    def id(self) -> int:
+        return self.message.id
+
+
+class ChannelInfo(NamedTuple):
+    """A snapshot of one channel. Rates come from differences of ``messages`` between snapshots."""
+
+    name: str
+    messages: int
+    bytes: int
+    last_time: float | None
+    retained: bool
+    subscribers: int
+    declared: bool
+    description: str
+
+
+class BrokerStats(NamedTuple):
+    """Broker-wide totals at ``time``."""
+
+    time: float
+    published: int
+    delivered: int
+    dropped: int
+    channels: int
+    subscriptions: int
+    pending_requests: int
+
+
+class _Channel:
+    """Per-channel counters plus the cached list of subscriptions that match it."""
+
+    __slots__ = ("bytes", "declared", "description", "generation", "last_time", "messages", "name", "subs")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.messages = 0
+        self.bytes = 0
+        self.last_time: float | None = None
+        self.subs: list[Subscription] = []
+        self.generation = -1  # forces a trie lookup on first use
+        self.declared = False
+        self.description = ""
+
+
+class Broker:
+    """An in-process asyncio broker. Use as ``async with Broker() as broker:``.
+
+    Everything runs on the caller's event loop; no method blocks. ``publish`` only
+    awaits when a subscription with ``overflow="block"`` is full.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_payload: int = 16 * 1024 * 1024,
+        publish_timeout: float = 5.0,
+        default_publisher: str = "local",
+    ) -> None:
+        self.max_payload = max_payload
+        self.publish_timeout = publish_timeout
+        self.default_publisher = default_publisher
+        self._channels: dict[str, _Channel] = {}
+        self._subs: dict[str, Subscription] = {}
+        self._trie: PatternTrie[Subscription] = PatternTrie()
+        self._generation = 0
+        self._blocking = 0  # subscriptions with overflow=BLOCK; only then does publish pre-check room
+        self._plain = True  # not closed and no 'block' subscriptions: publish may take its fast path
+        self._retained: dict[str, Message] = {}
+        self._requests: dict[str, asyncio.Future[Message]] = {}
+        self._log = EventLog()
+        self._is_closed = False
+        self._auto_names = 0
+        self._dropped_gone = 0  # drops counted by subscriptions that were since removed
+        self._delivered_gone = 0
+
+    async def __aenter__(self) -> Broker:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._is_closed
+
+    @property
+    def _closed(self) -> bool:
+        return self._is_closed
+
+    @_closed.setter
+    def _closed(self, value: bool) -> None:
+        # Kept as a settable name because fixtures set it directly; it must also turn off the fast path.
+        self._is_closed = value
+        self._plain = not value and not self._blocking
+
+    async def close(self) -> None:
+        """Stop: consumers' iterators end, pending requests and blocked publishers fail with ``BrokerClosed``."""
+        if self._closed:
+            return
+        self._closed = True
+        for sub in list(self._subs.values()):
+            sub.unsubscribe()
+        for future in self._requests.values():
+            if not future.done():
+                future.set_exception(BrokerClosed("broker closed before the reply arrived"))
+        self._requests.clear()
+
+    @property
+    def published(self) -> int:
+        """Messages published since the broker started (all channels)."""
+        return sum(state.messages for state in self._channels.values())
+
+    # -- publishing ----------------------------------------------------------
+
+    def _channel_for_publish(self, channel: str) -> _Channel:
+        """The state of ``channel``, created (after validation) on first use."""
+        if self._closed:
+            raise BrokerClosed("broker is closed; cannot publish")
+        try:
+            state = self._channels.get(channel)
+        except TypeError:  # unhashable: certainly not a channel name
+            state = None
+        if state is None:
+            state = self._create_channel(validate_channel(channel))
+        return state
+
+    async def publish(
+        self,
+        channel: str,
+        payload: PayloadLike = b"",
+        *,
+        kind: Kind = Kind.EVENT,
+        headers: Mapping[str, str] | None = None,
+        content_type: str = JSON,
+        retain: bool = False,
+        publisher: str = "",
+        correlation_id: str | None = None,
+        reply_to: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - per-call deadline for 'block' subscriptions
+    ) -> Receipt:
+        """Publish to ``channel`` and return a receipt (message id, subscriptions queued for).
+
+        ``payload`` may be bytes, str (UTF-8) or anything JSON can encode. With
+        ``retain=True`` the message becomes the channel's retained message (an empty
+        payload clears it). Raises ``InvalidChannel``, ``PayloadTooLarge``,
+        ``InvalidPayload``, ``BrokerClosed``, or ``PublishTimeout`` when a ``block``
+        subscription stays full for ``timeout`` seconds (default: the broker's
+        ``publish_timeout``).
+        """
+        # The hot path runs once per message, so it avoids calls and repeated lookups. Anything
+        # unusual (new channel, closed broker, 'block' subscriptions present) takes _publish_slow.
+        try:
+            state = self._channels.get(channel)
+        except TypeError:  # unhashable: let validation explain
+            state = None
+        if state is None or not self._plain:
+            return await self._publish_slow(
+                channel,
+                payload,
+                kind=kind,
+                headers=headers,
+                content_type=content_type,
+                retain=retain,
+                publisher=publisher,
+                correlation_id=correlation_id,
+                reply_to=reply_to,
+                timeout=timeout,
+            )
+        if type(payload) is not bytes:
+            payload = to_payload(payload)
+        size = len(payload)
+        if size > self.max_payload:
+            raise PayloadTooLarge(size, self.max_payload)
+        ident = _time_ns()
+        if ident <= _last_id[0]:
+            ident = _last_id[0] + 1
+        _last_id[0] = ident
+        now = ident / 1e9
+        message = _tuple_new(
+            Message,
+            (
+                ident,
+                channel,
+                kind,
+                payload,
+                content_type,
+                EMPTY_HEADERS if headers is None else freeze_headers(headers),
+                now,
+                publisher or self.default_publisher,
+                correlation_id,
+                reply_to,
+            ),
+        )
+        subs = state.subs if state.generation == self._generation else self._refresh(state)
+        state.messages += 1
+        state.bytes += size
+        state.last_time = now
+        log = self._log
+        if log.taps:
+            log.ring.append(message)
+            log.count += 1
+        if kind is _REPLY:
+            self._resolve(message)
+        queued = len(subs)
+        for sub in subs:
+            queue = sub.queue
+            if len(queue) >= sub.max_pending:
+                if sub.overflow is _DROP_OLDEST:
+                    self._drop(sub, queue.popleft(), "queue full: dropped the oldest")
+                else:
+                    self._drop(sub, message, "queue full: dropped the newest")
+                    queued -= 1
+                    continue
+            queue.append(message)
+            waiter = sub.waiter
+            if waiter is not None:
+                sub.waiter = None
+                if not waiter.done():
+                    waiter.set_result(None)
+        if retain:
+            self._retain(message)
+        return _tuple_new(Receipt, (message, queued))
+
+    async def _publish_slow(
+        self,
+        channel: str,
+        payload: PayloadLike,
+        *,
+        kind: Kind,
+        headers: Mapping[str, str] | None,
+        content_type: str,
+        retain: bool,
+        publisher: str,
+        correlation_id: str | None,
+        reply_to: str | None,
+        timeout: float | None,  # noqa: ASYNC109 - passed through from publish
+    ) -> Receipt:
+        state = self._channel_for_publish(channel)
+        data = to_payload(payload)
+        if len(data) > self.max_payload:
+            raise PayloadTooLarge(len(data), self.max_payload)
+        ident = new_id()
+        message = Message(
+            ident,
+            channel,
+            kind,
+            data,
+            content_type,
+            freeze_headers(headers),
+            ident / 1e9,
+            publisher or self.default_publisher,
+            correlation_id,
+            reply_to,
+        )
+        if self._blocking:
+            return await self._publish_blocking(message, state, retain, timeout)
+        return self._deliver(message, state, retain)
+
+    async def publish_message(
+        self,
+        message: Message,
+        *,
+        retain: bool = False,
+        timeout: float | None = None,  # noqa: ASYNC109 - same contract as publish
+    ) -> Receipt:
+        """Publish a ready-made ``Message`` (gateways and connectors use this to keep their ids and fields)."""
+        state = self._channel_for_publish(message.channel)
+        if len(message.payload) > self.max_payload:
+            raise PayloadTooLarge(len(message.payload), self.max_payload)
+        if self._blocking:
+            return await self._publish_blocking(message, state, retain, timeout)
+        return self._deliver(message, state, retain)
+
+    async def _publish_blocking(
+        self,
+        message: Message,
+        state: _Channel,
+        retain: bool,
+        timeout: float | None,  # noqa: ASYNC109
+    ) -> Receipt:
+        await self._wait_for_room(state, self.publish_timeout if timeout is None else timeout)
+        return self._deliver(message, state, retain)
+
+    def _deliver(self, message: Message, state: _Channel, retain: bool) -> Receipt:
+        """Count, log and route ``message`` (never waits); the same steps as ``publish``'s inlined hot path."""
+        if self._closed:
+            raise BrokerClosed("broker is closed; cannot publish")
+        queued = self._route(message, state)
+        if retain:
+            self._retain(message)
+        return Receipt(message, queued)
+
+    def _route(self, message: Message, state: _Channel) -> int:
+        """Queue ``message`` on each matching subscription (never waits); return how many queued it."""
+        subs = state.subs if state.generation == self._generation else self._refresh(state)
+        state.messages += 1
+        state.bytes += len(message.payload)
+        state.last_time = message.timestamp
+        log = self._log
+        if log.taps:
+            log.append(message)
+        if message.kind is _REPLY:
+            self._resolve(message)
+        queued = 0
+        for sub in subs:
+            queue = sub.queue
+            if len(queue) >= sub.max_pending:
+                if sub.overflow is _DROP_OLDEST:
+                    self._drop(sub, queue.popleft(), "queue full: dropped the oldest")
+                else:
+                    self._drop(sub, message, "queue full: dropped the newest")
+                    continue
+            queue.append(message)
+            queued += 1
+            sub.wake()
+        return queued
+
+    def _resolve(self, reply: Message) -> None:
+        if reply.correlation_id is not None:
+            future = self._requests.pop(reply.correlation_id, None)
+            if future is not None and not future.done():
+                future.set_result(reply)
+
+    def _drop(self, sub: Subscription, message: Message, reason: str) -> None:
+        sub.dropped += 1
+        self._event(EventKind.MESSAGE_DROPPED, message.channel, sub.name, message, reason)
+
+    async def _wait_for_room(self, state: _Channel, timeout: float) -> None:  # noqa: ASYNC109 - deadline from publish
+        """Wait until no matching ``block`` subscription is full; raise ``PublishTimeout`` after ``timeout``."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        deadline = started + timeout
+        while True:
+            if self._closed:
+                raise BrokerClosed("broker is closed; cannot publish")
+            subs = state.subs if state.generation == self._generation else self._refresh(state)
+            full = next(
+                (sub for sub in subs if sub.overflow is Overflow.BLOCK and len(sub.queue) >= sub.max_pending), None
+            )
+            if full is None:
+                return
+            waiter: asyncio.Future[None] = loop.create_future()
+            full.space_waiters.append(waiter)
+            full._fast = False  # its consumer must now wake us on every pop
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await waiter
+            except TimeoutError:
+                self._event(EventKind.PUBLISH_TIMED_OUT, state.name, full.name, detail=f"full for {timeout:.3g} s")
+                raise PublishTimeout(full.name, full.max_pending, loop.time() - started) from None
+            finally:
+                if waiter in full.space_waiters:
+                    full.space_waiters.remove(waiter)
+
+    def _retain(self, message: Message) -> None:
+        if message.payload:
+            self._retained[message.channel] = message
+        elif self._retained.pop(message.channel, None) is not None:
+            self._event(EventKind.RETAINED_CLEARED, message.channel)
+
+    def retained(self, channel: str) -> Message | None:
+        """The retained message of ``channel``, if any."""
+        return self._retained.get(channel)
+
+    def clear_retained(self, channel: str) -> bool:
+        """Forget ``channel``'s retained message; True if there was one."""
+        if self._retained.pop(channel, None) is None:
+            return False
+        self._event(EventKind.RETAINED_CLEARED, channel)
+        return True
+
+    def dead_letter(self, message: Message, subscription: str, reason: str, attempts: int) -> None:
+        """Move ``message`` to ``$dead/<channel>`` with the reason in its headers (used by nack)."""
+        channel = message.channel if message.channel.startswith(DEAD_PREFIX) else DEAD_PREFIX + message.channel
+        headers = dict(message.headers)
+        headers.update(
+            {
+                "x-dead-reason": reason,
+                "x-dead-subscription": subscription,
+                "x-original-channel": message.channel,
+                "x-original-id": str(message.id),
+                "x-attempts": str(attempts),
+            }
+        )
+        ident = new_id()
+        dead = message._replace(id=ident, channel=channel, headers=freeze_headers(headers), timestamp=ident / 1e9)
+        self._event(EventKind.DEAD_LETTERED, message.channel, subscription, dead, reason)
+        if self._closed:
+            return
+        state = self._channels.get(channel) or self._create_channel(channel)
+        self._route(dead, state)
+
+    # -- commands --------------------------------------------------------
+
+    async def request(
+        self,
+        channel: str,
+        payload: PayloadLike = b"",
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109 - the documented request API
+        headers: Mapping[str, str] | None = None,
+        content_type: str = JSON,
+        publisher: str = "",
+    ) -> Message:
+        """Send a command and wait for its reply.
+
+        Raises ``NoResponderError`` at once if no subscription matches ``channel`` and
+        ``RequestTimeout`` (with the elapsed time) if no reply comes within ``timeout``.
+        """
+        state = self._channel_for_publish(channel)
+        subs = state.subs if state.generation == self._generation else self._refresh(state)
+        if not subs:
+            self._event(EventKind.NO_RESPONDER, channel, detail="command sent to a channel nobody handles")
+            raise NoResponderError(channel)
+        loop = asyncio.get_running_loop()
+        correlation_id = f"{new_id():x}"
+        sender = publisher or self.default_publisher
+        future: asyncio.Future[Message] = loop.create_future()
+        self._requests[correlation_id] = future
+        started = loop.time()
+        timer = loop.call_later(timeout, self._expire, correlation_id, channel, started)
+        try:
+            await self.publish(
+                channel,
+                payload,
+                kind=Kind.COMMAND,
+                headers=headers,
+                content_type=content_type,
+                publisher=sender,
+                correlation_id=correlation_id,
+                reply_to=REPLY_PREFIX + sender,
+            )
+            return await future
+        finally:
+            timer.cancel()
+            self._requests.pop(correlation_id, None)
+
+    def _expire(self, correlation_id: str, channel: str, started: float) -> None:
+        future = self._requests.pop(correlation_id, None)
+        if future is None or future.done():
+            return
+        elapsed = asyncio.get_running_loop().time() - started
+        self._event(EventKind.REQUEST_TIMED_OUT, channel, detail=f"no reply after {elapsed:.3g} s")
+        future.set_exception(RequestTimeout(channel, elapsed))
+
+    async def reply(
+        self,
+        command: Message,
+        payload: PayloadLike = b"",
+        *,
+        headers: Mapping[str, str] | None = None,
+        content_type: str = JSON,
+        publisher: str = "",
+    ) -> Receipt:
+        """Answer ``command``: publish a ``Kind.REPLY`` to its reply-to channel with its correlation id."""
+        if command.reply_to is None or command.correlation_id is None:
+            raise DeliveryError(
+                f"message {command.id} on {command.channel!r} has no reply-to/correlation id; "
+                "only commands can be answered"
+            )
+        return await self.publish(
+            command.reply_to,
+            payload,
+            kind=Kind.REPLY,
+            headers=headers,
+            content_type=content_type,
+            publisher=publisher,
+            correlation_id=command.correlation_id,
+        )
+
+    # -- subscribing -----------------------------------------------------
+
+    def subscribe(
+        self,
+        pattern: str,
+        *,
+        name: str | None = None,
+        durable: bool = False,
+        max_pending: int = 10_000,
+        overflow: Overflow | str = Overflow.DROP_OLDEST,
+        ack: AckMode | str = AckMode.AUTO,
+        max_attempts: int = 5,
+    ) -> Subscription:
+        """Subscribe to ``pattern`` (MQTT wildcards) and return the ``Subscription``.
+
+        A durable subscription whose consumer went away is reattached when the same
+        ``name`` subscribes again with the same pattern, and delivers its backlog.
+        Retained messages of matching channels are queued first.
+        """
+        if self._closed:
+            raise BrokerClosed("broker is closed; cannot subscribe")
+        validate_pattern(pattern)
+        policy = _enum(Overflow, overflow, "overflow")
+        mode = _enum(AckMode, ack, "ack")
+        if max_pending < 1:
+            raise SubscriptionError(f"max_pending must be at least 1, got {max_pending}")
+        if max_attempts < 1:
+            raise SubscriptionError(f"max_attempts must be at least 1, got {max_attempts}")
+        if name is None:
+            if durable:
+                raise SubscriptionError("a durable subscription needs a name to come back to")
+            self._auto_names += 1
+            name = f"sub-{self._auto_names}"
+        existing = self._subs.get(name)
+        if existing is not None:
+            if existing.durable and durable and existing.state is State.AWAY and existing.pattern == pattern:
+                existing.reattach()
+                existing.wake()
+                return existing
+            raise SubscriptionError(
+                f"a subscription named {name!r} already exists ({existing.pattern!r}, {existing.state.value})"
+            )
+        sub = Subscription(
+            self,
+            name,
+            pattern,
+            durable=durable,
+            max_pending=max_pending,
+            overflow=policy,
+            ack=mode,
+            max_attempts=max_attempts,
+        )
+        self._subs[name] = sub
+        self._trie.add(pattern, sub)
+        self._generation += 1
+        if policy is Overflow.BLOCK:
+            self._blocking += 1
+            self._plain = False
+        if not is_pattern(pattern) and pattern not in self._channels:
+            self._create_channel(pattern)
+        self._event(EventKind.SUBSCRIPTION_ADDED, pattern, name)
+        for channel, message in self._retained.items():
+            if matches(pattern, channel):
+                sub.queue.append(message)
+        return sub
+
+    def remove_subscription(self, sub: Subscription) -> None:
+        """Forget ``sub`` (called by ``Subscription.unsubscribe``)."""
+        if self._subs.get(sub.name) is not sub:
+            return
+        del self._subs[sub.name]
+        self._trie.remove(sub.pattern, sub)
+        self._generation += 1
+        if sub.overflow is Overflow.BLOCK:
+            self._blocking -= 1
+            self._plain = not self._blocking and not self._closed
+        self._dropped_gone += sub.dropped
+        self._delivered_gone += sub.delivered
+        self._event(EventKind.SUBSCRIPTION_REMOVED, sub.pattern, sub.name)
+
+    def subscription_changed(self, sub: Subscription, what: str) -> None:
+        self._event(_SUB_EVENTS[what], sub.pattern, sub.name)
+
+    def subscription(self, name: str) -> Subscription:
+        """The live subscription called ``name``; ``KeyError`` if there is none."""
+        return self._subs[name]
+
+    # -- channels and introspection --------------------------------------
+
+    def declare_channel(self, name: str, description: str = "") -> None:
+        """Make a channel known before anything is published (workspaces do this)."""
+        state = self._channels.get(name) or self._create_channel(validate_channel(name))
+        state.declared = True
+        state.description = description or state.description
+
+    def _create_channel(self, name: str) -> _Channel:
+        state = _Channel(name)
+        self._channels[name] = state
+        self._event(EventKind.CHANNEL_CREATED, name)
+        return state
+
+    def _refresh(self, state: _Channel) -> list[Subscription]:
+        state.subs = self._trie.match(state.name)
+        state.generation = self._generation
+        return state.subs
+
+    def channels(self) -> list[ChannelInfo]:
+        """A snapshot of every known channel with its counters, sorted by name."""
+        infos = []
+        for name in sorted(self._channels):
+            state = self._channels[name]
+            subs = state.subs if state.generation == self._generation else self._refresh(state)
+            infos.append(
+                ChannelInfo(
+                    name,
+                    state.messages,
+                    state.bytes,
+                    state.last_time,
+                    name in self._retained,
+                    len(subs),
+                    state.declared,
+                    state.description,
+                )
+            )
+        return infos
+
+    def subscriptions(self) -> list[SubscriptionInfo]:
+        """A snapshot of every subscription with its counters, in creation order."""
+        return [sub.info() for sub in self._subs.values()]
+
+    def stats(self) -> BrokerStats:
+        subs = self._subs.values()
+        return BrokerStats(
+            time.time(),
+            self.published,
+            self._delivered_gone + sum(sub.delivered for sub in subs),
+            self._dropped_gone + sum(sub.dropped for sub in subs),
+            len(self._channels),
+            len(self._subs),
+            len(self._requests),
+        )
+
+    # -- the tap -----------------------------------------------------------
+
+    def tap(self, max_events: int = 100_000) -> Tap:
+        """Open a tap: ``tap.drain()`` returns what happened since the last drain (bounded by ``max_events``)."""
+        return Tap(self._log, max_events)
+
+    def _event(
+        self,
+        kind: EventKind,
+        channel: str = "",
+        subscription: str = "",
+        message: Message | None = None,
+        detail: str = "",
+    ) -> None:
+        if self._log.taps:
+            self._log.append(BrokerEvent.now(kind, channel, subscription, message, detail))
+
+
+def _enum(kind: type[_E], value: object, what: str) -> _E:
+    try:
+        return kind(value)
+    except ValueError:
+        choices = ", ".join(repr(member.value) for member in kind)
+        raise SubscriptionError(f"{what} must be one of {choices}, got {value!r}") from None

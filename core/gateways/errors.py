@@ -1,0 +1,9 @@
+"""Errors of the gateways (MQTT and HTTP share one name for "this gateway cannot start or serve")."""
+
+from __future__ import annotations
+
+from eventdeck.core.broker.errors import EventDeckError
+
+
+class GatewayError(EventDeckError, RuntimeError):
+    """A gateway cannot start or serve (port in use, unsafe address without credentials, ...)."""

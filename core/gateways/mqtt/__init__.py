@@ -1,0 +1,15 @@
+"""The MQTT 3.1.1/5.0 gateway: lets real MQTT clients publish to and subscribe on the embedded broker.
+
+``packets`` (codec) and ``protocol`` (per-connection state machine) are sans-io; ``server``
+is the thin asyncio shell::
+
+    async with MqttGateway(broker, port=1883) as gateway:
+        ...
+"""
+
+from eventdeck.core.gateways.errors import GatewayError
+from eventdeck.core.gateways.mqtt.limits import MqttLimits
+from eventdeck.core.gateways.mqtt.server import ClientEvent, MqttClientInfo, MqttGateway
+from eventdeck.core.mqtt_codec.errors import ProtocolError
+
+__all__ = ["ClientEvent", "GatewayError", "MqttClientInfo", "MqttGateway", "MqttLimits", "ProtocolError"]

@@ -1,0 +1,456 @@
+"""The simulation: publishers, responders and subscribers from a workspace, so the window is alive from the start.
+
+For each send operation with ``x-eventdeck-publisher`` a task publishes (at the
+given rate, with some jitter) payloads made from the message's examples and its
+``x-eventdeck-generate`` field generators; a send operation with a ``reply`` is a
+command and is sent with ``broker.request`` instead, so request/reply shows up.
+Each receive operation with ``x-eventdeck-responder`` becomes a
+:class:`~eventdeck.core.simulation.virtual.VirtualSubscriber` that answers the command after
+a small delay. Each receive operation with ``x-eventdeck-subscriber`` becomes a
+:class:`~eventdeck.core.simulation.virtual.VirtualSubscriber` too: a consumer the broker pushes the
+matching events to, which takes its time, and may fail some of them (redelivered, then
+dead-lettered to ``$dead/<channel>``)::
+
+    async with Broker() as broker:
+        simulation = Simulation(broker, load_demo())
+        simulation.start()
+        ...
+        simulation.pause()   # the toolbar button
+        simulation.resume()
+        await simulation.stop()
+
+A request that times out or finds no responder is logged and counted; nothing a
+publisher runs into stops the simulation, except the broker closing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import datetime
+import json
+import logging
+import random
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, assert_never
+
+from eventdeck.core.asyncapi.model import MessageSpec
+from eventdeck.core.broker.errors import (
+    BrokerClosed,
+    EventDeckError,
+    NoResponderError,
+    RequestTimeout,
+    SubscriptionError,
+)
+from eventdeck.core.broker.message import Message, PayloadLike
+from eventdeck.core.broker.subscription import State
+from eventdeck.core.simulation.virtual import VirtualSubscriber
+from eventdeck.core.simulation.workspace import (
+    TEMPLATE_FIELD,
+    Bands,
+    Choice,
+    Const,
+    FieldGenerator,
+    FromRequest,
+    IntRange,
+    NumberRange,
+    OperationSpec,
+    Sample,
+    Template,
+    Walk,
+    Workspace,
+    load_demo,
+)
+
+if TYPE_CHECKING:
+    from eventdeck.core.broker.broker import Broker
+
+__all__ = ["PayloadFactory", "Simulation"]
+
+logger = logging.getLogger(__name__)
+
+MAX_IN_FLIGHT = 8
+"""Most commands a simulated publisher waits on at once; further ticks skip sending until one finishes."""
+JITTER = (0.6, 1.4)
+"""Each interval between two messages is the nominal one times a random factor in this range."""
+FIRST_TICK = 0.5
+"""Every publisher sends its first message within this many seconds of ``start()`` (sooner if faster)."""
+
+
+class PayloadFactory:
+    """Makes varied payloads for one message: a random example, with generated fields written over it.
+
+    Stateful where the generators are (``{seq}`` counts, walks remember their value).
+    """
+
+    def __init__(self, message: MessageSpec, generators: Mapping[str, FieldGenerator], rng: random.Random) -> None:
+        self.message = message
+        self.generators = generators
+        self.random = rng
+        self.seq = 0
+        self._walks: dict[str, float] = {}
+
+    def make(self, request: Any = None) -> Any:
+        """A new payload; ``request`` is the command's payload when this message is a reply."""
+        self.seq += 1
+        examples = [e.payload for e in self.message.examples if e.payload is not None]
+        payload = copy.deepcopy(self.random.choice(examples)) if examples else {}
+        if not isinstance(payload, dict):
+            return payload  # generators only describe fields of an object
+        for name, generator in self.generators.items():
+            payload[name] = self._generate(name, generator, payload, request)
+        return payload
+
+    def _generate(self, name: str, gen: FieldGenerator, payload: dict[str, Any], request: Any) -> Any:
+        rng = self.random
+        if isinstance(gen, Const):
+            return copy.deepcopy(gen.value)
+        if isinstance(gen, Choice):
+            return copy.deepcopy(rng.choice(gen.values))
+        if isinstance(gen, IntRange):
+            return rng.randint(gen.low, gen.high)
+        if isinstance(gen, NumberRange):
+            return round(rng.uniform(gen.low, gen.high), gen.decimals)
+        if isinstance(gen, Sample):
+            return copy.deepcopy(rng.sample(gen.values, rng.randint(gen.low, gen.high)))
+        if isinstance(gen, Walk):
+            return self._walk(name, gen)
+        if isinstance(gen, Bands):
+            value = payload.get(gen.field)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                for bound, label in gen.bands:
+                    if value <= bound:
+                        return copy.deepcopy(label)
+            return copy.deepcopy(gen.bands[-1][1])
+        if isinstance(gen, Template):
+            return TEMPLATE_FIELD.sub(lambda match: self._placeholder(match, payload), gen.text)
+        if isinstance(gen, FromRequest):
+            return copy.deepcopy(request.get(gen.field)) if isinstance(request, dict) else None
+        assert_never(gen)
+
+    def _walk(self, name: str, gen: Walk) -> float | int:
+        previous = self._walks.get(name)
+        if previous is None:
+            value = gen.start
+        else:
+            step = (
+                self.random.randint(int(gen.step_low), int(gen.step_high))
+                if gen.whole
+                else self.random.uniform(gen.step_low, gen.step_high)
+            )
+            value = previous + step
+            if not gen.low <= value <= gen.high:
+                value = gen.start
+        self._walks[name] = value
+        return int(value) if gen.whole else round(value, 2)
+
+    def _placeholder(self, match: re.Match[str], payload: dict[str, Any]) -> str:
+        name, flt = match.group(1), match.group(2)
+        if name == "seq":
+            text = str(self.seq)
+        elif name == "hex":
+            text = f"{self.random.getrandbits(24):06x}"
+        elif name == "now":
+            text = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+        elif name in payload:
+            value = payload[name]
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        else:
+            return match.group(0)  # unknown: left as written, so the mistake is visible in the stream
+        return _FILTERS[flt](text) if flt else text
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[0-9A-Za-z]+", text)
+
+
+def _slug(text: str) -> str:
+    return ".".join(_words(text)).lower()  # "Tim Berners-Lee" -> "tim.berners.lee"
+
+
+def _handle(text: str) -> str:
+    return "_".join(_words(text)).lower()  # "Tim Berners-Lee" -> "tim_berners_lee"
+
+
+def _first(text: str) -> str:
+    return (text.split() or [""])[0]
+
+
+_FILTERS: dict[str, Callable[[str], str]] = {
+    "slug": _slug,
+    "handle": _handle,
+    "lower": str.lower,
+    "upper": str.upper,
+    "first": _first,
+}
+
+
+class Simulation:
+    """Simulated publishers, responders and subscribers for a workspace (the packaged demo by default).
+
+    ``speed`` multiplies every rate and divides every delay (tests run the demo fast);
+    ``seed`` makes payloads, timing and failures repeatable. ``start()`` declares the
+    workspace's channels, starts the responders and subscribers (:attr:`responders`,
+    :attr:`subscribers`) and one named task per publisher; ``pause()`` and ``resume()``
+    stop and restart the publishers (responders and subscribers keep consuming, so queues
+    drain); ``await stop()`` cancels everything and waits for it. A durable subscriber's
+    subscription outlives ``stop()``: it stays "away" and keeps queueing, and the next
+    ``start()`` takes its backlog.
+    """
+
+    def __init__(
+        self,
+        broker: Broker,
+        workspace: Workspace | None = None,
+        *,
+        speed: float = 1.0,
+        seed: int | None = None,
+    ) -> None:
+        if not speed > 0:
+            raise ValueError(f"speed must be more than 0, got {speed!r}")
+        self.broker = broker
+        self.workspace = workspace if workspace is not None else load_demo()
+        self.speed = float(speed)
+        self.seed = seed
+        self.published: Counter[str] = Counter()
+        """Messages (events and commands) published, per channel."""
+        self.requests = 0
+        self.replies = 0
+        self.request_failures = 0
+        """Commands that timed out, found no responder, or failed otherwise."""
+        self.last_reply: Message | None = None
+        self.responders: list[VirtualSubscriber] = []
+        """The simulated services answering commands (``x-eventdeck-responder``), while running."""
+        self.subscribers: list[VirtualSubscriber] = []
+        """The simulated consumers of events (``x-eventdeck-subscriber``), while running."""
+        self._tasks: list[asyncio.Task[None]] = []
+        self._requests: set[asyncio.Task[None]] = set()
+        self._resumed = asyncio.Event()
+        self._resumed.set()
+        self._running = False
+
+    def __repr__(self) -> str:
+        state = "paused" if self.paused else "running" if self._running else "stopped"
+        return f"<Simulation {self.workspace.title!r} {state} published={self.published.total()}>"
+
+    def _random(self, key: str) -> random.Random:
+        return random.Random(f"{self.seed}:{key}") if self.seed is not None else random.Random()
+
+    # -- state -------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @property
+    def paused(self) -> bool:
+        return not self._resumed.is_set()
+
+    def pause(self) -> None:
+        """Stop the simulated publishers (messages already queued stay queued)."""
+        self._resumed.clear()
+
+    def resume(self) -> None:
+        """Let the simulated publishers publish again."""
+        self._resumed.set()
+
+    def toggle(self) -> bool:
+        """Pause if running, resume if paused; return the new ``paused``."""
+        if self.paused:
+            self.resume()
+        else:
+            self.pause()
+        return self.paused
+
+    @property
+    def publisher_names(self) -> list[str]:
+        return [op.publisher.name for op in self.workspace.publishers if op.publisher is not None]
+
+    @property
+    def subscriber_names(self) -> list[str]:
+        return [op.subscriber.name for op in self.workspace.subscribers if op.subscriber is not None]
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start(self) -> None:
+        """Declare the channels, start responders, subscribers and publishers (idempotent while running).
+
+        Raises :class:`SubscriptionError` (having started nothing; consuming tasks already
+        created end by themselves) if a responder's or a subscriber's name is already taken by
+        another subscription of the broker.
+        """
+        if self._running:
+            return
+        broker = self.broker
+        for channel in self.workspace.channels:
+            if channel.address is not None and not channel.parameterized:
+                broker.declare_channel(channel.address, channel.description or channel.title)
+        loop = asyncio.get_running_loop()
+        away = {info.name for info in broker.subscriptions() if info.state is State.AWAY}
+        try:
+            for op in self.workspace.responders:
+                self._start_responder(op)
+            for op in self.workspace.subscribers:
+                self._start_subscriber(op)
+        except SubscriptionError:
+            for consumer in self.responders + self.subscribers:
+                if consumer.name in away:
+                    consumer.subscription.close()  # a durable one that was away before: away again, with its backlog
+                else:
+                    consumer.subscription.unsubscribe()
+            self.responders.clear()
+            self.subscribers.clear()
+            raise
+        for op in self.workspace.publishers:
+            assert op.publisher is not None
+            name = f"simulation:{op.publisher.name}:{op.key}"
+            self._tasks.append(loop.create_task(self._publish_loop(op), name=name))
+        self._running = True
+
+    def _start_responder(self, op: OperationSpec) -> None:
+        settings, reply = op.responder, op.reply
+        assert settings is not None
+        assert reply is not None
+        assert op.channel.pattern is not None
+        factory = None
+        if reply.messages:
+            message = reply.messages[0]
+            factory = PayloadFactory(message, self.workspace.generators(message), self._random(op.key))
+
+        def answer(command: Message) -> PayloadLike:
+            if factory is None:
+                return {}
+            try:
+                request = command.json()
+            except EventDeckError:
+                request = None
+            result: PayloadLike = factory.make(request)
+            return result
+
+        responder = VirtualSubscriber(
+            self.broker,
+            op.channel.pattern,
+            name=settings.name,
+            delay=settings.delay / self.speed,
+            failure_rate=settings.failure_rate,
+            reply=answer,
+            max_attempts=1 if settings.failure_rate else 5,  # a failed command is not retried: it times out
+            seed=self._random(f"{op.key}:failures").randrange(2**32),
+        )
+        responder.start()
+        self.responders.append(responder)
+
+    def _start_subscriber(self, op: OperationSpec) -> None:
+        settings = op.subscriber
+        assert settings is not None
+        subscriber = VirtualSubscriber(
+            self.broker,
+            settings.pattern,
+            name=settings.name,
+            delay=settings.delay / self.speed,
+            failure_rate=settings.failure_rate,
+            durable=settings.durable,
+            max_attempts=settings.max_attempts,
+            seed=self._random(f"{op.key}:failures").randrange(2**32),
+        )
+        subscriber.start()
+        self.subscribers.append(subscriber)
+
+    async def stop(self) -> None:
+        """Cancel the publishers and pending commands, stop the responders and subscribers, and wait for it.
+
+        Subscriptions are closed: removed, except a durable subscriber's, which stays "away".
+        """
+        tasks = self._tasks + list(self._requests)
+        self._tasks = []
+        self._requests.clear()
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            for task, result in zip(tasks, results, strict=True):
+                if isinstance(result, Exception):
+                    logger.error("simulation task %r failed", task.get_name(), exc_info=result)
+        consumers = self.responders + self.subscribers
+        self.responders, self.subscribers = [], []
+        for consumer in consumers:
+            await consumer.stop()
+        self._running = False
+
+    async def __aenter__(self) -> Simulation:
+        self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    # -- publishers ----------------------------------------------------------
+
+    async def _publish_loop(self, op: OperationSpec) -> None:
+        settings = op.publisher
+        address = op.channel.address
+        assert settings is not None
+        assert address is not None
+        rng = self._random(op.key)
+        factories = [PayloadFactory(message, self.workspace.generators(message), rng) for message in op.messages] or [
+            PayloadFactory(MessageSpec(name=op.key), {}, rng)
+        ]
+        interval = 1.0 / (settings.rate * self.speed)
+        await asyncio.sleep(rng.uniform(0, min(interval, FIRST_TICK)))
+        while True:
+            if not self._resumed.is_set():
+                await self._resumed.wait()
+            factory = rng.choice(factories)
+            try:
+                payload = factory.make()
+                if op.is_command:
+                    self._send_command(op, address, payload)
+                else:
+                    await self.broker.publish(
+                        address, payload, publisher=settings.name, content_type=factory.message.content_type
+                    )
+                    self.published[address] += 1
+            except BrokerClosed:
+                return
+            except Exception:
+                logger.exception("simulated publisher %r could not publish to %r", settings.name, address)
+            await asyncio.sleep(interval * rng.uniform(*JITTER))
+
+    def _send_command(self, op: OperationSpec, address: str, payload: Any) -> None:
+        if len(self._requests) >= MAX_IN_FLIGHT:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._request(op, address, payload), name=f"simulation:request:{address}"
+        )
+        self._requests.add(task)
+        task.add_done_callback(self._requests.discard)
+
+    async def _request(self, op: OperationSpec, address: str, payload: Any) -> None:
+        settings = op.publisher
+        assert settings is not None
+        self.requests += 1
+        try:
+            reply = await self.broker.request(
+                address, payload, timeout=settings.timeout / self.speed, publisher=settings.name
+            )
+        except NoResponderError as exc:  # refused before anything was published
+            self.request_failures += 1
+            logger.warning("simulated command from %r: %s", settings.name, exc)
+        except RequestTimeout as exc:
+            self.request_failures += 1
+            self.published[address] += 1
+            logger.warning("simulated command from %r: %s", settings.name, exc)
+        except BrokerClosed:
+            self.request_failures += 1
+        except Exception:
+            self.request_failures += 1
+            logger.exception("simulated command from %r to %r failed", settings.name, address)
+        else:
+            self.replies += 1
+            self.published[address] += 1
+            self.last_reply = reply

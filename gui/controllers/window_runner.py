@@ -1,0 +1,136 @@
+"""Start and stop the window on one qasync loop that drives both Qt and asyncio.
+
+Quitting follows qasync's advice: the app does not quit when the last window
+closes; the window's ``closed`` signal sets an asyncio event, the coroutine then
+stops the simulation, the bridge and the broker, and returns, so the loop ends
+with nothing pending.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from importlib.resources import as_file, files
+from typing import Any
+
+import qasync
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from eventdeck.core import Broker
+from eventdeck.core.connectors import ConnectorError, backend_from_url
+from eventdeck.core.gateways.controller import Gateways
+from eventdeck.core.simulation.simulation import Simulation
+from eventdeck.core.simulation.workspace import DEMO_RESOURCE
+from eventdeck.gui.bridge import Bridge
+from eventdeck.gui.controllers.gateways import GatewaysController, endpoint_from_settings
+from eventdeck.gui.controllers.heap import HeapKeeper
+from eventdeck.gui.main_window import MainWindow
+from eventdeck.gui.widgets.icons import icon
+
+log = logging.getLogger("eventdeck")
+
+
+def run_window(args: argparse.Namespace) -> int:
+    QApplication.setApplicationName("EventDeck")
+    QApplication.setOrganizationName("EventDeck")
+    QGuiApplication.setDesktopFileName("eventdeck")  # groups the window with packaging/eventdeck.desktop
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setQuitOnLastWindowClosed(False)
+    app.setWindowIcon(icon("app"))
+    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+        return runner.run(open_window(args))
+
+
+async def open_window(args: argparse.Namespace, settings: QSettings | None = None) -> int:
+    """Run the window until it is closed (or the screenshot is taken); return the exit code."""
+    settings = settings or QSettings()
+    # No type=bool here: PySide6 mis-counts references of bools it returns from QSettings.
+    first_launch = str(settings.value("app/launched_before", "false")).lower() != "true"
+    demo = first_launch if args.demo is None else args.demo
+    loop = asyncio.get_running_loop()
+    async with Broker() as broker:
+        bridge = Bridge(broker)
+        simulation = Simulation(broker) if demo else None
+        gateways = GatewaysController(
+            bridge,
+            Gateways(
+                broker,
+                mqtt=endpoint_from_settings(settings, "MQTT", args.mqtt),
+                http=endpoint_from_settings(settings, "HTTP", args.http),
+            ),
+            settings,
+        )
+        window = MainWindow(bridge, settings, simulation, args.ring_size, gateways=gateways)
+        loop.set_exception_handler(lambda _loop, context: _report(window, context))
+        previous_hook = sys.excepthook  # a Qt slot that raises lands here: log it and show it, carry on
+        sys.excepthook = lambda kind, exc, tb: _report(window, {"message": "error in the window", "exception": exc})
+        closed = asyncio.Event()
+        window.closed.connect(closed.set)
+        if simulation is not None:
+            simulation.start()
+        bridge.start()
+        window.show()
+        bridge.spawn(gateways.start(), "starting the gateways")
+        if args.asyncapi is not None:
+            window.open_asyncapi(str(args.asyncapi))
+        elif simulation is not None:  # the demo is an AsyncAPI document too: templates and validation for it
+            with as_file(files("eventdeck.resources").joinpath(DEMO_RESOURCE)) as demo_document:
+                window.open_asyncapi(str(demo_document))
+        if args.connect:
+            _connect_at_start(window, args.connect)
+        heap = HeapKeeper(bridge)
+        loop.call_later(0.5, heap.start)  # after the first paint, not before it
+        settings.setValue("app/launched_before", True)
+        code = 0
+        try:
+            if args.screenshot is not None:
+                code = await _screenshot(window, args.screenshot, args.screenshot_delay, closed)
+                window.close()
+            await closed.wait()
+        finally:
+            await window.disconnect_backend()
+            bridge.stop()
+            if simulation is not None:
+                await simulation.stop()
+            await gateways.gateways.stop()
+            loop.set_exception_handler(None)
+            sys.excepthook = previous_hook
+    return code
+
+
+def _connect_at_start(window: MainWindow, url: str) -> None:
+    """``--connect URL``: the window opens on the embedded broker and switches once connected."""
+    try:
+        backend = backend_from_url(url)
+    except ConnectorError as exc:
+        window.show_error(f"--connect {url}: {exc}")
+        return
+    window.connect_to(backend)
+
+
+async def _screenshot(window: MainWindow, path: Any, delay: float, closed: asyncio.Event) -> int:
+    try:
+        await asyncio.wait_for(closed.wait(), timeout=delay)
+    except TimeoutError:
+        pass
+    else:
+        return 0  # closed by the user before the delay ran out
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not window.grab().save(str(path), "PNG"):
+        print(f"eventdeck: could not write the screenshot to {path}", file=sys.stderr)
+        return 1
+    log.info("screenshot saved to %s", path)
+    return 0
+
+
+def _report(window: MainWindow, context: dict[str, Any]) -> None:
+    """The loop's exception handler: log it and show it, never crash the app."""
+    exc = context.get("exception")
+    message = context.get("message", "unexpected error")
+    log.error("%s", message, exc_info=exc)
+    window.show_error(f"{message}: {exc}" if exc else str(message))

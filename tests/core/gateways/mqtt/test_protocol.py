@@ -1,0 +1,412 @@
+"""The MQTT connection state machine, driven with bytes and no sockets (h11 style)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from eventdeck.core import Kind, Message
+from eventdeck.core.gateways.mqtt import MqttLimits
+from eventdeck.core.gateways.mqtt.protocol import (
+    Action,
+    ConnectionClosed,
+    MqttConnection,
+    PublishToBroker,
+    SessionStarted,
+    SubscribeInBroker,
+    UnsubscribeInBroker,
+)
+from eventdeck.core.gateways.mqtt.session import ClientSubscription, SessionState
+from eventdeck.core.gateways.mqtt.translate import CORRELATION_ENCODING_HEADER, EXPIRY_HEADER, QOS_HEADER
+from eventdeck.core.mqtt_codec import codes as c
+from eventdeck.core.mqtt_codec.packets import (
+    Ack,
+    ConnAck,
+    Connect,
+    Disconnect,
+    Packet,
+    PacketReader,
+    PingReq,
+    PingResp,
+    Properties,
+    Publish,
+    SubAck,
+    Subscribe,
+    SubscriptionRequest,
+    UnsubAck,
+    Unsubscribe,
+    Will,
+    encode,
+)
+
+
+class Pair:
+    """A client's view of one MqttConnection: send packets, get back actions and decoded replies."""
+
+    def __init__(
+        self,
+        version: int = c.MQTT_311,
+        sessions: dict[str, SessionState] | None = None,
+        **options: Any,
+    ) -> None:
+        self.version = version
+        self.sessions = {} if sessions is None else sessions
+        self.server = MqttConnection(self.sessions, **options)
+        self.reader = PacketReader(version=version)
+
+    def send_bytes(self, data: bytes) -> tuple[list[Action], list[Packet]]:
+        actions = self.server.receive_data(data)
+        return actions, self.reader.feed(self.server.data_to_send())
+
+    def send(self, *packets: Packet) -> tuple[list[Action], list[Packet]]:
+        return self.send_bytes(b"".join(encode(p, self.version) for p in packets))
+
+    def connect(self, client_id: str = "dev", **fields: Any) -> tuple[list[Action], list[Packet]]:
+        return self.send(Connect(client_id, self.version, **fields))
+
+    def received(self) -> list[Packet]:
+        return self.reader.feed(self.server.data_to_send())
+
+
+def _message(channel: str = "a/b", payload: bytes = b"x", qos: int | None = None, **fields: Any) -> Message:
+    headers = dict(fields.pop("headers", {}))
+    if qos is not None:
+        headers[QOS_HEADER] = str(qos)
+    return Message.build(channel, payload, headers=headers, **fields)
+
+
+@pytest.mark.parametrize("version", [c.MQTT_311, c.MQTT_5])
+def test_connect_accepted(version: int) -> None:
+    pair = Pair(version)
+    actions, replies = pair.connect("dev-1", keep_alive=30)
+    assert isinstance(actions[0], SessionStarted)
+    assert not actions[0].resumed
+    assert replies[0].reason_code == c.SUCCESS  # type: ignore[union-attr]
+    assert pair.server.client_id == "dev-1"
+    assert pair.server.keep_alive == 30
+    if version == c.MQTT_5:
+        props = replies[0].properties  # type: ignore[union-attr]
+        assert props.receive_maximum == 64
+        assert props.maximum_packet_size == 1024 * 1024
+        assert props.shared_available == 0
+
+
+def test_v5_empty_client_id_is_assigned_and_returned() -> None:
+    pair = Pair(c.MQTT_5)
+    _, replies = pair.connect("")
+    assigned = replies[0].properties.assigned_client_id  # type: ignore[union-attr]
+    assert assigned
+    assert assigned.startswith("auto-")
+    assert pair.server.client_id == assigned
+
+
+def test_v311_empty_client_id_needs_clean_session() -> None:
+    pair = Pair()
+    actions, replies = pair.connect("", clean_start=False)
+    assert replies == [ConnAck(c.V3_IDENTIFIER_REJECTED)]
+    assert isinstance(actions[-1], ConnectionClosed)
+    assert pair.server.closed
+
+
+@pytest.mark.parametrize(("version", "code"), [(c.MQTT_311, c.V3_BAD_CREDENTIALS), (c.MQTT_5, 0x86)])
+def test_credentials_are_checked(version: int, code: int) -> None:
+    creds = {"alice": "s3cret"}
+    refused = Pair(version, credentials=creds)
+    assert refused.connect(username="alice", password=b"wrong")[1] == [ConnAck(code)]
+    assert refused.server.closed
+    accepted = Pair(version, credentials=creds)
+    assert accepted.connect(username="alice", password=b"s3cret")[1][0].reason_code == 0  # type: ignore[union-attr]
+
+
+def test_unsupported_protocol_level_gets_a_311_refusal() -> None:
+    pair = Pair()
+    actions, replies = pair.send_bytes(b"\x10\x0c\x00\x04MQTT\x06\x02\x00\x3c\x00\x00")
+    assert replies == [ConnAck(c.V3_UNACCEPTABLE_PROTOCOL)]
+    assert isinstance(actions[-1], ConnectionClosed)
+
+
+def test_busy_server_refuses() -> None:
+    pair = Pair(c.MQTT_5, busy=True)
+    assert pair.connect()[1] == [ConnAck(c.SERVER_BUSY)]
+
+
+def test_anything_before_connect_closes_silently() -> None:
+    pair = Pair()
+    actions, replies = pair.send(PingReq())
+    assert replies == []
+    assert isinstance(actions[0], ConnectionClosed)
+    assert pair.server.closed
+
+
+@pytest.mark.parametrize("version", [c.MQTT_311, c.MQTT_5])
+def test_publish_at_each_qos(version: int) -> None:
+    pair = Pair(version)
+    pair.connect("pub")
+    actions, replies = pair.send(
+        Publish("t/0", b"zero"), Publish("t/1", b"one", 1, packet_id=1), Publish("t/2", b"two", 2, packet_id=2)
+    )
+    assert [a.message.channel for a in actions if isinstance(a, PublishToBroker)] == ["t/0", "t/1", "t/2"]
+    assert all(a.message.publisher == "pub" for a in actions if isinstance(a, PublishToBroker))
+    assert replies == [Ack(c.PUBACK, 1), Ack(c.PUBREC, 2)]
+    # A DUP of the QoS 2 message is acknowledged again but not published twice.
+    actions, replies = pair.send(Publish("t/2", b"two", 2, dup=True, packet_id=2))
+    assert actions == []
+    assert replies == [Ack(c.PUBREC, 2)]
+    assert pair.send(Ack(c.PUBREL, 2))[1] == [Ack(c.PUBCOMP, 2)]
+
+
+def test_v5_pubrel_for_unknown_id_says_not_found() -> None:
+    pair = Pair(c.MQTT_5)
+    pair.connect()
+    assert pair.send(Ack(c.PUBREL, 9))[1] == [Ack(c.PUBCOMP, 9, c.PACKET_ID_NOT_FOUND)]
+
+
+def test_retain_flag_reaches_the_broker_action() -> None:
+    pair = Pair()
+    pair.connect()
+    actions, _ = pair.send(Publish("t", b"v", retain=True))
+    assert isinstance(actions[0], PublishToBroker)
+    assert actions[0].retain
+
+
+@pytest.mark.parametrize(("version", "bad"), [(c.MQTT_311, c.V3_SUBSCRIBE_FAILURE), (c.MQTT_5, None)])
+def test_subscribe_reason_codes(version: int, bad: int | None) -> None:
+    pair = Pair(version, limits=MqttLimits(max_subscriptions_per_client=3))
+    pair.connect()
+    filters = ["a/+", "a/#/b", "$share/g/x", "b/#", "$SYS/#", "c", "a/+"]
+    actions, replies = pair.send(Subscribe(1, tuple(SubscriptionRequest(f, 1) for f in filters)))
+    expected_v5 = (1, c.TOPIC_FILTER_INVALID, c.SHARED_SUBSCRIPTIONS_NOT_SUPPORTED, 1, 1, c.QUOTA_EXCEEDED, 1)
+    expected = tuple(code if code == 1 else bad for code in expected_v5) if bad else expected_v5
+    assert replies == [SubAck(1, expected)]
+    subs = [a for a in actions if isinstance(a, SubscribeInBroker)]
+    assert [(s.subscription.filter, s.new) for s in subs] == [
+        ("a/+", True),
+        ("b/#", True),
+        ("$SYS/#", True),
+        ("a/+", False),
+    ]
+    assert subs[0].subscription.name == "mqtt:dev a/+"
+
+
+def test_unsubscribe_reason_codes() -> None:
+    pair = Pair(c.MQTT_5)
+    pair.connect()
+    pair.send(Subscribe(1, (SubscriptionRequest("a"),)))
+    actions, replies = pair.send(Unsubscribe(2, ("a", "b")))
+    assert replies == [UnsubAck(2, (c.SUCCESS, c.NO_SUBSCRIPTION_EXISTED))]
+    assert [type(a) for a in actions] == [UnsubscribeInBroker]
+
+
+def test_ping() -> None:
+    pair = Pair()
+    pair.connect()
+    assert pair.send(PingReq())[1] == [PingResp()]
+
+
+def _subscribed(pair: Pair, topic_filter: str = "a/#", qos: int = 1, **options: Any) -> ClientSubscription:
+    actions, _ = pair.send(Subscribe(1, (SubscriptionRequest(topic_filter, qos, **options),)))
+    action = actions[0]
+    assert isinstance(action, SubscribeInBroker)
+    return action.subscription
+
+
+def test_delivery_takes_the_lower_qos_and_respects_the_window() -> None:
+    pair = Pair(c.MQTT_5)
+    pair.connect(properties=Properties(receive_maximum=2))
+    sub = _subscribed(pair, qos=1)
+    pair.server.deliver(_message(qos=0), sub)
+    for n in range(3):
+        pair.server.deliver(_message(payload=b"%d" % n, qos=2), sub)
+    got = pair.received()
+    assert [(p.qos, p.payload) for p in got] == [(0, b"x"), (1, b"0"), (1, b"1")]  # type: ignore[union-attr]
+    assert pair.server.send_quota == -1  # one waits in the session
+    first = got[1].packet_id  # type: ignore[union-attr]
+    _, replies = pair.send(Ack(c.PUBACK, first))
+    assert [p.payload for p in replies] == [b"2"]  # type: ignore[union-attr]
+
+
+def test_qos2_delivery_handshake() -> None:
+    pair = Pair()
+    pair.connect()
+    sub = _subscribed(pair, qos=2)
+    pair.server.deliver(_message(), sub)
+    (publish,) = pair.received()
+    assert isinstance(publish, Publish)
+    assert publish.qos == 2
+    assert pair.send(Ack(c.PUBREC, publish.packet_id))[1] == [Ack(c.PUBREL, publish.packet_id)]
+    pair.send(Ack(c.PUBCOMP, publish.packet_id))
+    assert pair.server.session is not None
+    assert not pair.server.session.inflight
+
+
+def test_resumed_session_resends_in_flight_with_dup_and_the_same_ids() -> None:
+    sessions: dict[str, SessionState] = {}
+    first = Pair(sessions=sessions)
+    first.connect("keep", clean_start=False)
+    sub1 = _subscribed(first, qos=1)
+    sub2 = _subscribed(first, "b", qos=2)
+    first.server.deliver(_message("a/1"), sub1)
+    first.server.deliver(_message("b"), sub2)
+    p1, p2 = first.received()
+    first.send(Ack(c.PUBREC, p2.packet_id))  # type: ignore[union-attr]
+    actions = first.server.connection_lost()
+    closed = actions[-1]
+    assert isinstance(closed, ConnectionClosed)
+    assert closed.keep_session
+    second = Pair(sessions=sessions)
+    actions, replies = second.connect("keep", clean_start=False)
+    assert isinstance(actions[0], SessionStarted)
+    assert actions[0].resumed
+    assert replies[0] == ConnAck(c.SUCCESS, True)
+    assert replies[1] == p1._replace(dup=True)  # type: ignore[union-attr]
+    assert replies[2] == Ack(c.PUBREL, p2.packet_id)  # type: ignore[union-attr]
+
+
+def test_clean_start_discards_the_old_session() -> None:
+    sessions: dict[str, SessionState] = {}
+    Pair(sessions=sessions).connect("x", clean_start=False)
+    actions, replies = Pair(sessions=sessions).connect("x", clean_start=True)
+    started = actions[0]
+    assert isinstance(started, SessionStarted)
+    assert started.discarded is not None
+    assert not started.resumed
+    assert replies == [ConnAck(c.SUCCESS, False)]
+
+
+def test_take_over_names_the_previous_connection() -> None:
+    sessions: dict[str, SessionState] = {}
+    old = Pair(sessions=sessions)
+    old.connect("same")
+    actions, _ = Pair(sessions=sessions).connect("same", clean_start=False)
+    assert isinstance(actions[0], SessionStarted)
+    assert actions[0].replaced is old.server
+    # The old connection, closed afterwards, no longer owns (and cannot drop) the session.
+    closed = old.server.close(c.SESSION_TAKEN_OVER)[-1]
+    assert isinstance(closed, ConnectionClosed)
+    assert closed.session is None
+
+
+def test_v5_malformed_packet_gets_disconnect_and_publishes_the_will() -> None:
+    pair = Pair(c.MQTT_5)
+    pair.connect(will=Will("dev/status", b"offline", 1, True))
+    actions, replies = pair.send_bytes(b"\x36\x03\x00\x01a")
+    assert replies[0].reason_code == c.MALFORMED_PACKET  # type: ignore[union-attr]
+    closed = actions[-1]
+    assert isinstance(closed, ConnectionClosed)
+    assert closed.will is not None
+    assert closed.will.message.channel == "dev/status"
+    assert closed.will.retain
+
+
+@pytest.mark.parametrize(("reason", "will"), [(c.SUCCESS, False), (c.DISCONNECT_WITH_WILL, True)])
+def test_disconnect_and_the_will(reason: int, will: bool) -> None:
+    pair = Pair(c.MQTT_5)
+    pair.connect(will=Will("w", b"bye"))
+    closed = pair.send(Disconnect(reason))[0][-1]
+    assert isinstance(closed, ConnectionClosed)
+    assert (closed.will is not None) is will
+
+
+def test_disconnect_cannot_turn_a_zero_expiry_into_a_persistent_session() -> None:
+    pair = Pair(c.MQTT_5)
+    pair.connect()
+    _, replies = pair.send(Disconnect(properties=Properties(session_expiry=60)))
+    assert replies[0].reason_code == c.PROTOCOL_ERROR  # type: ignore[union-attr]
+
+
+def test_oversized_packet_v5() -> None:
+    pair = Pair(c.MQTT_5, limits=MqttLimits(max_packet_size=100))
+    pair.connect()
+    _, replies = pair.send(Publish("t", b"x" * 200))
+    assert replies[0].reason_code == c.PACKET_TOO_LARGE  # type: ignore[union-attr]
+    assert pair.server.closed
+
+
+def test_second_connect_is_a_protocol_error() -> None:
+    pair = Pair(c.MQTT_5)
+    pair.connect()
+    assert pair.connect()[1][0].reason_code == c.PROTOCOL_ERROR  # type: ignore[union-attr]
+
+
+def test_inbound_topic_alias() -> None:
+    pair = Pair(c.MQTT_5)
+    pair.connect()
+    actions, _ = pair.send(
+        Publish("long/topic/name", b"1", properties=Properties(topic_alias=3)),
+        Publish("", b"2", properties=Properties(topic_alias=3)),
+    )
+    assert [a.message.channel for a in actions if isinstance(a, PublishToBroker)] == ["long/topic/name"] * 2
+    _, replies = pair.send(Publish("", b"3", properties=Properties(topic_alias=999)))
+    assert replies[0].reason_code == c.TOPIC_ALIAS_INVALID  # type: ignore[union-attr]
+
+
+def test_wildcard_in_topic_name_closes() -> None:
+    pair = Pair(c.MQTT_5)
+    pair.connect()
+    _, replies = pair.send(Publish("a/+", b""))
+    assert replies[0].reason_code == c.TOPIC_NAME_INVALID  # type: ignore[union-attr]
+
+
+def test_v5_properties_become_message_fields_and_back() -> None:
+    pair = Pair(c.MQTT_5)
+    pair.connect("asker")
+    props = Properties(
+        response_topic="answers/asker",
+        correlation_data=b"\xff\x00",
+        content_type="application/json",
+        user_properties=(("trace", "t1"),),
+        message_expiry=60,
+    )
+    actions, _ = pair.send(Publish("devices/lamp/set", b"{}", 1, packet_id=1, properties=props))
+    message = actions[0].message  # type: ignore[union-attr]
+    assert message.kind is Kind.COMMAND
+    assert message.reply_to == "answers/asker"
+    assert message.correlation_id == "ff00"
+    assert message.headers[CORRELATION_ENCODING_HEADER] == "hex"
+    assert message.content_type == "application/json"
+    assert message.headers["trace"] == "t1"
+    assert message.headers[EXPIRY_HEADER] == "60"
+    other = Pair(c.MQTT_5)
+    other.connect("lamp")
+    sub = _subscribed(other, "devices/#", 1, no_local=False)
+    sub.subscription_id = 5
+    other.server.deliver(message, sub)
+    (out,) = other.received()
+    assert isinstance(out, Publish)
+    assert out.properties.response_topic == "answers/asker"
+    assert out.properties.correlation_data == b"\xff\x00"
+    assert out.properties.user_properties == (("trace", "t1"),)  # mqtt-* headers stay inside
+    assert out.properties.content_type == "application/json"
+    assert out.properties.subscription_ids == (5,)
+    assert 0 < out.properties.message_expiry <= 60  # type: ignore[operator]
+    # The answer: correlation data without a response topic is a reply.
+    reply = other.send(Publish("answers/asker", b"ok", properties=Properties(correlation_data=b"req-7")))[0][0]
+    assert reply.message.kind is Kind.REPLY
+    assert reply.message.correlation_id == "req-7"
+
+
+def test_expired_messages_are_not_delivered() -> None:
+    pair = Pair(c.MQTT_5)
+    pair.connect()
+    sub = _subscribed(pair, qos=0)
+    old = _message(headers={EXPIRY_HEADER: "5"})._replace(timestamp=0.0)
+    pair.server.deliver(old, sub)
+    assert pair.received() == []
+
+
+def test_no_local_and_client_maximum_packet_size() -> None:
+    pair = Pair(c.MQTT_5)
+    pair.connect("me", properties=Properties(maximum_packet_size=50))
+    sub = _subscribed(pair, qos=0, no_local=True)
+    pair.server.deliver(_message(publisher="me"), sub)
+    pair.server.deliver(_message(payload=b"x" * 100), sub)
+    pair.server.deliver(_message(payload=b"small"), sub)
+    assert [p.payload for p in pair.received()] == [b"small"]  # type: ignore[union-attr]
+
+
+def test_limits_are_validated() -> None:
+    with pytest.raises(ValueError, match="max_inflight must be positive"):
+        MqttLimits(max_inflight=0)
+    assert dataclasses.replace(MqttLimits(), connect_timeout=1.0).connect_timeout == 1.0

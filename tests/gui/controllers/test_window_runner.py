@@ -1,0 +1,39 @@
+"""The window's life on the qasync loop: errors in slots are shown, never fatal; closing ends it cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from eventdeck.gui.app import build_parser
+from eventdeck.gui.controllers.window_runner import open_window
+from eventdeck.gui.main_window import MainWindow
+
+
+def main_window(qapp: QApplication) -> MainWindow | None:
+    return next((w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()), None)
+
+
+@pytest.mark.qt_no_exception_capture
+def test_an_exception_in_a_slot_is_shown_and_the_window_carries_on(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, qapp: QApplication, settings: QSettings
+) -> None:
+    args = build_parser().parse_args(["--no-demo", "--mqtt", "off", "--http", "off"])
+    running = asyncio.ensure_future(open_window(args, settings), loop=qloop)
+    qtbot.waitUntil(lambda: main_window(qapp) is not None, timeout=10_000)
+    window = main_window(qapp)
+    assert window is not None
+
+    def broken_slot() -> None:
+        raise RuntimeError("a slot failed on purpose")
+
+    QTimer.singleShot(0, broken_slot)
+    qtbot.waitUntil(lambda: "a slot failed on purpose" in window.statusBar().currentMessage(), timeout=5000)
+    assert window.isVisible()
+    window.close()
+    qtbot.waitUntil(running.done, timeout=10_000)
+    assert running.result() == 0

@@ -1,0 +1,101 @@
+"""The composer's Qt-free checks: JSON with line and column, channel names, size, history."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from eventdeck.gui.models.payload_check import (
+    History,
+    check,
+    format_size,
+    is_json_type,
+    json_problem,
+    one_line,
+    pretty_json,
+)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "expected"),
+    [
+        ("application/json", True),
+        ("Application/JSON; charset=utf-8", True),
+        ("application/cloudevents+json", True),
+        ("application/vnd.api+json", True),
+        ("text/plain", False),
+        ("application/octet-stream", False),
+        ("", False),
+    ],
+)
+def test_json_content_types(content_type: str, expected: bool) -> None:
+    assert is_json_type(content_type) is expected
+
+
+def test_json_problem_names_line_and_column() -> None:
+    assert json_problem('{"a": 1}') is None
+    assert json_problem("   ") is None  # blank means an empty payload, not broken JSON
+    assert (
+        json_problem('{\n  "a": 1,\n}')
+        == "Invalid JSON: Expecting property name enclosed in double quotes at line 3, column 1"
+    )
+    problem = json_problem("[1, 2")
+    assert problem is not None
+    assert problem.startswith("Invalid JSON: ")
+    assert "line 1, column 6" in problem
+
+
+def test_check_reports_every_problem() -> None:
+    verdict = check("a/+/b", "{oops", "application/json", 3)
+    assert not verdict.ok
+    assert len(verdict.problems) == 3
+    assert verdict.problems[0] == "Channel: wildcards '+' and '#' are only allowed in subscription patterns"
+    assert verdict.problems[1].startswith("Invalid JSON: ")
+    assert verdict.problems[2] == "Payload too large: 5 B exceeds the broker's limit of 3 B"
+    assert verdict.reason().count("\n") == 2
+
+
+def test_check_accepts_valid_input_and_ignores_json_for_other_types() -> None:
+    good = check("user/signedup", '{"name": "Ada"}', "application/json", 1024)
+    assert good.ok
+    assert good.json_ok
+    assert good.payload == b'{"name": "Ada"}'
+    plain = check("notes", "{not json", "text/plain", 1024)
+    assert plain.ok
+    assert not plain.json_ok
+    empty = check("", "", "application/json", 1024)
+    assert empty.problems == ("Channel: name is empty",)
+    assert empty.channel_empty
+
+
+def test_size_counts_utf8_bytes() -> None:
+    verdict = check("c", '"ééé"', "application/json", 7)  # 5 characters, 8 bytes
+    assert verdict.problems == ("Payload too large: 8 B exceeds the broker's limit of 7 B",)
+
+
+def test_format_size() -> None:
+    assert format_size(512) == "512 B"
+    assert format_size(2048) == "2 KiB"
+    assert format_size(1536) == "1.5 KiB (1,536 B)"
+    assert format_size(16 * 1024 * 1024) == "16 MiB"
+
+
+def test_pretty_json_and_one_line() -> None:
+    assert pretty_json('{"a":1,"b":[1,2],"c":"é"}') == json.dumps(
+        {"a": 1, "b": [1, 2], "c": "é"}, indent=2, ensure_ascii=False
+    )
+    assert pretty_json("{nope") is None
+    assert one_line('{\n  "a":   1\n}') == '{ "a": 1 }'
+    assert one_line("x" * 50, 10) == "x" * 9 + "…"
+
+
+def test_history_is_per_channel_recent_first_deduplicated_and_bounded() -> None:
+    history = History(per_channel=3)
+    for text in ("1", "2", "1", "3", "4"):
+        history.record("a", text)
+    history.record("b", "x")
+    assert history.for_channel("a") == ["4", "3", "1"]
+    assert history.for_channel("b") == ["x"]
+    assert history.for_channel("nowhere") == []
+    assert history.channels() == ["a", "b"]

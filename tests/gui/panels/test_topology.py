@@ -1,0 +1,250 @@
+"""The topology: publishers -> channels -> subscribers, from real traffic through the bridge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDockWidget, QMenu
+from pytestqt.qtbot import QtBot
+
+from eventdeck.core import Broker, Kind, Message, State
+from eventdeck.core.connectors.backend import Capabilities, EmbeddedBackend
+from eventdeck.gui.bridge import Bridge
+from eventdeck.gui.main_window import MainWindow
+from eventdeck.gui.models.topology import CHANNELS, PUBLISHERS, SUBSCRIBERS, PublisherLedger, build_graph, edge_rates
+from eventdeck.gui.panels.topology_panel import EMPTY_TEXT, TopologyPanel
+
+WAIT = 3000
+
+
+def publish(qtbot: QtBot, bridge: Bridge, channel: str, publisher: str, kind: Kind = Kind.EVENT) -> None:
+    task = bridge.spawn(bridge.broker.publish(channel, {"n": 1}, kind=kind, publisher=publisher), "publish")
+    qtbot.waitUntil(task.done, timeout=WAIT)
+    bridge.flush()
+
+
+@pytest.fixture
+def panel(qtbot: QtBot, bridge: Bridge) -> TopologyPanel:
+    widget = TopologyPanel(bridge)
+    qtbot.addWidget(widget)
+    widget.resize(800, 500)
+    widget.show()
+    return widget
+
+
+def test_the_ledger_counts_per_publisher_channel_and_kind_and_stays_bounded() -> None:
+    ledger = PublisherLedger(max_edges=2)
+    build = Message.build
+    ledger.add([build("a", publisher="p"), build("a", publisher="p"), build("b", publisher="q", kind=Kind.COMMAND)])
+    ledger.add([build("c", publisher="r")])  # a third edge: counted, not tracked
+    assert dict(ledger.counts) == {("p", "a", Kind.EVENT): 2, ("q", "b", Kind.COMMAND): 1}
+    assert ledger.untracked == 1
+    assert edge_rates({("p", "a", Kind.EVENT): 12}, {("p", "a", Kind.EVENT): 2}, 0.5) == {("p", "a", Kind.EVENT): 20.0}
+
+
+def test_graph_links_publishers_channels_and_matching_subscriptions(qtbot: QtBot, bridge: Bridge) -> None:
+    broker: Broker = bridge.broker
+    broker.subscribe("user/#", name="analytics")
+    broker.subscribe("fridge/level", name="shopping-list").pause()
+    broker.subscribe("nothing/+", name="idle")
+    ledger = PublisherLedger()
+    bridge.messages.connect(ledger.add)
+    publish(qtbot, bridge, "user/signedup", "signup-service")
+    publish(qtbot, bridge, "user/followed", "social-service")
+    publish(qtbot, bridge, "fridge/level", "fridge-sensor")
+    graph = build_graph(ledger.counts, {}, bridge.take_snapshot())
+    assert [n.label for n in graph.column(CHANNELS)] == ["fridge/level", "user/followed", "user/signedup"]
+    assert [n.label for n in graph.column(PUBLISHERS)] == ["fridge-sensor", "social-service", "signup-service"]
+    assert [n.label for n in graph.column(SUBSCRIBERS)] == ["shopping-list", "analytics", "idle"]  # idle: no channel
+    links = {(e.source, e.target, e.active) for e in graph.edges}
+    assert ("p:signup-service", "c:user/signedup", True) in links
+    assert ("c:user/signedup", "s:analytics", True) in links
+    assert ("c:user/followed", "s:analytics", True) in links
+    assert ("c:fridge/level", "s:shopping-list", False) in links  # paused: its queue grows
+    assert not any(e.target == "s:idle" for e in graph.edges)
+    paused = next(n for n in graph.nodes if n.key == "s:shopping-list")
+    assert paused.dimmed
+    assert paused.detail == "paused, 1 pending"  # the fridge reading waits in its queue
+
+
+def test_each_column_draws_only_its_busiest(qtbot: QtBot, bridge: Bridge) -> None:
+    ledger = PublisherLedger()
+    bridge.messages.connect(ledger.add)
+    for index in range(5):
+        for _ in range(index + 1):
+            publish(qtbot, bridge, f"ch/{index}", f"p{index}")
+    for index in range(3):
+        bridge.broker.subscribe("ch/#", name=f"s{index}")
+    publish(qtbot, bridge, "ch/4", "p4")
+    bridge.broker.subscription("s0").pause()
+    publish(qtbot, bridge, "ch/4", "p4")  # s0 holds one more (pending) than the others delivered
+    graph = build_graph(ledger.counts, {}, bridge.take_snapshot(), limit=2)
+    assert [n.label for n in graph.column(CHANNELS)] == ["ch/3", "ch/4"]
+    assert [n.label for n in graph.column(PUBLISHERS)] == ["p3", "p4"]
+    assert len(graph.column(SUBSCRIBERS)) == 2
+    assert graph.hidden == (3, 3, 1)
+    assert {(e.source, e.target) for e in graph.edges if e.kind is not None} == {("p:p3", "c:ch/3"), ("p:p4", "c:ch/4")}
+
+
+def test_panel_draws_boxes_and_a_click_on_a_channel_selects_it(
+    qtbot: QtBot, panel: TopologyPanel, bridge: Bridge
+) -> None:
+    assert [item.text() for item in panel.scene.items() if hasattr(item, "text")] == [EMPTY_TEXT]
+    bridge.broker.subscribe("orders/#", name="grocery-service")
+    publish(qtbot, bridge, "orders/place", "shop<b>app</b>", Kind.COMMAND)
+    bridge.take_snapshot()
+    items = panel.node_items()
+    assert set(items) == {"p:shop<b>app</b>", "c:orders/place", "s:grocery-service"}
+    assert "&lt;b&gt;" in items["p:shop<b>app</b>"].toolTip()  # names are never rendered as HTML
+    box = items["c:orders/place"]
+    centre = panel.view.mapFromScene(box.sceneBoundingRect().center())
+    with qtbot.waitSignal(panel.channel_selected, timeout=WAIT) as selected:
+        qtbot.mouseClick(panel.view.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+    assert selected.args == ["orders/place"]
+    with qtbot.assertNotEmitted(panel.channel_selected, wait=50):
+        qtbot.mouseClick(panel.view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(2, 2))  # empty space
+
+
+def test_a_hidden_panel_keeps_counting_but_does_not_draw(qtbot: QtBot, panel: TopologyPanel, bridge: Bridge) -> None:
+    panel.hide()
+    publish(qtbot, bridge, "a/b", "p")
+    bridge.take_snapshot()
+    assert not panel.node_items()
+    panel.show()
+    assert set(panel.node_items()) == {"p:p", "c:a/b"}
+
+
+@pytest.fixture
+def window(qtbot: QtBot, bridge: Bridge, settings: QSettings) -> Iterator[MainWindow]:
+    win = MainWindow(bridge, settings, ring_size=1_000)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.close()
+
+
+def test_the_window_has_a_topology_tab_beside_rates_that_filters_the_stream(
+    qtbot: QtBot, window: MainWindow, bridge: Bridge
+) -> None:
+    dock = window.findChild(QDockWidget, "topologyDock")
+    assert dock is not None
+    assert window.tabifiedDockWidgets(window.docks["rates"]) == [dock]
+    publish(qtbot, bridge, "user/signedup", "signup-service")
+    publish(qtbot, bridge, "fridge/level", "fridge-sensor")
+    bridge.take_snapshot()
+    dock.raise_()
+    qtbot.waitUntil(window.topology.isVisible, timeout=WAIT)
+    window.topology.channel_selected.emit("fridge/level")
+    qtbot.waitUntil(lambda: window.stream_model.rowCount() == 1, timeout=WAIT)
+    assert window.stream_model.message_at(0).channel == "fridge/level"
+
+
+def test_dead_letters_come_from_the_broker_not_the_original_publisher(qtbot: QtBot, bridge: Bridge) -> None:
+    ledger = PublisherLedger()
+    bridge.messages.connect(ledger.add)
+    failing = bridge.broker.subscribe("fridge/level", name="shopping-list", ack="manual")
+    publish(qtbot, bridge, "fridge/level", "fridge-sensor")
+    (delivery,) = failing.take(1)
+    task = bridge.spawn(delivery.nack(requeue=False, reason="out of milk"), "nack")
+    qtbot.waitUntil(task.done, timeout=WAIT)
+    bridge.flush()
+    graph = build_graph(ledger.counts, {}, bridge.take_snapshot())
+    senders = {(e.source, e.target) for e in graph.edges if e.kind is not None}
+    assert senders == {("p:fridge-sensor", "c:fridge/level"), ("p:broker: dead letters", "c:$dead/fridge/level")}
+
+
+def click_node(qtbot: QtBot, panel: TopologyPanel, key: str) -> None:
+    box = panel.node_items()[key]
+    qtbot.mouseClick(
+        panel.view.viewport(), Qt.MouseButton.LeftButton, pos=panel.view.mapFromScene(box.sceneBoundingRect().center())
+    )
+
+
+def trigger(menu: QMenu, name: str) -> QAction:
+    action = menu.findChild(QAction, name)
+    assert action is not None, name
+    if action.isEnabled():
+        action.trigger()
+    return action
+
+
+def test_the_diagram_is_a_place_to_act(qtbot: QtBot, window: MainWindow, bridge: Bridge) -> None:
+    bridge.broker.subscribe("fridge/level", name="shopping-list")
+    publish(qtbot, bridge, "fridge/level", "fridge-sensor")
+    publish(qtbot, bridge, "user/signedup", "signup-service")
+    window.docks["topology"].raise_()
+    qtbot.waitUntil(window.topology.isVisible, timeout=WAIT)
+    bridge.take_snapshot()
+    topology = window.topology
+
+    window.channels.select_channel("fridge/level")  # a channel filter set before...
+    qtbot.waitUntil(lambda: window.stream_model.rowCount() == 1, timeout=WAIT)
+    publish(qtbot, bridge, "user/signedup", "signup-service-2")  # ...and a name that contains another
+    click_node(qtbot, topology, "p:signup-service")  # a publisher: exactly its messages, on every channel
+    qtbot.waitUntil(lambda: window.stream_model.rowCount() == 1, timeout=WAIT)
+    assert window.stream_model.message_at(0).publisher == "signup-service"
+    chip = window.stream.publisher_chip
+    assert chip.isVisible()
+    assert chip.text() == "Publisher: signup-service"
+    qtbot.mouseClick(chip, Qt.MouseButton.LeftButton)  # the chip takes the filter away
+    qtbot.waitUntil(lambda: window.stream_model.rowCount() == 3, timeout=WAIT)
+    assert not chip.isVisible()
+
+    click_node(qtbot, topology, "s:shopping-list")  # a subscription: selected in Subscribers
+    assert window.subscribers.selected_name() == "shopping-list"
+
+    menu = topology.menu_for("s:shopping-list")
+    assert not menu.findChild(QAction, "topologyResume").isEnabled()  # type: ignore[union-attr]
+    trigger(menu, "topologyPause")
+    assert bridge.broker.subscription("shopping-list").state is State.PAUSED
+    bridge.take_snapshot()
+    menu = topology.menu_for("s:shopping-list")
+    assert not menu.findChild(QAction, "topologyPause").isEnabled()  # type: ignore[union-attr]
+    trigger(menu, "topologyResume")
+    assert bridge.broker.subscription("shopping-list").state is State.ACTIVE
+
+    trigger(topology.menu_for("c:fridge/level"), "topologyPublish")
+    assert window.composer.channel() == "fridge/level"
+    trigger(topology.menu_for("c:fridge/level"), "topologySubscribe")
+    assert window.subscribers.form.isVisible()
+    assert window.subscribers.form.pattern.text() == "fridge/level"
+
+
+def test_a_real_brokers_subscriptions_cannot_be_paused_from_here(
+    qtbot: QtBot, panel: TopologyPanel, bridge: Bridge
+) -> None:
+    class Remote(EmbeddedBackend):
+        capabilities = Capabilities(virtual_subscribers=False)
+
+    remote = Remote(Broker(), name="a broker you run")
+    remote.broker.subscribe("a/b", name="their-client")
+    bridge.set_backend(remote)
+    bridge.take_snapshot()
+    menu = panel.menu_for("s:their-client")
+    for name in ("topologyPause", "topologyResume"):
+        assert not menu.findChild(QAction, name).isEnabled()  # type: ignore[union-attr]
+
+
+def test_the_dead_letter_box_shows_the_dead_letters_and_menus_keep_ampersands(
+    qtbot: QtBot, window: MainWindow, bridge: Bridge
+) -> None:
+    failing = bridge.broker.subscribe("a&b/level", name="picky", ack="manual")
+    publish(qtbot, bridge, "a&b/level", "sensor")
+    (delivery,) = failing.take(1)
+    task = bridge.spawn(delivery.nack(requeue=False), "nack")
+    qtbot.waitUntil(task.done, timeout=WAIT)
+    bridge.flush()
+    window.docks["topology"].raise_()
+    qtbot.waitUntil(window.topology.isVisible, timeout=WAIT)
+    bridge.take_snapshot()
+    click_node(qtbot, window.topology, "p:broker: dead letters")
+    qtbot.waitUntil(lambda: window.stream.pattern_edit.text() == "$dead/#", timeout=WAIT)
+    assert [m.channel for m in map(window.stream_model.message_at, range(window.stream_model.rowCount()))] == [
+        "$dead/a&b/level"
+    ]
+    publish_action = window.topology.menu_for("c:a&b/level").findChild(QAction, "topologyPublish")
+    assert publish_action is not None
+    assert publish_action.text() == "Publish to a&&b/level…"  # shown as "a&b", not "ab" with a shortcut
