@@ -29,6 +29,20 @@ class Kind(enum.Enum):
 last_id = [0]
 
 
+def media_type(content_type: str | None) -> str:
+    """``content_type`` without parameters, lower case: ``'Text/Plain; charset=x'`` -> ``'text/plain'``."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def is_json_type(content_type: str | None) -> bool:
+    """The one rule for "is this JSON?": ``application/json``, ``text/json`` and any ``*+json`` type.
+
+    A missing content type is not JSON here; callers that treat it as JSON (EventDeck's default) say so.
+    """
+    kind = media_type(content_type)
+    return kind in (JSON, "text/json") or kind.endswith("+json")
+
+
 def new_id() -> int:
     """A process-unique, time-ordered id: nanoseconds since the epoch, bumped on ties."""
     now = time.time_ns()

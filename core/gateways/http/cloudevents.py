@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
 
 from eventdeck.core.broker.errors import EventDeckError
-from eventdeck.core.broker.message import JSON
+from eventdeck.core.broker.message import JSON, is_json_type, media_type
 
 SPECVERSION = "1.0"
 STRUCTURED = "application/cloudevents+json"
@@ -45,16 +45,6 @@ class Inbound(NamedTuple):
     content_type: str
     headers: dict[str, str]
     publisher: str
-
-
-def media_type(content_type: str | None) -> str:
-    """``content_type`` without parameters, lower case: ``'Text/Plain; charset=x'`` -> ``'text/plain'``."""
-    return (content_type or "").split(";", 1)[0].strip().lower()
-
-
-def is_json_type(content_type: str | None) -> bool:
-    kind = media_type(content_type)
-    return kind in (JSON, "text/json") or kind.endswith("+json")
 
 
 def is_structured(content_type: str | None) -> bool:

@@ -46,7 +46,7 @@ from aiohttp import web
 
 from eventdeck.core.broker.broker import Broker
 from eventdeck.core.broker.errors import EventDeckError, PayloadTooLarge
-from eventdeck.core.broker.message import Message
+from eventdeck.core.broker.message import Message, media_type
 from eventdeck.core.gateways.errors import GatewayError
 from eventdeck.core.gateways.http.cloudevents import (
     BATCH,
@@ -57,7 +57,6 @@ from eventdeck.core.gateways.http.cloudevents import (
     has_binary_attributes,
     header_value,
     is_structured,
-    media_type,
 )
 from eventdeck.core.gateways.http.envelope import (
     BadRequestError,

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from eventdeck.core import InvalidChannel, Kind, Message, NoResponderError, PayloadTooLarge, RequestTimeout
+from eventdeck.core.broker.message import is_json_type
 from eventdeck.core.gateways.http.cloudevents import (
     CloudEventError,
     binary_headers,
@@ -15,7 +16,6 @@ from eventdeck.core.gateways.http.cloudevents import (
     from_structured,
     has_binary_attributes,
     header_value,
-    is_json_type,
     is_structured,
 )
 from eventdeck.core.gateways.http.envelope import (
