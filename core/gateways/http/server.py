@@ -40,13 +40,15 @@ import hmac
 import ipaddress
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
 
 from eventdeck.core.broker.broker import Broker
 from eventdeck.core.broker.errors import EventDeckError, PayloadTooLarge
 from eventdeck.core.broker.message import Message, media_type
+from eventdeck.core.gateways.admission import Admission
 from eventdeck.core.gateways.errors import GatewayError
 from eventdeck.core.gateways.http.cloudevents import (
     BATCH,
@@ -124,6 +126,8 @@ class HttpGateway:
         max_body: int = 1024 * 1024,
         request_timeout: float = 5.0,
         max_connections: int = 256,
+        max_waiting: int = 128,
+        waiting_timeout: float = 10.0,
         on_stream: Callable[[StreamEvent], None] | None = None,
     ) -> None:
         self.broker = broker
@@ -133,6 +137,10 @@ class HttpGateway:
         self.max_body = max_body
         self.request_timeout = request_timeout
         self.max_connections = max_connections
+        # Sockets with no request in progress (new, slow to send headers, idle between requests).
+        self._waiting: Admission[RequestHandler] = Admission(
+            budget=max_waiting, timeout=waiting_timeout, close=RequestHandler.force_close
+        )
         self.max_timeout = max(MAX_TIMEOUT, request_timeout)
         self.streams = StreamHub(
             broker,
@@ -193,6 +201,7 @@ class HttpGateway:
         # handler_cancellation: a client that hangs up cancels its handler, ending its stream or command.
         runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=SHUTDOWN_GRACE)
         await runner.setup()
+        self._admit(runner)
         site = web.TCPSite(runner, self.host, self._port)
         try:
             await site.start()
@@ -201,6 +210,25 @@ class HttpGateway:
             raise GatewayError(self._bind_problem(exc)) from None
         self._runner = runner
         self._port = runner.addresses[0][1]
+
+    def _admit(self, runner: web.AppRunner) -> None:
+        """Put every new connection in the waiting budget, and take closed ones out."""
+        server = runner.server
+        assert server is not None
+        made, lost = server.connection_made, server.connection_lost
+        waiting = self._waiting
+
+        def connection_made(handler: RequestHandler, transport: asyncio.Transport) -> None:
+            made(handler, transport)
+            waiting.waiting(handler)
+
+        def connection_lost(handler: RequestHandler, exc: BaseException | None = None) -> None:
+            waiting.left(handler)
+            lost(handler, exc)
+
+        # aiohttp's connection manager has no hook of its own for this: wrap this server's two callbacks.
+        server.connection_made = connection_made  # type: ignore[method-assign]
+        server.connection_lost = connection_lost  # type: ignore[method-assign]
 
     def _bind_problem(self, exc: OSError) -> str:
         where = f"port {self._port} on {self.host}"
@@ -216,6 +244,7 @@ class HttpGateway:
         if runner is None:
             return
         await self.streams.close_all()
+        self._waiting.close_all()
         await runner.cleanup()
 
     async def __aenter__(self) -> HttpGateway:
@@ -232,6 +261,15 @@ class HttpGateway:
     @web.middleware
     async def _guard(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
         self._requests += 1
+        connection = cast(RequestHandler, request.protocol)
+        self._waiting.busy(connection)
+        try:
+            return await self._serve(request, handler)
+        finally:
+            if request.transport is not None and not request.transport.is_closing():
+                self._waiting.waiting(connection)
+
+    async def _serve(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
         response = self._refusal(request)
         if response is None:
             self._active += 1
