@@ -42,7 +42,8 @@ async def closed_by_server(writers: list[asyncio.StreamWriter]) -> int:
 async def test_idle_http_sockets_cannot_lock_a_client_out(broker: Broker) -> None:
     async with HttpGateway(broker, port=0, max_waiting=20, waiting_timeout=30) as gateway:
         idle = await open_idle(gateway.port, 200)
-        async with aiohttp.ClientSession() as session, session.post(f"{gateway.url}/channels/legit", data=b"{}") as reply:
+        url = f"{gateway.url}/channels/legit"
+        async with aiohttp.ClientSession() as session, session.post(url, data=b"{}") as reply:
             assert reply.status == 202
         await asyncio.sleep(0.1)
         assert await closed_by_server(idle) >= 180  # only the newest 20 idle ones are kept
