@@ -40,7 +40,7 @@ import hmac
 import ipaddress
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
@@ -261,7 +261,7 @@ class HttpGateway:
     @web.middleware
     async def _guard(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
         self._requests += 1
-        connection = cast(RequestHandler, request.protocol)
+        connection = request.protocol
         self._waiting.busy(connection)
         try:
             return await self._serve(request, handler)
