@@ -321,6 +321,8 @@ async def test_websocket_answers_bad_frames_with_errors_and_keeps_going(broker: 
     async with aiohttp.ClientSession() as session, session.ws_connect(f"{gateway.url}/ws") as ws:
         await ws.send_str("{not json")
         assert "not valid JSON" in (await ws.receive_json(timeout=WAIT))["error"]
+        await ws.send_str("[" * 3000)  # deeper than Python's parser follows: a reason, not a dropped socket
+        assert "nested too deeply" in (await ws.receive_json(timeout=WAIT))["error"]
         await ws.send_bytes(b"\x00")
         assert "binary frames" in (await ws.receive_json(timeout=WAIT))["error"]
         await ws.send_json({"channel": "a/+", "ref": "r1"})
@@ -332,6 +334,15 @@ async def test_websocket_answers_bad_frames_with_errors_and_keeps_going(broker: 
         await ws.send_json({"channel": "still/alive"})
         assert (await ws.receive_json(timeout=WAIT))["type"] == "published"
     assert not http_subscriptions(broker)
+
+
+async def test_json_nested_too_deeply_is_a_bad_request_not_a_server_error(gateway: HttpGateway) -> None:
+    deep = "[" * 3000 + "]" * 500  # within max_body; the parser gives up long before the end
+    reply = await curl(
+        "-H", "Content-Type: application/cloudevents+json", "--data-binary", deep, f"{gateway.url}/channels/x"
+    )
+    assert reply.status == 400
+    assert "nested too deeply" in reply.json()["error"]
 
 
 async def test_websocket_commands_get_their_replies(broker: Broker, gateway: HttpGateway) -> None:

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
 
 from eventdeck.core.broker.errors import EventDeckError
+from eventdeck.core.broker.json_input import parse_json
 from eventdeck.core.broker.message import JSON, is_json_type, media_type
 
 SPECVERSION = "1.0"
@@ -74,7 +75,7 @@ def from_binary(headers: Iterable[tuple[str, str]], body: bytes, content_type: s
 def from_structured(body: bytes) -> Inbound:
     """Read a structured-mode event: one JSON object with the attributes and ``data`` or ``data_base64``."""
     try:
-        document = json.loads(body)
+        document = parse_json(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise CloudEventError("body", f"is not valid JSON: {exc}") from None
     if not isinstance(document, dict):

@@ -32,6 +32,7 @@ from eventdeck.core.broker.errors import (
     PublishTimeout,
     RequestTimeout,
 )
+from eventdeck.core.broker.json_input import parse_json
 from eventdeck.core.broker.message import EMPTY_HEADERS, JSON, Kind, Message
 from eventdeck.core.gateways.http.cloudevents import CloudEventError
 
@@ -128,7 +129,7 @@ def check_reply(kind: Kind, correlation_id: str | None) -> None:
 def decode_frame(text: str) -> dict[str, Any]:
     """A WebSocket text frame as a JSON object, or ``BadRequestError`` saying why not."""
     try:
-        frame = json.loads(text)
+        frame = parse_json(text)
     except ValueError as exc:
         raise BadRequestError(f"frame is not valid JSON: {exc}") from None
     if not isinstance(frame, dict):
