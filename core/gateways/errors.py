@@ -7,3 +7,7 @@ from eventdeck.core.broker.errors import EventDeckError
 
 class GatewayError(EventDeckError, RuntimeError):
     """A gateway cannot start or serve (port in use, unsafe address without credentials, ...)."""
+
+
+class AccessRulesError(EventDeckError, ValueError):
+    """An access rules file (``serve --acl``) that cannot be used: the message names the file and line."""
