@@ -23,8 +23,8 @@ from eventdeck.core.gateways.listen import (
     DEFAULT_HTTP_PORT,
     DEFAULT_MQTT,
     DEFAULT_MQTT_PORT,
-    Endpoint,
-    parse_endpoint,
+    ListenAddress,
+    parse_listen_address,
 )
 
 if TYPE_CHECKING:
@@ -80,13 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--mqtt",
         metavar="HOST:PORT|off",
-        type=lambda text: _checked_endpoint(text, DEFAULT_MQTT_PORT),
+        type=lambda text: _checked_listen_address(text, DEFAULT_MQTT_PORT),
         help=f"where MQTT clients connect (default: as last set in the app, else 127.0.0.1:{DEFAULT_MQTT_PORT})",
     )
     parser.add_argument(
         "--http",
         metavar="HOST:PORT|off",
-        type=lambda text: _checked_endpoint(text, DEFAULT_HTTP_PORT),
+        type=lambda text: _checked_listen_address(text, DEFAULT_HTTP_PORT),
         help=f"where HTTP clients connect (default: as last set in the app, else 127.0.0.1:{DEFAULT_HTTP_PORT})",
     )
     parser.add_argument(
@@ -108,14 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--mqtt",
         metavar="HOST:PORT|off",
-        type=lambda text: _endpoint(text, DEFAULT_MQTT_PORT),
+        type=lambda text: _listen_address(text, DEFAULT_MQTT_PORT),
         default=DEFAULT_MQTT,
         help=f"MQTT 3.1.1/5.0 gateway (default 127.0.0.1:{DEFAULT_MQTT_PORT})",
     )
     serve.add_argument(
         "--http",
         metavar="HOST:PORT|off",
-        type=lambda text: _endpoint(text, DEFAULT_HTTP_PORT),
+        type=lambda text: _listen_address(text, DEFAULT_HTTP_PORT),
         default=DEFAULT_HTTP,
         help=f"HTTP/WebSocket gateway (default 127.0.0.1:{DEFAULT_HTTP_PORT})",
     )
@@ -231,15 +231,15 @@ def serve_description() -> str:
     )
 
 
-def _endpoint(text: str, default_port: int) -> Endpoint | None:
+def _listen_address(text: str, default_port: int) -> ListenAddress | None:
     try:
-        return parse_endpoint(text, default_port)
+        return parse_listen_address(text, default_port)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _checked_endpoint(text: str, default_port: int) -> str:
-    _endpoint(text, default_port)  # refuse typos now; the window resolves the text against its settings
+def _checked_listen_address(text: str, default_port: int) -> str:
+    _listen_address(text, default_port)  # refuse typos now; the window resolves the text against its settings
     return text
 
 

@@ -26,7 +26,7 @@ from eventdeck.core.gateways.controller import Gateways
 from eventdeck.core.simulation.simulation import Simulation
 from eventdeck.core.simulation.workspace import DEMO_RESOURCE
 from eventdeck.gui.bridge import Bridge
-from eventdeck.gui.controllers.gateways import GatewaysController, endpoint_from_settings
+from eventdeck.gui.controllers.gateways import GatewaysController, listen_address_from_settings
 from eventdeck.gui.controllers.heap import HeapKeeper
 from eventdeck.gui.main_window import MainWindow
 from eventdeck.gui.widgets.icons import icon
@@ -60,8 +60,8 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
             bridge,
             Gateways(
                 broker,
-                mqtt=endpoint_from_settings(settings, "MQTT", args.mqtt),
-                http=endpoint_from_settings(settings, "HTTP", args.http),
+                mqtt=listen_address_from_settings(settings, "MQTT", args.mqtt),
+                http=listen_address_from_settings(settings, "HTTP", args.http),
             ),
             settings,
         )
