@@ -8,7 +8,8 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction
 from pytestqt.qtbot import QtBot
 
 from eventdeck.core.gateways.controller import Gateways
@@ -16,6 +17,7 @@ from eventdeck.core.gateways.listen import ListenAddress
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.controllers.gateways import GatewaysController, GatewaySettings, listen_address_from_settings
 from eventdeck.gui.main_window import MainWindow
+from tests.gui.gui_support import publish
 
 
 @pytest.fixture
@@ -92,10 +94,15 @@ def test_mqtt_clients_show_up_in_the_window(qtbot: QtBot, window: MainWindow, co
 def test_settings_dialog_moves_gateways_and_explains_typos(
     qtbot: QtBot, window: MainWindow, controller: GatewaysController
 ) -> None:
-    dialog = GatewaySettings(controller, window)
-    qtbot.addWidget(dialog)
-    dialog.open()
-    assert not dialog.isModal() or dialog.isVisible()
+    settings_action = window.findChild(QAction, "gatewaySettingsAction")
+    assert settings_action is not None
+    settings_action.trigger()  # returns at once: exec() would block here until the dialog closed
+    dialog = window.findChild(GatewaySettings)
+    assert dialog is not None
+    assert dialog.isVisible()
+    assert dialog.windowModality() is Qt.WindowModality.WindowModal  # open(): exec() makes it application modal
+    publish(qtbot, window.bridge, "home/lamp", "on")  # the broker keeps running behind the dialog
+    assert window.stream_model.rowCount() == 1
     dialog.edits["HTTP"].setText("127.0.0.1:notaport")
     assert not dialog.apply()
     assert "HTTP" in dialog.error.text()
