@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from eventdeck.core.gateways.listen import (
     DEFAULT_HTTP,
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from eventdeck.core.gateways.mqtt.limits import MqttLimits
 
 log = logging.getLogger("eventdeck")
+Number = TypeVar("Number", int, float)
 
 # Qt's xcb platform plugin loads these at start; fresh Debian/Ubuntu machines often lack them.
 XCB_LIBRARIES = {
@@ -251,23 +252,24 @@ def _positive_float(text: str) -> float:
 
 
 def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    value = _parsed(text, float, "number")
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
     return value
 
 
 def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    value = _parsed(text, int, "whole number")
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
     return value
+
+
+def _parsed(text: str, kind: type[Number], name: str) -> Number:
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a {name}: {text!r}") from None
 
 
 def missing_xcb_packages() -> list[str]:
