@@ -23,7 +23,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 from eventdeck.core import InvalidChannel, Message, validate_channel
 from eventdeck.core.asyncapi import AsyncApiError, Document, TrafficRecorder, load_document, to_yaml
@@ -114,12 +114,8 @@ class AsyncApiFiles(QObject):
         self.actions: tuple[QAction, ...] = (self.open_action, export, export_redacted)
 
     def ask_file(self) -> None:
-        dialog = QFileDialog(self._host.window, "Open an AsyncAPI document")
-        dialog.setObjectName("openAsyncApiDialog")
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dialog.setNameFilters(["AsyncAPI documents (*.yaml *.yml *.json)", "All files (*)"])
-        dialog.fileSelected.connect(self.open)
-        dialog.open()
+        filters = ["AsyncAPI documents (*.yaml *.yml *.json)", "All files (*)"]
+        self._host.ask_file("openAsyncApiDialog", "Open an AsyncAPI document", self.open, filters)
 
     def open(self, path: str) -> bool:
         """Load and apply the document at ``path``; on failure show the specific error, change nothing."""
@@ -152,13 +148,13 @@ class AsyncApiFiles(QObject):
             return
 
     def ask_export_file(self, *, redact_values: bool) -> None:
-        dialog = QFileDialog(self._host.window, "Export what was observed as AsyncAPI 3.0")
-        dialog.setObjectName("exportAsyncApiDialog")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setDefaultSuffix("yaml")
-        dialog.selectFile("observed-asyncapi.yaml")
-        dialog.fileSelected.connect(lambda path: self.export(path, redact_values=redact_values))
-        dialog.open()
+        self._host.ask_file(
+            "exportAsyncApiDialog",
+            "Export what was observed as AsyncAPI 3.0",
+            lambda path: self.export(path, redact_values=redact_values),
+            [],
+            save_as="observed-asyncapi.yaml",
+        )
 
     def export(self, path: str, *, redact_values: bool = False) -> bool:
         try:

@@ -3,9 +3,12 @@ and the non-blocking ways to tell the user something (the broker keeps running b
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
 
 from eventdeck.gui.widgets.icons import icon
 
@@ -26,6 +29,23 @@ class WindowHost:
             action.setToolTip(f"{text} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
         self.window.addAction(action)
         return action
+
+    def ask_file(
+        self, name: str, title: str, chosen: Callable[[str], object], filters: list[str], save_as: str | None = None
+    ) -> None:
+        """A file dialog shown with open(): an existing file to read, or with ``save_as`` a file to write."""
+        dialog = QFileDialog(self.window, title)
+        dialog.setObjectName(name)
+        if save_as is None:
+            dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        else:
+            dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+            dialog.setDefaultSuffix(Path(save_as).suffix.removeprefix("."))
+            dialog.selectFile(save_as)
+        if filters:
+            dialog.setNameFilters(filters)
+        dialog.fileSelected.connect(chosen)
+        dialog.open()
 
     def say(self, text: str, timeout_ms: int) -> None:
         """A passing line in the status bar."""

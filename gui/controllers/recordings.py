@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QLabel,
     QVBoxLayout,
@@ -39,6 +38,7 @@ from eventdeck.gui.models.stream_model import StreamModel
 from eventdeck.gui.widgets.small import plural
 
 PROGRESS_MS = 200
+RECORDING_FILTERS = ["Recordings (*.jsonl)", "All files (*)"]
 WINDOW_MAX_RATE = 50_000.0  # msg/s the window absorbs without stalling (tests/benchmarks/gui_stream.py)
 SPEEDS: tuple[tuple[str, float | None], ...] = (
     ("As recorded", 1.0),
@@ -126,14 +126,13 @@ class RecordingController(QObject):
         if not self.shown_messages():
             self._host.say("The stream shows no messages: nothing to export.", 5000)
             return
-        dialog = QFileDialog(self._host.window, "Export the messages the stream shows")
-        dialog.setObjectName("exportMessagesDialog")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setNameFilters(["Recordings (*.jsonl)", "All files (*)"])
-        dialog.setDefaultSuffix("jsonl")
-        dialog.selectFile("eventdeck-recording.jsonl")
-        dialog.fileSelected.connect(self.export_messages)
-        dialog.open()
+        self._host.ask_file(
+            "exportMessagesDialog",
+            "Export the messages the stream shows",
+            self.export_messages,
+            RECORDING_FILTERS,
+            save_as="eventdeck-recording.jsonl",
+        )
 
     def export_messages(self, path: str) -> asyncio.Task[None]:
         """Write the stream's shown messages to ``path`` in a thread; the status bar says how it went."""
@@ -148,12 +147,7 @@ class RecordingController(QObject):
         self._host.say(f"{plural(count, 'message')} written to {path}", 10_000)
 
     def ask_replay_file(self) -> None:
-        dialog = QFileDialog(self._host.window, "Replay a recording")
-        dialog.setObjectName("replayFileDialog")
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dialog.setNameFilters(["Recordings (*.jsonl)", "All files (*)"])
-        dialog.fileSelected.connect(self.open)
-        dialog.open()
+        self._host.ask_file("replayFileDialog", "Replay a recording", self.open, RECORDING_FILTERS)
 
     def open(self, path: str) -> asyncio.Task[None]:
         """Read the recording at ``path`` (in a thread), then ask how fast to replay it."""
