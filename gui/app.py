@@ -16,21 +16,22 @@ from collections.abc import Sequence
 from dataclasses import fields
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from eventdeck.core.gateways.listen import (
     DEFAULT_HTTP,
     DEFAULT_HTTP_PORT,
     DEFAULT_MQTT,
     DEFAULT_MQTT_PORT,
-    Endpoint,
-    parse_endpoint,
+    ListenAddress,
+    parse_listen_address,
 )
 
 if TYPE_CHECKING:
     from eventdeck.core.gateways.mqtt.limits import MqttLimits
 
 log = logging.getLogger("eventdeck")
+Number = TypeVar("Number", int, float)
 
 # Qt's xcb platform plugin loads these at start; fresh Debian/Ubuntu machines often lack them.
 XCB_LIBRARIES = {
@@ -80,13 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--mqtt",
         metavar="HOST:PORT|off",
-        type=lambda text: _checked_endpoint(text, DEFAULT_MQTT_PORT),
+        type=lambda text: _checked_listen_address(text, DEFAULT_MQTT_PORT),
         help=f"where MQTT clients connect (default: as last set in the app, else 127.0.0.1:{DEFAULT_MQTT_PORT})",
     )
     parser.add_argument(
         "--http",
         metavar="HOST:PORT|off",
-        type=lambda text: _checked_endpoint(text, DEFAULT_HTTP_PORT),
+        type=lambda text: _checked_listen_address(text, DEFAULT_HTTP_PORT),
         help=f"where HTTP clients connect (default: as last set in the app, else 127.0.0.1:{DEFAULT_HTTP_PORT})",
     )
     parser.add_argument(
@@ -108,14 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--mqtt",
         metavar="HOST:PORT|off",
-        type=lambda text: _endpoint(text, DEFAULT_MQTT_PORT),
+        type=lambda text: _listen_address(text, DEFAULT_MQTT_PORT),
         default=DEFAULT_MQTT,
         help=f"MQTT 3.1.1/5.0 gateway (default 127.0.0.1:{DEFAULT_MQTT_PORT})",
     )
     serve.add_argument(
         "--http",
         metavar="HOST:PORT|off",
-        type=lambda text: _endpoint(text, DEFAULT_HTTP_PORT),
+        type=lambda text: _listen_address(text, DEFAULT_HTTP_PORT),
         default=DEFAULT_HTTP,
         help=f"HTTP/WebSocket gateway (default 127.0.0.1:{DEFAULT_HTTP_PORT})",
     )
@@ -231,15 +232,15 @@ def serve_description() -> str:
     )
 
 
-def _endpoint(text: str, default_port: int) -> Endpoint | None:
+def _listen_address(text: str, default_port: int) -> ListenAddress | None:
     try:
-        return parse_endpoint(text, default_port)
+        return parse_listen_address(text, default_port)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _checked_endpoint(text: str, default_port: int) -> str:
-    _endpoint(text, default_port)  # refuse typos now; the window resolves the text against its settings
+def _checked_listen_address(text: str, default_port: int) -> str:
+    _listen_address(text, default_port)  # refuse typos now; the window resolves the text against its settings
     return text
 
 
@@ -251,23 +252,24 @@ def _positive_float(text: str) -> float:
 
 
 def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    value = _parsed(text, float, "number")
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
     return value
 
 
 def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    value = _parsed(text, int, "whole number")
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
     return value
+
+
+def _parsed(text: str, kind: type[Number], name: str) -> Number:
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a {name}: {text!r}") from None
 
 
 def missing_xcb_packages() -> list[str]:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-from pathlib import Path
 from typing import Protocol
 
-from PySide6.QtCore import QByteArray, QMimeData, QSettings, QStandardPaths, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QMimeData, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
-    QFileDialog,
     QInputDialog,
     QLabel,
     QMainWindow,
@@ -23,21 +20,17 @@ from PySide6.QtWidgets import (
 )
 
 from eventdeck.core import Message
-from eventdeck.core.asyncapi import AsyncApiError, Document
-from eventdeck.core.broker.errors import EventDeckError
-from eventdeck.core.connectors import ConnectorError, backend_for, backend_from_url
-from eventdeck.core.connectors.backend import Backend, ConnectionState, Status
-from eventdeck.core.connectors.credentials import CredentialStore
-from eventdeck.core.connectors.profiles import Profile, ProfileStore
+from eventdeck.core.connectors.backend import Backend
+from eventdeck.core.connectors.profiles import ProfileStore
 from eventdeck.core.gateways.controller import GatewayState
 from eventdeck.core.recording import SUFFIX as RECORDING_SUFFIX
-from eventdeck.core.recording import RecordingError, ReplayPlan
 from eventdeck.gui.app import app_version
 from eventdeck.gui.bridge import Bridge, Snapshot
-from eventdeck.gui.controllers.asyncapi import AsyncApiController
-from eventdeck.gui.controllers.connections import ConnectionsDialog
+from eventdeck.gui.controllers.asyncapi import AsyncApiController, AsyncApiFiles
+from eventdeck.gui.controllers.connections import ConnectionsController, default_profiles_path
 from eventdeck.gui.controllers.gateways import GatewayBanner, GatewaysController, GatewaySettings
-from eventdeck.gui.controllers.recordings import RecordingController, ReplayDialog
+from eventdeck.gui.controllers.host import WindowHost
+from eventdeck.gui.controllers.recordings import RecordingController
 from eventdeck.gui.models.stream_model import DEFAULT_CAPACITY, StreamModel
 from eventdeck.gui.panels.channels_panel import ChannelsPanel
 from eventdeck.gui.panels.composer_panel import ComposerPanel
@@ -47,7 +40,6 @@ from eventdeck.gui.panels.stream_panel import StreamPanel
 from eventdeck.gui.panels.subscribers_panel import SubscribersPanel
 from eventdeck.gui.panels.topology_panel import TopologyPanel
 from eventdeck.gui.widgets.icons import icon
-from eventdeck.gui.widgets.small import plural
 from eventdeck.gui.widgets.theme import THEMES, apply_theme
 
 log = logging.getLogger(__name__)
@@ -67,17 +59,6 @@ class Pausable(Protocol):
 
 DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json")
 RECORDING_SUFFIXES = (RECORDING_SUFFIX,)
-CONNECTOR_PROTOCOLS = {"mqtt": "mqtt", "mqtts": "mqtts", "secure-mqtt": "mqtts", "amqp": "amqp", "amqps": "amqps"}
-CONNECTOR_PROTOCOLS |= {"nats": "nats", "redis": "redis", "rediss": "rediss"}
-
-
-def server_url(protocol: str, host: str) -> str | None:
-    """A connector URL for an AsyncAPI server, or None when EventDeck has no connector for its protocol."""
-    scheme = CONNECTOR_PROTOCOLS.get(protocol.lower())
-    if scheme is None or not host or "{" in host:
-        return None
-    host = host.split("://", 1)[-1]
-    return f"{scheme}://{host}"
 
 
 def _dropped_file(mime: QMimeData, suffixes: tuple[str, ...]) -> str | None:
@@ -85,12 +66,6 @@ def _dropped_file(mime: QMimeData, suffixes: tuple[str, ...]) -> str | None:
         if url.isLocalFile() and url.toLocalFile().lower().endswith(suffixes):
             return url.toLocalFile()
     return None
-
-
-def default_profiles_path() -> Path:
-    """Where saved connection profiles live (the user's config folder for this app)."""
-    folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppConfigLocation)
-    return Path(folder or Path.home() / ".config" / "EventDeck") / "connections.json"
 
 
 def resident_memory_mb() -> float:
@@ -124,8 +99,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.simulation = simulation
         self.gateways = gateways
-        self.embedded = bridge.backend  # the in-process broker, kept while another one is shown
-        self.profiles = profiles or ProfileStore(default_profiles_path())
+        self.host = WindowHost(self)
         self.setDockNestingEnabled(True)
         self._dark = False
         theme = str(settings.value("view/theme", "system"))
@@ -148,9 +122,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_actions()
         self._build_gateways()
-        self._build_connections()
-        self._build_asyncapi()
-        self._build_recordings()
+        self._build_controllers(profiles)
         self.set_theme(theme)
         self._restore_layout()
         bridge.snapshot.connect(self._on_snapshot)
@@ -236,15 +208,6 @@ class MainWindow(QMainWindow):
 
     # -- toolbar and menus -----------------------------------------------
 
-    def _action(self, name: str, text: str, icon_name: str, shortcut: str | None = None) -> QAction:
-        action = QAction(icon(icon_name), text, self)
-        action.setObjectName(name)
-        if shortcut:
-            action.setShortcut(QKeySequence(shortcut))
-            action.setToolTip(f"{text} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
-        self.addAction(action)
-        return action
-
     def _build_actions(self) -> None:
         toolbar = self.toolbar = QToolBar("Main")
         toolbar.setObjectName("mainToolBar")
@@ -252,28 +215,28 @@ class MainWindow(QMainWindow):
         toolbar.setMovable(False)
         self.addToolBar(toolbar)
 
-        self.simulation_action = self._action("simulationToggle", "Pause demo", "pause")
+        self.simulation_action = self.host.action("simulationToggle", "Pause demo", "pause")
         self.simulation_action.setCheckable(True)
         self.simulation_action.setEnabled(self.simulation is not None)
         self.simulation_action.setToolTip(
             "Pause or resume the demo's simulated publishers" if self.simulation else "No demo running (--demo)"
         )
         self.simulation_action.toggled.connect(self._toggle_simulation)
-        self.stream_pause_action = self._action("streamPauseAction", "Pause stream", "pause", "Ctrl+P")
+        self.stream_pause_action = self.host.action("streamPauseAction", "Pause stream", "pause", "Ctrl+P")
         self.stream_pause_action.setCheckable(True)
         self.stream_pause_action.toggled.connect(self.stream.set_paused)
         self.stream.pause_button.toggled.connect(self.stream_pause_action.setChecked)
-        clear = self._action("streamClearAction", "Clear", "clear", "Ctrl+L")
+        clear = self.host.action("streamClearAction", "Clear", "clear", "Ctrl+L")
         clear.triggered.connect(self.stream.clear)
-        follow = self._action("followAction", "Follow newest", "follow")
+        follow = self.host.action("followAction", "Follow newest", "follow")
         follow.triggered.connect(self.stream.follow)
-        find = self._action("findAction", "Find", "filter", "Ctrl+F")
+        find = self.host.action("findAction", "Find", "filter", "Ctrl+F")
         find.triggered.connect(self._focus_find)
         for action in (self.simulation_action, self.stream_pause_action, clear, follow, find):
             toolbar.addAction(action)
 
         self.file_menu = self.menuBar().addMenu("&File")
-        quit_action = self._action("quitAction", "Quit", "stop", "Ctrl+Q")
+        quit_action = self.host.action("quitAction", "Quit", "stop", "Ctrl+Q")
         quit_action.triggered.connect(self.close)
         self.file_menu.addAction(quit_action)
 
@@ -324,7 +287,7 @@ class MainWindow(QMainWindow):
         self.banner_bar.hide()
         self.gateways.changed.connect(self._on_gateways)
         self.gateways.client_event.connect(self._on_client_event)
-        settings_action = self._action("gatewaySettingsAction", "Gateways…", "connect")
+        settings_action = self.host.action("gatewaySettingsAction", "Gateways…", "connect")
         settings_action.triggered.connect(self.show_gateway_settings)
         self.file_menu.insertAction(self.file_menu.actions()[0], settings_action)
         self._on_gateways(self.gateways.states())
@@ -340,100 +303,6 @@ class MainWindow(QMainWindow):
         if self.gateways is not None:
             GatewaySettings(self.gateways, self).open()
 
-    # -- AsyncAPI ----------------------------------------------------------
-
-    def _build_asyncapi(self) -> None:
-        self.asyncapi = AsyncApiController(self.bridge, self)
-        open_action = self._action("openAsyncApiAction", "Open AsyncAPI…", "channel", "Ctrl+O")
-        open_action.triggered.connect(self.ask_asyncapi_file)
-        export = self._action("exportAsyncApiAction", "Export AsyncAPI…", "send")
-        export.triggered.connect(lambda: self.ask_export_file(redact_values=False))
-        export_redacted = self._action("exportAsyncApiRedactedAction", "Export AsyncAPI, values redacted…", "send")
-        export_redacted.triggered.connect(lambda: self.ask_export_file(redact_values=True))
-        first = self.file_menu.actions()[0]
-        for action in (open_action, export, export_redacted):
-            self.file_menu.insertAction(first, action)
-        self.file_menu.insertSeparator(first)
-        self.setAcceptDrops(True)
-
-    def ask_asyncapi_file(self) -> None:
-        dialog = QFileDialog(self, "Open an AsyncAPI document")
-        dialog.setObjectName("openAsyncApiDialog")
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dialog.setNameFilters(["AsyncAPI documents (*.yaml *.yml *.json)", "All files (*)"])
-        dialog.fileSelected.connect(self.open_asyncapi)
-        dialog.open()
-
-    def open_asyncapi(self, path: str) -> bool:
-        """Load and apply the document at ``path``; on failure show the specific error, change nothing."""
-        try:
-            document = self.asyncapi.load(path)
-        except AsyncApiError as exc:
-            self.show_problem("This AsyncAPI document cannot be used", str(exc))
-            return False
-        self.asyncapi.apply(document)
-        self.statusBar().showMessage(self.asyncapi.summary(document), 10_000)
-        self._offer_servers(document)
-        return True
-
-    def _offer_servers(self, document: Document) -> None:
-        """The document names brokers: offer to connect to the first one EventDeck has a connector for."""
-        for server in document.servers:
-            url = server_url(server.protocol, server.resolved_host)
-            if url is None:
-                continue
-            box = QMessageBox(self)
-            box.setObjectName("serverOffer")
-            box.setWindowTitle("Connect to the document's server?")
-            box.setTextFormat(Qt.TextFormat.PlainText)
-            box.setText(f"The document describes server {server.name!r} at {url}. Connect to it now?")
-            connect = box.addButton("Connect", QMessageBox.ButtonRole.AcceptRole)
-            box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
-            connect.clicked.connect(lambda _checked=False, target=url: self._connect_url(target))
-            box.open()
-            self.server_offer = box
-            return
-
-    def _connect_url(self, url: str) -> None:
-        try:
-            backend = backend_from_url(url)
-        except ConnectorError as exc:
-            self.show_error(str(exc))
-            return
-        self.connect_to(backend)
-
-    def ask_export_file(self, *, redact_values: bool) -> None:
-        dialog = QFileDialog(self, "Export what was observed as AsyncAPI 3.0")
-        dialog.setObjectName("exportAsyncApiDialog")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setDefaultSuffix("yaml")
-        dialog.selectFile("observed-asyncapi.yaml")
-        dialog.fileSelected.connect(lambda path: self.export_asyncapi(path, redact_values=redact_values))
-        dialog.open()
-
-    def export_asyncapi(self, path: str, *, redact_values: bool = False) -> bool:
-        try:
-            Path(path).write_text(self.asyncapi.export_yaml(redact_values=redact_values), encoding="utf-8")
-        except OSError as exc:
-            self.show_problem("The AsyncAPI export was not written", f"{path}: {exc.strerror or exc}")
-            return False
-        self.statusBar().showMessage(f"AsyncAPI 3.0 document written to {path}", 10_000)
-        return True
-
-    def show_problem(self, title: str, text: str) -> None:
-        """A problem the user must read whole (e.g. a document's error with its line): non-modal box."""
-        box = QMessageBox(self)
-        box.setObjectName("problemBox")
-        box.setIcon(QMessageBox.Icon.Warning)
-        box.setWindowTitle(title)
-        box.setTextFormat(Qt.TextFormat.PlainText)
-        box.setText(title)
-        box.setInformativeText(text)
-        box.setWindowModality(Qt.WindowModality.NonModal)
-        box.show()
-        self.problem_box = box
-        self.show_error(text)
-
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if _dropped_file(event.mimeData(), DOCUMENT_SUFFIXES + RECORDING_SUFFIXES) is not None:
             event.acceptProposedAction()
@@ -444,184 +313,43 @@ class MainWindow(QMainWindow):
         recording = _dropped_file(event.mimeData(), RECORDING_SUFFIXES)
         if document is not None:
             event.acceptProposedAction()
-            self.open_asyncapi(document)
+            self.asyncapi_files.open(document)
         elif recording is not None:
             event.acceptProposedAction()
-            self.open_recording(recording)
+            self.recordings.open(recording)
 
-    # -- recordings --------------------------------------------------------
+    # -- controllers -------------------------------------------------------
 
-    def _build_recordings(self) -> None:
-        self.recordings = RecordingController(self.bridge, self.stream_model, self)
-        export = self._action("exportMessagesAction", "Export messages…", "copy", "Ctrl+S")
-        export.setStatusTip("Save the messages the stream shows as a recording (JSON Lines)")
-        export.triggered.connect(self.ask_export_messages)
-        self.replay_action = self._action("replayMessagesAction", "Replay messages…", "play", "Ctrl+R")
-        self.replay_action.setStatusTip("Send the messages of a recording again, into the broker the window shows")
-        self.replay_action.triggered.connect(self.ask_replay_file)
-        self.stop_replay_action = self._action("stopReplayAction", "Stop replay", "stop")
-        self.stop_replay_action.triggered.connect(self.recordings.stop)
-        self.stop_replay_action.setVisible(False)
-        self.toolbar.addAction(self.stop_replay_action)
-        for action in (export, self.replay_action, self.stop_replay_action):
-            self.file_menu.insertAction(self.connections_action, action)
-        self.file_menu.insertSeparator(self.connections_action)
-        label = QLabel()
-        label.setObjectName("status_replay")
-        label.setTextFormat(Qt.TextFormat.PlainText)
-        label.hide()
-        self.statusBar().insertPermanentWidget(0, label)  # permanent: passing status messages must not hide it
-        self.status_labels["replay"] = label
-        self.recordings.progress.connect(label.setText)
-        self.recordings.finished.connect(self._on_replay_finished)
-
-    def ask_export_messages(self) -> None:
-        if not self.recordings.shown_messages():
-            self.statusBar().showMessage("The stream shows no messages: nothing to export.", 5000)
-            return
-        dialog = QFileDialog(self, "Export the messages the stream shows")
-        dialog.setObjectName("exportMessagesDialog")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setNameFilters(["Recordings (*.jsonl)", "All files (*)"])
-        dialog.setDefaultSuffix("jsonl")
-        dialog.selectFile("eventdeck-recording.jsonl")
-        dialog.fileSelected.connect(self.export_messages)
-        dialog.open()
-
-    def export_messages(self, path: str) -> asyncio.Task[None]:
-        """Write the stream's shown messages to ``path`` in a thread; the status bar says how it went."""
-        return self.bridge.spawn(self._export_messages(path), "Export messages")
-
-    async def _export_messages(self, path: str) -> None:
-        try:
-            count = await self.recordings.export(path)
-        except OSError as exc:
-            self.show_problem("The messages were not exported", f"{path}: {exc.strerror or exc}")
-            return
-        self.statusBar().showMessage(f"{plural(count, 'message')} written to {path}", 10_000)
-
-    def ask_replay_file(self) -> None:
-        dialog = QFileDialog(self, "Replay a recording")
-        dialog.setObjectName("replayFileDialog")
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dialog.setNameFilters(["Recordings (*.jsonl)", "All files (*)"])
-        dialog.fileSelected.connect(self.open_recording)
-        dialog.open()
-
-    def open_recording(self, path: str) -> asyncio.Task[None]:
-        """Read the recording at ``path`` (in a thread), then ask how fast to replay it."""
-        return self.bridge.spawn(self._open_recording(path), "Open recording")
-
-    async def _open_recording(self, path: str) -> None:
-        try:
-            plan = await self.recordings.load(path)
-        except RecordingError as exc:
-            self.show_problem("This recording cannot be replayed", str(exc))
-            return
-        target = self.bridge.backend  # the broker the dialog names is the one it replays into
-        dialog = ReplayDialog(path, plan, target.name, self)
-        dialog.replay_requested.connect(lambda speed: self.start_replay(plan, speed, target))
-        dialog.open()
-        self.replay_dialog = dialog
-
-    def start_replay(self, plan: ReplayPlan, speed: float | None, target: Backend) -> None:
-        if self.recordings.replaying:
-            self.statusBar().showMessage("A replay is already running; stop it first.", 5000)
-            return
-        if self.recordings.start(plan, speed, target) is None:
-            self.statusBar().showMessage(
-                f"Not replayed: the window now shows {self.bridge.backend.name}; open the recording again.", 10_000
-            )
-            return
-        self.replay_action.setEnabled(False)
-        self.stop_replay_action.setVisible(True)
-        self.status_labels["replay"].show()
-
-    def _on_replay_finished(self, summary: str) -> None:
-        self.replay_action.setEnabled(True)
-        self.stop_replay_action.setVisible(False)
-        self.status_labels["replay"].hide()
-        self.statusBar().showMessage(summary, 15_000)
-
-    # -- connections -----------------------------------------------------
-
-    def _build_connections(self) -> None:
-        label = QLabel()
-        label.setObjectName("status_connection")
-        label.setToolTip("Which broker the window shows (File > Connections…)")
-        self.statusBar().insertPermanentWidget(0, label)
-        self.status_labels["connection"] = label
-        self.connections_action = self._action("connectionsAction", "Connections…", "connect", "Ctrl+K")
-        self.connections_action.triggered.connect(self.show_connections)
-        self.file_menu.insertAction(self.file_menu.actions()[0], self.connections_action)
-        self.bridge.backend_changed.connect(self._on_backend_changed)
-        self.bridge.status_changed.connect(self._on_status)
-        self._on_status(self.bridge.backend.status)
-
-    def show_connections(self) -> None:
-        dialog = ConnectionsDialog(self.profiles, CredentialStore(), self)
-        dialog.connect_requested.connect(self._connect_profile)
-        dialog.embedded_requested.connect(self.use_embedded)
-        dialog.show()  # modeless: the stream keeps flowing and stays clickable behind it
-        self.connections_dialog = dialog
-
-    def _connect_profile(self, profile: Profile, password: str | None) -> None:
-        try:
-            backend = backend_for(profile.endpoint(password))
-        except ConnectorError as exc:
-            self.show_error(str(exc))
-            return
-        self.connect_to(backend)
-
-    def connect_to(self, backend: Backend) -> None:
-        """Connect ``backend`` and show it; on failure say why and stay where we are."""
-        self.status_labels["connection"].setText(f"connecting to {backend.name}…")
-        self.bridge.spawn(self._connect(backend), f"connecting to {backend.name}")
-
-    async def _connect(self, backend: Backend) -> None:
-        try:
-            await backend.start()
-        except EventDeckError as exc:
-            self._on_status(self.bridge.backend.status)
-            self.show_error(f"cannot connect to {backend.name}: {exc}")
-            dialog = getattr(self, "connections_dialog", None)
-            if isinstance(dialog, ConnectionsDialog) and dialog.isVisible():
-                dialog.error.setText(str(exc))
-            return
-        await self._show_backend(backend)
-        self.statusBar().showMessage(f"Connected to {backend.name}", 5000)
-
-    def use_embedded(self) -> None:
-        """Back to the in-process broker (the connector, if any, is disconnected)."""
-        self.bridge.spawn(self._show_backend(self.embedded), "switching to the embedded broker")
-
-    async def _show_backend(self, backend: Backend) -> None:
-        previous = self.bridge.backend
-        self.bridge.set_backend(backend)
-        if previous is not self.embedded and previous is not backend:
-            await previous.stop()
-
-    async def disconnect_backend(self) -> None:
-        """Stop the connector that is shown, if any (the window is closing)."""
-        if self.bridge.backend is not self.embedded:
-            await self.bridge.backend.stop()
+    def _build_controllers(self, profiles: ProfileStore | None) -> None:
+        """Connections, AsyncAPI and recordings: their actions go first in the File menu, their labels in the
+        status bar; the replay's stop button sits in the toolbar while a replay runs."""
+        host = self.host
+        self.connections = ConnectionsController(self.bridge, host, profiles or ProfileStore(default_profiles_path()))
+        self.bridge.backend_changed.connect(self._on_backend_changed)  # before a replay hears of the switch
+        self.asyncapi = AsyncApiController(self.bridge, self)
+        self.asyncapi_files = AsyncApiFiles(self.asyncapi, host, self.connections.connect_url)
+        self.recordings = RecordingController(self.bridge, self.stream_model, host)
+        recordings = self.recordings
+        first = self.file_menu.actions()[0]
+        self.file_menu.insertActions(first, list(self.asyncapi_files.actions))
+        self.file_menu.insertSeparator(first)
+        self.file_menu.insertActions(first, [recordings.export_action, recordings.replay_action])
+        self.file_menu.insertActions(first, [recordings.stop_replay_action])
+        self.file_menu.insertSeparator(first)
+        self.file_menu.insertAction(first, self.connections.action)
+        self.toolbar.addAction(recordings.stop_replay_action)
+        for key, label in (("connection", self.connections.label), ("replay", recordings.label)):
+            self.statusBar().insertPermanentWidget(0, label)
+            self.status_labels[key] = label
+        self.setAcceptDrops(True)
 
     def _on_backend_changed(self, backend: Backend) -> None:
         self.stream.clear()
         self.inspector.show_message(None)
         self.rates.clear()
-        local = backend is self.embedded
+        local = backend is self.connections.embedded
         self.simulation_action.setEnabled(local and self.simulation is not None)
         self.setWindowTitle("EventDeck — embedded broker" if local else f"EventDeck — {backend.name}")
-
-    def _on_status(self, status: Status) -> None:
-        backend = self.bridge.backend
-        where = "embedded broker" if backend is self.embedded else backend.name
-        text = where if status.state is ConnectionState.CONNECTED else f"{where}: {status.state.value}"
-        self.status_labels["connection"].setText(text)
-        self.status_labels["connection"].setToolTip(status.detail or text)
-        if status.state in (ConnectionState.RECONNECTING, ConnectionState.FAILED) and status.detail:
-            self.statusBar().showMessage(f"⚠ {status.detail}", 10_000)
 
     def _toggle_simulation(self, paused: bool) -> None:
         if self.simulation is None:
@@ -721,7 +449,7 @@ class MainWindow(QMainWindow):
 
     def show_error(self, text: str) -> None:
         """Non-modal: failures are shown in the status bar and logged, never in a blocking dialog."""
-        self.statusBar().showMessage(f"⚠ {text}", 10_000)
+        self.host.error(text)
 
     # -- persistence -------------------------------------------------------
 

@@ -23,7 +23,7 @@ from eventdeck.core.broker.subscription import SubscriptionInfo
 from eventdeck.core.broker.tap import Tap
 from eventdeck.core.cli.interrupts import Interrupts
 from eventdeck.core.gateways.controller import Gateways
-from eventdeck.core.gateways.listen import DEFAULT_HTTP, DEFAULT_MQTT, Endpoint
+from eventdeck.core.gateways.listen import DEFAULT_HTTP, DEFAULT_MQTT, ListenAddress
 from eventdeck.core.gateways.mqtt.limits import MqttLimits
 from eventdeck.core.recording import RecordingWriter
 
@@ -32,8 +32,8 @@ log = logging.getLogger("eventdeck.serve")
 
 @dataclass(frozen=True, slots=True)
 class ServeOptions:
-    mqtt: Endpoint | None = DEFAULT_MQTT
-    http: Endpoint | None = DEFAULT_HTTP
+    mqtt: ListenAddress | None = DEFAULT_MQTT
+    http: ListenAddress | None = DEFAULT_HTTP
     mqtt_credentials: Mapping[str, str] | None = None
     mqtt_limits: MqttLimits | None = None
     http_token: str | None = None

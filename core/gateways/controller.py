@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from eventdeck.core.broker.broker import Broker
 from eventdeck.core.broker.errors import EventDeckError
-from eventdeck.core.gateways.listen import Endpoint
+from eventdeck.core.gateways.listen import ListenAddress
 
 if TYPE_CHECKING:
     from eventdeck.core.gateways.http.server import HttpGateway
@@ -42,7 +42,7 @@ class GatewayState:
     """What one gateway is doing: listening at ``endpoint``, switched off, or failed with ``error``."""
 
     name: str  # "MQTT" or "HTTP"
-    endpoint: Endpoint | None  # None: switched off
+    endpoint: ListenAddress | None  # None: switched off
     running: bool = False
     error: str = ""
 
@@ -78,8 +78,8 @@ class Gateways:
         self,
         broker: Broker,
         *,
-        mqtt: Endpoint | None,
-        http: Endpoint | None,
+        mqtt: ListenAddress | None,
+        http: ListenAddress | None,
         mqtt_credentials: Mapping[str, str] | None = None,
         mqtt_limits: MqttLimits | None = None,
         http_token: str | None = None,
@@ -92,7 +92,7 @@ class Gateways:
         self.http_token = http_token
         self.http_max_body = http_max_body
         self.on_client = on_client
-        self._wanted: dict[str, Endpoint | None] = {"MQTT": mqtt, "HTTP": http}
+        self._wanted: dict[str, ListenAddress | None] = {"MQTT": mqtt, "HTTP": http}
         self._running: dict[str, _Gateway] = {}
         self._errors: dict[str, str] = {}
         self.mqtt: MqttGateway | None = None
@@ -102,8 +102,8 @@ class Gateways:
         states = []
         for name, wanted in self._wanted.items():
             gateway = self._running.get(name)
-            endpoint = Endpoint(wanted.host, gateway.port) if gateway is not None and wanted is not None else wanted
-            states.append(GatewayState(name, endpoint, gateway is not None, self._errors.get(name, "")))
+            where = ListenAddress(wanted.host, gateway.port) if gateway is not None and wanted is not None else wanted
+            states.append(GatewayState(name, where, gateway is not None, self._errors.get(name, "")))
         return states
 
     async def start(self) -> list[GatewayState]:
@@ -113,7 +113,7 @@ class Gateways:
                 await self._start(name, endpoint)
         return self.states()
 
-    async def restart(self, name: str, endpoint: Endpoint | None) -> GatewayState:
+    async def restart(self, name: str, endpoint: ListenAddress | None) -> GatewayState:
         """Move gateway ``name`` ("MQTT" or "HTTP") to ``endpoint`` (None switches it off)."""
         gateway = self._running.pop(name, None)
         if gateway is not None:
@@ -134,7 +134,7 @@ class Gateways:
             await self._running.pop(name).stop()
         self.mqtt = self.http = None
 
-    async def _start(self, name: str, endpoint: Endpoint) -> None:
+    async def _start(self, name: str, endpoint: ListenAddress) -> None:
         # Imported here: aiohttp and the MQTT stack load only once a gateway starts, which
         # keeps them off the window's path to its first paint.
         from eventdeck.core.gateways.http.server import HttpGateway  # noqa: PLC0415
@@ -170,7 +170,7 @@ class Gateways:
         self._running[name] = gateway
         self.mqtt = mqtt or self.mqtt
         self.http = http or self.http
-        log.info("%s gateway listening on %s", name, Endpoint(endpoint.host, gateway.port))
+        log.info("%s gateway listening on %s", name, ListenAddress(endpoint.host, gateway.port))
 
     def _mqtt_event(self, event: ClientEvent) -> None:
         detail = f" ({event.detail})" if event.detail else ""

@@ -1,4 +1,5 @@
-"""Where gateways listen: ``HOST:PORT`` endpoints as people type them on the command line."""
+"""Where gateways listen: ``HOST:PORT`` addresses as people type them on the command line (not where a
+connector connects: that is ``eventdeck.core.connectors.address.Endpoint``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ DEFAULT_MQTT_PORT = 1883
 
 
 @dataclass(frozen=True, slots=True)
-class Endpoint:
+class ListenAddress:
     """Where a gateway listens."""
 
     host: str
@@ -19,7 +20,7 @@ class Endpoint:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
-def parse_endpoint(text: str, default_port: int) -> Endpoint | None:
+def parse_listen_address(text: str, default_port: int) -> ListenAddress | None:
     """``off`` -> None; otherwise ``HOST:PORT``, ``HOST``, ``:PORT``, ``PORT`` or ``[V6]:PORT``.
 
     Raises ``ValueError`` with a sentence saying what is wrong.
@@ -41,11 +42,11 @@ def parse_endpoint(text: str, default_port: int) -> Endpoint | None:
     if not host:
         raise ValueError(f"{text!r} names no host")
     if not port_text:
-        return Endpoint(host, default_port)
+        return ListenAddress(host, default_port)
     if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
         raise ValueError(f"{text!r}: the port must be a number from 0 to 65535")
-    return Endpoint(host, int(port_text))
+    return ListenAddress(host, int(port_text))
 
 
-DEFAULT_HTTP = Endpoint("127.0.0.1", DEFAULT_HTTP_PORT)
-DEFAULT_MQTT = Endpoint("127.0.0.1", DEFAULT_MQTT_PORT)
+DEFAULT_HTTP = ListenAddress("127.0.0.1", DEFAULT_HTTP_PORT)
+DEFAULT_MQTT = ListenAddress("127.0.0.1", DEFAULT_MQTT_PORT)

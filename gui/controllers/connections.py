@@ -2,12 +2,16 @@
 
 Profiles are JSON in the app's config folder without passwords; a password goes to the
 system keyring when one is usable, otherwise it is asked each time and kept in memory
-for this session only. The dialog is non-modal (``open()``), so the stream keeps flowing.
+for this session only. The dialog is non-modal (``show()``), so the stream keeps flowing.
+``ConnectionsController`` switches the window's broker and keeps its status label current.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QStandardPaths, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,10 +28,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from eventdeck.core.connectors import KINDS, ConnectorError
+from eventdeck.core.broker.errors import EventDeckError
+from eventdeck.core.connectors import KINDS, ConnectorError, backend_for, backend_from_url
 from eventdeck.core.connectors.address import SCHEMES, TLSOptions
+from eventdeck.core.connectors.backend import Backend, ConnectionState, Status
 from eventdeck.core.connectors.credentials import CredentialStore
 from eventdeck.core.connectors.profiles import Profile, ProfileStore
+from eventdeck.gui.bridge import Bridge
+from eventdeck.gui.controllers.host import WindowHost
 
 DEFAULT_PORTS = {kind: port for _, (kind, port, tls) in SCHEMES.items() if not tls}
 KIND_NAMES = {"mqtt": "MQTT", "amqp": "RabbitMQ (AMQP 0-9-1)", "nats": "NATS", "redis": "Redis"}
@@ -277,3 +285,91 @@ class ConnectionsDialog(QDialog):
             return self.session_passwords.get(name) or self.credentials.load(name)
         except ConnectorError:
             return self.session_passwords.get(name)
+
+
+def default_profiles_path() -> Path:
+    """Where saved connection profiles live (the user's config folder for this app)."""
+    folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppConfigLocation)
+    return Path(folder or Path.home() / ".config" / "EventDeck") / "connections.json"
+
+
+class ConnectionsController(QObject):
+    """Which broker the window shows: the embedded one, or a connector; says so in its status label."""
+
+    def __init__(self, bridge: Bridge, host: WindowHost, profiles: ProfileStore) -> None:
+        super().__init__(host.window)
+        self._bridge = bridge
+        self._host = host
+        self.profiles = profiles
+        self.embedded = bridge.backend  # the in-process broker, kept while another one is shown
+        self.dialog: ConnectionsDialog | None = None
+        self.label = QLabel()
+        self.label.setObjectName("status_connection")
+        self.label.setToolTip("Which broker the window shows (File > Connections…)")
+        self.action = host.action("connectionsAction", "Connections…", "connect", "Ctrl+K")
+        self.action.triggered.connect(self.show_dialog)
+        bridge.status_changed.connect(self._on_status)
+        self._on_status(bridge.backend.status)
+
+    def show_dialog(self) -> None:
+        dialog = ConnectionsDialog(self.profiles, CredentialStore(), self._host.window)
+        dialog.connect_requested.connect(self._connect_profile)
+        dialog.embedded_requested.connect(self.use_embedded)
+        dialog.show()  # modeless: the stream keeps flowing and stays clickable behind it
+        self.dialog = dialog
+
+    def _connect_profile(self, profile: Profile, password: str | None) -> None:
+        self._connect_made(lambda: backend_for(profile.endpoint(password)))
+
+    def connect_url(self, url: str, context: str = "") -> None:
+        """Connect to ``url``; a URL EventDeck cannot use is said in the status bar after ``context``."""
+        self._connect_made(lambda: backend_from_url(url), context)
+
+    def _connect_made(self, make: Callable[[], Backend], context: str = "") -> None:
+        try:
+            backend = make()
+        except ConnectorError as exc:
+            self._host.error(f"{context}{exc}")
+            return
+        self.connect_to(backend)
+
+    def connect_to(self, backend: Backend) -> None:
+        """Connect ``backend`` and show it; on failure say why and stay where we are."""
+        self.label.setText(f"connecting to {backend.name}…")
+        self._bridge.spawn(self._connect(backend), f"connecting to {backend.name}")
+
+    async def _connect(self, backend: Backend) -> None:
+        try:
+            await backend.start()
+        except EventDeckError as exc:
+            self._on_status(self._bridge.backend.status)
+            self._host.error(f"cannot connect to {backend.name}: {exc}")
+            if self.dialog is not None and self.dialog.isVisible():
+                self.dialog.error.setText(str(exc))
+            return
+        await self._show(backend)
+        self._host.say(f"Connected to {backend.name}", 5000)
+
+    def use_embedded(self) -> None:
+        """Back to the in-process broker (the connector, if any, is disconnected)."""
+        self._bridge.spawn(self._show(self.embedded), "switching to the embedded broker")
+
+    async def _show(self, backend: Backend) -> None:
+        previous = self._bridge.backend
+        self._bridge.set_backend(backend)
+        if previous is not self.embedded and previous is not backend:
+            await previous.stop()
+
+    async def disconnect_backend(self) -> None:
+        """Stop the connector that is shown, if any (the window is closing)."""
+        if self._bridge.backend is not self.embedded:
+            await self._bridge.backend.stop()
+
+    def _on_status(self, status: Status) -> None:
+        backend = self._bridge.backend
+        where = "embedded broker" if backend is self.embedded else backend.name
+        text = where if status.state is ConnectionState.CONNECTED else f"{where}: {status.state.value}"
+        self.label.setText(text)
+        self.label.setToolTip(status.detail or text)
+        if status.state in (ConnectionState.RECONNECTING, ConnectionState.FAILED) and status.detail:
+            self._host.error(status.detail)

@@ -19,15 +19,15 @@ from PySide6.QtWidgets import (
 )
 
 from eventdeck.core.gateways.controller import Gateways, GatewayState, free_port_near
-from eventdeck.core.gateways.listen import DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT, Endpoint, parse_endpoint
+from eventdeck.core.gateways.listen import DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT, ListenAddress, parse_listen_address
 from eventdeck.gui.bridge import Bridge
 
 DEFAULT_PORTS = {"MQTT": DEFAULT_MQTT_PORT, "HTTP": DEFAULT_HTTP_PORT}
 SETTING_KEYS = {"MQTT": "gateways/mqtt", "HTTP": "gateways/http"}
 
 
-def endpoint_text(endpoint: Endpoint | None) -> str:
-    return "off" if endpoint is None else str(endpoint)
+def listen_address_text(address: ListenAddress | None) -> str:
+    return "off" if address is None else str(address)
 
 
 class GatewaysController(QObject):
@@ -49,12 +49,12 @@ class GatewaysController(QObject):
     async def start(self) -> None:
         self.changed.emit(await self.gateways.start())
 
-    def move(self, name: str, endpoint: Endpoint | None) -> None:
+    def move(self, name: str, endpoint: ListenAddress | None) -> None:
         """Restart gateway ``name`` at ``endpoint`` (None: off) and remember the choice."""
-        self.settings.setValue(SETTING_KEYS[name], endpoint_text(endpoint))
+        self.settings.setValue(SETTING_KEYS[name], listen_address_text(endpoint))
         self._bridge.spawn(self._move(name, endpoint), f"moving the {name} gateway")
 
-    async def _move(self, name: str, endpoint: Endpoint | None) -> None:
+    async def _move(self, name: str, endpoint: ListenAddress | None) -> None:
         await self.gateways.restart(name, endpoint)
         self.changed.emit(self.gateways.states())
 
@@ -110,7 +110,7 @@ class GatewayBanner(QWidget):
 
     def _use_offer(self) -> None:
         if self._failed is not None and self._failed.endpoint is not None:
-            self._controller.move(self._failed.name, Endpoint(self._failed.endpoint.host, self._offer))
+            self._controller.move(self._failed.name, ListenAddress(self._failed.endpoint.host, self._offer))
 
     def _turn_off(self) -> None:
         if self._failed is not None:
@@ -129,7 +129,7 @@ class GatewaySettings(QDialog):
         form = QFormLayout(self)
         form.addRow(QLabel("Where real clients reach the embedded broker: HOST:PORT, or off."))
         for state in controller.states():
-            edit = QLineEdit(endpoint_text(state.endpoint))
+            edit = QLineEdit(listen_address_text(state.endpoint))
             edit.setObjectName(f"gateway{state.name.title()}")
             edit.setPlaceholderText(f"127.0.0.1:{DEFAULT_PORTS[state.name]} or off")
             self.edits[state.name] = edit
@@ -147,10 +147,10 @@ class GatewaySettings(QDialog):
 
     def apply(self) -> bool:
         """Move every gateway whose endpoint changed; on a typo, say what is wrong and move none."""
-        wanted: dict[str, Endpoint | None] = {}
+        wanted: dict[str, ListenAddress | None] = {}
         for name, edit in self.edits.items():
             try:
-                wanted[name] = parse_endpoint(edit.text(), DEFAULT_PORTS[name])
+                wanted[name] = parse_listen_address(edit.text(), DEFAULT_PORTS[name])
             except ValueError as exc:
                 self.error.setText(f"{name}: {exc}")
                 return False
@@ -163,10 +163,10 @@ class GatewaySettings(QDialog):
         return True
 
 
-def endpoint_from_settings(settings: QSettings, name: str, given: str | None) -> Endpoint | None:
+def listen_address_from_settings(settings: QSettings, name: str, given: str | None) -> ListenAddress | None:
     """Where gateway ``name`` listens: the command line's ``given`` text wins, then the saved choice."""
     text = given if given is not None else str(settings.value(SETTING_KEYS[name], f"127.0.0.1:{DEFAULT_PORTS[name]}"))
     try:
-        return parse_endpoint(text, DEFAULT_PORTS[name])
+        return parse_listen_address(text, DEFAULT_PORTS[name])
     except ValueError:  # a hand-edited settings file: fall back to the default
-        return Endpoint("127.0.0.1", DEFAULT_PORTS[name])
+        return ListenAddress("127.0.0.1", DEFAULT_PORTS[name])

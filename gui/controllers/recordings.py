@@ -11,16 +11,34 @@ import html
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
 
 from eventdeck.core import Message
 from eventdeck.core.connectors.backend import GAP_CHANNEL, Backend
-from eventdeck.core.recording import ReplayPlan, ReplayProgress, plan_replay, read_recording, replay, write_recording
+from eventdeck.core.recording import (
+    RecordingError,
+    ReplayPlan,
+    ReplayProgress,
+    plan_replay,
+    read_recording,
+    replay,
+    write_recording,
+)
 from eventdeck.gui.bridge import Bridge
+from eventdeck.gui.controllers.host import WindowHost
 from eventdeck.gui.models.stream_model import StreamModel
 from eventdeck.gui.widgets.small import plural
 
 PROGRESS_MS = 200
+RECORDING_FILTERS = ["Recordings (*.jsonl)", "All files (*)"]
 WINDOW_MAX_RATE = 50_000.0  # msg/s the window absorbs without stalling (tests/benchmarks/gui_stream.py)
 SPEEDS: tuple[tuple[str, float | None], ...] = (
     ("As recorded", 1.0),
@@ -31,15 +49,18 @@ SPEEDS: tuple[tuple[str, float | None], ...] = (
 
 
 class RecordingController(QObject):
-    """Exports what the stream shows and runs at most one replay at a time."""
+    """Exports what the stream shows and runs at most one replay at a time, with the window's actions for both
+    and a status label that shows the replay's progress while one runs."""
 
     progress = Signal(str)  # a line for the status bar while a replay runs
     finished = Signal(str)  # the replay's summary once it is over (done, stopped or failed)
 
-    def __init__(self, bridge: Bridge, model: StreamModel, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self, bridge: Bridge, model: StreamModel, host: WindowHost) -> None:
+        super().__init__(host.window)
         self._bridge = bridge
         self._model = model
+        self._host = host
+        self.replay_dialog: ReplayDialog | None = None
         self._task: asyncio.Task[ReplayProgress] | None = None
         self._state: ReplayProgress | None = None
         self._stopped_because = ""
@@ -47,6 +68,21 @@ class RecordingController(QObject):
         self._timer.setInterval(PROGRESS_MS)
         self._timer.timeout.connect(self._report)
         bridge.backend_changed.connect(self._on_backend_changed)
+        self.export_action = host.action("exportMessagesAction", "Export messages…", "copy", "Ctrl+S")
+        self.export_action.setStatusTip("Save the messages the stream shows as a recording (JSON Lines)")
+        self.export_action.triggered.connect(self.ask_export_file)
+        self.replay_action = host.action("replayMessagesAction", "Replay messages…", "play", "Ctrl+R")
+        self.replay_action.setStatusTip("Send the messages of a recording again, into the broker the window shows")
+        self.replay_action.triggered.connect(self.ask_replay_file)
+        self.stop_replay_action = host.action("stopReplayAction", "Stop replay", "stop")
+        self.stop_replay_action.triggered.connect(self.stop)
+        self.stop_replay_action.setVisible(False)
+        self.label = QLabel()  # permanent in the status bar: passing status messages must not hide it
+        self.label.setObjectName("status_replay")
+        self.label.setTextFormat(Qt.TextFormat.PlainText)
+        self.label.hide()
+        self.progress.connect(self.label.setText)
+        self.finished.connect(self._on_finished)
 
     @property
     def replaying(self) -> bool:
@@ -85,6 +121,69 @@ class RecordingController(QObject):
         if self._task is not None and not self._task.done():
             self._stopped_because = because
             self._task.cancel()
+
+    def ask_export_file(self) -> None:
+        if not self.shown_messages():
+            self._host.say("The stream shows no messages: nothing to export.", 5000)
+            return
+        self._host.ask_file(
+            "exportMessagesDialog",
+            "Export the messages the stream shows",
+            self.export_messages,
+            RECORDING_FILTERS,
+            save_as="eventdeck-recording.jsonl",
+        )
+
+    def export_messages(self, path: str) -> asyncio.Task[None]:
+        """Write the stream's shown messages to ``path`` in a thread; the status bar says how it went."""
+        return self._bridge.spawn(self._export_messages(path), "Export messages")
+
+    async def _export_messages(self, path: str) -> None:
+        try:
+            count = await self.export(path)
+        except OSError as exc:
+            self._host.problem("The messages were not exported", f"{path}: {exc.strerror or exc}")
+            return
+        self._host.say(f"{plural(count, 'message')} written to {path}", 10_000)
+
+    def ask_replay_file(self) -> None:
+        self._host.ask_file("replayFileDialog", "Replay a recording", self.open, RECORDING_FILTERS)
+
+    def open(self, path: str) -> asyncio.Task[None]:
+        """Read the recording at ``path`` (in a thread), then ask how fast to replay it."""
+        return self._bridge.spawn(self._open(path), "Open recording")
+
+    async def _open(self, path: str) -> None:
+        try:
+            plan = await self.load(path)
+        except RecordingError as exc:
+            self._host.problem("This recording cannot be replayed", str(exc))
+            return
+        target = self._bridge.backend  # the broker the dialog names is the one it replays into
+        dialog = ReplayDialog(path, plan, target.name, self._host.window)
+        dialog.replay_requested.connect(lambda speed: self.start_replay(plan, speed, target))
+        dialog.open()
+        self.replay_dialog = dialog
+
+    def start_replay(self, plan: ReplayPlan, speed: float | None, target: Backend) -> None:
+        """``start`` as the user asked for it: the status bar says why when it does not start."""
+        if self.replaying:
+            self._host.say("A replay is already running; stop it first.", 5000)
+            return
+        if self.start(plan, speed, target) is None:
+            self._host.say(
+                f"Not replayed: the window now shows {self._bridge.backend.name}; open the recording again.", 10_000
+            )
+            return
+        self.replay_action.setEnabled(False)
+        self.stop_replay_action.setVisible(True)
+        self.label.show()
+
+    def _on_finished(self, summary: str) -> None:
+        self.replay_action.setEnabled(True)
+        self.stop_replay_action.setVisible(False)
+        self.label.hide()
+        self._host.say(summary, 15_000)
 
     def _on_backend_changed(self, backend: Backend) -> None:
         self.stop(because=f"the window switched to {backend.name}")

@@ -21,12 +21,11 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from eventdeck.core import Broker
-from eventdeck.core.connectors import ConnectorError, backend_from_url
 from eventdeck.core.gateways.controller import Gateways
 from eventdeck.core.simulation.simulation import Simulation
 from eventdeck.core.simulation.workspace import DEMO_RESOURCE
 from eventdeck.gui.bridge import Bridge
-from eventdeck.gui.controllers.gateways import GatewaysController, endpoint_from_settings
+from eventdeck.gui.controllers.gateways import GatewaysController, listen_address_from_settings
 from eventdeck.gui.controllers.heap import HeapKeeper
 from eventdeck.gui.main_window import MainWindow
 from eventdeck.gui.widgets.icons import icon
@@ -60,8 +59,8 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
             bridge,
             Gateways(
                 broker,
-                mqtt=endpoint_from_settings(settings, "MQTT", args.mqtt),
-                http=endpoint_from_settings(settings, "HTTP", args.http),
+                mqtt=listen_address_from_settings(settings, "MQTT", args.mqtt),
+                http=listen_address_from_settings(settings, "HTTP", args.http),
             ),
             settings,
         )
@@ -77,12 +76,13 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
         window.show()
         bridge.spawn(gateways.start(), "starting the gateways")
         if args.asyncapi is not None:
-            window.open_asyncapi(str(args.asyncapi))
+            window.asyncapi_files.open(str(args.asyncapi))
         elif simulation is not None:  # the demo is an AsyncAPI document too: templates and validation for it
             with as_file(files("eventdeck.resources").joinpath(DEMO_RESOURCE)) as demo_document:
-                window.open_asyncapi(str(demo_document))
+                window.asyncapi_files.open(str(demo_document))
         if args.connect:
-            _connect_at_start(window, args.connect)
+            # the window opens on the embedded broker and switches once connected
+            window.connections.connect_url(args.connect, context=f"--connect {args.connect}: ")
         heap = HeapKeeper(bridge)
         loop.call_later(0.5, heap.start)  # after the first paint, not before it
         settings.setValue("app/launched_before", True)
@@ -93,7 +93,7 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
                 window.close()
             await closed.wait()
         finally:
-            await window.disconnect_backend()
+            await window.connections.disconnect_backend()
             bridge.stop()
             if simulation is not None:
                 await simulation.stop()
@@ -101,16 +101,6 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
             loop.set_exception_handler(None)
             sys.excepthook = previous_hook
     return code
-
-
-def _connect_at_start(window: MainWindow, url: str) -> None:
-    """``--connect URL``: the window opens on the embedded broker and switches once connected."""
-    try:
-        backend = backend_from_url(url)
-    except ConnectorError as exc:
-        window.show_error(f"--connect {url}: {exc}")
-        return
-    window.connect_to(backend)
 
 
 async def _screenshot(window: MainWindow, path: Any, delay: float, closed: asyncio.Event) -> int:

@@ -12,6 +12,7 @@ from pytestqt.qtbot import QtBot
 from eventdeck.core import Kind
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.main_window import MainWindow
+from tests.gui.gui_support import publish, shown_window
 
 
 class FakeSimulation:
@@ -27,17 +28,7 @@ class FakeSimulation:
 
 @pytest.fixture
 def window(qtbot: QtBot, bridge: Bridge, settings: QSettings) -> Iterator[MainWindow]:
-    win = MainWindow(bridge, settings, FakeSimulation(), ring_size=1_000)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
-
-
-def publish(qtbot: QtBot, bridge: Bridge, channel: str, payload: object, kind: Kind = Kind.EVENT) -> None:
-    task = bridge.spawn(bridge.broker.publish(channel, payload, kind=kind), "publish")  # type: ignore[arg-type]
-    qtbot.waitUntil(task.done, timeout=3000)
-    bridge.flush()
+    yield from shown_window(qtbot, MainWindow(bridge, settings, FakeSimulation(), ring_size=1_000))
 
 
 def test_every_promised_object_name_is_there(window: MainWindow) -> None:

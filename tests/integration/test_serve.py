@@ -212,6 +212,16 @@ def test_a_full_disk_stops_the_recording_not_the_broker() -> None:
     assert "Traceback" not in output
 
 
+def check_asyncapi(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "eventdeck.gui.app", "asyncapi", "check", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
 def test_asyncapi_check_prints_a_summary_or_the_error(tmp_path: Path) -> None:
     good = tmp_path / "fridge.yaml"
     good.write_text(
@@ -219,13 +229,7 @@ def test_asyncapi_check_prints_a_summary_or_the_error(tmp_path: Path) -> None:
         "channels:\n  level:\n    address: fridge/level\n    messages:\n      reading:\n"
         "        payload: {type: object, properties: {percent: {type: integer}}}\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "eventdeck.gui.app", "asyncapi", "check", str(good)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = check_asyncapi(good)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["title"] == "Fridge"
@@ -233,13 +237,7 @@ def test_asyncapi_check_prints_a_summary_or_the_error(tmp_path: Path) -> None:
 
     bad = tmp_path / "broken.yaml"
     bad.write_text("asyncapi: 3.0.0\ninfo: [unclosed\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "eventdeck.gui.app", "asyncapi", "check", str(bad)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = check_asyncapi(bad)
     assert result.returncode == 1
     assert result.stdout == ""
     assert "broken.yaml" in result.stderr

@@ -13,7 +13,8 @@ from pytestqt.qtbot import QtBot
 from eventdeck.core.asyncapi import parse_document
 from eventdeck.core.connectors.profiles import ProfileStore
 from eventdeck.gui.bridge import Bridge
-from eventdeck.gui.main_window import MainWindow, server_url
+from eventdeck.gui.controllers.asyncapi import server_url
+from eventdeck.gui.main_window import MainWindow
 
 FRIDGE = """\
 asyncapi: 3.0.0
@@ -46,7 +47,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def test_opening_a_document_declares_its_channels(window: MainWindow, bridge: Bridge, tmp_path: Path) -> None:
-    assert window.open_asyncapi(str(write(tmp_path, "fridge.yaml", FRIDGE)))
+    assert window.asyncapi_files.open(str(write(tmp_path, "fridge.yaml", FRIDGE)))
     channels = {info.name: info for info in bridge.broker.channels()}
     assert channels["fridge/level"].declared
     assert channels["fridge/level"].description == "How full the fridge is"
@@ -58,7 +59,7 @@ def test_a_broken_document_is_explained_and_nothing_is_applied(
     window: MainWindow, bridge: Bridge, tmp_path: Path
 ) -> None:
     broken = write(tmp_path, "broken.yaml", FRIDGE.replace("address: fridge/level", "address: [fridge"))
-    assert not window.open_asyncapi(str(broken))
+    assert not window.asyncapi_files.open(str(broken))
     box = window.findChild(QMessageBox, "problemBox")
     assert box is not None
     assert box.isVisible()
@@ -86,11 +87,11 @@ def test_export_writes_what_was_observed(qtbot: QtBot, window: MainWindow, bridg
     qtbot.waitUntil(task.done, timeout=3000)
     bridge.flush()
     target = tmp_path / "observed.yaml"
-    assert window.export_asyncapi(str(target), redact_values=True)
+    assert window.asyncapi_files.export(str(target), redact_values=True)
     document = parse_document(target.read_text(), str(target))
     assert [channel.address for channel in document.channels] == ["user/signedup"]
     assert "Ada" not in target.read_text()  # redacted
-    assert not window.export_asyncapi(str(tmp_path / "missing-folder" / "x.yaml"))
+    assert not window.asyncapi_files.export(str(tmp_path / "missing-folder" / "x.yaml"))
 
 
 @pytest.mark.parametrize(

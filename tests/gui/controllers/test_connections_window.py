@@ -36,7 +36,7 @@ def test_the_window_follows_a_real_mqtt_broker_and_comes_back(qtbot: QtBot, wind
     if not mosquitto_running() or shutil.which("mosquitto_pub") is None:
         pytest.skip("needs Mosquitto on 127.0.0.1:1883 and mosquitto_pub (Debian: mosquitto, mosquitto-clients)")
     embedded = bridge.backend
-    window.connect_to(backend_from_url("mqtt://127.0.0.1:1883"))
+    window.connections.connect_to(backend_from_url("mqtt://127.0.0.1:1883"))
     qtbot.waitUntil(lambda: bridge.backend is not embedded, timeout=10_000)
     assert window.status_labels["connection"].text() == "mqtt://127.0.0.1:1883"
     assert "mqtt://127.0.0.1:1883" in window.windowTitle()
@@ -50,7 +50,7 @@ def test_the_window_follows_a_real_mqtt_broker_and_comes_back(qtbot: QtBot, wind
     bridge.take_snapshot()
     assert window.subscribers.not_exposed.isVisible()
 
-    window.use_embedded()
+    window.connections.use_embedded()
     qtbot.waitUntil(lambda: bridge.backend is embedded, timeout=5000)
     assert window.status_labels["connection"].text() == "embedded broker"
     assert window.stream_model.rowCount() == 0
@@ -64,7 +64,7 @@ def test_a_failed_connection_says_why_and_stays_on_the_embedded_broker(
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
-    window.connect_to(backend_from_url(f"mqtt://127.0.0.1:{port}"))
+    window.connections.connect_to(backend_from_url(f"mqtt://127.0.0.1:{port}"))
     qtbot.waitUntil(lambda: "cannot connect" in window.statusBar().currentMessage(), timeout=10_000)
     assert f"nothing listens on 127.0.0.1:{port}" in window.statusBar().currentMessage()
     assert bridge.backend is embedded
@@ -72,7 +72,8 @@ def test_a_failed_connection_says_why_and_stays_on_the_embedded_broker(
 
 
 def test_connections_dialog_opens_without_blocking(qtbot: QtBot, window: MainWindow) -> None:
-    window.show_connections()
-    dialog = window.connections_dialog
+    window.connections.show_dialog()
+    dialog = window.connections.dialog
+    assert dialog is not None
     assert dialog.isVisible()
     assert not dialog.isModal()

@@ -8,14 +8,16 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction
 from pytestqt.qtbot import QtBot
 
 from eventdeck.core.gateways.controller import Gateways
-from eventdeck.core.gateways.listen import Endpoint
+from eventdeck.core.gateways.listen import ListenAddress
 from eventdeck.gui.bridge import Bridge
-from eventdeck.gui.controllers.gateways import GatewaysController, GatewaySettings, endpoint_from_settings
+from eventdeck.gui.controllers.gateways import GatewaysController, GatewaySettings, listen_address_from_settings
 from eventdeck.gui.main_window import MainWindow
+from tests.gui.gui_support import publish
 
 
 @pytest.fixture
@@ -28,7 +30,7 @@ def taken_port() -> Iterator[int]:
 
 @pytest.fixture
 def controller(bridge: Bridge, settings: QSettings, taken_port: int) -> Iterator[GatewaysController]:
-    gateways = Gateways(bridge.broker, mqtt=Endpoint("127.0.0.1", taken_port), http=Endpoint("127.0.0.1", 0))
+    gateways = Gateways(bridge.broker, mqtt=ListenAddress("127.0.0.1", taken_port), http=ListenAddress("127.0.0.1", 0))
     yield GatewaysController(bridge, gateways, settings)
     bridge.spawn(gateways.stop(), "stopping gateways")
 
@@ -58,7 +60,7 @@ def test_a_taken_port_is_explained_and_a_free_one_offered(
     qtbot.waitUntil(lambda: not window.banner_bar.isVisible(), timeout=5000)
     mqtt = next(state for state in controller.states() if state.name == "MQTT")
     assert mqtt.running
-    assert mqtt.endpoint == Endpoint("127.0.0.1", offered)
+    assert mqtt.endpoint == ListenAddress("127.0.0.1", offered)
     assert f"MQTT 127.0.0.1:{offered}" in window.status_labels["gateways"].text()
     assert settings.value("gateways/mqtt") == f"127.0.0.1:{offered}"
 
@@ -92,10 +94,15 @@ def test_mqtt_clients_show_up_in_the_window(qtbot: QtBot, window: MainWindow, co
 def test_settings_dialog_moves_gateways_and_explains_typos(
     qtbot: QtBot, window: MainWindow, controller: GatewaysController
 ) -> None:
-    dialog = GatewaySettings(controller, window)
-    qtbot.addWidget(dialog)
-    dialog.open()
-    assert not dialog.isModal() or dialog.isVisible()
+    settings_action = window.findChild(QAction, "gatewaySettingsAction")
+    assert settings_action is not None
+    settings_action.trigger()  # returns at once: exec() would block here until the dialog closed
+    dialog = window.findChild(GatewaySettings)
+    assert dialog is not None
+    assert dialog.isVisible()
+    assert dialog.windowModality() is Qt.WindowModality.WindowModal  # open(): exec() makes it application modal
+    publish(qtbot, window.bridge, "home/lamp", "on")  # the broker keeps running behind the dialog
+    assert window.stream_model.rowCount() == 1
     dialog.edits["HTTP"].setText("127.0.0.1:notaport")
     assert not dialog.apply()
     assert "HTTP" in dialog.error.text()
@@ -107,9 +114,9 @@ def test_settings_dialog_moves_gateways_and_explains_typos(
 
 
 def test_endpoint_choice_command_line_then_settings_then_default(settings: QSettings) -> None:
-    assert endpoint_from_settings(settings, "MQTT", None) == Endpoint("127.0.0.1", 1883)
+    assert listen_address_from_settings(settings, "MQTT", None) == ListenAddress("127.0.0.1", 1883)
     settings.setValue("gateways/mqtt", "127.0.0.1:1999")
-    assert endpoint_from_settings(settings, "MQTT", None) == Endpoint("127.0.0.1", 1999)
-    assert endpoint_from_settings(settings, "MQTT", "off") is None
+    assert listen_address_from_settings(settings, "MQTT", None) == ListenAddress("127.0.0.1", 1999)
+    assert listen_address_from_settings(settings, "MQTT", "off") is None
     settings.setValue("gateways/http", "garbage:port")
-    assert endpoint_from_settings(settings, "HTTP", None) == Endpoint("127.0.0.1", 8080)
+    assert listen_address_from_settings(settings, "HTTP", None) == ListenAddress("127.0.0.1", 8080)

@@ -13,29 +13,20 @@ from PySide6.QtGui import QAction, QDropEvent
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
-from eventdeck.core import Broker, Kind
+from eventdeck.core import Broker
 from eventdeck.core.connectors.backend import GAP_CHANNEL, EmbeddedBackend
 from eventdeck.core.recording import read_recording
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.controllers.recordings import ReplayDialog
 from eventdeck.gui.main_window import MainWindow
+from tests.gui.gui_support import publish, shown_window
 
 WAIT = 5000
 
 
 @pytest.fixture
 def window(qtbot: QtBot, bridge: Bridge, settings: QSettings) -> Iterator[MainWindow]:
-    win = MainWindow(bridge, settings, ring_size=1_000)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
-
-
-def publish(qtbot: QtBot, bridge: Bridge, channel: str, payload: object, kind: Kind = Kind.EVENT) -> None:
-    task = bridge.spawn(bridge.broker.publish(channel, payload, kind=kind), "publish")  # type: ignore[arg-type]
-    qtbot.waitUntil(task.done, timeout=WAIT)
-    bridge.flush()
+    yield from shown_window(qtbot, MainWindow(bridge, settings, ring_size=1_000))
 
 
 def write_lines(path: Path, *records: dict[str, object]) -> Path:
@@ -44,8 +35,9 @@ def write_lines(path: Path, *records: dict[str, object]) -> Path:
 
 
 def replay_dialog(qtbot: QtBot, window: MainWindow) -> ReplayDialog:
-    qtbot.waitUntil(lambda: isinstance(getattr(window, "replay_dialog", None), ReplayDialog), timeout=WAIT)
-    dialog: ReplayDialog = window.replay_dialog
+    qtbot.waitUntil(lambda: isinstance(window.recordings.replay_dialog, ReplayDialog), timeout=WAIT)
+    dialog = window.recordings.replay_dialog
+    assert dialog is not None
     qtbot.waitUntil(dialog.isVisible, timeout=WAIT)
     return dialog
 
@@ -56,7 +48,7 @@ def test_the_file_menu_offers_export_and_replay(window: MainWindow) -> None:
     replay = window.findChild(QAction, "replayMessagesAction")
     assert replay is not None
     assert replay.shortcut().toString() == "Ctrl+R"
-    assert not window.stop_replay_action.isVisible()
+    assert not window.recordings.stop_replay_action.isVisible()
 
 
 def test_export_writes_the_rows_the_stream_shows(
@@ -68,7 +60,7 @@ def test_export_writes_the_rows_the_stream_shows(
     window.stream.set_channel_pattern("user/#")
     qtbot.waitUntil(lambda: window.stream_model.rowCount() == 1, timeout=WAIT)
     target = tmp_path / "users.jsonl"
-    task = window.export_messages(str(target))
+    task = window.recordings.export_messages(str(target))
     qtbot.waitUntil(task.done, timeout=WAIT)
     (saved,) = read_recording(target)
     assert (saved.channel, saved.json()) == ("user/signedup", {"name": "Ada"})
@@ -76,7 +68,7 @@ def test_export_writes_the_rows_the_stream_shows(
 
     window.stream.set_channel_pattern("")
     qtbot.waitUntil(lambda: window.stream_model.rowCount() == 3, timeout=WAIT)
-    task = window.export_messages(str(target))
+    task = window.recordings.export_messages(str(target))
     qtbot.waitUntil(task.done, timeout=WAIT)
     assert [m.channel for m in read_recording(target)] == ["user/signedup", "fridge/level"]  # no gap marker
 
@@ -84,12 +76,13 @@ def test_export_writes_the_rows_the_stream_shows(
 def test_export_of_an_empty_stream_or_to_a_bad_place_says_why(
     qtbot: QtBot, window: MainWindow, bridge: Bridge, tmp_path: Path
 ) -> None:
-    window.ask_export_messages()
+    window.recordings.ask_export_file()
     assert "nothing to export" in window.statusBar().currentMessage()
     publish(qtbot, bridge, "a/b", 1)
-    task = window.export_messages(str(tmp_path / "missing-folder" / "x.jsonl"))
+    task = window.recordings.export_messages(str(tmp_path / "missing-folder" / "x.jsonl"))
     qtbot.waitUntil(task.done, timeout=WAIT)
-    box = window.problem_box
+    box = window.host.problem_box
+    assert box is not None
     assert isinstance(box, QMessageBox)
     assert box.text() == "The messages were not exported"
     assert "missing-folder" in box.informativeText()
@@ -105,7 +98,7 @@ def test_replaying_a_recording_sends_it_again_and_reports(
         {"timestamp": 10.5, "channel": "fridge/level", "payload": '{"percent": 23}', "headers": {"unit": "%"}},
         {"timestamp": 10.6, "channel": "$reply/shop", "kind": "reply", "payload": "{}", "correlation_id": "c"},
     )
-    window.open_recording(str(path))
+    window.recordings.open(str(path))
     dialog = replay_dialog(qtbot, window)
     summary = dialog.findChild(object, "replaySummary").text()  # type: ignore[union-attr]
     assert "2 messages to send: 2 events, 0 commands." in summary
@@ -121,8 +114,8 @@ def test_replaying_a_recording_sends_it_again_and_reports(
         ("user/signedup", {"name": "Ada"}, {}),
         ("fridge/level", {"percent": 23}, {"unit": "%"}),
     ]
-    assert window.replay_action.isEnabled()
-    assert not window.stop_replay_action.isVisible()
+    assert window.recordings.replay_action.isEnabled()
+    assert not window.recordings.stop_replay_action.isVisible()
 
 
 def test_a_slow_replay_shows_progress_and_can_be_stopped(
@@ -133,16 +126,16 @@ def test_a_slow_replay_shows_progress_and_can_be_stopped(
         {"timestamp": 0, "channel": "tick", "payload": "1"},
         {"timestamp": 600, "channel": "tick"},
     )
-    window.open_recording(str(path))
+    window.recordings.open(str(path))
     dialog = replay_dialog(qtbot, window)
     dialog.accept()  # "As recorded": the second message is ten minutes away
     qtbot.waitUntil(lambda: bridge.broker.published == 1, timeout=WAIT)
-    assert window.stop_replay_action.isVisible()
-    assert not window.replay_action.isEnabled()
+    assert window.recordings.stop_replay_action.isVisible()
+    assert not window.recordings.replay_action.isEnabled()
     label = window.status_labels["replay"]
     qtbot.waitUntil(lambda: label.text() == "Replaying: 1 of 2 sent", timeout=WAIT)
     assert label.isVisible()
-    window.stop_replay_action.trigger()
+    window.recordings.stop_replay_action.trigger()
     qtbot.waitUntil(lambda: "Replay stopped: 1 of 2 sent" in window.statusBar().currentMessage(), timeout=WAIT)
     assert not label.isVisible()
     assert bridge.broker.published == 1
@@ -153,12 +146,13 @@ def test_a_broken_recording_is_explained_and_nothing_is_sent(
 ) -> None:
     path = tmp_path / "broken.jsonl"
     path.write_text('{"channel": "a/b"}\n{"channel": "a/#"}\n', encoding="utf-8")
-    task = window.open_recording(str(path))
+    task = window.recordings.open(str(path))
     qtbot.waitUntil(task.done, timeout=WAIT)
-    box = window.problem_box
+    box = window.host.problem_box
+    assert box is not None
     assert box.text() == "This recording cannot be replayed"
     assert "broken.jsonl, line 2: invalid channel 'a/#'" in box.informativeText()
-    assert not hasattr(window, "replay_dialog")
+    assert window.recordings.replay_dialog is None
     assert bridge.broker.published == 0
 
 
@@ -183,7 +177,7 @@ def test_switching_brokers_stops_a_replay_and_says_why(
     path = write_lines(
         tmp_path / "slow.jsonl", {"timestamp": 0, "channel": "tick"}, {"timestamp": 600, "channel": "tick"}
     )
-    window.open_recording(str(path))
+    window.recordings.open(str(path))
     dialog = replay_dialog(qtbot, window)
     dialog.accept()
     qtbot.waitUntil(lambda: embedded.published == 1, timeout=WAIT)
@@ -199,7 +193,7 @@ def test_a_replay_only_goes_into_the_broker_its_dialog_named(
     qtbot: QtBot, window: MainWindow, bridge: Bridge, tmp_path: Path
 ) -> None:
     path = write_lines(tmp_path / "one.jsonl", {"channel": "a/b", "payload": "1"})
-    window.open_recording(str(path))
+    window.recordings.open(str(path))
     dialog = replay_dialog(qtbot, window)
     other = EmbeddedBackend(Broker(), name="the other broker")
     bridge.set_backend(other)

@@ -13,15 +13,12 @@ from eventdeck.core import Broker, ChannelInfo
 from eventdeck.gui.bridge import RATE_WINDOW, Bridge
 from eventdeck.gui.models.channel_tree import PATTERN_ROLE, ChannelTreeModel
 from eventdeck.gui.panels.channels_panel import ChannelsPanel
+from tests.gui.gui_support import ShowPanel
 
 
 @pytest.fixture
-def panel(qtbot: QtBot, bridge: Bridge) -> ChannelsPanel:
-    widget = ChannelsPanel(bridge)
-    qtbot.addWidget(widget)
-    widget.resize(420, 360)
-    widget.show()
-    return widget
+def panel(show_panel: ShowPanel) -> ChannelsPanel:
+    return show_panel(ChannelsPanel, (420, 360))
 
 
 def publish(qtbot: QtBot, bridge: Bridge, channels: Iterable[str], times: int = 1, *, retain: bool = False) -> None:

@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 from eventdeck.core import Broker, Kind, Message
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.panels.inspector_panel import EMPTY_TEXT, InspectorPanel, hex_dump
+from tests.gui.gui_support import ShowPanel
 
 Seen = list[Message]
 
@@ -26,12 +27,8 @@ def seen(bridge: Bridge) -> Seen:
 
 
 @pytest.fixture
-def panel(qtbot: QtBot, bridge: Bridge) -> InspectorPanel:
-    widget = InspectorPanel(bridge)
-    qtbot.addWidget(widget)
-    widget.resize(420, 360)
-    widget.show()
-    return widget
+def panel(show_panel: ShowPanel) -> InspectorPanel:
+    return show_panel(InspectorPanel, (420, 360))
 
 
 def _published(qtbot: QtBot, bridge: Bridge, seen: Seen, channel: str, payload: Any, **kw: Any) -> Message:

@@ -11,15 +11,12 @@ from pytestqt.qtbot import QtBot
 
 from eventdeck.gui.bridge import Bridge, Snapshot
 from eventdeck.gui.panels.rates_panel import OTHER, SAMPLES, RatesPanel
+from tests.gui.gui_support import ShowPanel
 
 
 @pytest.fixture
-def panel(qtbot: QtBot, bridge: Bridge) -> RatesPanel:
-    widget = RatesPanel(bridge)
-    qtbot.addWidget(widget)
-    widget.resize(520, 300)
-    widget.show()
-    return widget
+def panel(show_panel: ShowPanel) -> RatesPanel:
+    return show_panel(RatesPanel, (520, 300))
 
 
 def feed(panel: RatesPanel, bridge: Bridge, rates: dict[str, float], at: float) -> Snapshot:

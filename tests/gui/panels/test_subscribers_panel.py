@@ -21,15 +21,12 @@ from eventdeck.gui.models.subscriptions_model import (
     SubscriptionsModel,
 )
 from eventdeck.gui.panels.subscribers_panel import SubscribersPanel
+from tests.gui.gui_support import ShowPanel
 
 
 @pytest.fixture
-def panel(qtbot: QtBot, bridge: Bridge) -> SubscribersPanel:
-    widget = SubscribersPanel(bridge)
-    qtbot.addWidget(widget)
-    widget.resize(640, 360)
-    widget.show()
-    return widget
+def panel(show_panel: ShowPanel) -> SubscribersPanel:
+    return show_panel(SubscribersPanel, (640, 360))
 
 
 def _cell(panel: SubscribersPanel, name: str, column: int) -> Any:

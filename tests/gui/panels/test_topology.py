@@ -16,6 +16,7 @@ from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.main_window import MainWindow
 from eventdeck.gui.models.topology import CHANNELS, PUBLISHERS, SUBSCRIBERS, PublisherLedger, build_graph, edge_rates
 from eventdeck.gui.panels.topology_panel import EMPTY_TEXT, TopologyPanel
+from tests.gui.gui_support import ShowPanel, shown_window
 
 WAIT = 3000
 
@@ -27,12 +28,8 @@ def publish(qtbot: QtBot, bridge: Bridge, channel: str, publisher: str, kind: Ki
 
 
 @pytest.fixture
-def panel(qtbot: QtBot, bridge: Bridge) -> TopologyPanel:
-    widget = TopologyPanel(bridge)
-    qtbot.addWidget(widget)
-    widget.resize(800, 500)
-    widget.show()
-    return widget
+def panel(show_panel: ShowPanel) -> TopologyPanel:
+    return show_panel(TopologyPanel, (800, 500))
 
 
 def test_the_ledger_counts_per_publisher_channel_and_kind_and_stays_bounded() -> None:
@@ -119,11 +116,7 @@ def test_a_hidden_panel_keeps_counting_but_does_not_draw(qtbot: QtBot, panel: To
 
 @pytest.fixture
 def window(qtbot: QtBot, bridge: Bridge, settings: QSettings) -> Iterator[MainWindow]:
-    win = MainWindow(bridge, settings, ring_size=1_000)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
+    yield from shown_window(qtbot, MainWindow(bridge, settings, ring_size=1_000))
 
 
 def test_the_window_has_a_topology_tab_beside_rates_that_filters_the_stream(
