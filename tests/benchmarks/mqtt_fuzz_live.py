@@ -23,11 +23,12 @@ import psutil
 from eventdeck.core import Broker
 from eventdeck.core.gateways.mqtt import MqttGateway, MqttLimits
 from eventdeck.core.mqtt_codec import codes as c
-from eventdeck.core.mqtt_codec.packets import (
+from eventdeck.core.mqtt_codec.decode import PacketReader
+from eventdeck.core.mqtt_codec.encode import encode
+from eventdeck.core.mqtt_codec.records import (
     Ack,
     Connect,
     Disconnect,
-    PacketReader,
     PingReq,
     Properties,
     Publish,
@@ -35,7 +36,6 @@ from eventdeck.core.mqtt_codec.packets import (
     SubscriptionRequest,
     Unsubscribe,
     Will,
-    encode,
 )
 
 WORKERS = 16

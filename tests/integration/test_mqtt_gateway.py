@@ -19,18 +19,18 @@ from paho.mqtt.properties import Properties as PahoProperties
 from eventdeck.core import Broker, Kind
 from eventdeck.core.gateways.mqtt import GatewayError, MqttGateway, MqttLimits
 from eventdeck.core.mqtt_codec import codes as c
-from eventdeck.core.mqtt_codec.packets import (
+from eventdeck.core.mqtt_codec.decode import PacketReader
+from eventdeck.core.mqtt_codec.encode import encode
+from eventdeck.core.mqtt_codec.records import (
     Ack,
     ConnAck,
     Connect,
     Disconnect,
     Packet,
-    PacketReader,
     Publish,
     SubAck,
     Subscribe,
     SubscriptionRequest,
-    encode,
 )
 
 TIMEOUT = 10.0

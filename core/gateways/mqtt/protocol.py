@@ -28,8 +28,9 @@ from eventdeck.core.gateways.mqtt.translate import (
     will_message,
 )
 from eventdeck.core.mqtt_codec import codes as c
-from eventdeck.core.mqtt_codec.packets import (
-    MAX_VARINT,
+from eventdeck.core.mqtt_codec.decode import PacketReader
+from eventdeck.core.mqtt_codec.encode import encode, encode_publish
+from eventdeck.core.mqtt_codec.records import (
     NO_PROPERTIES,
     Ack,
     Auth,
@@ -37,7 +38,6 @@ from eventdeck.core.mqtt_codec.packets import (
     Connect,
     Disconnect,
     Packet,
-    PacketReader,
     PingReq,
     Properties,
     Publish,
@@ -46,8 +46,6 @@ from eventdeck.core.mqtt_codec.packets import (
     UnsubAck,
     Unsubscribe,
     Will,
-    encode,
-    encode_publish,
 )
 
 _PUBACK, _PUBREC, _PUBREL, _PUBCOMP = c.PUBACK, c.PUBREC, c.PUBREL, c.PUBCOMP
@@ -101,7 +99,7 @@ class ConnectionClosed(NamedTuple):
 Action = PublishToBroker | SessionStarted | SubscribeInBroker | UnsubscribeInBroker | ConnectionClosed
 
 
-class MqttConnection:
+class MqttServerProtocol:
     """Server side of one MQTT 3.1.1 or 5.0 connection."""
 
     def __init__(
@@ -129,12 +127,12 @@ class MqttConnection:
         self._actions: list[Action] = []
         self._will: Will | None = None
         self._window = self.limits.max_inflight  # client's Receive Maximum
-        self._max_out = MAX_VARINT + 5  # client's Maximum Packet Size (the MQTT maximum until it says)
+        self._max_out = c.MAX_VARINT + 5  # client's Maximum Packet Size (the MQTT maximum until it says)
         self._aliases: dict[int, str] = {}
         self._v5 = False
 
     def __repr__(self) -> str:
-        return f"<MqttConnection {self.client_id!r} {self.state.value} v{self.version}>"
+        return f"<MqttServerProtocol {self.client_id!r} {self.state.value} v{self.version}>"
 
     @property
     def closed(self) -> bool:
@@ -273,30 +271,34 @@ class MqttConnection:
     # -- packets from the client --------------------------------------------------
 
     def _handle(self, packet: Packet) -> None:
-        kind = type(packet)
-        if kind is Publish:
-            self._on_publish(packet)  # type: ignore[arg-type]
-        elif self.state is ConnState.CONNECTING:
-            if kind is Connect:
-                self._on_connect(packet)  # type: ignore[arg-type]
-            else:
-                self._end(c.PROTOCOL_ERROR, f"{kind.__name__} before CONNECT", publish_will=False)
-        elif kind is Ack:
-            self._on_ack(packet)  # type: ignore[arg-type]
-        elif kind is PingReq:
-            self._out.append(b"\xd0\x00")
-        elif kind is Subscribe:
-            self._on_subscribe(packet)  # type: ignore[arg-type]
-        elif kind is Unsubscribe:
-            self._on_unsubscribe(packet)  # type: ignore[arg-type]
-        elif kind is Disconnect:
-            self._on_disconnect(packet)  # type: ignore[arg-type]
-        elif kind is Connect:
-            self._fail(c.PROTOCOL_ERROR, "second CONNECT on one connection")
-        elif kind is Auth:
-            self._fail(c.PROTOCOL_ERROR, "enhanced authentication (AUTH) is not supported")
-        else:
-            self._fail(c.PROTOCOL_ERROR, f"a client must not send {kind.__name__}")
+        if self.state is ConnState.CONNECTING:
+            match packet:
+                case Connect():
+                    self._on_connect(packet)
+                case Publish():
+                    self._end(c.PROTOCOL_ERROR, "PUBLISH before CONNECT", publish_will=False)
+                case _:
+                    self._end(c.PROTOCOL_ERROR, f"{type(packet).__name__} before CONNECT", publish_will=False)
+            return
+        match packet:
+            case Publish():
+                self._on_publish(packet)
+            case Ack():
+                self._on_ack(packet)
+            case PingReq():
+                self._out.append(b"\xd0\x00")
+            case Subscribe():
+                self._on_subscribe(packet)
+            case Unsubscribe():
+                self._on_unsubscribe(packet)
+            case Disconnect():
+                self._on_disconnect(packet)
+            case Connect():
+                self._fail(c.PROTOCOL_ERROR, "second CONNECT on one connection")
+            case Auth():
+                self._fail(c.PROTOCOL_ERROR, "enhanced authentication (AUTH) is not supported")
+            case _:
+                self._fail(c.PROTOCOL_ERROR, f"a client must not send {type(packet).__name__}")
 
     def _on_connect(self, packet: Connect) -> None:
         self.version = packet.version
@@ -384,9 +386,6 @@ class MqttConnection:
         self._end(reason_code, detail, publish_will=False)
 
     def _on_publish(self, packet: Publish) -> None:
-        if self.state is not ConnState.CONNECTED:
-            self._end(c.PROTOCOL_ERROR, "PUBLISH before CONNECT", publish_will=False)
-            return
         topic = packet.topic
         if self._v5 and packet.properties.topic_alias is not None:
             resolved = self._resolve_alias(topic, packet.properties.topic_alias)

@@ -1,4 +1,4 @@
-"""The asyncio shell around ``MqttConnection``: sockets, timers and the broker's subscriptions.
+"""The asyncio shell around ``MqttServerProtocol``: sockets, timers and the broker's subscriptions.
 
 Per connection there is one reader task (created by ``asyncio.start_server``) and one consumer
 task per MQTT subscription, which takes batches from its broker subscription and writes each
@@ -27,7 +27,7 @@ from eventdeck.core.gateways.mqtt.limits import MqttLimits
 from eventdeck.core.gateways.mqtt.protocol import (
     Action,
     ConnectionClosed,
-    MqttConnection,
+    MqttServerProtocol,
     PublishToBroker,
     SessionStarted,
     SubscribeInBroker,
@@ -70,7 +70,7 @@ class ClientEvent(NamedTuple):
 
 
 class _Client:
-    """One TCP connection: feeds its ``MqttConnection`` and carries out the actions it returns."""
+    """One TCP connection: feeds its ``MqttServerProtocol`` and carries out the actions it returns."""
 
     def __init__(self, gateway: MqttGateway, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.gateway = gateway
@@ -79,7 +79,7 @@ class _Client:
         self.transport = writer.transport
         peer = writer.get_extra_info("peername")
         self.address = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
-        self.protocol = MqttConnection(
+        self.protocol = MqttServerProtocol(
             gateway.sessions,
             gateway.limits,
             credentials=gateway.credentials,

@@ -7,13 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eventdeck.core.mqtt_codec import codes as c
-from eventdeck.core.mqtt_codec.packets import (
+from eventdeck.core.mqtt_codec.decode import PacketReader
+from eventdeck.core.mqtt_codec.encode import encode, varint
+from eventdeck.core.mqtt_codec.records import (
     Ack,
     Auth,
     ConnAck,
     Connect,
     Disconnect,
-    PacketReader,
     PingReq,
     PingResp,
     Properties,
@@ -24,8 +25,6 @@ from eventdeck.core.mqtt_codec.packets import (
     UnsubAck,
     Unsubscribe,
     Will,
-    encode,
-    varint,
 )
 
 V5_PROPS = Properties(

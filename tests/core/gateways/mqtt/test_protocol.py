@@ -12,7 +12,7 @@ from eventdeck.core.gateways.mqtt import MqttLimits
 from eventdeck.core.gateways.mqtt.protocol import (
     Action,
     ConnectionClosed,
-    MqttConnection,
+    MqttServerProtocol,
     PublishToBroker,
     SessionStarted,
     SubscribeInBroker,
@@ -21,13 +21,14 @@ from eventdeck.core.gateways.mqtt.protocol import (
 from eventdeck.core.gateways.mqtt.session import ClientSubscription, SessionState
 from eventdeck.core.gateways.mqtt.translate import CORRELATION_ENCODING_HEADER, EXPIRY_HEADER, QOS_HEADER
 from eventdeck.core.mqtt_codec import codes as c
-from eventdeck.core.mqtt_codec.packets import (
+from eventdeck.core.mqtt_codec.decode import PacketReader
+from eventdeck.core.mqtt_codec.encode import encode
+from eventdeck.core.mqtt_codec.records import (
     Ack,
     ConnAck,
     Connect,
     Disconnect,
     Packet,
-    PacketReader,
     PingReq,
     PingResp,
     Properties,
@@ -38,12 +39,11 @@ from eventdeck.core.mqtt_codec.packets import (
     UnsubAck,
     Unsubscribe,
     Will,
-    encode,
 )
 
 
 class Pair:
-    """A client's view of one MqttConnection: send packets, get back actions and decoded replies."""
+    """A client's view of one MqttServerProtocol: send packets, get back actions and decoded replies."""
 
     def __init__(
         self,
@@ -53,7 +53,7 @@ class Pair:
     ) -> None:
         self.version = version
         self.sessions = {} if sessions is None else sessions
-        self.server = MqttConnection(self.sessions, **options)
+        self.server = MqttServerProtocol(self.sessions, **options)
         self.reader = PacketReader(version=version)
 
     def send_bytes(self, data: bytes) -> tuple[list[Action], list[Packet]]:
