@@ -346,6 +346,19 @@ async def test_redelivery_with_dup_on_reconnect(broker: Broker, gateway: MqttGat
     second.writer.close()
 
 
+async def test_retain_handling_over_a_real_socket(broker: Broker, gateway: MqttGateway) -> None:
+    await broker.publish("lamp/state", "on", retain=True)
+    client = await RawClient.connect(gateway.port, c.MQTT_5, client_id="picky-retain")
+    client.send(Subscribe(1, (SubscriptionRequest("lamp/#", 0, retain_handling=2),)))
+    assert isinstance(await client.next(), SubAck)
+    client.send(Subscribe(2, (SubscriptionRequest("lamp/#", 0, retain_handling=0),)))
+    assert isinstance(await client.next(), SubAck)
+    again = await client.next()  # the first SUBSCRIBE sent none; the repeated one, with 0, sends it
+    assert isinstance(again, Publish)
+    assert (again.topic, again.payload, again.retain) == ("lamp/state", b"on", True)
+    client.writer.close()
+
+
 async def test_keep_alive_expiry_closes_with_reason(gateway: MqttGateway) -> None:
     client = await RawClient.connect(gateway.port, c.MQTT_5, client_id="sleepy", keep_alive=1)
     got = await client.closed_by_server()  # 1.5 s of silence

@@ -12,7 +12,7 @@ import enum
 import hmac
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import NamedTuple
 
 from eventdeck.core.broker.channels import validate_channel, validate_pattern
@@ -77,7 +77,9 @@ class SessionStarted(NamedTuple):
 
 class SubscribeInBroker(NamedTuple):
     subscription: ClientSubscription
-    new: bool  # False: the filter was subscribed again (options replaced; retained ones resent if asked)
+    new: bool  # False: the filter was subscribed again (options replaced, same broker subscription)
+    # Subscribed again with Retain Handling 0: pass the broker's retained messages to ``deliver_retained``.
+    send_retained: bool = False
 
 
 class UnsubscribeInBroker(NamedTuple):
@@ -214,6 +216,36 @@ class MqttServerProtocol:
             session.pending.append(outgoing)
         else:
             session.dropped += 1
+
+    def deliver_batch(
+        self,
+        sub: ClientSubscription,
+        messages: Iterable[Message],
+        retained_of: Callable[[str], Message | None],
+    ) -> None:
+        """Send what the broker routed to ``sub``, by its retain options.
+
+        The retained messages the broker queued when ``sub`` was made (``sub.retained_ids``) go out
+        with the retain flag, or not at all under Retain Handling 2. Live messages carry the flag
+        only under Retain As Published, and only if ``retained_of(channel)`` (the broker's retained
+        message of that channel) is this very message.
+        """
+        deliver = self.deliver
+        retained_ids = sub.retained_ids
+        for message in messages:
+            if retained_ids and message.id in retained_ids:
+                retained_ids.discard(message.id)
+                if sub.retain_handling != 2:
+                    deliver(message, sub, True)
+            elif sub.retain_as_published:
+                deliver(message, sub, retained_of(message.channel) is message)
+            else:
+                deliver(message, sub, False)
+
+    def deliver_retained(self, sub: ClientSubscription, messages: Iterable[Message]) -> None:
+        """The broker's retained messages for a filter subscribed again that asked for them (``send_retained``)."""
+        for message in messages:
+            self.deliver(message, sub, retain=True)
 
     def _send_outgoing(self, outgoing: Outgoing, packet_id: int = 0, dup: bool = False) -> None:
         session = self.session
@@ -485,7 +517,8 @@ class MqttServerProtocol:
             if existing is not None:  # same filter again: new options, same broker subscription
                 sub.subscription = existing.subscription
             session.subscriptions[topic_filter] = sub
-            self._actions.append(SubscribeInBroker(sub, existing is None))
+            new = existing is None
+            self._actions.append(SubscribeInBroker(sub, new, send_retained=not new and request.retain_handling == 0))
             codes.append(request.qos)
         self._send(SubAck(packet.packet_id, tuple(codes)))
 

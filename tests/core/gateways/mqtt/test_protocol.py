@@ -212,6 +212,45 @@ def _subscribed(pair: Pair, topic_filter: str = "a/#", qos: int = 1, **options: 
     return action.subscription
 
 
+@pytest.mark.parametrize("retain_handling", [0, 1, 2])
+def test_only_retain_handling_0_asks_for_retained_again_on_a_repeated_subscribe(retain_handling: int) -> None:
+    pair = Pair(c.MQTT_5)
+    pair.connect()
+    request = Subscribe(1, (SubscriptionRequest("a/#", 1, retain_handling=retain_handling),))
+    (first,) = pair.send(request)[0]
+    (again,) = pair.send(request)[0]
+    assert isinstance(first, SubscribeInBroker)
+    assert isinstance(again, SubscribeInBroker)
+    assert (first.new, first.send_retained) == (True, False)  # a new one gets them from the broker itself
+    assert (again.new, again.send_retained) == (False, retain_handling == 0)
+    pair.server.deliver_retained(again.subscription, [_message("a/state", b"on")])
+    assert [(p.topic, p.retain) for p in pair.received()] == [("a/state", True)]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("retain_handling", "sent"), [(0, True), (1, True), (2, False)])
+def test_retained_copies_queued_at_subscribe_follow_retain_handling(retain_handling: int, sent: bool) -> None:
+    pair = Pair(c.MQTT_5)
+    pair.connect()
+    sub = _subscribed(pair, qos=0, retain_handling=retain_handling)
+    retained, live = _message("a/state", b"on"), _message("a/state", b"off")
+    sub.retained_ids = {retained.id}
+    pair.server.deliver_batch(sub, [retained, live], lambda channel: live)
+    expected = [(b"on", True), (b"off", False)] if sent else [(b"off", False)]
+    assert [(p.payload, p.retain) for p in pair.received()] == expected  # type: ignore[union-attr]
+    assert not sub.retained_ids  # each retained copy counts once
+
+
+@pytest.mark.parametrize("as_published", [False, True])
+def test_retain_as_published_flags_the_message_the_broker_retains(as_published: bool) -> None:
+    pair = Pair(c.MQTT_5)
+    pair.connect()
+    sub = _subscribed(pair, qos=0, retain_as_published=as_published)
+    kept, passing = _message("a/state", b"kept"), _message("a/state", b"passing")
+    pair.server.deliver_batch(sub, [kept, passing], lambda channel: kept)
+    got = [(p.payload, p.retain) for p in pair.received()]  # type: ignore[union-attr]
+    assert got == [(b"kept", as_published), (b"passing", False)]
+
+
 def test_delivery_takes_the_lower_qos_and_respects_the_window() -> None:
     pair = Pair(c.MQTT_5)
     pair.connect(properties=Properties(receive_maximum=2))
