@@ -157,6 +157,11 @@ class _Cursor:
             return self.binary()
         return (self.text(), self.text())
 
+    def id_and_properties(self, v5: bool) -> tuple[int, Properties]:
+        """How SUBSCRIBE, SUBACK and UNSUBSCRIBE start: a packet id, then (MQTT 5) properties."""
+        packet_id = self.u16()
+        return packet_id, self.properties() if v5 else NO_PROPERTIES
+
     def reason_and_properties(self, v5: bool) -> tuple[int, Properties]:
         """The optional MQTT 5 tail of acks, DISCONNECT and AUTH: a reason code, then properties."""
         reason, properties = c.SUCCESS, NO_PROPERTIES
@@ -256,8 +261,7 @@ def _decode_ack(kind: int, body: bytes, v5: bool) -> Ack:
 
 def _decode_subscribe(body: bytes, v5: bool) -> Subscribe:
     cur = _Cursor(body)
-    packet_id = cur.u16()
-    properties = cur.properties() if v5 else NO_PROPERTIES
+    packet_id, properties = cur.id_and_properties(v5)
     requests = []
     while cur.left():
         topic_filter = cur.text()
@@ -278,15 +282,13 @@ def _decode_subscribe(body: bytes, v5: bool) -> Subscribe:
 
 def _decode_suback(body: bytes, v5: bool) -> SubAck:
     cur = _Cursor(body)
-    packet_id = cur.u16()
-    properties = cur.properties() if v5 else NO_PROPERTIES
+    packet_id, properties = cur.id_and_properties(v5)
     return SubAck(packet_id, tuple(cur.rest()), properties)
 
 
 def _decode_unsubscribe(body: bytes, v5: bool) -> Unsubscribe:
     cur = _Cursor(body)
-    packet_id = cur.u16()
-    properties = cur.properties() if v5 else NO_PROPERTIES
+    packet_id, properties = cur.id_and_properties(v5)
     filters = []
     while cur.left():
         filters.append(cur.text())

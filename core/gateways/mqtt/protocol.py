@@ -28,25 +28,9 @@ from eventdeck.core.gateways.mqtt.translate import (
     will_message,
 )
 from eventdeck.core.mqtt_codec import codes as c
+from eventdeck.core.mqtt_codec import records as mqtt
 from eventdeck.core.mqtt_codec.decode import PacketReader
 from eventdeck.core.mqtt_codec.encode import encode, encode_publish
-from eventdeck.core.mqtt_codec.records import (
-    NO_PROPERTIES,
-    Ack,
-    Auth,
-    ConnAck,
-    Connect,
-    Disconnect,
-    Packet,
-    PingReq,
-    Properties,
-    Publish,
-    SubAck,
-    Subscribe,
-    UnsubAck,
-    Unsubscribe,
-    Will,
-)
 
 _PUBACK, _PUBREC, _PUBREL, _PUBCOMP = c.PUBACK, c.PUBREC, c.PUBREL, c.PUBCOMP
 
@@ -127,7 +111,7 @@ class MqttServerProtocol:
         self._reader = PacketReader(self.limits.max_packet_size)
         self._out: list[bytes] = []
         self._actions: list[Action] = []
-        self._will: Will | None = None
+        self._will: mqtt.Will | None = None
         self._window = self.limits.max_inflight  # client's Receive Maximum
         self._max_out = c.MAX_VARINT + 5  # client's Maximum Packet Size (the MQTT maximum until it says)
         self._aliases: dict[int, str] = {}
@@ -182,7 +166,7 @@ class MqttServerProtocol:
         self._actions = []
         return actions
 
-    def _send(self, packet: Packet) -> None:
+    def _send(self, packet: mqtt.Packet) -> None:
         self._out.append(encode(packet, self.version))
 
     # -- delivery to the client --------------------------------------------------
@@ -293,7 +277,7 @@ class MqttServerProtocol:
         assert session is not None
         for packet_id, outgoing in list(session.inflight.items()):
             if outgoing.released:
-                self._send(Ack(_PUBREL, packet_id))
+                self._send(mqtt.Ack(_PUBREL, packet_id))
             elif not self._send_publish(
                 outgoing.message, outgoing.qos, outgoing.retain, outgoing.subscription_id, packet_id=packet_id, dup=True
             ):
@@ -302,37 +286,37 @@ class MqttServerProtocol:
 
     # -- packets from the client --------------------------------------------------
 
-    def _handle(self, packet: Packet) -> None:
+    def _handle(self, packet: mqtt.Packet) -> None:
         if self.state is ConnState.CONNECTING:
             match packet:
-                case Connect():
+                case mqtt.Connect():
                     self._on_connect(packet)
-                case Publish():
+                case mqtt.Publish():
                     self._end(c.PROTOCOL_ERROR, "PUBLISH before CONNECT", publish_will=False)
                 case _:
                     self._end(c.PROTOCOL_ERROR, f"{type(packet).__name__} before CONNECT", publish_will=False)
             return
         match packet:
-            case Publish():
+            case mqtt.Publish():
                 self._on_publish(packet)
-            case Ack():
+            case mqtt.Ack():
                 self._on_ack(packet)
-            case PingReq():
+            case mqtt.PingReq():
                 self._out.append(b"\xd0\x00")
-            case Subscribe():
+            case mqtt.Subscribe():
                 self._on_subscribe(packet)
-            case Unsubscribe():
+            case mqtt.Unsubscribe():
                 self._on_unsubscribe(packet)
-            case Disconnect():
+            case mqtt.Disconnect():
                 self._on_disconnect(packet)
-            case Connect():
+            case mqtt.Connect():
                 self._fail(c.PROTOCOL_ERROR, "second CONNECT on one connection")
-            case Auth():
+            case mqtt.Auth():
                 self._fail(c.PROTOCOL_ERROR, "enhanced authentication (AUTH) is not supported")
             case _:
                 self._fail(c.PROTOCOL_ERROR, f"a client must not send {type(packet).__name__}")
 
-    def _on_connect(self, packet: Connect) -> None:
+    def _on_connect(self, packet: mqtt.Connect) -> None:
         self.version = packet.version
         self._reader.version = packet.version
         v5 = self._v5 = packet.version == c.MQTT_5
@@ -388,9 +372,9 @@ class MqttServerProtocol:
         self.session = session
         self.state = ConnState.CONNECTED
         self._actions.append(SessionStarted(session, resumed, replaced, None if resumed else existing))
-        connack_props = NO_PROPERTIES
+        connack_props = mqtt.NO_PROPERTIES
         if v5:
-            connack_props = Properties(
+            connack_props = mqtt.Properties(
                 receive_maximum=limits.max_inflight,
                 maximum_packet_size=limits.max_packet_size,
                 topic_alias_maximum=limits.topic_alias_maximum,
@@ -399,12 +383,12 @@ class MqttServerProtocol:
                 session_expiry=expiry if expiry != requested_expiry else None,
                 server_keep_alive=server_keep_alive,
             )
-        self._send(ConnAck(c.SUCCESS, resumed, connack_props))
+        self._send(mqtt.ConnAck(c.SUCCESS, resumed, connack_props))
         if resumed:
             self._resend_inflight()
         return None
 
-    def _credentials_ok(self, packet: Connect) -> bool:
+    def _credentials_ok(self, packet: mqtt.Connect) -> bool:
         assert self.credentials is not None
         expected = self.credentials.get(packet.username or "")
         if expected is None or packet.username is None or packet.password is None:
@@ -414,10 +398,10 @@ class MqttServerProtocol:
     def _refuse(self, reason_code: int, detail: str) -> None:
         """Answer CONNECT with a failure CONNACK and close."""
         code = reason_code if self._v5 else c.V3_CONNACK_CODES.get(reason_code, c.V3_SERVER_UNAVAILABLE)
-        self._send(ConnAck(code))
+        self._send(mqtt.ConnAck(code))
         self._end(reason_code, detail, publish_will=False)
 
-    def _on_publish(self, packet: Publish) -> None:
+    def _on_publish(self, packet: mqtt.Publish) -> None:
         topic = packet.topic
         if self._v5 and packet.properties.topic_alias is not None:
             resolved = self._resolve_alias(topic, packet.properties.topic_alias)
@@ -435,7 +419,7 @@ class MqttServerProtocol:
             self._actions.append(PublishToBroker(to_message(packet, topic, self.client_id), packet.retain))
         elif qos == 1:
             self._actions.append(PublishToBroker(to_message(packet, topic, self.client_id), packet.retain))
-            self._out.append(encode(Ack(_PUBACK, packet.packet_id)))
+            self._out.append(encode(mqtt.Ack(_PUBACK, packet.packet_id)))
         else:
             packet_id = packet.packet_id
             if packet_id not in session.inbound_qos2:  # a DUP of one we have is not published twice
@@ -444,7 +428,7 @@ class MqttServerProtocol:
                     return
                 session.inbound_qos2.add(packet_id)
                 self._actions.append(PublishToBroker(to_message(packet, topic, self.client_id), packet.retain))
-            self._out.append(encode(Ack(_PUBREC, packet_id)))
+            self._out.append(encode(mqtt.Ack(_PUBREC, packet_id)))
 
     def _resolve_alias(self, topic: str, alias: int) -> str | None:
         if not 0 < alias <= self.limits.topic_alias_maximum:
@@ -458,7 +442,7 @@ class MqttServerProtocol:
             self._fail(c.PROTOCOL_ERROR, f"topic alias {alias} used before it was set")
         return known
 
-    def _on_ack(self, packet: Ack) -> None:
+    def _on_ack(self, packet: mqtt.Ack) -> None:
         session = self.session
         assert session is not None
         kind, packet_id = packet.kind, packet.packet_id
@@ -466,19 +450,19 @@ class MqttServerProtocol:
             found = packet_id in session.inbound_qos2
             session.inbound_qos2.discard(packet_id)
             reason = c.SUCCESS if found else c.PACKET_ID_NOT_FOUND
-            self._send(Ack(_PUBCOMP, packet_id, reason if self._v5 else c.SUCCESS))
+            self._send(mqtt.Ack(_PUBCOMP, packet_id, reason if self._v5 else c.SUCCESS))
             return
         outgoing = session.inflight.get(packet_id)
         if kind == _PUBREC:
             if outgoing is None or outgoing.qos != 2:
                 if self._v5:
-                    self._send(Ack(_PUBREL, packet_id, c.PACKET_ID_NOT_FOUND))
+                    self._send(mqtt.Ack(_PUBREL, packet_id, c.PACKET_ID_NOT_FOUND))
                 return
             if packet.reason_code >= 0x80:  # the client refused it: the exchange ends here
                 del session.inflight[packet_id]
             else:
                 session.inflight[packet_id] = outgoing._replace(released=True)
-                self._send(Ack(_PUBREL, packet_id))
+                self._send(mqtt.Ack(_PUBREL, packet_id))
                 return
         else:
             expected_qos = 1 if kind == _PUBACK else 2
@@ -488,7 +472,7 @@ class MqttServerProtocol:
         if session.pending:
             self._fill_window()
 
-    def _on_subscribe(self, packet: Subscribe) -> None:
+    def _on_subscribe(self, packet: mqtt.Subscribe) -> None:
         session = self.session
         assert session is not None
         v5 = self._v5
@@ -520,7 +504,7 @@ class MqttServerProtocol:
             new = existing is None
             self._actions.append(SubscribeInBroker(sub, new, send_retained=not new and request.retain_handling == 0))
             codes.append(request.qos)
-        self._send(SubAck(packet.packet_id, tuple(codes)))
+        self._send(mqtt.SubAck(packet.packet_id, tuple(codes)))
 
     def _check_filter(self, topic_filter: str, session: SessionState) -> int | None:
         """The SUBACK failure code for ``topic_filter``, or None if it can be subscribed."""
@@ -537,7 +521,7 @@ class MqttServerProtocol:
             return c.QUOTA_EXCEEDED
         return None
 
-    def _on_unsubscribe(self, packet: Unsubscribe) -> None:
+    def _on_unsubscribe(self, packet: mqtt.Unsubscribe) -> None:
         session = self.session
         assert session is not None
         codes = []
@@ -548,9 +532,9 @@ class MqttServerProtocol:
             else:
                 self._actions.append(UnsubscribeInBroker(sub))
                 codes.append(c.SUCCESS)
-        self._send(UnsubAck(packet.packet_id, tuple(codes)))
+        self._send(mqtt.UnsubAck(packet.packet_id, tuple(codes)))
 
-    def _on_disconnect(self, packet: Disconnect) -> None:
+    def _on_disconnect(self, packet: mqtt.Disconnect) -> None:
         session = self.session
         assert session is not None
         expiry = packet.properties.session_expiry
@@ -573,7 +557,7 @@ class MqttServerProtocol:
                 self._end(reason_code, detail, publish_will=False)
             return
         if self._v5:
-            self._send(Disconnect(reason_code, Properties(reason_string=detail[:200])))
+            self._send(mqtt.Disconnect(reason_code, mqtt.Properties(reason_string=detail[:200])))
         self._end(reason_code, detail, publish_will=True)
 
     def _end(self, reason_code: int, detail: str, *, publish_will: bool) -> None:
