@@ -7,6 +7,7 @@ bogus huge length never makes the process allocate that much.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from eventdeck.core.mqtt_codec import codes as c
@@ -131,7 +132,7 @@ class _Cursor:
                 if spec is None:
                     raise _malformed(f"unknown property 0x{ident:02X}")
                 name, kind = spec
-                value = self._property_value(kind)
+                value = _VALUE_READERS[kind](self)
                 if kind in (PAIR, VARINT):
                     found[name] = (*found.get(name, ()), value)
                 elif name in found:
@@ -142,19 +143,7 @@ class _Cursor:
             self.end = outer_end
         return Properties(**found)
 
-    def _property_value(self, kind: int) -> Any:
-        if kind == BYTE:
-            return self.byte()
-        if kind == U16:
-            return self.u16()
-        if kind == U32:
-            return self.u32()
-        if kind == VARINT:
-            return self.varint()
-        if kind == STR:
-            return self.text()
-        if kind == BIN:
-            return self.binary()
+    def pair(self) -> tuple[str, str]:
         return (self.text(), self.text())
 
     def id_and_properties(self, v5: bool) -> tuple[int, Properties]:
@@ -174,6 +163,18 @@ class _Cursor:
     def done(self, what: str) -> None:
         if self.pos != self.end:
             raise _malformed(f"{self.end - self.pos} unexpected bytes at the end of {what}")
+
+
+# How each property wire type is read.
+_VALUE_READERS: dict[int, Callable[[_Cursor], Any]] = {
+    BYTE: _Cursor.byte,
+    U16: _Cursor.u16,
+    U32: _Cursor.u32,
+    VARINT: _Cursor.varint,
+    STR: _Cursor.text,
+    BIN: _Cursor.binary,
+    PAIR: _Cursor.pair,
+}
 
 
 def _qos(value: int, what: str) -> int:
