@@ -23,9 +23,9 @@ from eventdeck.core.connectors.address import Endpoint, parse_bool
 from eventdeck.core.connectors.backend import Capabilities
 from eventdeck.core.connectors.base import ConnectorBackend
 from eventdeck.core.connectors.errors import ConnectorError, causes
-from eventdeck.core.connectors.mqtt_client import AUTH_REFUSALS, MqttConnection, MqttRefusedError
+from eventdeck.core.connectors.mqtt_client import AUTH_REFUSALS, MqttClientProtocol, MqttRefusedError
 from eventdeck.core.mqtt_codec import codes as c
-from eventdeck.core.mqtt_codec.packets import NO_PROPERTIES, Connect, Properties, Publish, SubscriptionRequest
+from eventdeck.core.mqtt_codec.records import NO_PROPERTIES, Connect, Properties, Publish, SubscriptionRequest
 
 
 class MqttBackend(ConnectorBackend):
@@ -62,7 +62,7 @@ class MqttBackend(ConnectorBackend):
             headers=v5,
             virtual_subscribers=False,
         )
-        self._connection: MqttConnection | None = None
+        self._connection: MqttClientProtocol | None = None
 
     async def _connect(self, stack: AsyncExitStack) -> None:
         endpoint = self.endpoint
@@ -75,7 +75,7 @@ class MqttBackend(ConnectorBackend):
             password=endpoint.password.encode() if endpoint.password is not None else None,
         )
         tls = endpoint.tls.context() if endpoint.tls.enabled else None
-        connection = await MqttConnection.open(endpoint.host, endpoint.port, login, tls=tls)
+        connection = await MqttClientProtocol.open(endpoint.host, endpoint.port, login, tls=tls)
         stack.callback(connection.close)
         pinger = asyncio.create_task(connection.keep_alive(self.keepalive / 2), name=f"eventdeck ping {self.name}")
         stack.callback(pinger.cancel)

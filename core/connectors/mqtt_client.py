@@ -17,22 +17,20 @@ from collections import deque
 
 from eventdeck.core.connectors.errors import ConnectorError
 from eventdeck.core.mqtt_codec import codes as c
-from eventdeck.core.mqtt_codec.packets import (
+from eventdeck.core.mqtt_codec.decode import PacketReader
+from eventdeck.core.mqtt_codec.encode import encode, encode_properties, encode_publish
+from eventdeck.core.mqtt_codec.records import (
     NO_PROPERTIES,
     Ack,
     ConnAck,
     Connect,
     Disconnect,
-    PacketReader,
     PingReq,
     Properties,
     Publish,
     SubAck,
     Subscribe,
     SubscriptionRequest,
-    encode,
-    encode_properties,
-    encode_publish,
 )
 
 MAX_PACKET = 256 * 1024 * 1024
@@ -56,7 +54,7 @@ class MqttRefusedError(ConnectorError):
         self.code = code
 
 
-class MqttConnection(asyncio.Protocol):
+class MqttClientProtocol(asyncio.Protocol):
     """One client connection: ``open`` connects and logs in, ``next_batch`` yields received PUBLISHes."""
 
     def __init__(self, version: int) -> None:
@@ -78,7 +76,7 @@ class MqttConnection(asyncio.Protocol):
         connect: Connect,
         *,
         tls: ssl.SSLContext | None = None,
-    ) -> MqttConnection:
+    ) -> MqttClientProtocol:
         loop = asyncio.get_running_loop()
         _, connection = await loop.create_connection(
             lambda: cls(connect.version), host, port, ssl=tls, server_hostname=host if tls else None

@@ -5,6 +5,8 @@ from __future__ import annotations
 MQTT_311 = 4
 MQTT_5 = 5
 
+MAX_VARINT = 268_435_455  # the largest value four varint bytes can hold (lengths, ids, sizes)
+
 CONNECT = 1
 CONNACK = 2
 PUBLISH = 3

@@ -23,20 +23,9 @@ import psutil
 from eventdeck.core import Broker
 from eventdeck.core.gateways.mqtt import MqttGateway, MqttLimits
 from eventdeck.core.mqtt_codec import codes as c
-from eventdeck.core.mqtt_codec.packets import (
-    Ack,
-    Connect,
-    Disconnect,
-    PacketReader,
-    PingReq,
-    Properties,
-    Publish,
-    Subscribe,
-    SubscriptionRequest,
-    Unsubscribe,
-    Will,
-    encode,
-)
+from eventdeck.core.mqtt_codec import records as mqtt
+from eventdeck.core.mqtt_codec.decode import PacketReader
+from eventdeck.core.mqtt_codec.encode import encode
 
 WORKERS = 16
 PACKETS_PER_CONNECTION = 20
@@ -44,27 +33,29 @@ HEARTBEAT_EVERY = 0.02
 
 
 def _corpus(version: int) -> list[bytes]:
-    props = Properties(user_properties=(("k", "v"),), response_topic="r", correlation_data=b"\x01", topic_alias=1)
+    props = mqtt.Properties(user_properties=(("k", "v"),), response_topic="r", correlation_data=b"\x01", topic_alias=1)
     packets = [
-        Publish("fuzz/a", b"x" * 40),
-        Publish("fuzz/b", b"y", 1, packet_id=1),
-        Publish("fuzz/c", b"z", 2, True, packet_id=2, properties=props),
-        Publish("", b"alias", 0, properties=Properties(topic_alias=1)),
-        Ack(c.PUBREL, 2),
-        Ack(c.PUBACK, 7),
-        Subscribe(3, (SubscriptionRequest("fuzz/#", 1), SubscriptionRequest("$SYS/+", 2, True, True, 1))),
-        Unsubscribe(4, ("fuzz/#",)),
-        PingReq(),
-        Disconnect(c.DISCONNECT_WITH_WILL),
+        mqtt.Publish("fuzz/a", b"x" * 40),
+        mqtt.Publish("fuzz/b", b"y", 1, packet_id=1),
+        mqtt.Publish("fuzz/c", b"z", 2, True, packet_id=2, properties=props),
+        mqtt.Publish("", b"alias", 0, properties=mqtt.Properties(topic_alias=1)),
+        mqtt.Ack(c.PUBREL, 2),
+        mqtt.Ack(c.PUBACK, 7),
+        mqtt.Subscribe(
+            3, (mqtt.SubscriptionRequest("fuzz/#", 1), mqtt.SubscriptionRequest("$SYS/+", 2, True, True, 1))
+        ),
+        mqtt.Unsubscribe(4, ("fuzz/#",)),
+        mqtt.PingReq(),
+        mqtt.Disconnect(c.DISCONNECT_WITH_WILL),
     ]
     return [encode(p, version) for p in packets]
 
 
 def _connect(rng: random.Random, version: int) -> bytes:
-    will = Will("fuzz/will", b"gone", rng.randint(0, 2), rng.random() < 0.5) if rng.random() < 0.3 else None
-    props = Properties(session_expiry=rng.choice([0, 0, 60]), receive_maximum=rng.choice([None, 1, 10]))
+    will = mqtt.Will("fuzz/will", b"gone", rng.randint(0, 2), rng.random() < 0.5) if rng.random() < 0.3 else None
+    props = mqtt.Properties(session_expiry=rng.choice([0, 0, 60]), receive_maximum=rng.choice([None, 1, 10]))
     client_id = rng.choice(["", "f1", "f2", "f3", "f4"])  # few ids: sessions get reused and taken over
-    packet = Connect(client_id, version, rng.random() < 0.7, rng.choice([0, 5, 60]), will=will, properties=props)
+    packet = mqtt.Connect(client_id, version, rng.random() < 0.7, rng.choice([0, 5, 60]), will=will, properties=props)
     return encode(packet, version)
 
 
@@ -120,14 +111,14 @@ async def _fuzz_worker(port: int, rng: random.Random, budget: list[int], stats: 
 async def _good_client(port: int, received: list[float], stop: asyncio.Event) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     parser = PacketReader(version=c.MQTT_5)
-    writer.write(encode(Connect("well-behaved", c.MQTT_5, keep_alive=0), c.MQTT_5))
-    writer.write(encode(Subscribe(1, (SubscriptionRequest("heartbeat", 0),)), c.MQTT_5))
+    writer.write(encode(mqtt.Connect("well-behaved", c.MQTT_5, keep_alive=0), c.MQTT_5))
+    writer.write(encode(mqtt.Subscribe(1, (mqtt.SubscriptionRequest("heartbeat", 0),)), c.MQTT_5))
     while not stop.is_set():
         data = await reader.read(65536)
         if not data:
             raise ConnectionError("the gateway closed the well-behaved client")
         now = time.monotonic()
-        received.extend(now for packet in parser.feed(data) if isinstance(packet, Publish))
+        received.extend(now for packet in parser.feed(data) if isinstance(packet, mqtt.Publish))
     writer.close()
 
 

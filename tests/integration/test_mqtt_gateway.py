@@ -19,19 +19,9 @@ from paho.mqtt.properties import Properties as PahoProperties
 from eventdeck.core import Broker, Kind
 from eventdeck.core.gateways.mqtt import GatewayError, MqttGateway, MqttLimits
 from eventdeck.core.mqtt_codec import codes as c
-from eventdeck.core.mqtt_codec.packets import (
-    Ack,
-    ConnAck,
-    Connect,
-    Disconnect,
-    Packet,
-    PacketReader,
-    Publish,
-    SubAck,
-    Subscribe,
-    SubscriptionRequest,
-    encode,
-)
+from eventdeck.core.mqtt_codec import records as mqtt
+from eventdeck.core.mqtt_codec.decode import PacketReader
+from eventdeck.core.mqtt_codec.encode import encode
 
 TIMEOUT = 10.0
 needs_mosquitto_clients = pytest.mark.skipif(
@@ -70,20 +60,20 @@ class RawClient:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, version: int) -> None:
         self.reader, self.writer, self.version = reader, writer, version
         self.parser = PacketReader(version=version)
-        self.inbox: list[Packet] = []
+        self.inbox: list[mqtt.Packet] = []
 
     @classmethod
     async def connect(cls, port: int, version: int = c.MQTT_311, **fields: Any) -> RawClient:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         client = cls(reader, writer, version)
-        client.send(Connect(fields.pop("client_id", "raw"), version, **fields))
-        assert isinstance(await client.next(), ConnAck)
+        client.send(mqtt.Connect(fields.pop("client_id", "raw"), version, **fields))
+        assert isinstance(await client.next(), mqtt.ConnAck)
         return client
 
-    def send(self, *packets: Packet) -> None:
+    def send(self, *packets: mqtt.Packet) -> None:
         self.writer.write(b"".join(encode(p, self.version) for p in packets))
 
-    async def next(self) -> Packet:
+    async def next(self) -> mqtt.Packet:
         async with asyncio.timeout(TIMEOUT):
             while not self.inbox:
                 data = await self.reader.read(65536)
@@ -92,7 +82,7 @@ class RawClient:
                 self.inbox.extend(self.parser.feed(data))
         return self.inbox.pop(0)
 
-    async def closed_by_server(self) -> list[Packet]:
+    async def closed_by_server(self) -> list[mqtt.Packet]:
         """Everything the server still sent, then EOF."""
         got = list(self.inbox)
         async with asyncio.timeout(TIMEOUT):
@@ -278,7 +268,7 @@ async def test_v5_properties_reach_paho(broker: Broker, gateway: MqttGateway) ->
 async def test_subscribe_failure_reason_codes(gateway: MqttGateway, version: int, codes: tuple[int, ...]) -> None:
     # Client libraries refuse to send bad filters, so these go out as raw packets.
     client = await RawClient.connect(gateway.port, version, client_id="picky")
-    client.send(Subscribe(1, tuple(SubscriptionRequest(f, 1) for f in ("ok/#", "a/#/b", "$share/g/t"))))
+    client.send(mqtt.Subscribe(1, tuple(mqtt.SubscriptionRequest(f, 1) for f in ("ok/#", "a/#/b", "$share/g/t"))))
     suback = await client.next()
     assert suback.reason_codes == codes  # type: ignore[union-attr]
     client.writer.close()
@@ -291,7 +281,7 @@ async def test_a_malformed_client_does_not_disturb_others(broker: Broker, gatewa
     bad = await RawClient.connect(gateway.port, c.MQTT_5, client_id="bad")
     bad.writer.write(b"\x36\x03\x00\x01a")  # QoS 3: malformed
     got = await bad.closed_by_server()
-    assert got == [Disconnect(c.MALFORMED_PACKET, got[0].properties)]  # type: ignore[union-attr]
+    assert got == [mqtt.Disconnect(c.MALFORMED_PACKET, got[0].properties)]  # type: ignore[union-attr]
     await broker.publish("feed", "still here")
     assert (await good.message()).payload == b"still here"
     good.stop()
@@ -331,19 +321,32 @@ async def test_aiomqtt_v5_qos2_round_trip(gateway: MqttGateway) -> None:
 
 async def test_redelivery_with_dup_on_reconnect(broker: Broker, gateway: MqttGateway) -> None:
     first = await RawClient.connect(gateway.port, client_id="redo", clean_start=False)
-    first.send(Subscribe(1, (SubscriptionRequest("jobs", 1),)))
+    first.send(mqtt.Subscribe(1, (mqtt.SubscriptionRequest("jobs", 1),)))
     await first.next()  # SUBACK
     await broker.publish("jobs", "job-1")
     publish = await first.next()
-    assert isinstance(publish, Publish)
+    assert isinstance(publish, mqtt.Publish)
     assert not publish.dup
     first.abort()  # never acknowledged
     await _until(lambda: not gateway.clients(), "first connection gone")
     second = await RawClient.connect(gateway.port, client_id="redo", clean_start=False)
     again = await second.next()
     assert again == publish._replace(dup=True)
-    second.send(Ack(c.PUBACK, again.packet_id))  # type: ignore[union-attr]
+    second.send(mqtt.Ack(c.PUBACK, again.packet_id))  # type: ignore[union-attr]
     second.writer.close()
+
+
+async def test_retain_handling_over_a_real_socket(broker: Broker, gateway: MqttGateway) -> None:
+    await broker.publish("lamp/state", "on", retain=True)
+    client = await RawClient.connect(gateway.port, c.MQTT_5, client_id="picky-retain")
+    client.send(mqtt.Subscribe(1, (mqtt.SubscriptionRequest("lamp/#", 0, retain_handling=2),)))
+    assert isinstance(await client.next(), mqtt.SubAck)
+    client.send(mqtt.Subscribe(2, (mqtt.SubscriptionRequest("lamp/#", 0, retain_handling=0),)))
+    assert isinstance(await client.next(), mqtt.SubAck)
+    again = await client.next()  # the first SUBSCRIBE sent none; the repeated one, with 0, sends it
+    assert isinstance(again, mqtt.Publish)
+    assert (again.topic, again.payload, again.retain) == ("lamp/state", b"on", True)
+    client.writer.close()
 
 
 async def test_keep_alive_expiry_closes_with_reason(gateway: MqttGateway) -> None:
@@ -394,31 +397,31 @@ async def test_non_loopback_needs_credentials(broker: Broker) -> None:
         await MqttGateway(broker, "0.0.0.0", 0).start()
     async with MqttGateway(broker, "127.0.0.1", 0, credentials={"u": "p"}) as gateway:
         reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
-        writer.write(encode(Connect("x", username="u", password=b"wrong")))
-        assert PacketReader().feed(await reader.read(100)) == [ConnAck(c.V3_BAD_CREDENTIALS)]
+        writer.write(encode(mqtt.Connect("x", username="u", password=b"wrong")))
+        assert PacketReader().feed(await reader.read(100)) == [mqtt.ConnAck(c.V3_BAD_CREDENTIALS)]
         writer.close()
 
 
 async def test_a_stuck_subscriber_does_not_throttle_everyone(broker: Broker, gateway: MqttGateway) -> None:
     """A client that stops reading costs the others at most one pause, not a pause per read."""
     stuck = await RawClient.connect(gateway.port, client_id="stuck")
-    stuck.send(Subscribe(1, (SubscriptionRequest("flood/#", 0),)))
-    assert isinstance(await stuck.next(), SubAck)  # from now on it never reads again
+    stuck.send(mqtt.Subscribe(1, (mqtt.SubscriptionRequest("flood/#", 0),)))
+    assert isinstance(await stuck.next(), mqtt.SubAck)  # from now on it never reads again
     fast = await RawClient.connect(gateway.port, client_id="fast")
-    fast.send(Subscribe(1, (SubscriptionRequest("flood/#", 0),)))
-    assert isinstance(await fast.next(), SubAck)
+    fast.send(mqtt.Subscribe(1, (mqtt.SubscriptionRequest("flood/#", 0),)))
+    assert isinstance(await fast.next(), mqtt.SubAck)
     publisher = await RawClient.connect(gateway.port, client_id="publisher")
     chunk = b"x" * 32_000
     count = 600  # ~19 MB: far more than the stuck client's socket buffers hold
     started = asyncio.get_running_loop().time()
     for n in range(count):
-        publisher.send(Publish(f"flood/{n % 4}", chunk))
+        publisher.send(mqtt.Publish(f"flood/{n % 4}", chunk))
         if n % 50 == 49:
             await publisher.writer.drain()
     received = 0
     async with asyncio.timeout(20):
         while received < count:
-            if isinstance(await fast.next(), Publish):
+            if isinstance(await fast.next(), mqtt.Publish):
                 received += 1
     assert asyncio.get_running_loop().time() - started < 15  # one stall per read would take minutes
     stuck.abort()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from eventdeck.core.mqtt_codec.packets import MAX_VARINT
+from eventdeck.core.mqtt_codec.codes import MAX_VARINT
 
 
 @dataclass(frozen=True, slots=True)

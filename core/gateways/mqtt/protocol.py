@@ -12,7 +12,7 @@ import enum
 import hmac
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import NamedTuple
 
 from eventdeck.core.broker.channels import validate_channel, validate_pattern
@@ -28,27 +28,9 @@ from eventdeck.core.gateways.mqtt.translate import (
     will_message,
 )
 from eventdeck.core.mqtt_codec import codes as c
-from eventdeck.core.mqtt_codec.packets import (
-    MAX_VARINT,
-    NO_PROPERTIES,
-    Ack,
-    Auth,
-    ConnAck,
-    Connect,
-    Disconnect,
-    Packet,
-    PacketReader,
-    PingReq,
-    Properties,
-    Publish,
-    SubAck,
-    Subscribe,
-    UnsubAck,
-    Unsubscribe,
-    Will,
-    encode,
-    encode_publish,
-)
+from eventdeck.core.mqtt_codec import records as mqtt
+from eventdeck.core.mqtt_codec.decode import PacketReader
+from eventdeck.core.mqtt_codec.encode import encode, encode_publish
 
 _PUBACK, _PUBREC, _PUBREL, _PUBCOMP = c.PUBACK, c.PUBREC, c.PUBREL, c.PUBCOMP
 
@@ -79,7 +61,9 @@ class SessionStarted(NamedTuple):
 
 class SubscribeInBroker(NamedTuple):
     subscription: ClientSubscription
-    new: bool  # False: the filter was subscribed again (options replaced; retained ones resent if asked)
+    new: bool  # False: the filter was subscribed again (options replaced, same broker subscription)
+    # Subscribed again with Retain Handling 0: pass the broker's retained messages to ``deliver_retained``.
+    send_retained: bool = False
 
 
 class UnsubscribeInBroker(NamedTuple):
@@ -101,7 +85,7 @@ class ConnectionClosed(NamedTuple):
 Action = PublishToBroker | SessionStarted | SubscribeInBroker | UnsubscribeInBroker | ConnectionClosed
 
 
-class MqttConnection:
+class MqttServerProtocol:
     """Server side of one MQTT 3.1.1 or 5.0 connection."""
 
     def __init__(
@@ -127,14 +111,14 @@ class MqttConnection:
         self._reader = PacketReader(self.limits.max_packet_size)
         self._out: list[bytes] = []
         self._actions: list[Action] = []
-        self._will: Will | None = None
+        self._will: mqtt.Will | None = None
         self._window = self.limits.max_inflight  # client's Receive Maximum
-        self._max_out = MAX_VARINT + 5  # client's Maximum Packet Size (the MQTT maximum until it says)
+        self._max_out = c.MAX_VARINT + 5  # client's Maximum Packet Size (the MQTT maximum until it says)
         self._aliases: dict[int, str] = {}
         self._v5 = False
 
     def __repr__(self) -> str:
-        return f"<MqttConnection {self.client_id!r} {self.state.value} v{self.version}>"
+        return f"<MqttServerProtocol {self.client_id!r} {self.state.value} v{self.version}>"
 
     @property
     def closed(self) -> bool:
@@ -182,7 +166,7 @@ class MqttConnection:
         self._actions = []
         return actions
 
-    def _send(self, packet: Packet) -> None:
+    def _send(self, packet: mqtt.Packet) -> None:
         self._out.append(encode(packet, self.version))
 
     # -- delivery to the client --------------------------------------------------
@@ -216,6 +200,36 @@ class MqttConnection:
             session.pending.append(outgoing)
         else:
             session.dropped += 1
+
+    def deliver_batch(
+        self,
+        sub: ClientSubscription,
+        messages: Iterable[Message],
+        retained_of: Callable[[str], Message | None],
+    ) -> None:
+        """Send what the broker routed to ``sub``, by its retain options.
+
+        The retained messages the broker queued when ``sub`` was made (``sub.retained_ids``) go out
+        with the retain flag, or not at all under Retain Handling 2. Live messages carry the flag
+        only under Retain As Published, and only if ``retained_of(channel)`` (the broker's retained
+        message of that channel) is this very message.
+        """
+        deliver = self.deliver
+        retained_ids = sub.retained_ids
+        for message in messages:
+            if retained_ids and message.id in retained_ids:
+                retained_ids.discard(message.id)
+                if sub.retain_handling != 2:
+                    deliver(message, sub, True)
+            elif sub.retain_as_published:
+                deliver(message, sub, retained_of(message.channel) is message)
+            else:
+                deliver(message, sub, False)
+
+    def deliver_retained(self, sub: ClientSubscription, messages: Iterable[Message]) -> None:
+        """The broker's retained messages for a filter subscribed again that asked for them (``send_retained``)."""
+        for message in messages:
+            self.deliver(message, sub, retain=True)
 
     def _send_outgoing(self, outgoing: Outgoing, packet_id: int = 0, dup: bool = False) -> None:
         session = self.session
@@ -263,7 +277,7 @@ class MqttConnection:
         assert session is not None
         for packet_id, outgoing in list(session.inflight.items()):
             if outgoing.released:
-                self._send(Ack(_PUBREL, packet_id))
+                self._send(mqtt.Ack(_PUBREL, packet_id))
             elif not self._send_publish(
                 outgoing.message, outgoing.qos, outgoing.retain, outgoing.subscription_id, packet_id=packet_id, dup=True
             ):
@@ -272,33 +286,37 @@ class MqttConnection:
 
     # -- packets from the client --------------------------------------------------
 
-    def _handle(self, packet: Packet) -> None:
-        kind = type(packet)
-        if kind is Publish:
-            self._on_publish(packet)  # type: ignore[arg-type]
-        elif self.state is ConnState.CONNECTING:
-            if kind is Connect:
-                self._on_connect(packet)  # type: ignore[arg-type]
-            else:
-                self._end(c.PROTOCOL_ERROR, f"{kind.__name__} before CONNECT", publish_will=False)
-        elif kind is Ack:
-            self._on_ack(packet)  # type: ignore[arg-type]
-        elif kind is PingReq:
-            self._out.append(b"\xd0\x00")
-        elif kind is Subscribe:
-            self._on_subscribe(packet)  # type: ignore[arg-type]
-        elif kind is Unsubscribe:
-            self._on_unsubscribe(packet)  # type: ignore[arg-type]
-        elif kind is Disconnect:
-            self._on_disconnect(packet)  # type: ignore[arg-type]
-        elif kind is Connect:
-            self._fail(c.PROTOCOL_ERROR, "second CONNECT on one connection")
-        elif kind is Auth:
-            self._fail(c.PROTOCOL_ERROR, "enhanced authentication (AUTH) is not supported")
-        else:
-            self._fail(c.PROTOCOL_ERROR, f"a client must not send {kind.__name__}")
+    def _handle(self, packet: mqtt.Packet) -> None:
+        if self.state is ConnState.CONNECTING:
+            match packet:
+                case mqtt.Connect():
+                    self._on_connect(packet)
+                case mqtt.Publish():
+                    self._end(c.PROTOCOL_ERROR, "PUBLISH before CONNECT", publish_will=False)
+                case _:
+                    self._end(c.PROTOCOL_ERROR, f"{type(packet).__name__} before CONNECT", publish_will=False)
+            return
+        match packet:
+            case mqtt.Publish():
+                self._on_publish(packet)
+            case mqtt.Ack():
+                self._on_ack(packet)
+            case mqtt.PingReq():
+                self._out.append(b"\xd0\x00")
+            case mqtt.Subscribe():
+                self._on_subscribe(packet)
+            case mqtt.Unsubscribe():
+                self._on_unsubscribe(packet)
+            case mqtt.Disconnect():
+                self._on_disconnect(packet)
+            case mqtt.Connect():
+                self._fail(c.PROTOCOL_ERROR, "second CONNECT on one connection")
+            case mqtt.Auth():
+                self._fail(c.PROTOCOL_ERROR, "enhanced authentication (AUTH) is not supported")
+            case _:
+                self._fail(c.PROTOCOL_ERROR, f"a client must not send {type(packet).__name__}")
 
-    def _on_connect(self, packet: Connect) -> None:
+    def _on_connect(self, packet: mqtt.Connect) -> None:
         self.version = packet.version
         self._reader.version = packet.version
         v5 = self._v5 = packet.version == c.MQTT_5
@@ -354,9 +372,9 @@ class MqttConnection:
         self.session = session
         self.state = ConnState.CONNECTED
         self._actions.append(SessionStarted(session, resumed, replaced, None if resumed else existing))
-        connack_props = NO_PROPERTIES
+        connack_props = mqtt.NO_PROPERTIES
         if v5:
-            connack_props = Properties(
+            connack_props = mqtt.Properties(
                 receive_maximum=limits.max_inflight,
                 maximum_packet_size=limits.max_packet_size,
                 topic_alias_maximum=limits.topic_alias_maximum,
@@ -365,12 +383,12 @@ class MqttConnection:
                 session_expiry=expiry if expiry != requested_expiry else None,
                 server_keep_alive=server_keep_alive,
             )
-        self._send(ConnAck(c.SUCCESS, resumed, connack_props))
+        self._send(mqtt.ConnAck(c.SUCCESS, resumed, connack_props))
         if resumed:
             self._resend_inflight()
         return None
 
-    def _credentials_ok(self, packet: Connect) -> bool:
+    def _credentials_ok(self, packet: mqtt.Connect) -> bool:
         assert self.credentials is not None
         expected = self.credentials.get(packet.username or "")
         if expected is None or packet.username is None or packet.password is None:
@@ -380,13 +398,10 @@ class MqttConnection:
     def _refuse(self, reason_code: int, detail: str) -> None:
         """Answer CONNECT with a failure CONNACK and close."""
         code = reason_code if self._v5 else c.V3_CONNACK_CODES.get(reason_code, c.V3_SERVER_UNAVAILABLE)
-        self._send(ConnAck(code))
+        self._send(mqtt.ConnAck(code))
         self._end(reason_code, detail, publish_will=False)
 
-    def _on_publish(self, packet: Publish) -> None:
-        if self.state is not ConnState.CONNECTED:
-            self._end(c.PROTOCOL_ERROR, "PUBLISH before CONNECT", publish_will=False)
-            return
+    def _on_publish(self, packet: mqtt.Publish) -> None:
         topic = packet.topic
         if self._v5 and packet.properties.topic_alias is not None:
             resolved = self._resolve_alias(topic, packet.properties.topic_alias)
@@ -404,7 +419,7 @@ class MqttConnection:
             self._actions.append(PublishToBroker(to_message(packet, topic, self.client_id), packet.retain))
         elif qos == 1:
             self._actions.append(PublishToBroker(to_message(packet, topic, self.client_id), packet.retain))
-            self._out.append(encode(Ack(_PUBACK, packet.packet_id)))
+            self._out.append(encode(mqtt.Ack(_PUBACK, packet.packet_id)))
         else:
             packet_id = packet.packet_id
             if packet_id not in session.inbound_qos2:  # a DUP of one we have is not published twice
@@ -413,7 +428,7 @@ class MqttConnection:
                     return
                 session.inbound_qos2.add(packet_id)
                 self._actions.append(PublishToBroker(to_message(packet, topic, self.client_id), packet.retain))
-            self._out.append(encode(Ack(_PUBREC, packet_id)))
+            self._out.append(encode(mqtt.Ack(_PUBREC, packet_id)))
 
     def _resolve_alias(self, topic: str, alias: int) -> str | None:
         if not 0 < alias <= self.limits.topic_alias_maximum:
@@ -427,7 +442,7 @@ class MqttConnection:
             self._fail(c.PROTOCOL_ERROR, f"topic alias {alias} used before it was set")
         return known
 
-    def _on_ack(self, packet: Ack) -> None:
+    def _on_ack(self, packet: mqtt.Ack) -> None:
         session = self.session
         assert session is not None
         kind, packet_id = packet.kind, packet.packet_id
@@ -435,19 +450,19 @@ class MqttConnection:
             found = packet_id in session.inbound_qos2
             session.inbound_qos2.discard(packet_id)
             reason = c.SUCCESS if found else c.PACKET_ID_NOT_FOUND
-            self._send(Ack(_PUBCOMP, packet_id, reason if self._v5 else c.SUCCESS))
+            self._send(mqtt.Ack(_PUBCOMP, packet_id, reason if self._v5 else c.SUCCESS))
             return
         outgoing = session.inflight.get(packet_id)
         if kind == _PUBREC:
             if outgoing is None or outgoing.qos != 2:
                 if self._v5:
-                    self._send(Ack(_PUBREL, packet_id, c.PACKET_ID_NOT_FOUND))
+                    self._send(mqtt.Ack(_PUBREL, packet_id, c.PACKET_ID_NOT_FOUND))
                 return
             if packet.reason_code >= 0x80:  # the client refused it: the exchange ends here
                 del session.inflight[packet_id]
             else:
                 session.inflight[packet_id] = outgoing._replace(released=True)
-                self._send(Ack(_PUBREL, packet_id))
+                self._send(mqtt.Ack(_PUBREL, packet_id))
                 return
         else:
             expected_qos = 1 if kind == _PUBACK else 2
@@ -457,7 +472,7 @@ class MqttConnection:
         if session.pending:
             self._fill_window()
 
-    def _on_subscribe(self, packet: Subscribe) -> None:
+    def _on_subscribe(self, packet: mqtt.Subscribe) -> None:
         session = self.session
         assert session is not None
         v5 = self._v5
@@ -486,9 +501,10 @@ class MqttConnection:
             if existing is not None:  # same filter again: new options, same broker subscription
                 sub.subscription = existing.subscription
             session.subscriptions[topic_filter] = sub
-            self._actions.append(SubscribeInBroker(sub, existing is None))
+            new = existing is None
+            self._actions.append(SubscribeInBroker(sub, new, send_retained=not new and request.retain_handling == 0))
             codes.append(request.qos)
-        self._send(SubAck(packet.packet_id, tuple(codes)))
+        self._send(mqtt.SubAck(packet.packet_id, tuple(codes)))
 
     def _check_filter(self, topic_filter: str, session: SessionState) -> int | None:
         """The SUBACK failure code for ``topic_filter``, or None if it can be subscribed."""
@@ -505,7 +521,7 @@ class MqttConnection:
             return c.QUOTA_EXCEEDED
         return None
 
-    def _on_unsubscribe(self, packet: Unsubscribe) -> None:
+    def _on_unsubscribe(self, packet: mqtt.Unsubscribe) -> None:
         session = self.session
         assert session is not None
         codes = []
@@ -516,9 +532,9 @@ class MqttConnection:
             else:
                 self._actions.append(UnsubscribeInBroker(sub))
                 codes.append(c.SUCCESS)
-        self._send(UnsubAck(packet.packet_id, tuple(codes)))
+        self._send(mqtt.UnsubAck(packet.packet_id, tuple(codes)))
 
-    def _on_disconnect(self, packet: Disconnect) -> None:
+    def _on_disconnect(self, packet: mqtt.Disconnect) -> None:
         session = self.session
         assert session is not None
         expiry = packet.properties.session_expiry
@@ -541,7 +557,7 @@ class MqttConnection:
                 self._end(reason_code, detail, publish_will=False)
             return
         if self._v5:
-            self._send(Disconnect(reason_code, Properties(reason_string=detail[:200])))
+            self._send(mqtt.Disconnect(reason_code, mqtt.Properties(reason_string=detail[:200])))
         self._end(reason_code, detail, publish_will=True)
 
     def _end(self, reason_code: int, detail: str, *, publish_will: bool) -> None:

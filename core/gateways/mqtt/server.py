@@ -1,4 +1,4 @@
-"""The asyncio shell around ``MqttConnection``: sockets, timers and the broker's subscriptions.
+"""The asyncio shell around ``MqttServerProtocol``: sockets, timers and the broker's subscriptions.
 
 Per connection there is one reader task (created by ``asyncio.start_server``) and one consumer
 task per MQTT subscription, which takes batches from its broker subscription and writes each
@@ -21,13 +21,15 @@ from typing import Any, NamedTuple
 from eventdeck.core.broker.broker import Broker
 from eventdeck.core.broker.channels import matches
 from eventdeck.core.broker.errors import EventDeckError
+from eventdeck.core.broker.message import Message
 from eventdeck.core.broker.subscription import State, Subscription
 from eventdeck.core.gateways.errors import GatewayError
 from eventdeck.core.gateways.mqtt.limits import MqttLimits
 from eventdeck.core.gateways.mqtt.protocol import (
     Action,
     ConnectionClosed,
-    MqttConnection,
+    ConnState,
+    MqttServerProtocol,
     PublishToBroker,
     SessionStarted,
     SubscribeInBroker,
@@ -70,7 +72,7 @@ class ClientEvent(NamedTuple):
 
 
 class _Client:
-    """One TCP connection: feeds its ``MqttConnection`` and carries out the actions it returns."""
+    """One TCP connection: feeds its ``MqttServerProtocol`` and carries out the actions it returns."""
 
     def __init__(self, gateway: MqttGateway, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.gateway = gateway
@@ -79,7 +81,7 @@ class _Client:
         self.transport = writer.transport
         peer = writer.get_extra_info("peername")
         self.address = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
-        self.protocol = MqttConnection(
+        self.protocol = MqttServerProtocol(
             gateway.sessions,
             gateway.limits,
             credentials=gateway.credentials,
@@ -100,7 +102,7 @@ class _Client:
         try:
             deadline = asyncio.get_running_loop().time() + limits.connect_timeout
             while not self.done:
-                if protocol.state.value == "connecting":
+                if protocol.state is ConnState.CONNECTING:
                     timeout_at: float | None = deadline
                 else:
                     keep_alive = protocol.keep_alive
@@ -109,7 +111,7 @@ class _Client:
                     async with asyncio.timeout_at(timeout_at):
                         data = await self.reader.read(_READ_SIZE)
                 except TimeoutError:
-                    connecting = protocol.state.value == "connecting"
+                    connecting = protocol.state is ConnState.CONNECTING
                     reason = c.MALFORMED_PACKET if connecting else c.KEEP_ALIVE_TIMEOUT
                     detail = "no CONNECT within the connect timeout" if connecting else "keep alive timeout"
                     await self.apply(protocol.close(reason, detail))
@@ -145,7 +147,7 @@ class _Client:
             elif isinstance(action, SessionStarted):
                 await self._start_session(action)
             elif isinstance(action, SubscribeInBroker):
-                self._subscribe(action.subscription, action.new)
+                self._subscribe(action)
             elif isinstance(action, UnsubscribeInBroker):
                 self._stop_consumer(action.subscription)
                 if action.subscription.subscription is not None:
@@ -176,15 +178,17 @@ class _Client:
                 self._attach(sub, fresh=False)
         gateway.emit("connected", self, "session resumed" if action.resumed else "new session")
 
-    def _subscribe(self, sub: ClientSubscription, new: bool) -> None:
+    def _subscribe(self, action: SubscribeInBroker) -> None:
         """SUBSCRIBE: a new filter gets a broker subscription; a repeated one keeps it with new options."""
-        if new:
+        sub = action.subscription
+        if action.new:
             self._attach(sub, fresh=True)
             return
         self._stop_consumer_of_filter(sub.filter)
         self._attach(sub, fresh=False)
-        if sub.retain_handling == 0:
-            self._send_retained(sub)
+        if action.send_retained:
+            self.protocol.deliver_retained(sub, self._retained_matching(sub.filter))
+            self.flush()
 
     def _attach(self, sub: ClientSubscription, *, fresh: bool) -> None:
         """Give ``sub`` a live broker subscription (new, or a durable one re-attached) and a consumer."""
@@ -212,15 +216,10 @@ class _Client:
         self.consumers[sub] = task
         self.gateway.track(task)
 
-    def _send_retained(self, sub: ClientSubscription) -> None:
-        """A filter subscribed again with retain handling 0 gets the retained messages again."""
+    def _retained_matching(self, topic_filter: str) -> list[Message]:
         broker = self.gateway.broker
-        for info in broker.channels():
-            if info.retained and matches(sub.filter, info.name):
-                message = broker.retained(info.name)
-                if message is not None:
-                    self.protocol.deliver(message, sub, retain=True)
-        self.flush()
+        found = (broker.retained(info.name) for info in broker.channels() if info.retained)
+        return [message for message in found if message is not None and matches(topic_filter, message.channel)]
 
     def _stop_consumer_of_filter(self, topic_filter: str) -> None:
         for other in [other for other in self.consumers if other.filter == topic_filter]:
@@ -234,8 +233,7 @@ class _Client:
     async def _consume(self, sub: ClientSubscription, subscription: Subscription) -> None:
         """Move messages from ``subscription`` to the client, a batch per write, within its in-flight window."""
         protocol = self.protocol
-        deliver = protocol.deliver
-        retained_flag_of = self.gateway.broker.retained
+        retained_of = self.gateway.broker.retained
         window_open = self.window_open
         transport = self.transport
         try:
@@ -247,17 +245,7 @@ class _Client:
                         await window_open.wait()
                     count = min(count, protocol.send_quota)
                 deliveries = await subscription.batch(count)
-                retained_ids = sub.retained_ids
-                for delivery in deliveries:
-                    message = delivery.message
-                    if retained_ids and message.id in retained_ids:
-                        retained_ids.discard(message.id)
-                        if sub.retain_handling != 2:
-                            deliver(message, sub, True)
-                    elif sub.retain_as_published:
-                        deliver(message, sub, retained_flag_of(message.channel) is message)
-                    else:
-                        deliver(message, sub, False)
+                protocol.deliver_batch(sub, [delivery.message for delivery in deliveries], retained_of)
                 self.flush()
                 if transport.get_write_buffer_size() > _HIGH_WATER:
                     await self.gateway.drain(self)

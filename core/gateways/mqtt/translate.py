@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from eventdeck.core.broker.message import Kind, Message, new_id
-from eventdeck.core.mqtt_codec.packets import NO_PROPERTIES, Properties, Publish, encode_properties
+from eventdeck.core.mqtt_codec.encode import encode_properties
+from eventdeck.core.mqtt_codec.records import NO_PROPERTIES, Properties, Publish
 
 QOS_HEADER = "mqtt-qos"
 EXPIRY_HEADER = "mqtt-message-expiry"  # seconds, counted from the message timestamp

@@ -7,28 +7,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eventdeck.core.mqtt_codec import codes as c
-from eventdeck.core.mqtt_codec.packets import (
-    Ack,
-    Auth,
-    ConnAck,
-    Connect,
-    Disconnect,
-    PacketReader,
-    PingReq,
-    PingResp,
-    Properties,
-    Publish,
-    SubAck,
-    Subscribe,
-    SubscriptionRequest,
-    UnsubAck,
-    Unsubscribe,
-    Will,
-    encode,
-    varint,
-)
+from eventdeck.core.mqtt_codec import records as mqtt
+from eventdeck.core.mqtt_codec.decode import PacketReader
+from eventdeck.core.mqtt_codec.encode import encode, varint
 
-V5_PROPS = Properties(
+V5_PROPS = mqtt.Properties(
     message_expiry=30,
     content_type="application/json",
     response_topic="replies/me",
@@ -37,41 +20,43 @@ V5_PROPS = Properties(
 )
 
 COMMON = [
-    Connect("dev-1", c.MQTT_311, False, 30, "user", b"secret", Will("dev/1/status", b"gone", 1, True)),
-    ConnAck(c.SUCCESS, True),
-    Publish("a/b", b"payload", 0),
-    Publish("a/b", b"x" * 300, 1, True, True, 7),
-    Publish("a/b", b"", 2, packet_id=65535),
-    Ack(c.PUBACK, 1),
-    Ack(c.PUBREC, 2),
-    Ack(c.PUBREL, 3),
-    Ack(c.PUBCOMP, 4),
-    Subscribe(5, (SubscriptionRequest("a/+", 1), SubscriptionRequest("#", 2))),
-    SubAck(5, (1, 2, 0x80)),
-    Unsubscribe(6, ("a/+", "#")),
-    PingReq(),
-    PingResp(),
-    Disconnect(),
+    mqtt.Connect("dev-1", c.MQTT_311, False, 30, "user", b"secret", mqtt.Will("dev/1/status", b"gone", 1, True)),
+    mqtt.ConnAck(c.SUCCESS, True),
+    mqtt.Publish("a/b", b"payload", 0),
+    mqtt.Publish("a/b", b"x" * 300, 1, True, True, 7),
+    mqtt.Publish("a/b", b"", 2, packet_id=65535),
+    mqtt.Ack(c.PUBACK, 1),
+    mqtt.Ack(c.PUBREC, 2),
+    mqtt.Ack(c.PUBREL, 3),
+    mqtt.Ack(c.PUBCOMP, 4),
+    mqtt.Subscribe(5, (mqtt.SubscriptionRequest("a/+", 1), mqtt.SubscriptionRequest("#", 2))),
+    mqtt.SubAck(5, (1, 2, 0x80)),
+    mqtt.Unsubscribe(6, ("a/+", "#")),
+    mqtt.PingReq(),
+    mqtt.PingResp(),
+    mqtt.Disconnect(),
 ]
 ONLY_V5 = [
-    Connect(
+    mqtt.Connect(
         "",
         c.MQTT_5,
         True,
         0,
-        will=Will("w", b"", 0, False, Properties(will_delay=5)),
-        properties=Properties(session_expiry=60, receive_maximum=10),
+        will=mqtt.Will("w", b"", 0, False, mqtt.Properties(will_delay=5)),
+        properties=mqtt.Properties(session_expiry=60, receive_maximum=10),
     ),
-    ConnAck(c.SUCCESS, False, Properties(assigned_client_id="auto-1", topic_alias_maximum=8, shared_available=0)),
-    Publish("t", b"p", 1, packet_id=9, properties=V5_PROPS),
-    Publish("", b"p", 0, properties=Properties(topic_alias=3, subscription_ids=(1, 200_000))),
-    Ack(c.PUBACK, 1, c.NO_MATCHING_SUBSCRIBERS),
-    Ack(c.PUBREC, 1, c.QUOTA_EXCEEDED, Properties(reason_string="full")),
-    Subscribe(7, (SubscriptionRequest("a", 1, True, True, 2),), Properties(subscription_ids=(42,))),
-    SubAck(7, (c.TOPIC_FILTER_INVALID,), Properties(reason_string="bad filter")),
-    UnsubAck(8, (c.SUCCESS, c.NO_SUBSCRIPTION_EXISTED)),
-    Disconnect(c.SERVER_SHUTTING_DOWN, Properties(reason_string="bye")),
-    Auth(0x18, Properties(auth_method="SCRAM")),
+    mqtt.ConnAck(
+        c.SUCCESS, False, mqtt.Properties(assigned_client_id="auto-1", topic_alias_maximum=8, shared_available=0)
+    ),
+    mqtt.Publish("t", b"p", 1, packet_id=9, properties=V5_PROPS),
+    mqtt.Publish("", b"p", 0, properties=mqtt.Properties(topic_alias=3, subscription_ids=(1, 200_000))),
+    mqtt.Ack(c.PUBACK, 1, c.NO_MATCHING_SUBSCRIBERS),
+    mqtt.Ack(c.PUBREC, 1, c.QUOTA_EXCEEDED, mqtt.Properties(reason_string="full")),
+    mqtt.Subscribe(7, (mqtt.SubscriptionRequest("a", 1, True, True, 2),), mqtt.Properties(subscription_ids=(42,))),
+    mqtt.SubAck(7, (c.TOPIC_FILTER_INVALID,), mqtt.Properties(reason_string="bad filter")),
+    mqtt.UnsubAck(8, (c.SUCCESS, c.NO_SUBSCRIPTION_EXISTED)),
+    mqtt.Disconnect(c.SERVER_SHUTTING_DOWN, mqtt.Properties(reason_string="bye")),
+    mqtt.Auth(0x18, mqtt.Properties(auth_method="SCRAM")),
 ]
 
 
@@ -82,7 +67,7 @@ def _reader(version: int) -> PacketReader:
 @pytest.mark.parametrize("packet", COMMON, ids=lambda p: type(p).__name__)
 @pytest.mark.parametrize("version", [c.MQTT_311, c.MQTT_5])
 def test_round_trip(packet: object, version: int) -> None:
-    if isinstance(packet, Connect):
+    if isinstance(packet, mqtt.Connect):
         packet = packet._replace(version=version)
     data = encode(packet, version)  # type: ignore[arg-type]
     assert _reader(version).feed(data) == [packet]
@@ -94,7 +79,7 @@ def test_round_trip_v5(packet: object) -> None:
 
 
 def test_unsuback_on_311_has_no_reason_codes() -> None:
-    assert _reader(c.MQTT_311).feed(encode(UnsubAck(8, (0,)), c.MQTT_311)) == [UnsubAck(8)]
+    assert _reader(c.MQTT_311).feed(encode(mqtt.UnsubAck(8, (0,)), c.MQTT_311)) == [mqtt.UnsubAck(8)]
 
 
 def test_byte_by_byte_feeding_gives_the_same_packets() -> None:
@@ -107,7 +92,7 @@ def test_byte_by_byte_feeding_gives_the_same_packets() -> None:
 
 def test_connect_sets_the_reader_version() -> None:
     reader = PacketReader()
-    packets = reader.feed(encode(ONLY_V5[0], c.MQTT_5) + encode(Publish("t", b"", properties=V5_PROPS), c.MQTT_5))
+    packets = reader.feed(encode(ONLY_V5[0], c.MQTT_5) + encode(mqtt.Publish("t", b"", properties=V5_PROPS), c.MQTT_5))
     assert reader.version == c.MQTT_5
     assert packets[1].properties == V5_PROPS  # type: ignore[union-attr]
 
@@ -161,7 +146,7 @@ def test_malformed_packets_name_the_problem(data: bytes, reason: int, words: str
 
 def test_packets_before_an_error_are_still_returned() -> None:
     reader = PacketReader(1024, c.MQTT_311)
-    assert reader.feed(b"\xc0\x00\xc0\x00\x00\x00") == [PingReq(), PingReq()]
+    assert reader.feed(b"\xc0\x00\xc0\x00\x00\x00") == [mqtt.PingReq(), mqtt.PingReq()]
     assert reader.error is not None
 
 
@@ -171,7 +156,7 @@ def test_varint_boundaries(value: int) -> None:
     assert len(encoded) == 1 + (value > 127) + (value > 16_383) + (value > 2_097_151)
     # As a remaining length: the reader waits for the body instead of calling the length malformed.
     reader = PacketReader(300_000_000, c.MQTT_311)
-    assert reader.feed(b"\xc0" + encoded) == ([PingReq()] if value == 0 else [])
+    assert reader.feed(b"\xc0" + encoded) == ([mqtt.PingReq()] if value == 0 else [])
     assert reader.error is None
 
 
@@ -179,7 +164,7 @@ def test_varint_boundaries(value: int) -> None:
 
 _text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), max_size=20)
 _props = st.builds(
-    lambda content_type, response_topic, correlation, expiry, user: Properties(
+    lambda content_type, response_topic, correlation, expiry, user: mqtt.Properties(
         content_type=content_type,
         response_topic=response_topic,
         correlation_data=correlation,
@@ -193,7 +178,7 @@ _props = st.builds(
     st.lists(st.tuples(_text, _text), max_size=3),
 )
 _publishes = st.builds(
-    lambda topic, payload, qos, retain, pid, props: Publish(
+    lambda topic, payload, qos, retain, pid, props: mqtt.Publish(
         topic, payload, qos, retain, False, pid if qos else 0, props
     ),
     _text,
@@ -207,7 +192,7 @@ _publishes = st.builds(
 
 @given(st.lists(_publishes, min_size=1, max_size=5), st.data())
 @settings(max_examples=200, deadline=None)
-def test_publish_streams_round_trip_in_any_chunking(packets: list[Publish], data: st.DataObject) -> None:
+def test_publish_streams_round_trip_in_any_chunking(packets: list[mqtt.Publish], data: st.DataObject) -> None:
     stream = b"".join(encode(p, c.MQTT_5) for p in packets)
     cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=6)))
     reader = PacketReader(version=c.MQTT_5)

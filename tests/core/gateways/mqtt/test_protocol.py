@@ -12,7 +12,7 @@ from eventdeck.core.gateways.mqtt import MqttLimits
 from eventdeck.core.gateways.mqtt.protocol import (
     Action,
     ConnectionClosed,
-    MqttConnection,
+    MqttServerProtocol,
     PublishToBroker,
     SessionStarted,
     SubscribeInBroker,
@@ -21,29 +21,13 @@ from eventdeck.core.gateways.mqtt.protocol import (
 from eventdeck.core.gateways.mqtt.session import ClientSubscription, SessionState
 from eventdeck.core.gateways.mqtt.translate import CORRELATION_ENCODING_HEADER, EXPIRY_HEADER, QOS_HEADER
 from eventdeck.core.mqtt_codec import codes as c
-from eventdeck.core.mqtt_codec.packets import (
-    Ack,
-    ConnAck,
-    Connect,
-    Disconnect,
-    Packet,
-    PacketReader,
-    PingReq,
-    PingResp,
-    Properties,
-    Publish,
-    SubAck,
-    Subscribe,
-    SubscriptionRequest,
-    UnsubAck,
-    Unsubscribe,
-    Will,
-    encode,
-)
+from eventdeck.core.mqtt_codec import records as mqtt
+from eventdeck.core.mqtt_codec.decode import PacketReader
+from eventdeck.core.mqtt_codec.encode import encode
 
 
 class Pair:
-    """A client's view of one MqttConnection: send packets, get back actions and decoded replies."""
+    """A client's view of one MqttServerProtocol: send packets, get back actions and decoded replies."""
 
     def __init__(
         self,
@@ -53,20 +37,20 @@ class Pair:
     ) -> None:
         self.version = version
         self.sessions = {} if sessions is None else sessions
-        self.server = MqttConnection(self.sessions, **options)
+        self.server = MqttServerProtocol(self.sessions, **options)
         self.reader = PacketReader(version=version)
 
-    def send_bytes(self, data: bytes) -> tuple[list[Action], list[Packet]]:
+    def send_bytes(self, data: bytes) -> tuple[list[Action], list[mqtt.Packet]]:
         actions = self.server.receive_data(data)
         return actions, self.reader.feed(self.server.data_to_send())
 
-    def send(self, *packets: Packet) -> tuple[list[Action], list[Packet]]:
+    def send(self, *packets: mqtt.Packet) -> tuple[list[Action], list[mqtt.Packet]]:
         return self.send_bytes(b"".join(encode(p, self.version) for p in packets))
 
-    def connect(self, client_id: str = "dev", **fields: Any) -> tuple[list[Action], list[Packet]]:
-        return self.send(Connect(client_id, self.version, **fields))
+    def connect(self, client_id: str = "dev", **fields: Any) -> tuple[list[Action], list[mqtt.Packet]]:
+        return self.send(mqtt.Connect(client_id, self.version, **fields))
 
-    def received(self) -> list[Packet]:
+    def received(self) -> list[mqtt.Packet]:
         return self.reader.feed(self.server.data_to_send())
 
 
@@ -105,7 +89,7 @@ def test_v5_empty_client_id_is_assigned_and_returned() -> None:
 def test_v311_empty_client_id_needs_clean_session() -> None:
     pair = Pair()
     actions, replies = pair.connect("", clean_start=False)
-    assert replies == [ConnAck(c.V3_IDENTIFIER_REJECTED)]
+    assert replies == [mqtt.ConnAck(c.V3_IDENTIFIER_REJECTED)]
     assert isinstance(actions[-1], ConnectionClosed)
     assert pair.server.closed
 
@@ -114,7 +98,7 @@ def test_v311_empty_client_id_needs_clean_session() -> None:
 def test_credentials_are_checked(version: int, code: int) -> None:
     creds = {"alice": "s3cret"}
     refused = Pair(version, credentials=creds)
-    assert refused.connect(username="alice", password=b"wrong")[1] == [ConnAck(code)]
+    assert refused.connect(username="alice", password=b"wrong")[1] == [mqtt.ConnAck(code)]
     assert refused.server.closed
     accepted = Pair(version, credentials=creds)
     assert accepted.connect(username="alice", password=b"s3cret")[1][0].reason_code == 0  # type: ignore[union-attr]
@@ -123,18 +107,18 @@ def test_credentials_are_checked(version: int, code: int) -> None:
 def test_unsupported_protocol_level_gets_a_311_refusal() -> None:
     pair = Pair()
     actions, replies = pair.send_bytes(b"\x10\x0c\x00\x04MQTT\x06\x02\x00\x3c\x00\x00")
-    assert replies == [ConnAck(c.V3_UNACCEPTABLE_PROTOCOL)]
+    assert replies == [mqtt.ConnAck(c.V3_UNACCEPTABLE_PROTOCOL)]
     assert isinstance(actions[-1], ConnectionClosed)
 
 
 def test_busy_server_refuses() -> None:
     pair = Pair(c.MQTT_5, busy=True)
-    assert pair.connect()[1] == [ConnAck(c.SERVER_BUSY)]
+    assert pair.connect()[1] == [mqtt.ConnAck(c.SERVER_BUSY)]
 
 
 def test_anything_before_connect_closes_silently() -> None:
     pair = Pair()
-    actions, replies = pair.send(PingReq())
+    actions, replies = pair.send(mqtt.PingReq())
     assert replies == []
     assert isinstance(actions[0], ConnectionClosed)
     assert pair.server.closed
@@ -145,28 +129,30 @@ def test_publish_at_each_qos(version: int) -> None:
     pair = Pair(version)
     pair.connect("pub")
     actions, replies = pair.send(
-        Publish("t/0", b"zero"), Publish("t/1", b"one", 1, packet_id=1), Publish("t/2", b"two", 2, packet_id=2)
+        mqtt.Publish("t/0", b"zero"),
+        mqtt.Publish("t/1", b"one", 1, packet_id=1),
+        mqtt.Publish("t/2", b"two", 2, packet_id=2),
     )
     assert [a.message.channel for a in actions if isinstance(a, PublishToBroker)] == ["t/0", "t/1", "t/2"]
     assert all(a.message.publisher == "pub" for a in actions if isinstance(a, PublishToBroker))
-    assert replies == [Ack(c.PUBACK, 1), Ack(c.PUBREC, 2)]
+    assert replies == [mqtt.Ack(c.PUBACK, 1), mqtt.Ack(c.PUBREC, 2)]
     # A DUP of the QoS 2 message is acknowledged again but not published twice.
-    actions, replies = pair.send(Publish("t/2", b"two", 2, dup=True, packet_id=2))
+    actions, replies = pair.send(mqtt.Publish("t/2", b"two", 2, dup=True, packet_id=2))
     assert actions == []
-    assert replies == [Ack(c.PUBREC, 2)]
-    assert pair.send(Ack(c.PUBREL, 2))[1] == [Ack(c.PUBCOMP, 2)]
+    assert replies == [mqtt.Ack(c.PUBREC, 2)]
+    assert pair.send(mqtt.Ack(c.PUBREL, 2))[1] == [mqtt.Ack(c.PUBCOMP, 2)]
 
 
 def test_v5_pubrel_for_unknown_id_says_not_found() -> None:
     pair = Pair(c.MQTT_5)
     pair.connect()
-    assert pair.send(Ack(c.PUBREL, 9))[1] == [Ack(c.PUBCOMP, 9, c.PACKET_ID_NOT_FOUND)]
+    assert pair.send(mqtt.Ack(c.PUBREL, 9))[1] == [mqtt.Ack(c.PUBCOMP, 9, c.PACKET_ID_NOT_FOUND)]
 
 
 def test_retain_flag_reaches_the_broker_action() -> None:
     pair = Pair()
     pair.connect()
-    actions, _ = pair.send(Publish("t", b"v", retain=True))
+    actions, _ = pair.send(mqtt.Publish("t", b"v", retain=True))
     assert isinstance(actions[0], PublishToBroker)
     assert actions[0].retain
 
@@ -176,10 +162,10 @@ def test_subscribe_reason_codes(version: int, bad: int | None) -> None:
     pair = Pair(version, limits=MqttLimits(max_subscriptions_per_client=3))
     pair.connect()
     filters = ["a/+", "a/#/b", "$share/g/x", "b/#", "$SYS/#", "c", "a/+"]
-    actions, replies = pair.send(Subscribe(1, tuple(SubscriptionRequest(f, 1) for f in filters)))
+    actions, replies = pair.send(mqtt.Subscribe(1, tuple(mqtt.SubscriptionRequest(f, 1) for f in filters)))
     expected_v5 = (1, c.TOPIC_FILTER_INVALID, c.SHARED_SUBSCRIPTIONS_NOT_SUPPORTED, 1, 1, c.QUOTA_EXCEEDED, 1)
     expected = tuple(code if code == 1 else bad for code in expected_v5) if bad else expected_v5
-    assert replies == [SubAck(1, expected)]
+    assert replies == [mqtt.SubAck(1, expected)]
     subs = [a for a in actions if isinstance(a, SubscribeInBroker)]
     assert [(s.subscription.filter, s.new) for s in subs] == [
         ("a/+", True),
@@ -193,28 +179,67 @@ def test_subscribe_reason_codes(version: int, bad: int | None) -> None:
 def test_unsubscribe_reason_codes() -> None:
     pair = Pair(c.MQTT_5)
     pair.connect()
-    pair.send(Subscribe(1, (SubscriptionRequest("a"),)))
-    actions, replies = pair.send(Unsubscribe(2, ("a", "b")))
-    assert replies == [UnsubAck(2, (c.SUCCESS, c.NO_SUBSCRIPTION_EXISTED))]
+    pair.send(mqtt.Subscribe(1, (mqtt.SubscriptionRequest("a"),)))
+    actions, replies = pair.send(mqtt.Unsubscribe(2, ("a", "b")))
+    assert replies == [mqtt.UnsubAck(2, (c.SUCCESS, c.NO_SUBSCRIPTION_EXISTED))]
     assert [type(a) for a in actions] == [UnsubscribeInBroker]
 
 
 def test_ping() -> None:
     pair = Pair()
     pair.connect()
-    assert pair.send(PingReq())[1] == [PingResp()]
+    assert pair.send(mqtt.PingReq())[1] == [mqtt.PingResp()]
 
 
 def _subscribed(pair: Pair, topic_filter: str = "a/#", qos: int = 1, **options: Any) -> ClientSubscription:
-    actions, _ = pair.send(Subscribe(1, (SubscriptionRequest(topic_filter, qos, **options),)))
+    actions, _ = pair.send(mqtt.Subscribe(1, (mqtt.SubscriptionRequest(topic_filter, qos, **options),)))
     action = actions[0]
     assert isinstance(action, SubscribeInBroker)
     return action.subscription
 
 
+@pytest.mark.parametrize("retain_handling", [0, 1, 2])
+def test_only_retain_handling_0_asks_for_retained_again_on_a_repeated_subscribe(retain_handling: int) -> None:
+    pair = Pair(c.MQTT_5)
+    pair.connect()
+    request = mqtt.Subscribe(1, (mqtt.SubscriptionRequest("a/#", 1, retain_handling=retain_handling),))
+    (first,) = pair.send(request)[0]
+    (again,) = pair.send(request)[0]
+    assert isinstance(first, SubscribeInBroker)
+    assert isinstance(again, SubscribeInBroker)
+    assert (first.new, first.send_retained) == (True, False)  # a new one gets them from the broker itself
+    assert (again.new, again.send_retained) == (False, retain_handling == 0)
+    pair.server.deliver_retained(again.subscription, [_message("a/state", b"on")])
+    assert [(p.topic, p.retain) for p in pair.received()] == [("a/state", True)]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("retain_handling", "sent"), [(0, True), (1, True), (2, False)])
+def test_retained_copies_queued_at_subscribe_follow_retain_handling(retain_handling: int, sent: bool) -> None:
+    pair = Pair(c.MQTT_5)
+    pair.connect()
+    sub = _subscribed(pair, qos=0, retain_handling=retain_handling)
+    retained, live = _message("a/state", b"on"), _message("a/state", b"off")
+    sub.retained_ids = {retained.id}
+    pair.server.deliver_batch(sub, [retained, live], lambda channel: live)
+    expected = [(b"on", True), (b"off", False)] if sent else [(b"off", False)]
+    assert [(p.payload, p.retain) for p in pair.received()] == expected  # type: ignore[union-attr]
+    assert not sub.retained_ids  # each retained copy counts once
+
+
+@pytest.mark.parametrize("as_published", [False, True])
+def test_retain_as_published_flags_the_message_the_broker_retains(as_published: bool) -> None:
+    pair = Pair(c.MQTT_5)
+    pair.connect()
+    sub = _subscribed(pair, qos=0, retain_as_published=as_published)
+    kept, passing = _message("a/state", b"kept"), _message("a/state", b"passing")
+    pair.server.deliver_batch(sub, [kept, passing], lambda channel: kept)
+    got = [(p.payload, p.retain) for p in pair.received()]  # type: ignore[union-attr]
+    assert got == [(b"kept", as_published), (b"passing", False)]
+
+
 def test_delivery_takes_the_lower_qos_and_respects_the_window() -> None:
     pair = Pair(c.MQTT_5)
-    pair.connect(properties=Properties(receive_maximum=2))
+    pair.connect(properties=mqtt.Properties(receive_maximum=2))
     sub = _subscribed(pair, qos=1)
     pair.server.deliver(_message(qos=0), sub)
     for n in range(3):
@@ -223,7 +248,7 @@ def test_delivery_takes_the_lower_qos_and_respects_the_window() -> None:
     assert [(p.qos, p.payload) for p in got] == [(0, b"x"), (1, b"0"), (1, b"1")]  # type: ignore[union-attr]
     assert pair.server.send_quota == -1  # one waits in the session
     first = got[1].packet_id  # type: ignore[union-attr]
-    _, replies = pair.send(Ack(c.PUBACK, first))
+    _, replies = pair.send(mqtt.Ack(c.PUBACK, first))
     assert [p.payload for p in replies] == [b"2"]  # type: ignore[union-attr]
 
 
@@ -233,10 +258,10 @@ def test_qos2_delivery_handshake() -> None:
     sub = _subscribed(pair, qos=2)
     pair.server.deliver(_message(), sub)
     (publish,) = pair.received()
-    assert isinstance(publish, Publish)
+    assert isinstance(publish, mqtt.Publish)
     assert publish.qos == 2
-    assert pair.send(Ack(c.PUBREC, publish.packet_id))[1] == [Ack(c.PUBREL, publish.packet_id)]
-    pair.send(Ack(c.PUBCOMP, publish.packet_id))
+    assert pair.send(mqtt.Ack(c.PUBREC, publish.packet_id))[1] == [mqtt.Ack(c.PUBREL, publish.packet_id)]
+    pair.send(mqtt.Ack(c.PUBCOMP, publish.packet_id))
     assert pair.server.session is not None
     assert not pair.server.session.inflight
 
@@ -250,7 +275,7 @@ def test_resumed_session_resends_in_flight_with_dup_and_the_same_ids() -> None:
     first.server.deliver(_message("a/1"), sub1)
     first.server.deliver(_message("b"), sub2)
     p1, p2 = first.received()
-    first.send(Ack(c.PUBREC, p2.packet_id))  # type: ignore[union-attr]
+    first.send(mqtt.Ack(c.PUBREC, p2.packet_id))  # type: ignore[union-attr]
     actions = first.server.connection_lost()
     closed = actions[-1]
     assert isinstance(closed, ConnectionClosed)
@@ -259,9 +284,9 @@ def test_resumed_session_resends_in_flight_with_dup_and_the_same_ids() -> None:
     actions, replies = second.connect("keep", clean_start=False)
     assert isinstance(actions[0], SessionStarted)
     assert actions[0].resumed
-    assert replies[0] == ConnAck(c.SUCCESS, True)
+    assert replies[0] == mqtt.ConnAck(c.SUCCESS, True)
     assert replies[1] == p1._replace(dup=True)  # type: ignore[union-attr]
-    assert replies[2] == Ack(c.PUBREL, p2.packet_id)  # type: ignore[union-attr]
+    assert replies[2] == mqtt.Ack(c.PUBREL, p2.packet_id)  # type: ignore[union-attr]
 
 
 def test_clean_start_discards_the_old_session() -> None:
@@ -272,7 +297,7 @@ def test_clean_start_discards_the_old_session() -> None:
     assert isinstance(started, SessionStarted)
     assert started.discarded is not None
     assert not started.resumed
-    assert replies == [ConnAck(c.SUCCESS, False)]
+    assert replies == [mqtt.ConnAck(c.SUCCESS, False)]
 
 
 def test_take_over_names_the_previous_connection() -> None:
@@ -290,7 +315,7 @@ def test_take_over_names_the_previous_connection() -> None:
 
 def test_v5_malformed_packet_gets_disconnect_and_publishes_the_will() -> None:
     pair = Pair(c.MQTT_5)
-    pair.connect(will=Will("dev/status", b"offline", 1, True))
+    pair.connect(will=mqtt.Will("dev/status", b"offline", 1, True))
     actions, replies = pair.send_bytes(b"\x36\x03\x00\x01a")
     assert replies[0].reason_code == c.MALFORMED_PACKET  # type: ignore[union-attr]
     closed = actions[-1]
@@ -303,8 +328,8 @@ def test_v5_malformed_packet_gets_disconnect_and_publishes_the_will() -> None:
 @pytest.mark.parametrize(("reason", "will"), [(c.SUCCESS, False), (c.DISCONNECT_WITH_WILL, True)])
 def test_disconnect_and_the_will(reason: int, will: bool) -> None:
     pair = Pair(c.MQTT_5)
-    pair.connect(will=Will("w", b"bye"))
-    closed = pair.send(Disconnect(reason))[0][-1]
+    pair.connect(will=mqtt.Will("w", b"bye"))
+    closed = pair.send(mqtt.Disconnect(reason))[0][-1]
     assert isinstance(closed, ConnectionClosed)
     assert (closed.will is not None) is will
 
@@ -312,14 +337,14 @@ def test_disconnect_and_the_will(reason: int, will: bool) -> None:
 def test_disconnect_cannot_turn_a_zero_expiry_into_a_persistent_session() -> None:
     pair = Pair(c.MQTT_5)
     pair.connect()
-    _, replies = pair.send(Disconnect(properties=Properties(session_expiry=60)))
+    _, replies = pair.send(mqtt.Disconnect(properties=mqtt.Properties(session_expiry=60)))
     assert replies[0].reason_code == c.PROTOCOL_ERROR  # type: ignore[union-attr]
 
 
 def test_oversized_packet_v5() -> None:
     pair = Pair(c.MQTT_5, limits=MqttLimits(max_packet_size=100))
     pair.connect()
-    _, replies = pair.send(Publish("t", b"x" * 200))
+    _, replies = pair.send(mqtt.Publish("t", b"x" * 200))
     assert replies[0].reason_code == c.PACKET_TOO_LARGE  # type: ignore[union-attr]
     assert pair.server.closed
 
@@ -334,32 +359,32 @@ def test_inbound_topic_alias() -> None:
     pair = Pair(c.MQTT_5)
     pair.connect()
     actions, _ = pair.send(
-        Publish("long/topic/name", b"1", properties=Properties(topic_alias=3)),
-        Publish("", b"2", properties=Properties(topic_alias=3)),
+        mqtt.Publish("long/topic/name", b"1", properties=mqtt.Properties(topic_alias=3)),
+        mqtt.Publish("", b"2", properties=mqtt.Properties(topic_alias=3)),
     )
     assert [a.message.channel for a in actions if isinstance(a, PublishToBroker)] == ["long/topic/name"] * 2
-    _, replies = pair.send(Publish("", b"3", properties=Properties(topic_alias=999)))
+    _, replies = pair.send(mqtt.Publish("", b"3", properties=mqtt.Properties(topic_alias=999)))
     assert replies[0].reason_code == c.TOPIC_ALIAS_INVALID  # type: ignore[union-attr]
 
 
 def test_wildcard_in_topic_name_closes() -> None:
     pair = Pair(c.MQTT_5)
     pair.connect()
-    _, replies = pair.send(Publish("a/+", b""))
+    _, replies = pair.send(mqtt.Publish("a/+", b""))
     assert replies[0].reason_code == c.TOPIC_NAME_INVALID  # type: ignore[union-attr]
 
 
 def test_v5_properties_become_message_fields_and_back() -> None:
     pair = Pair(c.MQTT_5)
     pair.connect("asker")
-    props = Properties(
+    props = mqtt.Properties(
         response_topic="answers/asker",
         correlation_data=b"\xff\x00",
         content_type="application/json",
         user_properties=(("trace", "t1"),),
         message_expiry=60,
     )
-    actions, _ = pair.send(Publish("devices/lamp/set", b"{}", 1, packet_id=1, properties=props))
+    actions, _ = pair.send(mqtt.Publish("devices/lamp/set", b"{}", 1, packet_id=1, properties=props))
     message = actions[0].message  # type: ignore[union-attr]
     assert message.kind is Kind.COMMAND
     assert message.reply_to == "answers/asker"
@@ -374,7 +399,7 @@ def test_v5_properties_become_message_fields_and_back() -> None:
     sub.subscription_id = 5
     other.server.deliver(message, sub)
     (out,) = other.received()
-    assert isinstance(out, Publish)
+    assert isinstance(out, mqtt.Publish)
     assert out.properties.response_topic == "answers/asker"
     assert out.properties.correlation_data == b"\xff\x00"
     assert out.properties.user_properties == (("trace", "t1"),)  # mqtt-* headers stay inside
@@ -382,7 +407,8 @@ def test_v5_properties_become_message_fields_and_back() -> None:
     assert out.properties.subscription_ids == (5,)
     assert 0 < out.properties.message_expiry <= 60  # type: ignore[operator]
     # The answer: correlation data without a response topic is a reply.
-    reply = other.send(Publish("answers/asker", b"ok", properties=Properties(correlation_data=b"req-7")))[0][0]
+    answer = mqtt.Publish("answers/asker", b"ok", properties=mqtt.Properties(correlation_data=b"req-7"))
+    reply = other.send(answer)[0][0]
     assert reply.message.kind is Kind.REPLY
     assert reply.message.correlation_id == "req-7"
 
@@ -398,7 +424,7 @@ def test_expired_messages_are_not_delivered() -> None:
 
 def test_no_local_and_client_maximum_packet_size() -> None:
     pair = Pair(c.MQTT_5)
-    pair.connect("me", properties=Properties(maximum_packet_size=50))
+    pair.connect("me", properties=mqtt.Properties(maximum_packet_size=50))
     sub = _subscribed(pair, qos=0, no_local=True)
     pair.server.deliver(_message(publisher="me"), sub)
     pair.server.deliver(_message(payload=b"x" * 100), sub)
