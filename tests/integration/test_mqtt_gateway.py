@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import queue
-import shutil
 import signal
 import socket
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 import aiomqtt
 import paho.mqtt.client as paho
@@ -22,12 +19,7 @@ from eventdeck.core.mqtt_codec import codes as c
 from eventdeck.core.mqtt_codec import records as mqtt
 from eventdeck.core.mqtt_codec.decode import PacketReader
 from eventdeck.core.mqtt_codec.encode import encode
-
-TIMEOUT = 10.0
-needs_mosquitto_clients = pytest.mark.skipif(
-    shutil.which("mosquitto_pub") is None or shutil.which("mosquitto_sub") is None,
-    reason="mosquitto_pub/mosquitto_sub (Debian's mosquitto-clients) are not installed",
-)
+from tests.integration.mqtt_support import TIMEOUT, Paho, RawClient, needs_mosquitto_clients, subscribed, until
 
 
 @pytest.fixture
@@ -42,99 +34,6 @@ async def gateway(broker: Broker) -> AsyncIterator[MqttGateway]:
         yield gateway
 
 
-async def _until(condition: Callable[[], object], what: str) -> None:
-    """Wait (generously) for ``condition``; the machine is shared, so never a tight deadline."""
-    async with asyncio.timeout(TIMEOUT):
-        while not condition():  # noqa: ASYNC110 - polls state owned by other processes and threads
-            await asyncio.sleep(0.01)
-    assert condition(), what
-
-
-def _subscribed(broker: Broker, pattern: str) -> Callable[[], bool]:
-    return lambda: any(info.pattern == pattern for info in broker.subscriptions())
-
-
-class RawClient:
-    """A hand-driven MQTT client on a real socket, for what libraries will not send."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, version: int) -> None:
-        self.reader, self.writer, self.version = reader, writer, version
-        self.parser = PacketReader(version=version)
-        self.inbox: list[mqtt.Packet] = []
-
-    @classmethod
-    async def connect(cls, port: int, version: int = c.MQTT_311, **fields: Any) -> RawClient:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        client = cls(reader, writer, version)
-        client.send(mqtt.Connect(fields.pop("client_id", "raw"), version, **fields))
-        assert isinstance(await client.next(), mqtt.ConnAck)
-        return client
-
-    def send(self, *packets: mqtt.Packet) -> None:
-        self.writer.write(b"".join(encode(p, self.version) for p in packets))
-
-    async def next(self) -> mqtt.Packet:
-        async with asyncio.timeout(TIMEOUT):
-            while not self.inbox:
-                data = await self.reader.read(65536)
-                if not data:
-                    raise ConnectionResetError("server closed the connection")
-                self.inbox.extend(self.parser.feed(data))
-        return self.inbox.pop(0)
-
-    async def closed_by_server(self) -> list[mqtt.Packet]:
-        """Everything the server still sent, then EOF."""
-        got = list(self.inbox)
-        async with asyncio.timeout(TIMEOUT):
-            while data := await self.reader.read(65536):
-                got.extend(self.parser.feed(data))
-        self.writer.close()
-        return got
-
-    def abort(self) -> None:
-        self.writer.transport.abort()
-
-
-class Paho:
-    """A paho-mqtt client running its network loop in a thread; messages land in a queue."""
-
-    def __init__(self, port: int, client_id: str = "", version: int = paho.MQTTv311, clean: bool = True) -> None:
-        kwargs: dict[str, Any] = {"client_id": client_id, "protocol": version}
-        if version != paho.MQTTv5:
-            kwargs["clean_session"] = clean
-        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, **kwargs)
-        self.messages: queue.Queue[paho.MQTTMessage] = queue.Queue()
-        self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
-        self.client.on_message = lambda _c, _u, msg: self.messages.put(msg)
-        self.client.on_connect = lambda _c, _u, flags, rc, props: self.events.put(("connect", (flags, rc, props)))
-        self.client.on_subscribe = lambda _c, _u, mid, codes, props: self.events.put(("subscribe", codes))
-        self.port, self.version, self.clean = port, version, clean
-
-    async def start(self, properties: PahoProperties | None = None) -> Any:
-        kwargs: dict[str, Any] = {"properties": properties}
-        if self.version == paho.MQTTv5:
-            kwargs["clean_start"] = self.clean
-        self.client.connect("127.0.0.1", self.port, keepalive=30, **kwargs)
-        self.client.loop_start()
-        return await self.event("connect")
-
-    async def event(self, kind: str) -> Any:
-        name, value = await asyncio.to_thread(self.events.get, timeout=TIMEOUT)
-        assert name == kind
-        return value
-
-    async def message(self) -> paho.MQTTMessage:
-        return await asyncio.to_thread(self.messages.get, timeout=TIMEOUT)
-
-    async def subscribe(self, topic: str, qos: int = 0) -> Any:
-        self.client.subscribe(topic, qos)
-        return await self.event("subscribe")
-
-    def stop(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-
 # -- mosquitto command-line clients ---------------------------------------------------
 
 
@@ -147,7 +46,7 @@ async def test_mosquitto_clients_at_every_qos(broker: Broker, gateway: MqttGatew
         "mosquitto_sub", "-p", port, "-V", version, "-q", qos, "-t", "room/+/temp", "-C", "3", "-v", "-i", "sub-cli",
         stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    await _until(_subscribed(broker, "room/+/temp"), "mosquitto_sub subscribed")
+    await until(subscribed(broker, "room/+/temp"), "mosquitto_sub subscribed")
     assert any(info.name == "mqtt:sub-cli room/+/temp" for info in broker.subscriptions())
     for n in range(3):
         pub = await asyncio.create_subprocess_exec(
@@ -179,14 +78,14 @@ async def test_will_is_published_when_a_client_dies(broker: Broker, gateway: Mqt
         "mosquitto_sub", "-p", str(gateway.port), "-t", "x", "-i", "mortal",
         "--will-topic", "status/mortal", "--will-payload", "offline", "--will-retain",
     )  # fmt: skip
-    await _until(_subscribed(broker, "x"), "client subscribed")
+    await until(subscribed(broker, "x"), "client subscribed")
     proc.send_signal(signal.SIGKILL)
     await proc.wait()
     delivery = await watcher.get(timeout=TIMEOUT)
     assert delivery.message.payload == b"offline"
     assert delivery.message.publisher == "mortal"
     assert broker.retained("status/mortal") is not None
-    await _until(lambda: not gateway.clients(), "client gone")
+    await until(lambda: not gateway.clients(), "client gone")
     assert any(e.kind == "disconnected" and e.client_id == "mortal" for e in gateway.events)
 
 
@@ -199,7 +98,7 @@ async def test_dollar_topics_stay_out_of_wildcards(broker: Broker, gateway: Mqtt
     dollar = await asyncio.create_subprocess_exec(
         "mosquitto_sub", "-p", port, "-t", "$SYS/#", "-C", "1", "-v", stdout=asyncio.subprocess.PIPE
     )
-    await _until(lambda: _subscribed(broker, "#")() and _subscribed(broker, "$SYS/#")(), "both subscribed")
+    await until(lambda: subscribed(broker, "#")() and subscribed(broker, "$SYS/#")(), "both subscribed")
     await broker.publish("$SYS/uptime", "1")
     await broker.publish("plain", "2")
     out1, _ = await asyncio.wait_for(everything.communicate(), TIMEOUT)
@@ -221,7 +120,7 @@ async def test_persistent_session_queues_while_away(broker: Broker, gateway: Mqt
     await client.start(props)
     await client.subscribe("orders/#", 1)
     client.stop()
-    await _until(lambda: not gateway.clients(), "client away")
+    await until(lambda: not gateway.clients(), "client away")
     (info,) = [i for i in broker.subscriptions() if i.name == "mqtt:keeper orders/#"]
     assert info.durable
     for n in range(3):
@@ -303,7 +202,7 @@ async def test_aiomqtt_overlapping_subscriptions_and_wildcards(broker: Broker, g
                     break
     assert sorted(got) == [("home/kitchen/temp", 0), ("home/kitchen/temp", 1)]
     assert {i.name for i in broker.subscriptions()} >= set()  # unsubscribed on clean disconnect
-    await _until(lambda: not broker.subscriptions(), "clean session removed its subscriptions")
+    await until(lambda: not broker.subscriptions(), "clean session removed its subscriptions")
 
 
 async def test_aiomqtt_v5_qos2_round_trip(gateway: MqttGateway) -> None:
@@ -328,7 +227,7 @@ async def test_redelivery_with_dup_on_reconnect(broker: Broker, gateway: MqttGat
     assert isinstance(publish, mqtt.Publish)
     assert not publish.dup
     first.abort()  # never acknowledged
-    await _until(lambda: not gateway.clients(), "first connection gone")
+    await until(lambda: not gateway.clients(), "first connection gone")
     second = await RawClient.connect(gateway.port, client_id="redo", clean_start=False)
     again = await second.next()
     assert again == publish._replace(dup=True)

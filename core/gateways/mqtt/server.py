@@ -197,7 +197,7 @@ class _Client:
         subscription = sub.subscription
         if subscription is None:  # e.g. the same filter twice in one read: the first one made it already
             with contextlib.suppress(KeyError):
-                subscription = self.gateway.broker.subscription(sub.name)
+                subscription = sub.subscription = self.gateway.broker.subscription(sub.name)  # so it is dropped too
         if subscription is None or subscription.state is State.CLOSED or subscription.state is State.AWAY:
             away = subscription is not None and subscription.state is State.AWAY
             subscription = self.gateway.broker.subscribe(
