@@ -12,7 +12,9 @@ slow sockets are held, and the server's descriptors stay bounded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import resource
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
@@ -101,3 +103,18 @@ def quiet_accept_failures(loop: asyncio.AbstractEventLoop, log: logging.Logger) 
         return  # installed already (a gateway restarted)
     handler.quiets_accept_failures = True  # type: ignore[attr-defined]
     loop.set_exception_handler(handler)
+
+
+def raise_open_files_limit() -> int:
+    """Raise this process's soft limit on open files to the hard one; returns the limit now in force.
+
+    Debian's default soft limit is 1,024 descriptors, which a socket flood exhausts long before the
+    gateways' own caps (connections plus waiting sockets) are reached.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        wanted = 1 << 20 if hard == resource.RLIM_INFINITY else hard
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            return wanted
+    return soft

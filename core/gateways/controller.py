@@ -6,6 +6,7 @@ shows the reason next to an offer of a free port (``free_port_near``).
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 import socket
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from eventdeck.core.broker.broker import Broker
 from eventdeck.core.broker.errors import EventDeckError
+from eventdeck.core.gateways.admission import quiet_accept_failures, raise_open_files_limit
 from eventdeck.core.gateways.listen import ListenAddress
 
 if TYPE_CHECKING:
@@ -108,6 +110,8 @@ class Gateways:
 
     async def start(self) -> list[GatewayState]:
         """Start every gateway that is switched on; a failure is recorded, never raised."""
+        quiet_accept_failures(asyncio.get_running_loop(), log)
+        raise_open_files_limit()
         for name, endpoint in self._wanted.items():
             if endpoint is not None and name not in self._running:
                 await self._start(name, endpoint)

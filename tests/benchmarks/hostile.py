@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import re
 import resource
 import socket
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from typing import Any
 
 import aiomqtt
@@ -155,27 +157,59 @@ async def measure(mqtt_port: int, http_port: int, seconds: float) -> dict[str, A
     return {"mqtt": mqtt, "http": http}
 
 
-async def attack(mqtt_port: int, http_port: int, idle: int, slow: int, seconds: float) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Attack:
+    mqtt_port: int
+    http_port: int
+    idle: int  # per gateway
+    slow: int  # per gateway
+
+
+async def attack(plan: Attack, ready: Any, stop_flag: Any) -> None:
+    """Open and hold the hostile sockets until ``stop_flag`` is set; report the counts through ``ready``."""
     held: list[asyncio.StreamWriter] = []
     stop = asyncio.Event()
-    for port in (mqtt_port, http_port):
-        for start in range(0, idle, 100):  # in bursts, as a real attacker's connects arrive
-            await asyncio.gather(*(idle_socket(port, held) for _ in range(min(100, idle - start))))
+    for port in (plan.mqtt_port, plan.http_port):
+        for start in range(0, plan.idle, 100):  # in bursts, as a real attacker's connects arrive
+            await asyncio.gather(*(idle_socket(port, held) for _ in range(min(100, plan.idle - start))))
     slow_tasks = [
         asyncio.create_task(slow_socket(port, data, stop, held))
-        for port, data in ((mqtt_port, MQTT_CONNECT_START), (http_port, HTTP_REQUEST_START))
-        for _ in range(slow)
+        for port, data in ((plan.mqtt_port, MQTT_CONNECT_START), (plan.http_port, HTTP_REQUEST_START))
+        for _ in range(plan.slow)
     ]
     await asyncio.sleep(1.0)  # let the slow sockets connect and start dribbling
-    open_before = sum(1 for writer in held if not writer.is_closing())
-    result = await measure(mqtt_port, http_port, seconds)
+    ready.put(len(held))
+    await asyncio.to_thread(stop_flag.wait)
     stop.set()
-    for task in slow_tasks:
-        task.cancel()
     await asyncio.gather(*slow_tasks, return_exceptions=True)
+    ready.put(len(held))
     for writer in held:
         writer.close()
-    return {**result, "hostile_sockets_opened": len(held), "hostile_sockets_open_at_start": open_before}
+
+
+def attacker(plan: Attack, ready: Any, stop_flag: Any) -> None:
+    """The attack in a process of its own, so its work does not slow the legitimate clients' process."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    asyncio.run(attack(plan, ready, stop_flag))
+
+
+def under_attack(plan: Attack, seconds: float) -> dict[str, Any]:
+    context = multiprocessing.get_context("spawn")
+    ready, stop_flag = context.Queue(), context.Event()
+    child = context.Process(target=attacker, args=(plan, ready, stop_flag))
+    child.start()
+    try:
+        opened_at_start = ready.get(timeout=120)
+        result = asyncio.run(measure(plan.mqtt_port, plan.http_port, seconds))
+        stop_flag.set()
+        opened = ready.get(timeout=60)
+    finally:
+        stop_flag.set()
+        child.join(30)
+        if child.is_alive():
+            child.kill()
+    return {**result, "hostile_sockets_open_at_start": opened_at_start, "hostile_sockets_opened": opened}
 
 
 def main() -> int:
@@ -184,13 +218,10 @@ def main() -> int:
     parser.add_argument("--slow", type=int, default=300, help="slow sockets per gateway")
     parser.add_argument("--seconds", type=float, default=5.0, help="how long each measurement runs")
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # this process holds all the hostile sockets
-
     process, mqtt_port, http_port = start_serve()
     try:
         quiet = asyncio.run(measure(mqtt_port, http_port, args.seconds))
-        hostile = asyncio.run(attack(mqtt_port, http_port, args.idle, args.slow, args.seconds))
+        hostile = under_attack(Attack(mqtt_port, http_port, args.idle, args.slow), args.seconds)
         server_rss_mb = psutil.Process(process.pid).memory_info().rss / 2**20
         alive = process.poll() is None
     finally:
@@ -199,7 +230,6 @@ def main() -> int:
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
-    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
     def within(metric: str, kind: str) -> bool:
         before, after = quiet[kind][metric], hostile[kind][metric]

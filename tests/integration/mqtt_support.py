@@ -44,13 +44,16 @@ class RawClient:
         self.reader, self.writer, self.version = reader, writer, version
         self.parser = PacketReader(version=version)
         self.inbox: list[mqtt.Packet] = []
+        self.connack = mqtt.ConnAck()
 
     @classmethod
     async def connect(cls, port: int, version: int = c.MQTT_311, **fields: Any) -> RawClient:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         client = cls(reader, writer, version)
         client.send(mqtt.Connect(fields.pop("client_id", "raw"), version, **fields))
-        assert isinstance(await client.next(), mqtt.ConnAck)
+        connack = await client.next()
+        assert isinstance(connack, mqtt.ConnAck)
+        client.connack = connack
         return client
 
     def send(self, *packets: mqtt.Packet) -> None:

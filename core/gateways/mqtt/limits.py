@@ -12,10 +12,11 @@ class MqttLimits:
     """Bounds that keep one client from hurting the broker or the others."""
 
     max_packet_size: int = 1024 * 1024  # bytes, both directions' default; sent as Maximum Packet Size
-    max_connections: int = 1_000
+    max_connections: int = 1_000  # clients past CONNECT
+    max_waiting: int = 128  # sockets yet to send CONNECT; when full, the oldest is closed for the newest
     max_inflight: int = 64  # QoS 1/2 messages unacknowledged per direction (MQTT 5 Receive Maximum)
     max_subscriptions_per_client: int = 100
-    connect_timeout: float = 10.0  # seconds from TCP accept to a complete CONNECT
+    connect_timeout: float = 5.0  # seconds from TCP accept to a complete CONNECT
     max_keep_alive: int = 3_600  # seconds; MQTT 5 clients asking for more are told this (Server Keep Alive)
     topic_alias_maximum: int = 64  # inbound topic aliases per connection (MQTT 5)
     max_queued: int = 10_000  # messages per subscription waiting for a slow or absent client

@@ -23,6 +23,7 @@ from eventdeck.core.broker.channels import matches
 from eventdeck.core.broker.errors import EventDeckError
 from eventdeck.core.broker.message import Message
 from eventdeck.core.broker.subscription import State, Subscription
+from eventdeck.core.gateways.admission import Admission
 from eventdeck.core.gateways.errors import GatewayError
 from eventdeck.core.gateways.mqtt.limits import MqttLimits
 from eventdeck.core.gateways.mqtt.protocol import (
@@ -85,7 +86,6 @@ class _Client:
             gateway.sessions,
             gateway.limits,
             credentials=gateway.credentials,
-            busy=len(gateway.connections) >= gateway.limits.max_connections,
         )
         self.connected_since = time.time()
         self.consumers: dict[ClientSubscription, asyncio.Task[None]] = {}
@@ -98,27 +98,23 @@ class _Client:
 
     async def run(self) -> None:
         protocol = self.protocol
-        limits = self.gateway.limits
+        gateway = self.gateway
         try:
-            deadline = asyncio.get_running_loop().time() + limits.connect_timeout
             while not self.done:
-                if protocol.state is ConnState.CONNECTING:
-                    timeout_at: float | None = deadline
-                else:
-                    keep_alive = protocol.keep_alive
-                    timeout_at = asyncio.get_running_loop().time() + keep_alive * 1.5 if keep_alive else None
+                # Before CONNECT the gateway's waiting budget bounds the wait (see core/gateways/admission.py).
+                keep_alive = protocol.keep_alive if protocol.state is not ConnState.CONNECTING else 0
+                timeout_at = asyncio.get_running_loop().time() + keep_alive * 1.5 if keep_alive else None
                 try:
                     async with asyncio.timeout_at(timeout_at):
                         data = await self.reader.read(_READ_SIZE)
                 except TimeoutError:
-                    connecting = protocol.state is ConnState.CONNECTING
-                    reason = c.MALFORMED_PACKET if connecting else c.KEEP_ALIVE_TIMEOUT
-                    detail = "no CONNECT within the connect timeout" if connecting else "keep alive timeout"
-                    await self.apply(protocol.close(reason, detail))
+                    await self.apply(protocol.close(c.KEEP_ALIVE_TIMEOUT, "keep alive timeout"))
                     break
                 if not data:
                     await self.apply(protocol.connection_lost())
                     break
+                if protocol.state is ConnState.CONNECTING:  # only clients past CONNECT count against the limit
+                    protocol.busy = len(gateway.admitted) >= gateway.limits.max_connections
                 await self.apply(protocol.receive_data(data))
                 self.flush()
                 if protocol.send_quota > 0:
@@ -132,7 +128,12 @@ class _Client:
         finally:
             if not self.done:  # cancelled (gateway stopping): still release the session properly
                 await self.apply(protocol.close(c.SERVER_SHUTTING_DOWN))
-            self.gateway.connections.discard(self)
+            gateway.connections.discard(self)
+            gateway.admitted.discard(self)
+            gateway.waiting.left(self)
+
+    def abort(self) -> None:
+        self.transport.abort()
 
     def flush(self) -> None:
         data = self.protocol.data_to_send()
@@ -170,6 +171,8 @@ class _Client:
         if old is not None and old is not self:
             await old.shutdown(c.SESSION_TAKEN_OVER)
         gateway.by_client_id[client_id] = self
+        gateway.waiting.busy(self)
+        gateway.admitted.add(self)
         gateway.cancel_timers(client_id)
         if action.discarded is not None:
             gateway.drop_session(action.discarded)
@@ -328,6 +331,11 @@ class MqttGateway:
         self.events: deque[ClientEvent] = deque(maxlen=1_000)
         self.sessions: dict[str, SessionState] = {}
         self.connections: set[_Client] = set()
+        self.admitted: set[_Client] = set()  # past CONNECT: these count against max_connections
+        # Sockets still to send their CONNECT: a budget of their own, the oldest making room for the newest.
+        self.waiting: Admission[_Client] = Admission(
+            budget=self.limits.max_waiting, timeout=self.limits.connect_timeout, close=_Client.abort
+        )
         self.by_client_id: dict[str, _Client] = {}
         self._requested_port = port
         self._server: asyncio.Server | None = None
@@ -369,6 +377,7 @@ class MqttGateway:
         if server is None:
             return
         server.close()
+        self.waiting.close_all()
         for client in list(self.connections):
             await client.shutdown(c.SERVER_SHUTTING_DOWN)
         for task in [*self._handlers, *self._consumers]:
@@ -401,6 +410,7 @@ class MqttGateway:
         self._handlers.add(task)
         client = _Client(self, reader, writer)
         self.connections.add(client)
+        self.waiting.waiting(client)
         try:
             await client.run()
         except asyncio.CancelledError:

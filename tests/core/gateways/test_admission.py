@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 
 import pytest
 
-from eventdeck.core.gateways.admission import ACCEPT_FAILED, Admission, quiet_accept_failures
+from eventdeck.core.gateways.admission import ACCEPT_FAILED, Admission, quiet_accept_failures, raise_open_files_limit
 
 
 async def test_the_oldest_waiting_socket_makes_room_for_the_newest() -> None:
@@ -76,3 +77,13 @@ async def test_failing_accepts_are_logged_once_a_minute_without_a_traceback(capl
     loop.call_exception_handler({"message": "something else"})
     assert others == [{"message": "something else"}]
     loop.set_exception_handler(None)
+
+
+def test_the_open_files_limit_is_raised_to_the_hard_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(256, hard), hard))
+        assert raise_open_files_limit() == resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] > 256 or hard <= 256
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
