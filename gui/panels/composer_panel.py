@@ -42,8 +42,9 @@ from PySide6.QtWidgets import (
 )
 
 from eventdeck.core import EventDeckError, Kind, Message, NoResponderError, RequestTimeout
+from eventdeck.core.broker.message import is_json_type
 from eventdeck.gui.bridge import Bridge, Snapshot
-from eventdeck.gui.models.payload_check import History, Verdict, check, is_json_type, one_line, pretty_json
+from eventdeck.gui.models.payload_check import History, Verdict, check, one_line, pretty_json
 from eventdeck.gui.widgets.icons import icon, kind_icon
 from eventdeck.gui.widgets.json_highlighter import JsonHighlighter
 from eventdeck.gui.widgets.small import tool_button

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QToolButton
+from PySide6.QtWidgets import QLabel, QToolButton
 
 from eventdeck.gui.widgets.icons import icon
 
@@ -19,9 +19,34 @@ def tool_button(name: str, text: str, icon_name: str, tip: str) -> QToolButton:
     return button
 
 
+def text_label(name: str, *, selectable: bool = False) -> QLabel:
+    """A word-wrapped plain-text label (never parsed as rich text) with a stable objectName."""
+    label = QLabel()
+    label.setObjectName(name)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setWordWrap(True)
+    if selectable:
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
 def plural(count: int, noun: str) -> str:
     """``1 message``, ``2 messages``: the count with thousands separators and the noun agreeing with it."""
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def format_size(size: int, *, exact: bool = True) -> str:
+    """``512 B``, ``2 KiB``, ``1.5 KiB (1,536 B)``, ``16 MiB``: binary units, the byte count when not round.
+
+    ``exact=False`` leaves the byte count out, for narrow places such as a table column.
+    """
+    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if size >= scale:
+            value = size / scale
+            if value == int(value):
+                return f"{value:.0f} {unit}"
+            return f"{value:.1f} {unit} ({size:,} B)" if exact else f"{value:.1f} {unit}"
+    return f"{size:,} B"
 
 
 def menu_name(name: str, limit: int = 48) -> str:
