@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QToolButton
+from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QLabel, QSizePolicy, QToolButton
 
 from eventdeck.gui.widgets.icons import icon
 
@@ -17,6 +17,23 @@ def tool_button(name: str, text: str, icon_name: str, tip: str) -> QToolButton:
     button.setToolTip(tip)
     button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     return button
+
+
+def stretchy_combo(name: str, tip: str, min_chars: int) -> QComboBox:
+    """A combo box that takes the row's spare width but can shrink to ``min_chars`` in a narrow dock."""
+    combo = QComboBox()
+    combo.setObjectName(name)
+    combo.setToolTip(tip)
+    combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+    combo.setMinimumContentsLength(min_chars)
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    return combo
+
+
+def shrinkable(spin: QAbstractSpinBox, minimum: int) -> None:
+    """Let a spin box give up width in a narrow dock (its size hint fits its largest value)."""
+    spin.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+    spin.setMinimumWidth(minimum)
 
 
 def text_label(name: str, *, selectable: bool = False) -> QLabel:
