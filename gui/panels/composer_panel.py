@@ -13,14 +13,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, cast
 
 import shiboken6
-from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase, QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
     QLayout,
     QPlainTextEdit,
@@ -33,14 +32,15 @@ from PySide6.QtWidgets import (
 from eventdeck.core import Kind, Message
 from eventdeck.gui.bridge import Bridge, Snapshot
 from eventdeck.gui.models.composed import Composed
-from eventdeck.gui.models.payload_check import History, Verdict, check, one_line, pretty_json
+from eventdeck.gui.models.payload_check import Verdict, check, pretty_json
+from eventdeck.gui.panels.composer_history import HistoryCombo
 from eventdeck.gui.panels.composer_repeat import RepeatRow
 from eventdeck.gui.panels.composer_templates import TemplatePicker, schema_warning, template_text
 from eventdeck.gui.widgets.channel_combo import ChannelCombo
 from eventdeck.gui.widgets.headers_editor import HeadersEditor
 from eventdeck.gui.widgets.icons import icon, kind_icon
 from eventdeck.gui.widgets.json_highlighter import JsonHighlighter
-from eventdeck.gui.widgets.small import shrinkable, stretchy_combo, text_label, tool_button
+from eventdeck.gui.widgets.small import hbox, shrinkable, stretchy_combo, text_label, tool_button
 
 if TYPE_CHECKING:
     from eventdeck.core.asyncapi import MessageSpec, ValidationIssue
@@ -75,8 +75,6 @@ class ComposerPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("composerPanel")
         self._bridge = bridge
-        self._history = History()
-        self._history_channel: str | None = None
         self._verdict: Verdict | None = None
         self._dark = False
         self._send_seq = 0
@@ -182,19 +180,13 @@ class ComposerPanel(QWidget):
     def _build_payload_row(self) -> QLayout:
         """The payload label, history and Format above the editor (``self.payload_edit``)."""
         payload_label = QLabel("&Payload")
-        self.history_combo = stretchy_combo(
-            "composerHistory", "Payloads sent to this channel, most recent first: pick one to load it", 8
-        )
+        self.history_combo = HistoryCombo()
         self.history_combo.activated.connect(self._on_history_picked)
         self.format_button = tool_button(
             "composerFormat", "Format", "format", "Pretty-print the JSON payload (indent 2)"
         )
         self.format_button.clicked.connect(self._format_clicked)
-        row = QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(payload_label)
-        row.addWidget(self.history_combo, 1)
-        row.addWidget(self.format_button)
+        payload_row = hbox(payload_label, self.history_combo, self.format_button, stretch=self.history_combo)
 
         self.payload_edit = QPlainTextEdit()
         self.payload_edit.setObjectName("composerPayload")
@@ -206,7 +198,7 @@ class ComposerPanel(QWidget):
         self.payload_edit.setToolTip("The payload, sent as UTF-8 text. Ctrl+Enter sends")
         payload_label.setBuddy(self.payload_edit)
         self.highlighter = JsonHighlighter(self.payload_edit.document(), dark=self._dark)
-        return row
+        return payload_row
 
     def _build_send_row(self) -> QLayout:
         self.send_button = QPushButton(icon("send"), "Send")
@@ -217,11 +209,7 @@ class ComposerPanel(QWidget):
         self.send_button.clicked.connect(self._send_clicked)
         self.result_label = text_label("composerResult", selectable=True)
         self.result_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        row = QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.send_button)
-        row.addWidget(self.result_label, 1)
-        return row
+        return hbox(self.send_button, self.result_label, stretch=self.result_label)
 
     def _connect(self, bridge: Bridge) -> None:
         self._check_timer = QTimer(self)
@@ -273,8 +261,7 @@ class ComposerPanel(QWidget):
     def _take(self, verdict: Verdict) -> Composed:
         """What is composed now, as it will be sent; it goes into the channel's history."""
         channel, kind, text = self.channel(), self.kind(), self.payload_text()
-        self._history.record(channel, text)
-        self._refresh_history()
+        self.history_combo.record(channel, text)
         return Composed(
             channel,
             verdict.payload if text.strip() else b"",
@@ -337,8 +324,8 @@ class ComposerPanel(QWidget):
         verdict = check(self.channel(), self.payload_text(), self.content_type(), limit)
         self._verdict = verdict
         self._show_verdict(verdict)
-        if self.channel() != self._history_channel:
-            self._refresh_history()
+        if self.channel() != self.history_combo.channel:
+            self.history_combo.show_channel(self.channel())
         self._template_picker.refresh(self.channel(), self._bridge.validator)
         self._show_schema_issues(self.schema_issues(verdict))
         return verdict
@@ -489,34 +476,16 @@ class ComposerPanel(QWidget):
         # a refused update (the user is choosing) comes again with the next snapshot
         self.channel_combo.set_channels([info.name for info in snapshot.channels if not info.name.startswith("$")])
 
-    def _refresh_history(self) -> None:
-        channel = self.channel()
-        self._history_channel = channel
-        entries = self._history.for_channel(channel)
-        with QSignalBlocker(self.history_combo):
-            self.history_combo.clear()
-            for text in entries:
-                self.history_combo.addItem(one_line(text, 80) or "(empty payload)", text)
-                self.history_combo.setItemData(
-                    self.history_combo.count() - 1, one_line(text, 400), Qt.ItemDataRole.ToolTipRole
-                )
-            self.history_combo.setCurrentIndex(-1)
-        self.history_combo.setPlaceholderText(f"History ({len(entries)})" if entries else "History (nothing sent yet)")
-        self.history_combo.setEnabled(bool(entries))
-
     def history(self, channel: str | None = None) -> list[str]:
         """Payloads sent to ``channel`` (default: the current one), most recent first."""
-        entries: list[str] = self._history.for_channel(self.channel() if channel is None else channel)
-        return entries
+        return self.history_combo.history.for_channel(self.channel() if channel is None else channel)
 
     def load_history(self, index: int) -> None:
         """Load the ``index``-th history entry of the current channel into the editor."""
-        text = self.history_combo.itemData(index)
-        if isinstance(text, str):
+        text = self.history_combo.take(index)
+        if text is not None:
             self.payload_edit.setPlainText(text)
             self.validate()
-        with QSignalBlocker(self.history_combo):
-            self.history_combo.setCurrentIndex(-1)
 
     def _on_history_picked(self, index: int) -> None:
         self.load_history(index)

@@ -11,13 +11,13 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QSpinBox, QWidget
+from PySide6.QtWidgets import QProgressBar, QPushButton, QSpinBox, QWidget
 
 from eventdeck.core.connectors.backend import Backend
 from eventdeck.gui.models.composed import Composed
 from eventdeck.gui.models.repeat_runner import RepeatEnd, RepeatRunner
 from eventdeck.gui.widgets.icons import icon
-from eventdeck.gui.widgets.small import shrinkable, tool_button
+from eventdeck.gui.widgets.small import hbox, shrinkable, tool_button
 
 PROGRESS_MS = 50  # repeat progress: at most 20 updates a second
 REPEAT_TIP = "Send this message N times, every M milliseconds"
@@ -35,23 +35,14 @@ class RepeatRow(QWidget):
         self.repeat_button = QPushButton(icon("play"), "Repeat")
         self.repeat_button.setObjectName("composerRepeat")
         self.repeat_button.setToolTip(REPEAT_TIP)
-        self.count = QSpinBox()
-        self.count.setObjectName("composerRepeatCount")
-        self.count.setRange(1, 1_000_000)
-        self.count.setValue(10)
-        self.count.setGroupSeparatorShown(True)
+        self.count = _spin("composerRepeatCount", 1_000_000, 10, "How many times to send (up to 1,000,000)")
+        self.count.setMinimum(1)
         self.count.setSuffix(" times")
-        self.count.setToolTip("How many times to send (up to 1,000,000)")
-        shrinkable(self.count, 64)
-        self.interval = QSpinBox()
-        self.interval.setObjectName("composerRepeatInterval")
-        self.interval.setRange(0, 600_000)
-        self.interval.setValue(100)
-        self.interval.setGroupSeparatorShown(True)
+        self.interval = _spin(
+            "composerRepeatInterval", 600_000, 100, "Pause between two sends; 0 sends as fast as the broker takes them"
+        )
         self.interval.setPrefix("every ")
         self.interval.setSuffix(" ms")
-        self.interval.setToolTip("Pause between two sends; 0 sends as fast as the broker takes them")
-        shrinkable(self.interval, 64)
         self.stop_button = tool_button("composerStop", "Stop", "stop", "Stop repeating")
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop)
@@ -63,13 +54,9 @@ class RepeatRow(QWidget):
         self.progress.setTextVisible(False)  # no "0%" before anything was repeated
         self.progress.setToolTip("Repeat progress")
         self.progress.hide()  # an empty bar before any repeat looks like a field to type in
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.repeat_button)
-        row.addWidget(self.count)
-        row.addWidget(self.interval)
-        row.addWidget(self.stop_button)
-        row.addWidget(self.progress, 1)
+        self.setLayout(
+            hbox(self.repeat_button, self.count, self.interval, self.stop_button, self.progress, stretch=self.progress)
+        )
         self._timer = QTimer(self)
         self._timer.setInterval(PROGRESS_MS)
         self._timer.timeout.connect(self._show_progress)
@@ -121,3 +108,15 @@ class RepeatRow(QWidget):
         self._timer.stop()
         self.progress.setValue(runner.progress.done)
         self.finished.emit(runner.report(), runner.end is RepeatEnd.FAILED)
+
+
+def _spin(name: str, maximum: int, value: int, tip: str) -> QSpinBox:
+    """A spin box from 0 to ``maximum`` with thousands separators that can shrink in a narrow dock."""
+    spin = QSpinBox()
+    spin.setObjectName(name)
+    spin.setRange(0, maximum)
+    spin.setValue(value)
+    spin.setGroupSeparatorShown(True)
+    spin.setToolTip(tip)
+    shrinkable(spin, 64)
+    return spin

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QGridLayout,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -36,7 +35,7 @@ from eventdeck.core.broker.message import is_json_type
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.widgets.icons import icon, kind_colour, kind_icon
 from eventdeck.gui.widgets.json_highlighter import JsonHighlighter
-from eventdeck.gui.widgets.small import format_size, text_label, tool_button
+from eventdeck.gui.widgets.small import format_size, hbox, text_label, tool_button
 
 EMPTY_TEXT = "Select a message in the stream to inspect it"
 _AMBER_BOX = "background: rgba(217, 119, 6, 0.14); border: 1px solid #d97706; border-radius: 3px; padding: 4px;"
@@ -138,15 +137,8 @@ class InspectorPanel(QWidget):
             "inspectorResend", "Edit and send again", "send", "Open this message in the composer"
         )
         self.resend_button.clicked.connect(self._on_resend)
-        title_row = QHBoxLayout()
-        title_row.setContentsMargins(0, 0, 0, 0)
-        title_row.addWidget(self.kind_icon)
-        title_row.addWidget(self.title, 1)
-        actions = QHBoxLayout()
-        actions.setContentsMargins(0, 0, 0, 0)
-        actions.addWidget(self.note, 1)
-        actions.addWidget(self.copy_button)
-        actions.addWidget(self.resend_button)
+        title_row = hbox(self.kind_icon, self.title, stretch=self.title)
+        actions = hbox(self.note, self.copy_button, self.resend_button, stretch=self.note)
 
         # -- dead letter banner and command/reply link ---------------------
         self.dead_banner = text_label("inspectorDeadReason", selectable=True)
@@ -157,13 +149,9 @@ class InspectorPanel(QWidget):
         self.link_text = text_label("inspectorLinkText")
         self.link_button = tool_button("inspectorLinked", "Show", "reply", "Select the linked message in the stream")
         self.link_button.clicked.connect(self._on_link)
-        link_row = QHBoxLayout()
-        link_row.setContentsMargins(0, 0, 0, 0)
-        link_row.addWidget(self.link_text, 1)
-        link_row.addWidget(self.link_button)
         self.link_box = QWidget()
         self.link_box.setObjectName("inspectorLink")
-        self.link_box.setLayout(link_row)
+        self.link_box.setLayout(hbox(self.link_text, self.link_button, stretch=self.link_text))
 
         # -- fields --------------------------------------------------------------
         self.fields: dict[str, QLineEdit] = {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QLabel, QSizePolicy, QToolButton
+from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
 
 from eventdeck.gui.widgets.icons import icon
 
@@ -19,14 +19,28 @@ def tool_button(name: str, text: str, icon_name: str, tip: str) -> QToolButton:
     return button
 
 
-def stretchy_combo(name: str, tip: str, min_chars: int) -> QComboBox:
-    """A combo box that takes the row's spare width but can shrink to ``min_chars`` in a narrow dock."""
-    combo = QComboBox()
-    combo.setObjectName(name)
-    combo.setToolTip(tip)
+def hbox(*widgets: QWidget, stretch: QWidget | None = None) -> QHBoxLayout:
+    """A margin-less row of ``widgets``, left to right; ``stretch`` (one of them) takes the spare width."""
+    layout = QHBoxLayout()
+    layout.setContentsMargins(0, 0, 0, 0)
+    for widget in widgets:
+        layout.addWidget(widget, 1 if widget is stretch else 0)
+    return layout
+
+
+def stretchable(combo: QComboBox, min_chars: int) -> None:
+    """Let ``combo`` take the row's spare width yet shrink to ``min_chars`` in a narrow dock."""
     combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
     combo.setMinimumContentsLength(min_chars)
     combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+
+
+def stretchy_combo(name: str, tip: str, min_chars: int) -> QComboBox:
+    """A combo box with a stable objectName and a tooltip that is ``stretchable``."""
+    combo = QComboBox()
+    combo.setObjectName(name)
+    combo.setToolTip(tip)
+    stretchable(combo, min_chars)
     return combo
 
 
