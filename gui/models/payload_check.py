@@ -1,4 +1,4 @@
-"""What the composer checks before it sends, and its per-channel history (no Qt here).
+"""What the composer checks before it sends, and its per-channel history (no widgets here).
 
 Every check returns a sentence for the person at the keyboard, or ``None`` when all is well,
 so the panel only decides where to show it.
@@ -13,15 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eventdeck.core import InvalidChannel, validate_channel
+from eventdeck.core.broker.message import is_json_type
+from eventdeck.gui.widgets.small import format_size
 
 HISTORY_PER_CHANNEL = 20
 MAX_FORMAT_CHARS = 4 * 1024 * 1024  # beyond this, the panel does not parse JSON it was not asked to check
-
-
-def is_json_type(content_type: str) -> bool:
-    """True for ``application/json`` and any ``*+json`` type (parameters such as ``; charset=utf-8`` ignored)."""
-    base = content_type.split(";", 1)[0].strip().lower()
-    return base == "application/json" or base.endswith("+json")
 
 
 def json_problem(text: str) -> str | None:
@@ -51,19 +47,6 @@ def size_problem(size: int, limit: int) -> str | None:
     if size <= limit:
         return None
     return f"Payload too large: {format_size(size)} exceeds the broker's limit of {format_size(limit)}"
-
-
-def format_size(size: int) -> str:
-    """``512 B``, ``1.5 KiB``, ``16 MiB`` (with the exact byte count when it is not round)."""
-    if size < 1024:
-        return f"{size:,} B"
-    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
-        if size >= scale:
-            value = size / scale
-            shown = f"{value:.0f}" if value == int(value) else f"{value:.1f}"
-            exact = "" if value == int(value) else f" ({size:,} B)"
-            return f"{shown} {unit}{exact}"
-    return f"{size:,} B"  # pragma: no cover - the loop always returns
 
 
 def pretty_json(text: str) -> str | None:

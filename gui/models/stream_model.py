@@ -19,6 +19,7 @@ from PySide6.QtGui import QColor
 from eventdeck.core import Kind, Message, matches
 from eventdeck.core.connectors.backend import GAP_CHANNEL
 from eventdeck.gui.widgets.icons import icon, kind_colour, kind_icon
+from eventdeck.gui.widgets.small import format_size
 
 if TYPE_CHECKING:
     from eventdeck.core.asyncapi.live import LiveValidator
@@ -82,14 +83,6 @@ class StreamFilter:
 
 def format_time(timestamp: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(timestamp)) + f".{int(timestamp * 1000) % 1000:03d}"
-
-
-def format_size(size: int) -> str:
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
 
 
 def preview(message: Message) -> str:
@@ -157,7 +150,7 @@ class StreamModel(QAbstractTableModel):
                 return message.publisher
             if column == 4:
                 return preview(message)
-            return format_size(len(message.payload))
+            return format_size(len(message.payload), exact=False)
         if role == MESSAGE_ROLE:
             return message
         if column == KIND_COLUMN:

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QGridLayout,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -32,10 +31,11 @@ from PySide6.QtWidgets import (
 )
 
 from eventdeck.core import DEAD_PREFIX, InvalidPayload, Kind, Message
+from eventdeck.core.broker.message import is_json_type
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.widgets.icons import icon, kind_colour, kind_icon
 from eventdeck.gui.widgets.json_highlighter import JsonHighlighter
-from eventdeck.gui.widgets.small import tool_button
+from eventdeck.gui.widgets.small import format_size, hbox, text_label, tool_button
 
 EMPTY_TEXT = "Select a message in the stream to inspect it"
 _AMBER_BOX = "background: rgba(217, 119, 6, 0.14); border: 1px solid #d97706; border-radius: 3px; padding: 4px;"
@@ -80,14 +80,6 @@ def format_latency(seconds: float) -> str:
     return f"{seconds:.2f} s"
 
 
-def format_bytes(size: int) -> str:
-    if size < 1024:
-        return f"{size:,} B"
-    if size < 1024 * 1024:
-        return f"{size:,} B ({size / 1024:.1f} KiB)"
-    return f"{size:,} B ({size / (1024 * 1024):.1f} MiB)"
-
-
 def hex_dump(data: bytes, limit: int = HEX_LIMIT) -> str:
     """Offset, 16 bytes in hex (two groups of 8) and the printable ASCII; at most ``limit`` bytes."""
     lines = []
@@ -99,7 +91,7 @@ def hex_dump(data: bytes, limit: int = HEX_LIMIT) -> str:
         text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
         lines.append(f"{offset:08x}  {left:<23}  {right:<23}  |{text}|")
     if len(data) > limit:
-        lines.append(f"… {len(data) - limit:,} more bytes not shown (the hex view stops at {limit // 1024} KiB)")
+        lines.append(f"… {len(data) - limit:,} more bytes not shown (the hex view stops at {format_size(limit)})")
     if not data:
         lines.append("(empty payload)")
     return "\n".join(lines)
@@ -128,10 +120,7 @@ class InspectorPanel(QWidget):
         self.empty.setStyleSheet("color: palette(placeholder-text);")
 
         # -- title row: kind and channel; actions and notes at the bottom ------
-        self.note = QLabel()
-        self.note.setObjectName("inspectorNote")
-        self.note.setTextFormat(Qt.TextFormat.PlainText)
-        self.note.setWordWrap(True)
+        self.note = text_label("inspectorNote")
         self.note.setStyleSheet("color: palette(placeholder-text);")
         self.kind_icon = QLabel()
         self.kind_icon.setObjectName("inspectorKindIcon")
@@ -148,43 +137,21 @@ class InspectorPanel(QWidget):
             "inspectorResend", "Edit and send again", "send", "Open this message in the composer"
         )
         self.resend_button.clicked.connect(self._on_resend)
-        title_row = QHBoxLayout()
-        title_row.setContentsMargins(0, 0, 0, 0)
-        title_row.addWidget(self.kind_icon)
-        title_row.addWidget(self.title, 1)
-        actions = QHBoxLayout()
-        actions.setContentsMargins(0, 0, 0, 0)
-        actions.addWidget(self.note, 1)
-        actions.addWidget(self.copy_button)
-        actions.addWidget(self.resend_button)
+        title_row = hbox(self.kind_icon, self.title, stretch=self.title)
+        actions = hbox(self.note, self.copy_button, self.resend_button, stretch=self.note)
 
         # -- dead letter banner and command/reply link ---------------------
-        self.dead_banner = QLabel()
-        self.dead_banner.setObjectName("inspectorDeadReason")
-        self.dead_banner.setTextFormat(Qt.TextFormat.PlainText)
-        self.dead_banner.setWordWrap(True)
-        self.dead_banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.dead_banner = text_label("inspectorDeadReason", selectable=True)
         self.dead_banner.setStyleSheet(
             "background: rgba(220, 38, 38, 0.12); border: 1px solid #dc2626; border-radius: 3px; padding: 4px;"
         )
-        self.schema_banner = QLabel()
-        self.schema_banner.setObjectName("inspectorSchemaIssues")
-        self.schema_banner.setTextFormat(Qt.TextFormat.PlainText)
-        self.schema_banner.setWordWrap(True)
-        self.schema_banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.link_text = QLabel()
-        self.link_text.setObjectName("inspectorLinkText")
-        self.link_text.setTextFormat(Qt.TextFormat.PlainText)
-        self.link_text.setWordWrap(True)
+        self.schema_banner = text_label("inspectorSchemaIssues", selectable=True)
+        self.link_text = text_label("inspectorLinkText")
         self.link_button = tool_button("inspectorLinked", "Show", "reply", "Select the linked message in the stream")
         self.link_button.clicked.connect(self._on_link)
-        link_row = QHBoxLayout()
-        link_row.setContentsMargins(0, 0, 0, 0)
-        link_row.addWidget(self.link_text, 1)
-        link_row.addWidget(self.link_button)
         self.link_box = QWidget()
         self.link_box.setObjectName("inspectorLink")
-        self.link_box.setLayout(link_row)
+        self.link_box.setLayout(hbox(self.link_text, self.link_button, stretch=self.link_text))
 
         # -- fields --------------------------------------------------------------
         self.fields: dict[str, QLineEdit] = {}
@@ -307,7 +274,7 @@ class InspectorPanel(QWidget):
             "kind": message.kind.value,
             "id": str(message.id),
             "publisher": message.publisher or "—",
-            "size": format_bytes(len(message.payload)),
+            "size": format_size(len(message.payload)),
             "time": format_time(message.timestamp),
             "content_type": message.content_type or "—",
             "reply_to": message.reply_to or "—",
@@ -339,7 +306,7 @@ class InspectorPanel(QWidget):
         cut = payload[:TEXT_LIMIT]
         if len(payload) > TEXT_LIMIT:
             notes.append(
-                f"Showing the first {TEXT_LIMIT // 1024:,} KiB of {len(payload):,} bytes as text; "
+                f"Showing the first {format_size(TEXT_LIMIT)} of {format_size(len(payload))} as text; "
                 "Copy payload copies all of it."
             )
         pretty: str | None = None
@@ -347,7 +314,7 @@ class InspectorPanel(QWidget):
             try:
                 pretty = json.dumps(message.json(), indent=2, ensure_ascii=False)
             except InvalidPayload as exc:
-                if "json" in message.content_type.lower():
+                if is_json_type(message.content_type):
                     notes.append(f"Declared {message.content_type} but {exc}")
         try:
             text = cut.decode("utf-8")

@@ -9,8 +9,6 @@ import pytest
 from eventdeck.gui.models.payload_check import (
     History,
     check,
-    format_size,
-    is_json_type,
     json_problem,
     one_line,
     pretty_json,
@@ -24,13 +22,16 @@ from eventdeck.gui.models.payload_check import (
         ("Application/JSON; charset=utf-8", True),
         ("application/cloudevents+json", True),
         ("application/vnd.api+json", True),
+        ("text/json", True),
         ("text/plain", False),
         ("application/octet-stream", False),
         ("", False),
     ],
 )
-def test_json_content_types(content_type: str, expected: bool) -> None:
-    assert is_json_type(content_type) is expected
+def test_only_json_content_types_are_checked_as_json(content_type: str, expected: bool) -> None:
+    # the one rule is core's is_json_type; the composer follows it
+    problems = check("c", "{nope", content_type, 1024).problems
+    assert any(problem.startswith("Invalid JSON") for problem in problems) is expected
 
 
 def test_json_problem_names_line_and_column() -> None:
@@ -74,11 +75,9 @@ def test_size_counts_utf8_bytes() -> None:
     assert verdict.problems == ("Payload too large: 8 B exceeds the broker's limit of 7 B",)
 
 
-def test_format_size() -> None:
-    assert format_size(512) == "512 B"
-    assert format_size(2048) == "2 KiB"
-    assert format_size(1536) == "1.5 KiB (1,536 B)"
-    assert format_size(16 * 1024 * 1024) == "16 MiB"
+def test_size_problem_names_sizes_in_binary_units() -> None:
+    verdict = check("c", "x" * 1536, "text/plain", 1024)
+    assert verdict.problems == ("Payload too large: 1.5 KiB (1,536 B) exceeds the broker's limit of 1 KiB",)
 
 
 def test_pretty_json_and_one_line() -> None:

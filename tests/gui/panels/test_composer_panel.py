@@ -300,9 +300,12 @@ def test_repeated_commands_count_replies_and_timeouts(qtbot: QtBot, panel: Compo
     compose(qtbot, panel, "orders/place", "{}")
     panel.repeat_count.setValue(4)
     panel.repeat_interval.setValue(0)
-    panel.start_repeat()
-    qtbot.waitUntil(lambda: not panel.repeating, timeout=WAIT)
+    # wait for the panel's own word that the repeat is over, not for a task to end (the flake was that gap)
+    with qtbot.waitSignal(panel.repeat_finished, timeout=WAIT) as finished:
+        panel.start_repeat()
+    assert not panel.repeating
     assert "4 of 4 commands: 3 replies, 1 timed out, 0 no handler" in panel.result_label.text()
+    assert finished.args == [panel.result_label.text()]
 
 
 def test_history_per_channel_and_loading(qtbot: QtBot, panel: ComposerPanel, broker: Broker) -> None:

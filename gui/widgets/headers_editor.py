@@ -1,0 +1,128 @@
+"""A collapsible name/value table for message headers, with add and remove buttons."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from eventdeck.gui.widgets.small import tool_button
+
+
+class HeadersEditor(QWidget):
+    """Headers to send: hidden behind a "Headers (n)" toggle until wanted.
+
+    Child objectNames start with ``prefix``: ``<prefix>HeadersToggle``, ``<prefix>Headers`` (the table),
+    ``<prefix>HeadersBox``, ``<prefix>AddHeader`` and ``<prefix>RemoveHeader``.
+    """
+
+    def __init__(self, prefix: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(f"{prefix}HeadersEditor")
+        self.toggle = QToolButton()
+        self.toggle.setObjectName(f"{prefix}HeadersToggle")
+        self.toggle.setCheckable(True)
+        self.toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toggle.setAutoRaise(True)
+        self.toggle.setToolTip("Show or hide the headers (metadata sent along with the payload)")
+        self.toggle.toggled.connect(self._on_toggled)
+        self.table = QTableWidget(0, 2)
+        self.table.setObjectName(f"{prefix}Headers")
+        self.table.setHorizontalHeaderLabels(["Name", "Value"])
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().resizeSection(0, 130)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setMaximumHeight(112)
+        self.table.setToolTip("Header names and values (both plain text); rows without a name are skipped")
+        self.table.itemChanged.connect(self._update_title)
+        self.add_button = tool_button(f"{prefix}AddHeader", "", "add", "Add a header")
+        self.add_button.clicked.connect(self.add_row)
+        self.remove_button = tool_button(f"{prefix}RemoveHeader", "", "remove", "Remove the selected header")
+        self.remove_button.clicked.connect(self.remove_selected_rows)
+        buttons = QVBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.remove_button)
+        buttons.addStretch(1)
+        self.box = QWidget()
+        self.box.setObjectName(f"{prefix}HeadersBox")
+        box_layout = QHBoxLayout(self.box)
+        box_layout.setContentsMargins(0, 0, 0, 0)
+        box_layout.addWidget(self.table, 1)
+        box_layout.addLayout(buttons)
+        self.box.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addWidget(self.toggle)
+        layout.addWidget(self.box)
+        self._update_title()
+
+    def headers(self) -> dict[str, str]:
+        """The table as a dict (rows without a name are skipped; a later row wins)."""
+        found: dict[str, str] = {}
+        for row in range(self.table.rowCount()):
+            name_item, value_item = self.table.item(row, 0), self.table.item(row, 1)
+            name = name_item.text().strip() if name_item is not None else ""
+            if name:
+                found[name] = value_item.text() if value_item is not None else ""
+        return found
+
+    def set_headers(self, headers: Mapping[str, str]) -> None:
+        """Replace the rows with ``headers``; the table opens if there are any."""
+        with QSignalBlocker(self.table):
+            self.table.setRowCount(0)
+            for name, value in headers.items():
+                self._append_row(name, value)
+        if headers:
+            self.toggle.setChecked(True)
+        self._update_title()
+
+    def add_row(self) -> None:
+        """Open the table and start editing the name of a new, empty row."""
+        self.toggle.setChecked(True)
+        with QSignalBlocker(self.table):
+            row = self._append_row("", "")
+        self.table.setCurrentCell(row, 0)
+        item = self.table.item(row, 0)
+        if item is not None:
+            self.table.editItem(item)
+        self._update_title()
+
+    def remove_selected_rows(self) -> None:
+        rows = {index.row() for index in self.table.selectionModel().selectedRows()}
+        if not rows and self.table.currentRow() >= 0:
+            rows = {self.table.currentRow()}
+        for row in sorted(rows, reverse=True):
+            self.table.removeRow(row)
+        self._update_title()
+
+    def _append_row(self, name: str, value: str) -> int:
+        row = self.table.rowCount()
+        self.table.insertRow(row)
+        self.table.setItem(row, 0, QTableWidgetItem(name))
+        self.table.setItem(row, 1, QTableWidgetItem(value))
+        return row
+
+    def _on_toggled(self, shown: bool) -> None:
+        self.toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        self.box.setVisible(shown)
+
+    def _update_title(self) -> None:
+        count = len(self.headers())
+        self.toggle.setText(f"Headers ({count})" if count else "Headers")
