@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from eventdeck.core import Kind, Message
 from eventdeck.core.asyncapi import MessageSpec, ValidationIssue, parse_document, validator_for
-from eventdeck.core.asyncapi.live import LiveValidator, ValidationCounts, fast_check, short_status
+from eventdeck.core.asyncapi.live import LiveValidator, ValidationCounts, short_status
+from eventdeck.core.asyncapi.validate import fast_check
 
 DOCUMENT = """
 asyncapi: 3.0.0
@@ -178,6 +179,14 @@ SCHEMAS: list[Any] = [
     {"allOf": [{"type": ["object", "null"]}, {"properties": {"t": {"const": 1.0}}}], "title": "x", "x-note": 1},
     {"type": "string", "format": "date-time"},
     {"type": "object", "additionalProperties": {"type": "boolean"}, "minProperties": 1, "maxProperties": 2},
+    {"type": "object", "oneOf": [{"required": ["a"]}, {"required": ["b"]}]},
+    {"not": {"type": "string"}},
+    {"type": "number", "multipleOf": 0.1},
+    {"patternProperties": {"^a": {"type": "integer"}}, "additionalProperties": False},
+    {"items": [{"type": "string"}]},
+    {"type": "object", "unknownKeyword": 1},
+    {"enum": [{"a": 1}, [1, "x"]]},
+    {"type": "string", "format": "uuid"},
 ]
 JSON_VALUES = st.recursive(
     st.none()
@@ -207,13 +216,9 @@ def test_the_fast_check_never_accepts_what_jsonschema_rejects(index: int, value:
 @pytest.mark.parametrize(
     "schema",
     [
-        {"type": "object", "oneOf": [{"required": ["a"]}, {"required": ["b"]}]},
-        {"not": {"type": "string"}},
-        {"type": "number", "multipleOf": 0.1},
-        {"patternProperties": {"^x": {}}, "additionalProperties": False},
-        {"items": [{"type": "string"}]},
-        {"type": "object", "unknownKeyword": 1},
-        {"enum": [{"a": 1}]},
+        {"$schema": "http://json-schema.org/draft-03/schema#", "type": "integer"},  # a draft it lacks
+        {"type": "string", "pattern": "(?P<word>a)"},  # Python's syntax, not ECMA 262's
+        {"$ref": "https://example.com/reading.json"},  # never fetched
     ],
 )
 def test_schemas_beyond_the_fast_check_get_jsonschema_only(schema: Any) -> None:
