@@ -20,6 +20,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -94,15 +95,17 @@ class VirtualSubscriber:
         """Commands answered."""
         self.errors = 0
         """Deliveries whose handling raised (logged, dead-lettered, never fatal)."""
-        self._subscription = broker.subscribe(
+        # start() after stop() subscribes anew with the same settings (a durable one gets its backlog back).
+        self._subscribe = partial(
+            broker.subscribe,
             pattern,
-            name=name,
             durable=durable,
             max_pending=max_pending,
             overflow=overflow,
             ack=AckMode.MANUAL,
             max_attempts=max_attempts,
         )
+        self._subscription = self._subscribe(name=name)
         self._task: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
@@ -136,18 +139,8 @@ class VirtualSubscriber:
         """Start consuming in a task named ``virtual-subscriber:<name>`` (idempotent)."""
         if self.running:
             return
-        sub = self._subscription
-        if sub.state in (State.CLOSED, State.AWAY):
-            # Started again after stop(): subscribe anew (a durable one gets its backlog back).
-            self._subscription = self.broker.subscribe(
-                sub.pattern,
-                name=sub.name,
-                durable=sub.durable,
-                max_pending=sub.max_pending,
-                overflow=sub.overflow,
-                ack=AckMode.MANUAL,
-                max_attempts=sub.max_attempts,
-            )
+        if self._subscription.state in _GONE:
+            self._subscription = self._subscribe(name=self.name)
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"virtual-subscriber:{self.name}")
 
     async def stop(self) -> None:

@@ -3,32 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
-import warnings
-from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from eventdeck.core import Broker, Kind, Message, RequestTimeout, State, SubscriptionError
 from eventdeck.core.simulation.virtual import VirtualSubscriber
-
-
-@pytest.fixture
-async def broker() -> AsyncIterator[Broker]:
-    async with Broker() as b:
-        yield b
-
-
-async def wait_for(condition: Callable[[], bool], limit: float = 1.0) -> None:
-    """Poll ``condition`` on the event loop until it holds (fails the test after ``limit`` seconds)."""
-    async with asyncio.timeout(limit):
-        while not condition():  # noqa: ASYNC110 - polling plain counters is the point
-            await asyncio.sleep(0.002)
-
-
-def other_tasks() -> set[asyncio.Task[object]]:
-    return {t for t in asyncio.all_tasks() if t is not asyncio.current_task()}
+from tests.core.simulation.waiting import other_tasks, stop_cleanly, wait_for
 
 
 async def test_consumes_and_acks_everything(broker: Broker) -> None:
@@ -221,12 +202,8 @@ async def test_stop_is_clean(broker: Broker) -> None:
     assert any(t.get_name() == "virtual-subscriber:clean" for t in other_tasks())
     await broker.publish("a/b", 1)
     await asyncio.sleep(0.01)  # in the middle of the processing delay
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        await vs.stop()
-        gc.collect()
+    await stop_cleanly(vs.stop, before)
     assert not vs.running
-    assert other_tasks() == before
     assert vs.subscription.state is State.CLOSED
     with pytest.raises(KeyError):
         broker.subscription("clean")
