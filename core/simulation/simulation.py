@@ -29,7 +29,6 @@ import asyncio
 import logging
 import random
 from collections import Counter
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from eventdeck.core.asyncapi.model import MessageSpec
@@ -43,6 +42,7 @@ from eventdeck.core.broker.errors import (
 from eventdeck.core.broker.message import Message, PayloadLike
 from eventdeck.core.broker.subscription import State
 from eventdeck.core.simulation.generators import PayloadFactory
+from eventdeck.core.simulation.lifecycle import StartStop
 from eventdeck.core.simulation.settings import OperationSpec
 from eventdeck.core.simulation.virtual import VirtualSubscriber
 from eventdeck.core.simulation.workspace import Workspace, load_demo
@@ -62,7 +62,7 @@ FIRST_TICK = 0.5
 """Every publisher sends its first message within this many seconds of ``start()`` (sooner if faster)."""
 
 
-class Simulation:
+class Simulation(StartStop):
     """Simulated publishers, responders and subscribers for a workspace (the packaged demo by default).
 
     ``speed`` multiplies every rate and divides every delay (tests run the demo fast);
@@ -253,15 +253,6 @@ class Simulation:
         for consumer in consumers:
             await consumer.stop()
         self._running = False
-
-    async def __aenter__(self) -> Simulation:
-        self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
 
     # -- publishers ----------------------------------------------------------
 

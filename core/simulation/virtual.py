@@ -21,12 +21,12 @@ import logging
 import random
 from collections.abc import Callable
 from functools import partial
-from types import TracebackType
 from typing import TYPE_CHECKING, TypeAlias
 
 from eventdeck.core.broker.errors import DeliveryError, EventDeckError, SubscriptionError
 from eventdeck.core.broker.message import Kind, Message, PayloadLike
 from eventdeck.core.broker.subscription import AckMode, Delivery, Overflow, State, Subscription
+from eventdeck.core.simulation.lifecycle import StartStop
 
 if TYPE_CHECKING:
     from eventdeck.core.broker.broker import Broker
@@ -47,7 +47,7 @@ _LOGGED_ERRORS = 5
 """Handler errors logged one by one; after that only every 1,000th is logged (they are all counted)."""
 
 
-class VirtualSubscriber:
+class VirtualSubscriber(StartStop):
     """A simulated consumer of ``pattern`` with a processing delay, a failure rate and auto-replies.
 
     - ``delay``: seconds of simulated work per message (slept per batch, not per message).
@@ -157,15 +157,6 @@ class VirtualSubscriber:
         elif task is not None and not task.cancelled() and task.exception() is not None:
             logger.error("virtual subscriber %r had stopped with an error", self.name, exc_info=task.exception())
         self._subscription.close()
-
-    async def __aenter__(self) -> VirtualSubscriber:
-        self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
 
     # -- consuming -----------------------------------------------------------
 

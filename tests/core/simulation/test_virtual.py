@@ -9,7 +9,7 @@ import pytest
 
 from eventdeck.core import Broker, Kind, Message, RequestTimeout, State, SubscriptionError
 from eventdeck.core.simulation.virtual import VirtualSubscriber
-from tests.core.simulation.waiting import other_tasks, stop_cleanly, wait_for
+from tests.core.simulation.waiting import loop_turns, other_tasks, stop_cleanly, wait_for
 
 
 async def test_consumes_and_acks_everything(broker: Broker) -> None:
@@ -175,24 +175,14 @@ async def test_delay_slows_consumption_without_a_timer_per_message(broker: Broke
 
 
 async def test_no_delay_floods_in_batches_and_keeps_the_loop_responsive(broker: Broker) -> None:
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await asyncio.sleep(0)
-
     vs = VirtualSubscriber(broker, "load", max_pending=100_000)
     for n in range(20_000):
         await broker.publish("load", n)
-    tick_task = asyncio.create_task(ticker())
-    vs.start()
-    await wait_for(lambda: vs.processed == 20_000, limit=5)
-    tick_task.cancel()
-    await asyncio.gather(tick_task, return_exceptions=True)
+    async with loop_turns() as turns:
+        vs.start()
+        await wait_for(lambda: vs.processed == 20_000, limit=5)
     await vs.stop()
-    assert ticks >= 20_000 // 256  # the consumer yielded at least once per batch
+    assert turns[0] >= 20_000 // 256  # the consumer yielded at least once per batch
 
 
 async def test_stop_is_clean(broker: Broker) -> None:

@@ -253,6 +253,15 @@ def replace(old: str, new: str, text: str = MINIMAL) -> str:
     return text.replace(old, new)
 
 
+def ping_message(new: str) -> str:
+    """MINIMAL with the ping message's payload line replaced by ``new``."""
+    return replace("payload: {type: object}", new)
+
+
+PING = "#/channels/ping/messages/ping"
+GENERATE = f"{PING}/x-eventdeck-generate/n"
+
+
 @pytest.mark.parametrize(
     ("text", "path", "message"),
     [
@@ -269,50 +278,26 @@ def replace(old: str, new: str, text: str = MINIMAL) -> str:
             "points to nothing: no 'pong'",
         ),
         (replace("address: ping", "address: 7"), "#/channels/ping/address", "must be text or null"),
-        (
-            replace("payload: {type: object}", "payload: 5"),
-            "#/channels/ping/messages/ping/payload",
-            "must be a mapping or a boolean",
-        ),
+        (ping_message("payload: 5"), f"{PING}/payload", "must be a mapping or a boolean"),
         (replace("rate: 2", "rate: fast"), "#/operations/sendPing/x-eventdeck-publisher/rate", "must be a number"),
         (replace("rate: 2", "rate: 0"), "#/operations/sendPing/x-eventdeck-publisher/rate", "more than 0"),
         (replace("{name: pinger, rate: 2}", "{rate: 2}"), "#/operations/sendPing/x-eventdeck-publisher", "'name'"),
         (replace("action: send", "action: receive"), "#/operations/sendPing/x-eventdeck-publisher", "'send' operation"),
+        (ping_message("payload: {$ref: '#/components/schemas/nope'}"), f"{PING}/payload/$ref", "points to nothing"),
         (
-            replace("payload: {type: object}", "payload: {$ref: '#/components/schemas/nope'}"),
-            "#/channels/ping/messages/ping/payload/$ref",
-            "points to nothing",
-        ),
-        (
-            replace("payload: {type: object}", "payload: {$ref: 'other.yaml#/x'}"),
-            "#/channels/ping/messages/ping/payload/$ref",
+            ping_message("payload: {$ref: 'other.yaml#/x'}"),
+            f"{PING}/payload/$ref",
             "refers to a file, but this document was not read from one",
         ),
+        (ping_message("examples: {payload: 1}"), f"{PING}/examples", "must be a list"),
+        (ping_message("x-eventdeck-generate: {n: {int: [5, 1]}}"), f"{GENERATE}/int", "low (5) is above high (1)"),
+        (ping_message("x-eventdeck-generate: {n: {choice: []}}"), f"{GENERATE}/choice", "non-empty list"),
         (
-            replace("payload: {type: object}", "examples: {payload: 1}"),
-            "#/channels/ping/messages/ping/examples",
-            "must be a list",
-        ),
-        (
-            replace("payload: {type: object}", "x-eventdeck-generate: {n: {int: [5, 1]}}"),
-            "#/channels/ping/messages/ping/x-eventdeck-generate/n/int",
-            "low (5) is above high (1)",
-        ),
-        (
-            replace("payload: {type: object}", "x-eventdeck-generate: {n: {choice: []}}"),
-            "#/channels/ping/messages/ping/x-eventdeck-generate/n/choice",
-            "non-empty list",
-        ),
-        (
-            replace("payload: {type: object}", "x-eventdeck-generate: {n: {template: '{x|shout}'}}"),
-            "#/channels/ping/messages/ping/x-eventdeck-generate/n/template",
+            ping_message("x-eventdeck-generate: {n: {template: '{x|shout}'}}"),
+            f"{GENERATE}/template",
             "unknown filter 'shout'",
         ),
-        (
-            replace("payload: {type: object}", "x-eventdeck-generate: {n: {int: [1, 2], choice: [3]}}"),
-            "#/channels/ping/messages/ping/x-eventdeck-generate/n",
-            "exactly one of",
-        ),
+        (ping_message("x-eventdeck-generate: {n: {int: [1, 2], choice: [3]}}"), GENERATE, "exactly one of"),
     ],
 )
 def test_structure_errors_name_the_path_and_line(text: str, path: str, message: str) -> None:

@@ -1,11 +1,12 @@
-"""Waiting on the event loop in simulation tests: for a condition, and for a clean stop."""
+"""Watching the event loop in simulation tests: waiting for a condition or a clean stop, counting turns."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 
 async def wait_for(condition: Callable[[], bool], limit: float = 1.0) -> None:
@@ -26,3 +27,21 @@ async def stop_cleanly(stop: Callable[[], Awaitable[None]], before: set[asyncio.
         await stop()
         gc.collect()
     assert other_tasks() == before
+
+
+@contextlib.asynccontextmanager
+async def loop_turns() -> AsyncIterator[list[int]]:
+    """Counts the event loop's turns while inside (``turns[0]``): a busy consumer must leave some."""
+    turns = [0]
+
+    async def tick() -> None:
+        while True:
+            turns[0] += 1
+            await asyncio.sleep(0)
+
+    ticker = asyncio.create_task(tick())
+    try:
+        yield turns
+    finally:
+        ticker.cancel()
+        await asyncio.gather(ticker, return_exceptions=True)
