@@ -329,6 +329,11 @@ def sub(old: str, new: str, text: str = SUBSCRIBER) -> str:
     return replace(old, new, text)
 
 
+def with_field(line: str) -> str:
+    """SUBSCRIBER with one more line in its x-eventdeck-subscriber."""
+    return sub("name: ponger", f"name: ponger\n      {line}")
+
+
 # The subscriber alone: the ping channel without its publisher (which needs a fixed address).
 ONLY_SUBSCRIBER = sub("    x-eventdeck-publisher: {name: pinger, rate: 2}\n", "")
 
@@ -339,7 +344,7 @@ def test_subscriber_settings_and_defaults() -> None:
     assert op.subscriber == SubscriberSettings("ponger", "ping", delay=0.1, failure_rate=0.5, durable=True)
     bare = parse_workspace(sub("      delay: 0.1\n      failureRate: 0.5\n      durable: true\n", ""))
     assert bare.subscribers[0].subscriber == SubscriberSettings("ponger", "ping", 0.0, 0.0, False, 5)
-    wide = parse_workspace(sub("name: ponger", "name: ponger\n      pattern: '#'\n      maxAttempts: 1"))
+    wide = parse_workspace(with_field("pattern: '#'\n      maxAttempts: 1"))
     settings = wide.subscribers[0].subscriber
     assert settings is not None
     assert (settings.pattern, settings.max_attempts) == ("#", 1)
@@ -356,13 +361,13 @@ SUB = "#/operations/receivePing/x-eventdeck-subscriber"
         (sub("failureRate: 0.5", "failureRate: 1.5"), f"{SUB}/failureRate", "from 0 to 1, got 1.5"),
         (sub("failureRate: 0.5", "failureRate: -0.1"), f"{SUB}/failureRate", "from 0 to 1, got -0.1"),
         (sub("durable: true", "durable: 'yes'"), f"{SUB}/durable", "'durable' must be true or false"),
-        (sub("name: ponger", "name: ponger\n      pattern: 'pi#'"), f"{SUB}/pattern", "not a valid subscription"),
-        (sub("name: ponger", "name: ponger\n      pattern: '#/x'"), f"{SUB}/pattern", "only allowed as the last"),
-        (sub("name: ponger", "name: ponger\n      pattern: 'pong/#'"), f"{SUB}/pattern", "does not cover"),
-        (sub("name: ponger", "name: ponger\n      pattern: 7"), f"{SUB}/pattern", "must be a string"),
-        (sub("name: ponger", "name: ponger\n      maxAttempts: 0"), f"{SUB}/maxAttempts", "whole number from 1"),
-        (sub("name: ponger", "name: ponger\n      maxAttempts: 1.5"), f"{SUB}/maxAttempts", "whole number"),
-        (sub("name: ponger", "name: ponger\n      failurerate: 1"), f"{SUB}/failurerate", "unknown field"),
+        (with_field("pattern: 'pi#'"), f"{SUB}/pattern", "not a valid subscription"),
+        (with_field("pattern: '#/x'"), f"{SUB}/pattern", "only allowed as the last"),
+        (with_field("pattern: 'pong/#'"), f"{SUB}/pattern", "does not cover"),
+        (with_field("pattern: 7"), f"{SUB}/pattern", "must be a string"),
+        (with_field("maxAttempts: 0"), f"{SUB}/maxAttempts", "whole number from 1"),
+        (with_field("maxAttempts: 1.5"), f"{SUB}/maxAttempts", "whole number"),
+        (with_field("failurerate: 1"), f"{SUB}/failurerate", "unknown field"),
         (sub("      name: ponger\n", ""), SUB, "missing required field 'name'"),
         (sub("name: ponger", "name: pinger\n      fake: 1"), f"{SUB}/fake", "unknown field 'fake'"),
         (sub("action: receive", "action: send"), SUB, "'receive' operation without a 'reply'"),
