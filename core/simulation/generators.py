@@ -18,18 +18,21 @@ import random
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, TypeAlias, assert_never
 
 from eventdeck.core.asyncapi.model import MessageSpec
 
 __all__ = [
     "GENERATOR_KINDS",
+    "NO_GENERATORS",
     "TEMPLATE_FIELD",
     "TEMPLATE_FILTERS",
     "Bands",
     "Choice",
     "Const",
     "FieldGenerator",
+    "FieldGenerators",
     "FromRequest",
     "IntRange",
     "NumberRange",
@@ -124,6 +127,10 @@ class FromRequest:
 
 FieldGenerator: TypeAlias = Const | Choice | IntRange | NumberRange | Sample | Walk | Bands | Template | FromRequest
 
+FieldGenerators: TypeAlias = Mapping[str, FieldGenerator]
+"""A message's generators, by payload field, in document order."""
+NO_GENERATORS: FieldGenerators = MappingProxyType({})
+
 
 class PayloadFactory:
     """Makes varied payloads for one message: a random example, with generated fields written over it.
@@ -131,7 +138,7 @@ class PayloadFactory:
     Stateful where the generators are (``{seq}`` counts, walks remember their value).
     """
 
-    def __init__(self, message: MessageSpec, generators: Mapping[str, FieldGenerator], rng: random.Random) -> None:
+    def __init__(self, message: MessageSpec, generators: FieldGenerators, rng: random.Random) -> None:
         self.message = message
         self.generators = generators
         self.random = rng

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeAlias
 
 from eventdeck.core.asyncapi.loader import Resolver, Source, kind_of
 from eventdeck.core.asyncapi.model import Document, MessageSpec, Operation
@@ -19,12 +19,14 @@ from eventdeck.core.broker.errors import InvalidChannel
 from eventdeck.core.simulation.fields import At, finite, flag, mapping, number, pair, text, whole_number
 from eventdeck.core.simulation.generators import (
     GENERATOR_KINDS,
+    NO_GENERATORS,
     TEMPLATE_FIELD,
     TEMPLATE_FILTERS,
     Bands,
     Choice,
     Const,
     FieldGenerator,
+    FieldGenerators,
     FromRequest,
     IntRange,
     NumberRange,
@@ -44,12 +46,11 @@ from eventdeck.core.simulation.settings import (
 
 SUBSCRIBER_FIELDS = ("name", "delay", "failureRate", "maxAttempts", "durable", "pattern")
 
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
+Interpreted: TypeAlias = tuple[tuple[OperationSpec, ...], Mapping[str, FieldGenerators]]
+"""The operations with their settings, and each message's generators by the message's ``origin``."""
 
 
-def interpret(
-    source: Source, document: Document
-) -> tuple[tuple[OperationSpec, ...], Mapping[str, Mapping[str, FieldGenerator]]]:
+def interpret(source: Source, document: Document) -> Interpreted:
     """The document's operations with their simulation settings, and each message's generators by its origin."""
     return _Interpreter(source, document).settings()
 
@@ -67,15 +68,15 @@ class _Interpreter:
         _, source, parts = self.resolver.target(origin, self.source, ())
         return At(source, parts)
 
-    def settings(self) -> tuple[tuple[OperationSpec, ...], Mapping[str, Mapping[str, FieldGenerator]]]:
+    def settings(self) -> Interpreted:
         generators = {m.origin: self.generators(m) for m in self.document.messages}
         operations = tuple(self.operation(op) for op in self.document.operations)
         self.check_consumer_names(operations)
         return operations, MappingProxyType(generators)
 
-    def generators(self, message: MessageSpec) -> Mapping[str, FieldGenerator]:
+    def generators(self, message: MessageSpec) -> FieldGenerators:
         if "x-eventdeck-generate" not in message.extensions:
-            return _EMPTY
+            return NO_GENERATORS
         at = self.at(message.origin)
         spec = mapping(message.extensions, "x-eventdeck-generate", at)
         at = at / "x-eventdeck-generate"

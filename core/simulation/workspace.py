@@ -28,7 +28,7 @@ from eventdeck.core.asyncapi.errors import AsyncApiError
 from eventdeck.core.asyncapi.loader import Source, parse_text, read_file
 from eventdeck.core.asyncapi.model import Channel, Document, MessageSpec
 from eventdeck.core.asyncapi.normalise import normalise
-from eventdeck.core.simulation.generators import FieldGenerator
+from eventdeck.core.simulation.generators import NO_GENERATORS, FieldGenerators
 from eventdeck.core.simulation.interpreter import interpret
 from eventdeck.core.simulation.settings import OperationSpec
 
@@ -37,8 +37,6 @@ __all__ = ["DEMO_RESOURCE", "Workspace", "WorkspaceError", "load_demo", "load_wo
 DEMO_RESOURCE = "workspaces/demo.yaml"
 """Where the demo workspace lives inside the ``eventdeck.resources`` package."""
 SUPPORTED_MAJOR = "3"
-
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 class WorkspaceError(AsyncApiError):
@@ -57,7 +55,7 @@ class Workspace:
     document: Document
     operations: tuple[OperationSpec, ...] = ()
     """The document's operations, in order, with their simulation settings."""
-    message_generators: Mapping[str, Mapping[str, FieldGenerator]] = field(default_factory=lambda: _EMPTY)
+    message_generators: Mapping[str, FieldGenerators] = field(default_factory=lambda: MappingProxyType({}))
     """Each message's ``x-eventdeck-generate`` generators, by the message's ``origin``."""
 
     @property
@@ -106,9 +104,9 @@ class Workspace:
                 return operation
         raise KeyError(f"no operation {key!r} in {self.source}")
 
-    def generators(self, message: MessageSpec) -> Mapping[str, FieldGenerator]:
+    def generators(self, message: MessageSpec) -> FieldGenerators:
         """How the simulation varies each payload field of ``message``, in document order."""
-        return self.message_generators.get(message.origin, _EMPTY)
+        return self.message_generators.get(message.origin, NO_GENERATORS)
 
     @property
     def addresses(self) -> list[str]:
