@@ -29,7 +29,7 @@ import yaml
 
 from eventdeck.core.asyncapi.infer import infer_schema, json_type
 from eventdeck.core.broker.channels import is_pattern, matches
-from eventdeck.core.broker.message import Kind, Message
+from eventdeck.core.broker.message import Kind, Message, is_json_type, media_type
 
 VERSION = "3.0.0"
 MAX_SAMPLES = 1000
@@ -82,12 +82,12 @@ _UNDECODABLE = object()
 
 def _decode(message: Message) -> Any:
     """The payload as JSON data (text for ``text/*``), or ``_UNDECODABLE``."""
-    base = message.content_type.split(";", 1)[0].strip().lower()
+    content_type = message.content_type
     try:
-        if base.startswith("text/") and not base.endswith("json"):
-            return message.payload.decode("utf-8")
-        if base in ("application/json", "") or base.endswith("+json"):
+        if not media_type(content_type) or is_json_type(content_type):
             return json.loads(message.payload)
+        if media_type(content_type).startswith("text/"):
+            return message.payload.decode("utf-8")
     except ValueError:  # JSONDecodeError and UnicodeDecodeError
         pass
     return _UNDECODABLE

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
 from urllib.parse import unquote
@@ -53,6 +53,11 @@ def kind_of(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return f"{type(value).__name__} {value!r}"
+
+
+def _cycle(chain: Sequence[str], here: str) -> str:
+    """The problem of a chain of ``$ref``s that comes back to ``here``."""
+    return "$ref cycle: " + " -> ".join([*chain[chain.index(here) :], here])
 
 
 def is_ref(value: Any) -> bool:
@@ -185,8 +190,7 @@ class Resolver:
             value, source, parts = self.target(value["$ref"], source, ref_parts)
             here = self.where(source, parts)
             if here in seen:
-                cycle = " -> ".join([*seen[seen.index(here) :], here])
-                raise used_in.error(used_at, f"$ref cycle: {cycle}")
+                raise used_in.error(used_at, _cycle(seen, here))
             seen.append(here)
         return value, source, parts
 
@@ -207,8 +211,7 @@ class Resolver:
             target, target_source, target_parts = self.target(value["$ref"], source, ref_parts)
             here = self.where(target_source, target_parts)
             if here in stack:
-                cycle = " -> ".join([*stack[stack.index(here) :], here])
-                raise source.error(ref_parts, f"$ref cycle: {cycle}")
+                raise source.error(ref_parts, _cycle(stack, here))
             if here not in self._inlined:
                 self._inlined[here] = self._inline(target, target_source, target_parts, (*stack, here))
             return self._inlined[here]

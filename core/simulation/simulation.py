@@ -26,16 +26,10 @@ publisher runs into stops the simulation, except the broker closing.
 from __future__ import annotations
 
 import asyncio
-import copy
-import datetime
-import json
 import logging
 import random
-import re
 from collections import Counter
-from collections.abc import Callable, Mapping
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, assert_never
+from typing import TYPE_CHECKING, Any
 
 from eventdeck.core.asyncapi.model import MessageSpec
 from eventdeck.core.broker.errors import (
@@ -47,28 +41,16 @@ from eventdeck.core.broker.errors import (
 )
 from eventdeck.core.broker.message import Message, PayloadLike
 from eventdeck.core.broker.subscription import State
+from eventdeck.core.simulation.generators import PayloadFactory
+from eventdeck.core.simulation.lifecycle import StartStop
+from eventdeck.core.simulation.settings import OperationSpec
 from eventdeck.core.simulation.virtual import VirtualSubscriber
-from eventdeck.core.simulation.workspace import (
-    TEMPLATE_FIELD,
-    Bands,
-    Choice,
-    Const,
-    FieldGenerator,
-    FromRequest,
-    IntRange,
-    NumberRange,
-    OperationSpec,
-    Sample,
-    Template,
-    Walk,
-    Workspace,
-    load_demo,
-)
+from eventdeck.core.simulation.workspace import Workspace, load_demo
 
 if TYPE_CHECKING:
     from eventdeck.core.broker.broker import Broker
 
-__all__ = ["PayloadFactory", "Simulation"]
+__all__ = ["Simulation"]
 
 logger = logging.getLogger(__name__)
 
@@ -80,115 +62,7 @@ FIRST_TICK = 0.5
 """Every publisher sends its first message within this many seconds of ``start()`` (sooner if faster)."""
 
 
-class PayloadFactory:
-    """Makes varied payloads for one message: a random example, with generated fields written over it.
-
-    Stateful where the generators are (``{seq}`` counts, walks remember their value).
-    """
-
-    def __init__(self, message: MessageSpec, generators: Mapping[str, FieldGenerator], rng: random.Random) -> None:
-        self.message = message
-        self.generators = generators
-        self.random = rng
-        self.seq = 0
-        self._walks: dict[str, float] = {}
-
-    def make(self, request: Any = None) -> Any:
-        """A new payload; ``request`` is the command's payload when this message is a reply."""
-        self.seq += 1
-        examples = [e.payload for e in self.message.examples if e.payload is not None]
-        payload = copy.deepcopy(self.random.choice(examples)) if examples else {}
-        if not isinstance(payload, dict):
-            return payload  # generators only describe fields of an object
-        for name, generator in self.generators.items():
-            payload[name] = self._generate(name, generator, payload, request)
-        return payload
-
-    def _generate(self, name: str, gen: FieldGenerator, payload: dict[str, Any], request: Any) -> Any:
-        rng = self.random
-        if isinstance(gen, Const):
-            return copy.deepcopy(gen.value)
-        if isinstance(gen, Choice):
-            return copy.deepcopy(rng.choice(gen.values))
-        if isinstance(gen, IntRange):
-            return rng.randint(gen.low, gen.high)
-        if isinstance(gen, NumberRange):
-            return round(rng.uniform(gen.low, gen.high), gen.decimals)
-        if isinstance(gen, Sample):
-            return copy.deepcopy(rng.sample(gen.values, rng.randint(gen.low, gen.high)))
-        if isinstance(gen, Walk):
-            return self._walk(name, gen)
-        if isinstance(gen, Bands):
-            value = payload.get(gen.field)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                for bound, label in gen.bands:
-                    if value <= bound:
-                        return copy.deepcopy(label)
-            return copy.deepcopy(gen.bands[-1][1])
-        if isinstance(gen, Template):
-            return TEMPLATE_FIELD.sub(lambda match: self._placeholder(match, payload), gen.text)
-        if isinstance(gen, FromRequest):
-            return copy.deepcopy(request.get(gen.field)) if isinstance(request, dict) else None
-        assert_never(gen)
-
-    def _walk(self, name: str, gen: Walk) -> float | int:
-        previous = self._walks.get(name)
-        if previous is None:
-            value = gen.start
-        else:
-            step = (
-                self.random.randint(int(gen.step_low), int(gen.step_high))
-                if gen.whole
-                else self.random.uniform(gen.step_low, gen.step_high)
-            )
-            value = previous + step
-            if not gen.low <= value <= gen.high:
-                value = gen.start
-        self._walks[name] = value
-        return int(value) if gen.whole else round(value, 2)
-
-    def _placeholder(self, match: re.Match[str], payload: dict[str, Any]) -> str:
-        name, flt = match.group(1), match.group(2)
-        if name == "seq":
-            text = str(self.seq)
-        elif name == "hex":
-            text = f"{self.random.getrandbits(24):06x}"
-        elif name == "now":
-            text = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-        elif name in payload:
-            value = payload[name]
-            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        else:
-            return match.group(0)  # unknown: left as written, so the mistake is visible in the stream
-        return _FILTERS[flt](text) if flt else text
-
-
-def _words(text: str) -> list[str]:
-    return re.findall(r"[0-9A-Za-z]+", text)
-
-
-def _slug(text: str) -> str:
-    return ".".join(_words(text)).lower()  # "Tim Berners-Lee" -> "tim.berners.lee"
-
-
-def _handle(text: str) -> str:
-    return "_".join(_words(text)).lower()  # "Tim Berners-Lee" -> "tim_berners_lee"
-
-
-def _first(text: str) -> str:
-    return (text.split() or [""])[0]
-
-
-_FILTERS: dict[str, Callable[[str], str]] = {
-    "slug": _slug,
-    "handle": _handle,
-    "lower": str.lower,
-    "upper": str.upper,
-    "first": _first,
-}
-
-
-class Simulation:
+class Simulation(StartStop):
     """Simulated publishers, responders and subscribers for a workspace (the packaged demo by default).
 
     ``speed`` multiplies every rate and divides every delay (tests run the demo fast);
@@ -379,15 +253,6 @@ class Simulation:
         for consumer in consumers:
             await consumer.stop()
         self._running = False
-
-    async def __aenter__(self) -> Simulation:
-        self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
 
     # -- publishers ----------------------------------------------------------
 

@@ -20,12 +20,13 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable
-from types import TracebackType
+from functools import partial
 from typing import TYPE_CHECKING, TypeAlias
 
 from eventdeck.core.broker.errors import DeliveryError, EventDeckError, SubscriptionError
 from eventdeck.core.broker.message import Kind, Message, PayloadLike
 from eventdeck.core.broker.subscription import AckMode, Delivery, Overflow, State, Subscription
+from eventdeck.core.simulation.lifecycle import StartStop
 
 if TYPE_CHECKING:
     from eventdeck.core.broker.broker import Broker
@@ -46,7 +47,7 @@ _LOGGED_ERRORS = 5
 """Handler errors logged one by one; after that only every 1,000th is logged (they are all counted)."""
 
 
-class VirtualSubscriber:
+class VirtualSubscriber(StartStop):
     """A simulated consumer of ``pattern`` with a processing delay, a failure rate and auto-replies.
 
     - ``delay``: seconds of simulated work per message (slept per batch, not per message).
@@ -94,15 +95,17 @@ class VirtualSubscriber:
         """Commands answered."""
         self.errors = 0
         """Deliveries whose handling raised (logged, dead-lettered, never fatal)."""
-        self._subscription = broker.subscribe(
+        # start() after stop() subscribes anew with the same settings (a durable one gets its backlog back).
+        self._subscribe = partial(
+            broker.subscribe,
             pattern,
-            name=name,
             durable=durable,
             max_pending=max_pending,
             overflow=overflow,
             ack=AckMode.MANUAL,
             max_attempts=max_attempts,
         )
+        self._subscription = self._subscribe(name=name)
         self._task: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
@@ -136,18 +139,8 @@ class VirtualSubscriber:
         """Start consuming in a task named ``virtual-subscriber:<name>`` (idempotent)."""
         if self.running:
             return
-        sub = self._subscription
-        if sub.state in (State.CLOSED, State.AWAY):
-            # Started again after stop(): subscribe anew (a durable one gets its backlog back).
-            self._subscription = self.broker.subscribe(
-                sub.pattern,
-                name=sub.name,
-                durable=sub.durable,
-                max_pending=sub.max_pending,
-                overflow=sub.overflow,
-                ack=AckMode.MANUAL,
-                max_attempts=sub.max_attempts,
-            )
+        if self._subscription.state in _GONE:
+            self._subscription = self._subscribe(name=self.name)
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"virtual-subscriber:{self.name}")
 
     async def stop(self) -> None:
@@ -164,15 +157,6 @@ class VirtualSubscriber:
         elif task is not None and not task.cancelled() and task.exception() is not None:
             logger.error("virtual subscriber %r had stopped with an error", self.name, exc_info=task.exception())
         self._subscription.close()
-
-    async def __aenter__(self) -> VirtualSubscriber:
-        self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
 
     # -- consuming -----------------------------------------------------------
 

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from eventdeck.core import Kind, Message
 from eventdeck.core.asyncapi import MessageSpec, ValidationIssue, parse_document, validator_for
-from eventdeck.core.asyncapi.live import LiveValidator, ValidationCounts, fast_check, short_status
+from eventdeck.core.asyncapi.live import LiveValidator, ValidationCounts, short_status
+from eventdeck.core.asyncapi.validate import fast_check
 
 DOCUMENT = """
 asyncapi: 3.0.0
@@ -148,19 +149,15 @@ def test_values_for_the_composer(live: LiveValidator) -> None:
     assert live.messages_for("nowhere") == ()
 
 
+def one_channel(payload: Any) -> LiveValidator:
+    """A validator for a document with one channel ``c`` and one message, whose ``payload`` is given."""
+    channel = {"address": "c", "messages": {"m": {"payload": payload}}}
+    document = {"asyncapi": "3.0.0", "info": {"title": "T", "version": "1.0.0"}, "channels": {"c": channel}}
+    return LiveValidator(parse_document(json.dumps(document)))
+
+
 def test_a_format_only_judges_strings() -> None:
-    document = parse_document(
-        """
-asyncapi: 3.0.0
-info: {title: T, version: 1.0.0}
-channels:
-  c:
-    address: c
-    messages:
-      m: {payload: {type: [string, integer], format: date-time}}
-"""
-    )
-    live = LiveValidator(document)
+    live = one_channel({"type": ["string", "integer"], "format": "date-time"})
     live.check([message(1, "c", 5), message(2, "c", "2026-11-27T10:00:00Z"), message(3, "c", "yesterday")])
     assert live.issues_for(1) == ()  # a number is not held to a string format
     assert live.issues_for(2) == ()
@@ -178,6 +175,14 @@ SCHEMAS: list[Any] = [
     {"allOf": [{"type": ["object", "null"]}, {"properties": {"t": {"const": 1.0}}}], "title": "x", "x-note": 1},
     {"type": "string", "format": "date-time"},
     {"type": "object", "additionalProperties": {"type": "boolean"}, "minProperties": 1, "maxProperties": 2},
+    {"type": "object", "oneOf": [{"required": ["a"]}, {"required": ["b"]}]},
+    {"not": {"type": "string"}},
+    {"type": "number", "multipleOf": 0.1},
+    {"patternProperties": {"^a": {"type": "integer"}}, "additionalProperties": False},
+    {"items": [{"type": "string"}]},
+    {"type": "object", "unknownKeyword": 1},
+    {"enum": [{"a": 1}, [1, "x"]]},
+    {"type": "string", "format": "uuid"},
 ]
 JSON_VALUES = st.recursive(
     st.none()
@@ -207,34 +212,16 @@ def test_the_fast_check_never_accepts_what_jsonschema_rejects(index: int, value:
 @pytest.mark.parametrize(
     "schema",
     [
-        {"type": "object", "oneOf": [{"required": ["a"]}, {"required": ["b"]}]},
-        {"not": {"type": "string"}},
-        {"type": "number", "multipleOf": 0.1},
-        {"patternProperties": {"^x": {}}, "additionalProperties": False},
-        {"items": [{"type": "string"}]},
-        {"type": "object", "unknownKeyword": 1},
-        {"enum": [{"a": 1}]},
+        {"$schema": "http://json-schema.org/draft-03/schema#", "type": "integer"},  # a draft it lacks
+        {"type": "string", "pattern": "(?P<word>a)"},  # Python's syntax, not ECMA 262's
+        {"$ref": "https://example.com/reading.json"},  # never fetched
     ],
 )
 def test_schemas_beyond_the_fast_check_get_jsonschema_only(schema: Any) -> None:
     assert fast_check(schema) is None
 
 
-def test_draft_04_schemas_get_jsonschema_only() -> None:
-    document = parse_document(
-        """
-asyncapi: 3.0.0
-info: {title: T, version: 1.0.0}
-channels:
-  c:
-    address: c
-    messages:
-      m:
-        payload:
-          schemaFormat: application/schema+json;version=draft-04
-          schema: {type: integer}
-"""
-    )
-    live = LiveValidator(document)
+def test_draft_04_schemas_are_read_as_draft_04() -> None:
+    live = one_channel({"schemaFormat": "application/schema+json;version=draft-04", "schema": {"type": "integer"}})
     live.check([message(1, "c", 1.0)])  # an integer in draft 6 and later, not in draft 4
     assert live.issues_for(1) == (ValidationIssue("$", "1.0 is not of type 'integer'"),)

@@ -3,37 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
-import random
 import re
-import warnings
-from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from eventdeck.core import Broker, Kind, Message, State, SubscriptionError
-from eventdeck.core.simulation.simulation import PayloadFactory, Simulation
-from eventdeck.core.simulation.workspace import load_demo, parse_workspace
+from eventdeck.core.simulation.simulation import Simulation
+from eventdeck.core.simulation.workspace import parse_workspace
+from tests.core.simulation.waiting import other_tasks, stop_cleanly, wait_for
 
 SPEED = 20.0  # demo rates x 20: every channel, the command included, fires within about 0.3 s
 SUBSCRIBERS = {"welcome-mailer", "notifications", "shopping-list", "analytics"}
-
-
-@pytest.fixture
-async def broker() -> AsyncIterator[Broker]:
-    async with Broker() as b:
-        yield b
-
-
-async def wait_for(condition: Callable[[], bool], limit: float = 1.0) -> None:
-    async with asyncio.timeout(limit):
-        while not condition():  # noqa: ASYNC110 - polling plain counters is the point
-            await asyncio.sleep(0.005)
-
-
-def other_tasks() -> set[asyncio.Task[object]]:
-    return {t for t in asyncio.all_tasks() if t is not asyncio.current_task()}
 
 
 def events_published(sim: Simulation) -> int:
@@ -138,12 +119,8 @@ async def test_stop_is_clean(broker: Broker) -> None:
     assert "simulation:signup-service:publishUserSignedUp" in names
     assert "virtual-subscriber:grocery-service" in names
     await wait_for(lambda: sim.requests >= 1)  # a command may be in flight when it stops
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        await sim.stop()
-        gc.collect()
+    await stop_cleanly(sim.stop, before)
     assert not sim.running
-    assert other_tasks() == before
     assert sim.responders == sim.subscribers == []
     # Only the durable subscriber's subscription is left: away, still queueing for it.
     (left,) = broker.subscriptions()
@@ -296,61 +273,3 @@ async def test_command_timeout_is_logged_not_fatal(broker: Broker, caplog: pytes
 def test_bad_speed() -> None:
     with pytest.raises(ValueError, match="speed"):
         Simulation(Broker(), speed=0)
-
-
-# -- payload generators ------------------------------------------------------------
-
-GENERATORS = """\
-asyncapi: 3.0.0
-info: {title: generators, version: '1'}
-channels:
-  c:
-    address: c
-    messages:
-      m:
-        examples: [{payload: {kept: true, name: Example}}]
-        x-eventdeck-generate:
-          name: {choice: [Tim Berners-Lee]}
-          slug: {template: "{name|slug}"}
-          handle: {template: "{name|handle}"}
-          first: {template: "{name|first} #{seq} {missing} {hex}"}
-          level: {walk: [0, 10], start: 9, step: [-4, -4]}
-          label: {label: level, bands: {3: low, 10: high}}
-          n: {number: [1, 2], decimals: 1}
-          pick: {sample: [a, b, c], count: [2, 2]}
-          fixed: {const: {a: 1}}
-          plain: 7
-          asked: {request: q}
-"""
-
-
-def test_payload_factory_generators() -> None:
-    workspace = parse_workspace(GENERATORS)
-    message = workspace.channel("c").message("m")
-    factory = PayloadFactory(message, workspace.generators(message), random.Random(0))
-    first = factory.make({"q": [1, 2]})
-    assert first["kept"] is True
-    assert first["slug"] == "tim.berners.lee"
-    assert first["handle"] == "tim_berners_lee"
-    assert re.fullmatch(r"Tim #1 \{missing\} [0-9a-f]{6}", first["first"])
-    assert [first["level"], first["label"]] == [9, "high"]
-    assert 1 <= first["n"] <= 2
-    assert len(set(first["pick"])) == 2
-    assert first["fixed"] == {"a": 1}
-    assert first["plain"] == 7
-    assert first["asked"] == [1, 2]
-    levels = [factory.make()["level"] for _ in range(3)]
-    assert levels == [5, 1, 9]  # 9 -> 5 -> 1 -> out of range: back to the start
-    second = factory.make()
-    assert second["asked"] is None  # not a reply
-    assert second["first"].startswith("Tim #5 ")
-    first["fixed"]["a"] = 2
-    assert factory.make()["fixed"] == {"a": 1}  # constants are copied, never shared
-
-
-def test_payload_factory_is_repeatable_with_a_seed() -> None:
-    demo = load_demo()
-    message = demo.channel("userSignedUp").message("userSignedUp")
-    one = PayloadFactory(message, demo.generators(message), random.Random(9))
-    two = PayloadFactory(message, demo.generators(message), random.Random(9))
-    assert [one.make() for _ in range(5)] == [two.make() for _ in range(5)]

@@ -3,32 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
-import warnings
-from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from eventdeck.core import Broker, Kind, Message, RequestTimeout, State, SubscriptionError
 from eventdeck.core.simulation.virtual import VirtualSubscriber
-
-
-@pytest.fixture
-async def broker() -> AsyncIterator[Broker]:
-    async with Broker() as b:
-        yield b
-
-
-async def wait_for(condition: Callable[[], bool], limit: float = 1.0) -> None:
-    """Poll ``condition`` on the event loop until it holds (fails the test after ``limit`` seconds)."""
-    async with asyncio.timeout(limit):
-        while not condition():  # noqa: ASYNC110 - polling plain counters is the point
-            await asyncio.sleep(0.002)
-
-
-def other_tasks() -> set[asyncio.Task[object]]:
-    return {t for t in asyncio.all_tasks() if t is not asyncio.current_task()}
+from tests.core.simulation.waiting import loop_turns, other_tasks, stop_cleanly, wait_for
 
 
 async def test_consumes_and_acks_everything(broker: Broker) -> None:
@@ -194,24 +175,14 @@ async def test_delay_slows_consumption_without_a_timer_per_message(broker: Broke
 
 
 async def test_no_delay_floods_in_batches_and_keeps_the_loop_responsive(broker: Broker) -> None:
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await asyncio.sleep(0)
-
     vs = VirtualSubscriber(broker, "load", max_pending=100_000)
     for n in range(20_000):
         await broker.publish("load", n)
-    tick_task = asyncio.create_task(ticker())
-    vs.start()
-    await wait_for(lambda: vs.processed == 20_000, limit=5)
-    tick_task.cancel()
-    await asyncio.gather(tick_task, return_exceptions=True)
+    async with loop_turns() as turns:
+        vs.start()
+        await wait_for(lambda: vs.processed == 20_000, limit=5)
     await vs.stop()
-    assert ticks >= 20_000 // 256  # the consumer yielded at least once per batch
+    assert turns[0] >= 20_000 // 256  # the consumer yielded at least once per batch
 
 
 async def test_stop_is_clean(broker: Broker) -> None:
@@ -221,12 +192,8 @@ async def test_stop_is_clean(broker: Broker) -> None:
     assert any(t.get_name() == "virtual-subscriber:clean" for t in other_tasks())
     await broker.publish("a/b", 1)
     await asyncio.sleep(0.01)  # in the middle of the processing delay
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        await vs.stop()
-        gc.collect()
+    await stop_cleanly(vs.stop, before)
     assert not vs.running
-    assert other_tasks() == before
     assert vs.subscription.state is State.CLOSED
     with pytest.raises(KeyError):
         broker.subscription("clean")

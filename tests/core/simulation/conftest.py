@@ -1,0 +1,15 @@
+"""A fresh broker for each simulation test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from eventdeck.core import Broker
+
+
+@pytest.fixture
+async def broker() -> AsyncIterator[Broker]:
+    async with Broker() as b:
+        yield b
