@@ -169,6 +169,7 @@ def test_command_links_to_its_reply_and_back(
 
     gate.set()  # the reply arrives while the command is shown: the link appears by itself
     qtbot.waitUntil(lambda: panel.link_text.text().startswith("Reply after"), timeout=3000)
+    qtbot.waitUntil(lambda: bool(answers), timeout=3000)  # the reply reached the panel first; the requester next
     reply = answers[0]
     latency_ms = (reply.timestamp - command.timestamp) * 1000
     assert panel.link_text.text() == f"Reply after {latency_ms:.1f} ms"
