@@ -24,7 +24,14 @@ Parts: TypeAlias = tuple[str | int, ...]
 """Where a node is: the keys and list indices that lead to it from its file's root."""
 
 
-class _Yaml12Loader(yaml.SafeLoader):
+MAX_DOCUMENT_BYTES = 8 * 1024 * 1024  # a document or a file it references; real ones are a few hundred KiB
+MAX_EXPANDED_NODES = 2_000_000  # values in a document once YAML aliases and $refs are expanded
+
+# libyaml's parser where it is installed (PyYAML wheels ship it): ten times faster on large documents.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Yaml12Loader(_SafeLoader):  # type: ignore[misc,valid-type]
     """SafeLoader with YAML 1.2 scalars, as AsyncAPI specifies: ``on``/``off``/``yes``/``no`` stay
     strings (an ``enum: [on, off]`` must not become booleans) and dates stay strings (examples
     must stay JSON)."""
@@ -58,6 +65,38 @@ def kind_of(value: Any) -> str:
 def _cycle(chain: Sequence[str], here: str) -> str:
     """The problem of a chain of ``$ref``s that comes back to ``here``."""
     return "$ref cycle: " + " -> ".join([*chain[chain.index(here) :], here])
+
+
+def expanded_size(value: Any, limit: int = MAX_EXPANDED_NODES) -> int:
+    """How many values ``value`` holds once every shared part (a YAML alias, an inlined ``$ref``) is
+    written out in full; counted in time linear in the *distinct* parts, stopping past ``limit``."""
+    sizes: dict[int, int] = {}
+
+    def size(node: Any) -> int:
+        if not isinstance(node, (Mapping, list)):
+            return 1
+        known = sizes.get(id(node))
+        if known is None:
+            children = node.values() if isinstance(node, Mapping) else node
+            known = 1
+            for child in children:
+                known += size(child)
+                if known > limit:
+                    break
+            sizes[id(node)] = known
+        return known
+
+    return size(value)
+
+
+def _check_expansion(value: Any, name: str, where: str = "") -> None:
+    if expanded_size(value) > MAX_EXPANDED_NODES:
+        raise AsyncApiError(
+            name,
+            f"expands to more than {MAX_EXPANDED_NODES:,} values once its YAML aliases and $refs are written out "
+            "(an alias or reference bomb?); refusing it",
+            path=where,
+        )
 
 
 def is_ref(value: Any) -> bool:
@@ -102,6 +141,8 @@ class Source:
 
 def parse_text(text: str, name: str, *, as_json: bool = False, path: Path | None = None) -> Source:
     """Parse YAML (or JSON when ``as_json``) text; syntax errors name ``name`` and the line."""
+    if len(text) > MAX_DOCUMENT_BYTES:
+        raise AsyncApiError(name, f"larger than {MAX_DOCUMENT_BYTES // 2**20} MiB; refusing to read it")
     try:
         data = json.loads(text) if as_json else yaml.load(text, Loader=_Yaml12Loader)
     except json.JSONDecodeError as exc:
@@ -116,12 +157,15 @@ def parse_text(text: str, name: str, *, as_json: bool = False, path: Path | None
         raise AsyncApiError(name, f"invalid YAML: {exc}") from None
     except RecursionError:
         raise AsyncApiError(name, "nested too deeply") from None
+    _check_expansion(data, name)
     return Source(name, text, data, path)
 
 
 def read_file(path: Path, name: str) -> Source:
     """Read and parse the file at ``path`` (JSON when it ends in ``.json``); ``name`` is how errors call it."""
     try:
+        if path.stat().st_size > MAX_DOCUMENT_BYTES:
+            raise AsyncApiError(name, f"larger than {MAX_DOCUMENT_BYTES // 2**20} MiB; refusing to read it")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise AsyncApiError(name, "no such file") from None
@@ -142,6 +186,7 @@ class Resolver:
         self.folder = root.path.resolve().parent if root.path is not None else None
         self._files: dict[Path, Source] = {} if root.path is None else {root.path.resolve(): root}
         self._inlined: dict[str, Any] = {}
+        self._copies: dict[int, tuple[Any, Any]] = {}  # id -> (original, copy): a YAML alias stays one object
 
     def where(self, source: Source, parts: Parts) -> str:
         """How a location is shown in messages: ``#/a/b`` in the root document, ``file#/a/b`` elsewhere."""
@@ -201,9 +246,11 @@ class Resolver:
         (directly or through others) is a cycle, reported with the chain of references.
         """
         try:
-            return self._inline(value, source, parts, ())
+            inlined = self._inline(value, source, parts, ())
         except RecursionError:
             raise source.error(parts, "nested too deeply") from None
+        _check_expansion(inlined, source.name, pointer(parts) if parts else "")
+        return inlined
 
     def _inline(self, value: Any, source: Source, parts: Parts, stack: tuple[str, ...]) -> Any:
         if is_ref(value):
@@ -215,11 +262,17 @@ class Resolver:
             if here not in self._inlined:
                 self._inlined[here] = self._inline(target, target_source, target_parts, (*stack, here))
             return self._inlined[here]
+        if not isinstance(value, (Mapping, list)):
+            return value
+        copied = self._copies.get(id(value))
+        if copied is not None and copied[0] is value:
+            return copied[1]
         if isinstance(value, Mapping):
-            return {k: self._inline(v, source, (*parts, k), stack) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._inline(v, source, (*parts, i), stack) for i, v in enumerate(value)]
-        return value
+            copy: Any = {k: self._inline(v, source, (*parts, k), stack) for k, v in value.items()}
+        else:
+            copy = [self._inline(v, source, (*parts, i), stack) for i, v in enumerate(value)]
+        self._copies[id(value)] = (value, copy)
+        return copy
 
     def _file(self, file_part: str, ref: str, source: Source, parts: Parts) -> Source:
         if "://" in file_part or file_part.startswith(("/", "\\")) or os.path.isabs(file_part):
