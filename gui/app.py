@@ -121,7 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"HTTP/WebSocket gateway (default 127.0.0.1:{DEFAULT_HTTP_PORT})",
     )
     serve.add_argument(
-        "--http-token", metavar="TOKEN", help="bearer token HTTP clients must send (required off loopback)"
+        "--http-token-file",
+        metavar="FILE",
+        type=Path,
+        help=f"bearer token HTTP clients must send, read from FILE (or set ${HTTP_TOKEN_VARIABLE}); "
+        "required off loopback",
+    )
+    serve.add_argument(
+        "--http-token", metavar="TOKEN", help="the token on the command line: other users can read it in ps; avoid"
     )
     serve.add_argument(
         "--http-max-body", metavar="BYTES", type=_positive_int, default=1024 * 1024, help="largest request body"
@@ -148,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--record",
         metavar="FILE",
         type=Path,
-        help="write every message to FILE as it passes (a new recording: FILE is replaced; see 'eventdeck replay'); "
+        help="write every message to FILE as it passes (a new recording: FILE must not exist yet; "
+        "see 'eventdeck replay'); "
         "if writing fails, serve goes on and exits 1 when stopped",
     )
     serve.add_argument(
@@ -195,6 +203,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 MQTT_PASSWORD_VARIABLE = "EVENTDECK_MQTT_PASSWORD"  # never a flag: command lines are visible to other users
+HTTP_TOKEN_VARIABLE = "EVENTDECK_HTTP_TOKEN"
+
+
+def http_token(flag: str | None, file: Path | None) -> str | None:
+    """The HTTP bearer token from exactly one of the flag, the file and the environment (or None)."""
+    variable = os.environ.get(HTTP_TOKEN_VARIABLE)
+    given = [
+        name
+        for name, value in (("--http-token", flag), ("--http-token-file", file), (f"${HTTP_TOKEN_VARIABLE}", variable))
+        if value
+    ]
+    if len(given) > 1:
+        raise ValueError(f"the HTTP token is given {len(given)} ways ({', '.join(given)}); give it one way")
+    if flag:
+        logging.getLogger("eventdeck.serve").warning(
+            "--http-token puts the token where every user of this machine can read it (ps); "
+            "use $%s or --http-token-file instead",
+            HTTP_TOKEN_VARIABLE,
+        )
+        return flag
+    if file is not None:
+        try:
+            token = file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"--http-token-file {file}: cannot read it: {exc}") from None
+        if not token or "\n" in token:
+            raise ValueError(f"--http-token-file {file}: the file must hold the token alone, on one line")
+        return token
+    return variable or None
 
 
 def mqtt_credentials(user: str | None) -> dict[str, str] | None:
@@ -314,6 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             credentials = mqtt_credentials(args.mqtt_user)
             limits = mqtt_limits(args.mqtt_limit)
+            token = http_token(args.http_token, args.http_token_file)
         except ValueError as exc:
             print(f"eventdeck serve: {exc}", file=sys.stderr)
             return 2
@@ -322,7 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             http=args.http,
             mqtt_credentials=credentials,
             mqtt_limits=limits,
-            http_token=args.http_token,
+            http_token=token,
             http_max_body=args.http_max_body,
             summary_every=args.summary_every,
             export_asyncapi=args.export_asyncapi,

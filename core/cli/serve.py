@@ -40,7 +40,7 @@ class ServeOptions:
     http_max_body: int = 1024 * 1024
     summary_every: float = 60.0
     export_asyncapi: Path | None = None  # written when serve stops: what was observed, as AsyncAPI 3.0
-    record: Path | None = None  # a new recording, every message written as it passes (see core/recording.py)
+    record: Path | None = None  # a new recording (never an existing file), every message as it passes
 
 
 def summary(stats: BrokerStats, previous: BrokerStats | None, gateways: Gateways) -> str:
@@ -132,6 +132,13 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> int
                     if options.record is not None:  # opened only now: a failed start leaves the file alone
                         try:
                             record_to = RecordingWriter(options.record)
+                        except FileExistsError:
+                            log.error(
+                                "cannot record to %s: it already exists (a recording from an earlier run?); "
+                                "give a new file name or move it away",
+                                options.record,
+                            )
+                            return 1
                         except OSError as exc:
                             log.error("cannot record to %s: %s", options.record, exc.strerror or exc)
                             return 1

@@ -79,7 +79,10 @@ class RecordingWriter:
         self.path = Path(path)
         self.count = 0
         self.error: str | None = None
-        self._out = self.path.open("w", encoding="utf-8", newline="\n")
+        # Never replace a file, least of all the recording of a run that crashed; a pipe or a device
+        # (/dev/stdout, a FIFO another program reads) is written to as it is.
+        mode = "w" if self.path.exists() and not self.path.is_file() else "x"
+        self._out = self.path.open(mode, encoding="utf-8", newline="\n")
 
     def write(self, messages: Iterable[Message]) -> bool:
         """Add ``messages``; False once the recording has stopped (see ``error``)."""

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -187,6 +188,34 @@ def test_a_serve_that_cannot_start_leaves_an_existing_recording_alone(tmp_path: 
         output, _ = process.communicate(timeout=20)
     assert process.returncode == 1, output
     assert kept.read_text(encoding="utf-8") == "precious\n"
+
+
+def test_serve_never_replaces_an_earlier_recording(tmp_path: Path) -> None:
+    earlier = tmp_path / "before-the-crash.jsonl"
+    earlier.write_text('{"channel": "precious"}\n', encoding="utf-8")
+    process = start_serve("--mqtt", "off", "--http", "127.0.0.1:0", "--record", str(earlier))
+    output, _ = process.communicate(timeout=20)
+    assert process.returncode == 1, output
+    assert "it already exists (a recording from an earlier run?)" in output
+    assert earlier.read_text(encoding="utf-8") == '{"channel": "precious"}\n'
+
+
+def test_serve_takes_the_http_token_from_a_file(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("s3cret\n", encoding="utf-8")
+    process = start_serve("--mqtt", "off", "--http", "127.0.0.1:0", "--http-token-file", str(token))
+    try:
+        http, _ = read_until(process, r"HTTP gateway listening on 127\.0\.0\.1:(\d+)")
+        url = f"http://127.0.0.1:{http.group(1)}/stats"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url, timeout=10)
+        assert refused.value.code == 401
+        asked = urllib.request.Request(url, headers={"Authorization": "Bearer s3cret"})
+        with urllib.request.urlopen(asked, timeout=10) as answer:
+            assert answer.status == 200
+    finally:
+        process.terminate()
+        process.communicate(timeout=20)
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full to fill a disk")
