@@ -80,6 +80,18 @@ class EventLog:
         self.ring.append(item)
         self.count += 1
 
+    def record(
+        self,
+        kind: EventKind,
+        channel: str = "",
+        subscription: str = "",
+        message: Message | None = None,
+        detail: str = "",
+    ) -> None:
+        """Log a ``kind`` event, built only if a tap is open to see it."""
+        if self.taps:
+            self.append(BrokerEvent.now(kind, channel, subscription, message, detail))
+
     def attach(self, tap: Tap) -> None:
         self.taps.append(tap)
         self._resize()

@@ -1,0 +1,69 @@
+"""Request/reply bookkeeping: commands in flight, matched to their reply by correlation id."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from eventdeck.core.broker.errors import BrokerClosed, DeliveryError, RequestTimeout
+from eventdeck.core.broker.message import Message, new_id
+from eventdeck.core.broker.tap import EventKind, EventLog
+
+REPLY_PREFIX = "$reply/"
+
+
+class PendingRequests:
+    """The future of each command waiting for its reply, with the timer that fails it."""
+
+    def __init__(self, log: EventLog) -> None:
+        self._futures: dict[str, asyncio.Future[Message]] = {}
+        self._log = log
+
+    def __len__(self) -> int:
+        return len(self._futures)
+
+    @contextmanager
+    def waiting(self, channel: str, timeout: float) -> Iterator[tuple[str, asyncio.Future[Message]]]:
+        """A fresh correlation id and the future its reply resolves (``RequestTimeout`` after ``timeout``)."""
+        loop = asyncio.get_running_loop()
+        correlation_id = f"{new_id():x}"
+        future: asyncio.Future[Message] = loop.create_future()
+        self._futures[correlation_id] = future
+        timer = loop.call_later(timeout, self._expire, correlation_id, channel, loop.time())
+        try:
+            yield correlation_id, future
+        finally:
+            timer.cancel()
+            self._futures.pop(correlation_id, None)
+
+    def resolve(self, reply: Message) -> None:
+        """Hand ``reply`` to the request it answers, if that one is still waiting."""
+        if reply.correlation_id is not None:
+            future = self._futures.pop(reply.correlation_id, None)
+            if future is not None and not future.done():
+                future.set_result(reply)
+
+    def _expire(self, correlation_id: str, channel: str, started: float) -> None:
+        future = self._futures.pop(correlation_id, None)
+        if future is None or future.done():
+            return
+        elapsed = asyncio.get_running_loop().time() - started
+        self._log.record(EventKind.REQUEST_TIMED_OUT, channel, detail=f"no reply after {elapsed:.3g} s")
+        future.set_exception(RequestTimeout(channel, elapsed))
+
+    def close(self) -> None:
+        """Fail every request still waiting: the broker closed under it."""
+        for future in self._futures.values():
+            if not future.done():
+                future.set_exception(BrokerClosed("broker closed before the reply arrived"))
+        self._futures.clear()
+
+
+def reply_address(command: Message) -> tuple[str, str]:
+    """Where the reply to ``command`` goes and the correlation id it carries; ``DeliveryError`` if not a command."""
+    if command.reply_to is None or command.correlation_id is None:
+        raise DeliveryError(
+            f"message {command.id} on {command.channel!r} has no reply-to/correlation id; only commands can be answered"
+        )
+    return command.reply_to, command.correlation_id
