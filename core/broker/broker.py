@@ -26,7 +26,6 @@ from eventdeck.core.broker.message import (
     PayloadLike,
     freeze_headers,
     last_id,
-    new_id,
     to_payload,
 )
 from eventdeck.core.broker.requests import REPLY_PREFIX, PendingRequests, reply_address
@@ -167,24 +166,28 @@ class Broker:
         ``publish_timeout``).
         """
         # The hot path runs once per message, so it avoids calls and repeated lookups. Anything
-        # unusual (new channel, closed broker, 'block' subscriptions present) takes _publish_slow.
+        # unusual (new channel, closed broker, 'block' subscriptions present) goes through
+        # publish_message, after the same checks in the same order.
         try:
             state = self._channels.get(channel)
         except TypeError:  # unhashable: let validation explain
             state = None
         if state is None or not self._plain:
-            return await self._publish_slow(
+            self._channel_for_publish(channel)
+            data = to_payload(payload)
+            if len(data) > self.max_payload:
+                raise PayloadTooLarge(len(data), self.max_payload)
+            message = Message.build(
                 channel,
-                payload,
+                data,
                 kind=kind,
-                headers=headers,
                 content_type=content_type,
-                retain=retain,
-                publisher=publisher,
+                headers=headers,
+                publisher=publisher or self.default_publisher,
                 correlation_id=correlation_id,
                 reply_to=reply_to,
-                timeout=timeout,
             )
+            return await self.publish_message(message, retain=retain, timeout=timeout)
         if type(payload) is not bytes:
             payload = to_payload(payload)
         size = len(payload)
@@ -240,41 +243,6 @@ class Broker:
             self._retain(message)
         return _tuple_new(Receipt, (message, queued))
 
-    async def _publish_slow(
-        self,
-        channel: str,
-        payload: PayloadLike,
-        *,
-        kind: Kind,
-        headers: Mapping[str, str] | None,
-        content_type: str,
-        retain: bool,
-        publisher: str,
-        correlation_id: str | None,
-        reply_to: str | None,
-        timeout: float | None,  # noqa: ASYNC109 - passed through from publish
-    ) -> Receipt:
-        state = self._channel_for_publish(channel)
-        data = to_payload(payload)
-        if len(data) > self.max_payload:
-            raise PayloadTooLarge(len(data), self.max_payload)
-        ident = new_id()
-        message = Message(
-            ident,
-            channel,
-            kind,
-            data,
-            content_type,
-            freeze_headers(headers),
-            ident / 1e9,
-            publisher or self.default_publisher,
-            correlation_id,
-            reply_to,
-        )
-        if self._blocking:
-            return await self._publish_blocking(message, state, retain, timeout)
-        return self._deliver(message, state, retain)
-
     async def publish_message(
         self,
         message: Message,
@@ -287,23 +255,8 @@ class Broker:
         if len(message.payload) > self.max_payload:
             raise PayloadTooLarge(len(message.payload), self.max_payload)
         if self._blocking:
-            return await self._publish_blocking(message, state, retain, timeout)
-        return self._deliver(message, state, retain)
-
-    async def _publish_blocking(
-        self,
-        message: Message,
-        state: ChannelState,
-        retain: bool,
-        timeout: float | None,  # noqa: ASYNC109
-    ) -> Receipt:
-        await self._wait_for_room(state, self.publish_timeout if timeout is None else timeout)
-        return self._deliver(message, state, retain)
-
-    def _deliver(self, message: Message, state: ChannelState, retain: bool) -> Receipt:
-        """Count, log and route ``message`` (never waits); the same steps as ``publish``'s inlined hot path."""
-        if self._closed:
-            raise BrokerClosed("broker is closed; cannot publish")
+            await self._wait_for_room(state, self.publish_timeout if timeout is None else timeout)
+        # The same steps as publish's inlined hot path (test_publish_paths holds them equal).
         queued = self._route(message, state)
         if retain:
             self._retain(message)
