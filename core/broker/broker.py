@@ -367,7 +367,8 @@ class Broker:
             self._log.record(EventKind.NO_RESPONDER, channel, detail="command sent to a channel nobody handles")
             raise NoResponderError(channel)
         sender = publisher or self.default_publisher
-        with self._requests.waiting(channel, timeout) as (correlation_id, future):
+        correlation_id, future, timer = self._requests.open(channel, timeout)
+        try:
             await self.publish(
                 channel,
                 payload,
@@ -379,6 +380,8 @@ class Broker:
                 reply_to=REPLY_PREFIX + sender,
             )
             return await future
+        finally:
+            self._requests.forget(correlation_id, timer)
 
     async def reply(
         self,

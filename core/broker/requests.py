@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from eventdeck.core.broker.errors import BrokerClosed, DeliveryError, RequestTimeout
 from eventdeck.core.broker.message import Message, new_id
@@ -23,19 +21,21 @@ class PendingRequests:
     def __len__(self) -> int:
         return len(self._futures)
 
-    @contextmanager
-    def waiting(self, channel: str, timeout: float) -> Iterator[tuple[str, asyncio.Future[Message]]]:
-        """A fresh correlation id and the future its reply resolves (``RequestTimeout`` after ``timeout``)."""
+    def open(self, channel: str, timeout: float) -> tuple[str, asyncio.Future[Message], asyncio.TimerHandle]:
+        """A fresh correlation id, the future its reply resolves (``RequestTimeout`` after ``timeout``) and its timer.
+
+        The caller must ``forget`` it when done (a plain pair of calls: a context manager costs
+        measurably per request).
+        """
         loop = asyncio.get_running_loop()
         correlation_id = f"{new_id():x}"
         future: asyncio.Future[Message] = loop.create_future()
         self._futures[correlation_id] = future
-        timer = loop.call_later(timeout, self._expire, correlation_id, channel, loop.time())
-        try:
-            yield correlation_id, future
-        finally:
-            timer.cancel()
-            self._futures.pop(correlation_id, None)
+        return correlation_id, future, loop.call_later(timeout, self._expire, correlation_id, channel, loop.time())
+
+    def forget(self, correlation_id: str, timer: asyncio.TimerHandle) -> None:
+        timer.cancel()
+        self._futures.pop(correlation_id, None)
 
     def resolve(self, reply: Message) -> None:
         """Hand ``reply`` to the request it answers, if that one is still waiting."""
