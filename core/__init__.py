@@ -8,8 +8,10 @@
         delivery = await sub.get()
 """
 
-from eventdeck.core.broker.broker import DEAD_PREFIX, REPLY_PREFIX, Broker, BrokerStats, ChannelInfo, Receipt
+from eventdeck.core.broker.broker import Broker, BrokerStats, Receipt
+from eventdeck.core.broker.channel_state import ChannelInfo
 from eventdeck.core.broker.channels import is_pattern, matches, validate_channel, validate_pattern
+from eventdeck.core.broker.dead_letters import DEAD_PREFIX
 from eventdeck.core.broker.errors import (
     BrokerClosed,
     DeliveryError,
@@ -23,6 +25,7 @@ from eventdeck.core.broker.errors import (
     SubscriptionError,
 )
 from eventdeck.core.broker.message import JSON, Kind, Message, PayloadLike, new_id, to_payload
+from eventdeck.core.broker.requests import REPLY_PREFIX
 from eventdeck.core.broker.subscription import AckMode, Delivery, Overflow, State, Subscription, SubscriptionInfo
 from eventdeck.core.broker.tap import BrokerEvent, EventKind, Tap, TapBatch, TapItem
 from eventdeck.core.recording.errors import RecordingError

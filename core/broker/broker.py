@@ -6,16 +6,16 @@ import asyncio
 import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple
 
+from eventdeck.core.broker.channel_state import ChannelInfo, ChannelState
 from eventdeck.core.broker.channels import PatternTrie, is_pattern, matches, validate_channel, validate_pattern
+from eventdeck.core.broker.dead_letters import dead_letter_copy
 from eventdeck.core.broker.errors import (
     BrokerClosed,
-    DeliveryError,
     NoResponderError,
     PayloadTooLarge,
     PublishTimeout,
-    RequestTimeout,
     SubscriptionError,
 )
 from eventdeck.core.broker.message import (
@@ -26,30 +26,25 @@ from eventdeck.core.broker.message import (
     PayloadLike,
     freeze_headers,
     last_id,
-    new_id,
     to_payload,
 )
-from eventdeck.core.broker.subscription import AckMode, Overflow, State, Subscription, SubscriptionInfo
-from eventdeck.core.broker.tap import BrokerEvent, EventKind, EventLog, Tap
+from eventdeck.core.broker.requests import REPLY_PREFIX, PendingRequests, reply_address
+from eventdeck.core.broker.subscription import (
+    AckMode,
+    Overflow,
+    State,
+    Subscription,
+    SubscriptionInfo,
+    check_options,
+)
+from eventdeck.core.broker.tap import EventKind, EventLog, Tap
 
-_E = TypeVar("_E", Overflow, AckMode)
 # Hot-path shortcuts (module globals are cheaper than attribute lookups per message).
 _time_ns = time.time_ns
 _last_id = last_id
 _tuple_new = tuple.__new__
 _REPLY = Kind.REPLY
 _DROP_OLDEST = Overflow.DROP_OLDEST
-
-DEAD_PREFIX = "$dead/"
-REPLY_PREFIX = "$reply/"
-_SUB_EVENTS = {
-    "added": EventKind.SUBSCRIPTION_ADDED,
-    "removed": EventKind.SUBSCRIPTION_REMOVED,
-    "paused": EventKind.SUBSCRIPTION_PAUSED,
-    "resumed": EventKind.SUBSCRIPTION_RESUMED,
-    "away": EventKind.CONSUMER_AWAY,
-    "back": EventKind.CONSUMER_BACK,
-}
 
 
 class Receipt(NamedTuple):
@@ -63,19 +58,6 @@ class Receipt(NamedTuple):
         return self.message.id
 
 
-class ChannelInfo(NamedTuple):
-    """A snapshot of one channel. Rates come from differences of ``messages`` between snapshots."""
-
-    name: str
-    messages: int
-    bytes: int
-    last_time: float | None
-    retained: bool
-    subscribers: int
-    declared: bool
-    description: str
-
-
 class BrokerStats(NamedTuple):
     """Broker-wide totals at ``time``."""
 
@@ -86,22 +68,6 @@ class BrokerStats(NamedTuple):
     channels: int
     subscriptions: int
     pending_requests: int
-
-
-class _Channel:
-    """Per-channel counters plus the cached list of subscriptions that match it."""
-
-    __slots__ = ("bytes", "declared", "description", "generation", "last_time", "messages", "name", "subs")
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.messages = 0
-        self.bytes = 0
-        self.last_time: float | None = None
-        self.subs: list[Subscription] = []
-        self.generation = -1  # forces a trie lookup on first use
-        self.declared = False
-        self.description = ""
 
 
 class Broker:
@@ -121,16 +87,16 @@ class Broker:
         self.max_payload = max_payload
         self.publish_timeout = publish_timeout
         self.default_publisher = default_publisher
-        self._channels: dict[str, _Channel] = {}
+        self._channels: dict[str, ChannelState] = {}
         self._subs: dict[str, Subscription] = {}
         self._trie: PatternTrie[Subscription] = PatternTrie()
         self._generation = 0
         self._blocking = 0  # subscriptions with overflow=BLOCK; only then does publish pre-check room
         self._plain = True  # not closed and no 'block' subscriptions: publish may take its fast path
         self._retained: dict[str, Message] = {}
-        self._requests: dict[str, asyncio.Future[Message]] = {}
         self._log = EventLog()
-        self._is_closed = False
+        self._requests = PendingRequests(self._log)
+        self._closed = False
         self._auto_names = 0
         self._dropped_gone = 0  # drops counted by subscriptions that were since removed
         self._delivered_gone = 0
@@ -145,29 +111,17 @@ class Broker:
 
     @property
     def closed(self) -> bool:
-        return self._is_closed
-
-    @property
-    def _closed(self) -> bool:
-        return self._is_closed
-
-    @_closed.setter
-    def _closed(self, value: bool) -> None:
-        # Kept as a settable name because fixtures set it directly; it must also turn off the fast path.
-        self._is_closed = value
-        self._plain = not value and not self._blocking
+        return self._closed
 
     async def close(self) -> None:
         """Stop: consumers' iterators end, pending requests and blocked publishers fail with ``BrokerClosed``."""
         if self._closed:
             return
         self._closed = True
+        self._plain = False
         for sub in list(self._subs.values()):
             sub.unsubscribe()
-        for future in self._requests.values():
-            if not future.done():
-                future.set_exception(BrokerClosed("broker closed before the reply arrived"))
-        self._requests.clear()
+        self._requests.close()
 
     @property
     def published(self) -> int:
@@ -176,7 +130,7 @@ class Broker:
 
     # -- publishing ----------------------------------------------------------
 
-    def _channel_for_publish(self, channel: str) -> _Channel:
+    def _channel_for_publish(self, channel: str) -> ChannelState:
         """The state of ``channel``, created (after validation) on first use."""
         if self._closed:
             raise BrokerClosed("broker is closed; cannot publish")
@@ -212,24 +166,28 @@ class Broker:
         ``publish_timeout``).
         """
         # The hot path runs once per message, so it avoids calls and repeated lookups. Anything
-        # unusual (new channel, closed broker, 'block' subscriptions present) takes _publish_slow.
+        # unusual (new channel, closed broker, 'block' subscriptions present) goes through
+        # publish_message, after the same checks in the same order.
         try:
             state = self._channels.get(channel)
         except TypeError:  # unhashable: let validation explain
             state = None
         if state is None or not self._plain:
-            return await self._publish_slow(
+            self._channel_for_publish(channel)
+            data = to_payload(payload)
+            if len(data) > self.max_payload:
+                raise PayloadTooLarge(len(data), self.max_payload)
+            message = Message.build(
                 channel,
-                payload,
+                data,
                 kind=kind,
-                headers=headers,
                 content_type=content_type,
-                retain=retain,
-                publisher=publisher,
+                headers=headers,
+                publisher=publisher or self.default_publisher,
                 correlation_id=correlation_id,
                 reply_to=reply_to,
-                timeout=timeout,
             )
+            return await self.publish_message(message, retain=retain, timeout=timeout)
         if type(payload) is not bytes:
             payload = to_payload(payload)
         size = len(payload)
@@ -264,7 +222,7 @@ class Broker:
             log.ring.append(message)
             log.count += 1
         if kind is _REPLY:
-            self._resolve(message)
+            self._requests.resolve(message)
         queued = len(subs)
         for sub in subs:
             queue = sub.queue
@@ -285,41 +243,6 @@ class Broker:
             self._retain(message)
         return _tuple_new(Receipt, (message, queued))
 
-    async def _publish_slow(
-        self,
-        channel: str,
-        payload: PayloadLike,
-        *,
-        kind: Kind,
-        headers: Mapping[str, str] | None,
-        content_type: str,
-        retain: bool,
-        publisher: str,
-        correlation_id: str | None,
-        reply_to: str | None,
-        timeout: float | None,  # noqa: ASYNC109 - passed through from publish
-    ) -> Receipt:
-        state = self._channel_for_publish(channel)
-        data = to_payload(payload)
-        if len(data) > self.max_payload:
-            raise PayloadTooLarge(len(data), self.max_payload)
-        ident = new_id()
-        message = Message(
-            ident,
-            channel,
-            kind,
-            data,
-            content_type,
-            freeze_headers(headers),
-            ident / 1e9,
-            publisher or self.default_publisher,
-            correlation_id,
-            reply_to,
-        )
-        if self._blocking:
-            return await self._publish_blocking(message, state, retain, timeout)
-        return self._deliver(message, state, retain)
-
     async def publish_message(
         self,
         message: Message,
@@ -332,29 +255,14 @@ class Broker:
         if len(message.payload) > self.max_payload:
             raise PayloadTooLarge(len(message.payload), self.max_payload)
         if self._blocking:
-            return await self._publish_blocking(message, state, retain, timeout)
-        return self._deliver(message, state, retain)
-
-    async def _publish_blocking(
-        self,
-        message: Message,
-        state: _Channel,
-        retain: bool,
-        timeout: float | None,  # noqa: ASYNC109
-    ) -> Receipt:
-        await self._wait_for_room(state, self.publish_timeout if timeout is None else timeout)
-        return self._deliver(message, state, retain)
-
-    def _deliver(self, message: Message, state: _Channel, retain: bool) -> Receipt:
-        """Count, log and route ``message`` (never waits); the same steps as ``publish``'s inlined hot path."""
-        if self._closed:
-            raise BrokerClosed("broker is closed; cannot publish")
+            await self._wait_for_room(state, self.publish_timeout if timeout is None else timeout)
+        # The same steps as publish's inlined hot path (test_publish_paths holds them equal).
         queued = self._route(message, state)
         if retain:
             self._retain(message)
         return Receipt(message, queued)
 
-    def _route(self, message: Message, state: _Channel) -> int:
+    def _route(self, message: Message, state: ChannelState) -> int:
         """Queue ``message`` on each matching subscription (never waits); return how many queued it."""
         subs = state.subs if state.generation == self._generation else self._refresh(state)
         state.messages += 1
@@ -364,7 +272,7 @@ class Broker:
         if log.taps:
             log.append(message)
         if message.kind is _REPLY:
-            self._resolve(message)
+            self._requests.resolve(message)
         queued = 0
         for sub in subs:
             queue = sub.queue
@@ -379,17 +287,11 @@ class Broker:
             sub.wake()
         return queued
 
-    def _resolve(self, reply: Message) -> None:
-        if reply.correlation_id is not None:
-            future = self._requests.pop(reply.correlation_id, None)
-            if future is not None and not future.done():
-                future.set_result(reply)
-
     def _drop(self, sub: Subscription, message: Message, reason: str) -> None:
         sub.dropped += 1
-        self._event(EventKind.MESSAGE_DROPPED, message.channel, sub.name, message, reason)
+        self._log.record(EventKind.MESSAGE_DROPPED, message.channel, sub.name, message, reason)
 
-    async def _wait_for_room(self, state: _Channel, timeout: float) -> None:  # noqa: ASYNC109 - deadline from publish
+    async def _wait_for_room(self, state: ChannelState, timeout: float) -> None:  # noqa: ASYNC109 - deadline from publish
         """Wait until no matching ``block`` subscription is full; raise ``PublishTimeout`` after ``timeout``."""
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -410,7 +312,7 @@ class Broker:
                 async with asyncio.timeout_at(deadline):
                     await waiter
             except TimeoutError:
-                self._event(EventKind.PUBLISH_TIMED_OUT, state.name, full.name, detail=f"full for {timeout:.3g} s")
+                self._log.record(EventKind.PUBLISH_TIMED_OUT, state.name, full.name, detail=f"full for {timeout:.3g} s")
                 raise PublishTimeout(full.name, full.max_pending, loop.time() - started) from None
             finally:
                 if waiter in full.space_waiters:
@@ -420,7 +322,7 @@ class Broker:
         if message.payload:
             self._retained[message.channel] = message
         elif self._retained.pop(message.channel, None) is not None:
-            self._event(EventKind.RETAINED_CLEARED, message.channel)
+            self._log.record(EventKind.RETAINED_CLEARED, message.channel)
 
     def retained(self, channel: str) -> Message | None:
         """The retained message of ``channel``, if any."""
@@ -430,28 +332,16 @@ class Broker:
         """Forget ``channel``'s retained message; True if there was one."""
         if self._retained.pop(channel, None) is None:
             return False
-        self._event(EventKind.RETAINED_CLEARED, channel)
+        self._log.record(EventKind.RETAINED_CLEARED, channel)
         return True
 
     def dead_letter(self, message: Message, subscription: str, reason: str, attempts: int) -> None:
         """Move ``message`` to ``$dead/<channel>`` with the reason in its headers (used by nack)."""
-        channel = message.channel if message.channel.startswith(DEAD_PREFIX) else DEAD_PREFIX + message.channel
-        headers = dict(message.headers)
-        headers.update(
-            {
-                "x-dead-reason": reason,
-                "x-dead-subscription": subscription,
-                "x-original-channel": message.channel,
-                "x-original-id": str(message.id),
-                "x-attempts": str(attempts),
-            }
-        )
-        ident = new_id()
-        dead = message._replace(id=ident, channel=channel, headers=freeze_headers(headers), timestamp=ident / 1e9)
-        self._event(EventKind.DEAD_LETTERED, message.channel, subscription, dead, reason)
+        dead = dead_letter_copy(message, subscription, reason, attempts)
+        self._log.record(EventKind.DEAD_LETTERED, message.channel, subscription, dead, reason)
         if self._closed:
             return
-        state = self._channels.get(channel) or self._create_channel(channel)
+        state = self._channels.get(dead.channel) or self._create_channel(dead.channel)
         self._route(dead, state)
 
     # -- commands --------------------------------------------------------
@@ -474,15 +364,10 @@ class Broker:
         state = self._channel_for_publish(channel)
         subs = state.subs if state.generation == self._generation else self._refresh(state)
         if not subs:
-            self._event(EventKind.NO_RESPONDER, channel, detail="command sent to a channel nobody handles")
+            self._log.record(EventKind.NO_RESPONDER, channel, detail="command sent to a channel nobody handles")
             raise NoResponderError(channel)
-        loop = asyncio.get_running_loop()
-        correlation_id = f"{new_id():x}"
         sender = publisher or self.default_publisher
-        future: asyncio.Future[Message] = loop.create_future()
-        self._requests[correlation_id] = future
-        started = loop.time()
-        timer = loop.call_later(timeout, self._expire, correlation_id, channel, started)
+        correlation_id, future, timer = self._requests.open(channel, timeout)
         try:
             await self.publish(
                 channel,
@@ -496,16 +381,7 @@ class Broker:
             )
             return await future
         finally:
-            timer.cancel()
-            self._requests.pop(correlation_id, None)
-
-    def _expire(self, correlation_id: str, channel: str, started: float) -> None:
-        future = self._requests.pop(correlation_id, None)
-        if future is None or future.done():
-            return
-        elapsed = asyncio.get_running_loop().time() - started
-        self._event(EventKind.REQUEST_TIMED_OUT, channel, detail=f"no reply after {elapsed:.3g} s")
-        future.set_exception(RequestTimeout(channel, elapsed))
+            self._requests.forget(correlation_id, timer)
 
     async def reply(
         self,
@@ -517,19 +393,15 @@ class Broker:
         publisher: str = "",
     ) -> Receipt:
         """Answer ``command``: publish a ``Kind.REPLY`` to its reply-to channel with its correlation id."""
-        if command.reply_to is None or command.correlation_id is None:
-            raise DeliveryError(
-                f"message {command.id} on {command.channel!r} has no reply-to/correlation id; "
-                "only commands can be answered"
-            )
+        reply_to, correlation_id = reply_address(command)
         return await self.publish(
-            command.reply_to,
+            reply_to,
             payload,
             kind=Kind.REPLY,
             headers=headers,
             content_type=content_type,
             publisher=publisher,
-            correlation_id=command.correlation_id,
+            correlation_id=correlation_id,
         )
 
     # -- subscribing -----------------------------------------------------
@@ -554,12 +426,7 @@ class Broker:
         if self._closed:
             raise BrokerClosed("broker is closed; cannot subscribe")
         validate_pattern(pattern)
-        policy = _enum(Overflow, overflow, "overflow")
-        mode = _enum(AckMode, ack, "ack")
-        if max_pending < 1:
-            raise SubscriptionError(f"max_pending must be at least 1, got {max_pending}")
-        if max_attempts < 1:
-            raise SubscriptionError(f"max_attempts must be at least 1, got {max_attempts}")
+        policy, mode = check_options(overflow, ack, max_pending, max_attempts)
         if name is None:
             if durable:
                 raise SubscriptionError("a durable subscription needs a name to come back to")
@@ -592,7 +459,7 @@ class Broker:
             self._plain = False
         if not is_pattern(pattern) and pattern not in self._channels:
             self._create_channel(pattern)
-        self._event(EventKind.SUBSCRIPTION_ADDED, pattern, name)
+        self._log.record(EventKind.SUBSCRIPTION_ADDED, pattern, name)
         for channel, message in self._retained.items():
             if matches(pattern, channel):
                 sub.queue.append(message)
@@ -610,10 +477,11 @@ class Broker:
             self._plain = not self._blocking and not self._closed
         self._dropped_gone += sub.dropped
         self._delivered_gone += sub.delivered
-        self._event(EventKind.SUBSCRIPTION_REMOVED, sub.pattern, sub.name)
+        self._log.record(EventKind.SUBSCRIPTION_REMOVED, sub.pattern, sub.name)
 
-    def subscription_changed(self, sub: Subscription, what: str) -> None:
-        self._event(_SUB_EVENTS[what], sub.pattern, sub.name)
+    def subscription_changed(self, sub: Subscription, what: EventKind) -> None:
+        """Log a change of ``sub``'s state (paused, resumed, consumer away or back)."""
+        self._log.record(what, sub.pattern, sub.name)
 
     def subscription(self, name: str) -> Subscription:
         """The live subscription called ``name``; ``KeyError`` if there is none."""
@@ -627,13 +495,13 @@ class Broker:
         state.declared = True
         state.description = description or state.description
 
-    def _create_channel(self, name: str) -> _Channel:
-        state = _Channel(name)
+    def _create_channel(self, name: str) -> ChannelState:
+        state = ChannelState(name)
         self._channels[name] = state
-        self._event(EventKind.CHANNEL_CREATED, name)
+        self._log.record(EventKind.CHANNEL_CREATED, name)
         return state
 
-    def _refresh(self, state: _Channel) -> list[Subscription]:
+    def _refresh(self, state: ChannelState) -> list[Subscription]:
         state.subs = self._trie.match(state.name)
         state.generation = self._generation
         return state.subs
@@ -643,19 +511,9 @@ class Broker:
         infos = []
         for name in sorted(self._channels):
             state = self._channels[name]
-            subs = state.subs if state.generation == self._generation else self._refresh(state)
-            infos.append(
-                ChannelInfo(
-                    name,
-                    state.messages,
-                    state.bytes,
-                    state.last_time,
-                    name in self._retained,
-                    len(subs),
-                    state.declared,
-                    state.description,
-                )
-            )
+            if state.generation != self._generation:
+                self._refresh(state)
+            infos.append(state.info(name in self._retained))
         return infos
 
     def subscriptions(self) -> list[SubscriptionInfo]:
@@ -679,22 +537,3 @@ class Broker:
     def tap(self, max_events: int = 100_000) -> Tap:
         """Open a tap: ``tap.drain()`` returns what happened since the last drain (bounded by ``max_events``)."""
         return Tap(self._log, max_events)
-
-    def _event(
-        self,
-        kind: EventKind,
-        channel: str = "",
-        subscription: str = "",
-        message: Message | None = None,
-        detail: str = "",
-    ) -> None:
-        if self._log.taps:
-            self._log.append(BrokerEvent.now(kind, channel, subscription, message, detail))
-
-
-def _enum(kind: type[_E], value: object, what: str) -> _E:
-    try:
-        return kind(value)
-    except ValueError:
-        choices = ", ".join(repr(member.value) for member in kind)
-        raise SubscriptionError(f"{what} must be one of {choices}, got {value!r}") from None

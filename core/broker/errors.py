@@ -1,7 +1,8 @@
-"""Every error the broker core raises, in one place.
+"""Every error the broker kernel raises, and ``EventDeckError``, the base of all of EventDeck's errors.
 
-All of them derive from :class:`EventDeckError`, so callers that only want "the
-broker said no" catch one type; each message names what was wrong and why.
+Each other package of ``eventdeck.core`` adds its own subclasses in its own ``errors.py``,
+so callers that only want "EventDeck said no" catch one type; each message names what
+was wrong and why.
 """
 
 from __future__ import annotations

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import enum
 from collections import deque
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
-from eventdeck.core.broker.errors import DeliveryError
+from eventdeck.core.broker.errors import DeliveryError, SubscriptionError
 from eventdeck.core.broker.message import Message
+from eventdeck.core.broker.tap import EventKind
 
 if TYPE_CHECKING:
     from eventdeck.core.broker.broker import Broker
@@ -32,6 +33,30 @@ class State(enum.Enum):
     PAUSED = "paused"
     AWAY = "away"  # durable, no consumer attached: still queueing
     CLOSED = "closed"
+
+
+_E = TypeVar("_E", Overflow, AckMode)
+
+
+def check_options(
+    overflow: Overflow | str, ack: AckMode | str, max_pending: int, max_attempts: int
+) -> tuple[Overflow, AckMode]:
+    """The overflow policy and ack mode as enums; ``SubscriptionError`` for anything out of range."""
+    policy = _enum(Overflow, overflow, "overflow")
+    mode = _enum(AckMode, ack, "ack")
+    if max_pending < 1:
+        raise SubscriptionError(f"max_pending must be at least 1, got {max_pending}")
+    if max_attempts < 1:
+        raise SubscriptionError(f"max_attempts must be at least 1, got {max_attempts}")
+    return policy, mode
+
+
+def _enum(kind: type[_E], value: object, what: str) -> _E:
+    try:
+        return kind(value)
+    except ValueError:
+        choices = ", ".join(repr(member.value) for member in kind)
+        raise SubscriptionError(f"{what} must be one of {choices}, got {value!r}") from None
 
 
 class SubscriptionInfo(NamedTuple):
@@ -341,14 +366,14 @@ class Subscription:
         if self.state is State.ACTIVE:
             self.state = State.PAUSED
             self._fast = False
-            self._broker.subscription_changed(self, "paused")
+            self._broker.subscription_changed(self, EventKind.SUBSCRIPTION_PAUSED)
 
     def resume(self) -> None:
         """Hand out queued messages again."""
         if self.state is State.PAUSED:
             self.state = State.ACTIVE
             self._update_fast()
-            self._broker.subscription_changed(self, "resumed")
+            self._broker.subscription_changed(self, EventKind.SUBSCRIPTION_RESUMED)
             self.wake()
 
     def close(self) -> None:
@@ -361,7 +386,7 @@ class Subscription:
         self._return_unacked()
         self.state = State.AWAY
         self._fast = False
-        self._broker.subscription_changed(self, "away")
+        self._broker.subscription_changed(self, EventKind.CONSUMER_AWAY)
         self.wake()
 
     def unsubscribe(self) -> None:
@@ -386,7 +411,7 @@ class Subscription:
         """A consumer subscribed again under this durable name: deliver the backlog."""
         self.state = State.ACTIVE
         self._update_fast()
-        self._broker.subscription_changed(self, "back")
+        self._broker.subscription_changed(self, EventKind.CONSUMER_BACK)
         self.wake()
 
     def _return_unacked(self) -> None:

@@ -46,17 +46,6 @@ class BrokerEvent(NamedTuple):
     detail: str = ""
     timestamp: float = 0.0
 
-    @classmethod
-    def now(
-        cls,
-        kind: EventKind,
-        channel: str = "",
-        subscription: str = "",
-        message: Message | None = None,
-        detail: str = "",
-    ) -> BrokerEvent:
-        return cls(kind, channel, subscription, message, detail, time.time())
-
 
 TapItem: TypeAlias = Message | BrokerEvent
 
@@ -79,6 +68,18 @@ class EventLog:
     def append(self, item: TapItem) -> None:
         self.ring.append(item)
         self.count += 1
+
+    def record(
+        self,
+        kind: EventKind,
+        channel: str = "",
+        subscription: str = "",
+        message: Message | None = None,
+        detail: str = "",
+    ) -> None:
+        """Log a ``kind`` event, built only if a tap is open to see it."""
+        if self.taps:
+            self.append(BrokerEvent(kind, channel, subscription, message, detail, time.time()))
 
     def attach(self, tap: Tap) -> None:
         self.taps.append(tap)

@@ -52,6 +52,14 @@ GOALS = {
 }
 
 
+async def _publish_batched(publish: Callable[[str, bytes], Awaitable[object]], messages: int) -> None:
+    """Publish ``messages`` times to ``CHANNEL``, yielding to the loop every ``BATCH`` (every run does the same)."""
+    for i in range(messages):
+        await publish(CHANNEL, PAYLOAD)
+        if i % BATCH == BATCH - 1:
+            await asyncio.sleep(0)
+
+
 # -- the bare reference dispatcher -------------------------------------------------
 
 
@@ -94,12 +102,8 @@ async def _ref_run(messages: int, fanout: int) -> float:
     dispatcher = _RefDispatcher()
     consumers = [asyncio.create_task(_ref_consume(dispatcher.subscribe(CHANNEL), messages)) for _ in range(fanout)]
     await asyncio.sleep(0)
-    publish = dispatcher.publish
     started = time.perf_counter()
-    for i in range(messages):
-        await publish(CHANNEL, PAYLOAD)
-        if i % BATCH == BATCH - 1:
-            await asyncio.sleep(0)
+    await _publish_batched(dispatcher.publish, messages)
     await asyncio.gather(*consumers)
     return messages * fanout / (time.perf_counter() - started)
 
@@ -116,10 +120,7 @@ async def _api_floor_run(messages: int) -> float:
         return build(Receipt, (message, 1))
 
     started = time.perf_counter()
-    for i in range(messages):
-        await publish(CHANNEL, PAYLOAD)
-        if i % BATCH == BATCH - 1:
-            await asyncio.sleep(0)
+    await _publish_batched(publish, messages)
     return messages / (time.perf_counter() - started)
 
 
@@ -151,12 +152,8 @@ async def _broker_run(messages: int, fanout: int, with_tap: bool, batched: bool 
         consumers = [asyncio.create_task(_consume(broker, f"c{i}", messages, batched)) for i in range(fanout)]
         tapper = asyncio.create_task(_drain_tap_forever(broker)) if with_tap else None
         await asyncio.sleep(0)
-        publish = broker.publish
         started = time.perf_counter()
-        for i in range(messages):
-            await publish(CHANNEL, PAYLOAD)
-            if i % BATCH == BATCH - 1:
-                await asyncio.sleep(0)
+        await _publish_batched(broker.publish, messages)
         await asyncio.gather(*consumers)
         rate = messages * fanout / (time.perf_counter() - started)
         if tapper is not None:
@@ -222,11 +219,7 @@ async def _memory_run(messages: int) -> float:
         await broker.publish(CHANNEL, PAYLOAD)
         gc.collect()
         before = _rss_bytes()
-        publish = broker.publish
-        for i in range(messages):
-            await publish(CHANNEL, PAYLOAD)
-            if i % BATCH == BATCH - 1:
-                await asyncio.sleep(0)
+        await _publish_batched(broker.publish, messages)
         gc.collect()
         return (_rss_bytes() - before) / 1e6
 

@@ -15,6 +15,7 @@ import pytest
 import qasync
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 
 from eventdeck.core import Broker
 from eventdeck.gui.bridge import Bridge
@@ -36,11 +37,13 @@ def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
 
 
 @pytest.fixture
-def broker(qloop: asyncio.AbstractEventLoop) -> Iterator[Broker]:
+def broker(qtbot: QtBot, qloop: asyncio.AbstractEventLoop) -> Iterator[Broker]:
     broker = Broker()
     yield broker
-    qloop.run_until_complete  # noqa: B018 - keep the loop referenced until the broker is closed
-    broker._closed = True
+    # The loop is Qt's and already "running", so the close runs as a task while Qt processes events.
+    closing = qloop.create_task(broker.close())
+    qtbot.waitUntil(closing.done, timeout=3000)
+    closing.result()
 
 
 @pytest.fixture

@@ -421,11 +421,3 @@ async def test_subscriptions_snapshot_counters() -> None:
         assert stats.subscriptions == 2
         assert stats.delivered == 4
         assert stats.dropped == 1
-
-
-async def test_marking_closed_directly_also_stops_the_fast_path() -> None:
-    broker = Broker()
-    await broker.publish("a", "x")  # the channel is known: the next publish would take the fast path
-    broker._closed = True  # what synchronous test fixtures do
-    with pytest.raises(BrokerClosed):
-        await broker.publish("a", "y")

@@ -9,6 +9,12 @@ import pytest
 from eventdeck.core import Broker, BrokerEvent, EventKind, Message, TapBatch
 
 
+async def publish_numbers(broker: Broker, count: int) -> None:
+    """Publish "0", "1", ... to channel ``a``."""
+    for i in range(count):
+        await broker.publish("a", str(i))
+
+
 def kinds(batch: TapBatch) -> list[str]:
     return ["published" if isinstance(e, Message) else e.kind.value for e in batch.events]
 
@@ -69,8 +75,7 @@ async def test_durable_away_and_back_and_retained_cleared_events() -> None:
 async def test_bounded_and_reports_lost() -> None:
     async with Broker() as broker:
         tap = broker.tap(max_events=10)
-        for i in range(25):
-            await broker.publish("a", str(i))
+        await publish_numbers(broker, 25)
         batch = tap.drain()
         assert batch.lost == 16  # 1 channel-created event + 15 oldest publishes
         assert [m.payload for m in batch.events] == [str(i).encode() for i in range(15, 25)]  # type: ignore[union-attr]
@@ -97,11 +102,9 @@ async def test_multiple_taps_are_independent() -> None:
     async with Broker() as broker:
         fast = broker.tap(max_events=1000)
         slow = broker.tap(max_events=5)
-        for i in range(3):
-            await broker.publish("a", str(i))
+        await publish_numbers(broker, 3)
         assert len(fast.drain().events) == 4  # channel created + 3
-        for i in range(10):
-            await broker.publish("a", str(i))
+        await publish_numbers(broker, 10)
         assert len(fast.drain().events) == 10
         batch = slow.drain()
         assert (len(batch.events), batch.lost) == (5, 9)
@@ -119,8 +122,7 @@ async def test_closed_tap_costs_nothing() -> None:
         assert tap.drain() == TapBatch([], 0)
         log = broker._log
         count = log.count
-        for i in range(100):
-            await broker.publish("a", str(i))
+        await publish_numbers(broker, 100)
         assert log.count == count  # nothing appended with no tap open
         assert log.ring.maxlen == 1
         other = broker.tap(max_events=3)
@@ -135,8 +137,7 @@ async def test_closing_the_larger_tap_shrinks_the_ring() -> None:
         assert broker._log.ring.maxlen == 1000
         big.close()
         assert broker._log.ring.maxlen == 10
-        for i in range(20):
-            await broker.publish("a", str(i))
+        await publish_numbers(broker, 20)
         assert len(small.drain().events) == 10
 
 
@@ -186,8 +187,7 @@ async def test_ring_forgets_what_every_tap_has_drained() -> None:
     async with Broker() as broker:
         fast = broker.tap(max_events=1000)
         slow = broker.tap(max_events=1000)
-        for i in range(10):
-            await broker.publish("a", str(i))
+        await publish_numbers(broker, 10)
         fast.drain()
         assert len(broker._log.ring) == 11  # the slow tap still wants them
         assert len(slow.drain().events) == 11

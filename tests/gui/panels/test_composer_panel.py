@@ -219,7 +219,8 @@ def test_oversized_payload_disables_send(qtbot: QtBot, qloop: asyncio.AbstractEv
         qtbot.waitUntil(panel.send_button.isEnabled, timeout=WAIT)
     finally:
         bridge.stop()
-        small._closed = True
+        closing = qloop.create_task(small.close())
+        qtbot.waitUntil(closing.done, timeout=WAIT)
 
 
 def test_command_gets_its_reply_with_latency(qtbot: QtBot, panel: ComposerPanel, broker: Broker) -> None:

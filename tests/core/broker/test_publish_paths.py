@@ -1,0 +1,89 @@
+"""``Broker.publish`` inlines its hot path for speed; it must do exactly what the general route does.
+
+The same publishes go once through ``publish`` (the inlined path on known channels, its
+fallback otherwise) and once through ``publish_message`` (always the general ``_route``);
+everything observable afterwards must be equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from eventdeck.core import Broker, BrokerEvent, Kind, Message, Overflow, PayloadLike, PublishTimeout
+
+Publish = Callable[[Broker, str, PayloadLike, Kind, bool], Awaitable[int | str]]
+TIMEOUT = 0.02  # a full 'block' subscription gives up this fast
+
+
+async def through_publish(broker: Broker, channel: str, payload: PayloadLike, kind: Kind, retain: bool) -> int | str:
+    try:
+        receipt = await broker.publish(channel, payload, kind=kind, retain=retain, correlation_id="c1", timeout=TIMEOUT)
+    except PublishTimeout:
+        return "timed out"
+    return receipt.queued
+
+
+async def through_route(broker: Broker, channel: str, payload: PayloadLike, kind: Kind, retain: bool) -> int | str:
+    message = Message.build(channel, payload, kind=kind, publisher=broker.default_publisher, correlation_id="c1")
+    try:
+        receipt = await broker.publish_message(message, retain=retain, timeout=TIMEOUT)
+    except PublishTimeout:
+        return "timed out"
+    return receipt.queued
+
+
+def observable(item: Message | BrokerEvent) -> tuple[Any, ...]:
+    """A tap item without what differs between runs (ids, timestamps)."""
+    if isinstance(item, Message):
+        return ("published", item.channel, item.kind, item.payload, item.publisher, item.correlation_id)
+    payload = None if item.message is None else item.message.payload
+    return (item.kind, item.channel, item.subscription, item.detail, payload)
+
+
+async def scenario(publish: Publish, overflow: Overflow, declare: bool) -> dict[str, Any]:
+    async with Broker() as broker:
+        tap = broker.tap()
+        if declare:  # known channels: every publish may take the inlined path
+            for name in ("a/b", "a/c", "x/y", "$dead/a/b", "$reply/ui"):
+                broker.declare_channel(name)
+        full = broker.subscribe("a/b", name="full", max_pending=2, overflow=overflow)
+        broker.subscribe("a/+", name="wildcard")
+        broker.subscribe("#", name="everything")  # not '$dead/...' nor '$reply/...'
+        broker.subscribe("x/#", name="paused").pause()
+        leaving = broker.subscribe("a/c", name="leaving")
+        queued = [await publish(broker, "a/b", {"n": n}, Kind.EVENT, False) for n in range(4)]
+        queued.append(await publish(broker, "a/c", "kept", Kind.EVENT, True))
+        leaving.unsubscribe()
+        queued.append(await publish(broker, "a/c", "after one left", Kind.EVENT, False))
+        queued.append(await publish(broker, "x/y", b"\x00\xff", Kind.EVENT, False))
+        queued.append(await publish(broker, "$dead/a/b", "nobody listens", Kind.EVENT, False))
+        queued.append(await publish(broker, "$reply/ui", "no request waits", Kind.REPLY, False))
+        late = broker.subscribe("a/+", name="late")  # gets the retained message first
+        queued.append(await publish(broker, "a/c", b"", Kind.EVENT, True))  # clears it
+        full.pause()
+        queued.append(await publish(broker, "a/b", "while paused", Kind.EVENT, False))
+        return {
+            "queued": queued,
+            "queues": {sub.name: [m.payload for m in sub.queue] for sub in (full, late)},
+            "subscriptions": broker.subscriptions(),
+            "channels": [info._replace(last_time=None) for info in broker.channels()],
+            "stats": broker.stats()._replace(time=0.0),
+            "retained": broker.retained("a/c"),
+            "tap": [observable(item) for item in tap.drain().events],
+        }
+
+
+@pytest.mark.parametrize("declare", [True, False], ids=["known channels", "new channels"])
+@pytest.mark.parametrize("overflow", list(Overflow), ids=lambda policy: policy.value)
+async def test_inlined_publish_matches_the_general_route(overflow: Overflow, declare: bool) -> None:
+    inlined = await scenario(through_publish, overflow, declare)
+    routed = await scenario(through_route, overflow, declare)
+    assert inlined == routed
+    # The scenario reaches what it claims to: a full queue, a retained value cleared, a late subscriber.
+    expected = {Overflow.DROP_OLDEST: 3, Overflow.DROP_NEWEST: 2, Overflow.BLOCK: "timed out"}[overflow]
+    assert inlined["queued"][2:4] == [expected, expected]
+    assert inlined["retained"] is None
+    assert inlined["queues"]["late"][:2] == [b"kept", b""]  # the retained message first, then the clear
