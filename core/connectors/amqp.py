@@ -29,7 +29,7 @@ from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMess
 from eventdeck.core.broker.message import Kind, Message
 from eventdeck.core.broker.subscription import SubscriptionInfo
 from eventdeck.core.connectors.address import Endpoint, parse_list
-from eventdeck.core.connectors.backend import Capabilities, Outgoing
+from eventdeck.core.connectors.backend import Outgoing
 from eventdeck.core.connectors.base import ConnectorBackend, remote_subscription
 from eventdeck.core.connectors.errors import ConnectorError, causes
 from eventdeck.core.connectors.side_api import SideApi
@@ -67,13 +67,9 @@ class AmqpBackend(ConnectorBackend):
             raise ConnectorError("name at least one exchange to monitor (e.g. exchanges=amq.topic)")
         self.publish_exchange = publish_exchange or self.exchanges[0]
         self.management_url = (management or f"http://{endpoint.address.rsplit(':', 1)[0]}:15672").rstrip("/")
-        self.capabilities = Capabilities(
-            lists_channels=False,
-            lists_subscribers=False,  # until the management API answers
-            request_reply=True,
-            retained=False,
-            headers=True,
-            virtual_subscribers=False,
+        # Subscribers are listed once the management API answers (see _connect).
+        self.capabilities = dataclasses.replace(
+            self.capabilities, lists_channels=False, lists_subscribers=False, retained=False
         )
         self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None

@@ -138,7 +138,7 @@ class ConnectorBackend(abc.ABC):
         self.initial_backoff = initial_backoff
         self.max_backoff = max_backoff
         self.refresh_interval = refresh_interval
-        self.capabilities = Capabilities(virtual_subscribers=False)
+        self.capabilities = Capabilities(virtual_subscribers=False)  # each connector says what else it lacks
         self.gaps = 0
         self.skipped = 0  # messages the mirror could not take (larger than its max_payload)
         self._status = Status(ConnectionState.DISCONNECTED, "not connected")

@@ -21,7 +21,7 @@ from typing import Any
 from eventdeck.core.broker.errors import InvalidChannel
 from eventdeck.core.broker.message import Kind
 from eventdeck.core.connectors.address import Endpoint, parse_bool
-from eventdeck.core.connectors.backend import Capabilities, Outgoing
+from eventdeck.core.connectors.backend import Outgoing
 from eventdeck.core.connectors.base import ConnectorBackend
 from eventdeck.core.connectors.errors import ConnectorError, causes
 from eventdeck.core.connectors.mqtt_client import AUTH_REFUSALS, MqttConnection, MqttRefusedError
@@ -56,13 +56,8 @@ class MqttBackend(ConnectorBackend):
         self.client_id = f"eventdeck-{uuid.uuid4().hex[:12]}"
         self.reply_topic = f"eventdeck/reply/{self.client_id}"
         v5 = self.version == c.MQTT_5
-        self.capabilities = Capabilities(
-            lists_channels=False,
-            lists_subscribers=False,
-            request_reply=v5,
-            retained=True,
-            headers=v5,
-            virtual_subscribers=False,
+        self.capabilities = replace(
+            self.capabilities, lists_channels=False, lists_subscribers=False, request_reply=v5, headers=v5
         )
         self._connection: MqttConnection | None = None
 

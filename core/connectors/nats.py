@@ -27,7 +27,7 @@ from nats.aio.subscription import Subscription as NatsSubscription
 
 from eventdeck.core.broker.message import Kind
 from eventdeck.core.connectors.address import Endpoint, parse_bool
-from eventdeck.core.connectors.backend import Capabilities, Outgoing
+from eventdeck.core.connectors.backend import Outgoing
 from eventdeck.core.connectors.base import ConnectorBackend, StreamInfo, remote_subscription
 from eventdeck.core.connectors.errors import ConnectorError, causes, describe_network_failure
 from eventdeck.core.connectors.side_api import SideApi
@@ -64,13 +64,9 @@ class NatsBackend(ConnectorBackend):
         super().__init__(endpoint, **options)
         self.monitor_url = (monitor or f"http://{endpoint.address.rsplit(':', 1)[0]}:8222").rstrip("/")
         self.jetstream = jetstream
-        self.capabilities = Capabilities(
-            lists_channels=False,
-            lists_subscribers=False,  # until the monitoring endpoint answers
-            request_reply=True,
-            retained=False,
-            headers=True,
-            virtual_subscribers=False,
+        # Subscribers are listed once the monitoring endpoint answers (see _connect).
+        self.capabilities = dataclasses.replace(
+            self.capabilities, lists_channels=False, lists_subscribers=False, retained=False
         )
         self._client: NatsClient | None = None
         self._subscription: NatsSubscription | None = None

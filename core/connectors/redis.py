@@ -37,7 +37,7 @@ from redis.exceptions import AuthenticationError, ResponseError
 
 from eventdeck.core.broker.message import JSON, Kind, to_payload
 from eventdeck.core.connectors.address import Endpoint, parse_bool
-from eventdeck.core.connectors.backend import Capabilities, Outgoing
+from eventdeck.core.connectors.backend import Outgoing
 from eventdeck.core.connectors.base import ConnectorBackend, StreamInfo, escape_channel, remote_subscription
 from eventdeck.core.connectors.errors import causes
 
@@ -56,14 +56,7 @@ class RedisBackend(ConnectorBackend):
     def __init__(self, endpoint: Endpoint, *, streams: bool = True, **options: Any) -> None:
         super().__init__(endpoint, **options)
         self.list_streams = streams
-        self.capabilities = Capabilities(
-            lists_channels=True,
-            lists_subscribers=True,
-            request_reply=True,
-            retained=False,
-            headers=False,
-            virtual_subscribers=False,
-        )
+        self.capabilities = replace(self.capabilities, retained=False, headers=False)
         self._client: aioredis.Redis | None = None
         self._pubsub: aioredis.client.PubSub | None = None
         self._stream_ids: dict[str, str] | None = None  # stream key -> last entry id read; None: not listed yet

@@ -15,7 +15,7 @@ from typing import Any, Self, TypeVar
 import pytest
 
 from eventdeck.core import Broker, Message
-from eventdeck.core.connectors import GAP_CHANNEL, ConnectorBackend, backend_from_url, parse_url
+from eventdeck.core.connectors import GAP_CHANNEL, ConnectorBackend, ConnectorError, backend_from_url, parse_url
 from eventdeck.core.connectors.backend import ConnectionState, Status
 
 WAIT = 15.0  # generous: the machine is small and shared
@@ -53,6 +53,15 @@ async def connected(url: str, kind: type[B], service: str, **options: Any) -> As
         yield connector
     finally:
         await connector.stop()
+
+
+async def check_network_failures_are_named(scheme: str) -> None:
+    """Nothing listening and an unknown host are said in those words, whatever the client library raised."""
+    port = free_port()
+    with pytest.raises(ConnectorError, match=f"nothing listens on 127.0.0.1:{port}"):
+        await backend_from_url(f"{scheme}://127.0.0.1:{port}").start()
+    with pytest.raises(ConnectorError, match=r"unknown host 'no-such-host\.invalid'"):
+        await backend_from_url(f"{scheme}://no-such-host.invalid").start()
 
 
 def free_port() -> int:

@@ -17,6 +17,7 @@ from eventdeck.core.connectors.amqp import AmqpBackend, binding_to_pattern
 from tests.integration.connector_support import (
     WAIT,
     PrivateServer,
+    check_network_failures_are_named,
     check_reconnect_to,
     connected,
     free_port,
@@ -118,9 +119,7 @@ async def test_specific_errors() -> None:
         await backend_from_url("amqp://guest:wrong@127.0.0.1:5672/").start()
     with pytest.raises(ConnectorError, match=r"RabbitMQ has no exchange 'edtest\.none'"):
         await backend_from_url(URL, exchanges=["edtest.none"]).start()
-    port = free_port()
-    with pytest.raises(ConnectorError, match=f"nothing listens on 127.0.0.1:{port}"):
-        await backend_from_url(f"amqp://127.0.0.1:{port}/").start()
+    await check_network_failures_are_named("amqp")
 
 
 RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
