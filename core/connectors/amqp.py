@@ -67,7 +67,7 @@ class AmqpBackend(ConnectorBackend):
             raise ConnectorError("name at least one exchange to monitor (e.g. exchanges=amq.topic)")
         self.publish_exchange = publish_exchange or self.exchanges[0]
         self.management_url = (management or f"http://{endpoint.address.rsplit(':', 1)[0]}:15672").rstrip("/")
-        # Subscribers are listed once the management API answers (see _connect).
+        # Subscribers are listed once the management API answers (the side API, see _connect).
         self.capabilities = dataclasses.replace(
             self.capabilities, lists_channels=False, lists_subscribers=False, retained=False
         )
@@ -75,7 +75,7 @@ class AmqpBackend(ConnectorBackend):
         self._exchange: AbstractExchange | None = None
         self._monitor: AbstractQueue | None = None
         self._replies: AbstractQueue | None = None
-        self._management = SideApi(
+        self.side_api = self._management = SideApi(
             self.management_url, username=endpoint.username or "guest", password=endpoint.password or "guest"
         )
         self._lost: asyncio.Future[BaseException | None] | None = None
@@ -115,12 +115,7 @@ class AmqpBackend(ConnectorBackend):
         await replies.consume(self._on_reply, no_ack=True)
         self._channel, self._monitor, self._replies, self._lost = channel, monitor, replies, lost
         self._exchange = await channel.get_exchange(self.publish_exchange, ensure=False)
-        listed = await self._management.answers("/api/overview")
-        self.capabilities = dataclasses.replace(self.capabilities, lists_subscribers=listed)
-
-    async def stop(self) -> None:
-        await super().stop()
-        await self._management.close()
+        await self._ask_side_api("/api/overview")
 
     async def _pump(self) -> None:
         monitor, lost = self._monitor, self._lost

@@ -13,11 +13,12 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Hashable, Mapping
 from contextlib import AsyncExitStack
-from typing import Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from eventdeck.core.broker.broker import Broker, Receipt
 from eventdeck.core.broker.errors import InvalidChannel, NoResponderError, PayloadTooLarge, RequestTimeout
@@ -33,6 +34,9 @@ from eventdeck.core.connectors.backend import (
     StatusListener,
 )
 from eventdeck.core.connectors.errors import ConnectorError, describe_network_failure
+
+if TYPE_CHECKING:  # only the connectors that have one import it (and aiohttp with it)
+    from eventdeck.core.connectors.side_api import SideApi
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +153,8 @@ class ConnectorBackend(abc.ABC):
         self._subscriptions: list[SubscriptionInfo] | None = None
         self._streams: list[StreamInfo] | None = None
         self._burst = 0  # messages mirrored since the pump last yielded to the event loop
+        # An HTTP API beside the broker that lists subscribers (RabbitMQ management, NATS monitoring), if any.
+        self.side_api: SideApi | None = None
 
     # -- state ---------------------------------------------------------------
 
@@ -219,12 +225,19 @@ class ConnectorBackend(abc.ABC):
         except TimeoutError:  # _close() swallows its own errors: this is our deadline
             log.warning("%s: disconnecting took over %g s; gave up waiting", self.name, self.connect_timeout)
         await self.broker.close()
+        if self.side_api is not None:
+            await self.side_api.close()
         self._set_status(ConnectionState.DISCONNECTED, f"disconnected from {self.name}")
 
     async def refresh(self) -> None:
         """Ask the broker now for the channels and subscribers it reports (also done every ``refresh_interval``)."""
         if self._stack is not None:
             await self._refresh()
+
+    async def _ask_side_api(self, path: str) -> None:
+        """Subscribers are listed (``capabilities.lists_subscribers``) while the side API answers ``path``."""
+        listed = self.side_api is not None and await self.side_api.answers(path)
+        self.capabilities = dataclasses.replace(self.capabilities, lists_subscribers=listed)
 
     async def _open(self) -> None:
         stack = AsyncExitStack()

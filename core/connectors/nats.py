@@ -64,13 +64,13 @@ class NatsBackend(ConnectorBackend):
         super().__init__(endpoint, **options)
         self.monitor_url = (monitor or f"http://{endpoint.address.rsplit(':', 1)[0]}:8222").rstrip("/")
         self.jetstream = jetstream
-        # Subscribers are listed once the monitoring endpoint answers (see _connect).
+        # Subscribers are listed once the monitoring endpoint answers (the side API, see _connect).
         self.capabilities = dataclasses.replace(
             self.capabilities, lists_channels=False, lists_subscribers=False, retained=False
         )
         self._client: NatsClient | None = None
         self._subscription: NatsSubscription | None = None
-        self._monitoring = SideApi(self.monitor_url)
+        self.side_api = self._monitoring = SideApi(self.monitor_url)
         self._last_error: BaseException | None = None
 
     async def _connect(self, stack: AsyncExitStack) -> None:
@@ -98,12 +98,7 @@ class NatsBackend(ConnectorBackend):
         self._subscription = await client.subscribe(
             ">", pending_msgs_limit=PENDING_MESSAGES, pending_bytes_limit=PENDING_BYTES
         )
-        lists = await self._monitoring.answers("/varz")
-        self.capabilities = dataclasses.replace(self.capabilities, lists_subscribers=lists)
-
-    async def stop(self) -> None:
-        await super().stop()
-        await self._monitoring.close()
+        await self._ask_side_api("/varz")
 
     async def _pump(self) -> None:
         subscription = self._subscription
