@@ -1,5 +1,8 @@
 """Connectors to brokers people already run (MQTT, RabbitMQ, NATS, Redis), each a ``Backend``.
 
+The ``Backend`` interface the GUI, replay and scripts talk to (and ``EmbeddedBackend``, the
+in-process broker as one) is in ``eventdeck.core.connectors.backend`` and exported here.
+
 ``backend_from_url("mqtt://127.0.0.1:1883")`` gives an unstarted backend; ``await backend.start()``
 connects (``ConnectorError`` with a specific reason if it cannot). Client libraries are
 imported only when their connector is asked for.
@@ -15,7 +18,16 @@ import importlib
 from typing import Any
 
 from eventdeck.core.connectors.address import KINDS, Endpoint, TLSOptions, parse_url
-from eventdeck.core.connectors.backend import GAP_CHANNEL, Backend
+from eventdeck.core.connectors.backend import (
+    GAP_CHANNEL,
+    Backend,
+    Capabilities,
+    ConnectionState,
+    EmbeddedBackend,
+    Outgoing,
+    Status,
+    StatusListener,
+)
 from eventdeck.core.connectors.base import ConnectorBackend
 from eventdeck.core.connectors.errors import ConnectorError
 
@@ -29,9 +41,16 @@ _MODULES = {
 __all__ = [
     "GAP_CHANNEL",
     "KINDS",
+    "Backend",
+    "Capabilities",
+    "ConnectionState",
     "ConnectorBackend",
     "ConnectorError",
+    "EmbeddedBackend",
     "Endpoint",
+    "Outgoing",
+    "Status",
+    "StatusListener",
     "TLSOptions",
     "backend_for",
     "backend_from_url",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from collections.abc import Mapping
+from collections.abc import Hashable
 from contextlib import AsyncExitStack
 from typing import Any
 from urllib.parse import quote
@@ -26,10 +26,10 @@ import aio_pika
 import aiormq.exceptions
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage, AbstractQueue
 
-from eventdeck.core.broker.message import JSON, Kind, Message, PayloadLike, to_payload
+from eventdeck.core.broker.message import Kind, Message
 from eventdeck.core.broker.subscription import SubscriptionInfo
 from eventdeck.core.connectors.address import Endpoint, parse_list
-from eventdeck.core.connectors.backend import Capabilities
+from eventdeck.core.connectors.backend import Outgoing
 from eventdeck.core.connectors.base import ConnectorBackend, remote_subscription
 from eventdeck.core.connectors.errors import ConnectorError, causes
 from eventdeck.core.connectors.side_api import SideApi
@@ -67,19 +67,15 @@ class AmqpBackend(ConnectorBackend):
             raise ConnectorError("name at least one exchange to monitor (e.g. exchanges=amq.topic)")
         self.publish_exchange = publish_exchange or self.exchanges[0]
         self.management_url = (management or f"http://{endpoint.address.rsplit(':', 1)[0]}:15672").rstrip("/")
-        self.capabilities = Capabilities(
-            lists_channels=False,
-            lists_subscribers=False,  # until the management API answers
-            request_reply=True,
-            retained=False,
-            headers=True,
-            virtual_subscribers=False,
+        # Subscribers are listed once the management API answers (the side API, see _connect).
+        self.capabilities = dataclasses.replace(
+            self.capabilities, lists_channels=False, lists_subscribers=False, retained=False
         )
         self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
         self._monitor: AbstractQueue | None = None
         self._replies: AbstractQueue | None = None
-        self._management = SideApi(
+        self.side_api = self._management = SideApi(
             self.management_url, username=endpoint.username or "guest", password=endpoint.password or "guest"
         )
         self._lost: asyncio.Future[BaseException | None] | None = None
@@ -119,12 +115,7 @@ class AmqpBackend(ConnectorBackend):
         await replies.consume(self._on_reply, no_ack=True)
         self._channel, self._monitor, self._replies, self._lost = channel, monitor, replies, lost
         self._exchange = await channel.get_exchange(self.publish_exchange, ensure=False)
-        listed = await self._management.answers("/api/overview")
-        self.capabilities = dataclasses.replace(self.capabilities, lists_subscribers=listed)
-
-    async def stop(self) -> None:
-        await super().stop()
-        await self._management.close()
+        await self._ask_side_api("/api/overview")
 
     async def _pump(self) -> None:
         monitor, lost = self._monitor, self._lost
@@ -165,10 +156,7 @@ class AmqpBackend(ConnectorBackend):
         )
 
     async def _on_reply(self, incoming: AbstractIncomingMessage) -> None:
-        future = self._pending.pop(incoming.correlation_id or "", None)
-        message = await self._mirror_incoming(incoming, Kind.REPLY)
-        if future is not None and message is not None and not future.done():
-            future.set_result(message)
+        self._answer(incoming.correlation_id or "", await self._mirror_incoming(incoming, Kind.REPLY))
 
     async def _refresh(self) -> None:
         if self.capabilities.lists_subscribers:
@@ -202,24 +190,15 @@ class AmqpBackend(ConnectorBackend):
             )
         return listed
 
-    async def _send(
-        self,
-        channel: str,
-        payload: bytes,
-        *,
-        headers: Mapping[str, str] | None,
-        content_type: str,
-        retain: bool,
-        correlation_id: str | None = None,
-    ) -> None:
+    async def _send(self, channel: str, payload: bytes, options: Outgoing) -> None:
         exchange = self._exchange
         assert exchange is not None
         message = aio_pika.Message(
             payload,
-            headers=dict(headers) if headers else None,
-            content_type=content_type,
-            correlation_id=correlation_id,
-            reply_to=self._replies.name if correlation_id and self._replies else None,
+            headers=dict(options.headers) if options.headers else None,
+            content_type=options.content_type,
+            correlation_id=options.correlation_id,
+            reply_to=options.reply_to,
             app_id="eventdeck",
         )
         try:
@@ -227,28 +206,12 @@ class AmqpBackend(ConnectorBackend):
         except aiormq.exceptions.AMQPError as exc:
             raise ConnectorError(f"could not publish to {channel!r} on {self.name}: {self.describe(exc)}") from exc
 
-    async def request(
-        self,
-        channel: str,
-        payload: PayloadLike = b"",
-        *,
-        timeout: float = 5.0,  # noqa: ASYNC109 - a per-request deadline is the API
-        headers: Mapping[str, str] | None = None,
-        content_type: str = JSON,
-        publisher: str = "",
-    ) -> Message:
-        """Publish with ``reply_to`` (our callback queue) and a ``correlation_id``; wait for the matching reply."""
-        self._require_connection()
+    def _address(self, options: Outgoing) -> tuple[Hashable, Outgoing]:
+        """``reply_to`` our exclusive callback queue, and a ``correlation_id`` the reply carries back."""
+        replies = self._replies
+        assert replies is not None
         correlation = uuid.uuid4().hex
-        send = self._send(
-            channel,
-            to_payload(payload),
-            headers=headers,
-            content_type=content_type,
-            retain=False,
-            correlation_id=correlation,
-        )
-        return await self._request_reply(correlation, channel, timeout, send)
+        return correlation, dataclasses.replace(options, correlation_id=correlation, reply_to=replies.name)
 
     def _describe(self, exc: BaseException) -> str | None:
         for cause in causes(exc):

@@ -52,6 +52,20 @@ class Status:
 StatusListener = Callable[[Status], None]
 
 
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """How a message goes out besides its channel and payload: ``Backend.publish``'s and ``request``'s
+    keywords gathered once, plus the correlation id and reply address a command is sent with."""
+
+    kind: Kind = Kind.EVENT
+    headers: Mapping[str, str] | None = None
+    content_type: str = JSON
+    retain: bool = False
+    publisher: str = ""
+    correlation_id: str | None = None
+    reply_to: str | None = None
+
+
 class Backend(Protocol):
     """The interface the GUI uses for everything; see the module docstring."""
 

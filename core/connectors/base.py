@@ -13,19 +13,30 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from contextlib import AsyncExitStack
-from typing import Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from eventdeck.core.broker.broker import Broker, Receipt
-from eventdeck.core.broker.errors import InvalidChannel, PayloadTooLarge, RequestTimeout
+from eventdeck.core.broker.errors import InvalidChannel, NoResponderError, PayloadTooLarge, RequestTimeout
 from eventdeck.core.broker.message import JSON, Kind, Message, PayloadLike, to_payload
 from eventdeck.core.broker.subscription import AckMode, Overflow, State, SubscriptionInfo
 from eventdeck.core.connectors.address import Endpoint
-from eventdeck.core.connectors.backend import GAP_CHANNEL, Capabilities, ConnectionState, Status, StatusListener
+from eventdeck.core.connectors.backend import (
+    GAP_CHANNEL,
+    Capabilities,
+    ConnectionState,
+    Outgoing,
+    Status,
+    StatusListener,
+)
 from eventdeck.core.connectors.errors import ConnectorError, describe_network_failure
+
+if TYPE_CHECKING:  # only the connectors that have one import it (and aiohttp with it)
+    from eventdeck.core.connectors.side_api import SideApi
 
 log = logging.getLogger(__name__)
 
@@ -103,11 +114,14 @@ class ConnectorBackend(abc.ABC):
 
     Subclasses implement ``_connect`` (open the client, register clean-up on the exit
     stack, subscribe to everything), ``_pump`` (move messages into the mirror until the
-    connection is lost), ``_send`` and ``request``; optionally ``_refresh`` (channels and
-    subscribers the broker reports) and ``_describe`` (protocol-specific failure words).
+    connection is lost, handing replies to ``_answer``), ``_send``, ``_address`` (a command's
+    reply address) and ``_refresh`` (channels and subscribers the broker reports); optionally
+    ``_describe`` (protocol-specific failure words).
     """
 
     kind: ClassVar[str]
+    # Why commands cannot be sent, for a connection without request/reply.
+    no_commands: ClassVar[str] = "this broker does not carry commands with replies"
     # Options accepted in the URL query string, with their parsers (keyword options win).
     query_options: ClassVar[Mapping[str, Callable[[str], object]]] = {}
 
@@ -128,17 +142,19 @@ class ConnectorBackend(abc.ABC):
         self.initial_backoff = initial_backoff
         self.max_backoff = max_backoff
         self.refresh_interval = refresh_interval
-        self.capabilities = Capabilities(virtual_subscribers=False)
+        self.capabilities = Capabilities(virtual_subscribers=False)  # each connector says what else it lacks
         self.gaps = 0
         self.skipped = 0  # messages the mirror could not take (larger than its max_payload)
         self._status = Status(ConnectionState.DISCONNECTED, "not connected")
         self._listeners: list[StatusListener] = []
-        self._pending: dict[Hashable, asyncio.Future[Message]] = {}  # replies awaited, by correlation key
+        self._pending: dict[Hashable, asyncio.Future[Message | None]] = {}  # replies awaited, by _address's key
         self._stack: AsyncExitStack | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._subscriptions: list[SubscriptionInfo] | None = None
         self._streams: list[StreamInfo] | None = None
         self._burst = 0  # messages mirrored since the pump last yielded to the event loop
+        # An HTTP API beside the broker that lists subscribers (RabbitMQ management, NATS monitoring), if any.
+        self.side_api: SideApi | None = None
 
     # -- state ---------------------------------------------------------------
 
@@ -209,12 +225,19 @@ class ConnectorBackend(abc.ABC):
         except TimeoutError:  # _close() swallows its own errors: this is our deadline
             log.warning("%s: disconnecting took over %g s; gave up waiting", self.name, self.connect_timeout)
         await self.broker.close()
+        if self.side_api is not None:
+            await self.side_api.close()
         self._set_status(ConnectionState.DISCONNECTED, f"disconnected from {self.name}")
 
     async def refresh(self) -> None:
         """Ask the broker now for the channels and subscribers it reports (also done every ``refresh_interval``)."""
         if self._stack is not None:
             await self._refresh()
+
+    async def _ask_side_api(self, path: str) -> None:
+        """Subscribers are listed (``capabilities.lists_subscribers``) while the side API answers ``path``."""
+        listed = self.side_api is not None and await self.side_api.answers(path)
+        self.capabilities = dataclasses.replace(self.capabilities, lists_subscribers=listed)
 
     async def _open(self) -> None:
         stack = AsyncExitStack()
@@ -368,22 +391,11 @@ class ConnectorBackend(abc.ABC):
     ) -> Receipt | None:
         """Publish on the real broker. Returns None: the message shows up in the mirror when the broker echoes it."""
         self._require_connection()
-        self._check_features(headers, retain)
-        await self._send(channel, to_payload(payload), headers=headers, content_type=content_type, retain=retain)
+        options = Outgoing(kind, headers, content_type, retain, publisher)
+        self._check_features(options)
+        await self._send(channel, to_payload(payload), options)
         return None
 
-    @abc.abstractmethod
-    async def _send(
-        self,
-        channel: str,
-        payload: bytes,
-        *,
-        headers: Mapping[str, str] | None,
-        content_type: str,
-        retain: bool,
-    ) -> None: ...
-
-    @abc.abstractmethod
     async def request(
         self,
         channel: str,
@@ -393,32 +405,66 @@ class ConnectorBackend(abc.ABC):
         headers: Mapping[str, str] | None = None,
         content_type: str = JSON,
         publisher: str = "",
-    ) -> Message: ...
+    ) -> Message:
+        """Send a command with a reply address (``_address``), then wait for the reply the pump hands to ``_answer``.
 
-    def _check_features(self, headers: Mapping[str, str] | None, retain: bool = False) -> None:
-        if retain and not self.capabilities.retained:
-            raise ConnectorError(f"{self.name} does not keep retained messages")
-        if headers and not self.capabilities.headers:
-            raise ConnectorError(f"{self.name} cannot carry message headers")
-
-    async def _request_reply(self, key: Hashable, channel: str, timeout: float, send: Awaitable[None]) -> Message:  # noqa: ASYNC109
-        """Await ``send`` (a command), then the reply the pump files under ``key`` in ``self._pending``.
-
-        ``RequestTimeout`` with the elapsed time when no reply comes.
+        ``RequestTimeout`` with the elapsed time when no reply comes; ``NoResponderError`` when the broker
+        says nobody listens.
         """
-        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._require_connection()
+        if not self.capabilities.request_reply:
+            raise ConnectorError(self.no_commands)
+        options = Outgoing(Kind.COMMAND, headers, content_type, publisher=publisher)
+        self._check_features(options)
+        key, options = self._address(options)
+        future: asyncio.Future[Message | None] = asyncio.get_running_loop().create_future()
         self._pending[key] = future
         started = time.monotonic()
         try:
-            await send
+            await self._send(channel, to_payload(payload), options)
             async with asyncio.timeout(timeout):
-                return await future
+                reply = await future
         except TimeoutError:
             raise RequestTimeout(channel, time.monotonic() - started) from None
         finally:
             self._pending.pop(key, None)
+        if reply is None:
+            raise NoResponderError(channel)
+        return reply
+
+    def _answer(self, key: Hashable, reply: Message | None) -> None:
+        """Hand ``reply`` (as mirrored) to the request waiting under ``key``, if one is.
+
+        None (a reply the mirror could not take) leaves the request to time out.
+        """
+        if reply is not None:
+            self._settle(key, reply)
+
+    def _no_responder(self, key: Hashable) -> None:
+        """The broker says nobody listens to the command waiting under ``key``."""
+        self._settle(key, None)
+
+    def _settle(self, key: Hashable, reply: Message | None) -> None:
+        future = self._pending.pop(key, None)
+        if future is not None and not future.done():
+            future.set_result(reply)
+
+    def _check_features(self, options: Outgoing) -> None:
+        if options.retain and not self.capabilities.retained:
+            raise ConnectorError(f"{self.name} does not keep retained messages")
+        if options.headers and not self.capabilities.headers:
+            raise ConnectorError(f"{self.name} cannot carry message headers")
 
     # -- for subclasses --------------------------------------------------------
+
+    @abc.abstractmethod
+    async def _send(self, channel: str, payload: bytes, options: Outgoing) -> None:
+        """Put one message on the wire (a command when ``options.reply_to`` is set)."""
+
+    @abc.abstractmethod
+    def _address(self, options: Outgoing) -> tuple[Hashable, Outgoing]:
+        """A new command's reply address: the key its reply will be answered under, and ``options``
+        with the correlation id and ``reply_to`` the broker carries."""
 
     @abc.abstractmethod
     async def _connect(self, stack: AsyncExitStack) -> None: ...

@@ -33,6 +33,8 @@ def describe_network_failure(exc: BaseException, host: str, port: int, timeout: 
             return f"TLS failure with {host}:{port}: {cause.reason or cause}"
         if isinstance(cause, socket.gaierror):
             return f"unknown host {host!r}: {cause.strerror}"
+        if isinstance(cause, OSError) and cause.errno == socket.EAI_NONAME:  # aiormq's own error for a failed lookup
+            return f"unknown host {host!r}"
         if isinstance(cause, ConnectionRefusedError) or getattr(cause, "errno", None) == errno.ECONNREFUSED:
             return f"nothing listens on {host}:{port} (connection refused)"
         if isinstance(cause, TimeoutError):

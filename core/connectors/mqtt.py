@@ -6,21 +6,22 @@ reply there with the same correlation data. User properties map to headers.
 With ``protocol=3`` (MQTT 3.1.1) there are no headers and no request/reply.
 MQTT brokers do not list subscribers or topics, so channels come from traffic
 (and the retained messages the broker sends on subscribe). The wire work is in
-``mqtt_wire`` (see there why it is not aiomqtt).
+``mqtt_client`` (see there why it is not aiomqtt).
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import Hashable
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from typing import Any
 
 from eventdeck.core.broker.errors import InvalidChannel
-from eventdeck.core.broker.message import JSON, Kind, Message, PayloadLike, to_payload
+from eventdeck.core.broker.message import Kind
 from eventdeck.core.connectors.address import Endpoint, parse_bool
-from eventdeck.core.connectors.backend import Capabilities
+from eventdeck.core.connectors.backend import Outgoing
 from eventdeck.core.connectors.base import ConnectorBackend
 from eventdeck.core.connectors.errors import ConnectorError, causes
 from eventdeck.core.connectors.mqtt_client import AUTH_REFUSALS, MqttClientProtocol, MqttRefusedError
@@ -30,6 +31,7 @@ from eventdeck.core.mqtt_codec.records import NO_PROPERTIES, Connect, Properties
 
 class MqttBackend(ConnectorBackend):
     kind = "mqtt"
+    no_commands = "commands need MQTT 5 (response topic + correlation data); this is MQTT 3.1.1"
     query_options = {"sys": parse_bool, "protocol": int, "qos": int}
 
     def __init__(
@@ -54,13 +56,8 @@ class MqttBackend(ConnectorBackend):
         self.client_id = f"eventdeck-{uuid.uuid4().hex[:12]}"
         self.reply_topic = f"eventdeck/reply/{self.client_id}"
         v5 = self.version == c.MQTT_5
-        self.capabilities = Capabilities(
-            lists_channels=False,
-            lists_subscribers=False,
-            request_reply=v5,
-            retained=True,
-            headers=v5,
-            virtual_subscribers=False,
+        self.capabilities = replace(
+            self.capabilities, lists_channels=False, lists_subscribers=False, request_reply=v5, headers=v5
         )
         self._connection: MqttClientProtocol | None = None
 
@@ -102,10 +99,8 @@ class MqttBackend(ConnectorBackend):
         props = publish.properties
         correlation = props.correlation_data
         kind = Kind.COMMAND if props.response_topic else Kind.EVENT
-        future = None
         if correlation is not None and not props.response_topic:
             kind = Kind.REPLY
-            future = self._pending.pop(correlation, None) if publish.topic == self.reply_topic else None
         mirrored = await self.mirror(
             publish.topic,
             publish.payload,
@@ -116,62 +111,33 @@ class MqttBackend(ConnectorBackend):
             reply_to=props.response_topic,
             retain=publish.retain,
         )
-        if future is not None and mirrored is not None and not future.done():
-            future.set_result(mirrored)
+        if kind is Kind.REPLY and publish.topic == self.reply_topic:
+            self._answer(correlation, mirrored)
 
     async def _refresh(self) -> None:
         """MQTT brokers report neither topics nor subscribers: channels come from traffic."""
 
-    async def _send(
-        self,
-        channel: str,
-        payload: bytes,
-        *,
-        headers: Mapping[str, str] | None,
-        content_type: str,
-        retain: bool,
-        correlation: bytes | None = None,
-    ) -> None:
+    async def _send(self, channel: str, payload: bytes, options: Outgoing) -> None:
         connection = self._connection
         assert connection is not None
         if "+" in channel or "#" in channel or not channel:
             raise InvalidChannel(channel, "MQTT topics to publish to cannot be empty or hold '+' or '#'")
+        correlation = options.correlation_id
         properties = Properties(
-            content_type=content_type,
-            user_properties=tuple(headers.items()) if headers else (),
-            response_topic=self.reply_topic if correlation is not None else None,
-            correlation_data=correlation,
+            content_type=options.content_type,
+            user_properties=tuple(options.headers.items()) if options.headers else (),
+            response_topic=options.reply_to,
+            correlation_data=correlation.encode() if correlation is not None else None,
         )
         try:
-            await connection.publish(channel, payload, self.qos, retain, properties)
+            await connection.publish(channel, payload, self.qos, options.retain, properties)
         except (ConnectionError, MqttRefusedError) as exc:
             raise ConnectorError(f"could not publish to {channel!r} on {self.name}: {self.describe(exc)}") from exc
 
-    async def request(
-        self,
-        channel: str,
-        payload: PayloadLike = b"",
-        *,
-        timeout: float = 5.0,  # noqa: ASYNC109 - a per-request deadline is the API
-        headers: Mapping[str, str] | None = None,
-        content_type: str = JSON,
-        publisher: str = "",
-    ) -> Message:
-        """Send a command with an MQTT 5 response topic and correlation data; wait for the reply."""
-        self._require_connection()
-        if not self.capabilities.request_reply:
-            raise ConnectorError("commands need MQTT 5 (response topic + correlation data); this is MQTT 3.1.1")
-        self._check_features(headers)
-        correlation = uuid.uuid4().hex.encode()
-        send = self._send(
-            channel,
-            to_payload(payload),
-            headers=headers,
-            content_type=content_type,
-            retain=False,
-            correlation=correlation,
-        )
-        return await self._request_reply(correlation, channel, timeout, send)
+    def _address(self, options: Outgoing) -> tuple[Hashable, Outgoing]:
+        """MQTT 5 request/response: our response topic, and correlation data the reply carries back."""
+        correlation = uuid.uuid4().hex
+        return correlation.encode(), replace(options, correlation_id=correlation, reply_to=self.reply_topic)
 
     def _describe(self, exc: BaseException) -> str | None:
         for cause in causes(exc):

@@ -3,8 +3,10 @@
 NATS subjects use ``.`` between tokens; the mirror shows them with ``/`` (``a.b`` <->
 ``a/b``; wildcards ``*``/``>`` <-> ``+``/``#``), so a subject that itself holds ``/``
 cannot be told apart from a dotted one. Commands use NATS requests: the command
-carries a reply inbox, the mirror links command and reply by that inbox (their
-correlation id). Subscribers are listed only when the server's monitoring endpoint
+carries a fresh reply inbox, the mirror links command and reply by that inbox (their
+correlation id), and the connector's own ``>`` subscription receives the reply. A server's
+"no responders" status cannot come (that ``>`` always listens) but is a ``NoResponderError``
+where it does. Subscribers are listed only when the server's monitoring endpoint
 (``http://host:8222`` unless ``monitor=`` says otherwise) answers; otherwise they are
 "not exposed". The connector's own JetStream inventory requests are visible in the
 stream as ``$JS/API/...`` traffic, like any other client's.
@@ -12,10 +14,9 @@ stream as ``$JS/API/...`` traffic, like any other client's.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Hashable
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -24,15 +25,15 @@ import nats.errors
 from nats.aio.client import Client as NatsClient
 from nats.aio.subscription import Subscription as NatsSubscription
 
-from eventdeck.core.broker.errors import NoResponderError, RequestTimeout
-from eventdeck.core.broker.message import JSON, Kind, Message, PayloadLike, to_payload
+from eventdeck.core.broker.message import Kind
 from eventdeck.core.connectors.address import Endpoint, parse_bool
-from eventdeck.core.connectors.backend import Capabilities
+from eventdeck.core.connectors.backend import Outgoing
 from eventdeck.core.connectors.base import ConnectorBackend, StreamInfo, remote_subscription
 from eventdeck.core.connectors.errors import ConnectorError, causes, describe_network_failure
 from eventdeck.core.connectors.side_api import SideApi
 
 INBOX_PREFIX = "_INBOX."
+NO_RESPONDERS = "503"  # the status a server answers a request with when no subscription matches
 # Deep enough that a burst at tens of thousands of messages a second never counts as a slow consumer.
 PENDING_MESSAGES = 1_000_000
 PENDING_BYTES = 512 * 1024 * 1024
@@ -63,17 +64,13 @@ class NatsBackend(ConnectorBackend):
         super().__init__(endpoint, **options)
         self.monitor_url = (monitor or f"http://{endpoint.address.rsplit(':', 1)[0]}:8222").rstrip("/")
         self.jetstream = jetstream
-        self.capabilities = Capabilities(
-            lists_channels=False,
-            lists_subscribers=False,  # until the monitoring endpoint answers
-            request_reply=True,
-            retained=False,
-            headers=True,
-            virtual_subscribers=False,
+        # Subscribers are listed once the monitoring endpoint answers (the side API, see _connect).
+        self.capabilities = dataclasses.replace(
+            self.capabilities, lists_channels=False, lists_subscribers=False, retained=False
         )
         self._client: NatsClient | None = None
         self._subscription: NatsSubscription | None = None
-        self._monitoring = SideApi(self.monitor_url)
+        self.side_api = self._monitoring = SideApi(self.monitor_url)
         self._last_error: BaseException | None = None
 
     async def _connect(self, stack: AsyncExitStack) -> None:
@@ -101,12 +98,7 @@ class NatsBackend(ConnectorBackend):
         self._subscription = await client.subscribe(
             ">", pending_msgs_limit=PENDING_MESSAGES, pending_bytes_limit=PENDING_BYTES
         )
-        lists = await self._monitoring.answers("/varz")
-        self.capabilities = dataclasses.replace(self.capabilities, lists_subscribers=lists)
-
-    async def stop(self) -> None:
-        await super().stop()
-        await self._monitoring.close()
+        await self._ask_side_api("/varz")
 
     async def _pump(self) -> None:
         subscription = self._subscription
@@ -127,14 +119,7 @@ class NatsBackend(ConnectorBackend):
                     reply_to=subject_to_channel(reply),
                 )
             elif subject.startswith(INBOX_PREFIX):
-                await mirror(
-                    subject_to_channel(subject),
-                    msg.data,
-                    kind=Kind.REPLY,
-                    headers=headers,
-                    content_type=headers.get("Content-Type") if headers else None,
-                    correlation_id=subject,
-                )
+                await self._mirror_reply(subject, msg.data, headers)
             elif headers:
                 await mirror(
                     subject_to_channel(subject), msg.data, headers=headers, content_type=headers.get("Content-Type")
@@ -143,6 +128,20 @@ class NatsBackend(ConnectorBackend):
                 await mirror(subject_to_channel(subject), msg.data)
         if self._last_error is not None:
             raise self._last_error
+
+    async def _mirror_reply(self, inbox: str, data: bytes, headers: dict[str, str] | None) -> None:
+        """A reply (its inbox is its correlation id); if it answers our request, hand it over."""
+        if headers and headers.get("Status") == NO_RESPONDERS:
+            self._no_responder(inbox)
+        reply = await self.mirror(
+            subject_to_channel(inbox),
+            data,
+            kind=Kind.REPLY,
+            headers=headers,
+            content_type=headers.get("Content-Type") if headers else None,
+            correlation_id=inbox,
+        )
+        self._answer(inbox, reply)
 
     async def _refresh(self) -> None:
         client = self._client
@@ -186,63 +185,22 @@ class NatsBackend(ConnectorBackend):
                 )
         return listed
 
-    async def _send(
-        self,
-        channel: str,
-        payload: bytes,
-        *,
-        headers: Mapping[str, str] | None,
-        content_type: str,
-        retain: bool,
-    ) -> None:
+    async def _send(self, channel: str, payload: bytes, options: Outgoing) -> None:
         client = self._client
         assert client is not None
+        headers = dict(options.headers or {})
+        headers.setdefault("Content-Type", options.content_type)
         try:
-            await client.publish(channel_to_subject(channel), payload, headers=_with_type(headers, content_type))
+            await client.publish(channel_to_subject(channel), payload, reply=options.reply_to or "", headers=headers)
         except nats.errors.Error as exc:
             raise ConnectorError(f"could not publish to {channel!r} on {self.name}: {self.describe(exc)}") from exc
 
-    async def request(
-        self,
-        channel: str,
-        payload: PayloadLike = b"",
-        *,
-        timeout: float = 5.0,  # noqa: ASYNC109 - a per-request deadline is the API
-        headers: Mapping[str, str] | None = None,
-        content_type: str = JSON,
-        publisher: str = "",
-    ) -> Message:
-        """A native NATS request; ``RequestTimeout`` when no reply comes.
-
-        NATS's "no responders" answer cannot happen here: the connector's own ``>``
-        subscription always listens. It is still mapped to ``NoResponderError`` for servers that send it.
-        """
-        self._require_connection()
+    def _address(self, options: Outgoing) -> tuple[Hashable, Outgoing]:
+        """A NATS request: a fresh reply inbox, which is also the correlation id (our ``>`` sees the reply)."""
         client = self._client
         assert client is not None
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        try:
-            reply = await client.request(
-                channel_to_subject(channel),
-                to_payload(payload),
-                timeout=timeout,
-                headers=_with_type(headers, content_type),
-            )
-        except nats.errors.NoRespondersError:
-            raise NoResponderError(channel) from None
-        except nats.errors.TimeoutError:
-            raise RequestTimeout(channel, loop.time() - started) from None
-        reply_headers = reply.headers or {}
-        return Message.build(
-            subject_to_channel(reply.subject),
-            reply.data,
-            kind=Kind.REPLY,
-            content_type=reply_headers.get("Content-Type", JSON),
-            headers=reply_headers,
-            publisher=self.kind,
-            correlation_id=reply.subject,
-        )
+        inbox = client.new_inbox()
+        return inbox, dataclasses.replace(options, correlation_id=inbox, reply_to=inbox)
 
     def _describe(self, exc: BaseException) -> str | None:
         # nats-py reports a failed connect as "no servers available"; the reason went to error_cb.
@@ -258,9 +216,3 @@ class NatsBackend(ConnectorBackend):
         if exc is last:
             return describe_network_failure(exc, self.endpoint.host, self.endpoint.port, self.connect_timeout)
         return None
-
-
-def _with_type(headers: Mapping[str, str] | None, content_type: str) -> dict[str, str]:
-    merged = dict(headers or {})
-    merged.setdefault("Content-Type", content_type)
-    return merged

@@ -25,8 +25,9 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Hashable
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from typing import Any, cast
 
 import redis.asyncio as aioredis
@@ -34,9 +35,9 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import AuthenticationError, ResponseError
 
-from eventdeck.core.broker.message import JSON, Kind, Message, PayloadLike, to_payload
+from eventdeck.core.broker.message import JSON, Kind, to_payload
 from eventdeck.core.connectors.address import Endpoint, parse_bool
-from eventdeck.core.connectors.backend import Capabilities
+from eventdeck.core.connectors.backend import Outgoing
 from eventdeck.core.connectors.base import ConnectorBackend, StreamInfo, escape_channel, remote_subscription
 from eventdeck.core.connectors.errors import causes
 
@@ -55,14 +56,7 @@ class RedisBackend(ConnectorBackend):
     def __init__(self, endpoint: Endpoint, *, streams: bool = True, **options: Any) -> None:
         super().__init__(endpoint, **options)
         self.list_streams = streams
-        self.capabilities = Capabilities(
-            lists_channels=True,
-            lists_subscribers=True,
-            request_reply=True,
-            retained=False,
-            headers=False,
-            virtual_subscribers=False,
-        )
+        self.capabilities = replace(self.capabilities, retained=False, headers=False)
         self._client: aioredis.Redis | None = None
         self._pubsub: aioredis.client.PubSub | None = None
         self._stream_ids: dict[str, str] | None = None  # stream key -> last entry id read; None: not listed yet
@@ -194,10 +188,8 @@ class RedisBackend(ConnectorBackend):
         )
 
     async def _mirror_reply(self, channel: str, data: bytes) -> None:
-        future = self._pending.pop(channel)
-        message = await self.mirror(channel, data, kind=Kind.REPLY, correlation_id=channel.removeprefix(REPLY_PREFIX))
-        if message is not None and not future.done():
-            future.set_result(message)
+        correlation = channel.removeprefix(REPLY_PREFIX)
+        self._answer(channel, await self.mirror(channel, data, kind=Kind.REPLY, correlation_id=correlation))
 
     async def _refresh(self) -> None:
         client = self._client
@@ -267,47 +259,18 @@ class RedisBackend(ConnectorBackend):
                 break
         return sorted(streams)
 
-    async def _send(
-        self,
-        channel: str,
-        payload: bytes,
-        *,
-        headers: Mapping[str, str] | None,
-        content_type: str,
-        retain: bool,
-    ) -> None:
+    async def _send(self, channel: str, payload: bytes, options: Outgoing) -> None:
         client = self._client
         assert client is not None
+        if options.reply_to is not None:
+            payload = _envelope(payload, options)
         await client.publish(channel, payload)
 
-    async def request(
-        self,
-        channel: str,
-        payload: PayloadLike = b"",
-        *,
-        timeout: float = 5.0,  # noqa: ASYNC109 - a per-request deadline is the API
-        headers: Mapping[str, str] | None = None,
-        content_type: str = JSON,
-        publisher: str = "",
-    ) -> Message:
-        """Publish a command envelope (see the module docstring) and wait for a reply on its reply channel."""
-        self._require_connection()
-        self._check_features(headers)
+    def _address(self, options: Outgoing) -> tuple[Hashable, Outgoing]:
+        """A reply channel of the command's own (its key), named after a fresh correlation id."""
         correlation = uuid.uuid4().hex
         reply_to = REPLY_PREFIX + correlation
-        data = to_payload(payload)
-        inner: Any = data.decode(errors="replace")
-        if content_type == JSON:
-            inner = json.loads(data) if data else None
-        envelope = {
-            "eventdeck": Kind.COMMAND.value,
-            "correlation_id": correlation,
-            "reply_to": reply_to,
-            "content_type": content_type,
-            "payload": inner,
-        }
-        send = self._send(channel, to_payload(envelope), headers=None, content_type=JSON, retain=False)
-        return await self._request_reply(reply_to, channel, timeout, send)
+        return reply_to, replace(options, correlation_id=correlation, reply_to=reply_to)
 
     def _describe(self, exc: BaseException) -> str | None:
         for cause in causes(exc):
@@ -317,6 +280,21 @@ class RedisBackend(ConnectorBackend):
                 who = self.endpoint.username or "the default user"
                 return f"Redis at {self.endpoint.address} refused {who}: {cause}"
         return None
+
+
+def _envelope(payload: bytes, command: Outgoing) -> bytes:
+    """A command as the JSON envelope described in the module docstring."""
+    inner: Any = payload.decode(errors="replace")
+    if command.content_type == JSON:
+        inner = json.loads(payload) if payload else None
+    envelope = {
+        "eventdeck": Kind.COMMAND.value,
+        "correlation_id": command.correlation_id,
+        "reply_to": command.reply_to,
+        "content_type": command.content_type,
+        "payload": inner,
+    }
+    return to_payload(envelope)
 
 
 def _s(count: int) -> str:

@@ -1,20 +1,25 @@
-"""Helpers for the connector tests: service checks, private servers on spare ports, waiting without sleeps."""
+"""Helpers for the connector tests: started backends, service checks, private servers on spare ports,
+waiting without sleeps, and the reconnect check every connector must pass."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import socket
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Self, TypeVar
 
 import pytest
 
 from eventdeck.core import Broker, Message
-from eventdeck.core.connectors import GAP_CHANNEL, ConnectorBackend
+from eventdeck.core.connectors import GAP_CHANNEL, ConnectorBackend, ConnectorError, backend_from_url, parse_url
 from eventdeck.core.connectors.backend import ConnectionState, Status
 
 WAIT = 15.0  # generous: the machine is small and shared
+B = TypeVar("B", bound=ConnectorBackend)
 
 
 def reachable(port: int, host: str = "127.0.0.1") -> bool:
@@ -35,6 +40,28 @@ def require_binary(name: str) -> str:
     if path is None:
         pytest.skip(f"{name} is not installed")
     return path
+
+
+@contextlib.asynccontextmanager
+async def connected(url: str, kind: type[B], service: str, **options: Any) -> AsyncIterator[B]:
+    """A started ``kind`` backend for ``url`` (a service running on this machine), stopped afterwards."""
+    require_service(parse_url(url).port, service)
+    connector = backend_from_url(url, **options)
+    assert isinstance(connector, kind)
+    await connector.start()
+    try:
+        yield connector
+    finally:
+        await connector.stop()
+
+
+async def check_network_failures_are_named(scheme: str) -> None:
+    """Nothing listening and an unknown host are said in those words, whatever the client library raised."""
+    port = free_port()
+    with pytest.raises(ConnectorError, match=f"nothing listens on 127.0.0.1:{port}"):
+        await backend_from_url(f"{scheme}://127.0.0.1:{port}").start()
+    with pytest.raises(ConnectorError, match=r"unknown host 'no-such-host\.invalid'"):
+        await backend_from_url(f"{scheme}://no-such-host.invalid").start()
 
 
 def free_port() -> int:
@@ -74,6 +101,19 @@ class PrivateServer:
         self.env = dict(env) if env is not None else None
         self.process: asyncio.subprocess.Process | None = None
 
+    async def __aenter__(self) -> Self:
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()  # also when it was slow to start: no server is left running
+            raise
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        await self.stop()
+
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
             *self.command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, env=self.env
@@ -105,6 +145,16 @@ class StatusLog:
         return [status.state for status in self.seen]
 
 
+async def check_reconnect_to(server: PrivateServer, url: str) -> None:
+    """``check_reconnect`` with a backend for ``url`` on ``server`` (started here); both stopped afterwards."""
+    async with server:
+        connector = backend_from_url(url, initial_backoff=0.2, max_backoff=1.0)
+        try:
+            await check_reconnect(connector, server, "edtest/reconnect")
+        finally:
+            await connector.stop()
+
+
 async def check_reconnect(backend: ConnectorBackend, server: PrivateServer, channel: str) -> None:
     """Stop the server under a monitoring backend and start it again: RECONNECTING, CONNECTED, a gap, nothing lost."""
     statuses = StatusLog(backend)
@@ -130,3 +180,5 @@ async def check_reconnect(backend: ConnectorBackend, server: PrivateServer, chan
 
     second = await next_message(mirror, channel, lambda: backend.publish(channel, {"n": 2}))
     assert second.payload == b'{"n":2}'
+    assert backend.status.state is ConnectionState.CONNECTED
+    assert backend.gaps == 1

@@ -16,13 +16,14 @@ from paho.mqtt.properties import Properties
 
 from eventdeck.core import Kind
 from eventdeck.core.connectors import ConnectorError, backend_from_url
-from eventdeck.core.connectors.backend import ConnectionState
 from eventdeck.core.connectors.mqtt import MqttBackend
 from eventdeck.core.recording import plan_replay, read_recording, replay
 from tests.integration.connector_support import (
     WAIT,
     PrivateServer,
-    check_reconnect,
+    check_network_failures_are_named,
+    check_reconnect_to,
+    connected,
     free_port,
     next_message,
     require_binary,
@@ -37,12 +38,8 @@ URL = "mqtt://127.0.0.1:1883"
 
 @pytest.fixture
 async def backend() -> AsyncIterator[MqttBackend]:
-    require_service(1883, "Mosquitto")
-    connector = backend_from_url(URL)
-    assert isinstance(connector, MqttBackend)
-    await connector.start()
-    yield connector
-    await connector.stop()
+    async with connected(URL, MqttBackend, "Mosquitto") as connector:
+        yield connector
 
 
 async def mosquitto_pub(*args: str) -> None:
@@ -121,11 +118,7 @@ async def test_request_without_responder_times_out(backend: MqttBackend) -> None
 
 
 async def test_specific_errors() -> None:
-    port = free_port()
-    with pytest.raises(ConnectorError, match=f"nothing listens on 127.0.0.1:{port}"):
-        await backend_from_url(f"mqtt://127.0.0.1:{port}").start()
-    with pytest.raises(ConnectorError, match=r"unknown host 'no-such-host\.invalid'"):
-        await backend_from_url("mqtt://no-such-host.invalid").start()
+    await check_network_failures_are_named("mqtt")
 
 
 async def test_publish_while_disconnected_says_so() -> None:
@@ -144,42 +137,25 @@ async def test_wrong_password_is_named(tmp_path: Path) -> None:
     config.write_text(
         f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\n"
     )
-    server = PrivateServer([binary, "-c", str(config)], port)
-    await server.start()
-    try:
+    async with PrivateServer([binary, "-c", str(config)], port):
         with pytest.raises(ConnectorError, match=r"refused alice: .*(authori|password)"):
             await backend_from_url(f"mqtt://alice:wrong@127.0.0.1:{port}").start()
-    finally:
-        await server.stop()
 
 
 async def test_reconnects_and_marks_the_gap() -> None:
     port = free_port()
-    server = PrivateServer([require_binary("mosquitto"), "-p", str(port)], port)
-    await server.start()
-    connector = backend_from_url(f"mqtt://127.0.0.1:{port}", initial_backoff=0.2, max_backoff=1.0)
-    try:
-        await check_reconnect(connector, server, "edtest/reconnect")
-        assert connector.status.state is ConnectionState.CONNECTED
-        assert connector.gaps == 1
-    finally:
-        await connector.stop()
-        await server.stop()
+    mosquitto = PrivateServer([require_binary("mosquitto"), "-p", str(port)], port)
+    await check_reconnect_to(mosquitto, f"mqtt://127.0.0.1:{port}")
 
 
 async def test_mqtt_311_has_no_headers_or_commands() -> None:
-    require_service(1883, "Mosquitto")
-    connector = backend_from_url(URL, protocol=3)
-    await connector.start()
-    try:
+    async with connected(URL, MqttBackend, "Mosquitto", protocol=3) as connector:
         message = await next_message(connector.broker, "edtest/v3", lambda: connector.publish("edtest/v3", {"v": 3}))
         assert message.json() == {"v": 3}
         with pytest.raises(ConnectorError, match="cannot carry message headers"):
             await connector.publish("edtest/v3", {}, headers={"a": "b"})
         with pytest.raises(ConnectorError, match="commands need MQTT 5"):
             await connector.request("edtest/v3", {})
-    finally:
-        await connector.stop()
 
 
 async def test_tls_failures_name_the_host(tmp_path: Path) -> None:
@@ -193,9 +169,7 @@ async def test_tls_failures_name_the_host(tmp_path: Path) -> None:
     config.write_text(
         f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous true\ncertfile {cert}\nkeyfile {key}\n"
     )
-    server = PrivateServer([require_binary("mosquitto"), "-c", str(config)], port)
-    await server.start()
-    try:
+    async with PrivateServer([require_binary("mosquitto"), "-c", str(config)], port):
         with pytest.raises(ConnectorError, match=f"TLS failure with 127.0.0.1:{port}: certificate verify failed"):
             await backend_from_url(f"mqtts://127.0.0.1:{port}").start()
         trusted = backend_from_url(f"mqtts://localhost:{port}?ca={cert}")
@@ -204,8 +178,6 @@ async def test_tls_failures_name_the_host(tmp_path: Path) -> None:
         unverified = backend_from_url(f"mqtts://127.0.0.1:{port}?verify=no")
         await unverified.start()
         await unverified.stop()
-    finally:
-        await server.stop()
 
 
 async def test_a_recording_replays_into_mosquitto(backend: MqttBackend, tmp_path: Path) -> None:

@@ -15,11 +15,12 @@ from eventdeck.core.connectors.nats import NatsBackend, pattern_to_channel
 from tests.integration.connector_support import (
     WAIT,
     PrivateServer,
-    check_reconnect,
+    check_network_failures_are_named,
+    check_reconnect_to,
+    connected,
     free_port,
     next_message,
     require_binary,
-    require_service,
     wait_until,
 )
 
@@ -29,12 +30,8 @@ URL = "nats://127.0.0.1:4222"
 
 @pytest.fixture
 async def backend() -> AsyncIterator[NatsBackend]:
-    require_service(4222, "NATS")
-    connector = backend_from_url(URL)
-    assert isinstance(connector, NatsBackend)
-    await connector.start()
-    yield connector
-    await connector.stop()
+    async with connected(URL, NatsBackend, "NATS") as connector:
+        yield connector
 
 
 @pytest.fixture
@@ -102,23 +99,21 @@ def nats_server(port: int) -> list[str]:
 
 async def test_subscribers_from_the_monitoring_endpoint() -> None:
     port, monitor = free_port(), free_port()
-    server = PrivateServer([*nats_server(port), "-m", str(monitor)], port)
-    await server.start()
-    connector = backend_from_url(f"nats://127.0.0.1:{port}", monitor=f"http://127.0.0.1:{monitor}", jetstream=False)
-    client = await nats.connect(f"nats://127.0.0.1:{port}", name="kitchen")
-    try:
-        await client.subscribe("fridge.*.level")
-        await client.flush()
-        await connector.start()
-        assert connector.capabilities.lists_subscribers
-        await connector.refresh()
-        subscriptions = connector.subscriptions()
-        assert subscriptions is not None
-        assert any(info.name.startswith("kitchen") and info.pattern == "fridge/+/level" for info in subscriptions)
-    finally:
-        await client.close()
-        await connector.stop()
-        await server.stop()
+    async with PrivateServer([*nats_server(port), "-m", str(monitor)], port):
+        connector = backend_from_url(f"nats://127.0.0.1:{port}", monitor=f"http://127.0.0.1:{monitor}", jetstream=False)
+        client = await nats.connect(f"nats://127.0.0.1:{port}", name="kitchen")
+        try:
+            await client.subscribe("fridge.*.level")
+            await client.flush()
+            await connector.start()
+            assert connector.capabilities.lists_subscribers
+            await connector.refresh()
+            subscriptions = connector.subscriptions()
+            assert subscriptions is not None
+            assert any(info.name.startswith("kitchen") and info.pattern == "fridge/+/level" for info in subscriptions)
+        finally:
+            await client.close()
+            await connector.stop()
 
 
 async def test_without_monitoring_subscribers_are_not_exposed(backend: NatsBackend) -> None:
@@ -132,31 +127,16 @@ def test_pattern_mapping() -> None:
 
 
 async def test_specific_errors() -> None:
-    port = free_port()
-    with pytest.raises(ConnectorError, match=f"nothing listens on 127.0.0.1:{port}"):
-        await backend_from_url(f"nats://127.0.0.1:{port}").start()
-    with pytest.raises(ConnectorError, match=r"unknown host 'no-such-host\.invalid'"):
-        await backend_from_url("nats://no-such-host.invalid").start()
+    await check_network_failures_are_named("nats")
 
 
 async def test_wrong_password_is_named() -> None:
     port = free_port()
-    server = PrivateServer([*nats_server(port), "--user", "alice", "--pass", "right"], port)
-    await server.start()
-    try:
+    async with PrivateServer([*nats_server(port), "--user", "alice", "--pass", "right"], port):
         with pytest.raises(ConnectorError, match="refused alice: authorization violation"):
             await backend_from_url(f"nats://alice:wrong@127.0.0.1:{port}").start()
-    finally:
-        await server.stop()
 
 
 async def test_reconnects_and_marks_the_gap() -> None:
     port = free_port()
-    server = PrivateServer(nats_server(port), port)
-    await server.start()
-    connector = backend_from_url(f"nats://127.0.0.1:{port}", initial_backoff=0.2, max_backoff=1.0)
-    try:
-        await check_reconnect(connector, server, "edtest/reconnect")
-    finally:
-        await connector.stop()
-        await server.stop()
+    await check_reconnect_to(PrivateServer(nats_server(port), port), f"nats://127.0.0.1:{port}")

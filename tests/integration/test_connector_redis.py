@@ -17,11 +17,12 @@ from tests.integration.connector_support import (
     WAIT,
     PrivateServer,
     StatusLog,
-    check_reconnect,
+    check_network_failures_are_named,
+    check_reconnect_to,
+    connected,
     free_port,
     next_message,
     require_binary,
-    require_service,
     run,
     wait_until,
 )
@@ -32,12 +33,8 @@ URL = "redis://127.0.0.1:6379/0"
 
 @pytest.fixture
 async def backend() -> AsyncIterator[RedisBackend]:
-    require_service(6379, "Redis")
-    connector = backend_from_url(URL)
-    assert isinstance(connector, RedisBackend)
-    await connector.start()
-    yield connector
-    await connector.stop()
+    async with connected(URL, RedisBackend, "Redis") as connector:
+        yield connector
 
 
 @pytest.fixture
@@ -124,46 +121,31 @@ def redis_server(port: int) -> list[str]:
 
 
 async def test_specific_errors() -> None:
-    port = free_port()
-    with pytest.raises(ConnectorError, match=f"nothing listens on 127.0.0.1:{port}"):
-        await backend_from_url(f"redis://127.0.0.1:{port}").start()
+    await check_network_failures_are_named("redis")
 
 
 async def test_wrong_password_is_named() -> None:
     port = free_port()
-    server = PrivateServer([*redis_server(port), "--requirepass", "s3"], port)
-    await server.start()
-    try:
+    async with PrivateServer([*redis_server(port), "--requirepass", "s3"], port):
         with pytest.raises(ConnectorError, match=r"Redis at 127\.0\.0\.1:\d+ refused the default user"):
             await backend_from_url(f"redis://:wrong@127.0.0.1:{port}").start()
-    finally:
-        await server.stop()
 
 
 async def test_reconnects_and_marks_the_gap() -> None:
     port = free_port()
-    server = PrivateServer(redis_server(port), port)
-    connector = backend_from_url(f"redis://127.0.0.1:{port}", initial_backoff=0.2, max_backoff=1.0)
-    try:
-        await server.start()
-        await check_reconnect(connector, server, "edtest/reconnect")
-    finally:
-        await connector.stop()
-        await server.stop()
+    await check_reconnect_to(PrivateServer(redis_server(port), port), f"redis://127.0.0.1:{port}")
 
 
 @pytest.fixture
 async def private_redis() -> AsyncIterator[tuple[int, aioredis.Redis]]:
     """A redis-server of our own (an empty keyspace, ours to drop connections on) and a client of it."""
     port = free_port()
-    server = PrivateServer(redis_server(port), port)
-    admin = aioredis.Redis(port=port)
-    try:
-        await server.start()
-        yield port, admin
-    finally:
-        await admin.aclose()
-        await server.stop()
+    async with PrivateServer(redis_server(port), port):
+        admin = aioredis.Redis(port=port)
+        try:
+            yield port, admin
+        finally:
+            await admin.aclose()
 
 
 def mirrored(connector: ConnectorBackend, channel: str) -> int:

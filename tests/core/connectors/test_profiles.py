@@ -6,32 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from keyring.backend import KeyringBackend
 from keyring.backends import fail
 
 from eventdeck.core.connectors import ConnectorError, TLSOptions, backend_for
 from eventdeck.core.connectors.credentials import CredentialStore
 from eventdeck.core.connectors.profiles import Profile, ProfileStore
-
-
-class MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.saved: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.saved.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.saved[service, username] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        from keyring.errors import PasswordDeleteError  # noqa: PLC0415 - only needed here
-
-        if self.saved.pop((service, username), None) is None:
-            raise PasswordDeleteError(username)
+from tests.core.connectors.keyring_support import MemoryKeyring
 
 
 def rabbit() -> Profile:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Hashable
 from contextlib import AsyncExitStack
 
 import pytest
 
-from eventdeck.core import Message, PayloadLike
 from eventdeck.core.connectors.address import parse_url
-from eventdeck.core.connectors.backend import ConnectionState
+from eventdeck.core.connectors.backend import ConnectionState, Outgoing
 from eventdeck.core.connectors.base import ConnectorBackend
 
 
@@ -24,12 +23,10 @@ class Unanswering(ConnectorBackend):
     async def _pump(self) -> None:
         await asyncio.Event().wait()
 
-    async def _send(
-        self, channel: str, payload: bytes, *, headers: Mapping[str, str] | None, content_type: str, retain: bool
-    ) -> None:
+    async def _send(self, channel: str, payload: bytes, options: Outgoing) -> None:
         raise NotImplementedError
 
-    async def request(self, channel: str, payload: PayloadLike = b"", **options: object) -> Message:
+    def _address(self, options: Outgoing) -> tuple[Hashable, Outgoing]:
         raise NotImplementedError
 
     async def _refresh(self) -> None:
