@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 
 import aiohttp
-import pytest
 
 from eventdeck.core import Broker
 from eventdeck.core.gateways.http.server import HttpGateway
-
-
-@pytest.fixture
-async def broker() -> AsyncIterator[Broker]:
-    async with Broker() as broker:
-        yield broker
 
 
 async def open_idle(port: int, count: int) -> list[asyncio.StreamWriter]:

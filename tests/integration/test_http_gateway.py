@@ -31,12 +31,6 @@ class Reply(NamedTuple):
 
 
 @pytest.fixture
-async def broker() -> AsyncIterator[Broker]:
-    async with Broker() as broker:
-        yield broker
-
-
-@pytest.fixture
 async def gateway(broker: Broker) -> AsyncIterator[HttpGateway]:
     async with HttpGateway(broker, port=0, max_body=4096) as gateway:
         yield gateway

@@ -15,12 +15,6 @@ from tests.integration.mqtt_support import RawClient, until
 
 
 @pytest.fixture
-async def broker() -> AsyncIterator[Broker]:
-    async with Broker() as broker:
-        yield broker
-
-
-@pytest.fixture
 async def gateway(broker: Broker) -> AsyncIterator[MqttGateway]:
     async with MqttGateway(broker, port=0) as gateway:
         yield gateway
