@@ -116,7 +116,8 @@ class _Cursor:
         self.pos = self.end
         return data
 
-    def properties(self) -> Properties:
+    def properties(self, packet: str) -> Properties:
+        """The properties of ``packet`` (a key of ``ALLOWED``); one that packet may not carry is a protocol error."""
         size = self.varint()
         if size == 0:
             return NO_PROPERTIES
@@ -132,6 +133,8 @@ class _Cursor:
                 if spec is None:
                     raise _malformed(f"unknown property 0x{ident:02X}")
                 name, kind = spec
+                if name not in ALLOWED[packet]:
+                    raise ProtocolError(c.PROTOCOL_ERROR, f"protocol error: property {name} is not allowed in {packet}")
                 value = _VALUE_READERS[kind](self)
                 if kind in (PAIR, VARINT):
                     found[name] = (*found.get(name, ()), value)
@@ -146,23 +149,49 @@ class _Cursor:
     def pair(self) -> tuple[str, str]:
         return (self.text(), self.text())
 
-    def id_and_properties(self, v5: bool) -> tuple[int, Properties]:
-        """How SUBSCRIBE, SUBACK and UNSUBSCRIBE start: a packet id, then (MQTT 5) properties."""
+    def id_and_properties(self, v5: bool, packet: str) -> tuple[int, Properties]:
+        """How SUBSCRIBE, SUBACK and UNSUBSCRIBE start: a non-zero packet id, then (MQTT 5) properties."""
         packet_id = self.u16()
-        return packet_id, self.properties() if v5 else NO_PROPERTIES
+        if packet_id == 0:
+            raise _malformed(f"{packet} with packet identifier 0")
+        return packet_id, self.properties(packet) if v5 else NO_PROPERTIES
 
-    def reason_and_properties(self, v5: bool) -> tuple[int, Properties]:
+    def reason_and_properties(self, v5: bool, packet: str) -> tuple[int, Properties]:
         """The optional MQTT 5 tail of acks, DISCONNECT and AUTH: a reason code, then properties."""
         reason, properties = c.SUCCESS, NO_PROPERTIES
         if v5 and self.left():
             reason = self.byte()
             if self.left():
-                properties = self.properties()
+                properties = self.properties(packet)
         return reason, properties
 
     def done(self, what: str) -> None:
         if self.pos != self.end:
             raise _malformed(f"{self.end - self.pos} unexpected bytes at the end of {what}")
+
+
+_MESSAGE = frozenset({"payload_format", "message_expiry", "content_type", "response_topic", "correlation_data"})
+_TO_CONNECT = frozenset({"session_expiry", "auth_method", "auth_data", "receive_maximum", "topic_alias_maximum"})
+_REPLY = frozenset({"reason_string", "user_properties"})
+# Which properties each packet may carry (MQTT 5.0, table 2-4); any other is a protocol error.
+ALLOWED: dict[str, frozenset[str]] = {
+    "CONNECT": _TO_CONNECT
+    | {"request_problem_info", "request_response_info", "maximum_packet_size", "user_properties"},
+    "will": _MESSAGE | {"will_delay", "user_properties"},
+    "CONNACK": _TO_CONNECT
+    | _REPLY
+    | {"assigned_client_id", "server_keep_alive", "response_info", "server_reference", "maximum_qos"}
+    | {"retain_available", "maximum_packet_size", "wildcard_available", "subscription_ids_available"}
+    | {"shared_available"},
+    "PUBLISH": _MESSAGE | {"topic_alias", "subscription_ids", "user_properties"},
+    "acknowledgement": _REPLY,  # PUBACK, PUBREC, PUBREL, PUBCOMP
+    "SUBSCRIBE": frozenset({"subscription_ids", "user_properties"}),
+    "SUBACK": _REPLY,
+    "UNSUBSCRIBE": frozenset({"user_properties"}),
+    "UNSUBACK": _REPLY,
+    "DISCONNECT": _REPLY | {"session_expiry", "server_reference"},
+    "AUTH": _REPLY | {"auth_method", "auth_data"},
+}
 
 
 # How each property wire type is read.
@@ -204,11 +233,11 @@ def _decode_connect(body: bytes) -> Connect:
         raise _malformed("password without user name")
     keep_alive = cur.u16()
     v5 = level == c.MQTT_5
-    properties = cur.properties() if v5 else NO_PROPERTIES
+    properties = cur.properties("CONNECT") if v5 else NO_PROPERTIES
     client_id = cur.text()
     will = None
     if has_will:
-        will_props = cur.properties() if v5 else NO_PROPERTIES
+        will_props = cur.properties("will") if v5 else NO_PROPERTIES
         will_topic = cur.text()
         will = Will(will_topic, cur.binary(), will_qos, will_retain, will_props)
     username = cur.text() if has_username else None
@@ -247,7 +276,7 @@ def _decode_publish(flags: int, body: bytes, v5: bool) -> Publish:
             end += 1
         else:
             cur = _Cursor(body, end)
-            properties = cur.properties()
+            properties = cur.properties("PUBLISH")
             end = cur.pos
     return Publish(topic, body[end:], qos, bool(flags & 0x01), bool(flags & 0x08), packet_id, properties)
 
@@ -255,14 +284,14 @@ def _decode_publish(flags: int, body: bytes, v5: bool) -> Publish:
 def _decode_ack(kind: int, body: bytes, v5: bool) -> Ack:
     cur = _Cursor(body)
     packet_id = cur.u16()
-    reason, properties = cur.reason_and_properties(v5)
+    reason, properties = cur.reason_and_properties(v5, "acknowledgement")
     cur.done("acknowledgement")
     return Ack(kind, packet_id, reason, properties)
 
 
 def _decode_subscribe(body: bytes, v5: bool) -> Subscribe:
     cur = _Cursor(body)
-    packet_id, properties = cur.id_and_properties(v5)
+    packet_id, properties = cur.id_and_properties(v5, "SUBSCRIBE")
     requests = []
     while cur.left():
         topic_filter = cur.text()
@@ -283,13 +312,13 @@ def _decode_subscribe(body: bytes, v5: bool) -> Subscribe:
 
 def _decode_suback(body: bytes, v5: bool) -> SubAck:
     cur = _Cursor(body)
-    packet_id, properties = cur.id_and_properties(v5)
+    packet_id, properties = cur.id_and_properties(v5, "SUBACK")
     return SubAck(packet_id, tuple(cur.rest()), properties)
 
 
 def _decode_unsubscribe(body: bytes, v5: bool) -> Unsubscribe:
     cur = _Cursor(body)
-    packet_id, properties = cur.id_and_properties(v5)
+    packet_id, properties = cur.id_and_properties(v5, "UNSUBSCRIBE")
     filters = []
     while cur.left():
         filters.append(cur.text())
@@ -304,7 +333,7 @@ def _decode_unsuback(body: bytes, v5: bool) -> UnsubAck:
     if not v5:
         cur.done("UNSUBACK")
         return UnsubAck(packet_id)
-    properties = cur.properties()
+    properties = cur.properties("UNSUBACK")
     return UnsubAck(packet_id, tuple(cur.rest()), properties)
 
 
@@ -314,14 +343,14 @@ def _decode_connack(body: bytes, v5: bool) -> ConnAck:
     if flags & 0xFE:
         raise _malformed("reserved CONNACK flags are set")
     reason = cur.byte()
-    properties = cur.properties() if v5 and cur.left() else NO_PROPERTIES
+    properties = cur.properties("CONNACK") if v5 and cur.left() else NO_PROPERTIES
     cur.done("CONNACK")
     return ConnAck(reason, bool(flags & 1), properties)
 
 
 def _decode_disconnect(body: bytes, v5: bool) -> Disconnect:
     cur = _Cursor(body)
-    reason, properties = cur.reason_and_properties(v5)
+    reason, properties = cur.reason_and_properties(v5, "DISCONNECT")
     cur.done("DISCONNECT")
     return Disconnect(reason, properties)
 
@@ -330,7 +359,7 @@ def _decode_auth(body: bytes, v5: bool) -> Auth:
     if not v5:
         raise _malformed("AUTH exists only in MQTT 5")
     cur = _Cursor(body)
-    reason, properties = cur.reason_and_properties(v5)
+    reason, properties = cur.reason_and_properties(v5, "AUTH")
     cur.done("AUTH")
     return Auth(reason, properties)
 

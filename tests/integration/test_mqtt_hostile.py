@@ -91,3 +91,23 @@ async def test_a_socket_that_never_sends_connect_is_closed_after_the_connect_tim
             assert await reader.read() == b""
         assert gateway.waiting.timed_out == 1
         writer.close()
+
+
+@pytest.mark.parametrize(
+    "packet",
+    [
+        mqtt.Subscribe(0, (mqtt.SubscriptionRequest("a", 0),)),
+        mqtt.Unsubscribe(0, ("a",)),
+        mqtt.Publish("a", b"x", properties=mqtt.Properties(session_expiry=60)),
+    ],
+    ids=["SUBSCRIBE id 0", "UNSUBSCRIBE id 0", "PUBLISH with Session Expiry"],
+)
+async def test_packets_the_spec_forbids_close_the_connection_with_the_reason(
+    broker: Broker, gateway: MqttGateway, packet: mqtt.Packet
+) -> None:
+    client = await RawClient.connect(gateway.port, c.MQTT_5, client_id="rude")
+    client.send(packet)
+    last = (await client.closed_by_server())[-1]
+    assert isinstance(last, mqtt.Disconnect)
+    assert last.reason_code in (c.MALFORMED_PACKET, c.PROTOCOL_ERROR)
+    assert broker.stats().published == 0
