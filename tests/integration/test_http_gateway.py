@@ -439,3 +439,29 @@ async def test_a_broken_stream_observer_does_not_break_streams(broker: Broker) -
     ):
         await ws.send_json({"channel": "a"})
         assert (await ws.receive_json(timeout=WAIT))["type"] == "published"
+
+
+@pytest.mark.parametrize("with_handshake", [False, True], ids=["after the handshake", "in the handshake's packet"])
+async def test_an_unmasked_client_frame_closes_the_websocket_with_1002(
+    broker: Broker, gateway: HttpGateway, with_handshake: bool
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+    handshake = (
+        b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    forged = json.dumps({"channel": "forged"}).encode()
+    unmasked = bytes([0x81, len(forged)]) + forged
+    if with_handshake:
+        writer.write(handshake + unmasked)
+    else:
+        writer.write(handshake)
+        assert b"101" in await reader.readuntil(b"\r\n\r\n")
+        writer.write(unmasked)
+    async with asyncio.timeout(WAIT):
+        received = await reader.read()  # the server closes
+    close = received[received.rindex(b"\x88") :]
+    assert int.from_bytes(close[2:4], "big") == 1002
+    assert b"must be masked" in close
+    assert broker.stats().published == 0
+    writer.close()
