@@ -13,11 +13,11 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import fields
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TypeVar
 
+from eventdeck.core.cli.serve_settings import HTTP_TOKEN_VARIABLE, MQTT_PASSWORD_VARIABLE
 from eventdeck.core.gateways.listen import (
     DEFAULT_HTTP,
     DEFAULT_HTTP_PORT,
@@ -26,9 +26,6 @@ from eventdeck.core.gateways.listen import (
     ListenAddress,
     parse_listen_address,
 )
-
-if TYPE_CHECKING:
-    from eventdeck.core.gateways.mqtt.limits import MqttLimits
 
 log = logging.getLogger("eventdeck")
 Number = TypeVar("Number", int, float)
@@ -139,6 +136,20 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"MQTT clients must log in as NAME with the password in ${MQTT_PASSWORD_VARIABLE} (required off loopback)",
     )
     serve.add_argument(
+        "--mqtt-password-file",
+        metavar="FILE",
+        type=Path,
+        help="more MQTT users, one 'name:password' line each (chmod 600 it); with --acl, rules per user",
+    )
+    serve.add_argument(
+        "--acl",
+        metavar="FILE",
+        type=Path,
+        help="access rules in the spirit of Mosquitto's acl_file: 'user NAME', then 'topic [read|write|readwrite|deny] "
+        "CHANNEL' lines; 'pattern ...' lines for everyone, with %%u (user name) and %%c (client id); HTTP clients get "
+        "the rules written before any 'user' line",
+    )
+    serve.add_argument(
         "--mqtt-limit",
         metavar="NAME=VALUE",
         action="append",
@@ -200,66 +211,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("file", metavar="FILE", type=Path)
     return parser
-
-
-MQTT_PASSWORD_VARIABLE = "EVENTDECK_MQTT_PASSWORD"  # never a flag: command lines are visible to other users
-HTTP_TOKEN_VARIABLE = "EVENTDECK_HTTP_TOKEN"
-
-
-def http_token(flag: str | None, file: Path | None) -> str | None:
-    """The HTTP bearer token from exactly one of the flag, the file and the environment (or None)."""
-    variable = os.environ.get(HTTP_TOKEN_VARIABLE)
-    given = [
-        name
-        for name, value in (("--http-token", flag), ("--http-token-file", file), (f"${HTTP_TOKEN_VARIABLE}", variable))
-        if value
-    ]
-    if len(given) > 1:
-        raise ValueError(f"the HTTP token is given {len(given)} ways ({', '.join(given)}); give it one way")
-    if flag:
-        logging.getLogger("eventdeck.serve").warning(
-            "--http-token puts the token where every user of this machine can read it (ps); "
-            "use $%s or --http-token-file instead",
-            HTTP_TOKEN_VARIABLE,
-        )
-        return flag
-    if file is not None:
-        try:
-            token = file.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ValueError(f"--http-token-file {file}: cannot read it: {exc}") from None
-        if not token or "\n" in token:
-            raise ValueError(f"--http-token-file {file}: the file must hold the token alone, on one line")
-        return token
-    return variable or None
-
-
-def mqtt_credentials(user: str | None) -> dict[str, str] | None:
-    if user is None:
-        return None
-    password = os.environ.get(MQTT_PASSWORD_VARIABLE)
-    if not password:
-        raise ValueError(f"--mqtt-user {user} needs the password in the environment variable {MQTT_PASSWORD_VARIABLE}")
-    return {user: password}
-
-
-def mqtt_limits(settings: list[str]) -> MqttLimits | None:
-    """``NAME=VALUE`` pairs into ``MqttLimits``; ``ValueError`` naming the bad one and the known names."""
-    if not settings:
-        return None
-    from eventdeck.core.gateways.mqtt.limits import MqttLimits  # noqa: PLC0415 - only serve needs it
-
-    known = {field.name: field.type for field in fields(MqttLimits)}
-    values: dict[str, Any] = {}
-    for setting in settings:
-        name, _, text = setting.partition("=")
-        if name not in known:
-            raise ValueError(f"unknown MQTT limit {name!r}; known: {', '.join(known)}")
-        try:
-            values[name] = float(text) if known[name] in (float, "float") else int(text)
-        except ValueError:
-            raise ValueError(f"MQTT limit {name} needs a number, got {text!r}") from None
-    return MqttLimits(**values)
 
 
 def serve_description() -> str:
@@ -347,12 +298,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command == "serve":
         from eventdeck.core.cli.serve import ServeOptions, serve  # noqa: PLC0415 - only this command needs the gateways
+        from eventdeck.core.cli.serve_settings import http_token, mqtt_credentials, mqtt_limits  # noqa: PLC0415
+        from eventdeck.core.gateways.acl import AccessRules  # noqa: PLC0415
+        from eventdeck.core.gateways.errors import AccessRulesError  # noqa: PLC0415
 
         try:
-            credentials = mqtt_credentials(args.mqtt_user)
+            credentials = mqtt_credentials(args.mqtt_user, args.mqtt_password_file)
             limits = mqtt_limits(args.mqtt_limit)
             token = http_token(args.http_token, args.http_token_file)
-        except ValueError as exc:
+            rules = AccessRules.load(args.acl) if args.acl is not None else None
+        except (ValueError, AccessRulesError) as exc:
             print(f"eventdeck serve: {exc}", file=sys.stderr)
             return 2
         options = ServeOptions(
@@ -365,6 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             summary_every=args.summary_every,
             export_asyncapi=args.export_asyncapi,
             record=args.record,
+            rules=rules,
         )
         return asyncio.run(serve(options))
     if args.command == "replay":

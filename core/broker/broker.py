@@ -383,6 +383,10 @@ class Broker:
         finally:
             self._requests.forget(correlation_id, timer)
 
+    def awaits_reply(self, correlation_id: str) -> bool:
+        """Whether a command sent with ``request`` still waits for a reply with ``correlation_id``."""
+        return self._requests.waiting(correlation_id)
+
     async def reply(
         self,
         command: Message,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 
 from eventdeck.core.broker.errors import BrokerClosed, DeliveryError, RequestTimeout
-from eventdeck.core.broker.message import Message, new_id
+from eventdeck.core.broker.message import Message
 from eventdeck.core.broker.tap import EventKind, EventLog
 
 REPLY_PREFIX = "$reply/"
@@ -28,10 +29,15 @@ class PendingRequests:
         measurably per request).
         """
         loop = asyncio.get_running_loop()
-        correlation_id = f"{new_id():x}"
+        correlation_id = secrets.token_hex(12)  # unguessable: only who received the command can answer it
         future: asyncio.Future[Message] = loop.create_future()
         self._futures[correlation_id] = future
         return correlation_id, future, loop.call_later(timeout, self._expire, correlation_id, channel, loop.time())
+
+    def waiting(self, correlation_id: str) -> bool:
+        """Whether a request with ``correlation_id`` still waits for its (first) reply."""
+        future = self._futures.get(correlation_id)
+        return future is not None and not future.done()
 
     def forget(self, correlation_id: str, timer: asyncio.TimerHandle) -> None:
         timer.cancel()

@@ -22,6 +22,7 @@ from eventdeck.core.broker.message import Message
 from eventdeck.core.broker.subscription import SubscriptionInfo
 from eventdeck.core.broker.tap import Tap
 from eventdeck.core.cli.interrupts import Interrupts
+from eventdeck.core.gateways.acl import AccessRules
 from eventdeck.core.gateways.controller import Gateways
 from eventdeck.core.gateways.listen import DEFAULT_HTTP, DEFAULT_MQTT, ListenAddress
 from eventdeck.core.gateways.mqtt.limits import MqttLimits
@@ -41,6 +42,7 @@ class ServeOptions:
     summary_every: float = 60.0
     export_asyncapi: Path | None = None  # written when serve stops: what was observed, as AsyncAPI 3.0
     record: Path | None = None  # a new recording (never an existing file), every message as it passes
+    rules: AccessRules | None = None  # --acl: who may read and write which channels
 
 
 def summary(stats: BrokerStats, previous: BrokerStats | None, gateways: Gateways) -> str:
@@ -120,6 +122,7 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> int
                     mqtt_limits=options.mqtt_limits,
                     http_token=options.http_token,
                     http_max_body=options.http_max_body,
+                    rules=options.rules,
                 )
                 try:
                     failed = [state.error for state in await gateways.start() if state.error]

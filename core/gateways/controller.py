@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from eventdeck.core.broker.broker import Broker
 from eventdeck.core.broker.errors import EventDeckError
+from eventdeck.core.gateways.acl import AccessRules
 from eventdeck.core.gateways.admission import quiet_accept_failures, raise_open_files_limit
 from eventdeck.core.gateways.listen import ListenAddress
 
@@ -86,9 +87,11 @@ class Gateways:
         mqtt_limits: MqttLimits | None = None,
         http_token: str | None = None,
         http_max_body: int = 1024 * 1024,
+        rules: AccessRules | None = None,
         on_client: ClientListener | None = None,
     ) -> None:
         self.broker = broker
+        self.rules = rules
         self.mqtt_credentials = mqtt_credentials
         self.mqtt_limits = mqtt_limits
         self.http_token = http_token
@@ -154,6 +157,7 @@ class Gateways:
                 endpoint.port,
                 limits=self.mqtt_limits,
                 credentials=self.mqtt_credentials,
+                rules=self.rules,
                 on_event=self._mqtt_event,
             )
         else:
@@ -163,6 +167,7 @@ class Gateways:
                 endpoint.port,
                 token=self.http_token,
                 max_body=self.http_max_body,
+                rules=self.rules,
                 on_stream=self._http_event,
             )
         try:

@@ -11,3 +11,7 @@ class GatewayError(EventDeckError, RuntimeError):
 
 class AccessRulesError(EventDeckError, ValueError):
     """An access rules file (``serve --acl``) that cannot be used: the message names the file and line."""
+
+
+class AccessDenied(EventDeckError, PermissionError):  # noqa: N818 - reads as the HTTP status it becomes (403)
+    """A client asked to read or write a channel it may not (a ``$`` channel, or the access rules say no)."""

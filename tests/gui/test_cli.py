@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import struct
 import subprocess
@@ -12,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from eventdeck.gui import app
-from eventdeck.gui.app import HTTP_TOKEN_VARIABLE, http_token
 
 
 def run_eventdeck(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -110,37 +108,3 @@ def test_headless_commands_never_load_qt(tmp_path: Path) -> None:
     )
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.strip().splitlines()[-1] == "[]"
-
-
-def test_the_http_token_comes_from_the_environment_or_a_file_not_the_command_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    monkeypatch.delenv(HTTP_TOKEN_VARIABLE, raising=False)
-    assert http_token(None, None) is None
-    monkeypatch.setenv(HTTP_TOKEN_VARIABLE, "from-env")
-    assert http_token(None, None) == "from-env"
-    monkeypatch.delenv(HTTP_TOKEN_VARIABLE)
-    secret = tmp_path / "token"
-    secret.write_text("from-file\n", encoding="utf-8")
-    assert http_token(None, secret) == "from-file"
-    with caplog.at_level(logging.WARNING):
-        assert http_token("on-the-line", None) == "on-the-line"  # kept, with a warning
-    assert "every user of this machine can read it" in caplog.text
-
-
-@pytest.mark.parametrize(
-    ("content", "problem"),
-    [("", "the token alone, on one line"), ("a\nb\n", "the token alone, on one line"), (None, "cannot read it")],
-)
-def test_a_bad_token_file_is_refused_with_the_reason(tmp_path: Path, content: str | None, problem: str) -> None:
-    path = tmp_path / "token"
-    if content is not None:
-        path.write_text(content, encoding="utf-8")
-    with pytest.raises(ValueError, match=problem):
-        http_token(None, path)
-
-
-def test_a_token_given_two_ways_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(HTTP_TOKEN_VARIABLE, "one")
-    with pytest.raises(ValueError, match=r"given 2 ways \(--http-token, \$EVENTDECK_HTTP_TOKEN\)"):
-        http_token("two", None)

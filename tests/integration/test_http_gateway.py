@@ -110,7 +110,10 @@ async def test_binary_cloudevent_attributes_become_headers_and_source_the_publis
 async def test_structured_cloudevent_with_base64_data_and_kind_from_a_header(
     broker: Broker, gateway: HttpGateway
 ) -> None:
-    sub = broker.subscribe("$reply/someone")
+    camera = broker.subscribe("cameras/snap")
+    asking = asyncio.create_task(broker.request("cameras/snap", timeout=WAIT))
+    command = (await camera.get(WAIT)).message  # the reply answers this command, still waiting for it
+    assert command.reply_to is not None
     event = {
         "specversion": "1.0",
         "id": "ev-2",
@@ -121,13 +124,17 @@ async def test_structured_cloudevent_with_base64_data_and_kind_from_a_header(
     }
     reply = await curl(
         "-H", "Content-Type: application/cloudevents+json; charset=utf-8",
-        "-H", "X-EventDeck-Kind: reply", "-H", "X-EventDeck-Correlation-Id: c-7",
-        "-d", json.dumps(event), f"{gateway.url}/channels/%24reply/someone",
+        "-H", "X-EventDeck-Kind: reply", "-H", f"X-EventDeck-Correlation-Id: {command.correlation_id}",
+        "-d", json.dumps(event), f"{gateway.url}/channels/{command.reply_to.replace('$', '%24')}",
     )  # fmt: skip
     assert reply.status == 202, reply.body
-    message = (await sub.get(WAIT)).message
+    message = await asking
     assert (message.payload, message.content_type) == (b"\x89PNG\x00", "image/png")
-    assert (message.kind, message.correlation_id, message.publisher) == (Kind.REPLY, "c-7", "/cameras/door")
+    assert (message.kind, message.correlation_id, message.publisher) == (
+        Kind.REPLY,
+        command.correlation_id,
+        "/cameras/door",
+    )
     assert message.headers["ce-type"] == "com.example.snapshot"
 
 

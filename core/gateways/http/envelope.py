@@ -34,6 +34,7 @@ from eventdeck.core.broker.errors import (
 )
 from eventdeck.core.broker.json_input import parse_json
 from eventdeck.core.broker.message import EMPTY_HEADERS, JSON, Kind, Message
+from eventdeck.core.gateways.errors import AccessDenied
 from eventdeck.core.gateways.http.cloudevents import CloudEventError
 
 TEXT = "text/plain; charset=utf-8"
@@ -236,6 +237,8 @@ def error_body(exc: EventDeckError) -> tuple[int, dict[str, Any]]:
     elif isinstance(exc, RequestTimeout):
         status = 504
         body.update(channel=exc.channel, elapsed=round(exc.elapsed, 3))
+    elif isinstance(exc, AccessDenied):
+        status = 403
     elif isinstance(exc, BrokerClosed | PublishTimeout):
         status = 503
     else:  # BadRequestError, InvalidPayload, SubscriptionError: the request itself is wrong

@@ -48,6 +48,7 @@ from aiohttp.web_protocol import RequestHandler
 from eventdeck.core.broker.broker import Broker
 from eventdeck.core.broker.errors import EventDeckError, PayloadTooLarge
 from eventdeck.core.broker.message import Message, media_type
+from eventdeck.core.gateways.acl import AccessRules
 from eventdeck.core.gateways.admission import Admission
 from eventdeck.core.gateways.errors import GatewayError
 from eventdeck.core.gateways.http.cloudevents import (
@@ -70,7 +71,8 @@ from eventdeck.core.gateways.http.envelope import (
     parse_timeout,
     send,
 )
-from eventdeck.core.gateways.http.streams import StreamEvent, StreamHub, publisher_of
+from eventdeck.core.gateways.http.streams import StreamEvent, StreamHub, peer_of, publisher_of
+from eventdeck.core.gateways.policy import GatewayPolicy
 
 __all__ = ["HttpGateway", "HttpGatewayStats", "StreamEvent"]
 
@@ -128,6 +130,7 @@ class HttpGateway:
         max_connections: int = 256,
         max_waiting: int = 128,
         waiting_timeout: float = 10.0,
+        rules: AccessRules | None = None,
         on_stream: Callable[[StreamEvent], None] | None = None,
     ) -> None:
         self.broker = broker
@@ -142,12 +145,14 @@ class HttpGateway:
             budget=max_waiting, timeout=waiting_timeout, close=RequestHandler.force_close
         )
         self.max_timeout = max(MAX_TIMEOUT, request_timeout)
+        self.policy = GatewayPolicy(broker.awaits_reply, rules)  # HTTP clients get the rules for no user name
         self.streams = StreamHub(
             broker,
             max_frame=max_body,
             default_timeout=request_timeout,
             max_timeout=self.max_timeout,
             on_stream=on_stream,
+            policy=self.policy,
         )
         self._runner: web.AppRunner | None = None
         self._active = 0
@@ -315,6 +320,7 @@ class HttpGateway:
     async def _publish(self, request: web.Request) -> web.Response:
         body = await self._read_body(request)
         spec = self._spec(request, request.match_info["channel"], body)
+        self.policy.client(None, peer_of(request)).check_publish(spec.channel, spec.kind, spec.correlation_id)
         result = await send(self.broker, spec)
         if isinstance(result, Message):
             self._commands += 1

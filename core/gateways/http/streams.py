@@ -32,6 +32,7 @@ from eventdeck.core.gateways.http.envelope import (
     ws_message,
 )
 from eventdeck.core.gateways.http.masking import MaskCheck, MaskedFramesOnly
+from eventdeck.core.gateways.policy import ClientPolicy, GatewayPolicy
 
 log = logging.getLogger("eventdeck.http")
 HEARTBEAT = 15.0  # seconds; keeps proxies from timing idle streams out and notices vanished peers
@@ -72,8 +73,10 @@ class StreamHub:
         default_timeout: float,
         max_timeout: float,
         on_stream: Callable[[StreamEvent], None] | None,
+        policy: GatewayPolicy,
     ) -> None:
         self._broker = broker
+        self._policy = policy
         self._max_frame = max_frame
         self._default_timeout = default_timeout
         self._max_timeout = max_timeout
@@ -116,7 +119,8 @@ class StreamHub:
         except Exception:  # a faulty observer must not take streams down
             log.exception("on_stream observer failed for %s", event)
 
-    def _subscribe(self, pattern: str, protocol: str, peer: str) -> Subscription:
+    def _subscribe(self, client: ClientPolicy, pattern: str, protocol: str, peer: str) -> Subscription:
+        client.check_subscribe(pattern)
         return self._broker.subscribe(pattern, name=f"http:{peer}/{protocol}-{next(self._ids)}")
 
     # -- Server-Sent Events --------------------------------------------------
@@ -127,7 +131,8 @@ class StreamHub:
         if not pattern:
             raise BadRequestError("add ?pattern=<channel pattern> (MQTT wildcards: + one level, # the rest)")
         peer = peer_of(request)
-        sub = self._subscribe(pattern, "sse", peer)
+        client = self._policy.client(None, peer)
+        sub = self._subscribe(client, pattern, "sse", peer)
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         )
@@ -148,6 +153,8 @@ class StreamHub:
                         continue
                     except StopAsyncIteration:
                         break
+                    if client.filters_deliveries:
+                        batch = [d for d in batch if client.may_read(d.message.channel)]
                     await response.write("".join([sse_event(d.message) for d in batch]).encode())
                 await response.write_eof()
             except ConnectionError:  # the client went away mid-write
@@ -160,7 +167,8 @@ class StreamHub:
         """``GET /ws[?pattern=...]``: envelopes out (when a pattern is given), JSON publish frames in."""
         pattern = request.query.get("pattern")
         peer = peer_of(request)
-        sub = self._subscribe(pattern, "ws", peer) if pattern else None
+        client = self._policy.client(None, peer)
+        sub = self._subscribe(client, pattern, "ws", peer) if pattern else None
         socket = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=self._max_frame)
 
         async def close() -> None:
@@ -177,11 +185,11 @@ class StreamHub:
                 else:
                     tasks.add(asyncio.create_task(_close_when(unmasked, socket), name=f"http ws mask {peer}"))
                 if sub is not None:
-                    tasks.add(asyncio.create_task(self._pump(socket, sub), name=f"http ws pump {peer}"))
+                    tasks.add(asyncio.create_task(self._pump(socket, sub, client), name=f"http ws pump {peer}"))
                 publisher = publisher_of(request)
                 async for frame in socket:
                     if frame.type is WSMsgType.TEXT:
-                        await self._on_frame(socket, frame.data, publisher, tasks)
+                        await self._on_frame(socket, frame.data, publisher, client, tasks)
                     elif frame.type is WSMsgType.BINARY:
                         await self._error(socket, BadRequestError("binary frames are not accepted; send JSON text"))
                     else:  # ERROR: the connection is broken
@@ -192,11 +200,13 @@ class StreamHub:
                 await asyncio.gather(*tasks, return_exceptions=True)
         return socket
 
-    async def _pump(self, socket: web.WebSocketResponse, sub: Subscription) -> None:
+    async def _pump(self, socket: web.WebSocketResponse, sub: Subscription, client: ClientPolicy) -> None:
         try:
             while True:
                 batch = await sub.batch(BATCH)
                 for delivery in batch:
+                    if client.filters_deliveries and not client.may_read(delivery.message.channel):
+                        continue
                     await socket.send_str(ws_message(delivery.message))
         except StopAsyncIteration:  # the broker closed or the gateway is stopping
             await socket.close(code=WSCloseCode.GOING_AWAY, message=b"subscription ended")
@@ -204,13 +214,19 @@ class StreamHub:
             pass
 
     async def _on_frame(
-        self, socket: web.WebSocketResponse, text: str, publisher: str, tasks: set[asyncio.Task[None]]
+        self,
+        socket: web.WebSocketResponse,
+        text: str,
+        publisher: str,
+        client: ClientPolicy,
+        tasks: set[asyncio.Task[None]],
     ) -> None:
         ref: Any = None
         try:
             frame = decode_frame(text)
             ref = frame.get("ref")
             spec = frame_spec(frame, publisher, self._default_timeout, self._max_timeout)
+            client.check_publish(spec.channel, spec.kind, spec.correlation_id)
         except EventDeckError as exc:
             await self._error(socket, exc, ref)
             return

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from eventdeck.core.broker.channels import validate_channel, validate_pattern
 from eventdeck.core.broker.errors import InvalidChannel
-from eventdeck.core.broker.message import Message
+from eventdeck.core.broker.message import Kind, Message
 from eventdeck.core.gateways.mqtt.limits import MqttLimits
 from eventdeck.core.gateways.mqtt.session import ClientSubscription, Outgoing, SessionState
 from eventdeck.core.gateways.mqtt.translate import (
@@ -27,6 +27,7 @@ from eventdeck.core.gateways.mqtt.translate import (
     to_message,
     will_message,
 )
+from eventdeck.core.gateways.policy import GatewayPolicy
 from eventdeck.core.mqtt_codec import codes as c
 from eventdeck.core.mqtt_codec import records as mqtt
 from eventdeck.core.mqtt_codec.decode import PacketReader
@@ -94,11 +95,14 @@ class MqttServerProtocol:
         limits: MqttLimits | None = None,
         *,
         credentials: Mapping[str, str] | None = None,
+        policy: GatewayPolicy | None = None,
         busy: bool = False,
     ) -> None:
         self.limits = limits or MqttLimits()
         self.sessions = sessions
         self.credentials = credentials
+        self._policies = policy or GatewayPolicy(lambda _correlation_id: False)
+        self.policy = self._policies.client(None, "")  # the client's own, once CONNECT names it
         self.busy = busy
         self.state = ConnState.CONNECTING
         self.version = 0
@@ -342,6 +346,9 @@ class MqttServerProtocol:
                 validate_channel(will.topic)
             except InvalidChannel as exc:
                 return self._refuse(c.TOPIC_NAME_INVALID, f"will topic: {exc}")
+        self.policy = self._policies.client(packet.username, client_id)
+        if will is not None and (refusal := self.policy.publish_refusal(will.topic, Kind.EVENT, None)):
+            return self._refuse(c.NOT_AUTHORIZED, f"will topic: {refusal}")
         self.client_id = client_id
         self._will = will
         if v5:
@@ -415,10 +422,16 @@ class MqttServerProtocol:
         assert session is not None
         qos = packet.qos
         self.messages_in += 1
+        message = to_message(packet, topic, self.client_id)
+        if self.policy.publish_refusal(topic, message.kind, message.correlation_id):
+            if qos:  # MQTT 3.1.1 has no way to say no: acknowledged and dropped, as Mosquitto does
+                code = c.NOT_AUTHORIZED if self._v5 else c.SUCCESS
+                self._out.append(encode(mqtt.Ack(_PUBACK if qos == 1 else _PUBREC, packet.packet_id, code)))
+            return
         if qos == 0:
-            self._actions.append(PublishToBroker(to_message(packet, topic, self.client_id), packet.retain))
+            self._actions.append(PublishToBroker(message, packet.retain))
         elif qos == 1:
-            self._actions.append(PublishToBroker(to_message(packet, topic, self.client_id), packet.retain))
+            self._actions.append(PublishToBroker(message, packet.retain))
             self._out.append(encode(mqtt.Ack(_PUBACK, packet.packet_id)))
         else:
             packet_id = packet.packet_id
@@ -427,7 +440,7 @@ class MqttServerProtocol:
                     self._fail(c.RECEIVE_MAXIMUM_EXCEEDED, f"more than {self.limits.max_inflight} QoS 2 in flight")
                     return
                 session.inbound_qos2.add(packet_id)
-                self._actions.append(PublishToBroker(to_message(packet, topic, self.client_id), packet.retain))
+                self._actions.append(PublishToBroker(message, packet.retain))
             self._out.append(encode(mqtt.Ack(_PUBREC, packet_id)))
 
     def _resolve_alias(self, topic: str, alias: int) -> str | None:
@@ -514,6 +527,8 @@ class MqttServerProtocol:
             validate_pattern(topic_filter)
         except InvalidChannel:
             return c.TOPIC_FILTER_INVALID
+        if self.policy.subscribe_refusal(topic_filter):
+            return c.NOT_AUTHORIZED
         if (
             topic_filter not in session.subscriptions
             and len(session.subscriptions) >= self.limits.max_subscriptions_per_client

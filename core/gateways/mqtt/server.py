@@ -23,6 +23,7 @@ from eventdeck.core.broker.channels import matches
 from eventdeck.core.broker.errors import EventDeckError
 from eventdeck.core.broker.message import Message
 from eventdeck.core.broker.subscription import State, Subscription
+from eventdeck.core.gateways.acl import AccessRules
 from eventdeck.core.gateways.admission import Admission
 from eventdeck.core.gateways.errors import GatewayError
 from eventdeck.core.gateways.mqtt.limits import MqttLimits
@@ -37,6 +38,7 @@ from eventdeck.core.gateways.mqtt.protocol import (
     UnsubscribeInBroker,
 )
 from eventdeck.core.gateways.mqtt.session import ClientSubscription, SessionState
+from eventdeck.core.gateways.policy import GatewayPolicy
 from eventdeck.core.mqtt_codec import codes as c
 
 log = logging.getLogger("eventdeck.mqtt")
@@ -86,6 +88,7 @@ class _Client:
             gateway.sessions,
             gateway.limits,
             credentials=gateway.credentials,
+            policy=gateway.policy,
         )
         self.connected_since = time.time()
         self.consumers: dict[ClientSubscription, asyncio.Task[None]] = {}
@@ -248,6 +251,8 @@ class _Client:
                         await window_open.wait()
                     count = min(count, protocol.send_quota)
                 deliveries = await subscription.batch(count)
+                if protocol.policy.filters_deliveries:  # a deny rule inside the filter the rules granted
+                    deliveries = [d for d in deliveries if protocol.policy.may_read(d.message.channel)]
                 protocol.deliver_batch(sub, [delivery.message for delivery in deliveries], retained_of)
                 self.flush()
                 if transport.get_write_buffer_size() > _HIGH_WATER:
@@ -321,9 +326,11 @@ class MqttGateway:
         *,
         limits: MqttLimits | None = None,
         credentials: Mapping[str, str] | None = None,
+        rules: AccessRules | None = None,
         on_event: Callable[[ClientEvent], None] | None = None,
     ) -> None:
         self.broker = broker
+        self.policy = GatewayPolicy(broker.awaits_reply, rules)
         self.host = host
         self.limits = limits or MqttLimits()
         self.credentials = dict(credentials) if credentials is not None else None
