@@ -383,9 +383,10 @@ class Broker:
         finally:
             self._requests.forget(correlation_id, timer)
 
-    def awaits_reply(self, correlation_id: str) -> bool:
-        """Whether a command sent with ``request`` still waits for a reply with ``correlation_id``."""
-        return self._requests.waiting(correlation_id)
+    def claim_reply(self, correlation_id: str) -> bool:
+        """True once while a command sent with ``request`` waits for a reply with ``correlation_id``:
+        gateways let the first reply of a client through and refuse any other (late, second, forged)."""
+        return self._requests.claim(correlation_id)
 
     async def reply(
         self,

@@ -17,6 +17,7 @@ class PendingRequests:
 
     def __init__(self, log: EventLog) -> None:
         self._futures: dict[str, asyncio.Future[Message]] = {}
+        self._claimed: set[str] = set()  # requests a gateway client's reply is on its way to
         self._log = log
 
     def __len__(self) -> int:
@@ -34,14 +35,18 @@ class PendingRequests:
         self._futures[correlation_id] = future
         return correlation_id, future, loop.call_later(timeout, self._expire, correlation_id, channel, loop.time())
 
-    def waiting(self, correlation_id: str) -> bool:
-        """Whether a request with ``correlation_id`` still waits for its (first) reply."""
+    def claim(self, correlation_id: str) -> bool:
+        """True once for a request still waiting: the first reply claims it, any later one is turned away."""
         future = self._futures.get(correlation_id)
-        return future is not None and not future.done()
+        if future is None or future.done() or correlation_id in self._claimed:
+            return False
+        self._claimed.add(correlation_id)
+        return True
 
     def forget(self, correlation_id: str, timer: asyncio.TimerHandle) -> None:
         timer.cancel()
         self._futures.pop(correlation_id, None)
+        self._claimed.discard(correlation_id)
 
     def resolve(self, reply: Message) -> None:
         """Hand ``reply`` to the request it answers, if that one is still waiting."""
@@ -52,6 +57,7 @@ class PendingRequests:
 
     def _expire(self, correlation_id: str, channel: str, started: float) -> None:
         future = self._futures.pop(correlation_id, None)
+        self._claimed.discard(correlation_id)
         if future is None or future.done():
             return
         elapsed = asyncio.get_running_loop().time() - started
@@ -64,6 +70,7 @@ class PendingRequests:
             if not future.done():
                 future.set_exception(BrokerClosed("broker closed before the reply arrived"))
         self._futures.clear()
+        self._claimed.clear()
 
 
 def reply_address(command: Message) -> tuple[str, str]:

@@ -26,9 +26,9 @@ REPLIES = REPLY_PREFIX.rstrip("/")
 class ClientPolicy:
     """One client's answers: ``None`` when allowed, otherwise the reason it is refused."""
 
-    def __init__(self, access: ClientAccess | None, awaits_reply: Callable[[str], bool]) -> None:
+    def __init__(self, access: ClientAccess | None, claim_reply: Callable[[str], bool]) -> None:
         self._access = access
-        self._awaits_reply = awaits_reply
+        self._claim_reply = claim_reply
         self.refused = 0  # publishes and subscriptions refused, for the client's counters
         self.filters_deliveries = access is not None and access.filters_deliveries
 
@@ -45,7 +45,7 @@ class ClientPolicy:
                 kind is Kind.REPLY
                 and channel.startswith(REPLY_PREFIX)
                 and correlation_id is not None
-                and self._awaits_reply(correlation_id)
+                and self._claim_reply(correlation_id)
             ):
                 return None
             return self._refuse(
@@ -76,10 +76,10 @@ class ClientPolicy:
 class GatewayPolicy:
     """The rules of one gateway; ``client(user, client_id)`` gives each connection its own answers."""
 
-    def __init__(self, awaits_reply: Callable[[str], bool], rules: AccessRules | None = None) -> None:
+    def __init__(self, claim_reply: Callable[[str], bool], rules: AccessRules | None = None) -> None:
         self.rules = rules
-        self._awaits_reply = awaits_reply
+        self._claim_reply = claim_reply
 
     def client(self, user: str | None, client_id: str) -> ClientPolicy:
         access = None if self.rules is None else self.rules.client(user, client_id)
-        return ClientPolicy(access, self._awaits_reply)
+        return ClientPolicy(access, self._claim_reply)

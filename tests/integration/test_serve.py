@@ -200,6 +200,16 @@ def test_serve_never_replaces_an_earlier_recording(tmp_path: Path) -> None:
     assert earlier.read_text(encoding="utf-8") == '{"channel": "precious"}\n'
 
 
+def test_serve_refuses_access_rules_it_cannot_use_and_says_where(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.acl"
+    rules.write_text("user alice\ntopic sometimes fridge/#\nlistener 1883\n", encoding="utf-8")
+    process = start_serve("--mqtt", "127.0.0.1:0", "--http", "off", "--acl", str(rules))
+    output, _ = process.communicate(timeout=20)
+    assert process.returncode == 2, output
+    assert f"{rules}:3: unknown line 'listener'" in output
+    assert "Traceback" not in output
+
+
 def test_serve_takes_the_http_token_from_a_file(tmp_path: Path) -> None:
     token = tmp_path / "token"
     token.write_text("s3cret\n", encoding="utf-8")

@@ -145,7 +145,7 @@ class HttpGateway:
             budget=max_waiting, timeout=waiting_timeout, close=RequestHandler.force_close
         )
         self.max_timeout = max(MAX_TIMEOUT, request_timeout)
-        self.policy = GatewayPolicy(broker.awaits_reply, rules)  # HTTP clients get the rules for no user name
+        self.policy = GatewayPolicy(broker.claim_reply, rules)  # HTTP clients get the rules for no user name
         self.streams = StreamHub(
             broker,
             max_frame=max_body,

@@ -426,7 +426,7 @@ class MqttServerProtocol:
         if self.policy.publish_refusal(topic, message.kind, message.correlation_id):
             if qos:  # MQTT 3.1.1 has no way to say no: acknowledged and dropped, as Mosquitto does
                 code = c.NOT_AUTHORIZED if self._v5 else c.SUCCESS
-                self._out.append(encode(mqtt.Ack(_PUBACK if qos == 1 else _PUBREC, packet.packet_id, code)))
+                self._send(mqtt.Ack(_PUBACK if qos == 1 else _PUBREC, packet.packet_id, code))
             return
         if qos == 0:
             self._actions.append(PublishToBroker(message, packet.retain))

@@ -330,7 +330,7 @@ class MqttGateway:
         on_event: Callable[[ClientEvent], None] | None = None,
     ) -> None:
         self.broker = broker
-        self.policy = GatewayPolicy(broker.awaits_reply, rules)
+        self.policy = GatewayPolicy(broker.claim_reply, rules)
         self.host = host
         self.limits = limits or MqttLimits()
         self.credentials = dict(credentials) if credentials is not None else None
