@@ -34,6 +34,15 @@ def start_serve(*args: str) -> subprocess.Popen[str]:
     )
 
 
+def serve_fails(*args: str, code: int = 1) -> str:
+    """Run serve, which must exit with ``code`` on its own; its output, which never holds a traceback."""
+    process = start_serve(*args)
+    output, _ = process.communicate(timeout=20)
+    assert process.returncode == code, output
+    assert "Traceback" not in output
+    return output
+
+
 def read_until(process: subprocess.Popen[str], pattern: str, timeout: float = 20) -> tuple[re.Match[str], str]:
     assert process.stdout is not None
     seen = ""
@@ -99,18 +108,11 @@ def test_serve_says_why_when_the_port_is_taken() -> None:
 
 
 def test_serve_refuses_a_public_listener_without_a_token() -> None:
-    process = start_serve("--mqtt", "0.0.0.0:0", "--http", "off")
-    output, _ = process.communicate(timeout=20)
-    assert process.returncode == 1
-    assert "credentials" in output
-    assert "Traceback" not in output
+    assert "credentials" in serve_fails("--mqtt", "0.0.0.0:0", "--http", "off")
 
 
 def test_serve_rejects_a_bad_endpoint_with_a_usage_error() -> None:
-    process = start_serve("--http", "somewhere:http")
-    output, _ = process.communicate(timeout=20)
-    assert process.returncode == 2
-    assert "the port must be a number" in output
+    assert "the port must be a number" in serve_fails("--http", "somewhere:http", code=2)
 
 
 def test_serve_exports_what_it_observed_as_asyncapi(tmp_path: Path) -> None:
@@ -170,9 +172,7 @@ def test_serve_records_every_message_as_it_passes(tmp_path: Path) -> None:
 
 
 def test_serve_says_why_it_cannot_record(tmp_path: Path) -> None:
-    process = start_serve("--mqtt", "off", "--http", "off", "--record", str(tmp_path / "missing" / "x.jsonl"))
-    output, _ = process.communicate(timeout=20)
-    assert process.returncode == 1
+    output = serve_fails("--mqtt", "off", "--http", "off", "--record", str(tmp_path / "missing" / "x.jsonl"))
     assert "cannot record to" in output
     assert "No such file or directory" in output
     assert "Traceback" not in output
@@ -193,9 +193,7 @@ def test_a_serve_that_cannot_start_leaves_an_existing_recording_alone(tmp_path: 
 def test_serve_never_replaces_an_earlier_recording(tmp_path: Path) -> None:
     earlier = tmp_path / "before-the-crash.jsonl"
     earlier.write_text('{"channel": "precious"}\n', encoding="utf-8")
-    process = start_serve("--mqtt", "off", "--http", "127.0.0.1:0", "--record", str(earlier))
-    output, _ = process.communicate(timeout=20)
-    assert process.returncode == 1, output
+    output = serve_fails("--mqtt", "off", "--http", "127.0.0.1:0", "--record", str(earlier))
     assert "it already exists (a recording from an earlier run?)" in output
     assert earlier.read_text(encoding="utf-8") == '{"channel": "precious"}\n'
 
@@ -203,11 +201,8 @@ def test_serve_never_replaces_an_earlier_recording(tmp_path: Path) -> None:
 def test_serve_refuses_access_rules_it_cannot_use_and_says_where(tmp_path: Path) -> None:
     rules = tmp_path / "rules.acl"
     rules.write_text("user alice\ntopic sometimes fridge/#\nlistener 1883\n", encoding="utf-8")
-    process = start_serve("--mqtt", "127.0.0.1:0", "--http", "off", "--acl", str(rules))
-    output, _ = process.communicate(timeout=20)
-    assert process.returncode == 2, output
+    output = serve_fails("--mqtt", "127.0.0.1:0", "--http", "off", "--acl", str(rules), code=2)
     assert f"{rules}:3: unknown line 'listener'" in output
-    assert "Traceback" not in output
 
 
 def test_serve_takes_the_http_token_from_a_file(tmp_path: Path) -> None:
