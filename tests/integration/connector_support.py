@@ -55,6 +55,17 @@ async def connected(url: str, kind: type[B], service: str, **options: Any) -> As
         await connector.stop()
 
 
+def backend_fixture(url: str, kind: type[B], service: str) -> Any:
+    """The ``backend`` fixture of a connector's tests: a started ``kind`` backend per test."""
+
+    @pytest.fixture
+    async def backend() -> AsyncIterator[B]:
+        async with connected(url, kind, service) as connector:
+            yield connector
+
+    return backend
+
+
 async def check_network_failures_are_named(scheme: str) -> None:
     """Nothing listening and an unknown host are said in those words, whatever the client library raised."""
     port = free_port()

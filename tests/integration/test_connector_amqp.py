@@ -14,27 +14,13 @@ from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
 from eventdeck.core import Kind
 from eventdeck.core.connectors import ConnectorError, backend_from_url
 from eventdeck.core.connectors.amqp import AmqpBackend, binding_to_pattern
-from tests.integration.connector_support import (
-    WAIT,
-    PrivateServer,
-    check_network_failures_are_named,
-    check_reconnect_to,
-    connected,
-    free_port,
-    next_message,
-    reachable,
-    require_service,
-    wait_until,
-)
+from tests.integration import connector_support as support
 
 pytestmark = pytest.mark.services
 URL = "amqp://guest:guest@127.0.0.1:5672/"
 
 
-@pytest.fixture
-async def backend() -> AsyncIterator[AmqpBackend]:
-    async with connected(URL, AmqpBackend, "RabbitMQ") as connector:
-        yield connector
+backend = support.backend_fixture(URL, AmqpBackend, "RabbitMQ")
 
 
 @pytest.fixture
@@ -56,7 +42,7 @@ async def test_traffic_from_an_independent_client_shows_in_the_mirror(
             routing_key="edtest.amqp.temp",
         )
 
-    message = await next_message(backend.broker, "edtest/amqp/#", send)
+    message = await support.next_message(backend.broker, "edtest/amqp/#", send)
     assert message.channel == "edtest/amqp/temp"  # routing keys use '.', channels '/'
     assert message.json() == {"c": 21}
     assert dict(message.headers) == {"unit": "C", "n": "3"}
@@ -74,7 +60,7 @@ async def test_events_reach_an_independent_subscriber(backend: AmqpBackend, othe
 
     await queue.consume(keep, no_ack=True)
     await backend.publish("edtest/out/a", {"v": 1}, headers={"source": "test"})
-    received = await asyncio.wait_for(arrived, WAIT)
+    received = await asyncio.wait_for(arrived, support.WAIT)
     assert received.body == b'{"v":1}'
     assert received.headers == {"source": "test"}
 
@@ -93,10 +79,12 @@ async def test_command_gets_reply_from_an_independent_responder(
         )
 
     await queue.consume(respond, no_ack=True)
-    reply = await backend.request("edtest/cmd/open", {"door": "front"}, timeout=WAIT)
+    reply = await backend.request("edtest/cmd/open", {"door": "front"}, timeout=support.WAIT)
     assert reply.kind is Kind.REPLY
     assert reply.json() == {"ok": True}
-    await wait_until(lambda: "edtest/cmd/open" in {info.name for info in backend.broker.channels()}, "command mirrored")
+    await support.wait_until(
+        lambda: "edtest/cmd/open" in {info.name for info in backend.broker.channels()}, "command mirrored"
+    )
 
 
 async def test_subscribers_need_the_management_api(backend: AmqpBackend) -> None:
@@ -114,12 +102,12 @@ def test_binding_mapping() -> None:
 
 
 async def test_specific_errors() -> None:
-    require_service(5672, "RabbitMQ")
+    support.require_service(5672, "RabbitMQ")
     with pytest.raises(ConnectorError, match="RabbitMQ refused guest: ACCESS_REFUSED"):
         await backend_from_url("amqp://guest:wrong@127.0.0.1:5672/").start()
     with pytest.raises(ConnectorError, match=r"RabbitMQ has no exchange 'edtest\.none'"):
         await backend_from_url(URL, exchanges=["edtest.none"]).start()
-    await check_network_failures_are_named("amqp")
+    await support.check_network_failures_are_named("amqp")
 
 
 RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
@@ -145,7 +133,7 @@ def rabbitmq_server(port: int, folder: Path, management: int | None = None) -> t
         "HOME": str(folder),  # its Erlang cookie goes here
         "RABBITMQ_NODENAME": f"edtest{port}@localhost",
         "RABBITMQ_NODE_PORT": str(port),
-        "RABBITMQ_DIST_PORT": str(free_port()),
+        "RABBITMQ_DIST_PORT": str(support.free_port()),
         "RABBITMQ_MNESIA_BASE": str(folder / "mnesia"),
         "RABBITMQ_LOG_BASE": str(folder / "log"),
         "RABBITMQ_ENABLED_PLUGINS_FILE": str(plugins),
@@ -155,21 +143,23 @@ def rabbitmq_server(port: int, folder: Path, management: int | None = None) -> t
 
 
 async def test_reconnects_and_marks_the_gap(tmp_path: Path) -> None:
-    port = free_port()
+    port = support.free_port()
     command, env = rabbitmq_server(port, tmp_path)
-    await check_reconnect_to(PrivateServer(command, port, env=env), f"amqp://guest:guest@127.0.0.1:{port}/")
+    await support.check_reconnect_to(
+        support.PrivateServer(command, port, env=env), f"amqp://guest:guest@127.0.0.1:{port}/"
+    )
 
 
 async def test_subscribers_from_the_management_api(tmp_path: Path) -> None:
-    port, management = free_port(), free_port()
+    port, management = support.free_port(), support.free_port()
     command, env = rabbitmq_server(port, tmp_path, management=management)
     connector = backend_from_url(
         f"amqp://guest:guest@127.0.0.1:{port}/?management=http://127.0.0.1:{management}", initial_backoff=0.2
     )
-    async with PrivateServer(command, port, env=env):
+    async with support.PrivateServer(command, port, env=env):
         client = await aio_pika.connect(f"amqp://guest:guest@127.0.0.1:{port}/")
         try:
-            await wait_until(lambda: reachable(management), "the management API to listen")
+            await support.wait_until(lambda: support.reachable(management), "the management API to listen")
             channel = await client.channel()
             queue = await channel.declare_queue("kitchen", auto_delete=True)
             await queue.bind("amq.topic", routing_key="fridge.*.level")

@@ -6,7 +6,7 @@ import asyncio
 import getpass
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiomqtt
@@ -18,36 +18,21 @@ from eventdeck.core import Kind
 from eventdeck.core.connectors import ConnectorError, backend_from_url
 from eventdeck.core.connectors.mqtt import MqttBackend
 from eventdeck.core.recording import plan_replay, read_recording, replay
-from tests.integration.connector_support import (
-    WAIT,
-    PrivateServer,
-    check_network_failures_are_named,
-    check_reconnect_to,
-    connected,
-    free_port,
-    next_message,
-    require_binary,
-    require_service,
-    run,
-    wait_until,
-)
+from tests.integration import connector_support as support
 
 pytestmark = pytest.mark.services
 URL = "mqtt://127.0.0.1:1883"
 
 
-@pytest.fixture
-async def backend() -> AsyncIterator[MqttBackend]:
-    async with connected(URL, MqttBackend, "Mosquitto") as connector:
-        yield connector
+backend = support.backend_fixture(URL, MqttBackend, "Mosquitto")
 
 
 async def mosquitto_pub(*args: str) -> None:
-    await run(require_binary("mosquitto_pub"), "-h", "127.0.0.1", "-p", "1883", *args)
+    await support.run(support.require_binary("mosquitto_pub"), "-h", "127.0.0.1", "-p", "1883", *args)
 
 
 async def test_traffic_from_mosquitto_pub_shows_in_the_mirror(backend: MqttBackend) -> None:
-    message = await next_message(
+    message = await support.next_message(
         backend.broker, "edtest/mqtt/#", lambda: mosquitto_pub("-t", "edtest/mqtt/temp", "-m", '{"c": 21}', "-q", "1")
     )
     assert message.channel == "edtest/mqtt/temp"
@@ -60,7 +45,7 @@ async def test_traffic_from_mosquitto_pub_shows_in_the_mirror(backend: MqttBacke
 
 async def test_tap_sees_mirrored_traffic(backend: MqttBackend) -> None:
     tap = backend.broker.tap()
-    await next_message(backend.broker, "edtest/tap", lambda: mosquitto_pub("-t", "edtest/tap", "-m", "hello"))
+    await support.next_message(backend.broker, "edtest/tap", lambda: mosquitto_pub("-t", "edtest/tap", "-m", "hello"))
     channels = [getattr(item, "channel", None) for item in tap.drain().events]
     assert "edtest/tap" in channels
 
@@ -69,7 +54,7 @@ async def test_events_reach_an_independent_subscriber_with_headers_and_retain(ba
     async with aiomqtt.Client("127.0.0.1", 1883, protocol=aiomqtt.ProtocolVersion.V5) as other:
         await other.subscribe("edtest/out/#", qos=1)
         await backend.publish("edtest/out/a", {"v": 1}, headers={"source": "test"})
-        async with asyncio.timeout(WAIT):
+        async with asyncio.timeout(support.WAIT):
             received = await anext(aiter(other.messages))
         assert received.payload == b'{"v":1}'
         assert received.properties is not None
@@ -79,11 +64,13 @@ async def test_events_reach_an_independent_subscriber_with_headers_and_retain(ba
     try:
         async with aiomqtt.Client("127.0.0.1", 1883) as late:
             await late.subscribe("edtest/retained")
-            async with asyncio.timeout(WAIT):
+            async with asyncio.timeout(support.WAIT):
                 kept = await anext(aiter(late.messages))
         assert kept.retain
         assert kept.payload == b'{"level":3}'
-        await wait_until(lambda: backend.broker.retained("edtest/retained") is not None, "retained in the mirror")
+        await support.wait_until(
+            lambda: backend.broker.retained("edtest/retained") is not None, "retained in the mirror"
+        )
     finally:
         await backend.publish("edtest/retained", b"", retain=True)
 
@@ -102,7 +89,7 @@ async def test_command_gets_reply_from_an_independent_mqtt5_responder(backend: M
                 return
 
         task = asyncio.create_task(answer())
-        reply = await backend.request("edtest/cmd/open", {"door": "front"}, timeout=WAIT)
+        reply = await backend.request("edtest/cmd/open", {"door": "front"}, timeout=support.WAIT)
         await task
     assert reply.kind is Kind.REPLY
     assert reply.json() == {"ok": True}
@@ -118,7 +105,7 @@ async def test_request_without_responder_times_out(backend: MqttBackend) -> None
 
 
 async def test_specific_errors() -> None:
-    await check_network_failures_are_named("mqtt")
+    await support.check_network_failures_are_named("mqtt")
 
 
 async def test_publish_while_disconnected_says_so() -> None:
@@ -128,29 +115,31 @@ async def test_publish_while_disconnected_says_so() -> None:
 
 
 async def test_wrong_password_is_named(tmp_path: Path) -> None:
-    binary = require_binary("mosquitto")
-    port = free_port()
+    binary = support.require_binary("mosquitto")
+    port = support.free_port()
     passwords = tmp_path / "passwd"
-    await run(require_binary("mosquitto_passwd"), "-b", "-c", str(passwords), "alice", "right")
+    await support.run(support.require_binary("mosquitto_passwd"), "-b", "-c", str(passwords), "alice", "right")
     config = tmp_path / "mosquitto.conf"
     # 'user' keeps a root-run mosquitto from switching to a user who cannot read tmp_path
     config.write_text(
         f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\n"
     )
-    async with PrivateServer([binary, "-c", str(config)], port):
+    async with support.PrivateServer([binary, "-c", str(config)], port):
         with pytest.raises(ConnectorError, match=r"refused alice: .*(authori|password)"):
             await backend_from_url(f"mqtt://alice:wrong@127.0.0.1:{port}").start()
 
 
 async def test_reconnects_and_marks_the_gap() -> None:
-    port = free_port()
-    mosquitto = PrivateServer([require_binary("mosquitto"), "-p", str(port)], port)
-    await check_reconnect_to(mosquitto, f"mqtt://127.0.0.1:{port}")
+    port = support.free_port()
+    mosquitto = support.PrivateServer([support.require_binary("mosquitto"), "-p", str(port)], port)
+    await support.check_reconnect_to(mosquitto, f"mqtt://127.0.0.1:{port}")
 
 
 async def test_mqtt_311_has_no_headers_or_commands() -> None:
-    async with connected(URL, MqttBackend, "Mosquitto", protocol=3) as connector:
-        message = await next_message(connector.broker, "edtest/v3", lambda: connector.publish("edtest/v3", {"v": 3}))
+    async with support.connected(URL, MqttBackend, "Mosquitto", protocol=3) as connector:
+        message = await support.next_message(
+            connector.broker, "edtest/v3", lambda: connector.publish("edtest/v3", {"v": 3})
+        )
         assert message.json() == {"v": 3}
         with pytest.raises(ConnectorError, match="cannot carry message headers"):
             await connector.publish("edtest/v3", {}, headers={"a": "b"})
@@ -159,17 +148,17 @@ async def test_mqtt_311_has_no_headers_or_commands() -> None:
 
 
 async def test_tls_failures_name_the_host(tmp_path: Path) -> None:
-    openssl = require_binary("openssl")
+    openssl = support.require_binary("openssl")
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    await run(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-days", "1",
+    await support.run(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-days", "1",
               "-keyout", str(key), "-out", str(cert))  # fmt: skip
     key.chmod(0o644)
-    port = free_port()
+    port = support.free_port()
     config = tmp_path / "mosquitto.conf"
     config.write_text(
         f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous true\ncertfile {cert}\nkeyfile {key}\n"
     )
-    async with PrivateServer([require_binary("mosquitto"), "-c", str(config)], port):
+    async with support.PrivateServer([support.require_binary("mosquitto"), "-c", str(config)], port):
         with pytest.raises(ConnectorError, match=f"TLS failure with 127.0.0.1:{port}: certificate verify failed"):
             await backend_from_url(f"mqtts://127.0.0.1:{port}").start()
         trusted = backend_from_url(f"mqtts://localhost:{port}?ca={cert}")
@@ -193,7 +182,7 @@ async def test_a_recording_replays_into_mosquitto(backend: MqttBackend, tmp_path
         await other.subscribe("edtest/replay/#", qos=1)
         progress = await replay(backend, plan, plan.progress(), speed=10.0)
         received = []
-        async with asyncio.timeout(WAIT):
+        async with asyncio.timeout(support.WAIT):
             async for message in other.messages:
                 received.append(message)
                 if len(received) == 2:
@@ -221,7 +210,7 @@ async def eventdeck(*args: str) -> tuple[int, str]:
 
 
 async def test_eventdeck_replay_sends_a_recording_into_mosquitto(tmp_path: Path) -> None:
-    require_service(1883, "Mosquitto")
+    support.require_service(1883, "Mosquitto")
     path = tmp_path / "morning.jsonl"
     path.write_text(
         '{"timestamp": 5.0, "channel": "edtest/cli/a", "payload": "1"}\n'
@@ -232,7 +221,7 @@ async def test_eventdeck_replay_sends_a_recording_into_mosquitto(tmp_path: Path)
         await other.subscribe("edtest/cli/#", qos=1)
         code, output = await eventdeck("replay", str(path), "--into", URL, "--speed", "5")
         received = []
-        async with asyncio.timeout(WAIT):
+        async with asyncio.timeout(support.WAIT):
             async for message in other.messages:
                 received.append((str(message.topic), message.payload))
                 if len(received) == 2:
@@ -250,7 +239,7 @@ async def test_eventdeck_replay_explains_what_stops_it(tmp_path: Path) -> None:
     assert "broken.jsonl, line 1: invalid channel 'a/#'" in output
     good = tmp_path / "good.jsonl"
     good.write_text('{"channel": "a/b"}\n', encoding="utf-8")
-    code, output = await eventdeck("replay", str(good), "--into", f"mqtt://127.0.0.1:{free_port()}")
+    code, output = await eventdeck("replay", str(good), "--into", f"mqtt://127.0.0.1:{support.free_port()}")
     assert code == 1
     assert "refused" in output
     assert "Traceback" not in output
@@ -282,15 +271,15 @@ async def test_eventdeck_replay_stops_cleanly_on_a_signal_at_any_point(tmp_path:
         )
         assert process.stdout is not None
         seen = b""
-        async with asyncio.timeout(WAIT):
+        async with asyncio.timeout(support.WAIT):
             while not await ready(seen):
                 seen += await process.stdout.readline()
         process.send_signal(signum)
-        output, _ = await asyncio.wait_for(process.communicate(), WAIT)
+        output, _ = await asyncio.wait_for(process.communicate(), support.WAIT)
         return await process.wait(), (seen + output).decode()
 
     async def when_connecting(_seen: bytes) -> bool:
-        await asyncio.wait_for(connected.wait(), WAIT)
+        await asyncio.wait_for(connected.wait(), support.WAIT)
         return True
 
     async def after_the_first_message(seen: bytes) -> bool:

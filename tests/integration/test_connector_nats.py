@@ -12,26 +12,13 @@ from nats.aio.msg import Msg
 from eventdeck.core import Kind
 from eventdeck.core.connectors import ConnectorError, backend_from_url
 from eventdeck.core.connectors.nats import NatsBackend, pattern_to_channel
-from tests.integration.connector_support import (
-    WAIT,
-    PrivateServer,
-    check_network_failures_are_named,
-    check_reconnect_to,
-    connected,
-    free_port,
-    next_message,
-    require_binary,
-    wait_until,
-)
+from tests.integration import connector_support as support
 
 pytestmark = pytest.mark.services
 URL = "nats://127.0.0.1:4222"
 
 
-@pytest.fixture
-async def backend() -> AsyncIterator[NatsBackend]:
-    async with connected(URL, NatsBackend, "NATS") as connector:
-        yield connector
+backend = support.backend_fixture(URL, NatsBackend, "NATS")
 
 
 @pytest.fixture
@@ -46,7 +33,7 @@ async def test_traffic_from_an_independent_client_shows_in_the_mirror(backend: N
         await other.publish("edtest.nats.temp", b'{"c": 21}', headers={"unit": "C"})
         await other.flush()
 
-    message = await next_message(backend.broker, "edtest/nats/#", send)
+    message = await support.next_message(backend.broker, "edtest/nats/#", send)
     assert message.channel == "edtest/nats/temp"  # subjects use '.', channels '/'
     assert message.json() == {"c": 21}
     assert message.headers["unit"] == "C"
@@ -57,7 +44,7 @@ async def test_events_reach_an_independent_subscriber(backend: NatsBackend, othe
     sub = await other.subscribe("edtest.out.*")
     await other.flush()
     await backend.publish("edtest/out/a", {"v": 1}, headers={"source": "test"})
-    received = await sub.next_msg(timeout=WAIT)
+    received = await sub.next_msg(timeout=support.WAIT)
     assert received.data == b'{"v":1}'
     assert received.headers is not None
     assert received.headers["source"] == "test"
@@ -69,7 +56,7 @@ async def test_command_gets_reply_from_an_independent_responder(backend: NatsBac
 
     await other.subscribe("edtest.cmd.open", cb=respond)
     await other.flush()
-    reply = await backend.request("edtest/cmd/open", {"door": "front"}, timeout=WAIT)
+    reply = await backend.request("edtest/cmd/open", {"door": "front"}, timeout=support.WAIT)
     assert reply.kind is Kind.REPLY
     assert reply.json() == {"ok": True}
 
@@ -77,7 +64,7 @@ async def test_command_gets_reply_from_an_independent_responder(backend: NatsBac
         channels = {info.name for info in backend.broker.channels()}
         return "edtest/cmd/open" in channels and reply.channel in channels
 
-    await wait_until(linked, "command and reply mirrored")
+    await support.wait_until(linked, "command and reply mirrored")
 
 
 async def test_jetstream_streams_are_listed(backend: NatsBackend, other: NatsClient) -> None:
@@ -94,12 +81,12 @@ async def test_jetstream_streams_are_listed(backend: NatsBackend, other: NatsCli
 
 
 def nats_server(port: int) -> list[str]:
-    return [require_binary("nats-server"), "-a", "127.0.0.1", "-p", str(port)]
+    return [support.require_binary("nats-server"), "-a", "127.0.0.1", "-p", str(port)]
 
 
 async def test_subscribers_from_the_monitoring_endpoint() -> None:
-    port, monitor = free_port(), free_port()
-    async with PrivateServer([*nats_server(port), "-m", str(monitor)], port):
+    port, monitor = support.free_port(), support.free_port()
+    async with support.PrivateServer([*nats_server(port), "-m", str(monitor)], port):
         connector = backend_from_url(f"nats://127.0.0.1:{port}", monitor=f"http://127.0.0.1:{monitor}", jetstream=False)
         client = await nats.connect(f"nats://127.0.0.1:{port}", name="kitchen")
         try:
@@ -127,16 +114,16 @@ def test_pattern_mapping() -> None:
 
 
 async def test_specific_errors() -> None:
-    await check_network_failures_are_named("nats")
+    await support.check_network_failures_are_named("nats")
 
 
 async def test_wrong_password_is_named() -> None:
-    port = free_port()
-    async with PrivateServer([*nats_server(port), "--user", "alice", "--pass", "right"], port):
+    port = support.free_port()
+    async with support.PrivateServer([*nats_server(port), "--user", "alice", "--pass", "right"], port):
         with pytest.raises(ConnectorError, match="refused alice: authorization violation"):
             await backend_from_url(f"nats://alice:wrong@127.0.0.1:{port}").start()
 
 
 async def test_reconnects_and_marks_the_gap() -> None:
-    port = free_port()
-    await check_reconnect_to(PrivateServer(nats_server(port), port), f"nats://127.0.0.1:{port}")
+    port = support.free_port()
+    await support.check_reconnect_to(support.PrivateServer(nats_server(port), port), f"nats://127.0.0.1:{port}")

@@ -13,28 +13,13 @@ from eventdeck.core import Kind
 from eventdeck.core.connectors import ConnectorBackend, ConnectorError, backend_from_url
 from eventdeck.core.connectors.backend import ConnectionState
 from eventdeck.core.connectors.redis import RedisBackend
-from tests.integration.connector_support import (
-    WAIT,
-    PrivateServer,
-    StatusLog,
-    check_network_failures_are_named,
-    check_reconnect_to,
-    connected,
-    free_port,
-    next_message,
-    require_binary,
-    run,
-    wait_until,
-)
+from tests.integration import connector_support as support
 
 pytestmark = pytest.mark.services
 URL = "redis://127.0.0.1:6379/0"
 
 
-@pytest.fixture
-async def backend() -> AsyncIterator[RedisBackend]:
-    async with connected(URL, RedisBackend, "Redis") as connector:
-        yield connector
+backend = support.backend_fixture(URL, RedisBackend, "Redis")
 
 
 @pytest.fixture
@@ -45,9 +30,11 @@ async def other() -> AsyncIterator[aioredis.Redis]:
 
 
 async def test_traffic_from_redis_cli_shows_in_the_mirror(backend: RedisBackend) -> None:
-    cli = require_binary("redis-cli")
-    message = await next_message(
-        backend.broker, "edtest/redis/#", lambda: run(cli, "-p", "6379", "PUBLISH", "edtest/redis/temp", '{"c": 21}')
+    cli = support.require_binary("redis-cli")
+    message = await support.next_message(
+        backend.broker,
+        "edtest/redis/#",
+        lambda: support.run(cli, "-p", "6379", "PUBLISH", "edtest/redis/temp", '{"c": 21}'),
     )
     assert message.channel == "edtest/redis/temp"
     assert message.json() == {"c": 21}
@@ -68,7 +55,7 @@ async def test_events_reach_an_independent_subscriber_and_counts_are_listed(
         assert "edtest:orders" in {info.name for info in backend.broker.channels() if info.declared}
 
         await backend.publish("edtest:orders", {"id": 7})
-        async with asyncio.timeout(WAIT):
+        async with asyncio.timeout(support.WAIT):
             while (item := await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)) is None:
                 pass
         assert item["data"] == b'{"id":7}'
@@ -94,7 +81,7 @@ async def test_command_envelope_gets_reply_from_an_independent_responder(
 
     try:
         task = asyncio.create_task(answer())
-        reply = await backend.request("edtest:cmd", {"door": "front"}, timeout=WAIT)
+        reply = await backend.request("edtest:cmd", {"door": "front"}, timeout=support.WAIT)
         envelope = await task
     finally:
         await pubsub.aclose()
@@ -102,7 +89,9 @@ async def test_command_envelope_gets_reply_from_an_independent_responder(
     assert reply.kind is Kind.REPLY
     assert reply.json() == {"ok": True}
     assert reply.correlation_id == envelope["correlation_id"]
-    await wait_until(lambda: "edtest:cmd" in {info.name for info in backend.broker.channels()}, "command mirrored")
+    await support.wait_until(
+        lambda: "edtest:cmd" in {info.name for info in backend.broker.channels()}, "command mirrored"
+    )
 
 
 async def test_streams_are_listed(backend: RedisBackend, other: aioredis.Redis) -> None:
@@ -117,30 +106,30 @@ async def test_streams_are_listed(backend: RedisBackend, other: aioredis.Redis) 
 
 
 def redis_server(port: int) -> list[str]:
-    return [require_binary("redis-server"), "--port", str(port), "--save", "", "--appendonly", "no"]
+    return [support.require_binary("redis-server"), "--port", str(port), "--save", "", "--appendonly", "no"]
 
 
 async def test_specific_errors() -> None:
-    await check_network_failures_are_named("redis")
+    await support.check_network_failures_are_named("redis")
 
 
 async def test_wrong_password_is_named() -> None:
-    port = free_port()
-    async with PrivateServer([*redis_server(port), "--requirepass", "s3"], port):
+    port = support.free_port()
+    async with support.PrivateServer([*redis_server(port), "--requirepass", "s3"], port):
         with pytest.raises(ConnectorError, match=r"Redis at 127\.0\.0\.1:\d+ refused the default user"):
             await backend_from_url(f"redis://:wrong@127.0.0.1:{port}").start()
 
 
 async def test_reconnects_and_marks_the_gap() -> None:
-    port = free_port()
-    await check_reconnect_to(PrivateServer(redis_server(port), port), f"redis://127.0.0.1:{port}")
+    port = support.free_port()
+    await support.check_reconnect_to(support.PrivateServer(redis_server(port), port), f"redis://127.0.0.1:{port}")
 
 
 @pytest.fixture
 async def private_redis() -> AsyncIterator[tuple[int, aioredis.Redis]]:
     """A redis-server of our own (an empty keyspace, ours to drop connections on) and a client of it."""
-    port = free_port()
-    async with PrivateServer(redis_server(port), port):
+    port = support.free_port()
+    async with support.PrivateServer(redis_server(port), port):
         admin = aioredis.Redis(port=port)
         try:
             yield port, admin
@@ -160,8 +149,8 @@ async def test_stream_entries_are_read_into_the_mirror_without_their_history(
     connector = backend_from_url(f"redis://127.0.0.1:{port}", refresh_interval=3600)  # we say when to list
     try:
         await connector.start()
-        await wait_until(lambda: bool(connector.streams()), "the first listing")
-        fresh = await next_message(
+        await support.wait_until(lambda: bool(connector.streams()), "the first listing")
+        fresh = await support.next_message(
             connector.broker, "orders", lambda: admin.xadd("orders", {"item": "milk", "qty": "2"})
         )
         assert fresh.json() == {"item": "milk", "qty": "2"}
@@ -172,7 +161,7 @@ async def test_stream_entries_are_read_into_the_mirror_without_their_history(
         await admin.xadd("late", {"n": "old"}, id="1-0")  # a stream that appears later with old entries...
         await admin.xadd("late", {"n": "new"})  # ...and one written since the last listing
 
-        new = await next_message(connector.broker, "late", connector.refresh)
+        new = await support.next_message(connector.broker, "late", connector.refresh)
         assert new.json() == {"n": "new"}
         await asyncio.sleep(1.2)  # one more read: the old entry must not follow
         assert mirrored(connector, "late") == 1
@@ -188,13 +177,15 @@ async def test_a_key_that_stops_being_a_stream_is_dropped_without_reconnecting(
     connector = backend_from_url(f"redis://127.0.0.1:{port}", refresh_interval=3600)
     try:
         await connector.start()
-        await wait_until(lambda: bool(connector.streams()), "the first listing")
-        statuses = StatusLog(connector)
+        await support.wait_until(lambda: bool(connector.streams()), "the first listing")
+        statuses = support.StatusLog(connector)
         await admin.delete("orders")
         await admin.set("orders", "now a string")  # the next XREAD says WRONGTYPE
         await asyncio.sleep(2.5)
         assert ConnectionState.RECONNECTING not in statuses.states()
-        message = await next_message(connector.broker, "kitchen", lambda: admin.publish("kitchen", b"still here"))
+        message = await support.next_message(
+            connector.broker, "kitchen", lambda: admin.publish("kitchen", b"still here")
+        )
         assert message.payload == b"still here"
     finally:
         await connector.stop()
@@ -207,12 +198,12 @@ async def test_stream_entries_survive_a_dropped_connection(private_redis: tuple[
         await admin.xadd("orders", {"n": "0"})
         await connector.start()
         await connector.refresh()
-        statuses = StatusLog(connector)
+        statuses = support.StatusLog(connector)
         for kind in ("normal", "pubsub"):  # as if the network dropped every connection
             await admin.client_kill_filter(_type=kind, skipme=True)
-        await wait_until(lambda: ConnectionState.RECONNECTING in statuses.states(), "RECONNECTING")
-        entry = await next_message(connector.broker, "orders", lambda: admin.xadd("orders", {"n": "1"}))
+        await support.wait_until(lambda: ConnectionState.RECONNECTING in statuses.states(), "RECONNECTING")
+        entry = await support.next_message(connector.broker, "orders", lambda: admin.xadd("orders", {"n": "1"}))
         assert entry.json() == {"n": "1"}
-        await wait_until(lambda: statuses.states()[-1] is ConnectionState.CONNECTED, "CONNECTED again")
+        await support.wait_until(lambda: statuses.states()[-1] is ConnectionState.CONNECTED, "CONNECTED again")
     finally:
         await connector.stop()

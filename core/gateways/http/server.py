@@ -39,7 +39,6 @@ import errno
 import hmac
 import ipaddress
 from collections.abc import Awaitable, Callable
-from types import TracebackType
 from typing import Any, NamedTuple
 
 from aiohttp import web
@@ -73,6 +72,7 @@ from eventdeck.core.gateways.http.envelope import (
 )
 from eventdeck.core.gateways.http.streams import StreamEvent, StreamHub, peer_of, publisher_of
 from eventdeck.core.gateways.policy import GatewayPolicy
+from eventdeck.core.gateways.service import Service
 
 __all__ = ["HttpGateway", "HttpGatewayStats", "StreamEvent"]
 
@@ -110,7 +110,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-class HttpGateway:
+class HttpGateway(Service):
     """Serves the broker over HTTP. ``async with HttpGateway(broker, port=0) as gateway:`` then ``gateway.port``.
 
     ``request_timeout`` is how long a command waits for its reply unless the request says
@@ -251,15 +251,6 @@ class HttpGateway:
         await self.streams.close_all()
         self._waiting.close_all()
         await runner.cleanup()
-
-    async def __aenter__(self) -> HttpGateway:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
 
     # -- the gate every request passes --------------------------------------
 

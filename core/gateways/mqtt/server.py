@@ -15,7 +15,6 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from types import TracebackType
 from typing import Any, NamedTuple
 
 from eventdeck.core.broker.broker import Broker
@@ -39,6 +38,7 @@ from eventdeck.core.gateways.mqtt.protocol import (
 )
 from eventdeck.core.gateways.mqtt.session import ClientSubscription, SessionState
 from eventdeck.core.gateways.policy import GatewayPolicy
+from eventdeck.core.gateways.service import Service
 from eventdeck.core.mqtt_codec import codes as c
 
 log = logging.getLogger("eventdeck.mqtt")
@@ -309,7 +309,7 @@ class _Client:
         )
 
 
-class MqttGateway:
+class MqttGateway(Service):
     """Lets MQTT 3.1.1 and 5.0 clients publish to and subscribe on ``broker``.
 
     ``async with MqttGateway(broker, port=0) as gateway:`` listens on 127.0.0.1 (``gateway.port``
@@ -396,15 +396,6 @@ class MqttGateway:
             for handle in handles:
                 handle.cancel()
         self._timers.clear()
-
-    async def __aenter__(self) -> MqttGateway:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
 
     def clients(self) -> list[MqttClientInfo]:
         """Connected clients (those past CONNECT), oldest first."""
