@@ -101,21 +101,6 @@ def test_credentials_in_the_management_url_are_its_own_and_never_shown() -> None
     assert "Pa55" not in refused.refused
 
 
-@pytest.mark.parametrize(
-    ("url", "words"),
-    [
-        ("amqp://h/?management=ftp://h:21", "option 'management': expected an http:// or https:// URL"),
-        ("amqp://h/?management=rabbit:15672", "option 'management': expected an http:// or https:// URL"),
-        ("amqp://h/?management_insecure=maybe", "option 'management_insecure': expected yes/no"),
-        ("nats://h/?monitor=ws://h:8222", "option 'monitor': expected an http:// or https:// URL"),
-        ("nats://h/?monitor_insecure=perhaps", "option 'monitor_insecure': expected yes/no"),
-    ],
-)
-def test_bad_side_api_options_say_what_is_wrong(url: str, words: str) -> None:
-    with pytest.raises(ConnectorError, match=words):
-        backend_from_url(url)
-
-
 def test_a_bad_management_url_never_quotes_its_password() -> None:
     with pytest.raises(ConnectorError) as caught:
         backend_from_url("amqp://h/?management=ftp://ops:Pa55@h:21")
