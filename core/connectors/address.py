@@ -117,7 +117,7 @@ def parse_url(url: str) -> Endpoint:
     if not isinstance(url, str) or not url.strip():
         raise ConnectorError("no broker URL given; expected e.g. mqtt://127.0.0.1:1883")
     text = url.strip()
-    shown = _without_password(text)  # what error messages quote: they end up in logs and on screen
+    shown = without_password(text)  # what error messages quote: they end up in logs and on screen
     known = ", ".join(f"{scheme}://" for scheme in SCHEMES)
     if "://" not in text:
         raise ConnectorError(f"{shown!r} has no scheme; start it with one of {known}")
@@ -149,7 +149,7 @@ def parse_url(url: str) -> Endpoint:
     )
 
 
-def _without_password(url: str) -> str:
+def without_password(url: str) -> str:
     """``url`` with everything after the user name in its user part shown as ``***``.
 
     The user part ends at the *last* ``@``, since an unencoded password may hold ``@``, ``/``,

@@ -7,9 +7,12 @@ use ``.`` between words; the mirror shows them with ``/`` (``a.b`` <-> ``a/b``;
 binding wildcards ``*``/``#`` <-> ``+``/``#``). Publishing goes to the first of those
 exchanges (``publish_exchange=`` to choose another). Commands carry ``reply_to``
 (an exclusive callback queue of this connection) and ``correlation_id``.
-Queues and their consumers are listed from the management HTTP API
-(``management=``, default ``http://host:15672``, with the connection's credentials)
-when it answers; otherwise subscribers are "not exposed".
+Queues and their consumers are listed from the management HTTP API when it answers;
+otherwise subscribers are "not exposed" and the Subscribers panel says why. It is
+``management=`` (default ``https://host:15671`` with the connection's TLS options for
+``amqps://``, ``http://host:15672`` for ``amqp://``), asked with the connection's credentials
+(or a ``user:password@`` in ``management=``). Those never go over plain HTTP to a host other
+than loopback unless ``management_insecure=yes`` says so (see ``side_api``).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMess
 
 from eventdeck.core.broker.message import Kind, Message
 from eventdeck.core.broker.subscription import SubscriptionInfo
-from eventdeck.core.connectors.address import Endpoint, parse_list
+from eventdeck.core.connectors.address import Endpoint, parse_bool, parse_list
 from eventdeck.core.connectors.backend import Outgoing
 from eventdeck.core.connectors.base import ConnectorBackend, remote_subscription
 from eventdeck.core.connectors.errors import ConnectorError, causes
@@ -50,7 +53,12 @@ def binding_to_pattern(key: str) -> str:
 
 class AmqpBackend(ConnectorBackend):
     kind = "amqp"
-    query_options = {"exchanges": parse_list, "publish_exchange": str, "management": str}
+    query_options = {
+        "exchanges": parse_list,
+        "publish_exchange": str,
+        "management": str,
+        "management_insecure": parse_bool,
+    }
 
     def __init__(
         self,
@@ -59,6 +67,7 @@ class AmqpBackend(ConnectorBackend):
         exchanges: list[str] | None = None,
         publish_exchange: str | None = None,
         management: str | None = None,
+        management_insecure: bool = False,
         **options: Any,
     ) -> None:
         super().__init__(endpoint, **options)
@@ -66,7 +75,8 @@ class AmqpBackend(ConnectorBackend):
         if not self.exchanges:
             raise ConnectorError("name at least one exchange to monitor (e.g. exchanges=amq.topic)")
         self.publish_exchange = publish_exchange or self.exchanges[0]
-        self.management_url = (management or f"http://{endpoint.address.rsplit(':', 1)[0]}:15672").rstrip("/")
+        host = endpoint.address.rsplit(":", 1)[0]
+        default = f"https://{host}:15671" if endpoint.tls.enabled else f"http://{host}:15672"
         # Subscribers are listed once the management API answers (the side API, see _connect).
         self.capabilities = dataclasses.replace(
             self.capabilities, lists_channels=False, lists_subscribers=False, retained=False
@@ -76,8 +86,15 @@ class AmqpBackend(ConnectorBackend):
         self._monitor: AbstractQueue | None = None
         self._replies: AbstractQueue | None = None
         self.side_api = self._management = SideApi(
-            self.management_url, username=endpoint.username or "guest", password=endpoint.password or "guest"
+            management or default,
+            name="RabbitMQ management API",
+            option="management",
+            username=endpoint.username or "guest",
+            password=endpoint.password or "guest",
+            tls=endpoint.tls,
+            cleartext=management_insecure,
         )
+        self.management_url = self._management.url
         self._lost: asyncio.Future[BaseException | None] | None = None
 
     async def _connect(self, stack: AsyncExitStack) -> None:

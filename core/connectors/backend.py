@@ -27,6 +27,7 @@ class Capabilities:
 
     lists_channels: bool = True  # knows channels beyond those seen in traffic
     lists_subscribers: bool = True  # can say who subscribes to what
+    why_no_subscribers: str = ""  # why lists_subscribers is False, when the backend knows
     request_reply: bool = True  # commands get replies with the broker's own mechanism
     retained: bool = True  # keeps a last value per channel
     headers: bool = True  # messages carry headers

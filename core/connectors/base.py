@@ -235,9 +235,15 @@ class ConnectorBackend(abc.ABC):
             await self._refresh()
 
     async def _ask_side_api(self, path: str) -> None:
-        """Subscribers are listed (``capabilities.lists_subscribers``) while the side API answers ``path``."""
-        listed = self.side_api is not None and await self.side_api.answers(path)
-        self.capabilities = dataclasses.replace(self.capabilities, lists_subscribers=listed)
+        """Subscribers are listed (``capabilities.lists_subscribers``) while the side API answers ``path``;
+        otherwise ``capabilities.why_no_subscribers`` says why (the Subscribers panel shows it)."""
+        why = await self.side_api.check(path) if self.side_api is not None else None
+        if why is not None:
+            log.info("%s: subscribers not listed: %s", self.name, why)
+        listed = self.side_api is not None and why is None
+        self.capabilities = dataclasses.replace(
+            self.capabilities, lists_subscribers=listed, why_no_subscribers=why or ""
+        )
 
     async def _open(self) -> None:
         stack = AsyncExitStack()

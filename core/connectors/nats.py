@@ -7,9 +7,12 @@ carries a fresh reply inbox, the mirror links command and reply by that inbox (t
 correlation id), and the connector's own ``>`` subscription receives the reply. A server's
 "no responders" status cannot come (that ``>`` always listens) but is a ``NoResponderError``
 where it does. Subscribers are listed only when the server's monitoring endpoint
-(``http://host:8222`` unless ``monitor=`` says otherwise) answers; otherwise they are
-"not exposed". The connector's own JetStream inventory requests are visible in the
-stream as ``$JS/API/...`` traffic, like any other client's.
+(``http://host:8222`` unless ``monitor=`` says otherwise; an ``https://`` one is reached with
+the connection's TLS options) answers; otherwise they are "not exposed" and the Subscribers
+panel says why. It is asked without credentials unless ``monitor=`` holds ``user:password@``,
+which never go over plain HTTP off loopback unless ``monitor_insecure=yes`` says so.
+The connector's own JetStream inventory requests are visible in the stream as
+``$JS/API/...`` traffic, like any other client's.
 """
 
 from __future__ import annotations
@@ -56,13 +59,18 @@ def pattern_to_channel(subject: str) -> str:
 
 class NatsBackend(ConnectorBackend):
     kind = "nats"
-    query_options = {"monitor": str, "jetstream": parse_bool}
+    query_options = {"monitor": str, "monitor_insecure": parse_bool, "jetstream": parse_bool}
 
     def __init__(
-        self, endpoint: Endpoint, *, monitor: str | None = None, jetstream: bool = True, **options: Any
+        self,
+        endpoint: Endpoint,
+        *,
+        monitor: str | None = None,
+        monitor_insecure: bool = False,
+        jetstream: bool = True,
+        **options: Any,
     ) -> None:
         super().__init__(endpoint, **options)
-        self.monitor_url = (monitor or f"http://{endpoint.address.rsplit(':', 1)[0]}:8222").rstrip("/")
         self.jetstream = jetstream
         # Subscribers are listed once the monitoring endpoint answers (the side API, see _connect).
         self.capabilities = dataclasses.replace(
@@ -70,7 +78,14 @@ class NatsBackend(ConnectorBackend):
         )
         self._client: NatsClient | None = None
         self._subscription: NatsSubscription | None = None
-        self.side_api = self._monitoring = SideApi(self.monitor_url)
+        self.side_api = self._monitoring = SideApi(
+            monitor or f"http://{endpoint.address.rsplit(':', 1)[0]}:8222",
+            name="NATS monitoring endpoint",
+            option="monitor",
+            tls=endpoint.tls,
+            cleartext=monitor_insecure,
+        )
+        self.monitor_url = self._monitoring.url
         self._last_error: BaseException | None = None
 
     async def _connect(self, stack: AsyncExitStack) -> None:

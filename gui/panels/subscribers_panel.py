@@ -52,6 +52,8 @@ HINT = (
     "Pause a subscriber to see its queue grow; resume to watch it drain — "
     "brokers store messages until they are delivered."
 )
+SEE_CHANNELS = "The Channels panel still shows every channel seen in traffic."
+NOT_EXPOSED = f"Not exposed by this broker: it does not say who subscribes to what. {SEE_CHANNELS}"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]*")
 MAX_NAME = 100
 
@@ -120,10 +122,7 @@ class SubscribersPanel(QWidget):
 
         self.status = QLabel()
         self.status.setObjectName("subscribersStatus")
-        self.not_exposed = QLabel(
-            "Not exposed by this broker: it does not say who subscribes to what. "
-            "The Channels panel still shows every channel seen in traffic."
-        )
+        self.not_exposed = QLabel(NOT_EXPOSED)
         self.not_exposed.setObjectName("subscribersNotExposed")
         self.not_exposed.setWordWrap(True)
         self.not_exposed.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -150,6 +149,8 @@ class SubscribersPanel(QWidget):
         exposed = snapshot.subscriptions_exposed
         self.view.setVisible(exposed)
         self.not_exposed.setVisible(not exposed)
+        why = self._bridge.backend.capabilities.why_no_subscribers  # e.g. a management API we may not ask
+        self.not_exposed.setText(f"Not exposed: {why}. {SEE_CHANNELS}" if why else NOT_EXPOSED)
         self._rates = snapshot.subscription_rates
         self.model.update(snapshot.subscriptions, snapshot.subscription_rates)
         self._after_update()

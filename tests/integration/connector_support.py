@@ -9,6 +9,7 @@ import shutil
 import socket
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -143,6 +144,15 @@ async def run(*command: str) -> None:
     process = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.DEVNULL)
     code = await asyncio.wait_for(process.wait(), WAIT)
     assert code == 0, f"{command[0]} exited with {code}"
+
+
+async def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A key and a self-signed certificate for ``localhost`` (a day long), made with openssl."""
+    key, cert = directory / "key.pem", directory / "cert.pem"
+    await run(require_binary("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+              "-days", "1", "-keyout", str(key), "-out", str(cert))  # fmt: skip
+    key.chmod(0o644)  # servers that drop privileges must still read it
+    return key, cert
 
 
 class StatusLog:

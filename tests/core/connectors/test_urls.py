@@ -69,6 +69,11 @@ def test_connector_options_from_the_query_and_keywords() -> None:
         ("mqtt://127.0.0.1?colour=red", "unknown option 'colour' for mqtt:// URLs; known: protocol, qos, sys"),
         ("mqtt://127.0.0.1?qos=high", "option 'qos'"),
         ("mqtt://127.0.0.1?protocol=4.5", "option 'protocol'"),
+        ("amqp://h/?management=ftp://h:21", "option 'management': expected an http:// or https:// URL"),
+        ("amqp://h/?management=rabbit:15672", "option 'management': expected an http:// or https:// URL"),
+        ("amqp://h/?management_insecure=maybe", "option 'management_insecure': expected yes/no"),
+        ("nats://h/?monitor=ws://h:8222", "option 'monitor': expected an http:// or https:// URL"),
+        ("nats://h/?monitor_insecure=perhaps", "option 'monitor_insecure': expected yes/no"),
     ],
 )
 def test_bad_urls_say_what_is_wrong(url: str, words: str) -> None:

@@ -234,9 +234,16 @@ def test_selection_survives_snapshot_updates(
     qtmodeltester.check(panel.model)
 
 
-def test_a_broker_that_hides_its_subscribers_says_so(qtbot: QtBot, bridge: Bridge) -> None:
+@pytest.mark.parametrize(
+    ("why", "words"),
+    [
+        ("", "Not exposed by this broker"),
+        ("the management API is not asked: cleartext", "Not exposed: the management API is not asked: cleartext."),
+    ],
+)
+def test_a_broker_that_hides_its_subscribers_says_so(qtbot: QtBot, bridge: Bridge, why: str, words: str) -> None:
     class HiddenSubscribers(EmbeddedBackend):
-        capabilities = Capabilities(lists_subscribers=False, virtual_subscribers=False)
+        capabilities = Capabilities(lists_subscribers=False, why_no_subscribers=why, virtual_subscribers=False)
 
         def subscriptions(self) -> None:  # type: ignore[override]
             return None
@@ -251,5 +258,5 @@ def test_a_broker_that_hides_its_subscribers_says_so(qtbot: QtBot, bridge: Bridg
     assert panel.not_exposed.isVisible()
     assert not panel.view.isVisible()
     assert not panel.add_button.isEnabled()
-    assert "Not exposed by this broker" in panel.not_exposed.text()
+    assert words in panel.not_exposed.text()
     assert snap.subscriptions == []
