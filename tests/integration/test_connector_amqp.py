@@ -100,7 +100,7 @@ async def test_subscribers_need_the_management_api(backend: AmqpBackend) -> None
 async def test_a_management_api_that_would_get_the_password_in_cleartext_is_not_asked_but_it_connects() -> None:
     # The broker is on loopback; its management API is named on another host over plain HTTP.
     url = URL + "?management=http://rabbit.invalid:15672"
-    async with connected(url, AmqpBackend, "RabbitMQ") as connector:
+    async with support.connected(url, AmqpBackend, "RabbitMQ") as connector:
         assert connector.connected
         assert connector.subscriptions() is None
         why = connector.capabilities.why_no_subscribers
