@@ -25,6 +25,7 @@ from eventdeck.core.broker.message import Message
 from eventdeck.core.broker.subscription import State, Subscription
 from eventdeck.core.gateways.admission import Admission
 from eventdeck.core.gateways.errors import GatewayError
+from eventdeck.core.gateways.mqtt.backpressure import Backpressure
 from eventdeck.core.gateways.mqtt.limits import MqttLimits
 from eventdeck.core.gateways.mqtt.protocol import (
     Action,
@@ -44,7 +45,6 @@ log = logging.getLogger("eventdeck.mqtt")
 _READ_SIZE = 8 * 1024  # ~110 small packets per loop turn: keeps each turn short when a client floods
 _BATCH = 64  # deliveries taken from a broker subscription per write: short loop turns under a flood
 _HIGH_WATER = 1024 * 1024  # bytes buffered for a client before its consumers wait for the socket
-_MAX_HOLD = 1.0  # seconds publishers wait for a congested subscriber before treating it as stuck
 _VERSIONS = {c.MQTT_311: "3.1.1", c.MQTT_5: "5.0"}
 
 
@@ -119,8 +119,8 @@ class _Client:
                 self.flush()
                 if protocol.send_quota > 0:
                     self.window_open.set()
-                if self.gateway.congested:
-                    await self.gateway.wait_for_relief()
+                if gateway.backpressure.holding:
+                    await gateway.backpressure.wait()
                 else:  # read() returns at once while data is buffered: let the consumers run between chunks
                     await asyncio.sleep(0)
         except (ConnectionError, OSError):
@@ -343,8 +343,7 @@ class MqttGateway:
         self._consumers: set[asyncio.Task[None]] = set()
         self._timers: dict[str, list[asyncio.TimerHandle]] = {}
         # Clients whose socket is full: publishers pause (briefly) so their queues do not overflow.
-        self.congested: dict[_Client, float] = {}  # client -> loop time its socket filled up
-        self._relief = asyncio.Event()
+        self.backpressure = Backpressure(self.limits.publisher_hold, self.limits.publisher_hold_budget)
 
     @property
     def port(self) -> int:
@@ -427,31 +426,12 @@ class MqttGateway:
     # -- sessions and timers (used by _Client) ----------------------------------------
 
     async def drain(self, client: _Client) -> None:
-        """Wait for ``client``'s socket to take its backlog; meanwhile publishers hold back."""
-        self.congested.setdefault(client, asyncio.get_running_loop().time())
-        self._relief.clear()
+        """Wait for ``client``'s socket to take its backlog; meanwhile publishers hold back (see backpressure.py)."""
+        self.backpressure.full(client, asyncio.get_running_loop().time())
         try:
             await client.writer.drain()
         finally:
-            self.congested.pop(client, None)
-            if not self.congested:
-                self._relief.set()
-
-    async def wait_for_relief(self) -> None:
-        """Called by readers: wait while a subscriber's socket is briefly full, so its queue need not drop.
-
-        A subscriber full for longer than ``_MAX_HOLD`` counts as stuck: publishers stop waiting for
-        it (its own queue then fills and drops by its overflow policy), so one stuck client costs
-        the others one second once, not one second per read.
-        """
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        fresh = [since for since in self.congested.values() if now - since < _MAX_HOLD]
-        if not fresh:
-            return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout_at(min(fresh) + _MAX_HOLD):
-                await self._relief.wait()
+            self.backpressure.drained(client)
 
     def track(self, task: asyncio.Task[None]) -> None:
         """Keep a consumer task until it ends, so ``stop`` can wait for every one."""
