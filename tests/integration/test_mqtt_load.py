@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 
 import pytest
 
 from eventdeck.core import Broker
-from eventdeck.core.gateways.mqtt import MqttGateway
+from eventdeck.core.gateways.controller import Gateways
+from eventdeck.core.gateways.listen import ListenAddress
+from eventdeck.core.gateways.mqtt import MqttGateway, MqttLimits
 from eventdeck.core.mqtt_codec import codes as c
 from eventdeck.core.mqtt_codec import records as mqtt
 from eventdeck.core.mqtt_codec.decode import PacketReader
-from tests.integration.mqtt_support import RawClient
+from tests.integration.mqtt_support import RawClient, subscribed, until
 
 PAYLOAD = b"x" * 2048  # big enough that a non-reading subscriber fills its socket within the run
 
@@ -75,3 +78,63 @@ async def test_stuck_subscribers_arriving_steadily_cost_publishers_a_bounded_pau
     assert paused < 0.75, f"the publisher was paused for {paused:.2f} s of 2"
     # Each message now also goes to 8 more queues (overflowing): a shared machine gets a wide margin.
     assert loaded > quiet / 4, f"{loaded} messages with stuck subscribers arriving vs {quiet} without"
+
+
+async def _leave_a_session(port: int, client_id: str) -> None:
+    """An MQTT 5 client with a week-long session subscribes, then goes away."""
+    week = mqtt.Properties(session_expiry=7 * 24 * 3600)
+    client = await RawClient.connect(port, c.MQTT_5, client_id=client_id, properties=week)
+    client.send(mqtt.Subscribe(1, (mqtt.SubscriptionRequest(f"dev/{client_id}/#", qos=1),)))
+    assert isinstance(await client.next(), mqtt.SubAck)
+    client.send(mqtt.Disconnect())
+    await client.closed_by_server()
+
+
+async def test_past_max_offline_sessions_the_oldest_is_dropped_and_logged_once(
+    broker: Broker, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with MqttGateway(broker, port=0, limits=MqttLimits(max_offline_sessions=2)) as gateway:
+        with caplog.at_level(logging.WARNING, logger="eventdeck.mqtt"):
+            for name in ("a", "b", "c", "d"):
+                await _leave_a_session(gateway.port, name)
+                await until(lambda name=name: name in gateway.offline, f"session {name} offline")  # type: ignore[misc]
+        assert list(gateway.offline) == ["c", "d"]
+        assert set(gateway.sessions) == {"c", "d"}
+        assert gateway.offline_dropped == 2
+        names = {info.name for info in broker.subscriptions()}
+        assert names == {"mqtt:c dev/c/#", "mqtt:d dev/d/#"}  # the dropped ones stop queueing
+        warnings = [record.getMessage() for record in caplog.records]
+        assert len(warnings) == 1
+        assert "more than 2 offline sessions" in warnings[0]
+        # A session that comes back is no longer offline, so it is never the one dropped.
+        back = await RawClient.connect(
+            gateway.port, c.MQTT_5, client_id="c", clean_start=False, properties=mqtt.Properties(session_expiry=60)
+        )
+        assert back.connack.session_present
+        assert list(gateway.offline) == ["d"]
+        back.abort()
+
+
+def test_max_offline_sessions_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_offline_sessions must be positive"):
+        MqttLimits(max_offline_sessions=0)
+
+
+async def test_each_client_event_is_logged_once(broker: Broker, caplog: pytest.LogCaptureFixture) -> None:
+    gateways = Gateways(broker, mqtt=ListenAddress("127.0.0.1", 0), http=None)
+    await gateways.start()
+    try:
+        assert gateways.mqtt is not None
+        with caplog.at_level(logging.INFO):
+            client = await RawClient.connect(gateways.mqtt.port, client_id="once")
+            client.send(mqtt.Subscribe(1, (mqtt.SubscriptionRequest("x", qos=0),)))
+            await until(subscribed(broker, "x"), "subscribed")
+            client.send(mqtt.Disconnect())
+            await client.closed_by_server()
+            await until(lambda: len(gateways.mqtt.events) == 2, "connect and disconnect seen")  # type: ignore[union-attr]
+    finally:
+        await gateways.stop()
+    lines = [record.getMessage() for record in caplog.records if "'once'" in record.getMessage()]
+    assert len(lines) == 2, lines  # before: each twice, from eventdeck.mqtt and eventdeck.gateways
+    assert "connected" in lines[0]
+    assert "disconnected" in lines[1]

@@ -342,6 +342,8 @@ class MqttGateway:
         self._handlers: set[asyncio.Task[None]] = set()
         self._consumers: set[asyncio.Task[None]] = set()
         self._timers: dict[str, list[asyncio.TimerHandle]] = {}
+        self.offline: dict[str, SessionState] = {}  # persistent sessions without a connection, oldest first
+        self.offline_dropped = 0  # offline sessions dropped to stay within max_offline_sessions
         # Clients whose socket is full: publishers pause (briefly) so their queues do not overflow.
         self.backpressure = Backpressure(self.limits.publisher_hold, self.limits.publisher_hold_budget)
 
@@ -445,8 +447,7 @@ class MqttGateway:
 
     def emit(self, kind: str, client: _Client, detail: str) -> None:
         event = ClientEvent(time.time(), kind, client.protocol.client_id, client.address, client.version, detail)
-        self.events.append(event)
-        log.info("MQTT client %r %s (%s)", event.client_id, kind, detail)
+        self.events.append(event)  # logged by whoever listens (Gateways logs one line per event)
         if self.on_event is not None:
             try:
                 self.on_event(event)
@@ -459,11 +460,27 @@ class MqttGateway:
                 sub.subscription.unsubscribe()
         if self.sessions.get(session.client_id) is session:
             del self.sessions[session.client_id]
+        if self.offline.get(session.client_id) is session:
+            del self.offline[session.client_id]
 
     def expire_later(self, session: SessionState) -> None:
+        """``session`` lives on without a connection until it expires, or until too many others do too."""
         loop = asyncio.get_running_loop()
         handle = loop.call_later(session.expiry, self._expire, session)
         self._timers.setdefault(session.client_id, []).append(handle)
+        self.offline.pop(session.client_id, None)
+        self.offline[session.client_id] = session
+        if len(self.offline) > self.limits.max_offline_sessions:
+            oldest = next(iter(self.offline.values()))
+            self.cancel_timers(oldest.client_id)
+            self.drop_session(oldest)
+            self.offline_dropped += 1
+            if self.offline_dropped == 1:  # once: a client farm would otherwise log a line per session
+                log.warning(
+                    "MQTT gateway: more than %d offline sessions; dropping the oldest ones (first: %r)",
+                    self.limits.max_offline_sessions,
+                    oldest.client_id,
+                )
 
     def _expire(self, session: SessionState) -> None:
         if session.owner is None:
@@ -481,6 +498,7 @@ class MqttGateway:
         """The client is back: its session no longer expires and its delayed will is not sent."""
         for handle in self._timers.pop(client_id, ()):
             handle.cancel()
+        self.offline.pop(client_id, None)
 
 
 def _ignore_result(task: asyncio.Future[Any]) -> None:
