@@ -267,8 +267,13 @@ class _Client:
         if session is not None:
             if action.keep_session:
                 for sub in session.subscriptions.values():
-                    if sub.subscription is not None:
-                        sub.subscription.close()
+                    if sub.subscription is None:
+                        continue
+                    if sub.qos:
+                        sub.subscription.close()  # durable: queues (away) until the client is back
+                    else:  # QoS 0 is not kept for an absent client (MQTT leaves it optional; Mosquitto
+                        # does not either): an away fleet would otherwise cost every publish a queue each
+                        sub.subscription.unsubscribe()
                 gateway.expire_later(session)
             else:
                 gateway.drop_session(session)
