@@ -2,8 +2,10 @@
 
 200,000 messages of about 60 bytes go from ``mosquitto_pub -l`` to ``mosquitto_sub -C``, at QoS 0
 and then at QoS 1. Prints one JSON line with both rates and the ratios (goal: >= 0.25 of Mosquitto).
+With ``--offline N``, N persistent sessions (7-day expiry) subscribed to the same topic are left
+offline first, on both brokers: each of them queues every message, as an away fleet of devices would.
 
-    .venv/bin/python tests/benchmarks/mqtt_throughput.py [--count N]
+    .venv/bin/python tests/benchmarks/mqtt_throughput.py [--count N] [--offline N]
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from bench_window import Stalls, run_with_qt, window_showing
 
 from eventdeck.core import Broker
 from eventdeck.core.gateways.mqtt import MqttGateway
+from eventdeck.core.mqtt_codec import codes as c
+from eventdeck.core.mqtt_codec import records as mqtt
+from eventdeck.core.mqtt_codec.encode import encode
 
 TOPIC = "bench/throughput"
 RUN_TIMEOUT = 300.0
@@ -46,10 +51,29 @@ async def _wait_listening(port: int) -> None:
             return
 
 
+async def _leave_offline_sessions(port: int, count: int, qos: int) -> None:
+    """``count`` MQTT 5 clients with a week-long session subscribe to the benchmark's topic and go away."""
+    week = mqtt.Properties(session_expiry=7 * 24 * 3600)
+
+    async def leave(n: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(encode(mqtt.Connect(f"offline-{qos}-{n}", c.MQTT_5, properties=week), c.MQTT_5))
+        await reader.read(64)  # CONNACK
+        writer.write(encode(mqtt.Subscribe(1, (mqtt.SubscriptionRequest(TOPIC, qos=qos),)), c.MQTT_5))
+        await reader.read(64)  # SUBACK
+        writer.write(encode(mqtt.Disconnect(), c.MQTT_5))
+        writer.close()
+        await writer.wait_closed()
+
+    for start in range(0, count, 100):
+        await asyncio.gather(*(leave(n) for n in range(start, min(start + 100, count))))
+
+
 async def _run(
-    port: int, qos: int, count: int, lines: bytes, subscribed: asyncio.Future[None] | None
+    port: int, qos: int, count: int, lines: bytes, subscribed: asyncio.Future[None] | None, *, offline: int
 ) -> dict[str, float]:
     """One transfer; returns messages/s and how many arrived (all of them, unless something dropped)."""
+    await _leave_offline_sessions(port, offline, qos)
     sub = await asyncio.create_subprocess_exec(
         "mosquitto_sub", "-p", str(port), "-q", str(qos), "-t", TOPIC, "-C", str(count), "-i", f"bench-sub-{qos}",
         stdout=asyncio.subprocess.PIPE,
@@ -92,7 +116,7 @@ async def _run(
     return {"rate": round(received / elapsed) if elapsed else 0, "received": received, "seconds": round(elapsed, 2)}
 
 
-async def _gateway_run(qos: int, count: int, lines: bytes, window: bool) -> dict[str, float]:
+async def _gateway_run(qos: int, count: int, lines: bytes, window: bool, offline: int) -> dict[str, float]:
     async with Broker() as broker, MqttGateway(broker, port=0) as gateway, contextlib.AsyncExitStack() as stack:
         if window:
             await stack.enter_async_context(window_showing(broker))
@@ -107,12 +131,12 @@ async def _gateway_run(qos: int, count: int, lines: bytes, window: bool) -> dict
             subscribed.set_result(None)
 
         watcher = asyncio.create_task(watch())
-        result: dict[str, float] = await _run(gateway.port, qos, count, lines, subscribed)
+        result: dict[str, float] = await _run(gateway.port, qos, count, lines, subscribed, offline=offline)
         await watcher
         return result | await stalls.stop()
 
 
-async def _mosquitto_run(qos: int, count: int, lines: bytes, folder: Path) -> dict[str, float]:
+async def _mosquitto_run(qos: int, count: int, lines: bytes, folder: Path, offline: int) -> dict[str, float]:
     port = _spare_port()
     # Mosquitto's defaults drop QoS 1 messages beyond 1,000 queued per client; lift that so both
     # brokers deliver every message (EventDeck's gateway queues up to MqttLimits.max_queued).
@@ -123,22 +147,24 @@ async def _mosquitto_run(qos: int, count: int, lines: bytes, folder: Path) -> di
     )
     try:
         await _wait_listening(port)
-        return await _run(port, qos, count, lines, None)
+        return await _run(port, qos, count, lines, None, offline=offline)
     finally:
         server.terminate()
         await server.wait()
 
 
-async def main(count: int, window: bool) -> dict[str, object]:
+async def main(count: int, window: bool, offline: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as folder:
         # about 60 bytes each, all different
         lines = "".join(
             f'{{"sensor":"s-{n % 100:03d}","seq":{n:08d},"value":21.5,"unit":"C"}}\n' for n in range(count)
         ).encode()
-        result: dict[str, object] = {"benchmark": "mqtt_throughput", "messages": count, "window": window}
+        result: dict[str, object] = {
+            "benchmark": "mqtt_throughput", "messages": count, "window": window, "offline_sessions": offline
+        }  # fmt: skip
         for qos in (0, 1):
-            ours = await _gateway_run(qos, count, lines, window)
-            theirs = await _mosquitto_run(qos, count, lines, Path(folder))
+            ours = await _gateway_run(qos, count, lines, window, offline)
+            theirs = await _mosquitto_run(qos, count, lines, Path(folder), offline)
             result[f"qos{qos}_eventdeck"] = ours
             result[f"qos{qos}_mosquitto"] = theirs
             result[f"qos{qos}_ratio"] = round(ours["rate"] / theirs["rate"], 3) if theirs["rate"] else None
@@ -149,8 +175,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=200_000)
     parser.add_argument("--window", action="store_true", help="run EventDeck's side with the main window open")
+    parser.add_argument("--offline", type=int, default=0, help="persistent sessions left offline on the topic first")
     args = parser.parse_args()
     for tool in ("mosquitto", "mosquitto_pub", "mosquitto_sub"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is not installed (apt install mosquitto mosquitto-clients)")
-    print(json.dumps(run_with_qt(main(args.count, True)) if args.window else asyncio.run(main(args.count, False))))
+    run = main(args.count, args.window, args.offline)
+    print(json.dumps(run_with_qt(run) if args.window else asyncio.run(run)))

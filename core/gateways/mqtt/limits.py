@@ -21,6 +21,14 @@ class MqttLimits:
     topic_alias_maximum: int = 64  # inbound topic aliases per connection (MQTT 5)
     max_queued: int = 10_000  # messages per subscription waiting for a slow or absent client
     max_session_expiry: int = 7 * 24 * 3600  # seconds a persistent session outlives its connection
+    # Persistent sessions kept without a connection; past it the oldest is dropped. Each queues up to
+    # max_queued messages, and every publish costs each matching one a queue slot.
+    max_offline_sessions: int = 10_000
+    # Seconds publishers wait for a subscriber whose socket is full before it counts as stuck: a client
+    # that reads drains 1 MiB far sooner, even over a slow link.
+    publisher_hold: float = 0.5
+    # Seconds of waiting for clients that turned out stuck, per 10 s, at most (5%), however many arrive.
+    publisher_hold_budget: float = 0.5
 
     def __post_init__(self) -> None:
         for field in fields(self):

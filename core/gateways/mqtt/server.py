@@ -25,6 +25,7 @@ from eventdeck.core.broker.subscription import State, Subscription
 from eventdeck.core.gateways.acl import AccessRules
 from eventdeck.core.gateways.admission import Admission
 from eventdeck.core.gateways.errors import GatewayError
+from eventdeck.core.gateways.mqtt.backpressure import Backpressure
 from eventdeck.core.gateways.mqtt.limits import MqttLimits
 from eventdeck.core.gateways.mqtt.protocol import (
     Action,
@@ -46,7 +47,6 @@ log = logging.getLogger("eventdeck.mqtt")
 _READ_SIZE = 8 * 1024  # ~110 small packets per loop turn: keeps each turn short when a client floods
 _BATCH = 64  # deliveries taken from a broker subscription per write: short loop turns under a flood
 _HIGH_WATER = 1024 * 1024  # bytes buffered for a client before its consumers wait for the socket
-_MAX_HOLD = 1.0  # seconds publishers wait for a congested subscriber before treating it as stuck
 _VERSIONS = {c.MQTT_311: "3.1.1", c.MQTT_5: "5.0"}
 
 
@@ -122,8 +122,8 @@ class _Client:
                 self.flush()
                 if protocol.send_quota > 0:
                     self.window_open.set()
-                if self.gateway.congested:
-                    await self.gateway.wait_for_relief()
+                if gateway.backpressure.holding:
+                    await gateway.backpressure.wait()
                 else:  # read() returns at once while data is buffered: let the consumers run between chunks
                     await asyncio.sleep(0)
         except (ConnectionError, OSError):
@@ -272,8 +272,13 @@ class _Client:
         if session is not None:
             if action.keep_session:
                 for sub in session.subscriptions.values():
-                    if sub.subscription is not None:
-                        sub.subscription.close()
+                    if sub.subscription is None:
+                        continue
+                    if sub.qos:
+                        sub.subscription.close()  # durable: queues (away) until the client is back
+                    else:  # QoS 0 is not kept for an absent client (MQTT leaves it optional; Mosquitto
+                        # does not either): an away fleet would otherwise cost every publish a queue each
+                        sub.subscription.unsubscribe()
                 gateway.expire_later(session)
             else:
                 gateway.drop_session(session)
@@ -349,9 +354,10 @@ class MqttGateway(Service):
         self._handlers: set[asyncio.Task[None]] = set()
         self._consumers: set[asyncio.Task[None]] = set()
         self._timers: dict[str, list[asyncio.TimerHandle]] = {}
+        self.offline: dict[str, SessionState] = {}  # persistent sessions without a connection, oldest first
+        self.offline_dropped = 0  # offline sessions dropped to stay within max_offline_sessions
         # Clients whose socket is full: publishers pause (briefly) so their queues do not overflow.
-        self.congested: dict[_Client, float] = {}  # client -> loop time its socket filled up
-        self._relief = asyncio.Event()
+        self.backpressure = Backpressure(self.limits.publisher_hold, self.limits.publisher_hold_budget)
 
     @property
     def port(self) -> int:
@@ -425,31 +431,12 @@ class MqttGateway(Service):
     # -- sessions and timers (used by _Client) ----------------------------------------
 
     async def drain(self, client: _Client) -> None:
-        """Wait for ``client``'s socket to take its backlog; meanwhile publishers hold back."""
-        self.congested.setdefault(client, asyncio.get_running_loop().time())
-        self._relief.clear()
+        """Wait for ``client``'s socket to take its backlog; meanwhile publishers hold back (see backpressure.py)."""
+        self.backpressure.full(client, asyncio.get_running_loop().time())
         try:
             await client.writer.drain()
         finally:
-            self.congested.pop(client, None)
-            if not self.congested:
-                self._relief.set()
-
-    async def wait_for_relief(self) -> None:
-        """Called by readers: wait while a subscriber's socket is briefly full, so its queue need not drop.
-
-        A subscriber full for longer than ``_MAX_HOLD`` counts as stuck: publishers stop waiting for
-        it (its own queue then fills and drops by its overflow policy), so one stuck client costs
-        the others one second once, not one second per read.
-        """
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        fresh = [since for since in self.congested.values() if now - since < _MAX_HOLD]
-        if not fresh:
-            return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout_at(min(fresh) + _MAX_HOLD):
-                await self._relief.wait()
+            self.backpressure.drained(client)
 
     def track(self, task: asyncio.Task[None]) -> None:
         """Keep a consumer task until it ends, so ``stop`` can wait for every one."""
@@ -463,8 +450,7 @@ class MqttGateway(Service):
 
     def emit(self, kind: str, client: _Client, detail: str) -> None:
         event = ClientEvent(time.time(), kind, client.protocol.client_id, client.address, client.version, detail)
-        self.events.append(event)
-        log.info("MQTT client %r %s (%s)", event.client_id, kind, detail)
+        self.events.append(event)  # logged by whoever listens (Gateways logs one line per event)
         if self.on_event is not None:
             try:
                 self.on_event(event)
@@ -477,11 +463,27 @@ class MqttGateway(Service):
                 sub.subscription.unsubscribe()
         if self.sessions.get(session.client_id) is session:
             del self.sessions[session.client_id]
+        if self.offline.get(session.client_id) is session:
+            del self.offline[session.client_id]
 
     def expire_later(self, session: SessionState) -> None:
+        """``session`` lives on without a connection until it expires, or until too many others do too."""
         loop = asyncio.get_running_loop()
         handle = loop.call_later(session.expiry, self._expire, session)
         self._timers.setdefault(session.client_id, []).append(handle)
+        self.offline.pop(session.client_id, None)
+        self.offline[session.client_id] = session
+        if len(self.offline) > self.limits.max_offline_sessions:
+            oldest = next(iter(self.offline.values()))
+            self.cancel_timers(oldest.client_id)
+            self.drop_session(oldest)
+            self.offline_dropped += 1
+            if self.offline_dropped == 1:  # once: a client farm would otherwise log a line per session
+                log.warning(
+                    "MQTT gateway: more than %d offline sessions; dropping the oldest ones (first: %r)",
+                    self.limits.max_offline_sessions,
+                    oldest.client_id,
+                )
 
     def _expire(self, session: SessionState) -> None:
         if session.owner is None:
@@ -499,6 +501,7 @@ class MqttGateway(Service):
         """The client is back: its session no longer expires and its delayed will is not sent."""
         for handle in self._timers.pop(client_id, ()):
             handle.cancel()
+        self.offline.pop(client_id, None)
 
 
 def _ignore_result(task: asyncio.Future[Any]) -> None:
