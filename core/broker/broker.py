@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from bisect import bisect_right
 from collections.abc import Mapping
 from types import TracebackType
 from typing import NamedTuple
@@ -13,9 +14,11 @@ from eventdeck.core.broker.channels import PatternTrie, is_pattern, matches, val
 from eventdeck.core.broker.dead_letters import dead_letter_copy
 from eventdeck.core.broker.errors import (
     BrokerClosed,
+    ChannelLimitReached,
     NoResponderError,
     PayloadTooLarge,
     PublishTimeout,
+    RetainedLimitReached,
     SubscriptionError,
 )
 from eventdeck.core.broker.message import (
@@ -75,6 +78,15 @@ class Broker:
 
     Everything runs on the caller's event loop; no method blocks. ``publish`` only
     awaits when a subscription with ``overflow="block"`` is full.
+
+    Limits, each settable here: ``max_pending_bytes`` is the default byte bound of a
+    subscription's queue (64 MiB: four of the largest default payloads, and far below the
+    ~10 GiB that 10,000 queued 1 MiB messages used to take); ``max_channels`` (100,000) bounds
+    the channels kept: creating one more first forgets the least recently used idle ones
+    (no subscriber, retained message or declaration; a sixteenth of the cap at a time) and
+    raises ``ChannelLimitReached`` only when none is idle; ``max_retained_bytes`` (256 MiB)
+    bounds the retained payloads in total: a retained publish past it raises
+    ``RetainedLimitReached`` before anything is delivered.
     """
 
     def __init__(
@@ -83,7 +95,20 @@ class Broker:
         max_payload: int = 16 * 1024 * 1024,
         publish_timeout: float = 5.0,
         default_publisher: str = "local",
+        max_pending_bytes: int = 64 * 1024 * 1024,
+        max_channels: int = 100_000,
+        max_retained_bytes: int = 256 * 1024 * 1024,
     ) -> None:
+        for what, value in (
+            ("max_pending_bytes", max_pending_bytes),
+            ("max_channels", max_channels),
+            ("max_retained_bytes", max_retained_bytes),
+        ):
+            if value < 1:
+                raise ValueError(f"{what} must be at least 1, got {value!r}")
+        self.max_pending_bytes = max_pending_bytes
+        self.max_channels = max_channels
+        self.max_retained_bytes = max_retained_bytes
         self.max_payload = max_payload
         self.publish_timeout = publish_timeout
         self.default_publisher = default_publisher
@@ -94,6 +119,9 @@ class Broker:
         self._blocking = 0  # subscriptions with overflow=BLOCK; only then does publish pre-check room
         self._plain = True  # not closed and no 'block' subscriptions: publish may take its fast path
         self._retained: dict[str, Message] = {}
+        self._retained_bytes = 0
+        self._sorted_names: list[str] | None = None  # channel names in order, rebuilt after a change
+        self._published_gone = 0  # messages counted by channels that were since forgotten
         self._log = EventLog()
         self._requests = PendingRequests(self._log)
         self._closed = False
@@ -126,7 +154,7 @@ class Broker:
     @property
     def published(self) -> int:
         """Messages published since the broker started (all channels)."""
-        return sum(state.messages for state in self._channels.values())
+        return self._published_gone + sum(state.messages for state in self._channels.values())
 
     # -- publishing ----------------------------------------------------------
 
@@ -213,6 +241,8 @@ class Broker:
                 reply_to,
             ),
         )
+        if retain:
+            self._check_retain(channel, size)
         subs = state.subs if state.generation == self._generation else self._refresh(state)
         state.messages += 1
         state.bytes += size
@@ -226,14 +256,13 @@ class Broker:
         queued = len(subs)
         for sub in subs:
             queue = sub.queue
-            if len(queue) >= sub.max_pending:
-                if sub.overflow is _DROP_OLDEST:
-                    self._drop(sub, queue.popleft(), "queue full: dropped the oldest")
-                else:
-                    self._drop(sub, message, "queue full: dropped the newest")
-                    queued -= 1
-                    continue
+            if (
+                len(queue) >= sub.max_pending or sub.pending_bytes + size > sub.max_pending_bytes
+            ) and not self._make_room(sub, message, size):
+                queued -= 1
+                continue
             queue.append(message)
+            sub.pending_bytes += size
             waiter = sub.waiter
             if waiter is not None:
                 sub.waiter = None
@@ -254,8 +283,10 @@ class Broker:
         state = self._channel_for_publish(message.channel)
         if len(message.payload) > self.max_payload:
             raise PayloadTooLarge(len(message.payload), self.max_payload)
+        if retain:
+            self._check_retain(message.channel, len(message.payload))
         if self._blocking:
-            await self._wait_for_room(state, self.publish_timeout if timeout is None else timeout)
+            await self._wait_for_room(state, len(message.payload), self.publish_timeout if timeout is None else timeout)
         # The same steps as publish's inlined hot path (test_publish_paths holds them equal).
         queued = self._route(message, state)
         if retain:
@@ -265,8 +296,9 @@ class Broker:
     def _route(self, message: Message, state: ChannelState) -> int:
         """Queue ``message`` on each matching subscription (never waits); return how many queued it."""
         subs = state.subs if state.generation == self._generation else self._refresh(state)
+        size = len(message.payload)
         state.messages += 1
-        state.bytes += len(message.payload)
+        state.bytes += size
         state.last_time = message.timestamp
         log = self._log
         if log.taps:
@@ -276,23 +308,47 @@ class Broker:
         queued = 0
         for sub in subs:
             queue = sub.queue
-            if len(queue) >= sub.max_pending:
-                if sub.overflow is _DROP_OLDEST:
-                    self._drop(sub, queue.popleft(), "queue full: dropped the oldest")
-                else:
-                    self._drop(sub, message, "queue full: dropped the newest")
-                    continue
+            if (
+                len(queue) >= sub.max_pending or sub.pending_bytes + size > sub.max_pending_bytes
+            ) and not self._make_room(sub, message, size):
+                continue
             queue.append(message)
+            sub.pending_bytes += size
             queued += 1
             sub.wake()
         return queued
+
+    def _make_room(self, sub: Subscription, message: Message, size: int) -> bool:
+        """Apply ``sub``'s overflow policy to a full queue; True if ``message`` may now be queued.
+
+        A message larger than the whole byte bound is dropped with its own reason and evicts
+        nothing: no amount of eviction would make it fit.
+        """
+        if size > sub.max_pending_bytes:
+            self._drop(sub, message, f"{size:,} bytes exceed max_pending_bytes ({sub.max_pending_bytes:,}): dropped")
+            return False
+        if sub.overflow is not _DROP_OLDEST:
+            self._drop(sub, message, "queue full: dropped the newest")
+            return False
+        queue = sub.queue
+        while queue and (len(queue) >= sub.max_pending or sub.pending_bytes + size > sub.max_pending_bytes):
+            oldest = queue.popleft()
+            sub.pending_bytes -= len(oldest.payload)
+            self._drop(sub, oldest, "queue full: dropped the oldest")
+        if sub.pending_bytes + size > sub.max_pending_bytes:  # redeliveries alone fill the bound
+            self._drop(sub, message, "queue full: dropped the newest")
+            return False
+        return True
 
     def _drop(self, sub: Subscription, message: Message, reason: str) -> None:
         sub.dropped += 1
         self._log.record(EventKind.MESSAGE_DROPPED, message.channel, sub.name, message, reason)
 
-    async def _wait_for_room(self, state: ChannelState, timeout: float) -> None:  # noqa: ASYNC109 - deadline from publish
-        """Wait until no matching ``block`` subscription is full; raise ``PublishTimeout`` after ``timeout``."""
+    async def _wait_for_room(self, state: ChannelState, size: int, timeout: float) -> None:  # noqa: ASYNC109 - deadline from publish
+        """Wait until no matching ``block`` subscription is full; raise ``PublishTimeout`` after ``timeout``.
+
+        A message larger than a subscription's whole byte bound never waits for it (it is dropped there).
+        """
         loop = asyncio.get_running_loop()
         started = loop.time()
         deadline = started + timeout
@@ -301,7 +357,12 @@ class Broker:
                 raise BrokerClosed("broker is closed; cannot publish")
             subs = state.subs if state.generation == self._generation else self._refresh(state)
             full = next(
-                (sub for sub in subs if sub.overflow is Overflow.BLOCK and len(sub.queue) >= sub.max_pending), None
+                (
+                    sub
+                    for sub in subs
+                    if sub.overflow is Overflow.BLOCK and size <= sub.max_pending_bytes and _full(sub, size)
+                ),
+                None,
             )
             if full is None:
                 return
@@ -318,10 +379,21 @@ class Broker:
                 if waiter in full.space_waiters:
                     full.space_waiters.remove(waiter)
 
+    def _check_retain(self, channel: str, size: int) -> None:
+        """``RetainedLimitReached`` if retaining ``size`` bytes on ``channel`` would pass ``max_retained_bytes``."""
+        old = self._retained.get(channel)
+        total = self._retained_bytes + size - (0 if old is None else len(old.payload))
+        if size and total > self.max_retained_bytes:
+            raise RetainedLimitReached(channel, size, total, self.max_retained_bytes)
+
     def _retain(self, message: Message) -> None:
+        old = self._retained.pop(message.channel, None)
+        if old is not None:
+            self._retained_bytes -= len(old.payload)
         if message.payload:
             self._retained[message.channel] = message
-        elif self._retained.pop(message.channel, None) is not None:
+            self._retained_bytes += len(message.payload)
+        elif old is not None:
             self._log.record(EventKind.RETAINED_CLEARED, message.channel)
 
     def retained(self, channel: str) -> Message | None:
@@ -330,8 +402,10 @@ class Broker:
 
     def clear_retained(self, channel: str) -> bool:
         """Forget ``channel``'s retained message; True if there was one."""
-        if self._retained.pop(channel, None) is None:
+        old = self._retained.pop(channel, None)
+        if old is None:
             return False
+        self._retained_bytes -= len(old.payload)
         self._log.record(EventKind.RETAINED_CLEARED, channel)
         return True
 
@@ -416,17 +490,20 @@ class Broker:
         overflow: Overflow | str = Overflow.DROP_OLDEST,
         ack: AckMode | str = AckMode.AUTO,
         max_attempts: int = 5,
+        max_pending_bytes: int | None = None,
     ) -> Subscription:
         """Subscribe to ``pattern`` (MQTT wildcards) and return the ``Subscription``.
 
         A durable subscription whose consumer went away is reattached when the same
         ``name`` subscribes again with the same pattern, and delivers its backlog.
-        Retained messages of matching channels are queued first.
+        Retained messages of matching channels are queued first. ``max_pending_bytes``
+        bounds the queued payload bytes (default: the broker's ``max_pending_bytes``).
         """
         if self._closed:
             raise BrokerClosed("broker is closed; cannot subscribe")
         validate_pattern(pattern)
-        policy, mode = check_options(overflow, ack, max_pending, max_attempts)
+        byte_bound = self.max_pending_bytes if max_pending_bytes is None else max_pending_bytes
+        policy, mode = check_options(overflow, ack, max_pending, max_attempts, byte_bound)
         if name is None:
             if durable:
                 raise SubscriptionError("a durable subscription needs a name to come back to")
@@ -447,6 +524,7 @@ class Broker:
             pattern,
             durable=durable,
             max_pending=max_pending,
+            max_pending_bytes=byte_bound,
             overflow=policy,
             ack=mode,
             max_attempts=max_attempts,
@@ -461,8 +539,10 @@ class Broker:
             self._create_channel(pattern)
         self._log.record(EventKind.SUBSCRIPTION_ADDED, pattern, name)
         for channel, message in self._retained.items():
-            if matches(pattern, channel):
+            size = len(message.payload)
+            if matches(pattern, channel) and (not _full(sub, size) or self._make_room(sub, message, size)):
                 sub.queue.append(message)
+                sub.pending_bytes += size
         return sub
 
     def remove_subscription(self, sub: Subscription) -> None:
@@ -496,20 +576,63 @@ class Broker:
         state.description = description or state.description
 
     def _create_channel(self, name: str) -> ChannelState:
+        if len(self._channels) >= self.max_channels:
+            self._forget_idle_channels(name)
         state = ChannelState(name)
         self._channels[name] = state
+        self._sorted_names = None
         self._log.record(EventKind.CHANNEL_CREATED, name)
         return state
+
+    def _forget_idle_channels(self, wanted: str) -> None:
+        """Make room under ``max_channels`` by forgetting the least recently used idle channels.
+
+        Idle: no matching subscription, no retained message, not declared. A sixteenth of the
+        cap goes at once, so the scan is paid once per that many new channels, not per channel.
+        """
+        idle = [
+            state
+            for state in self._channels.values()
+            if not state.declared
+            and state.name not in self._retained
+            and not (state.subs if state.generation == self._generation else self._refresh(state))
+        ]
+        if not idle:
+            raise ChannelLimitReached(wanted, self.max_channels)
+        idle.sort(key=_last_used)
+        gone = idle[: max(1, self.max_channels // 16)]
+        for state in gone:
+            del self._channels[state.name]
+            self._published_gone += state.messages
+        self._sorted_names = None
+        detail = f"{len(gone):,} idle channels forgotten (max_channels={self.max_channels:,})"
+        self._log.record(EventKind.CHANNELS_FORGOTTEN, detail=detail)
 
     def _refresh(self, state: ChannelState) -> list[Subscription]:
         state.subs = self._trie.match(state.name)
         state.generation = self._generation
         return state.subs
 
-    def channels(self) -> list[ChannelInfo]:
-        """A snapshot of every known channel with its counters, sorted by name."""
+    @property
+    def channel_count(self) -> int:
+        """How many channels the broker knows now."""
+        return len(self._channels)
+
+    def channels(self, after: str | None = None, limit: int | None = None) -> list[ChannelInfo]:
+        """Snapshots of the known channels with their counters, sorted by name.
+
+        All of them by default; or one page: at most ``limit`` channels whose names sort after
+        ``after``. A page costs O(limit) once the sorted names are cached (rebuilt after a
+        channel is created or forgotten).
+        """
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must not be negative, got {limit}")
+        names = self._sorted_names
+        if names is None:
+            names = self._sorted_names = sorted(self._channels)
+        start = 0 if after is None else bisect_right(names, after)
         infos = []
-        for name in sorted(self._channels):
+        for name in names[start : None if limit is None else start + limit]:
             state = self._channels[name]
             if state.generation != self._generation:
                 self._refresh(state)
@@ -537,3 +660,12 @@ class Broker:
     def tap(self, max_events: int = 100_000) -> Tap:
         """Open a tap: ``tap.drain()`` returns what happened since the last drain (bounded by ``max_events``)."""
         return Tap(self._log, max_events)
+
+
+def _full(sub: Subscription, size: int) -> bool:
+    """Whether ``sub`` has no room for one more message of ``size`` bytes."""
+    return len(sub.queue) >= sub.max_pending or sub.pending_bytes + size > sub.max_pending_bytes
+
+
+def _last_used(state: ChannelState) -> float:
+    return state.last_time or 0.0
