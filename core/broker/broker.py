@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from bisect import bisect_right
 from collections.abc import Mapping
@@ -84,7 +85,8 @@ class Broker:
     ~10 GiB that 10,000 queued 1 MiB messages used to take); ``max_channels`` (100,000) bounds
     the channels kept: creating one more first forgets the least recently used idle ones
     (no subscriber, retained message or declaration; a sixteenth of the cap at a time) and
-    raises ``ChannelLimitReached`` only when none is idle; ``max_retained_bytes`` (256 MiB)
+    a publish or declaration raises ``ChannelLimitReached`` only when none is idle (a
+    subscription is still accepted: its channel is listed once there is room); ``max_retained_bytes`` (256 MiB)
     bounds the retained payloads in total: a retained publish past it raises
     ``RetainedLimitReached`` before anything is delivered.
     """
@@ -536,7 +538,8 @@ class Broker:
             self._blocking += 1
             self._plain = False
         if not is_pattern(pattern) and pattern not in self._channels:
-            self._create_channel(pattern)
+            with contextlib.suppress(ChannelLimitReached):  # listed from its first publish instead (if room by then)
+                self._create_channel(pattern)
         self._log.record(EventKind.SUBSCRIPTION_ADDED, pattern, name)
         for channel, message in self._retained.items():
             size = len(message.payload)

@@ -115,12 +115,16 @@ async def test_idle_channels_are_forgotten_at_the_cap_oldest_first() -> None:
 
 async def test_channel_cap_refuses_when_nothing_is_idle() -> None:
     async with Broker(max_channels=3) as broker:
-        for name in ("a", "b", "c"):
-            broker.subscribe(name)
+        subs = [broker.subscribe(name) for name in ("a", "b", "c")]
         with pytest.raises(ChannelLimitReached, match=r"'d'.*max_channels=3 channels and none is idle") as caught:
             await broker.publish("d", b"x")
         assert caught.value.limit == 3
         assert broker.channel_count == 3
+        broker.subscribe("d")  # a subscription needs no channel: it is listed once there is room
+        assert broker.channel_count == 3
+        subs[0].unsubscribe()  # 'a' is idle now
+        assert (await broker.publish("d", b"x")).queued == 1
+        assert [info.name for info in broker.channels()] == ["b", "c", "d"]
 
 
 @PATHS
