@@ -86,9 +86,9 @@ class Broker:
     the channels kept: creating one more first forgets the least recently used idle ones
     (no subscriber, retained message or declaration; a sixteenth of the cap at a time) and
     a publish or declaration raises ``ChannelLimitReached`` only when none is idle (a
-    subscription is still accepted: its channel is listed once there is room); ``max_retained_bytes`` (256 MiB)
-    bounds the retained payloads in total: a retained publish past it raises
-    ``RetainedLimitReached`` before anything is delivered.
+    subscription is still accepted: its channel is listed once there is room);
+    ``max_retained_bytes`` (256 MiB: the retained payloads in total) makes a retained
+    publish past it raise ``RetainedLimitReached`` before anything is delivered.
     """
 
     def __init__(
