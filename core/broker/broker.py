@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from bisect import bisect_right
 from collections.abc import Mapping
 from types import TracebackType
 from typing import NamedTuple
 
-from eventdeck.core.broker.channel_state import ChannelInfo, ChannelState
+from eventdeck.core.broker.channel_state import ChannelInfo, ChannelState, ChannelTable
 from eventdeck.core.broker.channels import PatternTrie, is_pattern, matches, validate_channel, validate_pattern
 from eventdeck.core.broker.dead_letters import dead_letter_copy
 from eventdeck.core.broker.errors import (
@@ -19,7 +18,6 @@ from eventdeck.core.broker.errors import (
     NoResponderError,
     PayloadTooLarge,
     PublishTimeout,
-    RetainedLimitReached,
     SubscriptionError,
 )
 from eventdeck.core.broker.message import (
@@ -33,6 +31,7 @@ from eventdeck.core.broker.message import (
     to_payload,
 )
 from eventdeck.core.broker.requests import REPLY_PREFIX, PendingRequests, reply_address
+from eventdeck.core.broker.retained import RetainedMessages
 from eventdeck.core.broker.subscription import (
     AckMode,
     Overflow,
@@ -48,7 +47,6 @@ _time_ns = time.time_ns
 _last_id = last_id
 _tuple_new = tuple.__new__
 _REPLY = Kind.REPLY
-_DROP_OLDEST = Overflow.DROP_OLDEST
 
 
 class Receipt(NamedTuple):
@@ -109,21 +107,17 @@ class Broker:
             if value < 1:
                 raise ValueError(f"{what} must be at least 1, got {value!r}")
         self.max_pending_bytes = max_pending_bytes
-        self.max_channels = max_channels
-        self.max_retained_bytes = max_retained_bytes
         self.max_payload = max_payload
         self.publish_timeout = publish_timeout
         self.default_publisher = default_publisher
-        self._channels: dict[str, ChannelState] = {}
+        self._table = ChannelTable(max_channels)
+        self._channels = self._table.states  # the same dict: the hot path looks names up here
         self._subs: dict[str, Subscription] = {}
         self._trie: PatternTrie[Subscription] = PatternTrie()
         self._generation = 0
         self._blocking = 0  # subscriptions with overflow=BLOCK; only then does publish pre-check room
         self._plain = True  # not closed and no 'block' subscriptions: publish may take its fast path
-        self._retained: dict[str, Message] = {}
-        self._retained_bytes = 0
-        self._sorted_names: list[str] | None = None  # channel names in order, rebuilt after a change
-        self._published_gone = 0  # messages counted by channels that were since forgotten
+        self._retained = RetainedMessages(max_retained_bytes)
         self._log = EventLog()
         self._requests = PendingRequests(self._log)
         self._closed = False
@@ -156,7 +150,7 @@ class Broker:
     @property
     def published(self) -> int:
         """Messages published since the broker started (all channels)."""
-        return self._published_gone + sum(state.messages for state in self._channels.values())
+        return self._table.published_gone + sum(state.messages for state in self._channels.values())
 
     # -- publishing ----------------------------------------------------------
 
@@ -244,7 +238,7 @@ class Broker:
             ),
         )
         if retain:
-            self._check_retain(channel, size)
+            self._retained.check(channel, size)
         subs = state.subs if state.generation == self._generation else self._refresh(state)
         state.messages += 1
         state.bytes += size
@@ -260,7 +254,7 @@ class Broker:
             queue = sub.queue
             if (
                 len(queue) >= sub.max_pending or sub.pending_bytes + size > sub.max_pending_bytes
-            ) and not self._make_room(sub, message, size):
+            ) and not sub.make_room(message, size):
                 queued -= 1
                 continue
             queue.append(message)
@@ -286,7 +280,7 @@ class Broker:
         if len(message.payload) > self.max_payload:
             raise PayloadTooLarge(len(message.payload), self.max_payload)
         if retain:
-            self._check_retain(message.channel, len(message.payload))
+            self._retained.check(message.channel, len(message.payload))
         if self._blocking:
             await self._wait_for_room(state, len(message.payload), self.publish_timeout if timeout is None else timeout)
         # The same steps as publish's inlined hot path (test_publish_paths holds them equal).
@@ -312,7 +306,7 @@ class Broker:
             queue = sub.queue
             if (
                 len(queue) >= sub.max_pending or sub.pending_bytes + size > sub.max_pending_bytes
-            ) and not self._make_room(sub, message, size):
+            ) and not sub.make_room(message, size):
                 continue
             queue.append(message)
             sub.pending_bytes += size
@@ -320,29 +314,8 @@ class Broker:
             sub.wake()
         return queued
 
-    def _make_room(self, sub: Subscription, message: Message, size: int) -> bool:
-        """Apply ``sub``'s overflow policy to a full queue; True if ``message`` may now be queued.
-
-        A message larger than the whole byte bound is dropped with its own reason and evicts
-        nothing: no amount of eviction would make it fit.
-        """
-        if size > sub.max_pending_bytes:
-            self._drop(sub, message, f"{size:,} bytes exceed max_pending_bytes ({sub.max_pending_bytes:,}): dropped")
-            return False
-        if sub.overflow is not _DROP_OLDEST:
-            self._drop(sub, message, "queue full: dropped the newest")
-            return False
-        queue = sub.queue
-        while queue and (len(queue) >= sub.max_pending or sub.pending_bytes + size > sub.max_pending_bytes):
-            oldest = queue.popleft()
-            sub.pending_bytes -= len(oldest.payload)
-            self._drop(sub, oldest, "queue full: dropped the oldest")
-        if sub.pending_bytes + size > sub.max_pending_bytes:  # redeliveries alone fill the bound
-            self._drop(sub, message, "queue full: dropped the newest")
-            return False
-        return True
-
-    def _drop(self, sub: Subscription, message: Message, reason: str) -> None:
+    def drop(self, sub: Subscription, message: Message, reason: str) -> None:
+        """Count and log a message ``sub``'s overflow policy threw away (called by ``Subscription.make_room``)."""
         sub.dropped += 1
         self._log.record(EventKind.MESSAGE_DROPPED, message.channel, sub.name, message, reason)
 
@@ -358,44 +331,17 @@ class Broker:
             if self._closed:
                 raise BrokerClosed("broker is closed; cannot publish")
             subs = state.subs if state.generation == self._generation else self._refresh(state)
-            full = next(
-                (
-                    sub
-                    for sub in subs
-                    if sub.overflow is Overflow.BLOCK and size <= sub.max_pending_bytes and _full(sub, size)
-                ),
-                None,
-            )
+            full = next((sub for sub in subs if sub.blocks(size)), None)
             if full is None:
                 return
-            waiter: asyncio.Future[None] = loop.create_future()
-            full.space_waiters.append(waiter)
-            full._fast = False  # its consumer must now wake us on every pop
             try:
-                async with asyncio.timeout_at(deadline):
-                    await waiter
+                await full.wait_for_space(deadline)
             except TimeoutError:
                 self._log.record(EventKind.PUBLISH_TIMED_OUT, state.name, full.name, detail=f"full for {timeout:.3g} s")
                 raise PublishTimeout(full.name, full.max_pending, loop.time() - started) from None
-            finally:
-                if waiter in full.space_waiters:
-                    full.space_waiters.remove(waiter)
-
-    def _check_retain(self, channel: str, size: int) -> None:
-        """``RetainedLimitReached`` if retaining ``size`` bytes on ``channel`` would pass ``max_retained_bytes``."""
-        old = self._retained.get(channel)
-        total = self._retained_bytes + size - (0 if old is None else len(old.payload))
-        if size and total > self.max_retained_bytes:
-            raise RetainedLimitReached(channel, size, total, self.max_retained_bytes)
 
     def _retain(self, message: Message) -> None:
-        old = self._retained.pop(message.channel, None)
-        if old is not None:
-            self._retained_bytes -= len(old.payload)
-        if message.payload:
-            self._retained[message.channel] = message
-            self._retained_bytes += len(message.payload)
-        elif old is not None:
+        if self._retained.put(message):
             self._log.record(EventKind.RETAINED_CLEARED, message.channel)
 
     def retained(self, channel: str) -> Message | None:
@@ -404,10 +350,8 @@ class Broker:
 
     def clear_retained(self, channel: str) -> bool:
         """Forget ``channel``'s retained message; True if there was one."""
-        old = self._retained.pop(channel, None)
-        if old is None:
+        if self._retained.pop(channel) is None:
             return False
-        self._retained_bytes -= len(old.payload)
         self._log.record(EventKind.RETAINED_CLEARED, channel)
         return True
 
@@ -543,7 +487,7 @@ class Broker:
         self._log.record(EventKind.SUBSCRIPTION_ADDED, pattern, name)
         for channel, message in self._retained.items():
             size = len(message.payload)
-            if matches(pattern, channel) and (not _full(sub, size) or self._make_room(sub, message, size)):
+            if matches(pattern, channel) and (not sub.full(size) or sub.make_room(message, size)):
                 sub.queue.append(message)
                 sub.pending_bytes += size
         return sub
@@ -579,37 +523,17 @@ class Broker:
         state.description = description or state.description
 
     def _create_channel(self, name: str) -> ChannelState:
-        if len(self._channels) >= self.max_channels:
-            self._forget_idle_channels(name)
-        state = ChannelState(name)
-        self._channels[name] = state
-        self._sorted_names = None
+        state, forgotten = self._table.add(name, self._busy)
+        if forgotten:
+            detail = f"{forgotten:,} idle channels forgotten (max_channels={self._table.max_channels:,})"
+            self._log.record(EventKind.CHANNELS_FORGOTTEN, detail=detail)
         self._log.record(EventKind.CHANNEL_CREATED, name)
         return state
 
-    def _forget_idle_channels(self, wanted: str) -> None:
-        """Make room under ``max_channels`` by forgetting the least recently used idle channels.
-
-        Idle: no matching subscription, no retained message, not declared. A sixteenth of the
-        cap goes at once, so the scan is paid once per that many new channels, not per channel.
-        """
-        idle = [
-            state
-            for state in self._channels.values()
-            if not state.declared
-            and state.name not in self._retained
-            and not (state.subs if state.generation == self._generation else self._refresh(state))
-        ]
-        if not idle:
-            raise ChannelLimitReached(wanted, self.max_channels)
-        idle.sort(key=_last_used)
-        gone = idle[: max(1, self.max_channels // 16)]
-        for state in gone:
-            del self._channels[state.name]
-            self._published_gone += state.messages
-        self._sorted_names = None
-        detail = f"{len(gone):,} idle channels forgotten (max_channels={self.max_channels:,})"
-        self._log.record(EventKind.CHANNELS_FORGOTTEN, detail=detail)
+    def _busy(self, state: ChannelState) -> bool:
+        """Whether ``state`` has a subscriber or a retained message (so the channel cap keeps it)."""
+        subs = state.subs if state.generation == self._generation else self._refresh(state)
+        return bool(subs) or state.name in self._retained
 
     def _refresh(self, state: ChannelState) -> list[Subscription]:
         state.subs = self._trie.match(state.name)
@@ -628,18 +552,11 @@ class Broker:
         ``after``. A page costs O(limit) once the sorted names are cached (rebuilt after a
         channel is created or forgotten).
         """
-        if limit is not None and limit < 0:
-            raise ValueError(f"limit must not be negative, got {limit}")
-        names = self._sorted_names
-        if names is None:
-            names = self._sorted_names = sorted(self._channels)
-        start = 0 if after is None else bisect_right(names, after)
         infos = []
-        for name in names[start : None if limit is None else start + limit]:
-            state = self._channels[name]
+        for state in self._table.page(after, limit):
             if state.generation != self._generation:
                 self._refresh(state)
-            infos.append(state.info(name in self._retained))
+            infos.append(state.info(state.name in self._retained))
         return infos
 
     def subscriptions(self) -> list[SubscriptionInfo]:
@@ -663,12 +580,3 @@ class Broker:
     def tap(self, max_events: int = 100_000) -> Tap:
         """Open a tap: ``tap.drain()`` returns what happened since the last drain (bounded by ``max_events``)."""
         return Tap(self._log, max_events)
-
-
-def _full(sub: Subscription, size: int) -> bool:
-    """Whether ``sub`` has no room for one more message of ``size`` bytes."""
-    return len(sub.queue) >= sub.max_pending or sub.pending_bytes + size > sub.max_pending_bytes
-
-
-def _last_used(state: ChannelState) -> float:
-    return state.last_time or 0.0

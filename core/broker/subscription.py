@@ -369,6 +369,52 @@ class Subscription:
                 waiter.set_result(None)
                 room -= 1
 
+    def full(self, size: int) -> bool:
+        """Whether there is no room for one more message of ``size`` bytes."""
+        return len(self.queue) >= self.max_pending or self.pending_bytes + size > self.max_pending_bytes
+
+    def blocks(self, size: int) -> bool:
+        """Whether a publisher must wait before a message of ``size`` bytes may be queued here.
+
+        Never for a message larger than the whole byte bound: ``make_room`` drops it instead.
+        """
+        return self.overflow is Overflow.BLOCK and size <= self.max_pending_bytes and self.full(size)
+
+    async def wait_for_space(self, deadline: float) -> None:
+        """Wait (as a blocked publisher) until the consumer takes a message; ``TimeoutError`` at ``deadline``."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.space_waiters.append(waiter)
+        self._fast = False  # the consumer must now wake us on every pop
+        try:
+            async with asyncio.timeout_at(deadline):
+                await waiter
+        finally:
+            if waiter in self.space_waiters:
+                self.space_waiters.remove(waiter)
+
+    def make_room(self, message: Message, size: int) -> bool:
+        """Apply the overflow policy to a full queue; True if ``message`` may now be queued.
+
+        A message larger than the whole byte bound is dropped with its own reason and evicts
+        nothing: no amount of eviction would make it fit.
+        """
+        drop = self._broker.drop
+        if size > self.max_pending_bytes:
+            drop(self, message, f"{size:,} bytes exceed max_pending_bytes ({self.max_pending_bytes:,}): dropped")
+            return False
+        if self.overflow is not Overflow.DROP_OLDEST:
+            drop(self, message, "queue full: dropped the newest")
+            return False
+        queue = self.queue
+        while queue and self.full(size):
+            oldest = queue.popleft()
+            self.pending_bytes -= len(oldest.payload)
+            drop(self, oldest, "queue full: dropped the oldest")
+        if self.pending_bytes + size > self.max_pending_bytes:  # redeliveries alone fill the bound
+            drop(self, message, "queue full: dropped the newest")
+            return False
+        return True
+
     def requeue(self, message: Message, attempt: int) -> None:
         self._redo.append((message, attempt))
         self.pending_bytes += len(message.payload)
