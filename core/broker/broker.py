@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Mapping
 from types import TracebackType
 from typing import NamedTuple
 
-from eventdeck.core.broker.channel_state import ChannelInfo, ChannelState
+from eventdeck.core.broker.channel_state import ChannelInfo, ChannelState, ChannelTable
 from eventdeck.core.broker.channels import PatternTrie, is_pattern, matches, validate_channel, validate_pattern
 from eventdeck.core.broker.dead_letters import dead_letter_copy
 from eventdeck.core.broker.errors import (
     BrokerClosed,
+    ChannelLimitReached,
     NoResponderError,
     PayloadTooLarge,
     PublishTimeout,
@@ -29,6 +31,7 @@ from eventdeck.core.broker.message import (
     to_payload,
 )
 from eventdeck.core.broker.requests import REPLY_PREFIX, PendingRequests, reply_address
+from eventdeck.core.broker.retained import RetainedMessages
 from eventdeck.core.broker.subscription import (
     AckMode,
     Overflow,
@@ -44,7 +47,6 @@ _time_ns = time.time_ns
 _last_id = last_id
 _tuple_new = tuple.__new__
 _REPLY = Kind.REPLY
-_DROP_OLDEST = Overflow.DROP_OLDEST
 
 
 class Receipt(NamedTuple):
@@ -75,6 +77,16 @@ class Broker:
 
     Everything runs on the caller's event loop; no method blocks. ``publish`` only
     awaits when a subscription with ``overflow="block"`` is full.
+
+    Limits, each settable here: ``max_pending_bytes`` is the default byte bound of a
+    subscription's queue (64 MiB: four of the largest default payloads, and far below the
+    ~10 GiB that 10,000 queued 1 MiB messages used to take); ``max_channels`` (100,000) bounds
+    the channels kept: creating one more first forgets the least recently used idle ones
+    (no subscriber, retained message or declaration; a sixteenth of the cap at a time) and
+    a publish or declaration raises ``ChannelLimitReached`` only when none is idle (a
+    subscription is still accepted: its channel is listed once there is room);
+    ``max_retained_bytes`` (256 MiB: the retained payloads in total) makes a retained
+    publish past it raise ``RetainedLimitReached`` before anything is delivered.
     """
 
     def __init__(
@@ -83,17 +95,29 @@ class Broker:
         max_payload: int = 16 * 1024 * 1024,
         publish_timeout: float = 5.0,
         default_publisher: str = "local",
+        max_pending_bytes: int = 64 * 1024 * 1024,
+        max_channels: int = 100_000,
+        max_retained_bytes: int = 256 * 1024 * 1024,
     ) -> None:
+        for what, value in (
+            ("max_pending_bytes", max_pending_bytes),
+            ("max_channels", max_channels),
+            ("max_retained_bytes", max_retained_bytes),
+        ):
+            if value < 1:
+                raise ValueError(f"{what} must be at least 1, got {value!r}")
+        self.max_pending_bytes = max_pending_bytes
         self.max_payload = max_payload
         self.publish_timeout = publish_timeout
         self.default_publisher = default_publisher
-        self._channels: dict[str, ChannelState] = {}
+        self._table = ChannelTable(max_channels)
+        self._channels = self._table.states  # the same dict: the hot path looks names up here
         self._subs: dict[str, Subscription] = {}
         self._trie: PatternTrie[Subscription] = PatternTrie()
         self._generation = 0
         self._blocking = 0  # subscriptions with overflow=BLOCK; only then does publish pre-check room
         self._plain = True  # not closed and no 'block' subscriptions: publish may take its fast path
-        self._retained: dict[str, Message] = {}
+        self._retained = RetainedMessages(max_retained_bytes)
         self._log = EventLog()
         self._requests = PendingRequests(self._log)
         self._closed = False
@@ -126,7 +150,7 @@ class Broker:
     @property
     def published(self) -> int:
         """Messages published since the broker started (all channels)."""
-        return sum(state.messages for state in self._channels.values())
+        return self._table.published_gone + sum(state.messages for state in self._channels.values())
 
     # -- publishing ----------------------------------------------------------
 
@@ -213,6 +237,8 @@ class Broker:
                 reply_to,
             ),
         )
+        if retain:
+            self._retained.check(channel, size)
         subs = state.subs if state.generation == self._generation else self._refresh(state)
         state.messages += 1
         state.bytes += size
@@ -226,14 +252,13 @@ class Broker:
         queued = len(subs)
         for sub in subs:
             queue = sub.queue
-            if len(queue) >= sub.max_pending:
-                if sub.overflow is _DROP_OLDEST:
-                    self._drop(sub, queue.popleft(), "queue full: dropped the oldest")
-                else:
-                    self._drop(sub, message, "queue full: dropped the newest")
-                    queued -= 1
-                    continue
+            if (
+                len(queue) >= sub.max_pending or sub.pending_bytes + size > sub.max_pending_bytes
+            ) and not sub.make_room(message, size):
+                queued -= 1
+                continue
             queue.append(message)
+            sub.pending_bytes += size
             waiter = sub.waiter
             if waiter is not None:
                 sub.waiter = None
@@ -254,8 +279,10 @@ class Broker:
         state = self._channel_for_publish(message.channel)
         if len(message.payload) > self.max_payload:
             raise PayloadTooLarge(len(message.payload), self.max_payload)
+        if retain:
+            self._retained.check(message.channel, len(message.payload))
         if self._blocking:
-            await self._wait_for_room(state, self.publish_timeout if timeout is None else timeout)
+            await self._wait_for_room(state, len(message.payload), self.publish_timeout if timeout is None else timeout)
         # The same steps as publish's inlined hot path (test_publish_paths holds them equal).
         queued = self._route(message, state)
         if retain:
@@ -265,8 +292,9 @@ class Broker:
     def _route(self, message: Message, state: ChannelState) -> int:
         """Queue ``message`` on each matching subscription (never waits); return how many queued it."""
         subs = state.subs if state.generation == self._generation else self._refresh(state)
+        size = len(message.payload)
         state.messages += 1
-        state.bytes += len(message.payload)
+        state.bytes += size
         state.last_time = message.timestamp
         log = self._log
         if log.taps:
@@ -276,23 +304,26 @@ class Broker:
         queued = 0
         for sub in subs:
             queue = sub.queue
-            if len(queue) >= sub.max_pending:
-                if sub.overflow is _DROP_OLDEST:
-                    self._drop(sub, queue.popleft(), "queue full: dropped the oldest")
-                else:
-                    self._drop(sub, message, "queue full: dropped the newest")
-                    continue
+            if (
+                len(queue) >= sub.max_pending or sub.pending_bytes + size > sub.max_pending_bytes
+            ) and not sub.make_room(message, size):
+                continue
             queue.append(message)
+            sub.pending_bytes += size
             queued += 1
             sub.wake()
         return queued
 
-    def _drop(self, sub: Subscription, message: Message, reason: str) -> None:
+    def drop(self, sub: Subscription, message: Message, reason: str) -> None:
+        """Count and log a message ``sub``'s overflow policy threw away (called by ``Subscription.make_room``)."""
         sub.dropped += 1
         self._log.record(EventKind.MESSAGE_DROPPED, message.channel, sub.name, message, reason)
 
-    async def _wait_for_room(self, state: ChannelState, timeout: float) -> None:  # noqa: ASYNC109 - deadline from publish
-        """Wait until no matching ``block`` subscription is full; raise ``PublishTimeout`` after ``timeout``."""
+    async def _wait_for_room(self, state: ChannelState, size: int, timeout: float) -> None:  # noqa: ASYNC109 - deadline from publish
+        """Wait until no matching ``block`` subscription is full; raise ``PublishTimeout`` after ``timeout``.
+
+        A message larger than a subscription's whole byte bound never waits for it (it is dropped there).
+        """
         loop = asyncio.get_running_loop()
         started = loop.time()
         deadline = started + timeout
@@ -300,28 +331,17 @@ class Broker:
             if self._closed:
                 raise BrokerClosed("broker is closed; cannot publish")
             subs = state.subs if state.generation == self._generation else self._refresh(state)
-            full = next(
-                (sub for sub in subs if sub.overflow is Overflow.BLOCK and len(sub.queue) >= sub.max_pending), None
-            )
+            full = next((sub for sub in subs if sub.blocks(size)), None)
             if full is None:
                 return
-            waiter: asyncio.Future[None] = loop.create_future()
-            full.space_waiters.append(waiter)
-            full._fast = False  # its consumer must now wake us on every pop
             try:
-                async with asyncio.timeout_at(deadline):
-                    await waiter
+                await full.wait_for_space(deadline)
             except TimeoutError:
                 self._log.record(EventKind.PUBLISH_TIMED_OUT, state.name, full.name, detail=f"full for {timeout:.3g} s")
                 raise PublishTimeout(full.name, full.max_pending, loop.time() - started) from None
-            finally:
-                if waiter in full.space_waiters:
-                    full.space_waiters.remove(waiter)
 
     def _retain(self, message: Message) -> None:
-        if message.payload:
-            self._retained[message.channel] = message
-        elif self._retained.pop(message.channel, None) is not None:
+        if self._retained.put(message):
             self._log.record(EventKind.RETAINED_CLEARED, message.channel)
 
     def retained(self, channel: str) -> Message | None:
@@ -330,7 +350,7 @@ class Broker:
 
     def clear_retained(self, channel: str) -> bool:
         """Forget ``channel``'s retained message; True if there was one."""
-        if self._retained.pop(channel, None) is None:
+        if self._retained.pop(channel) is None:
             return False
         self._log.record(EventKind.RETAINED_CLEARED, channel)
         return True
@@ -421,17 +441,20 @@ class Broker:
         overflow: Overflow | str = Overflow.DROP_OLDEST,
         ack: AckMode | str = AckMode.AUTO,
         max_attempts: int = 5,
+        max_pending_bytes: int | None = None,
     ) -> Subscription:
         """Subscribe to ``pattern`` (MQTT wildcards) and return the ``Subscription``.
 
         A durable subscription whose consumer went away is reattached when the same
         ``name`` subscribes again with the same pattern, and delivers its backlog.
-        Retained messages of matching channels are queued first.
+        Retained messages of matching channels are queued first. ``max_pending_bytes``
+        bounds the queued payload bytes (default: the broker's ``max_pending_bytes``).
         """
         if self._closed:
             raise BrokerClosed("broker is closed; cannot subscribe")
         validate_pattern(pattern)
-        policy, mode = check_options(overflow, ack, max_pending, max_attempts)
+        byte_bound = self.max_pending_bytes if max_pending_bytes is None else max_pending_bytes
+        policy, mode = check_options(overflow, ack, max_pending, max_attempts, byte_bound)
         if name is None:
             if durable:
                 raise SubscriptionError("a durable subscription needs a name to come back to")
@@ -452,6 +475,7 @@ class Broker:
             pattern,
             durable=durable,
             max_pending=max_pending,
+            max_pending_bytes=byte_bound,
             overflow=policy,
             ack=mode,
             max_attempts=max_attempts,
@@ -463,11 +487,14 @@ class Broker:
             self._blocking += 1
             self._plain = False
         if not is_pattern(pattern) and pattern not in self._channels:
-            self._create_channel(pattern)
+            with contextlib.suppress(ChannelLimitReached):  # listed from its first publish instead (if room by then)
+                self._create_channel(pattern)
         self._log.record(EventKind.SUBSCRIPTION_ADDED, pattern, name)
         for channel, message in self._retained.items():
-            if matches(pattern, channel):
+            size = len(message.payload)
+            if matches(pattern, channel) and (not sub.full(size) or sub.make_room(message, size)):
                 sub.queue.append(message)
+                sub.pending_bytes += size
         return sub
 
     def remove_subscription(self, sub: Subscription) -> None:
@@ -501,24 +528,40 @@ class Broker:
         state.description = description or state.description
 
     def _create_channel(self, name: str) -> ChannelState:
-        state = ChannelState(name)
-        self._channels[name] = state
+        state, forgotten = self._table.add(name, self._busy)
+        if forgotten:
+            detail = f"{forgotten:,} idle channels forgotten (max_channels={self._table.max_channels:,})"
+            self._log.record(EventKind.CHANNELS_FORGOTTEN, detail=detail)
         self._log.record(EventKind.CHANNEL_CREATED, name)
         return state
+
+    def _busy(self, state: ChannelState) -> bool:
+        """Whether ``state`` has a subscriber or a retained message (so the channel cap keeps it)."""
+        subs = state.subs if state.generation == self._generation else self._refresh(state)
+        return bool(subs) or state.name in self._retained
 
     def _refresh(self, state: ChannelState) -> list[Subscription]:
         state.subs = self._trie.match(state.name)
         state.generation = self._generation
         return state.subs
 
-    def channels(self) -> list[ChannelInfo]:
-        """A snapshot of every known channel with its counters, sorted by name."""
+    @property
+    def channel_count(self) -> int:
+        """How many channels the broker knows now."""
+        return len(self._channels)
+
+    def channels(self, after: str | None = None, limit: int | None = None) -> list[ChannelInfo]:
+        """Snapshots of the known channels with their counters, sorted by name.
+
+        All of them by default; or one page: at most ``limit`` channels whose names sort after
+        ``after``. A page costs O(limit) once the sorted names are cached (rebuilt after a
+        channel is created or forgotten).
+        """
         infos = []
-        for name in sorted(self._channels):
-            state = self._channels[name]
+        for state in self._table.page(after, limit):
             if state.generation != self._generation:
                 self._refresh(state)
-            infos.append(state.info(name in self._retained))
+            infos.append(state.info(state.name in self._retained))
         return infos
 
     def subscriptions(self) -> list[SubscriptionInfo]:

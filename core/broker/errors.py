@@ -16,8 +16,7 @@ class InvalidChannel(EventDeckError, ValueError):  # noqa: N818 - public API nam
     """A channel name or subscription pattern breaks the naming rules."""
 
     def __init__(self, name: str, reason: str) -> None:
-        shown = name if len(name) <= 80 else name[:77] + "..."
-        super().__init__(f"invalid channel {shown!r}: {reason}")
+        super().__init__(f"invalid channel {_shorten(name)!r}: {reason}")
         self.name = name
         self.reason = reason
 
@@ -31,6 +30,31 @@ class PayloadTooLarge(EventDeckError, ValueError):  # noqa: N818 - public API na
 
     def __init__(self, size: int, limit: int) -> None:
         super().__init__(f"payload of {size:,} bytes exceeds the limit of {limit:,} bytes")
+        self.size = size
+        self.limit = limit
+
+
+class ChannelLimitReached(EventDeckError, RuntimeError):  # noqa: N818 - named like PayloadTooLarge
+    """Creating a channel would pass the broker's ``max_channels`` and no idle channel could be forgotten."""
+
+    def __init__(self, channel: str, limit: int) -> None:
+        super().__init__(
+            f"cannot create channel {_shorten(channel)!r}: the broker already holds max_channels={limit:,} channels "
+            "and none is idle (each has a subscriber, a retained message or a declaration)"
+        )
+        self.channel = channel
+        self.limit = limit
+
+
+class RetainedLimitReached(EventDeckError, RuntimeError):  # noqa: N818 - named like PayloadTooLarge
+    """A retained publish would make the retained messages pass the broker's ``max_retained_bytes``."""
+
+    def __init__(self, channel: str, size: int, total: int, limit: int) -> None:
+        super().__init__(
+            f"retained message of {size:,} bytes on {_shorten(channel)!r} refused: retained messages would hold "
+            f"{total:,} bytes, over max_retained_bytes={limit:,}; message not published"
+        )
+        self.channel = channel
         self.size = size
         self.limit = limit
 
@@ -74,3 +98,8 @@ class DeliveryError(EventDeckError, RuntimeError):
 
 class BrokerClosed(EventDeckError, RuntimeError):  # noqa: N818 - public API name
     """The broker was used after it was closed."""
+
+
+def _shorten(name: str) -> str:
+    """``name`` cut to 80 characters for a message (names may be 65,535 bytes long)."""
+    return name if len(name) <= 80 else name[:77] + "..."

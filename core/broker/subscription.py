@@ -39,13 +39,15 @@ _E = TypeVar("_E", Overflow, AckMode)
 
 
 def check_options(
-    overflow: Overflow | str, ack: AckMode | str, max_pending: int, max_attempts: int
+    overflow: Overflow | str, ack: AckMode | str, max_pending: int, max_attempts: int, max_pending_bytes: int = 1
 ) -> tuple[Overflow, AckMode]:
     """The overflow policy and ack mode as enums; ``SubscriptionError`` for anything out of range."""
     policy = _enum(Overflow, overflow, "overflow")
     mode = _enum(AckMode, ack, "ack")
     if max_pending < 1:
         raise SubscriptionError(f"max_pending must be at least 1, got {max_pending}")
+    if max_pending_bytes < 1:
+        raise SubscriptionError(f"max_pending_bytes must be at least 1, got {max_pending_bytes}")
     if max_attempts < 1:
         raise SubscriptionError(f"max_attempts must be at least 1, got {max_attempts}")
     return policy, mode
@@ -76,6 +78,8 @@ class SubscriptionInfo(NamedTuple):
     redelivered: int
     dead_lettered: int
     dropped: int
+    pending_bytes: int = 0  # payload bytes of the ``pending`` messages
+    max_pending_bytes: int = 0
 
 
 # Delivery._settled values
@@ -145,8 +149,10 @@ class Delivery:
 class Subscription:
     """A consumer's view of the broker. Iterate with ``async for delivery in subscription``.
 
-    Create with ``Broker.subscribe``. The queue is bounded by ``max_pending``; what
-    happens when it is full is the ``overflow`` policy. ``close()`` detaches the
+    Create with ``Broker.subscribe``. The queue is bounded by ``max_pending`` messages
+    and ``max_pending_bytes`` payload bytes (``pending_bytes`` counts the queue and the
+    redeliveries, as NATS does); what happens when either is reached is the ``overflow``
+    policy. ``close()`` detaches the
     consumer: a durable subscription keeps queueing (state "away") until a consumer
     subscribes again under the same name; any other is removed. ``unsubscribe()``
     always removes it. Consumers are woken once per batch of messages (one waiter
@@ -161,6 +167,7 @@ class Subscription:
         *,
         durable: bool,
         max_pending: int,
+        max_pending_bytes: int,
         overflow: Overflow,
         ack: AckMode,
         max_attempts: int,
@@ -169,6 +176,8 @@ class Subscription:
         self.pattern = pattern
         self.durable = durable
         self.max_pending = max_pending
+        self.max_pending_bytes = max_pending_bytes
+        self.pending_bytes = 0
         self.overflow = overflow
         self.ack = ack
         self.auto = ack is AckMode.AUTO
@@ -218,6 +227,8 @@ class Subscription:
             self.redelivered,
             self.dead_lettered,
             self.dropped,
+            self.pending_bytes,
+            self.max_pending_bytes,
         )
 
     def _update_fast(self) -> None:
@@ -234,6 +245,7 @@ class Subscription:
             queue = self.queue
             if queue:
                 message = queue.popleft()
+                self.pending_bytes -= len(message.payload)
                 self.delivered += 1
                 if self.auto:
                     return Delivery(self, message, 1, _SETTLED)
@@ -248,11 +260,13 @@ class Subscription:
             if state is State.ACTIVE:
                 if self._redo:
                     message, attempt = self._redo.popleft()
+                    self.pending_bytes -= len(message.payload)
                     self._update_fast()
                     self.redelivered += 1
                     return self._hand_out(message, attempt)
                 if self.queue:
                     message = self.queue.popleft()
+                    self.pending_bytes -= len(message.payload)
                     if self.space_waiters:
                         self._wake_space()
                     self._update_fast()
@@ -272,6 +286,7 @@ class Subscription:
         taken: list[Delivery] = []
         while self._redo and len(taken) < max_count:
             message, attempt = self._redo.popleft()
+            self.pending_bytes -= len(message.payload)
             self.redelivered += 1
             taken.append(self._hand_out(message, attempt))
         queue = self.queue
@@ -281,6 +296,10 @@ class Subscription:
             popleft = queue.popleft
             settled = _SETTLED if self.auto else _OPEN
             fresh = [Delivery(self, popleft(), 1, settled) for _ in range(count)]
+            if queue or self._redo:
+                self.pending_bytes -= sum([len(delivery.message.payload) for delivery in fresh])
+            else:  # took everything: nothing left to add up (the usual case for a keeping-up consumer)
+                self.pending_bytes = 0
             if not self.auto:
                 self.unacked.update(fresh)
             taken.extend(fresh)
@@ -350,8 +369,55 @@ class Subscription:
                 waiter.set_result(None)
                 room -= 1
 
+    def full(self, size: int) -> bool:
+        """Whether there is no room for one more message of ``size`` bytes."""
+        return len(self.queue) >= self.max_pending or self.pending_bytes + size > self.max_pending_bytes
+
+    def blocks(self, size: int) -> bool:
+        """Whether a publisher must wait before a message of ``size`` bytes may be queued here.
+
+        Never for a message larger than the whole byte bound: ``make_room`` drops it instead.
+        """
+        return self.overflow is Overflow.BLOCK and size <= self.max_pending_bytes and self.full(size)
+
+    async def wait_for_space(self, deadline: float) -> None:
+        """Wait (as a blocked publisher) until the consumer takes a message; ``TimeoutError`` at ``deadline``."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.space_waiters.append(waiter)
+        self._fast = False  # the consumer must now wake us on every pop
+        try:
+            async with asyncio.timeout_at(deadline):
+                await waiter
+        finally:
+            if waiter in self.space_waiters:
+                self.space_waiters.remove(waiter)
+
+    def make_room(self, message: Message, size: int) -> bool:
+        """Apply the overflow policy to a full queue; True if ``message`` may now be queued.
+
+        A message larger than the whole byte bound is dropped with its own reason and evicts
+        nothing: no amount of eviction would make it fit.
+        """
+        drop = self._broker.drop
+        if size > self.max_pending_bytes:
+            drop(self, message, f"{size:,} bytes exceed max_pending_bytes ({self.max_pending_bytes:,}): dropped")
+            return False
+        if self.overflow is not Overflow.DROP_OLDEST:
+            drop(self, message, "queue full: dropped the newest")
+            return False
+        queue = self.queue
+        while queue and self.full(size):
+            oldest = queue.popleft()
+            self.pending_bytes -= len(oldest.payload)
+            drop(self, oldest, "queue full: dropped the oldest")
+        if self.pending_bytes + size > self.max_pending_bytes:  # redeliveries alone fill the bound
+            drop(self, message, "queue full: dropped the newest")
+            return False
+        return True
+
     def requeue(self, message: Message, attempt: int) -> None:
         self._redo.append((message, attempt))
+        self.pending_bytes += len(message.payload)
         self._fast = False
         self.wake()
 
@@ -398,6 +464,7 @@ class Subscription:
         self._broker.remove_subscription(self)
         self.queue.clear()
         self._redo.clear()
+        self.pending_bytes = 0
         for delivery in self.unacked:
             delivery._settled = _WITHDRAWN
         self.unacked.clear()
@@ -419,6 +486,7 @@ class Subscription:
         for delivery in sorted(self.unacked, key=lambda d: d.message.id):
             delivery._settled = _WITHDRAWN
             self._redo.append((delivery.message, delivery.attempt + 1))
+            self.pending_bytes += len(delivery.message.payload)
         self.unacked.clear()
 
     async def __aenter__(self) -> Subscription:

@@ -22,6 +22,7 @@ class EventKind(enum.Enum):
     """What happened in the broker (a published message is logged as the ``Message`` itself)."""
 
     CHANNEL_CREATED = "channel created"
+    CHANNELS_FORGOTTEN = "channels forgotten"  # idle ones, to stay under max_channels
     SUBSCRIPTION_ADDED = "subscription added"
     SUBSCRIPTION_REMOVED = "subscription removed"
     SUBSCRIPTION_PAUSED = "subscription paused"

@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor
 
 from eventdeck.core import State, SubscriptionInfo
 from eventdeck.gui.widgets.icons import icon
+from eventdeck.gui.widgets.small import format_size
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 NAME_ROLE = Qt.ItemDataRole.UserRole
@@ -30,7 +31,7 @@ STATE_TIPS = {
     State.CLOSED: "Closed",
 }
 
-NAME, PATTERN, DURABLE, STATE, PENDING, DELIVERED, ACKED, REDELIVERED, DEAD, DROPPED, RATE = range(11)
+NAME, PATTERN, DURABLE, STATE, PENDING, DELIVERED, ACKED, REDELIVERED, DEAD, DROPPED, RATE, PENDING_BYTES = range(12)
 _COUNTERS = {
     PENDING: "pending",
     DELIVERED: "delivered",
@@ -47,6 +48,7 @@ _HEADER_TIPS = {
     DEAD: "Given up on and moved to $dead/<channel>",
     DROPPED: "Thrown away because the queue was full (overflow policy)",
     RATE: "Deliveries per second over the last snapshot interval",
+    PENDING_BYTES: "Payload bytes of the pending messages (bounded by the subscription's max_pending_bytes)",
 }
 
 
@@ -65,6 +67,7 @@ class SubscriptionsModel(QAbstractTableModel):
         "Dead-lettered",
         "Dropped",
         "msg/s",
+        "Pending bytes",  # last, so the older columns keep their numbers
     )
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -122,6 +125,8 @@ class SubscriptionsModel(QAbstractTableModel):
             return info.state.value
         if column == RATE:
             return f"{self._rates.get(info.name, 0.0):,.1f}"
+        if column == PENDING_BYTES:
+            return format_size(info.pending_bytes, exact=False)
         value: int = getattr(info, _COUNTERS[column])
         return f"{value:,}"
 
@@ -132,7 +137,8 @@ class SubscriptionsModel(QAbstractTableModel):
             kind = "virtual subscriber (added here)" if info.name in self._virtual else "subscription"
             return (
                 f"{info.name}: {kind}\npattern {info.pattern}, ack {info.ack.value}, "
-                f"queue up to {info.max_pending:,} ({info.overflow.value}), {info.unacked:,} unacked"
+                f"queue up to {info.max_pending:,} messages and {format_size(info.max_pending_bytes, exact=False)} "
+                f"({info.overflow.value}), {info.unacked:,} unacked"
             )
         if column == PATTERN:
             return info.pattern

@@ -39,6 +39,7 @@ from eventdeck.gui.models.subscriptions_model import (
     NAME,
     PATTERN,
     PENDING,
+    PENDING_BYTES,
     RATE,
     REDELIVERED,
     STATE,
@@ -111,13 +112,14 @@ class SubscribersPanel(QWidget):
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
-        widths = (130, 110, 60, 62, 66, 74, 66, 84, 92, 66, 60)
+        widths = (130, 110, 60, 62, 66, 74, 66, 84, 92, 66, 60, 84)
         metrics = header.fontMetrics()
         for column, width in enumerate(widths):
             title = str(self.model.headerData(column, Qt.Orientation.Horizontal))
             header.resizeSection(column, max(width, metrics.horizontalAdvance(title) + 20))
         # What a narrow dock must show first: the queue and its flow; the rarer counters after.
-        for visual, column in enumerate((NAME, PATTERN, STATE, PENDING, DELIVERED, RATE, ACKED, REDELIVERED, DEAD)):
+        shown_first = (NAME, PATTERN, STATE, PENDING, PENDING_BYTES, DELIVERED, RATE, ACKED, REDELIVERED, DEAD)
+        for visual, column in enumerate(shown_first):
             header.moveSection(header.visualIndex(column), visual)
 
         self.status = QLabel()

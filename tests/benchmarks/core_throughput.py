@@ -40,6 +40,7 @@ OTHER_SUBSCRIPTIONS = 10_000
 REQUESTS = 60_000
 REQUESTERS = 48
 MEMORY_MESSAGES = 1_000_000
+STUCK_MESSAGES = 200  # 1 MiB each, to a subscriber that never reads (issue 11, item 4)
 PAYLOAD = b"x" * 100
 CHANNEL = "bench/sensor/temp"
 
@@ -49,6 +50,7 @@ GOALS = {
     "many_subscriptions_ratio": 0.5,
     "request_reply_per_s": 50_000,
     "memory_growth_mb": 20,
+    "stuck_subscriber_mb": 100,  # the 64 MiB byte bound plus slack; unbounded, it was ~200 MB
 }
 
 
@@ -224,6 +226,18 @@ async def _memory_run(messages: int) -> float:
         return (_rss_bytes() - before) / 1e6
 
 
+async def _stuck_subscriber_run(messages: int) -> float:
+    """RSS growth while a subscriber that never reads is sent ``messages`` distinct 1 MiB payloads."""
+    async with Broker() as broker:
+        broker.subscribe(CHANNEL, name="stuck")  # default bounds: 10,000 messages, 64 MiB
+        gc.collect()
+        before = _rss_bytes()
+        for n in range(messages):
+            await broker.publish(CHANNEL, n.to_bytes(4, "big") * (1024 * 1024 // 4))
+        gc.collect()
+        return (_rss_bytes() - before) / 1e6
+
+
 async def _best_pair(
     first: Callable[[], Awaitable[float]], second: Callable[[], Awaitable[float]]
 ) -> tuple[float, float]:
@@ -240,6 +254,7 @@ async def _best_pair(
 async def _main() -> dict[str, object]:
     wall = time.perf_counter()
     memory_mb = await _memory_run(MEMORY_MESSAGES)  # first, on a fresh heap
+    stuck_mb = await _stuck_subscriber_run(STUCK_MESSAGES)
     ref_rate, one_to_one = await _best_pair(
         lambda: _ref_run(MESSAGES, 1), lambda: _broker_run(MESSAGES, 1, with_tap=True)
     )
@@ -285,12 +300,14 @@ async def _main() -> dict[str, object]:
         "request_reply_round_trips_per_s": round(round_trips),
         "request_reply_ratio_to_reference": round(ratios["request_reply_ratio_to_reference"], 3),
         "memory_growth_mb_1m_unrouted": round(memory_mb, 2),
+        "stuck_subscriber_growth_mb_200x1MiB": round(stuck_mb, 1),
         "goals_met": {
             "one_to_one_ratio>=0.30": ratios["one_to_one_ratio"] >= GOALS["one_to_one_ratio"],
             "fanout_ratio>=0.25": ratios["fanout_ratio"] >= GOALS["fanout_ratio"],
             "many_subscriptions_ratio>=0.5": ratios["many_subscriptions_ratio"] >= GOALS["many_subscriptions_ratio"],
             "request_reply>=50000/s": round_trips >= GOALS["request_reply_per_s"],
             "memory_growth<20MB": memory_mb < GOALS["memory_growth_mb"],
+            "stuck_subscriber<100MB": stuck_mb < GOALS["stuck_subscriber_mb"],
         },
         "seconds": round(time.perf_counter() - wall, 1),
     }

@@ -472,3 +472,35 @@ async def test_an_unmasked_client_frame_closes_the_websocket_with_1002(
     assert b"must be masked" in close
     assert broker.stats().published == 0
     writer.close()
+
+
+# -- paging ---------------------------------------------------------------------------
+
+
+async def test_channels_come_in_pages_linked_by_name(broker: Broker, gateway: HttpGateway) -> None:
+    names = sorted([f"c/{n:04d}" for n in range(2_500)] + ["c/0999 & more/é"])
+    for name in names:
+        broker.declare_channel(name)
+    url, pages = f"{gateway.url}/channels", []
+    while True:
+        reply = await curl(url)
+        assert reply.status == 200
+        assert reply.headers["x-total-count"] == "2501"
+        pages.append([channel["name"] for channel in reply.json()])
+        if "link" not in reply.headers:
+            break
+        link, _, rel = reply.headers["link"].partition(";")
+        assert rel.strip() == 'rel="next"'
+        url = gateway.url + link.strip("<>")
+    assert [len(page) for page in pages] == [1_000, 1_000, 501]
+    assert [name for page in pages for name in page] == names
+    small = await curl(f"{gateway.url}/channels?after=c/2497&limit=2")
+    assert [channel["name"] for channel in small.json()] == ["c/2498", "c/2499"]
+    assert "link" not in small.headers
+
+
+@pytest.mark.parametrize("limit", ["0", "10001", "ten", "-1", "1.5"])
+async def test_a_bad_page_limit_is_a_bad_request(gateway: HttpGateway, limit: str) -> None:
+    reply = await curl(f"{gateway.url}/channels?limit={limit}")
+    assert reply.status == 400
+    assert reply.json()["error"] == f"limit must be a whole number from 1 to 10,000, got {limit!r}"

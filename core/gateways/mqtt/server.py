@@ -211,6 +211,7 @@ class _Client:
                 name=sub.name,
                 durable=session.expiry > 0 or away,
                 max_pending=self.gateway.limits.max_queued,
+                max_pending_bytes=self.gateway.limits.max_queued_bytes,
             )
             if fresh:  # what the broker queued at once are the retained messages
                 sub.retained_ids = {message.id for message in subscription.queue}

@@ -17,6 +17,7 @@ from eventdeck.gui.models.subscriptions_model import (
     DEAD,
     DELIVERED,
     PENDING,
+    PENDING_BYTES,
     STATE,
     SubscriptionsModel,
 )
@@ -260,3 +261,21 @@ def test_a_broker_that_hides_its_subscribers_says_so(qtbot: QtBot, bridge: Bridg
     assert not panel.add_button.isEnabled()
     assert words in panel.not_exposed.text()
     assert snap.subscriptions == []
+
+
+def test_pending_bytes_column_shows_what_a_stuck_subscriber_holds(
+    qtbot: QtBot, panel: SubscribersPanel, bridge: Bridge, broker: Broker
+) -> None:
+    broker.subscribe("big/#", name="stuck", max_pending_bytes=4096).pause()
+
+    async def burst() -> None:
+        for _ in range(3):
+            await bridge.broker.publish("big/x", b"x" * 1536)
+
+    bridge.spawn(burst(), "publish")
+    qtbot.waitUntil(lambda: _cell(panel, "stuck", PENDING) == "2", timeout=3000)  # the third passed the bound
+    assert _cell(panel, "stuck", PENDING_BYTES) == "3 KiB"
+    assert panel.model.headerData(PENDING_BYTES, Qt.Orientation.Horizontal) == "Pending bytes"
+    header = panel.view.horizontalHeader()
+    assert header.visualIndex(PENDING_BYTES) == header.visualIndex(PENDING) + 1
+    assert "4 KiB" in panel.model.index(panel.model.row_of("stuck") or 0, 0).data(Qt.ItemDataRole.ToolTipRole)
