@@ -33,6 +33,7 @@ from eventdeck.core.broker.message import (
 from eventdeck.core.broker.requests import REPLY_PREFIX, PendingRequests, reply_address
 from eventdeck.core.broker.retained import RetainedMessages
 from eventdeck.core.broker.subscription import (
+    MAX_PENDING_BYTES,
     AckMode,
     Overflow,
     State,
@@ -95,7 +96,7 @@ class Broker:
         max_payload: int = 16 * 1024 * 1024,
         publish_timeout: float = 5.0,
         default_publisher: str = "local",
-        max_pending_bytes: int = 64 * 1024 * 1024,
+        max_pending_bytes: int = MAX_PENDING_BYTES,
         max_channels: int = 100_000,
         max_retained_bytes: int = 256 * 1024 * 1024,
     ) -> None:
@@ -361,7 +362,13 @@ class Broker:
         self._log.record(EventKind.DEAD_LETTERED, message.channel, subscription, dead, reason)
         if self._closed:
             return
-        state = self._channels.get(dead.channel) or self._create_channel(dead.channel)
+        state = self._channels.get(dead.channel)
+        if state is None:
+            try:
+                state = self._create_channel(dead.channel)
+            except ChannelLimitReached as exc:  # a nack must never fail: the dead letter is dropped, with the reason
+                self._log.record(EventKind.MESSAGE_DROPPED, dead.channel, subscription, dead, str(exc))
+                return
         self._route(dead, state)
 
     # -- commands --------------------------------------------------------

@@ -83,6 +83,7 @@ class SubscriptionInfo(NamedTuple):
 
 
 # Delivery._settled values
+MAX_PENDING_BYTES = 64 * 1024 * 1024  # per subscription: four of the largest default payloads
 _OPEN = 0
 _SETTLED = 1
 _WITHDRAWN = 2  # taken back when the consumer went away or the subscription closed

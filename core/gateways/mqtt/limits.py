@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from eventdeck.core.broker.subscription import MAX_PENDING_BYTES
 from eventdeck.core.mqtt_codec.codes import MAX_VARINT
 
 
@@ -20,7 +21,7 @@ class MqttLimits:
     max_keep_alive: int = 3_600  # seconds; MQTT 5 clients asking for more are told this (Server Keep Alive)
     topic_alias_maximum: int = 64  # inbound topic aliases per connection (MQTT 5)
     max_queued: int = 10_000  # messages per subscription waiting for a slow or absent client
-    max_queued_bytes: int = 64 * 1024 * 1024  # payload bytes of those: 10,000 x 1 MiB would be ~10 GiB
+    max_queued_bytes: int = MAX_PENDING_BYTES  # payload bytes of those: 10,000 x 1 MiB would be ~10 GiB
     max_session_expiry: int = 7 * 24 * 3600  # seconds a persistent session outlives its connection
     # Persistent sessions kept without a connection; past it the oldest is dropped. Each queues up to
     # max_queued messages, and every publish costs each matching one a queue slot.

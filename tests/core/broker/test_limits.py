@@ -127,6 +127,19 @@ async def test_channel_cap_refuses_when_nothing_is_idle() -> None:
         assert [info.name for info in broker.channels()] == ["b", "c", "d"]
 
 
+async def test_a_nack_at_the_channel_cap_drops_the_dead_letter_with_a_reason_instead_of_failing() -> None:
+    async with Broker(max_channels=2) as broker:
+        tap = broker.tap()
+        failing = broker.subscribe("orders", ack="manual", max_attempts=1)
+        broker.subscribe("busy")  # both channels have a subscriber: nothing is idle, $dead/orders has no room
+        await broker.publish("orders", b"{}")
+        delivery = await failing.get()
+        await delivery.nack("payment service down")  # must not raise
+        dropped = [e for e in tap.drain().events if e.kind is EventKind.MESSAGE_DROPPED]
+        assert [(e.channel, e.subscription) for e in dropped] == [("$dead/orders", failing.name)]
+        assert "max_channels=2" in dropped[0].detail
+
+
 @PATHS
 async def test_retained_bytes_are_capped_and_a_refused_message_is_not_delivered(publish: Publish) -> None:
     async with Broker(max_retained_bytes=10) as broker:
