@@ -363,12 +363,18 @@ class MainWindow(QMainWindow):
         # Laid over the whole window (menus, toolbar, docks and status bar), so the docks' layout is left alone.
         self.presenter = PresenterView(self.bridge, self)
         self.presenter.hide()
+        self._console_state = QByteArray()
         self.presenter.leave_requested.connect(self.leave_presentation)
         self.presenter.full_screen_requested.connect(self._set_full_screen)
         self.presenter.pause_requested.connect(self.simulation_action.setChecked)  # the toolbar's path to the demo
 
     def present(self, full_screen: bool = False) -> None:
         """Show the presenter over the whole window (View > Present, F5); Esc leaves."""
+        if not self.presenter.isVisible():
+            # The docks are hidden beneath it, so they neither repaint nor make the presenter repaint.
+            self._console_state = self.saveState(SETTINGS_VERSION)
+            for dock in self.docks.values():
+                dock.hide()
         self.presenter.setGeometry(self.rect())
         self.presenter.show()
         self.presenter.raise_()
@@ -377,8 +383,11 @@ class MainWindow(QMainWindow):
             self.presenter.full_screen.setChecked(True)
 
     def leave_presentation(self) -> None:
+        if not self.presenter.isVisible():
+            return
         self.presenter.full_screen.setChecked(False)
         self.presenter.hide()
+        self.restoreState(self._console_state, SETTINGS_VERSION)
 
     def _set_full_screen(self, full: bool) -> None:
         if full:
@@ -510,6 +519,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.leave_presentation()  # the console's layout is what is saved
         self.save_layout()
         super().closeEvent(event)
         self.closed.emit()

@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPalette, QPen, QPixmap
@@ -240,13 +241,22 @@ def paint_frame(painter: QPainter, still: Still | None, dots: list[tuple[float, 
         painter.drawPixmap(position, tile)
 
 
+@cache
+def dot_sprite(kind: str, radius: int, ratio: float) -> QPixmap:
+    """One dot, drawn once per kind and size: a frame copies it instead of drawing a circle per dot."""
+    size = 2 * radius + 2
+    sprite = _pixmap(size, size, ratio, Qt.GlobalColor.transparent)
+    with _painting(sprite) as painter:
+        painter.setPen(QPen(QColor(0, 0, 0, 90), max(1.0, radius / 4)))
+        painter.setBrush(QColor(COLOURS[kind]))
+        painter.drawEllipse(QPointF(size / 2, size / 2), radius, radius)
+    return sprite
+
+
 def paint_dots(painter: QPainter, dots: list[tuple[float, float, str]], radius: float) -> None:
-    """The dots in flight, one brush per kind."""
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    outline = QPen(QColor(0, 0, 0, 90), max(1.0, radius / 4))
-    painter.setPen(outline)
-    for kind, colour in COLOURS.items():
-        painter.setBrush(QColor(colour))
-        for x, y, dot_kind in dots:
-            if dot_kind == kind:
-                painter.drawEllipse(QPointF(x, y), radius, radius)
+    """The dots in flight: one small copy each."""
+    size = round(radius)
+    ratio = painter.device().devicePixelRatioF()
+    offset = size + 1
+    for x, y, kind in dots:
+        painter.drawPixmap(QPointF(x - offset, y - offset), dot_sprite(kind, size, ratio))

@@ -23,7 +23,6 @@ HOP_SECONDS = 1.2  # publisher -> channel, and channel -> subscription, at 1x
 THROUGH_SECONDS = 0.4  # across the channel's box, inside the broker
 PER_EDGE = 3.0  # dots a second leaving one publisher -> channel edge, at 1x
 MAX_DOTS = 600
-SAMPLE_BATCH = 400  # a flood's batch is looked at with a stride: dots are samples anyway
 CURVE_POINTS = 12
 
 Point = tuple[float, float]
@@ -125,11 +124,11 @@ class Flow:
             yield x, y, dot.kind
 
     def add(self, batch: Sequence[Message], command_for: Callable[[Message], Message | None]) -> None:
-        """Sample one batch of messages into dots (a stride through a flood, a cap per edge per second)."""
+        """Sample one batch of messages into dots (at most one per edge per batch, a cap per edge per second)."""
         if self._placement is None or self.speed <= 0:
             return
-        step = max(1, len(batch) // SAMPLE_BATCH)
-        for message in batch[::step] if step > 1 else batch:
+        # One message per edge is all a batch (~33 ms) can show: the rest would be over the cap anyway.
+        for message in {(m.publisher, m.channel): m for m in batch}.values():
             if len(self.dots) >= self.max_dots:
                 return
             self._spawn(message, command_for)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from PySide6.QtCore import QEvent, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPoint, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QHelpEvent,
     QHideEvent,
@@ -20,6 +20,7 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPalette,
+    QRegion,
     QResizeEvent,
     QShowEvent,
 )
@@ -94,6 +95,8 @@ class PresenterView(QWidget):
         self._snapshot: Snapshot | None = None
         self._subscriptions: dict[str, SubscriptionInfo] = {}
         self._rates: dict[EdgeKey, float] = {}
+        self._positions: list[tuple[float, float, str]] = []  # the dots of this frame
+        self._painted = QRegion()  # where the last frame painted dots
         self._still: Still | None = None
         self._tick = time.monotonic()
         self._timer = QTimer(self)
@@ -249,13 +252,22 @@ class PresenterView(QWidget):
         now = time.monotonic()
         self.flow.advance(min(0.1, now - self._tick))  # a stalled loop does not make dots jump
         self._tick = now
-        self.canvas.update()
+        # Only where dots were and are is painted again: a frame costs the dots, not the window.
+        self._positions = list(self.flow.positions())
+        size = round(self._dot_radius()) + 2
+        region = QRegion()
+        for x, y, _kind in self._positions:
+            region += QRect(int(x) - size, int(y) - size, 2 * size + 1, 2 * size + 1)
+        self.canvas.update(region | self._painted)
+        self._painted = region
+
+    def _dot_radius(self) -> float:
+        return 0.45 * (self.placement.unit if self.placement is not None else 20.0)
 
     def paint_frame(self, canvas: QWidget) -> None:
         painter = QPainter(canvas)
         try:
-            unit = self.placement.unit if self.placement is not None else 20.0
-            paint_frame(painter, self._still, list(self.flow.positions()), 0.45 * unit)
+            paint_frame(painter, self._still, self._positions, self._dot_radius())
         finally:
             painter.end()
         self.frames += 1

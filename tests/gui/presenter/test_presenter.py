@@ -131,3 +131,12 @@ def test_pause_speed_pauses_the_demo_and_freezes_the_dots(
     speed.setCurrentIndex(speed.findText("0.5x"))  # type: ignore[attr-defined]
     assert not window.simulation.paused
     assert presenter.flow.speed == 0.5
+
+
+def test_leaving_brings_the_console_back_as_it_was(qtbot: QtBot, window: MainWindow) -> None:
+    window.docks["composer"].hide()
+    shown = {key for key, dock in window.docks.items() if dock.isVisible()}
+    window.present()
+    assert not any(dock.isVisible() for dock in window.docks.values())  # hidden beneath: no repaints, no work
+    window.leave_presentation()
+    assert {key for key, dock in window.docks.items() if dock.isVisible()} == shown
