@@ -129,11 +129,20 @@ class StillLayer:
         source, target = placement.boxes.get(edge.source), placement.boxes.get(edge.target)
         if source is None or target is None:
             return
-        points = curve((source.right, source.middle), (target.x, target.middle))
+        backwards = edge.source.startswith("s:")  # a subscription giving up: back into a $dead channel
+        start, end = (
+            ((source.x, source.middle), (target.right, target.middle))
+            if backwards
+            else (
+                (source.right, source.middle),
+                (target.x, target.middle),
+            )
+        )
+        points = curve(start, end)
         path = QPainterPath(QPointF(*points[0]))
         for point in points[1:]:
             path.lineTo(QPointF(*point))
-        if edge.source == f"p:{DEAD_LETTERS}":
+        if backwards or edge.source == f"p:{DEAD_LETTERS}":
             colour = QColor(DEAD_LETTER_COLOUR)
         elif edge.kind is not None:
             colour = QColor(COLOURS[edge.kind.value])
@@ -141,7 +150,7 @@ class StillLayer:
             colour = QColor(self.palette.color(QPalette.ColorRole.PlaceholderText))
         colour.setAlpha(150)
         pen = QPen(colour, 1.5 + min(8.0, 2.0 * math.log10(1.0 + edge.rate)))  # thicker is busier
-        if not edge.active:
+        if not edge.active or backwards:
             pen.setStyle(Qt.PenStyle.DashLine)
         painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)

@@ -9,7 +9,6 @@ redraw the still picture, and a ~60 fps timer moves the dots, whatever the messa
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 from PySide6.QtCore import QEvent, QPoint, QRect, Qt, QTimer, Signal
@@ -27,10 +26,9 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QToolTip, QVBoxLayout, QWidget
 
 from eventdeck.core import Message, SubscriptionInfo
-from eventdeck.core.broker.requests import REPLY_PREFIX
 from eventdeck.core.connectors.backend import Backend
 from eventdeck.gui.bridge import Bridge, Snapshot
-from eventdeck.gui.models.topology import DEAD_LETTERS, EdgeKey, Graph, PublisherLedger, build_graph
+from eventdeck.gui.models.topology import EdgeKey, Graph, PublisherLedger
 from eventdeck.gui.presenter.canvas import COLOURS, Still, StillLayer, font, paint_frame
 from eventdeck.gui.presenter.flow import Flow
 from eventdeck.gui.presenter.layout import (
@@ -43,6 +41,7 @@ from eventdeck.gui.presenter.layout import (
     capacity,
     place,
 )
+from eventdeck.gui.presenter.scene import EMPTY, presenter_graph
 from eventdeck.gui.presenter.zoom import zoom_step
 
 FRAME_MS = 16  # ~60 fps
@@ -207,9 +206,7 @@ class PresenterView(QWidget):
         rates = self.ledger.rates_at(snapshot.time)
         if not self.isVisible():
             return
-        # Replies travel straight back to their requester: their $reply channels are not drawn.
-        channels = [info for info in snapshot.channels if not info.name.startswith(REPLY_PREFIX)]
-        self._snapshot = dataclasses.replace(snapshot, channels=channels)
+        self._snapshot = snapshot
         self._subscriptions = {info.name: info for info in snapshot.subscriptions}
         self._rates = rates
         self.relayout()
@@ -226,16 +223,10 @@ class PresenterView(QWidget):
         unit = self.body_px
         snapshot = self._snapshot
         if snapshot is None:
-            graph = Graph((), (), (0, 0, 0), True)
+            graph = EMPTY
         else:
             limit = max(capacity(height, unit, CHANNEL_LINES), capacity(height, unit, SUBSCRIPTION_LINES))
-            graph = build_graph(self.ledger.counts, self._rates, snapshot, limit)
-            # The broker itself sends dead letters: they travel from the subscription that gave up.
-            graph = dataclasses.replace(
-                graph,
-                nodes=tuple(node for node in graph.nodes if node.key != f"p:{DEAD_LETTERS}"),
-                edges=tuple(edge for edge in graph.edges if edge.source != f"p:{DEAD_LETTERS}"),
-            )
+            graph = presenter_graph(self.ledger.counts, self._rates, snapshot, limit)
         placement = place(graph, width, height, unit)
         if self.placement is None or placement.boxes != self.placement.boxes:
             patterns = {f"s:{info.name}": info.pattern for info in self._subscriptions.values()}

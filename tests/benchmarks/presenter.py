@@ -20,21 +20,20 @@ import statistics
 import tempfile
 import time
 
-from bench_window import Stalls, run_with_qt  # type: ignore[import-not-found]
-from gui_stream import publish_at  # type: ignore[import-not-found]
-
 from eventdeck.core import Broker, BrokerStats, ChannelInfo, Kind, State, SubscriptionInfo
 from eventdeck.core.broker.subscription import AckMode, Overflow
 from eventdeck.core.simulation.simulation import Simulation
 from eventdeck.core.simulation.virtual import VirtualSubscriber
 from eventdeck.gui.bridge import Snapshot
-from eventdeck.gui.models.topology import build_graph
+from eventdeck.gui.models.topology import EdgeKey, build_graph
 from eventdeck.gui.presenter.layout import CHANNEL_LINES, body_unit, capacity, place
 
 WIDTH, HEIGHT = 1920, 1080
 
 
 async def under_load(rate: float, seconds: float) -> dict[str, object]:
+    from bench_window import Stalls  # noqa: PLC0415 - beside this script, which tests also import
+    from gui_stream import publish_at  # noqa: PLC0415
     from PySide6.QtCore import QSettings  # noqa: PLC0415 - Qt once the loop runs
 
     from eventdeck.gui.bridge import Bridge  # noqa: PLC0415
@@ -90,39 +89,37 @@ async def under_load(rate: float, seconds: float) -> dict[str, object]:
     }
 
 
-def layout_at_scale(channels: int, subscriptions: int, passes: int = 20) -> dict[str, float]:
-    from PySide6.QtWidgets import QApplication  # noqa: PLC0415
-
-    from eventdeck.gui.presenter.canvas import StillLayer  # noqa: PLC0415 - Qt pixmaps need the app
-
+def scale_snapshot(channels: int, subscriptions: int) -> Snapshot:
+    """A snapshot of ``channels`` channels and ``subscriptions`` subscriptions, each to one channel's subtree."""
     names = [f"site/{i}/sensor/reading" for i in range(channels)]
     infos = [ChannelInfo(name, i + 1, 100, None, False, 1, True, "") for i, name in enumerate(names)]
     subs = [
         SubscriptionInfo(
-            f"consumer-{i}",
-            f"site/{i % channels}/#",
-            False,
-            State.ACTIVE,
-            Overflow.DROP_OLDEST,
-            AckMode.AUTO,
-            10_000,
-            i % 50,
-            0,
-            i,
-            i,
-            0,
-            0,
-            0,
-        )  # fmt: skip
+            f"consumer-{i}", f"site/{i % channels}/#", False, State.ACTIVE, Overflow.DROP_OLDEST, AckMode.AUTO,
+            10_000, i % 50, 0, i, i, 0, 0, 0,
+        )
         for i in range(subscriptions)
-    ]
-    snapshot = Snapshot(time.monotonic(), infos, subs, BrokerStats(0.0, 0, 0, 0, channels, subscriptions, 0))
-    counts = {(f"publisher-{i % 100}", name, Kind.EVENT): i + 1 for i, name in enumerate(names)}
+    ]  # fmt: skip
+    return Snapshot(time.monotonic(), infos, subs, BrokerStats(0.0, 0, 0, 0, channels, subscriptions, 0))
+
+
+def scale_counts(channels: int) -> dict[EdgeKey, int]:
+    """Ledger counts of a hundred publishers spread over the channels of ``scale_snapshot``."""
+    return {(f"publisher-{i % 100}", f"site/{i}/sensor/reading", Kind.EVENT): i + 1 for i in range(channels)}
+
+
+def layout_at_scale(channels: int, subscriptions: int, passes: int = 20) -> dict[str, float]:
+    from PySide6.QtWidgets import QApplication  # noqa: PLC0415 - Qt pixmaps need the app
+
+    from eventdeck.gui.presenter.canvas import StillLayer  # noqa: PLC0415
+
+    snapshot = scale_snapshot(channels, subscriptions)
+    counts = scale_counts(channels)
     height = HEIGHT - 50  # the control bar
     unit = body_unit(WIDTH, height)
     layout_ms, paint_ms = [], []
     layer = StillLayer(QApplication.palette(), dark=False)
-    by_name = {info.name: info for info in subs}
+    by_name = {info.name: info for info in snapshot.subscriptions}
     for _ in range(passes):
         started = time.perf_counter()
         graph = build_graph(counts, {}, snapshot, capacity(height, unit, CHANNEL_LINES))
@@ -155,6 +152,8 @@ async def run(rate: float, seconds: float) -> dict[str, object]:
 
 
 def main() -> None:
+    from bench_window import run_with_qt  # noqa: PLC0415
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=50_000)
     parser.add_argument("--seconds", type=float, default=20)

@@ -5,46 +5,26 @@ from __future__ import annotations
 import itertools
 import time
 
-from eventdeck.core import BrokerStats, ChannelInfo, Kind, Message, State, SubscriptionInfo
-from eventdeck.core.broker.subscription import AckMode, Overflow
-from eventdeck.gui.bridge import Snapshot
+from eventdeck.core import Message
 from eventdeck.gui.models.topology import CHANNELS, SUBSCRIBERS, build_graph
 from eventdeck.gui.presenter.flow import Flow
-from eventdeck.gui.presenter.layout import SUBSCRIPTION_LINES, Placement, Zoom, body_unit, capacity, fit_scale, place
-
-
-def snapshot(channels: int, subscriptions: int) -> Snapshot:
-    names = [f"site/{i}/reading" for i in range(channels)]
-    infos = [ChannelInfo(name, i + 1, 100, None, False, 1, True, "") for i, name in enumerate(names)]
-    subs = [
-        SubscriptionInfo(
-            f"sub-{i}",
-            f"site/{i % channels}/#",
-            False,
-            State.ACTIVE,
-            Overflow.DROP_OLDEST,
-            AckMode.AUTO,
-            10_000,
-            i,
-            0,
-            i,
-            i,
-            0,
-            0,
-            0,
-        )
-        for i in range(subscriptions)
-    ]
-    return Snapshot(time.monotonic(), infos, subs, BrokerStats(0.0, 0, 0, 0, channels, subscriptions, 0))
-
-
-def counts(channels: int) -> dict[tuple[str, str, Kind], int]:
-    return {(f"pub-{i % 50}", f"site/{i}/reading", Kind.EVENT): i + 1 for i in range(channels)}
+from eventdeck.gui.presenter.layout import (
+    SUBSCRIPTION_LINES,
+    Placement,
+    Zoom,
+    body_unit,
+    capacity,
+    fit_scale,
+    place,
+)
+from tests.benchmarks.presenter import scale_counts, scale_snapshot
 
 
 def placed(channels: int, subscriptions: int, width: float = 1920, height: float = 1030) -> Placement:
     unit = body_unit(width, height)
-    graph = build_graph(counts(channels), {}, snapshot(channels, subscriptions), capacity(height, unit, 2.4))
+    graph = build_graph(
+        scale_counts(channels), {}, scale_snapshot(channels, subscriptions), capacity(height, unit, 2.4)
+    )
     return place(graph, width, height, unit)
 
 
@@ -85,27 +65,27 @@ def test_a_thousand_channels_and_subscriptions_fit_without_overlaps_and_say_how_
     assert shown_subscriptions == capacity(1030, placement.unit, SUBSCRIPTION_LINES) - 1
 
 
-def message(channel: str, publisher: str = "pub-0", **headers: str) -> Message:
+def message(channel: str, publisher: str = "publisher-0", **headers: str) -> Message:
     return Message.build(channel, b"{}", publisher=publisher, headers=headers)
 
 
 def test_dots_are_capped_per_edge_and_dead_letters_travel_from_the_subscription_that_gave_up() -> None:
     placement = placed(3, 3)
     flow = Flow(per_edge=2)
-    flow.set_placement(placement, {"s:sub-0": "site/0/#"})
-    flow.add([message("site/0/reading") for _ in range(100)], lambda _m: None)
+    flow.set_placement(placement, {"s:consumer-0": "site/0/#"})
+    flow.add([message("site/0/sensor/reading") for _ in range(100)], lambda _m: None)
     assert len(flow.dots) == 1  # a flood on one edge is one dot until half a second has passed
     flow.advance(0.6)
-    flow.add([message("site/0/reading")], lambda _m: None)
+    flow.add([message("site/0/sensor/reading")], lambda _m: None)
     assert len(flow.dots) == 2
     dead = placed(3, 3)
-    dead.boxes["c:$dead/site/0/reading"] = dead.boxes["c:site/1/reading"]
+    dead.boxes["c:$dead/site/0/sensor/reading"] = dead.boxes["c:site/1/sensor/reading"]
     flow.set_placement(dead, {})
-    flow.add([message("$dead/site/0/reading", **{"x-dead-subscription": "sub-0"})], lambda _m: None)
+    flow.add([message("$dead/site/0/sensor/reading", **{"x-dead-subscription": "consumer-0"})], lambda _m: None)
     (dot,) = flow.dots
     assert dot.kind == "dead letter"
-    assert dot.target == "c:$dead/site/0/reading"
-    assert dot.path.at(0) == (dead.boxes["s:sub-0"].x, dead.boxes["s:sub-0"].middle)
+    assert dot.target == "c:$dead/site/0/sensor/reading"
+    assert dot.path.at(0) == (dead.boxes["s:consumer-0"].x, dead.boxes["s:consumer-0"].middle)
     flow.speed = 0
     flow.advance(10)
     assert flow.dots == [dot]  # paused: nothing moves, nothing arrives

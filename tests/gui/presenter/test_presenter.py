@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from pytestqt.qtbot import QtBot
 
-from eventdeck.core import Kind
+from eventdeck.core import Kind, Subscription
 from eventdeck.core.simulation.virtual import VirtualSubscriber
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.main_window import MainWindow
@@ -140,3 +140,26 @@ def test_leaving_brings_the_console_back_as_it_was(qtbot: QtBot, window: MainWin
     assert not any(dock.isVisible() for dock in window.docks.values())  # hidden beneath: no repaints, no work
     window.leave_presentation()
     assert {key for key, dock in window.docks.items() if dock.isVisible()} == shown
+
+
+def dead_letter(qtbot: QtBot, bridge: Bridge, subscription: Subscription) -> None:
+    publish(qtbot, bridge, "fridge/level", {"percent": 3})
+    (delivery,) = subscription.take(1)
+    qtbot.waitUntil(bridge.spawn(delivery.nack(requeue=False, reason="out of milk"), "nack").done, timeout=WAIT)
+    bridge.flush()
+
+
+def test_a_dead_letter_is_red_and_travels_from_the_subscription_that_gave_up(
+    qtbot: QtBot, presenter: PresenterView, bridge: Bridge
+) -> None:
+    failing = bridge.broker.subscribe("fridge/level", name="shopping-list", ack="manual")
+    dead_letter(qtbot, bridge, failing)
+    bridge.take_snapshot()
+    assert presenter.graph is not None
+    edges = {(edge.source, edge.target) for edge in presenter.graph.edges}
+    assert ("s:shopping-list", "c:$dead/fridge/level") in edges  # drawn back into the broker, dashed red
+    assert "p:broker: dead letters" not in presenter.placement.boxes  # type: ignore[union-attr]
+    dead_letter(qtbot, bridge, failing)
+    dead = [dot for dot in presenter.flow.dots if dot.kind == "dead letter"]
+    assert [dot.target for dot in dead] == ["c:$dead/fridge/level"]
+    assert dead[0].path.at(0)[0] == presenter.placement.boxes["s:shopping-list"].x  # type: ignore[union-attr]
