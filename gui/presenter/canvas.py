@@ -150,6 +150,8 @@ class StillLayer:
             colour = QColor(self.palette.color(QPalette.ColorRole.PlaceholderText))
         colour.setAlpha(150)
         pen = QPen(colour, 1.5 + min(8.0, 2.0 * math.log10(1.0 + edge.rate)))  # thicker is busier
+        if backwards:
+            pen.setWidthF(3.0)
         if not edge.active or backwards:
             pen.setStyle(Qt.PenStyle.DashLine)
         painter.setPen(pen)
