@@ -108,11 +108,13 @@ class StillLayer:
         for column, area in placement.columns.items():
             title, subtitle = TITLES[column]
             self._text(painter, QRectF(area.x, 0.2 * unit, area.width, 1.6 * unit), title, font(unit, 1.25, bold=True))
-            self._text(painter, QRectF(area.x, 1.8 * unit, area.width, 1.2 * unit), subtitle, font(unit, 0.9), muted)
+            self._text(
+                painter, QRectF(area.x, 1.8 * unit, area.width, 1.2 * unit), subtitle, font(unit, 0.9), colour=muted
+            )
             more = placement.more.get(column)
             if more:
                 note = QRectF(area.x, area.y + area.height, area.width, 1.2 * unit)
-                self._text(painter, note, f"+{more:,} more (the busiest are shown)", font(unit, 0.9), muted)
+                self._text(painter, note, f"+{more:,} more (the busiest are shown)", font(unit, 0.9), colour=muted)
 
     def _broker(self, painter: QPainter, placement: Placement) -> None:
         box = placement.broker
@@ -171,40 +173,28 @@ class StillLayer:
         inner = rect.adjusted(pad, 0, -pad, 0)
         muted = self.palette.color(QPalette.ColorRole.PlaceholderText)
         label = ("☠ " if dead else "") + node.label
-        if info is None:
-            self._text(
-                painter,
-                QRectF(inner.x(), box.y + 0.2 * unit, inner.width(), 1.2 * unit),
-                label,
-                font(unit),
-                align=Qt.AlignmentFlag.AlignLeft,
-            )
-            self._text(
-                painter,
-                QRectF(inner.x(), box.y + 1.2 * unit, inner.width(), 1.1 * unit),
-                node.detail,
-                font(unit, 0.9),
-                muted,
-                align=Qt.AlignmentFlag.AlignLeft,
-            )
+        if info is None:  # a publisher or a channel: its name and its rate
+            self._line(painter, inner, box.y + 0.2 * unit, label, font(unit))
+            self._line(painter, inner, box.y + 1.2 * unit, node.detail, font(unit, 0.9), colour=muted)
             return
         if info.state is not State.ACTIVE:
             label = f"{label} ({info.state.value})"
-        self._text(
-            painter,
-            QRectF(inner.x(), box.y + 0.2 * unit, inner.width(), 1.3 * unit),
-            label,
-            font(unit),
-            align=Qt.AlignmentFlag.AlignLeft,
-        )
+        self._line(painter, inner, box.y + 0.2 * unit, label, font(unit))
         self._queue(painter, unit, info, QRectF(inner.x(), box.y + 1.6 * unit, inner.width(), 1.2 * unit))
         counts = f"✓ {info.acked:,} acked   ↻ {info.redelivered:,} retried   ✗ {info.dead_lettered:,} dead"
+        self._line(painter, inner, box.y + 3.1 * unit, counts, font(unit, 0.9), colour=muted)
+
+    def _line(
+        self, painter: QPainter, inner: QRectF, top: float, text: str, text_font: QFont, *, colour: QColor | None = None
+    ) -> None:
+        """One line of text inside a box, left-aligned and elided to the box's width."""
+        height = 1.25 * text_font.pixelSize()
         self._text(
             painter,
-            QRectF(inner.x(), box.y + 3.1 * unit, inner.width(), 1.2 * unit),
-            counts,
-            font(unit, 0.9),
-            muted,
+            QRectF(inner.x(), top, inner.width(), height),
+            text,
+            text_font,
+            colour,
             align=Qt.AlignmentFlag.AlignLeft,
         )
 

@@ -71,6 +71,7 @@ class Dot:
     start: float  # on the animation clock
     duration: float
     target: str  # the node key it ends at
+    via: tuple[Box, ...]  # the boxes its path passes: it lives on while they stay where they are
 
     def fraction(self, clock: float) -> float:
         return (clock - self.start) / self.duration
@@ -100,11 +101,12 @@ class Flow:
         self._last: dict[tuple[str, str], float] = {}  # edge -> clock of its last dot
 
     def set_placement(self, placement: Placement, patterns: dict[str, str]) -> None:
-        """New boxes: dots in flight are dropped (their paths no longer fit), routes are learnt again."""
+        """New boxes: dots whose boxes moved are dropped (their paths no longer fit), routes are learnt again."""
         self._placement = placement
+        boxes = set(placement.boxes.values())
+        self.dots = [dot for dot in self.dots if boxes.issuperset(dot.via)]
         self._patterns = {key: pattern for key, pattern in patterns.items() if key in placement.boxes}
         self._routes.clear()
-        self.dots.clear()
 
     def advance(self, seconds: float) -> None:
         """Move the clock on by ``seconds`` of wall time at the current speed; drop dots that arrived."""
@@ -142,7 +144,8 @@ class Flow:
         if kind == DEAD:
             source = boxes.get(f"s:{message.headers.get('x-dead-subscription', '')}")
             if channel is not None and source is not None and self._due(("dead", message.channel)):
-                self._launch([_left(source), *curve(_left(source), _right(channel))[1:]], kind, f"c:{message.channel}")
+                points = [_left(source), *curve(_left(source), _right(channel))[1:]]
+                self._launch(points, kind, f"c:{message.channel}", (source, channel))
             return
         if message.kind is Kind.REPLY:
             self._spawn_reply(message, command_for(message))
@@ -153,9 +156,10 @@ class Flow:
         into = [*curve(_right(publisher), _left(channel)), _right(channel)]
         targets = self._route(message.channel)
         if not targets:
-            self._launch(into, kind, f"c:{message.channel}", hops=1.0 + THROUGH_SECONDS / HOP_SECONDS)
+            self._launch(into, kind, f"c:{message.channel}", (publisher, channel), 1.0 + THROUGH_SECONDS / HOP_SECONDS)
         for key in targets:
-            self._launch([*into, *curve(_right(channel), _left(boxes[key]))[1:]], kind, key, hops=2.0)
+            points = [*into, *curve(_right(channel), _left(boxes[key]))[1:]]
+            self._launch(points, kind, key, (publisher, channel, boxes[key]), 2.0)
 
     def _spawn_reply(self, reply: Message, command: Message | None) -> None:
         boxes = self._placement.boxes if self._placement is not None else {}
@@ -167,9 +171,11 @@ class Flow:
         if channel is None or requester is None or not self._due(("reply", command.channel)):
             return
         back = [_right(channel), _left(channel), *curve(_left(channel), _right(requester))[1:]]
+        via = (channel, requester)
         if responder is not None:
             back = [*curve(_left(responder), _right(channel)), *back[1:]]
-        self._launch(back, Kind.REPLY.value, f"p:{command.publisher or UNNAMED}", hops=2.0)
+            via = (responder, *via)
+        self._launch(back, Kind.REPLY.value, f"p:{command.publisher or UNNAMED}", via, 2.0)
 
     def _route(self, channel: str) -> list[str]:
         route = self._routes.get(channel)
@@ -186,6 +192,6 @@ class Flow:
         self._last[edge] = self.clock
         return True
 
-    def _launch(self, points: Iterable[Point], kind: str, target: str, hops: float = 1.0) -> None:
+    def _launch(self, points: Iterable[Point], kind: str, target: str, via: tuple[Box, ...], hops: float = 1.0) -> None:
         duration = hops * HOP_SECONDS + THROUGH_SECONDS
-        self.dots.append(Dot(Path(list(points)), kind, self.clock, duration, target))
+        self.dots.append(Dot(Path(list(points)), kind, self.clock, duration, target, via))

@@ -81,6 +81,10 @@ def test_dots_are_capped_per_edge_and_dead_letters_travel_from_the_subscription_
     dead = placed(3, 3)
     dead.boxes["c:$dead/site/0/sensor/reading"] = dead.boxes["c:site/1/sensor/reading"]
     flow.set_placement(dead, {})
+    assert len(flow.dots) == 2  # a new box elsewhere: dots whose boxes stayed put fly on
+    flow.set_placement(placed(3, 3, height=700), {})
+    assert not flow.dots  # their boxes moved: their paths no longer fit
+    flow.set_placement(dead, {})
     flow.add([message("$dead/site/0/sensor/reading", **{"x-dead-subscription": "consumer-0"})], lambda _m: None)
     (dot,) = flow.dots
     assert dot.kind == "dead letter"
