@@ -171,7 +171,7 @@ class Flow:
         if channel is None or requester is None or not self._due(("reply", command.channel)):
             return
         back = [_right(channel), _left(channel), *curve(_left(channel), _right(requester))[1:]]
-        via = (channel, requester)
+        via: tuple[Box, ...] = (channel, requester)
         if responder is not None:
             back = [*curve(_left(responder), _right(channel)), *back[1:]]
             via = (responder, *via)
