@@ -232,14 +232,19 @@ def _painting(pixmap: QPixmap) -> Iterator[QPainter]:
         painter.end()
 
 
-def paint_frame(painter: QPainter, still: Still | None, dots: list[tuple[float, float, str]], radius: float) -> None:
-    """One frame: the background, the dots in flight, and the boxes over them."""
+def paint_frame(
+    painter: QPainter, still: Still | None, dots: list[tuple[float, float, str]], radius: float, dirty: QRectF
+) -> None:
+    """One frame within ``dirty``: the background, the dots in flight, and the boxes over them."""
     if still is None:
         return
-    painter.drawPixmap(0, 0, still.background)
+    ratio = still.background.devicePixelRatio()
+    source = QRectF(dirty.x() * ratio, dirty.y() * ratio, dirty.width() * ratio, dirty.height() * ratio)
+    painter.drawPixmap(dirty, still.background, source)
     paint_dots(painter, dots, radius)
     for position, tile in still.tiles:
-        painter.drawPixmap(position, tile)
+        if dirty.intersects(QRectF(position, tile.deviceIndependentSize())):
+            painter.drawPixmap(position, tile)
 
 
 @cache

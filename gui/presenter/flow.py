@@ -21,7 +21,7 @@ from eventdeck.gui.presenter.layout import Box, Placement
 
 HOP_SECONDS = 1.2  # publisher -> channel, and channel -> subscription, at 1x
 THROUGH_SECONDS = 0.4  # across the channel's box, inside the broker
-PER_EDGE = 3.0  # dots a second leaving one publisher -> channel edge, at 1x
+PER_EDGE = 2.0  # dots a second leaving one publisher -> channel edge, at 1x
 MAX_DOTS = 600
 CURVE_POINTS = 12
 
