@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--no-demo", dest="demo", action="store_false", help="start with an empty broker")
     parser.add_argument(
+        "--present", action="store_true", help="open in the presenter view (View > Present, F5; Esc leaves)"
+    )
+    parser.add_argument(
         "--screenshot", metavar="PATH", type=Path, help="save a PNG of the window after a delay, then exit"
     )
     parser.add_argument(

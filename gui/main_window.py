@@ -7,7 +7,7 @@ import os
 from typing import Protocol
 
 from PySide6.QtCore import QByteArray, QMimeData, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -39,6 +39,7 @@ from eventdeck.gui.panels.rates_panel import RatesPanel
 from eventdeck.gui.panels.stream_panel import StreamPanel
 from eventdeck.gui.panels.subscribers_panel import SubscribersPanel
 from eventdeck.gui.panels.topology_panel import TopologyPanel
+from eventdeck.gui.presenter.view import PresenterView
 from eventdeck.gui.widgets.icons import icon
 from eventdeck.gui.widgets.theme import THEMES, apply_theme
 
@@ -123,6 +124,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_gateways()
         self._build_controllers(profiles)
+        self._build_presenter()
         self.set_theme(theme)
         self._restore_layout()
         bridge.snapshot.connect(self._on_snapshot)
@@ -241,6 +243,10 @@ class MainWindow(QMainWindow):
         self.file_menu.addAction(quit_action)
 
         view_menu = self.menuBar().addMenu("&View")
+        self.present_action = self.host.action("presentAction", "Present", "play", "F5")
+        self.present_action.triggered.connect(self.present)
+        view_menu.addAction(self.present_action)
+        view_menu.addSeparator()
         theme_menu = view_menu.addMenu("Theme")
         self.theme_group = QActionGroup(self)
         for theme in THEMES:
@@ -350,6 +356,49 @@ class MainWindow(QMainWindow):
         local = backend is self.connections.embedded
         self.simulation_action.setEnabled(local and self.simulation is not None)
         self.setWindowTitle("EventDeck — embedded broker" if local else f"EventDeck — {backend.name}")
+
+    # -- presenter ---------------------------------------------------------
+
+    def _build_presenter(self) -> None:
+        # Laid over the whole window (menus, toolbar, docks and status bar), so the docks' layout is left alone.
+        self.presenter = PresenterView(self.bridge, self)
+        self.presenter.hide()
+        self._console_state = QByteArray()
+        self.presenter.leave_requested.connect(self.leave_presentation)
+        self.presenter.full_screen_requested.connect(self._set_full_screen)
+        self.presenter.pause_requested.connect(self.simulation_action.setChecked)  # the toolbar's path to the demo
+
+    def present(self, full_screen: bool = False) -> None:
+        """Show the presenter over the whole window (View > Present, F5); Esc leaves."""
+        if not self.presenter.isVisible():
+            # The docks are hidden beneath it, so they neither repaint nor make the presenter repaint.
+            self._console_state = self.saveState(SETTINGS_VERSION)
+            for dock in self.docks.values():
+                dock.hide()
+        self.presenter.setGeometry(self.rect())
+        self.presenter.show()
+        self.presenter.raise_()
+        self.presenter.setFocus()
+        if full_screen:
+            self.presenter.full_screen.setChecked(True)
+
+    def leave_presentation(self) -> None:
+        if not self.presenter.isVisible():
+            return
+        self.presenter.full_screen.setChecked(False)
+        self.presenter.hide()
+        self.restoreState(self._console_state, SETTINGS_VERSION)
+
+    def _set_full_screen(self, full: bool) -> None:
+        if full:
+            self.showFullScreen()
+        elif self.isFullScreen():
+            self.showNormal()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.presenter.isVisible():
+            self.presenter.setGeometry(self.rect())
 
     def _toggle_simulation(self, paused: bool) -> None:
         if self.simulation is None:
@@ -470,6 +519,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.leave_presentation()  # the console's layout is what is saved
         self.save_layout()
         super().closeEvent(event)
         self.closed.emit()

@@ -74,6 +74,10 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
             simulation.start()
         bridge.start()
         window.show()
+        if args.present:
+            if args.screenshot is not None:
+                window.resize(1920, 1080)  # the picture as a projector shows it
+            window.present()
         bridge.spawn(gateways.start(), "starting the gateways")
         if args.asyncapi is not None:
             window.asyncapi_files.open(str(args.asyncapi))

@@ -18,8 +18,10 @@ from PySide6.QtGui import QColor
 
 from eventdeck.core import Kind, Message, matches
 from eventdeck.core.connectors.backend import GAP_CHANNEL
+from eventdeck.gui.models.topology import DEAD, shown_kind
 from eventdeck.gui.widgets.icons import icon, kind_colour, kind_icon
 from eventdeck.gui.widgets.small import format_size
+from eventdeck.gui.widgets.theme import DEAD_LETTER_BACKGROUND, DEAD_LETTER_COLOUR
 
 if TYPE_CHECKING:
     from eventdeck.core.asyncapi.live import LiveValidator
@@ -145,7 +147,7 @@ class StreamModel(QAbstractTableModel):
             if column == 1:
                 return message.channel
             if column == 2:
-                return message.kind.value
+                return shown_kind(message)
             if column == 3:
                 return message.publisher
             if column == 4:
@@ -153,11 +155,14 @@ class StreamModel(QAbstractTableModel):
             return format_size(len(message.payload), exact=False)
         if role == MESSAGE_ROLE:
             return message
+        dead = shown_kind(message) == DEAD  # a message a subscription gave up on: its own badge, red row
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return DEAD_LETTER_BACKGROUND if dead else None
         if column == KIND_COLUMN:
             if role == Qt.ItemDataRole.DecorationRole:
-                return icon("invalid") if self._invalid(message) else kind_icon(message.kind)
+                return icon("invalid") if self._invalid(message) else icon("dead") if dead else kind_icon(message.kind)
             if role == Qt.ItemDataRole.ForegroundRole:
-                return kind_colour(message.kind)
+                return QColor(DEAD_LETTER_COLOUR) if dead else kind_colour(message.kind)
             if role == Qt.ItemDataRole.ToolTipRole:
                 return invalid_tooltip(self._validator, message)
         if role == Qt.ItemDataRole.TextAlignmentRole and column == 5:

@@ -8,14 +8,14 @@ tested on its own and the panel only draws.
 from __future__ import annotations
 
 import heapq
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from eventdeck.core import DEAD_PREFIX, Kind, Message, matches
 from eventdeck.core.broker.subscription import State, SubscriptionInfo
 from eventdeck.core.connectors.backend import GAP_CHANNEL
-from eventdeck.gui.bridge import Snapshot
+from eventdeck.gui.bridge import RATE_WINDOW, Snapshot
 from eventdeck.gui.widgets.small import plural
 
 MAX_EDGES = 10_000  # distinct (publisher, channel, kind) remembered; more are counted, not drawn
@@ -23,6 +23,7 @@ MAX_PER_COLUMN = 40  # the busiest nodes drawn in each column; a note says how m
 UNNAMED = "(unnamed)"
 DEAD_LETTERS = "broker: dead letters"  # a dead-lettered copy keeps its publisher, but the broker sent it
 PUBLISHERS, CHANNELS, SUBSCRIBERS = 0, 1, 2  # the three columns, left to right
+DEAD = "dead letter"  # the kind a dead-lettered copy is shown as, beside Kind's values
 
 EdgeKey = tuple[str, str, Kind]  # publisher, channel, kind
 
@@ -34,6 +35,8 @@ class PublisherLedger:
         self.max_edges = max_edges
         self.counts: Counter[EdgeKey] = Counter()
         self.untracked = 0  # messages on edges beyond ``max_edges``
+        # Readings of the last few snapshots: edge rates use the same window as channel rates.
+        self._readings: deque[tuple[float, dict[EdgeKey, int]]] = deque(maxlen=RATE_WINDOW)
 
     def add(self, batch: Iterable[Message]) -> None:
         counts = self.counts
@@ -43,9 +46,16 @@ class PublisherLedger:
             else:
                 self.untracked += count
 
+    def rates_at(self, now: float) -> dict[EdgeKey, float]:
+        """Take a reading at ``now`` (a snapshot's time); msg/s on each edge since the oldest one kept."""
+        rates = edge_rates(self.counts, self._readings[0][1], now - self._readings[0][0]) if self._readings else {}
+        self._readings.append((now, dict(self.counts)))
+        return rates
+
     def clear(self) -> None:
         self.counts.clear()
         self.untracked = 0
+        self._readings.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +174,11 @@ def build_graph(
         ),
         subscribers_exposed=snapshot.subscriptions_exposed,
     )
+
+
+def shown_kind(message: Message) -> str:
+    """event, command, reply or dead letter: what badge and colour a message is shown with."""
+    return DEAD if message.channel.startswith(DEAD_PREFIX) else message.kind.value
 
 
 def _sender(publisher: str, channel: str) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import html
 import math
-from collections import deque
 from collections.abc import Callable
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
@@ -25,6 +24,7 @@ from PySide6.QtGui import (
     QContextMenuEvent,
     QFont,
     QFontMetrics,
+    QKeyEvent,
     QMouseEvent,
     QPainter,
     QPainterPath,
@@ -48,9 +48,10 @@ from PySide6.QtWidgets import (
 
 from eventdeck.core import DEAD_PREFIX, State
 from eventdeck.core.connectors.backend import Backend
-from eventdeck.gui.bridge import RATE_WINDOW, Bridge, Snapshot
+from eventdeck.gui.bridge import Bridge, Snapshot
 from eventdeck.gui.models.topology import (
     CHANNELS,
+    DEAD,
     DEAD_LETTERS,
     MAX_PER_COLUMN,
     PUBLISHERS,
@@ -61,20 +62,24 @@ from eventdeck.gui.models.topology import (
     Node,
     PublisherLedger,
     build_graph,
-    edge_rates,
 )
+from eventdeck.gui.presenter.layout import Zoom, fit_scale
+from eventdeck.gui.presenter.zoom import zoom_step
 from eventdeck.gui.widgets.icons import icon, kind_colour
 from eventdeck.gui.widgets.small import menu_name, plural
+from eventdeck.gui.widgets.theme import DEAD_LETTER_BACKGROUND, DEAD_LETTER_COLOUR
 
 NODE_W, NODE_H, ROW_H, COLUMN_GAP, HEADER_H, PAD = 170.0, 36.0, 44.0, 90.0, 34.0, 8.0
 MIN_SCALE = 0.5  # below this, text gets too small to read: scroll instead
+MAX_SCALE = 2.0  # a popped-out or maximised dock fills its space, up to twice the size
 ICON = 16
 COLUMN_TITLES = {PUBLISHERS: "Publishers", CHANNELS: "Channels", SUBSCRIBERS: "Subscribers"}
 COLUMN_ICONS = {PUBLISHERS: "publisher", CHANNELS: "channel", SUBSCRIBERS: "subscriber"}
 LEGEND = (
-    "Lines from publishers: blue events, orange commands, green replies; thicker is busier.\n"
+    "Lines from publishers: blue events, orange commands, green replies, red dead letters; thicker is busier.\n"
     "Grey lines: the broker delivering a channel to a subscription (dashed while it is paused or away).\n"
-    "Click a box to show it; right-click to publish, add a subscriber, pause or resume."
+    "Click a box to show it; right-click to publish, add a subscriber, pause or resume.\n"
+    "Ctrl+= and Ctrl+- zoom, Ctrl+0 fits."
 )
 CLICK_HINTS = {
     PUBLISHERS: "Click to show what it sent; right-click for more",
@@ -99,6 +104,14 @@ class TopologyView(QGraphicsView):
 
     node_clicked = Signal(str)
     node_menu_requested = Signal(str, QPoint)  # key, global position
+    zoom_requested = Signal(int)  # +1, -1 or 0 (fit)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        step = zoom_step(event)
+        if step is None:
+            super().keyPressEvent(event)
+        else:
+            self.zoom_requested.emit(step)
 
     def node_key_at(self, position: QPoint) -> str | None:
         item: QGraphicsItem | None = self.itemAt(position)
@@ -139,13 +152,13 @@ class TopologyPanel(QWidget):
         self.ledger = PublisherLedger()
         self.graph: Graph | None = None  # the last one drawn
         self._latest: tuple[dict[EdgeKey, float], Snapshot] | None = None
-        # Ledger readings of the last few snapshots: edge rates use the same window as channel rates.
-        self._readings: deque[tuple[float, dict[EdgeKey, int]]] = deque(maxlen=RATE_WINDOW)
         self.scene = QGraphicsScene(self)
         self.view = TopologyView(self.scene)
         self.view.setObjectName("topologyView")
         self.view.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.view.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.view.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.zoom = Zoom()
+        self.view.zoom_requested.connect(self.zoom_by)
         self.view.node_clicked.connect(self._on_node_clicked)
         self.view.node_menu_requested.connect(self._popup_menu)
         self.view.setToolTip(LEGEND)
@@ -166,21 +179,13 @@ class TopologyPanel(QWidget):
     # -- data -------------------------------------------------------------------
 
     def _on_snapshot(self, snapshot: Snapshot) -> None:
-        counts = self.ledger.counts
-        if self._readings:
-            then, before = self._readings[0]
-            rates = edge_rates(counts, before, snapshot.time - then)
-        else:
-            rates = {}
-        self._readings.append((snapshot.time, dict(counts)))
-        self._latest = (rates, snapshot)
+        self._latest = (self.ledger.rates_at(snapshot.time), snapshot)
         if self.isVisible():  # hidden (e.g. behind the Rates tab): no graph, no drawing
             self.draw()
 
     def _on_backend_changed(self, _backend: Backend) -> None:
         # Another broker: its publishers are not this one's.
         self.ledger.clear()
-        self._readings.clear()
 
     def _on_node_clicked(self, key: str) -> None:
         kind, name = key[:2], key[2:]
@@ -293,7 +298,10 @@ class TopologyPanel(QWidget):
             bend = (end.x() - start.x()) / 2
             path = QPainterPath(start)
             path.cubicTo(start + QPointF(bend, 0), end - QPointF(bend, 0), end)
-            colour = kind_colour(edge.kind) if edge.kind is not None else palette.color(QPalette.ColorRole.Mid)
+            if edge.source == f"p:{DEAD_LETTERS}":
+                colour = QColor(DEAD_LETTER_COLOUR)
+            else:
+                colour = kind_colour(edge.kind) if edge.kind is not None else palette.color(QPalette.ColorRole.Mid)
             pen = QPen(colour, 1.0 + min(5.0, 1.5 * math.log10(1.0 + edge.rate)))
             if not edge.active:
                 pen.setStyle(Qt.PenStyle.DashLine)
@@ -305,14 +313,20 @@ class TopologyPanel(QWidget):
         self._show_note(graph)
         self._fit()
 
+    def zoom_by(self, step: int) -> None:
+        """Zoom in (+1), out (-1) or back to fitting the dock (0), as the presenter does."""
+        self.zoom.step(step)
+        self._fit()
+
     def _fit(self) -> None:
-        """Shrink the diagram to fit the dock (never enlarge it, never below MIN_SCALE)."""
+        """Fit the diagram to the dock (up to MAX_SCALE, never below MIN_SCALE), times the zoom."""
         rect = self.scene.sceneRect()
         viewport = self.view.viewport().size()
         if rect.isEmpty() or viewport.isEmpty():
             return
-        scale = min(1.0, viewport.width() / rect.width(), viewport.height() / rect.height())
-        self.view.setTransform(QTransform.fromScale(max(scale, MIN_SCALE), max(scale, MIN_SCALE)))
+        size = (rect.width(), rect.height())
+        scale = fit_scale(size, (viewport.width(), viewport.height()), self.zoom.factor, MIN_SCALE, MAX_SCALE)
+        self.view.setTransform(QTransform.fromScale(scale, scale))
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -333,11 +347,13 @@ class TopologyPanel(QWidget):
 
     def _node(self, node: Node, rect: QRectF, palette: QPalette) -> None:
         item = NodeItem(node, rect)
-        item.setBrush(QBrush(palette.color(QPalette.ColorRole.Base)))
-        item.setPen(QPen(palette.color(QPalette.ColorRole.Mid), 1.0))
+        dead = node.key.startswith(f"c:{DEAD_PREFIX}") or node.key == f"p:{DEAD_LETTERS}"
+        item.setBrush(QBrush(DEAD_LETTER_BACKGROUND if dead else palette.color(QPalette.ColorRole.Base)))
+        item.setPen(QPen(QColor(DEAD_LETTER_COLOUR), 2.0) if dead else QPen(palette.color(QPalette.ColorRole.Mid), 1.0))
+        item.setData(0, DEAD if dead else None)  # what a test or an accessibility tool reads as its badge
         item.setToolTip(_tooltip(f"{node.tooltip}\n{CLICK_HINTS[node.column]}"))
         item.setCursor(Qt.CursorShape.PointingHandCursor)
-        if node.dimmed:
+        if node.dimmed and not dead:
             item.setOpacity(0.55)
         self.scene.addItem(item)
         label = QGraphicsSimpleTextItem(item)  # plain text: names come from the traffic

@@ -7,6 +7,8 @@ from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
 THEMES = ("system", "light", "dark")
+DEAD_LETTER_COLOUR = "#ef4444"  # red, like the dead icon: a message nobody could handle looks dead everywhere
+DEAD_LETTER_BACKGROUND = QColor(239, 68, 68, 45)  # translucent, so it works in light and dark themes
 
 _DARK = {
     QPalette.ColorRole.Window: "#1f2328",

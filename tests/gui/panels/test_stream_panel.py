@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from eventdeck.core import Kind, Message
 from eventdeck.core.connectors.backend import GAP_CHANNEL
 from eventdeck.gui.bridge import Bridge
-from eventdeck.gui.models.stream_model import StreamFilter, StreamModel
+from eventdeck.gui.models.stream_model import KIND_COLUMN, StreamFilter, StreamModel
 from eventdeck.gui.panels.stream_panel import FLOOD_BATCH, StreamPanel
+from eventdeck.gui.widgets.icons import icon
+from eventdeck.gui.widgets.theme import DEAD_LETTER_BACKGROUND, DEAD_LETTER_COLOUR
 
 
 def messages(count: int, channel: str = "a/b", kind: Kind = Kind.EVENT, start: int = 0) -> list[Message]:
@@ -196,3 +199,15 @@ def test_a_connector_gap_is_one_amber_row_that_says_so() -> None:
     assert model.index(1, 2).data() == ""
     assert model.index(1, 0).data(Qt.ItemDataRole.BackgroundRole) is not None
     assert model.index(0, 0).data(Qt.ItemDataRole.BackgroundRole) is None
+
+
+def test_a_dead_letter_has_its_own_badge_colour_and_row() -> None:
+    model = StreamModel(capacity=10)
+    model.append_batch([*messages(1), *messages(1, channel="$dead/a/b")])
+    alive, dead = model.index(0, KIND_COLUMN), model.index(1, KIND_COLUMN)
+    assert (alive.data(), dead.data()) == ("event", "dead letter")
+    assert dead.data(Qt.ItemDataRole.ForegroundRole) == QColor(DEAD_LETTER_COLOUR)
+    assert alive.data(Qt.ItemDataRole.ForegroundRole) != dead.data(Qt.ItemDataRole.ForegroundRole)
+    assert dead.data(Qt.ItemDataRole.DecorationRole).cacheKey() == icon("dead").cacheKey()
+    assert model.index(1, 4).data(Qt.ItemDataRole.BackgroundRole) == DEAD_LETTER_BACKGROUND
+    assert model.index(0, 4).data(Qt.ItemDataRole.BackgroundRole) is None

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import QDockWidget, QMenu
 from pytestqt.qtbot import QtBot
 
@@ -16,6 +16,7 @@ from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.main_window import MainWindow
 from eventdeck.gui.models.topology import CHANNELS, PUBLISHERS, SUBSCRIBERS, PublisherLedger, build_graph, edge_rates
 from eventdeck.gui.panels.topology_panel import EMPTY_TEXT, TopologyPanel
+from eventdeck.gui.widgets.theme import DEAD_LETTER_COLOUR
 from tests.gui.gui_support import ShowPanel, shown_window
 
 WAIT = 3000
@@ -241,3 +242,39 @@ def test_the_dead_letter_box_shows_the_dead_letters_and_menus_keep_ampersands(
     publish_action = window.topology.menu_for("c:a&b/level").findChild(QAction, "topologyPublish")
     assert publish_action is not None
     assert publish_action.text() == "Publish to a&&b/level…"  # shown as "a&b", not "ab" with a shortcut
+
+
+def test_the_diagram_fills_a_roomy_panel_and_the_zoom_keys_scale_it(
+    qtbot: QtBot, panel: TopologyPanel, bridge: Bridge
+) -> None:
+    publish(qtbot, bridge, "a/b", "p")
+    bridge.take_snapshot()
+    fitted = panel.view.transform().m11()
+    assert fitted > 1.0  # a small diagram in an 800x500 panel is enlarged, not left at 100 % in a corner
+    qtbot.keyClick(panel.view, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
+    assert panel.view.transform().m11() > fitted
+    qtbot.keyClick(panel.view, Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(panel.view, Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)
+    assert panel.view.transform().m11() < fitted
+    qtbot.keyClick(panel.view, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
+    assert panel.view.transform().m11() == fitted
+
+
+def test_dead_letters_look_dead_in_the_diagram(qtbot: QtBot, panel: TopologyPanel, bridge: Bridge) -> None:
+    failing = bridge.broker.subscribe("fridge/level", name="shopping-list", ack="manual")
+    publish(qtbot, bridge, "fridge/level", "fridge-sensor")
+    (delivery,) = failing.take(1)
+    qtbot.waitUntil(bridge.spawn(delivery.nack(requeue=False), "nack").done, timeout=WAIT)
+    bridge.flush()
+    bridge.take_snapshot()
+    items = panel.node_items()
+    badges = {key: item.data(0) for key, item in items.items()}
+    assert badges == {
+        "p:fridge-sensor": None,
+        "p:broker: dead letters": "dead letter",
+        "c:fridge/level": None,
+        "c:$dead/fridge/level": "dead letter",
+        "s:shopping-list": None,
+    }
+    assert items["c:$dead/fridge/level"].pen().color() == QColor(DEAD_LETTER_COLOUR)
+    assert items["c:$dead/fridge/level"].opacity() == 1.0  # a $-channel, but not dimmed: it matters
