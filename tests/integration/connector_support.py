@@ -107,10 +107,13 @@ async def next_message(broker: Broker, pattern: str, trigger: Callable[[], objec
 class PrivateServer:
     """A broker process of our own on a spare port, to stop and start under a connected backend."""
 
-    def __init__(self, command: Sequence[str], port: int, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, command: Sequence[str], port: int, env: Mapping[str, str] | None = None, start_timeout: float = WAIT
+    ) -> None:
         self.command = list(command)
         self.port = port
         self.env = dict(env) if env is not None else None
+        self.start_timeout = start_timeout
         self.process: asyncio.subprocess.Process | None = None
 
     async def __aenter__(self) -> Self:
@@ -130,7 +133,14 @@ class PrivateServer:
         self.process = await asyncio.create_subprocess_exec(
             *self.command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, env=self.env
         )
-        await wait_until(lambda: reachable(self.port), f"{self.command[0]} to listen on {self.port}")
+        process = self.process
+
+        def listening() -> bool:
+            if process.returncode is not None:
+                raise AssertionError(f"{self.command[0]} exited with {process.returncode} before listening")
+            return reachable(self.port)
+
+        await wait_until(listening, f"{self.command[0]} to listen on {self.port}", self.start_timeout)
 
     async def stop(self) -> None:
         process, self.process = self.process, None

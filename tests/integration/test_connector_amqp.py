@@ -18,6 +18,7 @@ from tests.integration import connector_support as support
 
 pytestmark = pytest.mark.services
 URL = "amqp://guest:guest@127.0.0.1:5672/"
+RABBITMQ_BOOT = 60.0  # an Erlang node boots in ~5 s on a quiet machine; it took over 15 s in one CI run
 
 
 backend = support.backend_fixture(URL, AmqpBackend, "RabbitMQ")
@@ -159,7 +160,8 @@ async def test_reconnects_and_marks_the_gap(tmp_path: Path) -> None:
     port = support.free_port()
     command, env = rabbitmq_server(port, tmp_path)
     await support.check_reconnect_to(
-        support.PrivateServer(command, port, env=env), f"amqp://guest:guest@127.0.0.1:{port}/"
+        support.PrivateServer(command, port, env=env, start_timeout=RABBITMQ_BOOT),
+        f"amqp://guest:guest@127.0.0.1:{port}/",
     )
 
 
@@ -169,7 +171,7 @@ async def test_subscribers_from_the_management_api(tmp_path: Path) -> None:
     connector = backend_from_url(
         f"amqp://guest:guest@127.0.0.1:{port}/?management=http://127.0.0.1:{management}", initial_backoff=0.2
     )
-    async with support.PrivateServer(command, port, env=env):
+    async with support.PrivateServer(command, port, env=env, start_timeout=RABBITMQ_BOOT):
         client = await aio_pika.connect(f"amqp://guest:guest@127.0.0.1:{port}/")
         try:
             await support.wait_until(lambda: support.reachable(management), "the management API to listen")
