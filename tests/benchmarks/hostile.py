@@ -141,10 +141,11 @@ def http_publishes(port: int, count: int) -> dict[str, Any]:
             continue
         latencies.append(time.perf_counter() - started)
     if len(latencies) < 2:
-        return {"ok": len(latencies), "failed": len(failures), "p99_ms": None, "error": failures[:1]}
+        return {"ok": len(latencies), "failed": len(failures), "p99_ms": None, "errors": failures[:3]}
     return {
         "ok": len(latencies),
         "failed": len(failures),
+        "errors": failures[:3],
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
         "p99_ms": round(statistics.quantiles(latencies, n=100)[98] * 1000, 2),
     }
@@ -152,7 +153,7 @@ def http_publishes(port: int, count: int) -> dict[str, Any]:
 
 async def measure(mqtt_port: int, http_port: int, seconds: float) -> dict[str, Any]:
     mqtt, http = await asyncio.gather(
-        mqtt_round_trips(mqtt_port, seconds), asyncio.to_thread(http_publishes, http_port, 200)
+        mqtt_round_trips(mqtt_port, seconds), asyncio.to_thread(http_publishes, http_port, 1000)
     )
     return {"mqtt": mqtt, "http": http}
 

@@ -133,7 +133,7 @@ class HttpGateway(Service):
         max_body: int = 1024 * 1024,
         request_timeout: float = 5.0,
         max_connections: int = 256,
-        max_waiting: int = 128,
+        max_waiting: int = 512,
         waiting_timeout: float = 10.0,
         rules: AccessRules | None = None,
         on_stream: Callable[[StreamEvent], None] | None = None,

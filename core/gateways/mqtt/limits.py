@@ -14,7 +14,7 @@ class MqttLimits:
 
     max_packet_size: int = 1024 * 1024  # bytes, both directions' default; sent as Maximum Packet Size
     max_connections: int = 1_000  # clients past CONNECT
-    max_waiting: int = 128  # sockets yet to send CONNECT; when full, the oldest is closed for the newest
+    max_waiting: int = 512  # sockets yet to send CONNECT; when full, the oldest is closed for the newest
     max_inflight: int = 64  # QoS 1/2 messages unacknowledged per direction (MQTT 5 Receive Maximum)
     max_subscriptions_per_client: int = 100
     connect_timeout: float = 5.0  # seconds from TCP accept to a complete CONNECT
