@@ -99,6 +99,8 @@ async def test_only_the_first_reply_to_a_waiting_command_gets_through(
     late = await responder.next()
     assert isinstance(late, mqtt.Ack)
     assert late.reason_code == c.NOT_AUTHORIZED
+    (info,) = [client for client in mqtt_gateway.clients() if client.client_id == "responder"]
+    assert info.refused == 2  # the second reply and the late one, counted
     responder.abort()
 
 

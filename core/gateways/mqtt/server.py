@@ -61,6 +61,7 @@ class MqttClientInfo(NamedTuple):
     inflight: int
     messages_in: int
     messages_out: int
+    refused: int  # publishes and subscriptions the policy turned down ($ channels, access rules, late replies)
 
 
 class ClientEvent(NamedTuple):
@@ -312,6 +313,7 @@ class _Client:
             len(session.inflight) if session is not None else 0,
             protocol.messages_in,
             protocol.messages_out,
+            protocol.policy.refused,
         )
 
 
