@@ -24,6 +24,7 @@ THROUGH_SECONDS = 0.4  # across the channel's box, inside the broker
 PER_EDGE = 2.0  # dots a second leaving one publisher -> channel edge, at 1x
 MAX_DOTS = 600
 CURVE_POINTS = 12
+HELD_ROWS = (0.0, -1.0, 1.0)  # held dots at one channel: the next to go in the middle, then above and below
 
 Point = tuple[float, float]
 
@@ -99,6 +100,7 @@ class Flow:
         self._patterns: dict[str, str] = {}  # subscription key -> pattern
         self._routes: dict[str, list[str]] = {}  # channel -> keys of the shown subscriptions it reaches
         self._last: dict[tuple[str, str], float] = {}  # edge -> clock of its last dot
+        self._stepped: set[int] = set()  # ids released by Next: their dots already left the channel
 
     def set_placement(self, placement: Placement, patterns: dict[str, str]) -> None:
         """New boxes: dots whose boxes moved are dropped (their paths no longer fit), routes are learnt again."""
@@ -129,11 +131,39 @@ class Flow:
         """Sample one batch of messages into dots (at most one per edge per batch, a cap per edge per second)."""
         if self._placement is None or self.speed <= 0:
             return
+        if self._stepped:
+            batch = [m for m in batch if m.id not in self._stepped]
+            self._stepped.difference_update(m.id for m in batch)
         # One message per edge is all a batch (~33 ms) can show: the rest would be over the cap anyway.
         for message in {(m.publisher, m.channel): m for m in batch}.values():
             if len(self.dots) >= self.max_dots:
                 return
             self._spawn(message, command_for)
+
+    def held_at(self, messages: Sequence[Message]) -> list[tuple[float, float, str]]:
+        """Where held messages wait: at the end of their channel, in the broker's margin (up to 3 a channel)."""
+        if self._placement is None:
+            return []
+        boxes, unit = self._placement.boxes, self._placement.unit
+        waiting: dict[str, int] = {}
+        spots = []
+        for message in messages:
+            box = boxes.get(f"c:{message.channel}")
+            if box is not None:
+                row = waiting[message.channel] = waiting.get(message.channel, -1) + 1
+                spots.append((box.right + 0.4 * unit, box.middle + HELD_ROWS[row % 3] * unit, shown_kind(message)))
+        return spots
+
+    def release(self, message: Message) -> None:
+        """A held message goes on (Next): its dots leave the channel for each matching subscription."""
+        self._stepped.add(message.id)
+        boxes = self._placement.boxes if self._placement is not None else {}
+        channel = boxes.get(f"c:{message.channel}")
+        if channel is None:
+            return
+        for key in self._route(message.channel):
+            points = [_right(channel), *curve(_right(channel), _left(boxes[key]))[1:]]
+            self._launch(points, shown_kind(message), key, (channel, boxes[key]))
 
     def _spawn(self, message: Message, command_for: Callable[[Message], Message | None]) -> None:
         placement = self._placement
