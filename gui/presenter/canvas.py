@@ -284,9 +284,10 @@ def paint_held(painter: QPainter, held: list[tuple[float, float, str]], unit: fl
     caption_font = font(unit, 0.8, bold=True)
     metrics = QFontMetrics(caption_font)
     width, height = metrics.horizontalAdvance(HELD_CAPTION) + 0.8 * unit, metrics.height() + 0.4 * unit
-    box = QRectF(x + 2 * radius, y - height / 2, width, height)
+    # Left of the dot, over the empty right end of the channel's box: the gap to the subscribers is too narrow.
+    box = QRectF(x - 2 * radius - width, y - height / 2, width, height)
     painter.setBrush(palette.color(QPalette.ColorRole.Base))
-    painter.drawRoundedRect(box, height / 2, height / 2)  # a pill over the edges, so no line runs through the words
+    painter.drawRoundedRect(box, height / 2, height / 2)
     painter.setFont(caption_font)
     painter.setPen(palette.color(QPalette.ColorRole.Text))
     painter.drawText(box, int(Qt.AlignmentFlag.AlignCenter), HELD_CAPTION)

@@ -52,6 +52,14 @@ STEP_TIP = "Hold each new message at its channel; Next (Space, Right, PageDown) 
 NO_STEP_TIP = "step mode needs the embedded broker: a real broker does not hold messages for EventDeck"
 
 
+def step_status(held: int) -> str:
+    """What the bar says in step mode."""
+    if not held:
+        return "<b>Step mode:</b> the next message will wait in the broker"
+    waiting = "1 message waits" if held == 1 else f"{held} messages wait"
+    return f"<b>Step mode:</b> {waiting} in the broker; Next (Space) moves one on"
+
+
 class FlowCanvas(QWidget):
     """Where the picture is painted; tooltips give the full name of any box."""
 
@@ -149,6 +157,10 @@ class PresenterView(QWidget):
         self.next_button = self._button(row, "presenterNext", "Next ▶", "Move the held message one hop (Space)")
         self.next_button.setEnabled(False)
         self.next_button.clicked.connect(self.next_hop)
+        self.step_status = QLabel()
+        self.step_status.setObjectName("presenterStepStatus")
+        self.step_status.setContentsMargins(24, 0, 0, 0)
+        row.insertWidget(1, self.step_status)  # after the legend: what the room is waiting for
         for name, text, tip, act in (
             ("presenterZoomOut", "-", "Smaller (Ctrl+-)", lambda: self.zoom_by(-1)),
             ("presenterZoomReset", "100 %", "Fit the window (Ctrl+0)", lambda: self.zoom_by(0)),
@@ -192,6 +204,8 @@ class PresenterView(QWidget):
                 self._bridge.broker.step_mode(self._stepper)
         self.step.setChecked(on)
         self.next_button.setEnabled(on)
+        self._held_ids = [-1]  # not a list of ids: the held dots and the bar are drawn again now
+        self._sample_held()
 
     def next_hop(self) -> None:
         """Next: the oldest held message goes on from its channel to each matching subscription."""
@@ -296,6 +310,7 @@ class PresenterView(QWidget):
         ids = [message.id for message in held]
         if ids != self._held_ids:
             self._held_ids, self._held = ids, self.flow.held_at(held)
+            self.step_status.setText(step_status(len(held)) if self._stepper is not None else "")
             self.canvas.update()  # rare (a publish or a Next): the caption moves too
 
     @property
