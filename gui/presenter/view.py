@@ -211,7 +211,7 @@ class PresenterView(QWidget):
         """Next: the oldest held message goes on from its channel to each matching subscription."""
         message = self._stepper.release() if self._stepper is not None else None
         if message is not None:
-            self.flow.release(message)
+            self.flow.release(message, self._bridge.commands.command_for)
 
     def zoom_by(self, step: int) -> None:
         """Zoom in (+1), out (-1) or back to 100 % (0)."""
@@ -309,7 +309,7 @@ class PresenterView(QWidget):
         held = self._stepper.held if self._stepper is not None else []
         ids = [message.id for message in held]
         if ids != self._held_ids:
-            self._held_ids, self._held = ids, self.flow.held_at(held)
+            self._held_ids, self._held = ids, self.flow.held_at(held, self._bridge.commands.command_for)
             self.step_status.setText(step_status(len(held)) if self._stepper is not None else "")
             self.canvas.update()  # rare (a publish or a Next): the caption moves too
 

@@ -10,8 +10,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QToolButton
 from pytestqt.qtbot import QtBot
 
-from eventdeck.core import Broker, Receipt
+from eventdeck.core import Broker, Message, Receipt
 from eventdeck.core.connectors.backend import EmbeddedBackend
+from eventdeck.core.simulation.virtual import VirtualSubscriber
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.main_window import MainWindow
 from eventdeck.gui.presenter.view import NO_STEP_TIP, PresenterView
@@ -125,3 +126,33 @@ def test_with_a_connector_step_mode_is_disabled_and_says_why(
     presenter.set_step_mode(True)
     assert not step.isChecked()
     assert not button(presenter, "presenterNext").isEnabled()
+
+
+def test_a_command_and_its_reply_each_wait_at_the_commands_channel(
+    qtbot: QtBot, presenter: PresenterView, bridge: Bridge
+) -> None:
+    responder = VirtualSubscriber(bridge.broker, "groceries/order", name="grocery-service", reply=lambda _m: {"ok": 1})
+    responder.start()
+
+    def ask() -> asyncio.Task[Message]:
+        return bridge.spawn(bridge.broker.request("groceries/order", {"milk": 1}, publisher="shopping-app"), "ask")
+
+    try:
+        qtbot.waitUntil(ask().done, timeout=WAIT)  # the boxes come to exist
+        bridge.flush()
+        bridge.take_snapshot()
+        button(presenter, "presenterStep").click()
+        request = ask()
+        channel = presenter.placement.boxes["c:groceries/order"]  # type: ignore[union-attr]
+        qtbot.waitUntil(lambda: [kind for _x, _y, kind in presenter.held_dots] == ["command"], timeout=WAIT)
+        qtbot.keyClick(presenter, Qt.Key.Key_Space)  # the command reaches the responder, whose reply is held
+        qtbot.waitUntil(lambda: [kind for _x, _y, kind in presenter.held_dots] == ["reply"], timeout=WAIT)
+        assert channel.y < presenter.held_dots[0][1] < channel.y + channel.height
+        assert not request.done()
+        presenter.flow.dots.clear()
+        qtbot.keyClick(presenter, Qt.Key.Key_Space)
+        qtbot.waitUntil(request.done, timeout=WAIT)
+        assert [(dot.kind, dot.target) for dot in presenter.flow.dots] == [("reply", "p:shopping-app")]
+    finally:
+        presenter.set_step_mode(False)
+        qtbot.waitUntil(bridge.spawn(responder.stop(), "stop").done, timeout=WAIT)
