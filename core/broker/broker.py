@@ -7,7 +7,6 @@ import contextlib
 import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import NamedTuple
 
 from eventdeck.core.broker.channel_state import ChannelInfo, ChannelState, ChannelTable
 from eventdeck.core.broker.channels import PatternTrie, is_pattern, matches, validate_channel, validate_pattern
@@ -30,8 +29,10 @@ from eventdeck.core.broker.message import (
     last_id,
     to_payload,
 )
+from eventdeck.core.broker.receipts import BrokerStats, Receipt
 from eventdeck.core.broker.requests import REPLY_PREFIX, PendingRequests, reply_address
 from eventdeck.core.broker.retained import RetainedMessages
+from eventdeck.core.broker.stepper import Stepper
 from eventdeck.core.broker.subscription import (
     MAX_PENDING_BYTES,
     AckMode,
@@ -43,34 +44,13 @@ from eventdeck.core.broker.subscription import (
 )
 from eventdeck.core.broker.tap import EventKind, EventLog, Tap
 
+__all__ = ["Broker", "BrokerStats", "Receipt"]  # the receipts live in their own module; importers keep this path
+
 # Hot-path shortcuts (module globals are cheaper than attribute lookups per message).
 _time_ns = time.time_ns
 _last_id = last_id
 _tuple_new = tuple.__new__
 _REPLY = Kind.REPLY
-
-
-class Receipt(NamedTuple):
-    """What ``publish`` returns: the message as published and how many subscriptions queued it."""
-
-    message: Message
-    queued: int
-
-    @property
-    def id(self) -> int:
-        return self.message.id
-
-
-class BrokerStats(NamedTuple):
-    """Broker-wide totals at ``time``."""
-
-    time: float
-    published: int
-    delivered: int
-    dropped: int
-    channels: int
-    subscriptions: int
-    pending_requests: int
 
 
 class Broker:
@@ -117,7 +97,8 @@ class Broker:
         self._trie: PatternTrie[Subscription] = PatternTrie()
         self._generation = 0
         self._blocking = 0  # subscriptions with overflow=BLOCK; only then does publish pre-check room
-        self._plain = True  # not closed and no 'block' subscriptions: publish may take its fast path
+        self._plain = True  # not closed, no 'block' subscriptions, no step mode: publish may take its fast path
+        self._stepper: Stepper | None = None
         self._retained = RetainedMessages(max_retained_bytes)
         self._log = EventLog()
         self._requests = PendingRequests(self._log)
@@ -144,6 +125,7 @@ class Broker:
             return
         self._closed = True
         self._plain = False
+        self.step_mode(None)  # held publishers go on, and fail with BrokerClosed
         for sub in list(self._subs.values()):
             sub.unsubscribe()
         self._requests.close()
@@ -282,6 +264,9 @@ class Broker:
             raise PayloadTooLarge(len(message.payload), self.max_payload)
         if retain:
             self._retained.check(message.channel, len(message.payload))
+        if self._stepper is not None:
+            await self._stepper.hold(message)
+            state = self._channel_for_publish(message.channel)  # closed meanwhile, or the channel forgotten
         if self._blocking:
             await self._wait_for_room(state, len(message.payload), self.publish_timeout if timeout is None else timeout)
         # The same steps as publish's inlined hot path (test_publish_paths holds them equal).
@@ -314,6 +299,13 @@ class Broker:
             queued += 1
             sub.wake()
         return queued
+
+    def step_mode(self, stepper: Stepper | None) -> None:
+        """Hold each new message at its channel until ``stepper`` releases it (None: stop, releasing all held)."""
+        if self._stepper is not None and self._stepper is not stepper:
+            self._stepper.release_all()
+        self._stepper = stepper
+        self._plain = not self._blocking and not self._closed and stepper is None
 
     def drop(self, sub: Subscription, message: Message, reason: str) -> None:
         """Count and log a message ``sub``'s overflow policy threw away (called by ``Subscription.make_room``)."""
@@ -513,7 +505,7 @@ class Broker:
         self._generation += 1
         if sub.overflow is Overflow.BLOCK:
             self._blocking -= 1
-            self._plain = not self._blocking and not self._closed
+            self._plain = not self._blocking and not self._closed and self._stepper is None
         self._dropped_gone += sub.dropped
         self._delivered_gone += sub.delivered
         self._log.record(EventKind.SUBSCRIPTION_REMOVED, sub.pattern, sub.name)

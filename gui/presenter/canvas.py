@@ -32,6 +32,7 @@ TITLES = {
     SUBSCRIBERS: ("Subscribers", "queue what they are sent, handle it, and ack it"),
 }
 TILE_MARGIN = 2  # px around a box's tile, for its border
+HELD_CAPTION = "held: press Next"
 EMPTY_TEXT = "Nothing has been published yet: start the demo (--demo) or send an event from the composer."
 
 
@@ -266,3 +267,27 @@ def paint_dots(painter: QPainter, dots: list[tuple[float, float, str]], radius: 
     offset = size + 1
     for x, y, kind in dots:
         painter.drawPixmap(QPointF(x - offset, y - offset), dot_sprite(kind, size, ratio))
+
+
+def paint_held(painter: QPainter, held: list[tuple[float, float, str]], unit: float, palette: QPalette) -> None:
+    """Step mode's held messages, over everything: a ringed dot at each channel, a caption by the next to go."""
+    if not held:
+        return
+    radius = 0.45 * unit
+    paint_dots(painter, held, radius)
+    accent = palette.color(QPalette.ColorRole.Highlight)
+    painter.setPen(QPen(accent, max(2.0, radius / 3)))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    for x, y, _kind in held:
+        painter.drawEllipse(QPointF(x, y), 1.5 * radius, 1.5 * radius)
+    x, y, _kind = held[0]
+    caption_font = font(unit, 0.8, bold=True)
+    metrics = QFontMetrics(caption_font)
+    width, height = metrics.horizontalAdvance(HELD_CAPTION) + 0.8 * unit, metrics.height() + 0.4 * unit
+    # Left of the dot, over the empty right end of the channel's box: the gap to the subscribers is too narrow.
+    box = QRectF(x - 2 * radius - width, y - height / 2, width, height)
+    painter.setBrush(palette.color(QPalette.ColorRole.Base))
+    painter.drawRoundedRect(box, height / 2, height / 2)
+    painter.setFont(caption_font)
+    painter.setPen(palette.color(QPalette.ColorRole.Text))
+    painter.drawText(box, int(Qt.AlignmentFlag.AlignCenter), HELD_CAPTION)

@@ -24,6 +24,7 @@ THROUGH_SECONDS = 0.4  # across the channel's box, inside the broker
 PER_EDGE = 2.0  # dots a second leaving one publisher -> channel edge, at 1x
 MAX_DOTS = 600
 CURVE_POINTS = 12
+HELD_ROWS = (0.0, -1.0, 1.0)  # held dots at one channel: the next to go in the middle, then above and below
 
 Point = tuple[float, float]
 
@@ -85,6 +86,23 @@ def _right(box: Box) -> Point:
     return box.right, box.middle
 
 
+def _back(channel: Box, requester: Box) -> list[Point]:
+    """A reply's way home: back through its command's channel to the requester."""
+    return [_right(channel), _left(channel), *curve(_left(channel), _right(requester))[1:]]
+
+
+def requester_key(command: Message) -> str:
+    return f"p:{command.publisher or UNNAMED}"
+
+
+def _shown_channel(message: Message, command_for: Callable[[Message], Message | None]) -> str:
+    """The key of the channel box a message is drawn at: a reply's is its command's ("" if unknown)."""
+    if message.kind is not Kind.REPLY:
+        return f"c:{message.channel}"
+    command = command_for(message)
+    return f"c:{command.channel}" if command is not None else ""
+
+
 class Flow:
     """The dots in flight over one placement; ``clock`` runs at the chosen speed."""
 
@@ -99,6 +117,7 @@ class Flow:
         self._patterns: dict[str, str] = {}  # subscription key -> pattern
         self._routes: dict[str, list[str]] = {}  # channel -> keys of the shown subscriptions it reaches
         self._last: dict[tuple[str, str], float] = {}  # edge -> clock of its last dot
+        self._stepped: set[int] = set()  # ids released by Next: their dots already left the channel
 
     def set_placement(self, placement: Placement, patterns: dict[str, str]) -> None:
         """New boxes: dots whose boxes moved are dropped (their paths no longer fit), routes are learnt again."""
@@ -129,11 +148,50 @@ class Flow:
         """Sample one batch of messages into dots (at most one per edge per batch, a cap per edge per second)."""
         if self._placement is None or self.speed <= 0:
             return
+        if self._stepped:
+            batch = [m for m in batch if m.id not in self._stepped]
+            self._stepped.difference_update(m.id for m in batch)
         # One message per edge is all a batch (~33 ms) can show: the rest would be over the cap anyway.
         for message in {(m.publisher, m.channel): m for m in batch}.values():
             if len(self.dots) >= self.max_dots:
                 return
             self._spawn(message, command_for)
+
+    def held_at(
+        self, messages: Sequence[Message], command_for: Callable[[Message], Message | None]
+    ) -> list[tuple[float, float, str]]:
+        """Where held messages wait: at the end of their channel, in the broker's margin (up to 3 a channel).
+
+        A reply waits at its command's channel, the way it goes back (``$reply/...`` channels are not drawn)."""
+        if self._placement is None:
+            return []
+        boxes, unit = self._placement.boxes, self._placement.unit
+        waiting: dict[str, int] = {}
+        spots = []
+        for message in messages:
+            channel = _shown_channel(message, command_for)
+            box = boxes.get(channel)
+            if box is not None:
+                row = waiting[channel] = waiting.get(channel, -1) + 1
+                spots.append((box.right + 0.4 * unit, box.middle + HELD_ROWS[row % 3] * unit, shown_kind(message)))
+        return spots
+
+    def release(self, message: Message, command_for: Callable[[Message], Message | None]) -> None:
+        """A held message goes on (Next): its dots leave the channel for each matching subscription
+        (a reply's for whoever asked)."""
+        self._stepped.add(message.id)
+        boxes = self._placement.boxes if self._placement is not None else {}
+        channel = boxes.get(_shown_channel(message, command_for))
+        if channel is None:
+            return
+        if message.kind is Kind.REPLY:
+            command = command_for(message)
+            if command is not None and (requester := boxes.get(requester_key(command))) is not None:
+                self._launch(_back(channel, requester), Kind.REPLY.value, requester_key(command), (channel, requester))
+            return
+        for key in self._route(message.channel):
+            points = [_right(channel), *curve(_right(channel), _left(boxes[key]))[1:]]
+            self._launch(points, shown_kind(message), key, (channel, boxes[key]))
 
     def _spawn(self, message: Message, command_for: Callable[[Message], Message | None]) -> None:
         placement = self._placement
@@ -166,16 +224,16 @@ class Flow:
         if command is None:
             return
         channel = boxes.get(f"c:{command.channel}")
-        requester = boxes.get(f"p:{command.publisher or UNNAMED}")
+        requester = boxes.get(requester_key(command))
         responder = boxes.get(f"s:{reply.publisher}")
         if channel is None or requester is None or not self._due(("reply", command.channel)):
             return
-        back = [_right(channel), _left(channel), *curve(_left(channel), _right(requester))[1:]]
+        back = _back(channel, requester)
         via: tuple[Box, ...] = (channel, requester)
         if responder is not None:
             back = [*curve(_left(responder), _right(channel)), *back[1:]]
             via = (responder, *via)
-        self._launch(back, Kind.REPLY.value, f"p:{command.publisher or UNNAMED}", via, 2.0)
+        self._launch(back, Kind.REPLY.value, requester_key(command), via, 2.0)
 
     def _route(self, channel: str) -> list[str]:
         route = self._routes.get(channel)

@@ -24,11 +24,12 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QToolTip, QVBoxLayout, QWidget
 
-from eventdeck.core import Message, SubscriptionInfo
-from eventdeck.core.connectors.backend import Backend
+from eventdeck.core import Broker, Message, SubscriptionInfo
+from eventdeck.core.broker.stepper import Stepper
+from eventdeck.core.connectors.backend import Backend, EmbeddedBackend
 from eventdeck.gui.bridge import Bridge, Snapshot
 from eventdeck.gui.models.topology import EdgeKey, Graph, PublisherLedger
-from eventdeck.gui.presenter.canvas import COLOURS, Still, StillLayer, font, paint_frame
+from eventdeck.gui.presenter.canvas import COLOURS, Still, StillLayer, font, paint_frame, paint_held
 from eventdeck.gui.presenter.flow import Flow
 from eventdeck.gui.presenter.layout import (
     CHANNEL_LINES,
@@ -46,6 +47,17 @@ from eventdeck.gui.presenter.zoom import zoom_step
 FRAME_MS = 20  # 50 fps: smooth on a projector, and room to spare for the broker
 SPEEDS = (("Pause", 0.0), ("0.1x", 0.1), ("0.25x", 0.25), ("0.5x", 0.5), ("1x", 1.0), ("2x", 2.0))
 LEAVE_KEYS = (Qt.Key.Key_Escape,)
+NEXT_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_Right, Qt.Key.Key_PageDown)  # what presenter clickers send
+STEP_TIP = "Hold each new message at its channel; Next (Space, Right, PageDown) moves it one hop"
+NO_STEP_TIP = "step mode needs the embedded broker: a real broker does not hold messages for EventDeck"
+
+
+def step_status(held: int) -> str:
+    """What the bar says in step mode."""
+    if not held:
+        return "<b>Step mode:</b> the next message will wait in the broker"
+    waiting = "1 message waits" if held == 1 else f"{held} messages wait"
+    return f"<b>Step mode:</b> {waiting} in the broker; Next (Space) moves one on"
 
 
 class FlowCanvas(QWidget):
@@ -95,6 +107,10 @@ class PresenterView(QWidget):
         self._rates: dict[EdgeKey, float] = {}
         self._positions: list[tuple[float, float, str]] = []  # the dots of this frame
         self._still: Still | None = None
+        self._stepper: Stepper | None = None
+        self._stepping: Broker | None = None  # the broker holding messages for the stepper
+        self._held: list[tuple[float, float, str]] = []  # held messages' dots, sampled each frame
+        self._held_ids: list[int] = []
         self._tick = time.monotonic()
         self._timer = QTimer(self)
         self._timer.setInterval(FRAME_MS)
@@ -110,6 +126,7 @@ class PresenterView(QWidget):
         bridge.messages.connect(self._on_messages)
         bridge.snapshot.connect(self._on_snapshot)
         bridge.backend_changed.connect(self._on_backend_changed)
+        self._on_backend_changed(bridge.backend)
 
     # -- controls ----------------------------------------------------------
 
@@ -134,6 +151,16 @@ class PresenterView(QWidget):
         self.speed.setCurrentIndex([factor for _text, factor in SPEEDS].index(1.0))
         self.speed.currentIndexChanged.connect(self._on_speed)
         row.addWidget(self.speed)
+        self.step = self._button(row, "presenterStep", "Step", STEP_TIP)
+        self.step.setCheckable(True)
+        self.step.toggled.connect(self.set_step_mode)
+        self.next_button = self._button(row, "presenterNext", "Next ▶", "Move the held message one hop (Space)")
+        self.next_button.setEnabled(False)
+        self.next_button.clicked.connect(self.next_hop)
+        self.step_status = QLabel()
+        self.step_status.setObjectName("presenterStepStatus")
+        self.step_status.setContentsMargins(24, 0, 0, 0)
+        row.insertWidget(1, self.step_status)  # after the legend: what the room is waiting for
         for name, text, tip, act in (
             ("presenterZoomOut", "-", "Smaller (Ctrl+-)", lambda: self.zoom_by(-1)),
             ("presenterZoomReset", "100 %", "Fit the window (Ctrl+0)", lambda: self.zoom_by(0)),
@@ -165,6 +192,27 @@ class PresenterView(QWidget):
             self.pause_requested.emit(factor == 0)
         self.flow.speed = factor
 
+    def set_step_mode(self, on: bool) -> None:
+        """Hold new messages at their channels (embedded broker only); off releases everything held, in order."""
+        on = on and isinstance(self._bridge.backend, EmbeddedBackend)
+        if on != (self._stepper is not None):
+            if self._stepping is not None:
+                self._stepping.step_mode(None)  # the broker it was given to, even if the bridge moved on
+            self._stepper = Stepper() if on else None
+            self._stepping = self._bridge.broker if on else None
+            if on:
+                self._bridge.broker.step_mode(self._stepper)
+        self.step.setChecked(on)
+        self.next_button.setEnabled(on)
+        self._held_ids = [-1]  # not a list of ids: the held dots and the bar are drawn again now
+        self._sample_held()
+
+    def next_hop(self) -> None:
+        """Next: the oldest held message goes on from its channel to each matching subscription."""
+        message = self._stepper.release() if self._stepper is not None else None
+        if message is not None:
+            self.flow.release(message, self._bridge.commands.command_for)
+
     def zoom_by(self, step: int) -> None:
         """Zoom in (+1), out (-1) or back to 100 % (0)."""
         self.zoom.step(step)
@@ -185,6 +233,8 @@ class PresenterView(QWidget):
         step = zoom_step(event)
         if step is not None:
             self.zoom_by(step)
+        elif event.key() in NEXT_KEYS and self._stepper is not None:
+            self.next_hop()
         elif event.key() in LEAVE_KEYS:
             self.leave_requested.emit()
         elif event.key() == Qt.Key.Key_F11:
@@ -209,9 +259,13 @@ class PresenterView(QWidget):
         self._rates = rates
         self.relayout()
 
-    def _on_backend_changed(self, _backend: Backend) -> None:
+    def _on_backend_changed(self, backend: Backend) -> None:
         self.ledger.clear()
         self.flow.dots.clear()
+        self.set_step_mode(False)  # the step was on the old broker
+        embedded = isinstance(backend, EmbeddedBackend)
+        self.step.setEnabled(embedded)
+        self.step.setToolTip(STEP_TIP if embedded else NO_STEP_TIP)
 
     def relayout(self) -> None:
         """Lay the picture out again for the latest snapshot and the canvas's size, and repaint it."""
@@ -230,6 +284,7 @@ class PresenterView(QWidget):
             patterns = {f"s:{info.name}": info.pattern for info in self._subscriptions.values()}
             self.flow.set_placement(placement, patterns)
         self.graph, self.placement = graph, placement
+        self._held_ids = []  # the next frame places the held dots on the new boxes
         layer = StillLayer(self.palette(), self.palette().color(QPalette.ColorRole.Window).lightness() < 128)
         self._still = layer.paint(placement, graph, self._subscriptions, self.devicePixelRatioF())
         self.controls.setFont(font(unit, 0.8))  # the legend and buttons grow with the picture
@@ -243,10 +298,25 @@ class PresenterView(QWidget):
         self._tick = now
         # Only where dots were and are is painted again: a frame costs the dots, not the window.
         previous, self._positions = self._positions, list(self.flow.positions())
+        self._sample_held()
         size = round(self._dot_radius()) + 2
         update = self.canvas.update
         for x, y, _kind in previous + self._positions:
             update(int(x) - size, int(y) - size, 2 * size + 1, 2 * size + 1)  # Qt merges them into one region
+
+    def _sample_held(self) -> None:
+        """Step mode: read what the broker holds (a short list) and repaint when it changed."""
+        held = self._stepper.held if self._stepper is not None else []
+        ids = [message.id for message in held]
+        if ids != self._held_ids:
+            self._held_ids, self._held = ids, self.flow.held_at(held, self._bridge.commands.command_for)
+            self.step_status.setText(step_status(len(held)) if self._stepper is not None else "")
+            self.canvas.update()  # rare (a publish or a Next): the caption moves too
+
+    @property
+    def held_dots(self) -> list[tuple[float, float, str]]:
+        """Where the held messages are drawn, the next to go first."""
+        return self._held
 
     def _dot_radius(self) -> float:
         return 0.45 * (self.placement.unit if self.placement is not None else 20.0)
@@ -255,6 +325,8 @@ class PresenterView(QWidget):
         painter = QPainter(canvas)
         try:
             paint_frame(painter, self._still, self._positions, self._dot_radius(), dirty)
+            if self._held and self.placement is not None:
+                paint_held(painter, self._held, self.placement.unit, self.palette())
         finally:
             painter.end()
         self.frames += 1
@@ -277,6 +349,7 @@ class PresenterView(QWidget):
     def hideEvent(self, event: QHideEvent) -> None:
         super().hideEvent(event)
         self._timer.stop()
+        self.set_step_mode(False)  # nothing stays held once the room is back at the console
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)

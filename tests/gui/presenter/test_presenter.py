@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from eventdeck.core import Kind, Subscription
@@ -14,22 +11,7 @@ from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.main_window import MainWindow
 from eventdeck.gui.presenter.canvas import queue_fill
 from eventdeck.gui.presenter.view import PresenterView
-from tests.gui.gui_support import WAIT, publish, shown_window
-from tests.gui.test_main_window import FakeSimulation
-
-
-@pytest.fixture
-def window(qtbot: QtBot, bridge: Bridge, settings: QSettings) -> Iterator[MainWindow]:
-    yield from shown_window(qtbot, MainWindow(bridge, settings, FakeSimulation(), ring_size=1_000))
-
-
-@pytest.fixture
-def presenter(qtbot: QtBot, window: MainWindow) -> PresenterView:
-    window.resize(1920, 1080)
-    window.present()
-    qtbot.waitUntil(window.presenter.isVisible, timeout=WAIT)
-    window.presenter.flow.per_edge = 1_000  # every message of a test gets its dot
-    return window.presenter
+from tests.gui.gui_support import WAIT, publish
 
 
 def test_f5_opens_the_presenter_over_the_whole_window_and_esc_leaves(qtbot: QtBot, window: MainWindow) -> None:
