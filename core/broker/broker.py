@@ -306,6 +306,10 @@ class Broker:
             self._stepper.release_all()
         self._stepper = stepper
         self._plain = not self._blocking and not self._closed and stepper is None
+        if stepper is None:  # time stands still for commands while the presenter steps
+            self._requests.resume()
+        else:
+            self._requests.pause()
 
     def drop(self, sub: Subscription, message: Message, reason: str) -> None:
         """Count and log a message ``sub``'s overflow policy threw away (called by ``Subscription.make_room``)."""
@@ -386,7 +390,7 @@ class Broker:
             self._log.record(EventKind.NO_RESPONDER, channel, detail="command sent to a channel nobody handles")
             raise NoResponderError(channel)
         sender = publisher or self.default_publisher
-        correlation_id, future, timer = self._requests.open(channel, timeout)
+        correlation_id, future = self._requests.open(channel, timeout)
         try:
             await self.publish(
                 channel,
@@ -400,7 +404,7 @@ class Broker:
             )
             return await future
         finally:
-            self._requests.forget(correlation_id, timer)
+            self._requests.forget(correlation_id)
 
     def claim_reply(self, correlation_id: str) -> bool:
         """True once while a command sent with ``request`` waits for a reply with ``correlation_id``:

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from eventdeck.core import Broker, BrokerClosed, Kind, Receipt
+from eventdeck.core import Broker, BrokerClosed, Kind, Receipt, RequestTimeout
 from eventdeck.core.broker.stepper import Stepper
 
 
@@ -123,3 +123,35 @@ async def test_request_and_reply_go_hop_by_hop() -> None:
         reply = await request
         assert reply.payload == b"re:hi"
         await responder
+
+
+async def test_a_command_held_longer_than_its_timeout_does_not_time_out_while_stepping() -> None:
+    async with Broker() as broker:
+        handler = broker.subscribe("lamp/switch")
+        stepper = Stepper()
+        broker.step_mode(stepper)
+        asking = asyncio.create_task(broker.request("lamp/switch", timeout=0.1))
+        await asyncio.sleep(0.3)  # the presenter talks: three timeouts' worth
+        assert not asking.done()
+        assert stepper.release() is not None  # the command goes on
+        command = (await handler.get(1)).message
+        replying = asyncio.create_task(broker.reply(command, {"on": True}))
+        await settle()
+        assert stepper.release() is not None  # and its reply comes back
+        await replying
+        assert (await asking).json() == {"on": True}
+
+
+async def test_a_request_gets_the_time_it_had_left_when_stepping_stops() -> None:
+    async with Broker() as broker:
+        broker.subscribe("lamp/switch")  # a responder that never answers
+        stepper = Stepper()
+        broker.step_mode(stepper)
+        asking = asyncio.create_task(broker.request("lamp/switch", timeout=0.2))
+        await asyncio.sleep(0.3)
+        broker.step_mode(None)  # the command is released; its 0.2 s start now
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(RequestTimeout) as caught:
+            await asking
+        assert asyncio.get_running_loop().time() - started >= 0.15
+        assert caught.value.elapsed < 0.3  # the time stepping stood still is not counted
