@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eventdeck.core import InvalidChannel, validate_channel
+from eventdeck.core.broker.json_input import json_problem as core_json_problem
 from eventdeck.core.broker.message import is_json_type
 from eventdeck.gui.widgets.small import format_size
 
@@ -21,20 +22,17 @@ MAX_FORMAT_CHARS = 4 * 1024 * 1024  # beyond this, the panel does not parse JSON
 
 
 def json_problem(text: str) -> str | None:
-    """``"Invalid JSON: <msg> at line L, column C"``, or None if ``text`` parses (blank text counts as empty)."""
-    if not text.strip():
-        return None
-    try:
-        json.loads(text)
-    except json.JSONDecodeError as exc:
-        return f"Invalid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
-    except RecursionError:
-        return "Invalid JSON: nested too deeply to parse"
-    return None
+    """``"Invalid JSON: <msg> at line L, column C"``, or None if ``text`` parses (blank text counts as empty).
+
+    The same rule as the gateways' (``eventdeck.core.broker.json_input``): NaN and Infinity are refused.
+    """
+    return core_json_problem(text) if text.strip() else None
 
 
 def channel_problem(channel: str) -> str | None:
-    """Why ``channel`` cannot be published to (``InvalidChannel.reason``), or None."""
+    """Why ``channel`` cannot be published to (``InvalidChannel.reason``, or a broker-owned ``$`` channel), or None."""
+    if channel.startswith("$"):
+        return "channels starting with $ belong to the broker ($dead/…, $reply/…); publish to a channel of your own"
     try:
         validate_channel(channel)
     except InvalidChannel as exc:

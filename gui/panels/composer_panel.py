@@ -78,6 +78,7 @@ class ComposerPanel(QWidget):
         self._verdict: Verdict | None = None
         self._dark = False
         self._send_seq = 0
+        self._result_for: tuple[str, Kind, str] | None = None  # what the result line speaks of
         self._template_picker = TemplatePicker()
         self.template_combo = self._template_picker.combo
         self.template_label = self._template_picker.label
@@ -267,7 +268,8 @@ class ComposerPanel(QWidget):
             verdict.payload if text.strip() else b"",
             kind=kind,
             headers=self.headers(),
-            content_type=self.content_type(),
+            # An empty body is no JSON document: say it is bytes, so no consumer tries to parse it.
+            content_type=self.content_type() if text.strip() else "application/octet-stream",
             retain=kind is Kind.EVENT and self.retain_check.isChecked(),
             reply_timeout=self.timeout_spin.value(),
         )
@@ -328,7 +330,13 @@ class ComposerPanel(QWidget):
             self.history_combo.show_channel(self.channel())
         self._template_picker.refresh(self.channel(), self._bridge.validator)
         self._show_schema_issues(self.schema_issues(verdict))
+        if self._result_for is not None and self._result_for != self._composing() and not self.repeating:
+            self._result_for = None  # the result spoke of another message: it must not look like this one's
+            self._set_result("")
         return verdict
+
+    def _composing(self) -> tuple[str, Kind, str]:
+        return self.channel(), self.kind(), self.payload_text()
 
     def templates(self) -> tuple[MessageSpec, ...]:
         """The current channel's messages in the loaded AsyncAPI document (empty without one)."""
@@ -358,6 +366,7 @@ class ComposerPanel(QWidget):
             return None
         composed = self._take(verdict)
         self._send_seq += 1
+        self._result_for = self._composing()
         what = "Command to" if composed.kind is Kind.COMMAND else "Publish to"
         task = self._bridge.spawn(self._send(self._send_seq, composed), f"{what} {composed.channel}")
         return cast("asyncio.Task[None]", task)

@@ -284,11 +284,43 @@ async def test_server_sent_events_stream_matching_messages_until_the_client_leav
     await until(lambda: gateway.open_streams == 0)
 
 
-async def test_sse_needs_a_valid_pattern(gateway: HttpGateway) -> None:
-    assert (await curl(f"{gateway.url}/subscribe")).status == 400
+async def test_sse_without_a_pattern_streams_every_channel_and_a_bad_one_says_why(
+    broker: Broker, gateway: HttpGateway
+) -> None:
+    async with aiohttp.ClientSession() as session, session.get(f"{gateway.url}/subscribe") as response:
+        assert response.status == 200
+        await until(lambda: len(http_subscriptions(broker)) == 1)
+        await broker.publish("any/where", {"n": 1})
+        event = await next_sse_event(response)
+        assert json.loads(event["data"])["channel"] == "any/where"
+    empty = await curl(f"{gateway.url}/subscribe?pattern=")
+    assert empty.status == 400
+    assert "%23" in empty.json()["error"]  # curl cut the '#': the error says how to write it
     bad = await curl(f"{gateway.url}/subscribe?pattern=a%23")
     assert bad.status == 400
     assert "'#' must fill a whole level" in bad.json()["reason"]
+    assert bad.body.endswith(b"\n")  # the shell prompt after curl starts on a line of its own
+
+
+async def test_the_root_lists_the_endpoints(gateway: HttpGateway) -> None:
+    index = await curl(f"{gateway.url}/")
+    assert index.status == 200
+    endpoints = index.json()["endpoints"]
+    assert {"POST /channels/{channel}", "GET /subscribe", "GET /ws"} <= set(endpoints)
+    assert "%23" in endpoints["GET /subscribe"]
+
+
+@pytest.mark.parametrize("body", ['{"bad json', '{"a": NaN}', "[Infinity]"])
+async def test_a_json_body_that_is_not_json_is_refused_by_the_composers_rule(
+    broker: Broker, gateway: HttpGateway, body: str
+) -> None:
+    mine = broker.subscribe("orders/new")
+    refused = await curl("-H", "Content-Type: application/json", "-d", body, f"{gateway.url}/channels/orders/new")
+    assert refused.status == 400
+    assert refused.json()["error"].startswith("Invalid JSON")
+    assert mine.pending == 0
+    as_text = await curl("-H", "Content-Type: text/plain", "-d", body, f"{gateway.url}/channels/orders/new")
+    assert as_text.status == 202
 
 
 async def test_websocket_streams_envelopes_and_publishes_frames(broker: Broker, gateway: HttpGateway) -> None:

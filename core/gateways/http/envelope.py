@@ -32,8 +32,8 @@ from eventdeck.core.broker.errors import (
     PublishTimeout,
     RequestTimeout,
 )
-from eventdeck.core.broker.json_input import parse_json
-from eventdeck.core.broker.message import EMPTY_HEADERS, JSON, Kind, Message
+from eventdeck.core.broker.json_input import json_problem, parse_json
+from eventdeck.core.broker.message import EMPTY_HEADERS, JSON, Kind, Message, is_json_type
 from eventdeck.core.gateways.errors import AccessDenied
 from eventdeck.core.gateways.http.cloudevents import CloudEventError
 
@@ -195,7 +195,14 @@ def _field(frame: dict[str, Any], name: str, kind: type[Any]) -> Any:
 
 
 async def send(broker: Broker, spec: PublishSpec) -> Receipt | Message:
-    """Publish ``spec``; a command waits for its reply and returns it, anything else returns the receipt."""
+    """Publish ``spec``; a command waits for its reply and returns it, anything else returns the receipt.
+
+    A body that says it is JSON must be JSON, by the same rule as the composer's (an empty one is no payload).
+    """
+    if spec.payload and is_json_type(spec.content_type):
+        problem = json_problem(spec.payload)
+        if problem is not None:
+            raise BadRequestError(f"{problem}; fix it, or send it with a Content-Type that is not JSON")
     if spec.kind is Kind.COMMAND:
         if spec.retain:
             raise BadRequestError("retain applies to events; a command cannot be retained")

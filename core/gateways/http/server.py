@@ -8,7 +8,8 @@ Endpoints (all answers are JSON unless noted; errors are ``{"error", "status", .
                                ``X-Total-Count`` and, while more remain, ``Link: <...>; rel="next"``
     GET  /subscriptions        the subscriptions, as the Subscribers panel shows them
     GET  /stats                broker-wide totals
-    GET  /subscribe?pattern=P  Server-Sent Events, one ``event: <kind>`` per message (envelope in ``data:``)
+    GET  /                     this list of endpoints, as JSON
+    GET  /subscribe[?pattern=P] Server-Sent Events, one ``event: <kind>`` per message (envelope in ``data:``)
     GET  /ws[?pattern=P]       WebSocket: envelopes out, JSON publish frames in (see ``http_envelope``)
 
 WebSocket frames from the server carry a ``type``: ``message`` (an envelope), ``published``
@@ -40,6 +41,7 @@ import enum
 import errno
 import hmac
 import ipaddress
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
@@ -83,6 +85,14 @@ MAX_TIMEOUT = 300.0  # longest a command may ask to wait, in seconds
 SHUTDOWN_GRACE = 2.0  # seconds in-flight requests get to finish on stop before they are cancelled
 PAGE_DEFAULT = 1_000  # channels per GET /channels page: ~170 KB of JSON, a few ms of the loop
 PAGE_MAX = 10_000  # the most a client may ask for in one page
+ENDPOINTS = {
+    "POST /channels/{channel}": "publish the body (Content-Type says what it is); ?kind=command waits for the reply",
+    "GET /channels": "the channels, paged: ?limit=N&after=NAME",
+    "GET /subscriptions": "the subscriptions and their queues",
+    "GET /stats": "broker-wide totals",
+    "GET /subscribe": "Server-Sent Events of every message; ?pattern=user/%23 for some (%23 is #, + is one level)",
+    "GET /ws": "WebSocket: JSON publish frames in; ?pattern=P sends the matching messages out",
+}
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; sandbox",
@@ -201,6 +211,7 @@ class HttpGateway(Service):
                 "token: anyone who can reach it could publish and read every message; set a token"
             )
         app = web.Application(middlewares=[self._guard], client_max_size=self.max_body)
+        app.router.add_get("/", self._index)
         app.router.add_get("/channels", self._channels)
         app.router.add_get("/subscriptions", self._subscriptions)
         app.router.add_get("/stats", self._stats)
@@ -282,7 +293,7 @@ class HttpGateway(Service):
                 response = _json_error(exc.status, f"{exc.reason}: {request.method} {request.path}")
             except EventDeckError as exc:
                 status, body = error_body(exc)
-                response = web.json_response(body, status=status)
+                response = _json_response(body, status=status)
             except _BodyTimeout:
                 response = _json_error(408, f"the request body did not arrive within {self.request_timeout:g} s")
             finally:
@@ -304,6 +315,10 @@ class HttpGateway(Service):
 
     # -- endpoints ---------------------------------------------------------
 
+    async def _index(self, request: web.Request) -> web.Response:
+        """``GET /``: what this gateway offers, so a curious ``curl`` finds its way."""
+        return _json_response({"service": "EventDeck HTTP gateway", "endpoints": ENDPOINTS})
+
     async def _channels(self, request: web.Request) -> web.Response:
         after = request.query.get("after")
         try:
@@ -316,13 +331,13 @@ class HttpGateway(Service):
             del infos[limit:]
             query = urlencode({"after": infos[-1].name, "limit": limit})
             headers["Link"] = f'<{request.path}?{query}>; rel="next"'
-        return web.json_response([info._asdict() for info in infos], headers=headers)
+        return _json_response([info._asdict() for info in infos], headers=headers)
 
     async def _subscriptions(self, request: web.Request) -> web.Response:
-        return web.json_response([_plain(info._asdict()) for info in self.broker.subscriptions()])
+        return _json_response([_plain(info._asdict()) for info in self.broker.subscriptions()])
 
     async def _stats(self, request: web.Request) -> web.Response:
-        return web.json_response(self.broker.stats()._asdict())
+        return _json_response(self.broker.stats()._asdict())
 
     async def _publish(self, request: web.Request) -> web.Response:
         body = await self._read_body(request)
@@ -333,7 +348,7 @@ class HttpGateway(Service):
             self._commands += 1
             return _reply_response(result)
         self._published += 1
-        return web.json_response({"id": str(result.id), "channel": spec.channel, "queued": result.queued}, status=202)
+        return _json_response({"id": str(result.id), "channel": spec.channel, "queued": result.queued}, status=202)
 
     async def _read_body(self, request: web.Request) -> bytes:
         limit = self.max_body
@@ -419,8 +434,13 @@ def _page_limit(text: str | None) -> int:
     return int(text)
 
 
+def _json_response(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """JSON with a final newline, so ``curl`` leaves the shell prompt on a line of its own."""
+    return web.json_response(data, status=status, headers=headers, dumps=lambda value: json.dumps(value) + "\n")
+
+
 def _json_error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message, "status": status}, status=status)
+    return _json_response({"error": message, "status": status}, status=status)
 
 
 def _plain(fields: dict[str, Any]) -> dict[str, Any]:

@@ -126,10 +126,14 @@ class StreamHub:
     # -- Server-Sent Events --------------------------------------------------
 
     async def sse(self, request: web.Request) -> web.StreamResponse:
-        """``GET /subscribe?pattern=...``: one event per message until the client or the gateway leaves."""
-        pattern = request.query.get("pattern")
+        """``GET /subscribe[?pattern=...]``: one event per message (all without a pattern) until someone leaves.
+
+        A pattern written ``?pattern=user/#`` reaches us as ``user/``: curl and browsers cut the ``#``
+        as a URL fragment, so the endpoint list (``GET /``) and the README say to write ``%23``.
+        """
+        pattern = request.query.get("pattern", "#")
         if not pattern:
-            raise BadRequestError("add ?pattern=<channel pattern> (MQTT wildcards: + one level, # the rest)")
+            raise BadRequestError("?pattern= is empty: leave it out for every channel, or write # as %23 in URLs")
         peer = peer_of(request)
         client = self._policy.client(None, peer)
         sub = self._subscribe(client, pattern, "sse", peer)

@@ -47,6 +47,20 @@ def test_json_problem_names_line_and_column() -> None:
     assert "line 1, column 6" in problem
 
 
+@pytest.mark.parametrize("text", ['{"a": NaN}', "[Infinity]", "-Infinity"])
+def test_nan_and_infinity_are_not_json_here_or_at_the_gateways(text: str) -> None:
+    problem = json_problem(text)
+    assert problem is not None
+    assert "NaN or Infinity" in problem
+
+
+def test_the_brokers_own_channels_cannot_be_composed_to() -> None:
+    problems = check("$dead/orders", "{}", "application/json", 1024).problems
+    assert problems == (
+        "Channel: channels starting with $ belong to the broker ($dead/…, $reply/…); publish to a channel of your own",
+    )
+
+
 def test_check_reports_every_problem() -> None:
     verdict = check("a/+/b", "{oops", "application/json", 3)
     assert not verdict.ok

@@ -250,6 +250,17 @@ def test_command_without_handler(qtbot: QtBot, panel: ComposerPanel) -> None:
     compose(qtbot, panel, "nobody/home", "{}")
     panel.send()
     qtbot.waitUntil(lambda: panel.result_label.text() == "No handler for nobody/home", timeout=WAIT)
+    compose(qtbot, panel, "somebody/home", "{}")  # another message: the old result must not look like its own
+    qtbot.waitUntil(lambda: panel.result_label.text() == "", timeout=WAIT)
+
+
+def test_an_empty_body_is_not_sent_as_json(qtbot: QtBot, panel: ComposerPanel, broker: Broker) -> None:
+    arrived = collect(broker, "door/bell")
+    compose(qtbot, panel, "door/bell", "")
+    assert panel.content_type() == "application/json"
+    panel.send()
+    qtbot.waitUntil(lambda: len(arrived) == 1, timeout=WAIT)
+    assert (arrived[0].payload, arrived[0].content_type) == (b"", "application/octet-stream")
 
 
 def test_repeat_publishes_exactly_n_and_fills_the_progress(qtbot: QtBot, panel: ComposerPanel, broker: Broker) -> None:
@@ -357,7 +368,8 @@ def test_load_message_fills_every_field(qtbot: QtBot, panel: ComposerPanel) -> N
     assert panel.headers_box.isVisibleTo(panel)
     assert panel.payload_text() == json.dumps({"order_id": "A-1", "items": ["milk"]}, indent=2)
     assert not panel.retain_check.isChecked()
-    assert panel.send_button.isEnabled()
+    assert not panel.send_button.isEnabled()  # $reply/... is the broker's: pick a channel of your own
+    assert "belong to the broker" in panel.error_label.text()
 
     command = Message.build("orders/place", "not json at all", kind=Kind.COMMAND, content_type="text/plain")
     panel.load_message(command)
