@@ -8,6 +8,7 @@ The legend is rebuilt only when the set of the 8 busiest channels changes.
 from __future__ import annotations
 
 import html
+import zlib
 
 import numpy as np
 import numpy.typing as npt
@@ -24,11 +25,13 @@ TOP = 8
 OTHER = "other"
 LABEL_CHARS = 26
 WIDE = 540  # from this width on, the legend goes right of the plot; below it in narrower docks
-# Okabe-Ito: distinguishable with every common colour-vision deficiency. The eighth (black in
-# the original set) follows the theme's foreground; on white, Tol's wine replaces the yellow,
-# which is too pale there.
-_LIGHT = ("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#882255", "#202124")
-_DARK = ("#E69F00", "#56B4E9", "#00B386", "#2A7CC7", "#F06A1D", "#CC79A7", "#F0E442", "#F2F2F2")
+LEGEND_ROW_PX = 21  # one legend row at 8 pt, spacing included
+AXIS_PX = 70  # the time axis, its label and the margins: what the legend must leave free below the plot
+# Paul Tol's "muted" set without its green, blue and red: those mean reply, event and dead letter in
+# the stream and the presenter, so a channel line must never look like a kind. Each channel keeps its
+# colour between runs (chosen by a hash of its name), whatever its rank among the busiest.
+_LIGHT = ("#332288", "#44AA99", "#999933", "#AA4499", "#882255", "#CC6677", "#8C510A", "#B8860B")
+_DARK = ("#9A8CF0", "#44AA99", "#C8C864", "#D17AC4", "#D45C98", "#E08A98", "#C08040", "#E0C35C")
 _THEME = {
     False: {"background": "#ffffff", "foreground": "#4a4f57", "legend": (255, 255, 255, 200), "other": "#8b929c"},
     True: {"background": "#1f2024", "foreground": "#c3c7cf", "legend": (31, 32, 36, 200), "other": "#8b929c"},
@@ -51,6 +54,7 @@ class RatesPanel(QWidget):
         self._count = 0  # samples held, at most SAMPLES
         self._assigned: list[str | None] = [None] * TOP  # channel shown by each of the first 8 curves
         self._legend_order: list[int] = []  # curve numbers in legend order
+        self._top = TOP  # channels with a line of their own: fewer when the legend has no room for eight
 
         self.plot_widget = pg.PlotWidget()
         self.plot_widget.setObjectName("ratesPlot")
@@ -62,6 +66,7 @@ class RatesPanel(QWidget):
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setLabel("bottom", "seconds ago")
         plot.setLabel("left", "msg/s")
+        plot.getAxis("left").enableAutoSIPrefix(False)  # 0.5 msg/s reads 0.5, never "500 (x0.001)"
         plot.setXRange(-WINDOW_S, 0, padding=0.02)
         plot.setYRange(0, 1, padding=0)
         plot.getAxis("bottom").setTicks([[(float(x), str(x)) for x in range(-60, 1, 10)]])
@@ -108,9 +113,7 @@ class RatesPanel(QWidget):
         self.legend.setLabelTextColor(foreground)
         self.legend.setBrush(pg.mkBrush(theme["legend"]))
         self.legend.setPen(pg.mkPen(None))
-        palette = _DARK if dark else _LIGHT
-        for number, curve in enumerate(self.curves[:TOP]):
-            curve.setPen(pg.mkPen(palette[number], width=2))
+        self._colour_curves()
         self.curves[TOP].setPen(pg.mkPen(theme["other"], width=2, style=Qt.PenStyle.DashLine))
         self._rebuild_legend()  # labels keep their colour from when they were made
 
@@ -118,19 +121,48 @@ class RatesPanel(QWidget):
     def dark(self) -> bool:
         return self._dark
 
+    def curve_colour(self, number: int) -> str:
+        """The colour curve ``number`` is drawn in now."""
+        return str(self.curves[number].opts["pen"].color().name())
+
+    def _colour_curves(self) -> None:
+        """Each shown channel in its own colour, the one its name hashes to unless another shown channel has it."""
+        palette = _DARK if self._dark else _LIGHT
+        taken: set[int] = set()
+        for number in self._legend_order:  # busiest first: they keep their own colour on a clash
+            name = self._assigned[number]
+            if name is None:
+                continue
+            slot = zlib.crc32(name.encode()) % len(palette)
+            while slot in taken:
+                slot = (slot + 1) % len(palette)
+            taken.add(slot)
+            self.curves[number].setPen(pg.mkPen(palette[slot], width=2))
+
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        self._place_legend(event.size().width())
+        self._place_legend()
 
-    def _place_legend(self, width: int) -> None:
-        cell, columns = ((2, 3), 1) if width >= WIDE else ((4, 1), 2)
-        if cell == self._legend_cell:
-            return
-        layout = self.plot_widget.getPlotItem().layout
-        layout.removeItem(self.legend)
-        layout.addItem(self.legend, *cell)
-        self._legend_cell = cell
-        self.legend.setColumnCount(columns)
+    def _place_legend(self) -> None:
+        """Right of the plot in a wide dock, below it (two rows) in a narrow one; never over the time axis.
+
+        The legend names every line: when it cannot hold eight channels and "other", fewer channels get
+        lines of their own and the rest add up in "other".
+        """
+        if self.width() >= WIDE:
+            cell, columns, rows = (2, 3), 1, max(2, (self.height() - AXIS_PX) // LEGEND_ROW_PX)
+        else:
+            cell, columns, rows = (4, 1), 2, 2
+        top = max(1, min(TOP, rows * columns - 1))  # one row for "other"
+        if cell != self._legend_cell:
+            layout = self.plot_widget.getPlotItem().layout
+            layout.removeItem(self.legend)
+            layout.addItem(self.legend, *cell)
+            self._legend_cell = cell
+            self.legend.setColumnCount(columns)
+        if top != self._top:
+            self._top = top
+            self._choose_top()
 
     # -- feeding -----------------------------------------------------------
 
@@ -169,7 +201,7 @@ class RatesPanel(QWidget):
     def _choose_top(self) -> None:
         held = len(self._names)
         sums = self._rates[:held].sum(axis=1)
-        busy = [int(row) for row in np.argsort(-sums, kind="stable")[:TOP] if sums[row] > 0]
+        busy = [int(row) for row in np.argsort(-sums, kind="stable")[: self._top] if sums[row] > 0]
         wanted = [self._names[row] for row in busy]
         if set(wanted) == {name for name in self._assigned if name is not None}:
             return
@@ -180,11 +212,12 @@ class RatesPanel(QWidget):
                 assigned[assigned.index(None)] = name
         self._assigned = assigned
         self._legend_order = [assigned.index(name) for name in wanted]  # busiest first
+        self._colour_curves()
         for number, shown in enumerate(assigned):
             self.curves[number].setVisible(shown is not None)
             if shown is None:
                 self.curves[number].setData([], [])
-        self.curves[TOP].setVisible(held > len(wanted) and len(wanted) == TOP)
+        self.curves[TOP].setVisible(held > len(wanted) and len(wanted) == self._top)
         self._rebuild_legend()
 
     def _rebuild_legend(self) -> None:

@@ -10,13 +10,15 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from eventdeck.gui.bridge import Bridge, Snapshot
-from eventdeck.gui.panels.rates_panel import OTHER, SAMPLES, RatesPanel
+from eventdeck.gui.panels.rates_panel import AXIS_PX, LEGEND_ROW_PX, OTHER, SAMPLES, RatesPanel
+from eventdeck.gui.widgets.icons import KIND_COLOURS
+from eventdeck.gui.widgets.theme import DEAD_LETTER_COLOUR
 from tests.gui.gui_support import ShowPanel
 
 
 @pytest.fixture
 def panel(show_panel: ShowPanel) -> RatesPanel:
-    return show_panel(RatesPanel, (520, 300))
+    return show_panel(RatesPanel, (700, 320))
 
 
 def feed(panel: RatesPanel, bridge: Bridge, rates: dict[str, float], at: float) -> Snapshot:
@@ -117,6 +119,41 @@ def test_set_dark_switches_colours(panel: RatesPanel) -> None:
     assert axis.textPen().color().lightness() > 150
     panel.set_dark(False)
     assert panel.plot_widget.backgroundBrush().color().lightness() == light
+
+
+def test_a_channel_keeps_its_colour_and_no_line_wears_a_kind_colour(bridge: Bridge, panel: RatesPanel) -> None:
+    feed(panel, bridge, {"fridge/level": 1.0, "user/signedup": 2.0}, 1000.0)
+    colours = {name: panel.curve_colour(number) for number, name in enumerate(panel.curve_channels()) if name}
+    panel.clear()
+    feed(panel, bridge, {"user/signedup": 5.0, "fridge/level": 1.0, "x": 9.0}, 2000.0)  # other ranks, other slots
+    again = {name: panel.curve_colour(number) for number, name in enumerate(panel.curve_channels()) if name}
+    assert {name: again[name] for name in colours} == colours
+    kinds = {colour.lower() for colour in (*KIND_COLOURS.values(), DEAD_LETTER_COLOUR)}
+    assert not kinds & {colour.lower() for colour in again.values()}
+
+
+def test_small_rates_read_as_they_are(bridge: Bridge, panel: RatesPanel) -> None:
+    for tick in range(3):
+        feed(panel, bridge, {"fridge/level": 0.5}, 1000.0 + tick * 0.5)
+    axis = panel.plot_widget.getPlotItem().getAxis("left")
+    assert axis.autoSIPrefixScale == 1.0  # "0.5", not "500" with a "(x0.001)" in the label
+    assert panel.plot_widget.getPlotItem().viewRange()[1][1] < 1
+
+
+def test_a_short_or_narrow_dock_names_fewer_channels_and_keeps_the_time_axis(
+    qtbot: QtBot, bridge: Bridge, panel: RatesPanel
+) -> None:
+    rates = {f"ch{number}": float(number + 1) for number in range(12)}
+    feed(panel, bridge, rates, 1000.0)
+    assert len(panel.legend_labels()) == 9  # eight channels and "other"
+    panel.resize(700, 200)
+    qtbot.waitUntil(lambda: len(panel.legend_labels()) < 9)
+    labels = panel.legend_labels()
+    assert labels[-1] == OTHER
+    assert labels[0] == "ch11"
+    assert len(labels) * LEGEND_ROW_PX <= 200 - AXIS_PX + LEGEND_ROW_PX
+    panel.resize(420, 300)
+    qtbot.waitUntil(lambda: len(panel.legend_labels()) == 4)  # two rows of two below the plot
 
 
 def test_plot_does_not_move_with_the_mouse(panel: RatesPanel) -> None:
