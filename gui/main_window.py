@@ -7,7 +7,15 @@ import os
 from typing import Protocol
 
 from PySide6.QtCore import QByteArray, QMimeData, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QResizeEvent
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -77,6 +85,15 @@ def resident_memory_mb() -> float:
     except (OSError, ValueError, IndexError):
         return 0.0
     return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
+
+
+def fitted_size(width: int, height: int) -> tuple[int, int]:
+    """``width`` x ``height``, shrunk to the screen's free area (a 1366x768 laptop keeps Send and the status bar)."""
+    screens = QGuiApplication.screens()  # the primary screen first; none in some headless set-ups
+    if not screens:
+        return width, height
+    free = screens[0].availableGeometry()
+    return min(width, free.width()), min(height, free.height() - 32)  # the title bar is outside the geometry
 
 
 class MainWindow(QMainWindow):
@@ -165,7 +182,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([channels, subscribers], [430, 330], Qt.Orientation.Vertical)
         self.resizeDocks([stream, rates], [520, 240], Qt.Orientation.Vertical)
         self.resizeDocks([inspector, composer], [360, 400], Qt.Orientation.Vertical)
-        self.resize(1520, 900)
+        self.resize(*fitted_size(1520, 900))
 
     def _wire_panels(self) -> None:
         self.channels.pattern_selected.connect(self.stream.set_channel_pattern)
@@ -344,6 +361,14 @@ class MainWindow(QMainWindow):
         self.file_menu.insertSeparator(first)
         self.file_menu.insertAction(first, self.connections.action)
         self.toolbar.addAction(recordings.stop_replay_action)
+        self.connection_bar = QToolBar("Connection problems")
+        self.connection_bar.setObjectName("connectionBannerBar")
+        self.connection_bar.setMovable(False)
+        self.connection_bar.addWidget(self.connections.banner)
+        self.addToolBarBreak()
+        self.addToolBar(self.connection_bar)
+        self.connection_bar.hide()
+        self.connections.banner_changed.connect(self.connection_bar.setVisible)
         for key, label in (("connection", self.connections.label), ("replay", recordings.label)):
             self.statusBar().insertPermanentWidget(0, label)
             self.status_labels[key] = label

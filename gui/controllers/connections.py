@@ -8,6 +8,7 @@ for this session only. The dialog is non-modal (``show()``), so the stream keeps
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,10 +37,14 @@ from eventdeck.core.connectors.credentials import CredentialStore
 from eventdeck.core.connectors.profiles import Profile, ProfileStore
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.controllers.host import WindowHost
+from eventdeck.gui.widgets.banner import Banner
 
 DEFAULT_PORTS = {kind: port for _, (kind, port, tls) in SCHEMES.items() if not tls}
 KIND_NAMES = {"mqtt": "MQTT", "amqp": "RabbitMQ (AMQP 0-9-1)", "nats": "NATS", "redis": "Redis"}
 VHOST_LABELS = {"amqp": "Virtual host", "redis": "Database", "mqtt": "", "nats": ""}
+
+
+log = logging.getLogger(__name__)
 
 
 class ConnectionsDialog(QDialog):
@@ -294,7 +299,13 @@ def default_profiles_path() -> Path:
 
 
 class ConnectionsController(QObject):
-    """Which broker the window shows: the embedded one, or a connector; says so in its status label."""
+    """Which broker the window shows: the embedded one, or a connector; says so in its status label.
+
+    A connection that fails stays in view on :attr:`banner` (with Retry) until it succeeds or is
+    dismissed, and is logged, so a ``--connect`` typo is seen on the terminal too.
+    """
+
+    banner_changed = Signal(bool)  # whether the banner has a failure to show
 
     def __init__(self, bridge: Bridge, host: WindowHost, profiles: ProfileStore) -> None:
         super().__init__(host.window)
@@ -308,8 +319,25 @@ class ConnectionsController(QObject):
         self.label.setToolTip("Which broker the window shows (File > Connections…)")
         self.action = host.action("connectionsAction", "Connections…", "connect", "Ctrl+K")
         self.action.triggered.connect(self.show_dialog)
+        self.banner = Banner("connectionBanner")
+        self.retry_button = self.banner.button("connectionRetry", "Retry")
+        self.dismiss_button = self.banner.button("connectionDismiss", "Stay on the embedded broker")
+        self.retry_button.clicked.connect(self.retry)
+        self.dismiss_button.clicked.connect(lambda: self._set_failure(None))
+        self.failure: str | None = None
+        self._last: Callable[[], Backend] | None = None  # how the last attempt made its backend, for Retry
         bridge.status_changed.connect(self._on_status)
         self._on_status(bridge.backend.status)
+
+    def _set_failure(self, text: str | None) -> None:
+        self.failure = text
+        self.banner.message.setText(text or "")
+        self.banner_changed.emit(text is not None)
+
+    def retry(self) -> None:
+        """Try the connection that failed last once more."""
+        if self._last is not None:
+            self._connect_made(self._last)
 
     def show_dialog(self) -> None:
         dialog = ConnectionsDialog(self.profiles, CredentialStore(), self._host.window)
@@ -326,12 +354,18 @@ class ConnectionsController(QObject):
         self._connect_made(lambda: backend_from_url(url), context)
 
     def _connect_made(self, make: Callable[[], Backend], context: str = "") -> None:
+        self._last = make
         try:
             backend = make()
         except ConnectorError as exc:
-            self._host.error(f"{context}{exc}")
+            self._fail(f"{context}{exc}")
             return
         self.connect_to(backend)
+
+    def _fail(self, text: str) -> None:
+        log.error("%s", text)
+        self._host.error(text)
+        self._set_failure(f"{text}. The window shows the embedded broker meanwhile.")
 
     def connect_to(self, backend: Backend) -> None:
         """Connect ``backend`` and show it; on failure say why and stay where we are."""
@@ -343,10 +377,11 @@ class ConnectionsController(QObject):
             await backend.start()
         except EventDeckError as exc:
             self._on_status(self._bridge.backend.status)
-            self._host.error(f"cannot connect to {backend.name}: {exc}")
+            self._fail(f"Cannot connect to {backend.name}: {exc}")
             if self.dialog is not None and self.dialog.isVisible():
                 self.dialog.error.setText(str(exc))
             return
+        self._set_failure(None)
         await self._show(backend)
         self._host.say(f"Connected to {backend.name}", 5000)
 

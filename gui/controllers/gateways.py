@@ -11,16 +11,15 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QWidget,
 )
 
 from eventdeck.core.gateways.controller import Gateways, GatewayState, free_port_near
 from eventdeck.core.gateways.listen import DEFAULT_HTTP_PORT, DEFAULT_MQTT_PORT, ListenAddress, parse_listen_address
 from eventdeck.gui.bridge import Bridge
+from eventdeck.gui.widgets.banner import Banner
 
 DEFAULT_PORTS = {"MQTT": DEFAULT_MQTT_PORT, "HTTP": DEFAULT_HTTP_PORT}
 SETTING_KEYS = {"MQTT": "gateways/mqtt", "HTTP": "gateways/http"}
@@ -59,7 +58,7 @@ class GatewaysController(QObject):
         self.changed.emit(self.gateways.states())
 
 
-class GatewayBanner(QWidget):
+class GatewayBanner(Banner):
     """The first gateway that failed to start, with the way out next to it.
 
     ``has_problem`` says whether there is anything to show; the window shows or hides the
@@ -67,27 +66,10 @@ class GatewayBanner(QWidget):
     """
 
     def __init__(self, controller: GatewaysController, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("gatewayBanner")
+        super().__init__("gatewayBanner", parent)
         self._controller = controller
-        self.message = QLabel()
-        self.message.setObjectName("gatewayBannerText")
-        self.message.setTextFormat(Qt.TextFormat.PlainText)
-        self.message.setWordWrap(True)
-        self.use_port = QPushButton()
-        self.use_port.setObjectName("gatewayUsePort")
-        self.switch_off = QPushButton("Turn it off")
-        self.switch_off.setObjectName("gatewayTurnOff")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 4)
-        layout.addWidget(self.message, 1)
-        layout.addWidget(self.use_port)
-        layout.addWidget(self.switch_off)
-        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)  # let the style sheet paint the background
-        self.setStyleSheet(
-            "#gatewayBanner { background: #fef3c7; border: 1px solid #f59e0b; border-radius: 4px; }"
-            " #gatewayBannerText { color: #78350f; }"
-        )
+        self.use_port = self.button("gatewayUsePort")
+        self.switch_off = self.button("gatewayTurnOff", "Turn it off")
         self._failed: GatewayState | None = None
         self._offer = 0
         self.use_port.clicked.connect(self._use_offer)

@@ -21,6 +21,8 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from eventdeck.core import Broker
+from eventdeck.core.connectors import ConnectorError
+from eventdeck.core.connectors.address import parse_url
 from eventdeck.core.gateways.controller import Gateways
 from eventdeck.core.simulation.simulation import Simulation
 from eventdeck.core.simulation.workspace import DEMO_RESOURCE
@@ -34,6 +36,12 @@ log = logging.getLogger("eventdeck")
 
 
 def run_window(args: argparse.Namespace) -> int:
+    if args.connect:
+        try:  # a URL EventDeck cannot use is refused before any window opens
+            parse_url(args.connect)
+        except ConnectorError as exc:
+            print(f"eventdeck: --connect {args.connect}: {exc}", file=sys.stderr)
+            return 2
     QApplication.setApplicationName("EventDeck")
     QApplication.setOrganizationName("EventDeck")
     QGuiApplication.setDesktopFileName("eventdeck")  # groups the window with packaging/eventdeck.desktop

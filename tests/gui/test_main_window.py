@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QRect, QSettings, Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QDockWidget, QGraphicsView, QMessageBox, QTableView, QTreeView
 from pytestqt.qtbot import QtBot
 
 from eventdeck.core import Kind
 from eventdeck.gui.bridge import Bridge
-from eventdeck.gui.main_window import MainWindow
+from eventdeck.gui.main_window import MainWindow, fitted_size
 from tests.gui.gui_support import publish, shown_window
 
 
@@ -191,3 +192,14 @@ def test_layout_and_ring_size_are_restored(qtbot: QtBot, bridge: Bridge, setting
     assert second.docks["stream"].isVisible()
     assert second.stream_model.capacity == 5_000
     second.close()
+
+
+def test_the_window_fits_a_small_laptop_screen(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Laptop:
+        def availableGeometry(self) -> QRect:
+            return QRect(0, 0, 1366, 736)  # 1366x768 less a panel
+
+    monkeypatch.setattr(QGuiApplication, "screens", lambda: [Laptop()])
+    assert fitted_size(1520, 900) == (1366, 704)
+    monkeypatch.setattr(QGuiApplication, "screens", list)
+    assert fitted_size(1520, 900) == (1520, 900)
