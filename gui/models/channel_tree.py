@@ -111,11 +111,15 @@ class ChannelTreeModel(QAbstractItemModel):
         self._bold = QFont()
         self._bold.setBold(True)
         self._validator: LiveValidator | None = None
+        self.subscribers_known = True  # False under a broker that does not say who subscribes: "—", not "0"
 
     # -- feeding -----------------------------------------------------------
 
-    def update(self, channels: Iterable[ChannelInfo], rates: Mapping[str, float]) -> None:
+    def update(
+        self, channels: Iterable[ChannelInfo], rates: Mapping[str, float], *, subscribers_known: bool = True
+    ) -> None:
         """Merge a snapshot: insert new channels, drop vanished ones, announce changed counters."""
+        self.subscribers_known = subscribers_known
         present: set[str] = set()
         for info in channels:
             present.add(info.name)
@@ -354,7 +358,7 @@ class ChannelTreeModel(QAbstractItemModel):
             return _invalid_cell(node)
         if node.info is None:
             return ""  # a prefix only: subscriber counts of a subtree do not add up
-        return f"{node.info.subscribers:,}"
+        return f"{node.info.subscribers:,}" if self.subscribers_known else "—"
 
     def _tooltip(self, node: ChannelNode) -> str:
         # Rich text so the lines break, with every user-supplied string escaped.

@@ -225,6 +225,13 @@ def test_vanished_channels_are_removed(qtmodeltester: ModelTester) -> None:
     assert model.data(model.index_for("a").siblingAtColumn(1)) == "5"
 
 
+def test_a_broker_that_does_not_say_who_subscribes_shows_a_dash_not_zero() -> None:
+    model = ChannelTreeModel()
+    model.update([ChannelInfo("fridge/level", 3, 0, None, False, 0, False, "")], {}, subscribers_known=False)
+    cell = model.index_for("fridge/level").siblingAtColumn(ChannelTreeModel.SUBSCRIBERS)
+    assert model.data(cell) == "—"
+
+
 def test_expansion_and_selection_survive_updates(qtbot: QtBot, bridge: Bridge, panel: ChannelsPanel) -> None:
     publish(qtbot, bridge, ["sensors/kitchen/temp", "sensors/garage/door", "user/signedup"])
     model = panel.model
