@@ -59,7 +59,8 @@ _FAULTS: dict[str, tuple[tuple[ActionKind, str, str], ...]] = {
 _KIND_TITLES = {SUBSCRIBER: "Subscribers", CHANNEL: "Channels", PUBLISHER: "Publishers"}
 
 
-def fault_action(parent: QObject, text: str, tip: str, kind: ActionKind, target: str, request: Request) -> QAction:
+def fault_action(parent: QObject, request: Request, kind: ActionKind, target: str, text: str, *, tip: str) -> QAction:
+    """An action that asks for ``kind`` on ``target`` through ``request``; its data is ``(kind, target)``."""
     action = QAction(text, parent)
     action.setObjectName(f"fault_{kind.value}")
     action.setToolTip(tip)
@@ -75,7 +76,7 @@ def context_actions(element_kind: str, name: str, request: Request, parent: QObj
     if faults is None:
         raise ValueError(f"no faults for a {element_kind!r}: the kinds are {', '.join(_FAULTS)}")
     label = menu_name(name)
-    return [fault_action(parent, text.format(label), tip, kind, name, request) for kind, text, tip in faults]
+    return [fault_action(parent, request, kind, name, text.format(label), tip=tip) for kind, text, tip in faults]
 
 
 def add_clear_actions(
@@ -128,7 +129,7 @@ class FaultsMenu(QMenu):
             self._add_kind(kind, self._elements[kind], request)
         self.addSeparator()
         publishers = self._elements[PUBLISHER]
-        every = fault_action(self, BURST_TEXT, "Every publisher publishes faster", ActionKind.BURST, "", request)
+        every = fault_action(self, request, ActionKind.BURST, "", BURST_TEXT, tip="Every publisher publishes faster")
         if publishers:  # every publisher, or one of them
             bursts = self._submenu(self, BURST_TEXT)
             every.setText("Every publisher")
@@ -138,10 +139,9 @@ class FaultsMenu(QMenu):
                 bursts.addActions(context_actions(PUBLISHER, name, request, bursts))
         else:
             self.addAction(every)
+        restart_tip = "Whatever it held in memory is gone"
         self.addAction(
-            fault_action(
-                self, "Restart the broker", "Whatever it held in memory is gone", ActionKind.RESTART_BROKER, "", request
-            )
+            fault_action(self, request, ActionKind.RESTART_BROKER, "", "Restart the broker", tip=restart_tip)
         )
         self.addSeparator()
         add_clear_actions(self, self._active, self.clear_requested.emit, self.clear_all_requested.emit)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from itertools import pairwise
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QFont, QPalette
@@ -60,7 +61,7 @@ def discard(cards: Iterable[Card]) -> None:
     """Take ``cards`` off the page now (out of their layout and the focus chain) and delete them later."""
     for card in cards:
         card.hide()
-        card.setParent(None)  # type: ignore[call-overload]  # PySide6's stubs omit None
+        card.setParent(None)
         card.deleteLater()
 
 
@@ -141,6 +142,7 @@ class WelcomeView(QWidget):
         scroll = QScrollArea()  # a small window scrolls; the page never squeezes its cards
         scroll.setObjectName("welcomeScroll")
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes card to card; it scrolls to the one focused
         scroll.setWidgetResizable(True)
         scroll.setWidget(centre)
         outer = QVBoxLayout(self)
@@ -194,5 +196,5 @@ class WelcomeView(QWidget):
     def _chain_focus(self) -> None:
         """Tab goes down the page in reading order, whichever cards were made last."""
         chain = [*self.cards.values(), self.open_card, self.connect_card, *self.recent_cards]
-        for first, second in zip(chain, chain[1:], strict=False):
+        for first, second in pairwise(chain):
             QWidget.setTabOrder(first, second)
