@@ -153,6 +153,7 @@ class FaultsMenu(QMenu):
         elif len(names) <= FLAT_LIMIT:
             for name in names:
                 self.addActions(context_actions(kind, name, request, self))
+                self.addSeparator()  # one group per element (Qt collapses a separator that follows another)
         else:
             kinds = self._submenu(self, f"{_KIND_TITLES[kind]} ({len(names):,})")
             for name in names:
