@@ -50,7 +50,7 @@ def test_demo_loads_with_the_expected_channels_and_messages() -> None:
     assert ws.version == "3.0.0"
     assert ws.api_version == "1.0.0"
     assert ws.title == "EventDeck demo household"
-    assert ws.source.endswith("workspaces/demo.yaml")
+    assert ws.source.endswith("scenarios/household.yaml")
     assert ws.addresses == ["user/signedup", "user/followed", "fridge/level", "groceries/order"]
     signed_up = ws.channel("userSignedUp").message("userSignedUp")
     assert signed_up.name == "UserSignedUp"
@@ -126,7 +126,7 @@ def test_demo_has_simulated_subscribers() -> None:
 
 
 def test_demo_is_packaged_as_a_resource() -> None:
-    resource = importlib.resources.files("eventdeck.resources").joinpath("workspaces/demo.yaml")
+    resource = importlib.resources.files("eventdeck.resources").joinpath("scenarios/household.yaml")
     assert resource.read_text(encoding="utf-8") == demo_text()
 
 
