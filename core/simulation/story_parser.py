@@ -123,7 +123,7 @@ class _StoryReader:
     # -- the story and its steps -------------------------------------------
 
     def story(self, raw: Any, at: At) -> Story:
-        story, at = self.mapping(raw, at, STORY_KEY)
+        story, at = self.mapping(raw, at, repr(STORY_KEY))
         only(story, STORY_FIELDS, at)
         if "steps" not in story:
             raise at.fail("missing required field 'steps' (the story's steps, in order)")
@@ -137,7 +137,7 @@ class _StoryReader:
         sentences = caption_sentences(caption)
         if sentences > MAX_SENTENCES:
             raise (at / "caption").fail(
-                f"a caption holds one to {MAX_SENTENCES} sentences (the room reads it while it happens), "
+                f"a caption holds at most {MAX_SENTENCES} sentences (the room reads it while it happens), "
                 f"this one has {sentences}"
             )
         actions: tuple[Action, ...] = ()
