@@ -1,8 +1,8 @@
 """``eventdeck asyncapi check FILE``: import a document and summarise it as one JSON object.
 
-A document with ``x-eventdeck-*`` fields is a scenario: those fields are checked against
-EventDeck's JSON Schema (``resources/schemas/eventdeck-extensions.schema.json``), then read
-as the window would run them (names, ranges, the story), and the summary gains a ``scenario`` part.
+A document with ``x-eventdeck-*`` fields is a scenario: it is read as the window would run it
+(names, ranges, the story) and checked against EventDeck's JSON Schema of those fields
+(``resources/schemas/eventdeck-extensions.schema.json``); the summary gains a ``scenario`` part.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from eventdeck.core.asyncapi.errors import AsyncApiError
 from eventdeck.core.asyncapi.loader import read_file
 from eventdeck.core.asyncapi.normalise import normalise
-from eventdeck.core.simulation.extension_schema import check_extensions
+from eventdeck.core.simulation.extension_schema import extension_fields
 from eventdeck.core.simulation.workspace import Workspace, load_workspace
 
 
@@ -25,7 +25,7 @@ def check(path: str | os.PathLike[str]) -> dict[str, Any]:
     name = os.fspath(path)
     source = read_file(Path(name), name)
     document = normalise(source)
-    scenario = check_extensions(source) > 0
+    scenario = next(extension_fields(source.data), None) is not None
     not_validated = [m.name for m in document.messages if m.payload is not None and not m.validatable]
     summary: dict[str, Any] = {
         "file": document.source,

@@ -2,7 +2,9 @@
 
 ``resources/schemas/eventdeck-extensions.schema.json`` describes the ``x-eventdeck-*`` fields one
 object of an AsyncAPI document may hold; other tools (editors, CI) can use it too. The scenario
-reader (:mod:`.interpreter`, :mod:`.story_parser`) checks the same rules and more (names, ranges)::
+reader (:mod:`.interpreter`, :mod:`.story_parser`) checks the same rules and more (names, ranges,
+where each field belongs), with its own messages; a workspace is checked against the schema after
+it is read, which catches what the reader does not look at (an unknown ``x-eventdeck-*`` name)::
 
     check_extensions(source)    # AsyncApiError naming the file, the line and the reason
 """
@@ -54,18 +56,17 @@ def extension_fields(data: Any) -> Iterator[tuple[Parts, dict[str, Any]]]:
             stack.extend(((*parts, index), value) for index, value in enumerate(node))
 
 
-def check_extensions(source: Source) -> int:
-    """Check every object's ``x-eventdeck-*`` fields in ``source`` against the schema; return how many
-    objects have some. Raises :class:`AsyncApiError` for the first problem in the file (by line)."""
+def check_extensions(source: Source) -> None:
+    """Check every object's ``x-eventdeck-*`` fields in ``source`` against the schema.
+
+    Raises :class:`AsyncApiError` for the first problem in the file (by line)."""
     validator = _validator()
     problems: list[AsyncApiError] = []
-    objects = 0
     for parts, fields in extension_fields(source.data):
-        objects += 1
         as_json = json.loads(json.dumps(fields, default=str))  # YAML's number keys (bands) become JSON's strings
         for error in validator.iter_errors(as_json):
             message = error.message if len(error.message) <= MAX_PROBLEM else error.message[: MAX_PROBLEM - 3] + "..."
-            problems.append(source.error((*parts, *error.instance_path), message))
+            unexpected = getattr(error.kind, "unexpected", None) or []  # point at the first unknown key itself
+            problems.append(source.error((*parts, *error.instance_path, *unexpected[:1]), message))
     if problems:
         raise min(problems, key=lambda problem: (problem.line or 0, problem.path))
-    return objects

@@ -29,6 +29,7 @@ from eventdeck.core.asyncapi.errors import AsyncApiError
 from eventdeck.core.asyncapi.loader import Source, parse_text, read_file
 from eventdeck.core.asyncapi.model import Channel, Document, MessageSpec
 from eventdeck.core.asyncapi.normalise import normalise
+from eventdeck.core.simulation.extension_schema import check_extensions
 from eventdeck.core.simulation.generators import NO_GENERATORS, FieldGenerators
 from eventdeck.core.simulation.interpreter import interpret
 from eventdeck.core.simulation.settings import OperationSpec
@@ -177,7 +178,9 @@ def _read(parse: Callable[[], Source]) -> Workspace:
         _check_version(source)
         document = normalise(source)
         operations, generators = interpret(source, document)
-        return Workspace(document, operations, generators, parse_story(source, document, operations))
+        story = parse_story(source, document, operations)
+        check_extensions(source)  # after the reader, whose messages are more specific
+        return Workspace(document, operations, generators, story)
     except AsyncApiError as exc:
         raise WorkspaceError(exc.file, exc.problem, line=exc.line, path=exc.path) from None
 
