@@ -239,7 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
 def serve_description() -> str:
     return (
         "Run the embedded broker and its gateways with no window. One log line per client that "
-        "connects or leaves, a summary now and then; Ctrl+C or SIGTERM stops it cleanly."
+        "connects or leaves, a summary now and then; Ctrl+C or SIGTERM stops it cleanly. With --scenario, "
+        "a scenario's simulated publishers, subscribers and responders run too, for clients and dashboards to watch."
     )
 
 
