@@ -1,7 +1,7 @@
 """Entry point: the ``eventdeck`` command line, and the qasync start/stop of the window.
 
 Only ``run_window`` imports Qt, so ``--help``/``--version`` and the headless commands
-(``serve``, ``replay``, ``asyncapi check``) stay fast and work without a display.
+(``serve``, ``replay``, ``asyncapi check``, ``scenarios``) stay fast and work without a display.
 """
 
 from __future__ import annotations
@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo", dest="demo", action="store_true", default=None, help="run the demo workspace (default: first launch)"
     )
     demo.add_argument("--no-demo", dest="demo", action="store_false", help="start with an empty broker")
+    demo.add_argument(
+        "--scenario",
+        metavar="NAME|FILE",
+        help="run a scenario: a built-in one (see 'eventdeck scenarios') or an AsyncAPI 3 document "
+        "with x-eventdeck fields",
+    )
     parser.add_argument(
         "--present", action="store_true", help="open in the presenter view (View > Present, F5; Esc leaves)"
     )
@@ -176,6 +182,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--summary-every", metavar="SECONDS", type=_positive_float, default=60.0, help="seconds between summary lines"
     )
+    serve.add_argument(
+        "--scenario",
+        metavar="NAME|FILE",
+        default=argparse.SUPPRESS,  # keeps a --scenario given before 'serve'
+        help="also run a scenario's simulation once the gateways listen: a built-in one (see 'eventdeck scenarios') "
+        "or an AsyncAPI 3 document with x-eventdeck fields; a bad one exits 2 before anything listens",
+    )
     replay = commands.add_parser(
         "replay",
         help="send a recording again into a broker you run",
@@ -210,16 +223,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="validate a document and print a JSON summary",
         description="Validate an AsyncAPI 2.6 or 3.x document (YAML or JSON). Prints one JSON object "
         "(version, title, channels, messages, operations with counts and names) and exits 0, "
-        "or prints the specific error (file, line, JSON path) on stderr and exits 1.",
+        "or prints the specific error (file, line, JSON path) on stderr and exits 1. A document with "
+        "x-eventdeck fields is checked as a scenario too (EventDeck's JSON Schema, names, the story) and "
+        "the summary gains a 'scenario' part.",
     )
     check.add_argument("file", metavar="FILE", type=Path)
+    commands.add_parser(
+        "scenarios",
+        help="list the built-in scenarios",
+        description="List the scenarios that come with EventDeck (name, title, what each shows) and how to run one.",
+    )
     return parser
 
 
 def serve_description() -> str:
     return (
         "Run the embedded broker and its gateways with no window. One log line per client that "
-        "connects or leaves, a summary now and then; Ctrl+C or SIGTERM stops it cleanly."
+        "connects or leaves, a summary now and then; Ctrl+C or SIGTERM stops it cleanly. With --scenario, "
+        "a scenario's simulated publishers, subscribers and responders run too, for clients and dashboards to watch."
     )
 
 
@@ -304,13 +325,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         from eventdeck.core.cli.serve_settings import http_token, mqtt_credentials, mqtt_limits  # noqa: PLC0415
         from eventdeck.core.gateways.acl import AccessRules  # noqa: PLC0415
         from eventdeck.core.gateways.errors import AccessRulesError  # noqa: PLC0415
+        from eventdeck.core.simulation.catalogue import load_scenario  # noqa: PLC0415
+        from eventdeck.core.simulation.workspace import WorkspaceError  # noqa: PLC0415
 
         try:
             credentials = mqtt_credentials(args.mqtt_user, args.mqtt_password_file)
             limits = mqtt_limits(args.mqtt_limit)
             token = http_token(args.http_token, args.http_token_file)
             rules = AccessRules.load(args.acl) if args.acl is not None else None
-        except (ValueError, AccessRulesError) as exc:
+            scenario = load_scenario(args.scenario) if args.scenario is not None else None
+        except (ValueError, AccessRulesError, WorkspaceError) as exc:  # a bad scenario: its file, line and reason
             print(f"eventdeck serve: {exc}", file=sys.stderr)
             return 2
         options = ServeOptions(
@@ -324,6 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             export_asyncapi=args.export_asyncapi,
             record=args.record,
             rules=rules,
+            scenario=scenario,
         )
         return asyncio.run(serve(options))
     if args.command == "replay":
@@ -335,6 +360,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from eventdeck.core.cli.asyncapi_check import asyncapi_check_main  # noqa: PLC0415 - headless, no Qt
 
         return asyncapi_check_main(args.file)
+    if args.command == "scenarios":
+        from eventdeck.core.cli.scenarios import scenarios_main  # noqa: PLC0415 - headless, no Qt
+
+        return scenarios_main()
     problem = choose_platform(args)
     if problem:
         print(problem, file=sys.stderr)

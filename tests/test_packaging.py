@@ -96,3 +96,17 @@ def test_every_python_package_is_listed_for_the_wheel() -> None:
             relative = init.parent.relative_to(folder).parts
             found.add(".".join((name, *relative)))
     assert found - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"
+
+
+def test_every_resource_file_is_listed_as_package_data() -> None:
+    """Scenarios, schemas and icons ship in the wheel only if a package-data pattern names them."""
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    resources = ROOT / "resources"
+    files = [path for folder in ("icons", "scenarios", "schemas") for path in (resources / folder).iterdir()]
+    assert {path.parent.name for path in files} == {"icons", "scenarios", "schemas"}
+    unlisted = [
+        path.relative_to(resources).as_posix()
+        for path in files
+        if not any(path.relative_to(resources).match(pattern) for pattern in patterns["eventdeck.resources"])
+    ]
+    assert unlisted == [], "add these to [tool.setuptools.package-data] in pyproject.toml"

@@ -1,21 +1,33 @@
-"""``eventdeck asyncapi check FILE``: import a document and summarise it as one JSON object."""
+"""``eventdeck asyncapi check FILE``: import a document and summarise it as one JSON object.
+
+A document with ``x-eventdeck-*`` fields is a scenario: it is read as the window would run it
+(names, ranges, the story) and checked against EventDeck's JSON Schema of those fields
+(``resources/schemas/eventdeck-extensions.schema.json``); the summary gains a ``scenario`` part.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from eventdeck.core.asyncapi.errors import AsyncApiError
-from eventdeck.core.asyncapi.normalise import load_document
+from eventdeck.core.asyncapi.loader import read_file
+from eventdeck.core.asyncapi.normalise import normalise
+from eventdeck.core.simulation.extension_schema import extension_fields
+from eventdeck.core.simulation.workspace import Workspace, load_workspace
 
 
 def check(path: str | os.PathLike[str]) -> dict[str, Any]:
     """A summary of the document at ``path``; raises :class:`AsyncApiError` if it cannot be imported."""
-    document = load_document(path)
+    name = os.fspath(path)
+    source = read_file(Path(name), name)
+    document = normalise(source)
+    scenario = next(extension_fields(source.data), None) is not None
     not_validated = [m.name for m in document.messages if m.payload is not None and not m.validatable]
-    return {
+    summary: dict[str, Any] = {
         "file": document.source,
         "asyncapi": document.version,
         "title": document.title,
@@ -33,6 +45,20 @@ def check(path: str | os.PathLike[str]) -> dict[str, Any]:
         },
         "servers": {"count": len(document.servers), "names": [s.name for s in document.servers]},
         "not_validated": not_validated,
+    }
+    if scenario:
+        summary["scenario"] = scenario_summary(load_workspace(path))
+    return summary
+
+
+def scenario_summary(workspace: Workspace) -> dict[str, Any]:
+    """What the simulation runs: who publishes, consumes and answers, and the story's steps."""
+    story = workspace.story
+    return {
+        "publishers": list(dict.fromkeys(op.publisher.name for op in workspace.publishers if op.publisher)),
+        "subscribers": [op.subscriber.name for op in workspace.subscribers if op.subscriber],
+        "responders": [op.responder.name for op in workspace.responders if op.responder],
+        "story": None if story is None else {"title": story.title, "steps": [step.title for step in story.steps]},
     }
 
 

@@ -4,7 +4,8 @@ For servers, CI and demos on another screen: one log line per client that comes 
 goes, a summary line now and then, and a clean stop on Ctrl+C or SIGTERM (every
 connection closed with the right reason). A gateway that cannot start (port taken,
 non-loopback without credentials) ends the command with a one-line reason, never a
-traceback.
+traceback. With ``--scenario`` the scenario's simulation runs too, once the gateways
+listen, so external clients and dashboards have something to watch.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,8 @@ from eventdeck.core.gateways.controller import Gateways
 from eventdeck.core.gateways.listen import DEFAULT_HTTP, DEFAULT_MQTT, ListenAddress
 from eventdeck.core.gateways.mqtt.limits import MqttLimits
 from eventdeck.core.recording import RecordingWriter
+from eventdeck.core.simulation.simulation import Simulation
+from eventdeck.core.simulation.workspace import Workspace
 
 log = logging.getLogger("eventdeck.serve")
 
@@ -43,6 +46,7 @@ class ServeOptions:
     export_asyncapi: Path | None = None  # written when serve stops: what was observed, as AsyncAPI 3.0
     record: Path | None = None  # a new recording (never an existing file), every message as it passes
     rules: AccessRules | None = None  # --acl: who may read and write which channels
+    scenario: Workspace | None = None  # --scenario: simulated publishers and consumers, started once serving
 
 
 def summary(stats: BrokerStats, previous: BrokerStats | None, gateways: Gateways) -> str:
@@ -106,6 +110,28 @@ class TrafficKeeper:
         return True
 
 
+@contextlib.asynccontextmanager
+async def running(broker: Broker, scenario: Workspace | None) -> AsyncIterator[None]:
+    """The scenario's simulation (nothing without one) while the body runs, stopped after it."""
+    if scenario is None:
+        yield
+        return
+    simulation = Simulation(broker, scenario)
+    simulation.start()
+    log.info(
+        "running the scenario %r from %s: %d simulated publishers, %d subscribers, %d responders",
+        scenario.title,
+        scenario.source,
+        len(scenario.publishers),
+        len(scenario.subscribers),
+        len(scenario.responders),
+    )
+    try:
+        yield
+    finally:
+        await simulation.stop()
+
+
 async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> int:
     """Run until ``stop`` is set (or SIGINT/SIGTERM); return the process exit code."""
     stop = stop or asyncio.Event()
@@ -151,15 +177,16 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> int
                     previous: BrokerStats | None = None
                     next_summary = loop.time() + options.summary_every
                     wake_every = RECORD_EVERY if keeper else options.summary_every
-                    while not stop.is_set():
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(stop.wait(), timeout=wake_every)
-                        if keeper is not None:
-                            keeper.catch_up(broker.subscriptions())
-                        if loop.time() >= next_summary:
-                            stats = broker.stats()
-                            log.info("%s", summary(stats, previous, gateways))
-                            previous, next_summary = stats, loop.time() + options.summary_every
+                    async with running(broker, options.scenario):
+                        while not stop.is_set():
+                            with contextlib.suppress(TimeoutError):
+                                await asyncio.wait_for(stop.wait(), timeout=wake_every)
+                            if keeper is not None:
+                                keeper.catch_up(broker.subscriptions())
+                            if loop.time() >= next_summary:
+                                stats = broker.stats()
+                                log.info("%s", summary(stats, previous, gateways))
+                                previous, next_summary = stats, loop.time() + options.summary_every
                     log.info("stopping: closing every connection")
                 finally:
                     await gateways.stop()

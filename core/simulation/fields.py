@@ -29,6 +29,13 @@ def finite(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def only(parent: Mapping[str, Any], known: Sequence[str], at: At) -> None:
+    """Refuse any key of ``parent`` outside ``known``: a misspelt setting must not be silently ignored."""
+    for key in parent:
+        if key not in known:
+            raise (at / str(key)).fail(f"unknown field {key!r} (known: {', '.join(known)})")
+
+
 def mapping(parent: Mapping[str, Any], key: str, at: At) -> Mapping[str, Any]:
     value = parent[key]
     if not isinstance(value, Mapping):

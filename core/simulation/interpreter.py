@@ -16,7 +16,7 @@ from eventdeck.core.asyncapi.loader import Resolver, Source, kind_of
 from eventdeck.core.asyncapi.model import Document, MessageSpec, Operation
 from eventdeck.core.broker.channels import matches, validate_pattern
 from eventdeck.core.broker.errors import InvalidChannel
-from eventdeck.core.simulation.fields import At, finite, flag, mapping, number, pair, text, whole_number
+from eventdeck.core.simulation.fields import At, finite, flag, mapping, number, only, pair, text, whole_number
 from eventdeck.core.simulation.generators import (
     GENERATOR_KINDS,
     NO_GENERATORS,
@@ -44,7 +44,11 @@ from eventdeck.core.simulation.settings import (
     SubscriberSettings,
 )
 
+PUBLISHER_FIELDS = ("name", "rate", "timeout", "retain")
+RESPONDER_FIELDS = ("name", "delay", "failureRate")
 SUBSCRIBER_FIELDS = ("name", "delay", "failureRate", "maxAttempts", "durable", "pattern")
+GENERATOR_OPTIONS = {"sample": ("count",), "number": ("decimals",), "walk": ("start", "step"), "label": ("bands",)}
+"""The keys a generator may have beside its kind, by kind."""
 
 Interpreted: TypeAlias = tuple[tuple[OperationSpec, ...], Mapping[str, FieldGenerators]]
 """The operations with their settings, and each message's generators by the message's ``origin``."""
@@ -118,13 +122,17 @@ def _publisher(op: Operation, settings: Mapping[str, Any], at: At) -> PublisherS
         raise at.fail("x-eventdeck-publisher belongs on a 'send' operation")
     if op.channel.address is None or op.channel.parameterized:
         raise at.fail(f"cannot simulate publishing to channel {op.channel.key!r}: no fixed address")
+    only(settings, PUBLISHER_FIELDS, at)
     publisher = PublisherSettings(
-        name=text(settings, "name", at, required=True),
+        name=_name(settings, at),
         rate=number(settings, "rate", at, default=1.0, low=0.0, high=MAX_RATE),
         timeout=number(settings, "timeout", at, default=2.0, low=0.001, high=3600.0),
+        retain=flag(settings, "retain", at, default=False),
     )
     if publisher.rate <= 0:
         raise (at / "rate").fail("'rate' must be more than 0 messages per second")
+    if publisher.retain and op.is_command:
+        raise (at / "retain").fail("a command cannot be retained: only events are kept as a channel's last value")
     return publisher
 
 
@@ -133,8 +141,9 @@ def _responder(op: Operation, settings: Mapping[str, Any], at: At) -> ResponderS
         raise at.fail("x-eventdeck-responder belongs on a 'receive' operation with a 'reply'")
     if op.channel.address is None:
         raise at.fail(f"cannot simulate a responder on channel {op.channel.key!r}: no address")
+    only(settings, RESPONDER_FIELDS, at)
     return ResponderSettings(
-        name=text(settings, "name", at, required=True),
+        name=_name(settings, at),
         delay=number(settings, "delay", at, default=0.2, low=0.0, high=MAX_DELAY),
         failure_rate=number(settings, "failureRate", at, default=0.0, low=0.0, high=1.0),
     )
@@ -147,12 +156,8 @@ def _subscriber(op: Operation, settings: Mapping[str, Any], at: At) -> Subscribe
             "x-eventdeck-subscriber belongs on a 'receive' operation without a 'reply' "
             "(a command's receiver is an x-eventdeck-responder)"
         )
-    for key in settings:
-        if key not in SUBSCRIBER_FIELDS:
-            raise (at / str(key)).fail(f"unknown field {key!r} (known: {', '.join(SUBSCRIBER_FIELDS)})")
-    name = text(settings, "name", at, required=True)
-    if not name.strip():
-        raise (at / "name").fail("'name' must not be empty")
+    only(settings, SUBSCRIBER_FIELDS, at)
+    name = _name(settings, at)
     if "pattern" in settings:
         pattern = text(settings, "pattern", at)
         try:
@@ -175,6 +180,14 @@ def _subscriber(op: Operation, settings: Mapping[str, Any], at: At) -> Subscribe
         durable=flag(settings, "durable", at, default=False),
         max_attempts=whole_number(settings, "maxAttempts", at, default=5, low=1, high=MAX_ATTEMPTS),
     )
+
+
+def _name(settings: Mapping[str, Any], at: At) -> str:
+    """The ``name`` of a publisher, responder or subscriber: stories and the window point at it."""
+    name = text(settings, "name", at, required=True)
+    if not name.strip():
+        raise (at / "name").fail("'name' must not be empty")
+    return name
 
 
 def _covers(pattern: str, channel_pattern: str) -> bool:
@@ -201,6 +214,7 @@ def _generator(raw: Any, at: At) -> FieldGenerator:
             "write {const: {...}} for a constant mapping"
         )
     kind = kinds[0]
+    only(raw, (kind, *GENERATOR_OPTIONS.get(kind, ())), at)
     arg = raw[kind]
     where = at / kind
     if kind == "const":

@@ -33,6 +33,8 @@ class PublisherSettings:
     """Messages (or commands) per second."""
     timeout: float = 2.0
     """For commands: seconds to wait for the reply."""
+    retain: bool = False
+    """For events: each one becomes its channel's retained message, the last value a new subscriber gets first."""
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ A workspace is an AsyncAPI 3.x document (YAML or JSON), imported by :mod:`eventd
 ``x-eventdeck-...`` fields that drive the simulation: publishers with a rate on send operations
 (:mod:`.settings`), a responder with a delay on receive operations with a reply, subscribers with
 a delay, a failure rate and durability on the other receive operations, and per-field payload
-generators on messages (:mod:`.generators`).
+generators on messages (:mod:`.generators`); :mod:`.story_parser` reads the ``x-eventdeck-story``
+a presenter walks a room through (:mod:`.story`).
 
 Every problem raises :class:`WorkspaceError` naming the file, the line when it is known, the
 JSON path inside the document, and what is wrong::
@@ -28,14 +29,25 @@ from eventdeck.core.asyncapi.errors import AsyncApiError
 from eventdeck.core.asyncapi.loader import Source, parse_text, read_file
 from eventdeck.core.asyncapi.model import Channel, Document, MessageSpec
 from eventdeck.core.asyncapi.normalise import normalise
+from eventdeck.core.simulation.extension_schema import check_extensions
 from eventdeck.core.simulation.generators import NO_GENERATORS, FieldGenerators
 from eventdeck.core.simulation.interpreter import interpret
 from eventdeck.core.simulation.settings import OperationSpec
+from eventdeck.core.simulation.story import Story
+from eventdeck.core.simulation.story_parser import parse_story
 
-__all__ = ["DEMO_RESOURCE", "Workspace", "WorkspaceError", "load_demo", "load_workspace", "parse_workspace"]
+__all__ = [
+    "DEMO_RESOURCE",
+    "Workspace",
+    "WorkspaceError",
+    "load_demo",
+    "load_resource",
+    "load_workspace",
+    "parse_workspace",
+]
 
-DEMO_RESOURCE = "workspaces/demo.yaml"
-"""Where the demo workspace lives inside the ``eventdeck.resources`` package."""
+DEMO_RESOURCE = "scenarios/household.yaml"
+"""Where the demo workspace (the household scenario) lives inside the ``eventdeck.resources`` package."""
 SUPPORTED_MAJOR = "3"
 
 
@@ -57,10 +69,12 @@ class Workspace:
     """The document's operations, in order, with their simulation settings."""
     message_generators: Mapping[str, FieldGenerators] = field(default_factory=lambda: MappingProxyType({}))
     """Each message's ``x-eventdeck-generate`` generators, by the message's ``origin``."""
+    story: Story | None = None
+    """The ``x-eventdeck-story`` a presenter walks through, if the document tells one."""
 
     @property
     def source(self) -> str:
-        """Where it came from (a file path, or ``eventdeck.resources/workspaces/demo.yaml``)."""
+        """Where it came from (a file path, or ``eventdeck.resources/scenarios/household.yaml``)."""
         return self.document.source
 
     @property
@@ -143,9 +157,14 @@ def load_workspace(path: str | os.PathLike[str]) -> Workspace:
 
 
 def load_demo() -> Workspace:
-    """The demo workspace packaged with EventDeck."""
-    resource = importlib.resources.files("eventdeck.resources").joinpath(DEMO_RESOURCE)
-    return parse_workspace(resource.read_text(encoding="utf-8"), f"eventdeck.resources/{DEMO_RESOURCE}")
+    """The demo workspace packaged with EventDeck: the household scenario."""
+    return load_resource(DEMO_RESOURCE)
+
+
+def load_resource(resource: str) -> Workspace:
+    """A workspace packaged with EventDeck, by its path inside ``eventdeck.resources`` (``scenarios/...``)."""
+    text = importlib.resources.files("eventdeck.resources").joinpath(resource).read_text(encoding="utf-8")
+    return parse_workspace(text, f"eventdeck.resources/{resource}")
 
 
 def parse_workspace(text: str, source: str = "<workspace>") -> Workspace:
@@ -159,7 +178,9 @@ def _read(parse: Callable[[], Source]) -> Workspace:
         _check_version(source)
         document = normalise(source)
         operations, generators = interpret(source, document)
-        return Workspace(document, operations, generators)
+        story = parse_story(source, document, operations)
+        check_extensions(source)  # after the reader, whose messages are more specific
+        return Workspace(document, operations, generators, story)
     except AsyncApiError as exc:
         raise WorkspaceError(exc.file, exc.problem, line=exc.line, path=exc.path) from None
 

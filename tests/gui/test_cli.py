@@ -96,6 +96,8 @@ from eventdeck.gui.app import main
 import eventdeck.core.cli.serve  # what 'eventdeck serve' runs
 assert main(["replay", sys.argv[1], "--into", "mqtt://127.0.0.1:1"]) == 1
 assert main(["asyncapi", "check", sys.argv[1]]) == 1
+assert main(["scenarios"]) == 0
+assert main(["serve", "--scenario", sys.argv[1]]) == 2
 print(sorted({name.split(".")[0] for name in sys.modules} & {"PySide6", "shiboken6", "qasync", "pyqtgraph"}))
 """
 
@@ -108,3 +110,34 @@ def test_headless_commands_never_load_qt(tmp_path: Path) -> None:
     )
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_scenario_flags_parse() -> None:
+    parser = app.build_parser()
+    assert parser.parse_args([]).scenario is None
+    assert parser.parse_args(["--scenario", "online-shop"]).scenario == "online-shop"
+    assert parser.parse_args(["--scenario", "my/system.yaml", "--present"]).scenario == "my/system.yaml"
+    served = parser.parse_args(["serve", "--scenario", "iot-fleet", "--mqtt", "off"])
+    assert (served.command, served.scenario, served.mqtt) == ("serve", "iot-fleet", None)
+    assert parser.parse_args(["serve"]).scenario is None
+    assert parser.parse_args(["--scenario", "household", "serve"]).scenario == "household"  # not reset by serve
+    assert parser.parse_args(["scenarios"]).command == "scenarios"
+
+
+@pytest.mark.parametrize("other", ["--demo", "--no-demo"])
+def test_a_scenario_and_the_demo_flags_exclude_each_other(other: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        app.main(["--scenario", "household", other])
+    assert exit_info.value.code == 2
+    assert f"argument {other}: not allowed with argument --scenario" in capsys.readouterr().err
+
+
+def test_help_names_the_scenario_flag_and_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        app.main(["--help"])
+    text = capsys.readouterr().out
+    assert "--scenario NAME|FILE" in text
+    assert "scenarios" in text
+    with pytest.raises(SystemExit):
+        app.main(["serve", "--help"])
+    assert "--scenario NAME|FILE" in capsys.readouterr().out

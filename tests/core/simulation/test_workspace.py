@@ -15,6 +15,7 @@ from eventdeck.core import EventDeckError
 from eventdeck.core.simulation.generators import Bands, Choice, FromRequest, IntRange, Sample, Template, Walk
 from eventdeck.core.simulation.settings import PublisherSettings, SubscriberSettings
 from eventdeck.core.simulation.workspace import WorkspaceError, load_demo, load_workspace, parse_workspace
+from tests.core.simulation.story_documents import with_text
 from tests.paths import CORPUS, DEMO
 
 SCHEMA_3_0 = CORPUS / "schemas" / "asyncapi-3.0.0.json"
@@ -50,7 +51,7 @@ def test_demo_loads_with_the_expected_channels_and_messages() -> None:
     assert ws.version == "3.0.0"
     assert ws.api_version == "1.0.0"
     assert ws.title == "EventDeck demo household"
-    assert ws.source.endswith("workspaces/demo.yaml")
+    assert ws.source.endswith("scenarios/household.yaml")
     assert ws.addresses == ["user/signedup", "user/followed", "fridge/level", "groceries/order"]
     signed_up = ws.channel("userSignedUp").message("userSignedUp")
     assert signed_up.name == "UserSignedUp"
@@ -126,7 +127,7 @@ def test_demo_has_simulated_subscribers() -> None:
 
 
 def test_demo_is_packaged_as_a_resource() -> None:
-    resource = importlib.resources.files("eventdeck.resources").joinpath("workspaces/demo.yaml")
+    resource = importlib.resources.files("eventdeck.resources").joinpath("scenarios/household.yaml")
     assert resource.read_text(encoding="utf-8") == demo_text()
 
 
@@ -298,6 +299,21 @@ GENERATE = f"{PING}/x-eventdeck-generate/n"
             "unknown filter 'shout'",
         ),
         (ping_message("x-eventdeck-generate: {n: {int: [1, 2], choice: [3]}}"), GENERATE, "exactly one of"),
+        (
+            ping_message("x-eventdeck-generate: {n: {int: [1, 2], decimals: 2}}"),
+            f"{GENERATE}/decimals",
+            "unknown field 'decimals' (known: int)",
+        ),
+        (
+            replace("rate: 2", "rate: 2, rat: 3"),
+            "#/operations/sendPing/x-eventdeck-publisher/rat",
+            "unknown field 'rat' (known: name, rate, timeout, retain)",
+        ),
+        (
+            replace("rate: 2", "rate: 2, retain: 1"),
+            "#/operations/sendPing/x-eventdeck-publisher/retain",
+            "true or false",
+        ),
     ],
 )
 def test_structure_errors_name_the_path_and_line(text: str, path: str, message: str) -> None:
@@ -457,3 +473,19 @@ def test_settings_of_referenced_components_are_read_and_located_there() -> None:
     error = fails(text.replace("rate: 1", "rate: 0"))
     assert error.path == "#/components/operations/sendPing/x-eventdeck-publisher/rate"
     assert error.line == 19
+
+
+def test_a_publisher_may_retain_its_events_but_not_its_commands() -> None:
+    ws = parse_workspace(replace("rate: 2", "rate: 2, retain: true"))
+    assert ws.publishers[0].publisher == PublisherSettings("pinger", 2.0, retain=True)
+    assert parse_workspace(MINIMAL).publishers[0].publisher == PublisherSettings("pinger", 2.0, retain=False)
+    command = with_text("{name: asker, rate: 1, timeout: 3}", "{name: asker, rate: 1, timeout: 3, retain: true}")
+    error = fails(command)
+    assert error.path == "#/operations/sendAsk/x-eventdeck-publisher/retain"
+    assert "a command cannot be retained" in error.problem
+
+
+def test_a_responder_refuses_unknown_fields() -> None:
+    error = fails(with_text("{name: answerer}", "{name: answerer, retries: 2}"))
+    assert error.path == "#/operations/answerAsk/x-eventdeck-responder/retries"
+    assert error.problem == "unknown field 'retries' (known: name, delay, failureRate)"
