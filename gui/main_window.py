@@ -90,8 +90,8 @@ def resident_memory_mb() -> float:
 def fitted_size(width: int, height: int) -> tuple[int, int]:
     """``width`` x ``height``, shrunk to the screen's free area (a 1366x768 laptop keeps Send and the status bar)."""
     screens = QGuiApplication.screens()  # the primary screen first; none in some headless set-ups
-    if not screens:
-        return width, height
+    if not screens or QGuiApplication.platformName() in ("offscreen", "minimal"):
+        return width, height  # no real screen: screenshots keep the size they are made at
     free = screens[0].availableGeometry()
     return min(width, free.width()), min(height, free.height() - 32)  # the title bar is outside the geometry
 

@@ -200,6 +200,7 @@ def test_the_window_fits_a_small_laptop_screen(monkeypatch: pytest.MonkeyPatch) 
             return QRect(0, 0, 1366, 736)  # 1366x768 less a panel
 
     monkeypatch.setattr(QGuiApplication, "screens", lambda: [Laptop()])
+    monkeypatch.setattr(QGuiApplication, "platformName", lambda: "xcb")
     assert fitted_size(1520, 900) == (1366, 704)
     monkeypatch.setattr(QGuiApplication, "screens", list)
     assert fitted_size(1520, 900) == (1520, 900)
