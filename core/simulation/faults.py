@@ -364,7 +364,7 @@ def _count(n: int, noun: str) -> str:
 
 
 def _check_range(what: str, value: float, low: float, high: float, unit: str, *, low_included: bool = True) -> None:
-    number = isinstance(value, int | float) and not isinstance(value, bool) and not math.isnan(value)
+    number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     above = number and (value >= low if low_included else value > low)
     if not (above and value <= high):
         bounds = f"from {low:g}" if low_included else f"more than {low:g}"

@@ -282,10 +282,6 @@ class Simulation(StartStop):
         """Sleep ``seconds`` of scenario time (shorter when faster; a change of speed applies at once)."""
         await self._clock.sleep(seconds)
 
-    def is_down(self, name: str) -> bool:
-        """Whether consumer ``name`` was stopped with :meth:`stop_consumer` and not started again."""
-        return name in self._down
-
     def set_boost(self, publisher: str | None, factor: float) -> None:
         """Publisher ``publisher`` (None: every one) publishes ``factor`` times faster, at once; 1: normal again."""
         if publisher is not None and publisher not in self.publisher_names:

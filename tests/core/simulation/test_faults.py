@@ -305,6 +305,7 @@ async def test_unknown_names_are_refused_with_the_known_ones(faults: Faults) -> 
         (lambda f: f.delay("fridge/level", 1, 0), "a delay must be more than 0 to 60 seconds, got 0"),
         (lambda f: f.burst(None, factor=1), "a burst's factor must be more than 1 to 100 times the normal rate"),
         (lambda f: f.burst(None, seconds=float("nan")), "a burst must be more than 0 seconds, got nan"),
+        (lambda f: f.burst(None, seconds=float("inf")), "a burst must be more than 0 seconds, got inf"),
     ],
 )
 async def test_bad_values_are_refused_saying_what_is_allowed(faults: Faults, inject: object, message: str) -> None:
