@@ -71,6 +71,9 @@ class Broker(Commands, Snapshots, Mishaps):
     subscription is still accepted: its channel is listed once there is room);
     ``max_retained_bytes`` (256 MiB: the retained payloads in total) makes a retained
     publish past it raise ``RetainedLimitReached`` before anything is delivered.
+
+    Commands (``request``, ``reply``), snapshots (``channels``, ``stats``, ``tap`` ...) and what
+    scenarios do on purpose (``channel_faults``, ``reset``) live in the mixins it inherits.
     """
 
     def __init__(

@@ -279,7 +279,7 @@ class Faults:
             raise BrokerClosed("broker is closed; cannot restart it")
         running = self.simulation.running
         await self.simulation.stop()
-        report = self.broker.reset()
+        report = self.broker.reset()  # the seam for the durable store (its own issue): it restores what it kept here
         if running:
             self.simulation.start()
         words = _what_survived(report)
@@ -373,8 +373,8 @@ def _check_range(what: str, value: float, low: float, high: float, unit: str, *,
 
 
 def _what_survived(report: ResetReport) -> str:
-    """What a broker restart kept. Messages live in memory only, so nothing: the durable store (a separate
-    issue) plugs in here, and in ``restart_broker`` to restore what it kept before the simulation starts."""
+    """What a broker restart kept: nothing, since messages live in memory only (until the durable store's seam in
+    ``Faults.restart_broker`` restores some, and this says what)."""
     lost = [
         _count(report.queued, "queued message"),
         _count(report.retained, "retained message"),
