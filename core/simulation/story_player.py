@@ -91,33 +91,38 @@ class StoryPlayer:
 
     async def next(self) -> bool:
         """To the next step, running its actions; False (and nothing happens) at the last step."""
-        if self.index + 1 >= self.count:
-            return False
-        await self.go_to(self.index + 1)
-        return True
+        return await self._move_by(1)
 
     async def back(self) -> bool:
         """To the previous step, running its actions again (nothing is undone); False at the first step."""
-        if self.index == 0:
-            return False
-        await self.go_to(self.index - 1)
-        return True
+        return await self._move_by(-1)
 
     async def go_to(self, index: int) -> None:
         """To step ``index`` (0 to ``count - 1``), running its actions; ``IndexError`` outside the story."""
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < self.count:
             raise IndexError(f"story {self.story.title!r} has steps 0 to {self.count - 1}; there is no step {index!r}")
         async with self._moving:
-            self.index = index
-            self._notify()
-            step = self.step
-            for number, action in enumerate(step.actions, start=1):
-                where = _where(index, step, number, action)
-                try:
-                    await self._run(action, where)
-                except _FAILURES as exc:
-                    self._fail(where, exc)
-            self._notify()
+            await self._enter(index)
+
+    async def _move_by(self, steps: int) -> bool:
+        async with self._moving:  # counted from where the previous move ended: two clicks on Next go two steps
+            index = self.index + steps
+            if not 0 <= index < self.count:
+                return False
+            await self._enter(index)
+            return True
+
+    async def _enter(self, index: int) -> None:
+        self.index = index
+        self._notify()
+        step = self.step
+        for number, action in enumerate(step.actions, start=1):
+            where = _where(index, step, number, action)
+            try:
+                await self._run(action, where)
+            except _FAILURES as exc:
+                self._fail(where, exc)
+        self._notify()
 
     async def stop(self) -> None:
         """Cancel the commands still waiting for their replies."""

@@ -203,6 +203,12 @@ async def test_back_runs_the_previous_step_again_and_go_to_checks_the_index(
             await player.go_to(bad)  # type: ignore[arg-type]
 
 
+async def test_two_clicks_on_next_go_two_steps(player: StoryPlayer) -> None:
+    await player.start()
+    assert await asyncio.gather(player.next(), player.next()) == [True, True]
+    assert player.index == 2
+
+
 async def test_pause_and_resume_reach_a_hand_made_subscription_too(broker: Broker, sim: Simulation) -> None:
     broker.subscribe("fridge/#", name="kitchen-display")
     story = Story("Hand-made", (Step("Pause it", "", (A(K.PAUSE, "kitchen-display"), A(K.PAUSE, "nobody"))),))
