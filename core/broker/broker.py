@@ -278,6 +278,7 @@ class Broker(Commands, Snapshots, Mishaps):
             return self._caught(message, fault, retain)
         if self._blocking:
             await self._wait_for_room(state, len(message.payload), self.publish_timeout if timeout is None else timeout)
+            state = self._channel_for_publish(message.channel)  # forgotten (or the broker reset) meanwhile
         # The same steps as publish's inlined hot path (test_publish_paths holds them equal).
         queued = self._route(message, state)
         if fault is not None:

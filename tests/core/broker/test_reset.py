@@ -96,6 +96,7 @@ async def test_a_publisher_blocked_on_a_full_subscription_gets_its_room() -> Non
         broker.reset()
         assert (await asyncio.wait_for(blocked, 1)).queued == 1
         assert [(await full.get(1)).message.payload] == [b"second"]
+        assert [(c.name, c.messages) for c in broker.channels()] == [("a", 1)]  # counted in the fresh table
 
 
 async def test_a_consumer_may_still_settle_what_it_held_and_step_mode_stays() -> None:
