@@ -8,13 +8,14 @@ import time
 from collections.abc import Mapping
 from types import TracebackType
 
-from eventdeck.core.broker.channel_state import ChannelInfo, ChannelState, ChannelTable
+from eventdeck.core.broker.channel_faults import ChannelFaults, FaultAction, duplicate_of
+from eventdeck.core.broker.channel_state import ChannelState, ChannelTable
 from eventdeck.core.broker.channels import PatternTrie, is_pattern, matches, validate_channel, validate_pattern
+from eventdeck.core.broker.commands import Commands
 from eventdeck.core.broker.dead_letters import dead_letter_copy
 from eventdeck.core.broker.errors import (
     BrokerClosed,
     ChannelLimitReached,
-    NoResponderError,
     PayloadTooLarge,
     PublishTimeout,
     SubscriptionError,
@@ -29,9 +30,11 @@ from eventdeck.core.broker.message import (
     last_id,
     to_payload,
 )
-from eventdeck.core.broker.receipts import BrokerStats, Receipt
-from eventdeck.core.broker.requests import REPLY_PREFIX, PendingRequests, reply_address
+from eventdeck.core.broker.mishaps import Mishaps
+from eventdeck.core.broker.receipts import BrokerStats, Receipt, ResetReport
+from eventdeck.core.broker.requests import PendingRequests
 from eventdeck.core.broker.retained import RetainedMessages
+from eventdeck.core.broker.snapshots import Snapshots
 from eventdeck.core.broker.stepper import Stepper
 from eventdeck.core.broker.subscription import (
     MAX_PENDING_BYTES,
@@ -39,12 +42,12 @@ from eventdeck.core.broker.subscription import (
     Overflow,
     State,
     Subscription,
-    SubscriptionInfo,
     check_options,
 )
-from eventdeck.core.broker.tap import EventKind, EventLog, Tap
+from eventdeck.core.broker.tap import EventKind, EventLog
 
-__all__ = ["Broker", "BrokerStats", "Receipt"]  # the receipts live in their own module; importers keep this path
+# The receipts live in their own module; importers keep this path.
+__all__ = ["Broker", "BrokerStats", "Receipt", "ResetReport"]
 
 # Hot-path shortcuts (module globals are cheaper than attribute lookups per message).
 _time_ns = time.time_ns
@@ -53,7 +56,7 @@ _tuple_new = tuple.__new__
 _REPLY = Kind.REPLY
 
 
-class Broker:
+class Broker(Commands, Snapshots, Mishaps):
     """An in-process asyncio broker. Use as ``async with Broker() as broker:``.
 
     Everything runs on the caller's event loop; no method blocks. ``publish`` only
@@ -68,6 +71,9 @@ class Broker:
     subscription is still accepted: its channel is listed once there is room);
     ``max_retained_bytes`` (256 MiB: the retained payloads in total) makes a retained
     publish past it raise ``RetainedLimitReached`` before anything is delivered.
+
+    Commands (``request``, ``reply``), snapshots (``channels``, ``stats``, ``tap`` ...) and what
+    scenarios do on purpose (``channel_faults``, ``reset``) live in the mixins it inherits.
     """
 
     def __init__(
@@ -97,8 +103,12 @@ class Broker:
         self._trie: PatternTrie[Subscription] = PatternTrie()
         self._generation = 0
         self._blocking = 0  # subscriptions with overflow=BLOCK; only then does publish pre-check room
-        self._plain = True  # not closed, no 'block' subscriptions, no step mode: publish may take its fast path
+        self._plain = True  # not closed, no 'block' subscriptions, no step mode, no channel fault: the fast path
         self._stepper: Stepper | None = None
+        self._faulty = False  # a channel fault is active
+        self.channel_faults = ChannelFaults(self._arm_faults)
+        """Drop, duplicate or delay the next messages of a channel (see :mod:`.channel_faults`)."""
+        self._dropped_by_faults = 0
         self._retained = RetainedMessages(max_retained_bytes)
         self._log = EventLog()
         self._requests = PendingRequests(self._log)
@@ -129,11 +139,7 @@ class Broker:
         for sub in list(self._subs.values()):
             sub.unsubscribe()
         self._requests.close()
-
-    @property
-    def published(self) -> int:
-        """Messages published since the broker started (all channels)."""
-        return self._table.published_gone + sum(state.messages for state in self._channels.values())
+        self.channel_faults.forget_delayed()
 
     # -- publishing ----------------------------------------------------------
 
@@ -267,10 +273,16 @@ class Broker:
         if self._stepper is not None:
             await self._stepper.hold(message)
             state = self._channel_for_publish(message.channel)  # closed meanwhile, or the channel forgotten
+        fault = self.channel_faults.take(message.channel) if self._faulty else None
+        if fault is not None and fault.action is not FaultAction.DUPLICATE:
+            return self._caught(message, fault, retain)
         if self._blocking:
             await self._wait_for_room(state, len(message.payload), self.publish_timeout if timeout is None else timeout)
+            state = self._channel_for_publish(message.channel)  # forgotten (or the broker reset) meanwhile
         # The same steps as publish's inlined hot path (test_publish_paths holds them equal).
         queued = self._route(message, state)
+        if fault is not None:
+            self._route(duplicate_of(message), state)
         if retain:
             self._retain(message)
         return Receipt(message, queued)
@@ -305,11 +317,14 @@ class Broker:
         if self._stepper is not None and self._stepper is not stepper:
             self._stepper.release_all()
         self._stepper = stepper
-        self._plain = not self._blocking and not self._closed and stepper is None
+        self._update_plain()
         if stepper is None:  # time stands still for commands while the presenter steps
             self._requests.resume()
         else:
             self._requests.pause()
+
+    def _update_plain(self) -> None:
+        self._plain = not self._blocking and not self._closed and self._stepper is None and not self._faulty
 
     def drop(self, sub: Subscription, message: Message, reason: str) -> None:
         """Count and log a message ``sub``'s overflow policy threw away (called by ``Subscription.make_room``)."""
@@ -356,81 +371,24 @@ class Broker:
         """Move ``message`` to ``$dead/<channel>`` with the reason in its headers (used by nack)."""
         dead = dead_letter_copy(message, subscription, reason, attempts)
         self._log.record(EventKind.DEAD_LETTERED, message.channel, subscription, dead, reason)
+        self._route_now(dead, subscription)
+
+    def _route_now(self, message: Message, subscription: str = "") -> bool:
+        """Route ``message`` unless the broker closed; False if it was not (a channel it cannot create: logged).
+
+        For messages that must not fail their sender: a dead letter (a nack never fails), a delayed one.
+        """
         if self._closed:
-            return
-        state = self._channels.get(dead.channel)
+            return False
+        state = self._channels.get(message.channel)
         if state is None:
             try:
-                state = self._create_channel(dead.channel)
-            except ChannelLimitReached as exc:  # a nack must never fail: the dead letter is dropped, with the reason
-                self._log.record(EventKind.MESSAGE_DROPPED, dead.channel, subscription, dead, str(exc))
-                return
-        self._route(dead, state)
-
-    # -- commands --------------------------------------------------------
-
-    async def request(
-        self,
-        channel: str,
-        payload: PayloadLike = b"",
-        *,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the documented request API
-        headers: Mapping[str, str] | None = None,
-        content_type: str = JSON,
-        publisher: str = "",
-    ) -> Message:
-        """Send a command and wait for its reply.
-
-        Raises ``NoResponderError`` at once if no subscription matches ``channel`` and
-        ``RequestTimeout`` (with the elapsed time) if no reply comes within ``timeout``.
-        """
-        state = self._channel_for_publish(channel)
-        subs = state.subs if state.generation == self._generation else self._refresh(state)
-        if not subs:
-            self._log.record(EventKind.NO_RESPONDER, channel, detail="command sent to a channel nobody handles")
-            raise NoResponderError(channel)
-        sender = publisher or self.default_publisher
-        correlation_id, future = self._requests.open(channel, timeout)
-        try:
-            await self.publish(
-                channel,
-                payload,
-                kind=Kind.COMMAND,
-                headers=headers,
-                content_type=content_type,
-                publisher=sender,
-                correlation_id=correlation_id,
-                reply_to=REPLY_PREFIX + sender,
-            )
-            return await future
-        finally:
-            self._requests.forget(correlation_id)
-
-    def claim_reply(self, correlation_id: str) -> bool:
-        """True once while a command sent with ``request`` waits for a reply with ``correlation_id``:
-        gateways let the first reply of a client through and refuse any other (late, second, forged)."""
-        return self._requests.claim(correlation_id)
-
-    async def reply(
-        self,
-        command: Message,
-        payload: PayloadLike = b"",
-        *,
-        headers: Mapping[str, str] | None = None,
-        content_type: str = JSON,
-        publisher: str = "",
-    ) -> Receipt:
-        """Answer ``command``: publish a ``Kind.REPLY`` to its reply-to channel with its correlation id."""
-        reply_to, correlation_id = reply_address(command)
-        return await self.publish(
-            reply_to,
-            payload,
-            kind=Kind.REPLY,
-            headers=headers,
-            content_type=content_type,
-            publisher=publisher,
-            correlation_id=correlation_id,
-        )
+                state = self._create_channel(message.channel)
+            except ChannelLimitReached as exc:
+                self._log.record(EventKind.MESSAGE_DROPPED, message.channel, subscription, message, str(exc))
+                return False
+        self._route(message, state)
+        return True
 
     # -- subscribing -----------------------------------------------------
 
@@ -509,7 +467,7 @@ class Broker:
         self._generation += 1
         if sub.overflow is Overflow.BLOCK:
             self._blocking -= 1
-            self._plain = not self._blocking and not self._closed and self._stepper is None
+            self._update_plain()
         self._dropped_gone += sub.dropped
         self._delivered_gone += sub.delivered
         self._log.record(EventKind.SUBSCRIPTION_REMOVED, sub.pattern, sub.name)
@@ -543,48 +501,12 @@ class Broker:
         subs = state.subs if state.generation == self._generation else self._refresh(state)
         return bool(subs) or state.name in self._retained
 
+    def _subscribers_for_publish(self, channel: str) -> list[Subscription]:
+        """The subscriptions a message published to ``channel`` would reach (creating the channel)."""
+        state = self._channel_for_publish(channel)
+        return state.subs if state.generation == self._generation else self._refresh(state)
+
     def _refresh(self, state: ChannelState) -> list[Subscription]:
         state.subs = self._trie.match(state.name)
         state.generation = self._generation
         return state.subs
-
-    @property
-    def channel_count(self) -> int:
-        """How many channels the broker knows now."""
-        return len(self._channels)
-
-    def channels(self, after: str | None = None, limit: int | None = None) -> list[ChannelInfo]:
-        """Snapshots of the known channels with their counters, sorted by name.
-
-        All of them by default; or one page: at most ``limit`` channels whose names sort after
-        ``after``. A page costs O(limit) once the sorted names are cached (rebuilt after a
-        channel is created or forgotten).
-        """
-        infos = []
-        for state in self._table.page(after, limit):
-            if state.generation != self._generation:
-                self._refresh(state)
-            infos.append(state.info(state.name in self._retained))
-        return infos
-
-    def subscriptions(self) -> list[SubscriptionInfo]:
-        """A snapshot of every subscription with its counters, in creation order."""
-        return [sub.info() for sub in self._subs.values()]
-
-    def stats(self) -> BrokerStats:
-        subs = self._subs.values()
-        return BrokerStats(
-            time.time(),
-            self.published,
-            self._delivered_gone + sum(sub.delivered for sub in subs),
-            self._dropped_gone + sum(sub.dropped for sub in subs),
-            len(self._channels),
-            len(self._subs),
-            len(self._requests),
-        )
-
-    # -- the tap -----------------------------------------------------------
-
-    def tap(self, max_events: int = 100_000) -> Tap:
-        """Open a tap: ``tap.drain()`` returns what happened since the last drain (bounded by ``max_events``)."""
-        return Tap(self._log, max_events)

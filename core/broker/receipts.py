@@ -1,4 +1,4 @@
-"""What the broker hands back: a publish's receipt and broker-wide totals."""
+"""What the broker hands back: a publish's receipt, broker-wide totals and what a reset forgot."""
 
 from __future__ import annotations
 
@@ -28,3 +28,17 @@ class BrokerStats(NamedTuple):
     channels: int
     subscriptions: int
     pending_requests: int
+
+
+class ResetReport(NamedTuple):
+    """What ``Broker.reset`` forgot (everything lived in memory)."""
+
+    queued: int
+    """Messages that were waiting in subscriptions (queued or due for redelivery)."""
+    retained: int
+    requests: int
+    """Commands still waiting for a reply (failed with ``BrokerClosed``)."""
+    delayed: int
+    """Messages a delay fault was holding."""
+    subscriptions: int
+    """Durable subscriptions whose consumer was away (forgotten; attached ones are kept, emptied)."""

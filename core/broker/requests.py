@@ -114,15 +114,22 @@ class PendingRequests:
 
     def close(self) -> None:
         """Fail every request still waiting: the broker closed under it."""
+        self.fail_all("broker closed before the reply arrived")
+
+    def fail_all(self, reason: str) -> int:
+        """Fail every request still waiting with ``BrokerClosed(reason)``; how many there were."""
         for waiting in self._waiting.values():
             if waiting.timer is not None:
                 waiting.timer.cancel()
+        failed = 0
         for future in self._futures.values():
             if not future.done():
-                future.set_exception(BrokerClosed("broker closed before the reply arrived"))
+                future.set_exception(BrokerClosed(reason))
+                failed += 1
         self._futures.clear()
         self._waiting.clear()
         self._claimed.clear()
+        return failed
 
 
 def reply_address(command: Message) -> tuple[str, str]:

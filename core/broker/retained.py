@@ -16,6 +16,9 @@ class RetainedMessages:
         self.bytes = 0
         self._messages: dict[str, Message] = {}
 
+    def __len__(self) -> int:
+        return len(self._messages)
+
     def __contains__(self, channel: object) -> bool:
         return channel in self._messages
 
@@ -46,3 +49,7 @@ class RetainedMessages:
         if old is not None:
             self.bytes -= len(old.payload)
         return old
+
+    def clear(self) -> None:
+        self._messages.clear()
+        self.bytes = 0

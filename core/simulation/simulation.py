@@ -17,7 +17,13 @@ dead-lettered to ``$dead/<channel>``)::
         ...
         simulation.pause()   # the toolbar button
         simulation.resume()
+        simulation.set_speed(0.5)   # everything at half speed, at once
         await simulation.stop()
+
+Scenarios reach into it by name: a consumer's delay and failure rate (:meth:`Simulation.set_delay`,
+:meth:`Simulation.set_failure_rate`), a consumer that dies and comes back
+(:meth:`Simulation.stop_consumer`, :meth:`Simulation.start_consumer`), a publisher's burst
+(:meth:`Simulation.set_boost`); :mod:`.faults` builds its faults on these.
 
 A request that times out or finds no responder is logged and counted; nothing a
 publisher runs into stops the simulation, except the broker closing.
@@ -29,6 +35,8 @@ import asyncio
 import logging
 import random
 from collections import Counter
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from eventdeck.core.asyncapi.model import MessageSpec
@@ -41,16 +49,17 @@ from eventdeck.core.broker.errors import (
 )
 from eventdeck.core.broker.message import Message, PayloadLike
 from eventdeck.core.broker.subscription import State
+from eventdeck.core.simulation.clock import SimClock
 from eventdeck.core.simulation.generators import PayloadFactory
 from eventdeck.core.simulation.lifecycle import StartStop
-from eventdeck.core.simulation.settings import OperationSpec
+from eventdeck.core.simulation.settings import OperationSpec, ResponderSettings, SubscriberSettings
 from eventdeck.core.simulation.virtual import VirtualSubscriber
 from eventdeck.core.simulation.workspace import Workspace, load_demo
 
 if TYPE_CHECKING:
     from eventdeck.core.broker.broker import Broker
 
-__all__ = ["Simulation"]
+__all__ = ["MAX_SPEED", "MIN_SPEED", "Simulation", "UnknownName"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,12 +69,23 @@ JITTER = (0.6, 1.4)
 """Each interval between two messages is the nominal one times a random factor in this range."""
 FIRST_TICK = 0.5
 """Every publisher sends its first message within this many seconds of ``start()`` (sooner if faster)."""
+MIN_SPEED = 0.1
+MAX_SPEED = 5.0
+"""The range of :meth:`Simulation.set_speed`."""
+
+
+class UnknownName(EventDeckError, KeyError):  # noqa: N818 - reads as what it is
+    """No publisher, subscriber or responder of the simulation has this name; the message lists those that do."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])  # not KeyError's repr of it
 
 
 class Simulation(StartStop):
     """Simulated publishers, responders and subscribers for a workspace (the packaged demo by default).
 
-    ``speed`` multiplies every rate and divides every delay (tests run the demo fast);
+    ``speed`` multiplies every rate and divides every delay and command timeout (tests run
+    the demo fast; :meth:`set_speed` changes it while running, between 0.1 and 5);
     ``seed`` makes payloads, timing and failures repeatable. ``start()`` declares the
     workspace's channels, starts the responders and subscribers (:attr:`responders`,
     :attr:`subscribers`) and one named task per publisher; ``pause()`` and ``resume()``
@@ -87,8 +107,10 @@ class Simulation(StartStop):
             raise ValueError(f"speed must be more than 0, got {speed!r}")
         self.broker = broker
         self.workspace = workspace if workspace is not None else load_demo()
-        self.speed = float(speed)
+        self._clock = SimClock(float(speed))
         self.seed = seed
+        self.on_speed: list[Callable[[float], None]] = []
+        """Called with the new factor after :meth:`set_speed`."""
         self.published: Counter[str] = Counter()
         """Messages (events and commands) published, per channel."""
         self.requests = 0
@@ -105,6 +127,17 @@ class Simulation(StartStop):
         self._resumed = asyncio.Event()
         self._resumed.set()
         self._running = False
+        self._consumer_settings: dict[str, ResponderSettings | SubscriberSettings] = {
+            settings.name: settings
+            for op in self.workspace.operations
+            for settings in (op.responder, op.subscriber)
+            if settings is not None
+        }
+        self._delays: dict[str, float] = {}  # scenario seconds, instead of the workspace's
+        self._failure_rates: dict[str, float] = {}
+        self._down: set[str] = set()  # consumers stopped on purpose: they stay down across start()
+        self._boosts: dict[str | None, float] = {}  # publisher (None: all) -> rate factor
+        self._samples: dict[str, PayloadFactory] = {}
 
     def __repr__(self) -> str:
         state = "paused" if self.paused else "running" if self._running else "stopped"
@@ -122,6 +155,35 @@ class Simulation(StartStop):
     @property
     def paused(self) -> bool:
         return not self._resumed.is_set()
+
+    @property
+    def speed(self) -> float:
+        """How many times faster than the workspace says everything runs."""
+        return self._clock.speed
+
+    def set_speed(self, factor: float) -> None:
+        """Run at ``factor`` times the workspace's rates and delays (0.1 to 5), from now on.
+
+        Publishers waiting for their next message finish what is left of the wait at the new pace;
+        consumers take the new delay from their next message; commands sent from now on get the new
+        timeout. ``ValueError`` outside the range (pausing is :meth:`pause`).
+        """
+        if isinstance(factor, bool) or not isinstance(factor, int | float) or not MIN_SPEED <= factor <= MAX_SPEED:
+            raise ValueError(
+                f"speed must be a number from {MIN_SPEED:g} to {MAX_SPEED:g} (times the workspace's pace), "
+                f"got {factor!r}; to stop the publishers, pause instead"
+            )
+        self._clock.speed = float(factor)
+        for consumer in self.responders + self.subscribers:
+            consumer.delay = self.delay_of(consumer.name) / self.speed
+        for callback in list(self.on_speed):
+            callback(self.speed)
+
+    def clear_counters(self) -> None:
+        """Zero what the simulation counted (published, requests, replies, failures)."""
+        self.published.clear()
+        self.requests = self.replies = self.request_failures = 0
+        self.last_reply = None
 
     def pause(self) -> None:
         """Stop the simulated publishers (messages already queued stay queued)."""
@@ -146,6 +208,105 @@ class Simulation(StartStop):
     @property
     def subscriber_names(self) -> list[str]:
         return [op.subscriber.name for op in self.workspace.subscribers if op.subscriber is not None]
+
+    # -- consumers and publishers by name -------------------------------------
+
+    def check_consumer(self, name: str) -> str:
+        """``name`` if it is one of the workspace's subscribers or responders; ``UnknownName`` listing them if not."""
+        if name not in self._consumer_settings:
+            known = ", ".join(self._consumer_settings) or "none (the workspace simulates no consumer)"
+            raise UnknownName(f"no subscriber or responder named {name!r}; the simulation has: {known}")
+        return name
+
+    def consumer(self, name: str) -> VirtualSubscriber | None:
+        """The running consumer called ``name`` (None while the simulation is stopped)."""
+        self.check_consumer(name)
+        return next((c for c in self.responders + self.subscribers if c.name == name), None)
+
+    def consumer_settings(self, name: str) -> ResponderSettings | SubscriberSettings:
+        """What the workspace says of consumer ``name`` (``UnknownName`` if it has no such consumer)."""
+        return self._consumer_settings[self.check_consumer(name)]
+
+    def delay_of(self, name: str) -> float:
+        """The processing delay of consumer ``name`` in scenario seconds (its workspace value unless changed)."""
+        return self._delays.get(name, self.consumer_settings(name).delay)
+
+    def failure_rate_of(self, name: str) -> float:
+        """The failure rate of consumer ``name`` (its workspace value unless changed)."""
+        return self._failure_rates.get(name, self.consumer_settings(name).failure_rate)
+
+    def set_delay(self, name: str, seconds: float | None) -> None:
+        """Consumer ``name`` takes ``seconds`` (scenario time) per message from its next one; None: the workspace's."""
+        self.check_consumer(name)
+        if seconds is None:
+            self._delays.pop(name, None)
+        else:
+            self._delays[name] = seconds
+        consumer = self.consumer(name)
+        if consumer is not None:
+            consumer.delay = self.delay_of(name) / self.speed
+
+    def set_failure_rate(self, name: str, rate: float | None) -> None:
+        """Consumer ``name`` fails ``rate`` (0..1) of its messages from now on; None: the workspace's."""
+        self.check_consumer(name)
+        if rate is None:
+            self._failure_rates.pop(name, None)
+        else:
+            self._failure_rates[name] = rate
+        consumer = self.consumer(name)
+        if consumer is not None:
+            consumer.failure_rate = self.failure_rate_of(name)
+
+    def stop_consumer(self, name: str) -> int:
+        """Consumer ``name`` dies (see :meth:`VirtualSubscriber.kill`) and stays down, even across ``start()``.
+
+        Returns how many messages that lost (none for a durable subscription: it keeps queueing).
+        """
+        self._down.add(self.check_consumer(name))
+        consumer = self.consumer(name)
+        return 0 if consumer is None else consumer.kill()
+
+    def start_consumer(self, name: str) -> None:
+        """Consumer ``name`` comes back (a durable one takes its backlog) if the simulation is running."""
+        self._down.discard(self.check_consumer(name))
+        consumer = self.consumer(name)
+        if consumer is not None:
+            consumer.start()
+
+    def is_durable(self, name: str) -> bool:
+        """Whether consumer ``name``'s subscription is durable (keeps queueing while it is away)."""
+        settings = self.consumer_settings(name)
+        return isinstance(settings, SubscriberSettings) and settings.durable
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds`` of scenario time (shorter when faster; a change of speed applies at once)."""
+        await self._clock.sleep(seconds)
+
+    def set_boost(self, publisher: str | None, factor: float) -> None:
+        """Publisher ``publisher`` (None: every one) publishes ``factor`` times faster, at once; 1: normal again."""
+        if publisher is not None and publisher not in self.publisher_names:
+            known = ", ".join(dict.fromkeys(self.publisher_names)) or "none (the workspace simulates no publisher)"
+            raise UnknownName(f"no publisher named {publisher!r}; the simulation has: {known}")
+        if factor == 1:
+            self._boosts.pop(publisher, None)
+        else:
+            self._boosts[publisher] = factor
+        self._clock.changed()
+
+    def _boost_of(self, publisher: str) -> float:
+        return self._boosts.get(publisher, 1.0) * self._boosts.get(None, 1.0)
+
+    def sample_payload(self, address: str) -> Any:
+        """A payload as the simulation makes them for ``address`` (``{}`` if the workspace has no message there)."""
+        factory = self._samples.get(address)
+        if factory is None:
+            channel = self.workspace.channel_at(address)
+            if channel is None or not channel.messages:
+                return {}
+            message = channel.messages[0]
+            factory = PayloadFactory(message, self.workspace.generators(message), self._random(f"sample:{address}"))
+            self._samples[address] = factory
+        return factory.make()
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -178,6 +339,9 @@ class Simulation(StartStop):
             self.responders.clear()
             self.subscribers.clear()
             raise
+        for consumer in self.responders + self.subscribers:
+            if consumer.name in self._down:
+                consumer.kill()
         for op in self.workspace.publishers:
             assert op.publisher is not None
             name = f"simulation:{op.publisher.name}:{op.key}"
@@ -208,8 +372,8 @@ class Simulation(StartStop):
             self.broker,
             op.channel.pattern,
             name=settings.name,
-            delay=settings.delay / self.speed,
-            failure_rate=settings.failure_rate,
+            delay=self.delay_of(settings.name) / self.speed,
+            failure_rate=self.failure_rate_of(settings.name),
             reply=answer,
             max_attempts=1 if settings.failure_rate else 5,  # a failed command is not retried: it times out
             seed=self._random(f"{op.key}:failures").randrange(2**32),
@@ -224,8 +388,8 @@ class Simulation(StartStop):
             self.broker,
             settings.pattern,
             name=settings.name,
-            delay=settings.delay / self.speed,
-            failure_rate=settings.failure_rate,
+            delay=self.delay_of(settings.name) / self.speed,
+            failure_rate=self.failure_rate_of(settings.name),
             durable=settings.durable,
             max_attempts=settings.max_attempts,
             seed=self._random(f"{op.key}:failures").randrange(2**32),
@@ -265,8 +429,9 @@ class Simulation(StartStop):
         factories = [PayloadFactory(message, self.workspace.generators(message), rng) for message in op.messages] or [
             PayloadFactory(MessageSpec(name=op.key), {}, rng)
         ]
-        interval = 1.0 / (settings.rate * self.speed)
-        await asyncio.sleep(rng.uniform(0, min(interval, FIRST_TICK)))
+        interval = 1.0 / settings.rate  # scenario seconds: the clock applies the speed and any burst
+        boost = partial(self._boost_of, settings.name)
+        await self._clock.sleep(rng.uniform(0, min(interval, FIRST_TICK * self.speed)), boost)
         while True:
             if not self._resumed.is_set():
                 await self._resumed.wait()
@@ -284,7 +449,7 @@ class Simulation(StartStop):
                 return
             except Exception:
                 logger.exception("simulated publisher %r could not publish to %r", settings.name, address)
-            await asyncio.sleep(interval * rng.uniform(*JITTER))
+            await self._clock.sleep(interval * rng.uniform(*JITTER), boost)
 
     def _send_command(self, op: OperationSpec, address: str, payload: Any) -> None:
         if len(self._requests) >= MAX_IN_FLIGHT:

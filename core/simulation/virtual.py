@@ -158,6 +158,21 @@ class VirtualSubscriber(StartStop):
             logger.error("virtual subscriber %r had stopped with an error", self.name, exc_info=task.exception())
         self._subscription.close()
 
+    def kill(self) -> int:
+        """Die like a process: the consuming task is cancelled (not waited for) and the subscription closed.
+
+        Returns how many messages that lost. A durable subscription loses none: it stays "away" and
+        keeps queueing, and the deliveries being worked on go back to the front of its queue. Any
+        other is removed with its queue and those deliveries. ``start()`` brings the consumer back.
+        """
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+        sub = self._subscription
+        lost = 0 if sub.durable or sub.state in _GONE else sub.pending + len(sub.unacked)
+        sub.close()
+        return lost
+
     # -- consuming -----------------------------------------------------------
 
     async def _run(self) -> None:

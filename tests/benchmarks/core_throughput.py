@@ -14,6 +14,11 @@ to the event loop every ``BATCH`` messages, so consumers drain in batches.
 ``async def`` call that builds a ``Message`` with id and timestamp and returns a
 ``Receipt``; no routing, no consumer, no tap), as a ceiling for the broker's ratios.
 
+``faults_idle`` repeats the one-to-one run next to the demo's ``Simulation`` (not started), with
+and without its ``Faults`` attached and a channel fault injected and cleared first (no fault
+active: it must cost nothing), interleaved. ``reset_ms_100k_backlog`` times ``Broker.reset()``
+with 100,000 messages queued.
+
 This is a script, not a pytest test: nothing here is named ``test_*``.
 """
 
@@ -30,6 +35,8 @@ from collections.abc import Awaitable, Callable
 
 from eventdeck.core import JSON, Broker, Kind, Message, Receipt
 from eventdeck.core.broker.message import EMPTY_HEADERS
+from eventdeck.core.simulation.faults import Faults
+from eventdeck.core.simulation.simulation import Simulation
 
 REPEATS = 3
 BATCH = 256
@@ -41,6 +48,7 @@ REQUESTS = 60_000
 REQUESTERS = 48
 MEMORY_MESSAGES = 1_000_000
 STUCK_MESSAGES = 200  # 1 MiB each, to a subscriber that never reads (issue 11, item 4)
+RESET_BACKLOG = 100_000
 PAYLOAD = b"x" * 100
 CHANNEL = "bench/sensor/temp"
 
@@ -149,8 +157,15 @@ async def _drain_tap_forever(broker: Broker) -> None:
             tap.drain()
 
 
-async def _broker_run(messages: int, fanout: int, with_tap: bool, batched: bool = True) -> float:
+async def _broker_run(
+    messages: int, fanout: int, with_tap: bool, batched: bool = True, *, scenario: bool = False, faults: bool = False
+) -> float:
     async with Broker() as broker:
+        simulation = Simulation(broker) if scenario else None  # alive through the run, as in the app
+        if simulation is not None and faults:  # one fault injected and cleared: none active now
+            broker.declare_channel(CHANNEL)
+            injected = Faults(simulation)
+            injected.clear(injected.drop(CHANNEL, 1).ident)
         consumers = [asyncio.create_task(_consume(broker, f"c{i}", messages, batched)) for i in range(fanout)]
         tapper = asyncio.create_task(_drain_tap_forever(broker)) if with_tap else None
         await asyncio.sleep(0)
@@ -238,6 +253,17 @@ async def _stuck_subscriber_run(messages: int) -> float:
         return (_rss_bytes() - before) / 1e6
 
 
+async def _reset_run(backlog: int) -> float:
+    """Milliseconds ``Broker.reset()`` takes with ``backlog`` messages queued (and one retained)."""
+    async with Broker() as broker:
+        broker.subscribe(CHANNEL, name="stuck", max_pending=backlog)
+        await _publish_batched(broker.publish, backlog)
+        await broker.publish(CHANNEL, PAYLOAD, retain=True)
+        started = time.perf_counter()
+        broker.reset()
+        return (time.perf_counter() - started) * 1000
+
+
 async def _best_pair(
     first: Callable[[], Awaitable[float]], second: Callable[[], Awaitable[float]]
 ) -> tuple[float, float]:
@@ -259,6 +285,10 @@ async def _main() -> dict[str, object]:
         lambda: _ref_run(MESSAGES, 1), lambda: _broker_run(MESSAGES, 1, with_tap=True)
     )
     api_floor = max([await _api_floor_run(MESSAGES) for _ in range(REPEATS)])
+    no_faults, faults_idle = await _best_pair(
+        lambda: _broker_run(MESSAGES, 1, with_tap=True, scenario=True),
+        lambda: _broker_run(MESSAGES, 1, with_tap=True, scenario=True, faults=True),
+    )
     ref_fanout, fanout = await _best_pair(
         lambda: _ref_run(FANOUT_MESSAGES, FANOUT), lambda: _broker_run(FANOUT_MESSAGES, FANOUT, with_tap=False)
     )
@@ -269,6 +299,7 @@ async def _main() -> dict[str, object]:
     one_to_one_iter = max([await _broker_run(MESSAGES, 1, with_tap=True, batched=False) for _ in range(REPEATS)])
     fanout_iter = max([await _broker_run(FANOUT_MESSAGES, FANOUT, with_tap=False, batched=False) for _ in range(2)])
     round_trips = max([await _request_reply_run(REQUESTS, REQUESTERS) for _ in range(REPEATS)])
+    reset_ms = max([await _reset_run(RESET_BACKLOG) for _ in range(REPEATS)])
     ratios = {
         "one_to_one_ratio": one_to_one / ref_rate,
         "fanout_ratio": fanout / ref_fanout,
@@ -283,6 +314,11 @@ async def _main() -> dict[str, object]:
         "reference_fanout_deliveries_per_s": round(ref_fanout),
         "one_to_one_with_tap_msgs_per_s": round(one_to_one),
         "one_to_one_ratio": round(ratios["one_to_one_ratio"], 3),
+        "faults_idle": {
+            "one_to_one_msgs_per_s": round(faults_idle),
+            "without_faults_msgs_per_s": round(no_faults),
+            "ratio_to_without": round(faults_idle / no_faults, 3),
+        },
         "api_floor_msgs_per_s": round(api_floor),
         "api_floor_ratio": round(api_floor / ref_rate, 3),
         "fanout10_deliveries_per_s": round(fanout),
@@ -301,6 +337,7 @@ async def _main() -> dict[str, object]:
         "request_reply_ratio_to_reference": round(ratios["request_reply_ratio_to_reference"], 3),
         "memory_growth_mb_1m_unrouted": round(memory_mb, 2),
         "stuck_subscriber_growth_mb_200x1MiB": round(stuck_mb, 1),
+        "reset_ms_100k_backlog": round(reset_ms, 2),
         "goals_met": {
             "one_to_one_ratio>=0.30": ratios["one_to_one_ratio"] >= GOALS["one_to_one_ratio"],
             "fanout_ratio>=0.25": ratios["fanout_ratio"] >= GOALS["fanout_ratio"],

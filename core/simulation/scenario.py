@@ -1,0 +1,136 @@
+"""A scenario: a workspace's simulation, its faults and its story, started, stopped and reset as one.
+
+::
+
+    async with Scenario(broker, load_workspace("scenarios/lossy.yaml"), seed=7) as scenario:
+        scenario.faults.crash("welcome-mailer")
+        await scenario.player.next()          # None when the document has no story
+        seconds = await scenario.reset()      # back to the start: empty broker, counters zero, step 0
+
+The story is the document's ``x-eventdeck-story`` (``workspace.story``) unless ``story=`` is given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+from eventdeck.core.simulation.faults import Faults
+from eventdeck.core.simulation.lifecycle import StartStop
+from eventdeck.core.simulation.simulation import Simulation
+from eventdeck.core.simulation.story import Story
+from eventdeck.core.simulation.story_player import StoryPlayer
+from eventdeck.core.simulation.workspace import Workspace
+
+if TYPE_CHECKING:
+    from eventdeck.core.broker.broker import Broker
+
+__all__ = ["Scenario"]
+
+
+class Scenario(StartStop):
+    """``simulation`` + ``faults`` + ``player`` (a :class:`StoryPlayer`, None without a story) for ``workspace``.
+
+    ``start()`` starts the simulation and, in a task, the story at step 0 (``async with`` waits for
+    its actions); ``await stop()`` clears the faults and stops the story's commands and the
+    simulation; ``await reset()`` returns to the start. ``speed`` (0.1 to 5) is the pace at the start.
+    """
+
+    def __init__(
+        self,
+        broker: Broker,
+        workspace: Workspace,
+        *,
+        story: Story | None = None,
+        seed: int | None = None,
+        speed: float = 1.0,
+    ) -> None:
+        self.broker = broker
+        self.workspace = workspace
+        self.simulation = Simulation(broker, workspace, seed=seed)
+        self.simulation.set_speed(speed)  # the same range as the toolbar's
+        self.faults = Faults(self.simulation)
+        story = story if story is not None else getattr(workspace, "story", None)
+        self.player = StoryPlayer(self.simulation, self.faults, story) if story is not None else None
+        self._start_speed = speed
+        self._opening: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"<Scenario {self.title!r} {self.simulation!r}>"
+
+    @property
+    def title(self) -> str:
+        """The document's title."""
+        return self.workspace.title
+
+    # -- pace --------------------------------------------------------------------
+
+    @property
+    def speed(self) -> float:
+        return self.simulation.speed
+
+    def set_speed(self, factor: float) -> None:
+        """Everything at ``factor`` times the workspace's pace (0.1 to 5; ``ValueError`` outside)."""
+        self.simulation.set_speed(factor)
+
+    @property
+    def paused(self) -> bool:
+        return self.simulation.paused
+
+    def pause(self) -> None:
+        """Stop the publishers (consumers go on draining their queues)."""
+        self.simulation.pause()
+
+    def resume(self) -> None:
+        self.simulation.resume()
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the simulation, and the story at step 0 (its actions run in a task); nothing if running."""
+        if self.simulation.running:
+            return
+        self.simulation.start()
+        if self.player is not None:
+            self._opening = asyncio.get_running_loop().create_task(self.player.start(), name="scenario:story")
+
+    async def __aenter__(self) -> Self:
+        self.start()
+        if self._opening is not None:
+            await self._opening
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def stop(self) -> None:
+        """Clear every fault, and stop the story's commands and the simulation."""
+        opening, self._opening = self._opening, None
+        if opening is not None and not opening.done():
+            opening.cancel()
+        if opening is not None:
+            await asyncio.gather(opening, return_exceptions=True)
+        self.faults.clear_all()  # first: a burst's timer is cancelled, and ends while the simulation stops
+        if self.player is not None:
+            await self.player.stop()
+        await self.simulation.stop()
+
+    async def reset(self) -> float:
+        """Back to the start and return the seconds it took: stop, clear the faults, ``Broker.reset()`` (an empty
+        broker, counters zero), the pace and publishers as at the start, the simulation started again and the
+        story at step 0 with its actions run."""
+        started = time.perf_counter()
+        await self.stop()
+        self.broker.reset()
+        self.simulation.clear_counters()
+        self.simulation.set_speed(self._start_speed)
+        self.simulation.resume()
+        self.simulation.start()
+        if self.player is not None:
+            self.player.errors.clear()
+            await self.player.restart()
+        return time.perf_counter() - started
