@@ -442,7 +442,11 @@ class Simulation(StartStop):
                     self._send_command(op, address, payload)
                 else:
                     await self.broker.publish(
-                        address, payload, publisher=settings.name, content_type=factory.message.content_type
+                        address,
+                        payload,
+                        publisher=settings.name,
+                        content_type=factory.message.content_type,
+                        retain=settings.retain,
                     )
                     self.published[address] += 1
             except BrokerClosed:

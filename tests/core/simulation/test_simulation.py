@@ -9,6 +9,7 @@ import re
 import pytest
 
 from eventdeck.core import Broker, Kind, Message, State, SubscriptionError
+from eventdeck.core.simulation.catalogue import load_scenario
 from eventdeck.core.simulation.simulation import Simulation
 from eventdeck.core.simulation.workspace import parse_workspace
 from tests.core.simulation.waiting import other_tasks, stop_cleanly, wait_for
@@ -273,3 +274,11 @@ async def test_command_timeout_is_logged_not_fatal(broker: Broker, caplog: pytes
 def test_bad_speed() -> None:
     with pytest.raises(ValueError, match="speed"):
         Simulation(Broker(), speed=0)
+
+
+async def test_a_retaining_publisher_leaves_its_last_value_for_newcomers(broker: Broker) -> None:
+    fleet = load_scenario("iot-fleet")
+    retaining = [op.channel.address for op in fleet.publishers if op.publisher and op.publisher.retain]
+    assert retaining
+    async with Simulation(broker, fleet, speed=SPEED, seed=5):
+        await wait_for(lambda: all(broker.retained(address) is not None for address in retaining if address))
