@@ -72,7 +72,9 @@ def prepare_venv(venv: Path) -> Path:
 def run_pyinstaller(python: Path) -> None:
     command = [str(python), "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN"]
     command += ["--distpath", str(DIST), "--workpath", str(ROOT / "build" / "pyinstaller")]
-    run([*command, str(PACKAGING / "eventdeck.spec")], "PyInstaller")
+    # Not from the checkout's root: its eventdeck.egg-info (left by pip) would be the metadata collected.
+    (ROOT / "build").mkdir(exist_ok=True)
+    run([*command, str(PACKAGING / "eventdeck.spec")], "PyInstaller", cwd=ROOT / "build")
 
 
 def strip_python_debug_info(bundle: Path) -> None:
@@ -108,10 +110,10 @@ def make_tarball(bundle: Path, path: Path) -> Path:
     return path
 
 
-def run(command: list[str], step: str) -> None:
+def run(command: list[str], step: str, cwd: Path | None = None) -> None:
     print(f"build-bundle: {step}", flush=True)
     try:
-        result = subprocess.run(command, check=False)
+        result = subprocess.run(command, cwd=cwd, check=False)
     except OSError as exc:
         raise BuildError(f"{step}: cannot run {command[0]}: {exc}") from None
     if result.returncode != 0:
