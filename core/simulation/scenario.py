@@ -12,10 +12,8 @@ The story is the document's ``x-eventdeck-story`` (``workspace.story``) unless `
 
 from __future__ import annotations
 
-import asyncio
 import time
-from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 from eventdeck.core.simulation.faults import Faults
 from eventdeck.core.simulation.lifecycle import StartStop
@@ -33,9 +31,10 @@ __all__ = ["Scenario"]
 class Scenario(StartStop):
     """``simulation`` + ``faults`` + ``player`` (a :class:`StoryPlayer`, None without a story) for ``workspace``.
 
-    ``start()`` starts the simulation and, in a task, the story at step 0 (``async with`` waits for
-    its actions); ``await stop()`` clears the faults and stops the story's commands and the
-    simulation; ``await reset()`` returns to the start. ``speed`` (0.1 to 5) is the pace at the start.
+    ``start()`` starts the simulation; the story waits for its first Next (``player.next()``), so the
+    scenario is alive before anyone tells it. ``await stop()`` clears the faults and stops the story's
+    commands and the simulation; ``await reset()`` returns to the start. ``speed`` (0.1 to 5) is the
+    pace at the start.
     """
 
     def __init__(
@@ -55,7 +54,6 @@ class Scenario(StartStop):
         story = story if story is not None else getattr(workspace, "story", None)
         self.player = StoryPlayer(self.simulation, self.faults, story) if story is not None else None
         self._start_speed = speed
-        self._opening: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"<Scenario {self.title!r} {self.simulation!r}>"
@@ -89,31 +87,11 @@ class Scenario(StartStop):
     # -- lifecycle ---------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the simulation, and the story at step 0 (its actions run in a task); nothing if running."""
-        if self.simulation.running:
-            return
+        """Start the simulation (nothing if running); the story waits for its first Next."""
         self.simulation.start()
-        if self.player is not None:
-            self._opening = asyncio.get_running_loop().create_task(self.player.start(), name="scenario:story")
-
-    async def __aenter__(self) -> Self:
-        self.start()
-        if self._opening is not None:
-            await self._opening
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
 
     async def stop(self) -> None:
         """Clear every fault, and stop the story's commands and the simulation."""
-        opening, self._opening = self._opening, None
-        if opening is not None and not opening.done():
-            opening.cancel()
-        if opening is not None:
-            await asyncio.gather(opening, return_exceptions=True)
         self.faults.clear_all()  # first: a burst's timer is cancelled, and ends while the simulation stops
         if self.player is not None:
             await self.player.stop()
@@ -122,7 +100,7 @@ class Scenario(StartStop):
     async def reset(self) -> float:
         """Back to the start and return the seconds it took: stop, clear the faults, ``Broker.reset()`` (an empty
         broker, counters zero), the pace and publishers as at the start, the simulation started again and the
-        story at step 0 with its actions run."""
+        story at step 0 with its actions run (or, if it had not begun, still waiting for its first Next)."""
         started = time.perf_counter()
         await self.stop()
         self.broker.reset()
@@ -132,5 +110,8 @@ class Scenario(StartStop):
         self.simulation.start()
         if self.player is not None:
             self.player.errors.clear()
-            await self.player.restart()
+            if self.player.started:
+                await self.player.restart()
+            else:
+                self.player.rewind()
         return time.perf_counter() - started

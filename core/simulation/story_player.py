@@ -1,9 +1,11 @@
 """The story player: walks a room through a :class:`~eventdeck.core.simulation.story.Story`, step by step.
 
-The player stands at a step (``index``, from 0); reaching a step runs its actions, in order::
+The player stands before the story (``index`` -1: the scenario runs on its own, so the window is
+alive the second it opens) until it is started; then at a step (``index``, from 0), and reaching a
+step runs its actions, in order::
 
     player = StoryPlayer(simulation, faults, story)
-    await player.start()      # step 0, its actions run
+    await player.start()      # step 0, its actions run (Next from before the story does the same)
     await player.next()       # step 1 (False at the last step: nothing happens)
     await player.back()       # step 0 again: its actions run again
     player.step.caption, player.highlights, player.errors
@@ -52,8 +54,8 @@ class StoryPlayer:
         self.simulation = simulation
         self.faults = faults
         self.story = story
-        self.index = 0
-        """The step the player stands at (0 is the first)."""
+        self.index = -1
+        """The step the player stands at (0 is the first; -1 before the story is started)."""
         self.errors: list[str] = []
         """Actions that failed, oldest first, each with its step, the action and the reason (cleared by the caller)."""
         self.on_change: list[Callable[[], None]] = []
@@ -70,14 +72,19 @@ class StoryPlayer:
         return len(self.story.steps)
 
     @property
-    def step(self) -> Step:
-        """The step the player stands at."""
-        return self.story.steps[self.index]
+    def started(self) -> bool:
+        """Whether the story has begun (Next, ``start()`` or ``go_to``)."""
+        return self.index >= 0
+
+    @property
+    def step(self) -> Step | None:
+        """The step the player stands at; None before the story is started."""
+        return self.story.steps[self.index] if self.started else None
 
     @property
     def highlights(self) -> tuple[str, ...]:
         """The channels and subscribers or publishers the current step draws attention to."""
-        return self.step.highlights
+        return self.story.steps[self.index].highlights if self.started else ()
 
     # -- moving ----------------------------------------------------------------
 
@@ -88,6 +95,11 @@ class StoryPlayer:
     async def restart(self) -> None:
         """Back to step 0, its actions run again (what later steps did is not undone: Reset does that)."""
         await self.go_to(0)
+
+    def rewind(self) -> None:
+        """Before the story again, running nothing (the scenario's Reset, when the story had not begun)."""
+        self.index = -1
+        self._notify()
 
     async def next(self) -> bool:
         """To the next step, running its actions; False (and nothing happens) at the last step."""
@@ -115,7 +127,7 @@ class StoryPlayer:
     async def _enter(self, index: int) -> None:
         self.index = index
         self._notify()
-        step = self.step
+        step = self.story.steps[index]
         for number, action in enumerate(step.actions, start=1):
             where = _where(index, step, number, action)
             try:

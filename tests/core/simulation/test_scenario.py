@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import replace
 
 import pytest
 
@@ -11,7 +11,7 @@ from eventdeck.core import Broker, State
 from eventdeck.core.simulation.scenario import Scenario
 from eventdeck.core.simulation.story import Action, ActionKind, Step, Story
 from eventdeck.core.simulation.virtual import VirtualSubscriber
-from eventdeck.core.simulation.workspace import Workspace, load_demo
+from eventdeck.core.simulation.workspace import load_demo
 from tests.core.simulation.waiting import other_tasks, stop_cleanly, wait_for
 
 DECLARED = {"user/signedup", "user/followed", "fridge/level", "groceries/order"}
@@ -22,13 +22,6 @@ STORY = Story(
         Step("Crash", "The mailer crashes.", (Action(ActionKind.CRASH, "welcome-mailer"),)),
     ),
 )
-
-
-@dataclass(frozen=True)
-class StoryWorkspace(Workspace):
-    """A workspace whose document has a story (what ``x-eventdeck-story`` gives)."""
-
-    story: Story | None = None
 
 
 async def test_reset_returns_to_a_zeroed_broker_quickly(broker: Broker) -> None:
@@ -60,13 +53,18 @@ async def test_reset_returns_to_a_zeroed_broker_quickly(broker: Broker) -> None:
     await display.stop()
 
 
-async def test_the_story_starts_at_step_0_and_reset_takes_it_back_there(broker: Broker) -> None:
+async def test_the_story_waits_for_its_first_next_and_reset_takes_it_back_to_step_0(broker: Broker) -> None:
     watcher = broker.subscribe("user/signedup", name="watcher")
-    scenario = Scenario(broker, load_demo(), story=STORY, seed=42, speed=5)
+    scenario = Scenario(broker, replace(load_demo(), story=None), story=STORY, seed=42, speed=5)
     assert scenario.player is not None
     async with scenario:
+        assert (scenario.player.index, scenario.player.step, scenario.player.highlights) == (-1, None, ())
+        await scenario.reset()  # before the story: it still waits
+        assert scenario.player.index == -1
+        await scenario.player.next()  # the first Next begins it
         assert scenario.player.index == 0
-        assert (await watcher.get(1)).message.json() == {"n": 0}  # step 0's action ran on the way in
+        story_messages = [(await watcher.get(1)).message for _ in range(watcher.pending)]
+        assert {"n": 0} in [m.json() for m in story_messages if m.publisher == "story"]  # step 0's action ran
         await scenario.player.next()
         assert scenario.faults.active
         await scenario.reset()
@@ -78,7 +76,9 @@ async def test_the_story_starts_at_step_0_and_reset_takes_it_back_there(broker: 
 
 async def test_the_story_comes_from_the_workspace_unless_given(broker: Broker) -> None:
     demo = load_demo()
-    with_story = StoryWorkspace(demo.document, demo.operations, demo.message_generators, STORY)
+    assert demo.story is not None
+    assert Scenario(broker, demo).player is not None  # the household tells one
+    with_story = replace(demo, story=STORY)
     from_document = Scenario(broker, with_story)
     assert from_document.player is not None
     assert from_document.player.story is STORY
@@ -87,7 +87,7 @@ async def test_the_story_comes_from_the_workspace_unless_given(broker: Broker) -
     given = Scenario(Broker(), with_story, story=other)
     assert given.player is not None
     assert given.player.story is other
-    assert Scenario(Broker(), demo).player is None
+    assert Scenario(Broker(), replace(demo, story=None)).player is None
 
 
 async def test_stop_is_clean_and_clears_the_faults(broker: Broker) -> None:

@@ -85,9 +85,11 @@ async def test_every_action_does_what_it_says(broker: Broker, sim: Simulation, p
     replies = broker.subscribe("$reply/story", name="replies")
     mailer = broker.subscription("welcome-mailer")
     faults = player.faults
-    assert (player.index, player.count, player.step.title) == (0, 8, "A quiet stage")
+    assert (player.index, player.count, player.step, player.started) == (-1, 8, None, False)
 
     await player.start()
+    assert player.step is not None
+    assert (player.index, player.step.title) == (0, "A quiet stage")
     assert sim.paused
     assert player.highlights == ("user/signedup", "welcome-mailer")
     seen = [(await watcher.get(1)).message for _ in range(watcher.pending)]
