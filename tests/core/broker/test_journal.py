@@ -51,11 +51,13 @@ async def test_a_manual_subscription_goes_queued_delivered_acked_and_an_auto_one
         assert outcomes(broker, message) == {"worker": Outcome.DELIVERED, "audit": Outcome.ACKED}
         await delivery.ack()
         timeline = journal.timeline(message)
-        assert timeline.settled and timeline.complete
+        assert timeline.settled
+        assert timeline.complete
         line = timeline.of("worker")
         assert line is not None
         assert (line.outcome, line.attempts, line.redelivered) == (Outcome.ACKED, 1, False)
-        assert line.delivered_at is not None and line.outcome_at is not None
+        assert line.delivered_at is not None
+        assert line.outcome_at is not None
         assert message.timestamp <= line.delivered_at <= line.outcome_at
         journal.close()
 
@@ -158,10 +160,12 @@ async def test_journals_opened_twice_are_shared_until_the_last_close() -> None:
         first, second = open_journal(broker), open_journal(broker)
         assert first is second
         first.close()
-        assert journal_of(broker) is second and not sub._fast
+        assert journal_of(broker) is second
+        assert not sub._fast
         second.close()
         second.close()  # closing once too often changes nothing
-        assert journal_of(broker) is None and sub._fast
+        assert journal_of(broker) is None
+        assert sub._fast
 
 
 async def test_a_journal_needs_room_for_one_entry() -> None:
