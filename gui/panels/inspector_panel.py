@@ -225,6 +225,7 @@ class InspectorPanel(QWidget):
 
         bridge.messages.connect(self._on_batch)
         bridge.validator_changed.connect(self._on_validator_changed)
+        bridge.followed.connect(self._on_followed)
         self.show_message(None)
 
     # -- public API --------------------------------------------------------------
@@ -422,6 +423,11 @@ class InspectorPanel(QWidget):
         if self._awaiting_reply and message is not None and self._bridge.commands.reply_for(message) is not None:
             self._awaiting_reply = False
             self._show_link(message)
+
+    def _on_followed(self, message: Message | None) -> None:
+        # A dot clicked in the presenter: shown here too, for when the room is back at the console.
+        if message is not None and message is not self._message:
+            self.show_message(message)
 
     def _on_validator_changed(self, _validator: object) -> None:
         if self._message is not None:

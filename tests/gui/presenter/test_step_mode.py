@@ -167,3 +167,47 @@ def test_a_command_and_its_reply_each_wait_at_the_commands_channel(
     finally:
         presenter.set_step_mode(False)
         qtbot.waitUntil(bridge.spawn(responder.stop(), "stop").done, timeout=WAIT)
+
+
+def test_each_next_moves_exactly_one_hop_and_the_one_after_a_release_shows_each_outcome(
+    qtbot: QtBot, presenter: PresenterView, bridge: Bridge
+) -> None:
+    mailer = VirtualSubscriber(bridge.broker, "user/signedup", name="mailer")
+    analytics = VirtualSubscriber(bridge.broker, "user/#", name="analytics", failure_rate=1.0, max_attempts=2)
+    mailer.start()
+    analytics.start()
+    try:
+        publish(qtbot, bridge, "user/signedup", {"n": -1})  # the boxes come to exist
+        qtbot.waitUntil(lambda: analytics.failed == 2, timeout=WAIT)
+        bridge.take_snapshot()
+        button(presenter, "presenterStep").click()
+        first, second = publish_held(qtbot, bridge, presenter, 2)
+
+        assert presenter.next_hop().hop is Hop.RELEASED  # 1: on to the subscriptions, nothing else
+        qtbot.waitUntil(first.done, timeout=WAIT)
+        message = first.result().message
+        assert not second.done()
+        assert presenter._step_marks == {}
+        qtbot.waitUntil(lambda: bridge.timeline(message).settled, timeout=WAIT)  # type: ignore[union-attr]
+
+        step = presenter.next_hop()  # 2: what each did with it, and nothing moves
+        assert (step.hop, step.message) == (Hop.OUTCOME, message)
+        marks = {key: mark.text for key, mark in presenter._step_marks.items()}
+        assert marks == {"s:mailer": "✓ acked", "s:analytics": "☠ dead-lettered"}
+        assert "mailer: ✓ acked" in presenter.step_status.text()
+        assert "analytics: ☠ dead-lettered" in presenter.step_status.text()
+        qtbot.wait(100)
+        assert not second.done()
+        assert len(presenter.held_dots) == 1
+
+        assert presenter.next_hop().hop is Hop.RELEASED  # 3: the next one goes on; the old marks go
+        qtbot.waitUntil(second.done, timeout=WAIT)
+        assert presenter._step_marks == {}
+        later = second.result().message
+        qtbot.waitUntil(lambda: bridge.timeline(later).settled, timeout=WAIT)  # type: ignore[union-attr]
+        assert presenter.next_hop().hop is Hop.OUTCOME  # 4
+        assert presenter.next_hop().hop is Hop.NONE  # 5: nothing held, nothing owed
+    finally:
+        presenter.set_step_mode(False)
+        qtbot.waitUntil(bridge.spawn(mailer.stop(), "stop").done, timeout=WAIT)
+        qtbot.waitUntil(bridge.spawn(analytics.stop(), "stop").done, timeout=WAIT)
