@@ -122,13 +122,14 @@ class StillLayer:
         start, end = placement.boxes.get(source), placement.boxes.get(target)
         if start is None or end is None:
             return
-        pen = QPen(QColor(colour), max(4.0, 0.3 * placement.unit))
+        backwards = COLUMN_ORDER[source[:2]] > COLUMN_ORDER[target[:2]]
+        pen = QPen(QColor(colour), max(4.0, 0.3 * placement.unit) * (0.6 if backwards else 1.0))  # a reply: thinner
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
         if mark is not None and mark.pending:
             pen.setStyle(Qt.PenStyle.DashLine)
         painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawPath(_curve_between(start, end, COLUMN_ORDER[source[:2]] > COLUMN_ORDER[target[:2]]))
+        painter.drawPath(_curve_between(start, end, backwards, placement.unit))
 
     def _text(
         self,
@@ -228,9 +229,19 @@ class StillLayer:
         inner = rect.adjusted(pad, 0, -pad, 0)
         muted = self.palette.color(QPalette.ColorRole.PlaceholderText)
         label = ("☠ " if dead else "") + node.label
-        if info is None:  # a publisher or a channel: its name and its rate
+        if info is None:  # a publisher or a channel: its name and its rate (or how the followed command fared)
             self._line(painter, inner, box.y + 0.2 * unit, label, font(unit))
-            self._line(painter, inner, box.y + 1.2 * unit, node.detail, font(unit, 0.9), colour=muted)
+            if mark is not None:
+                self._line(
+                    painter,
+                    inner,
+                    box.y + 1.2 * unit,
+                    mark.text,
+                    font(unit, 0.95, bold=True),
+                    colour=QColor(mark.colour),
+                )
+            else:
+                self._line(painter, inner, box.y + 1.2 * unit, node.detail, font(unit, 0.9), colour=muted)
             return
         if info.state is not State.ACTIVE:
             label = f"{label} ({info.state.value})"
@@ -279,10 +290,12 @@ def _polyline(points: list[tuple[float, float]]) -> QPainterPath:
     return path
 
 
-def _curve_between(source: Box, target: Box, backwards: bool) -> QPainterPath:
-    """The S-curve from ``source`` to ``target``: right side to left side, or left to right going back."""
+def _curve_between(source: Box, target: Box, backwards: bool, unit: float) -> QPainterPath:
+    """The S-curve from ``source`` to ``target``: right side to left side, or left to right going back,
+    a little lower, so a reply's way home runs beside its command's way out instead of over it."""
     if backwards:
-        return _polyline(curve((source.x, source.middle), (target.right, target.middle)))
+        below = 0.55 * unit
+        return _polyline(curve((source.x, source.middle + below), (target.right, target.middle + below)))
     return _polyline(curve((source.right, source.middle), (target.x, target.middle)))
 
 

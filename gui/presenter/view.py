@@ -232,7 +232,7 @@ class PresenterView(QWidget):
     def _path_of(self, message: Message) -> MessagePath:
         commands = self._bridge.commands
         timeline = self._bridge.timeline(message)
-        return message_path(message, timeline, commands.command_for, commands.reply_for, replies_home=True)
+        return message_path(message, timeline, commands.command_for, commands.reply_for, presenter=True)
 
     def _refresh_path(self) -> None:
         """While outcomes are pending: ask again, and repaint only if something changed."""
@@ -343,6 +343,7 @@ class PresenterView(QWidget):
         ratio = self.devicePixelRatioF()
         self._still = layer.paint(placement, graph, self._subscriptions, ratio, path=self.path, marks=marks)
         self.controls.setFont(font(unit, 0.8))  # the legend and buttons grow with the picture
+        self.follow_hint.setFont(font(unit))  # as large as the picture's text: the room reads it too
         self.canvas.update()
 
     # -- frames ------------------------------------------------------------
