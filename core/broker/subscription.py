@@ -220,7 +220,7 @@ class Subscription:
         return self
 
     async def __anext__(self) -> Delivery:
-        # Hot path: one flag, one pop, one small object. Anything else is _next_slow's business.
+        # Hot path: one flag, one pop, one small object. Anything else is _ready's or _next_slow's business.
         if self._fast:
             queue = self.queue
             if queue:
@@ -232,26 +232,34 @@ class Subscription:
                 delivery = Delivery(self, message, 1, _OPEN)
                 self.unacked.add(delivery)
                 return delivery
-        return await self._next_slow()
+        ready = self._ready()  # a plain call: a ready delivery costs no second coroutine
+        return ready if ready is not None else await self._next_slow()
+
+    def _ready(self) -> Delivery | None:
+        """The next delivery off the fast path (redeliveries first, journaled), if one is ready now."""
+        if self.state is not State.ACTIVE:
+            return None
+        if self._redo:
+            message, attempt = self._redo.popleft()
+            self.pending_bytes -= len(message.payload)
+            self._update_fast()
+            self.redelivered += 1
+            return self._hand_out(message, attempt)
+        if self.queue:
+            message = self.queue.popleft()
+            self.pending_bytes -= len(message.payload)
+            if self.space_waiters:
+                self._wake_space()
+            self._update_fast()
+            return self._hand_out(message, 1)
+        return None
 
     async def _next_slow(self) -> Delivery:
         while True:
-            state = self.state
-            if state is State.ACTIVE:
-                if self._redo:
-                    message, attempt = self._redo.popleft()
-                    self.pending_bytes -= len(message.payload)
-                    self._update_fast()
-                    self.redelivered += 1
-                    return self._hand_out(message, attempt)
-                if self.queue:
-                    message = self.queue.popleft()
-                    self.pending_bytes -= len(message.payload)
-                    if self.space_waiters:
-                        self._wake_space()
-                    self._update_fast()
-                    return self._hand_out(message, 1)
-            elif state is not State.PAUSED:
+            ready = self._ready()
+            if ready is not None:
+                return ready
+            if self.state is not State.ACTIVE and self.state is not State.PAUSED:
                 raise StopAsyncIteration
             await self._wait()
 

@@ -108,6 +108,11 @@ def message_path(
         marks[key] = mark(line)
         nodes.add(key)
         edges[(channel, key)] = marks[key].colour
+        if line.outcome is Outcome.DEAD_LETTERED:  # and on, as a dead letter, to $dead/<channel>
+            dead = f"c:{message.channel if message.channel.startswith(DEAD_PREFIX) else DEAD_PREFIX + message.channel}"
+            sender = key if presenter else f"p:{DEAD_LETTERS}"
+            nodes.update((sender, dead))
+            edges[(sender, dead)] = DEAD_LETTER_COLOUR
     reply = reply_for(message) if message.kind is Kind.COMMAND else None
     if reply is not None:
         reply_nodes, reply_edges = _home(reply, message) if presenter else _wire(reply)

@@ -19,6 +19,7 @@ from PySide6.QtGui import QColor
 from eventdeck.core import State, SubscriptionInfo
 from eventdeck.gui.widgets.icons import icon
 from eventdeck.gui.widgets.small import format_size
+from eventdeck.gui.widgets.theme import DEAD_LETTER_COLOUR
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 NAME_ROLE = Qt.ItemDataRole.UserRole
@@ -27,6 +28,7 @@ INFO_ROLE = Qt.ItemDataRole.UserRole + 1
 """The row's ``SubscriptionInfo``."""
 
 STATE_COLOURS = {State.PAUSED: QColor("#d97706"), State.AWAY: QColor("#6b7280"), State.CLOSED: QColor("#6b7280")}
+DEAD_COLOUR = QColor(DEAD_LETTER_COLOUR)
 STATE_ICONS = {State.ACTIVE: "subscriber", State.PAUSED: "pause", State.AWAY: "remove", State.CLOSED: "remove"}
 STATE_TIPS = {
     State.ACTIVE: "Active: messages are handed to the consumer as they arrive",
@@ -114,6 +116,8 @@ class SubscriptionsModel(QAbstractTableModel):
             return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         if role == Qt.ItemDataRole.ForegroundRole and column in (NAME, STATE):
             return STATE_COLOURS.get(info.state)
+        if role == Qt.ItemDataRole.ForegroundRole and column == DEAD and info.dead_lettered:
+            return DEAD_COLOUR  # dead letters look dead everywhere
         if role == Qt.ItemDataRole.DecorationRole and column == NAME:
             return icon(STATE_ICONS[info.state])
         if role == Qt.ItemDataRole.ToolTipRole:

@@ -144,8 +144,8 @@ async def test_the_ring_is_bounded_and_says_when_it_no_longer_covers_a_message()
         assert not journal.timeline(before).complete  # published before the journal opened
         for n in range(50):
             await broker.publish("a", n)
-        sub.take(1_000)
-        assert len(journal.entries) == 10
+            sub.take()
+        assert journal.size == len(journal.entries) == 10
         assert not journal.timeline(old).complete
         assert outcomes(broker, old) == {"s": Outcome.UNKNOWN}  # forgotten: said so, not guessed
         newest = await published(broker, "a")
@@ -173,3 +173,23 @@ async def test_a_journal_needs_room_for_one_entry() -> None:
         with pytest.raises(ValueError, match="max_entries must be at least 1, got 0"):
             open_journal(broker, max_entries=0)
         assert journal_of(broker) is None
+
+
+async def test_a_batch_taken_at_once_is_one_entry_and_each_of_its_messages_has_its_story() -> None:
+    async with Broker() as broker:
+        journal = open_journal(broker, max_entries=100)
+        sub = broker.subscribe("a", name="batch", ack="manual")
+        sent = [await published(broker, "a", n) for n in range(5)]
+        taken = sub.take()
+        assert (len(journal.entries), journal.size) == (1, 5)
+        await taken[3].ack()
+        assert [outcomes(broker, message)["batch"] for message in sent] == [Outcome.DELIVERED] * 3 + [
+            Outcome.ACKED,
+            Outcome.DELIVERED,
+        ]
+        for n in range(120):  # past the bound: the oldest entries go, the batch among them
+            await broker.publish("a", n)
+            sub.take()
+        assert journal.size <= 100
+        assert not journal.timeline(sent[0]).complete
+        journal.close()

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
@@ -27,6 +28,7 @@ from eventdeck.gui.models.subscriptions_model import (
     SubscriptionsModel,
 )
 from eventdeck.gui.panels.subscribers_panel import NAME_MIN, SubscribersPanel
+from eventdeck.gui.widgets.theme import DEAD_LETTER_COLOUR
 from tests.gui.gui_support import ShowPanel, shown_window
 
 
@@ -197,6 +199,8 @@ def test_failures_end_as_dead_letters(qtbot: QtBot, panel: SubscribersPanel, bri
     _publish(bridge, "fridge/level", 4)
     qtbot.waitUntil(lambda: _count(panel, "flaky", DEAD) == 4, timeout=3000)
     assert _count(panel, "flaky", DELIVERED) == 12  # 3 attempts each
+    row = panel.model.row_of("flaky") or 0
+    assert panel.model.index(row, DEAD).data(Qt.ItemDataRole.ForegroundRole) == QColor(DEAD_LETTER_COLOUR)
 
 
 def _info(name: str, pending: int = 0, state: State = State.ACTIVE) -> SubscriptionInfo:

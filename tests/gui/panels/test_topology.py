@@ -314,7 +314,8 @@ def test_following_a_message_highlights_exactly_the_subscriptions_that_got_it(
     assert items["c:user/signedup"].opacity() == 1.0
     lines = [item for item in panel.scene.items() if item.zValue() == -0.5]  # the path's lines, over the rest
     colours = sorted(line.pen().color().name() for line in lines)  # type: ignore[attr-defined]
-    assert colours == sorted([KIND_COLOURS[Kind.EVENT], ACKED_COLOUR, QColor(DEAD_LETTER_COLOUR).name()])
+    dead = QColor(DEAD_LETTER_COLOUR).name()  # the mailer's line, and the broker's on to $dead/user/signedup
+    assert colours == sorted([KIND_COLOURS[Kind.EVENT], ACKED_COLOUR, dead, dead])
 
     panel.view.setFocus()
     qtbot.keyClick(panel.view, Qt.Key.Key_Escape)

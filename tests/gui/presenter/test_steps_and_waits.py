@@ -112,3 +112,13 @@ def test_a_dead_letter_comes_from_the_subscription_in_the_presenter_and_from_the
     assert message_path(dead, None, lambda _m: None, lambda _m: None).edges == {
         ("p:broker: dead letters", "c:$dead/a"): DEAD_LETTER_COLOUR
     }
+
+
+def test_a_subscription_that_dead_letters_the_message_sends_it_on_to_its_dead_letter_channel() -> None:
+    message = Message.build("jobs/new", publisher="app")
+    timeline = MessageTimeline(message.id, message.timestamp, (SubscriptionTimeline("flaky", Outcome.DEAD_LETTERED),))
+    presented = message_path(message, timeline, lambda _m: None, lambda _m: None, presenter=True)
+    assert presented.edges[("s:flaky", "c:$dead/jobs/new")] == DEAD_LETTER_COLOUR
+    wire = message_path(message, timeline, lambda _m: None, lambda _m: None)
+    assert wire.edges[("p:broker: dead letters", "c:$dead/jobs/new")] == DEAD_LETTER_COLOUR
+    assert "c:$dead/jobs/new" in wire.nodes
