@@ -51,7 +51,8 @@ def mark(line: SubscriptionTimeline) -> Mark:
     if outcome is Outcome.REDELIVERING:
         return Mark("↻ failed: redelivering", REDELIVERED_COLOUR, True)
     if outcome is Outcome.DEAD_LETTERED:
-        return Mark("☠ dead-lettered", DEAD_LETTER_COLOUR, False)
+        tries = f" after {line.attempts} attempts" if line.attempts > 1 else ""
+        return Mark(f"☠ dead-lettered{tries}", DEAD_LETTER_COLOUR, False)
     if outcome is Outcome.DROPPED:
         return Mark("✗ dropped: queue full", DROPPED_COLOUR, False)
     if outcome is Outcome.DELIVERED:
@@ -120,7 +121,7 @@ def message_path(
         edges.update(reply_edges)
         marks[source] = Mark(f"↩ reply after {_latency(reply.timestamp - message.timestamp)}", REPLY_COLOUR, False)
     elif message.kind is Kind.COMMAND and message.reply_to is not None:
-        marks[source] = Mark("⌛ no reply yet", PENDING_COLOUR, True)
+        marks[source] = Mark("◷ no reply yet", PENDING_COLOUR, True)
     return MessagePath(message, frozenset(nodes), edges, marks, reply, timeline)
 
 

@@ -40,11 +40,11 @@ def wait_badges(waits: CommandWaits, responders: dict[str, list[str]], now: floa
     for channel, (count, longest) in waits.by_channel(now).items():
         what = "a command" if count == 1 else f"{count} commands"
         badges.extend(
-            Badge(key, f"⌛ {what} · {longest:.1f} s", WAITING_COLOUR, ring=True) for key in responders.get(channel, ())
+            Badge(key, f"◷ {what} · {longest:.1f} s", WAITING_COLOUR, ring=True) for key in responders.get(channel, ())
         )
     for key, (count, longest) in waits.by_requester(now).items():
         what = "reply" if count == 1 else f"{count} replies"
-        badges.append(Badge(key, f"⌛ waiting for {what} · {longest:.1f} s", WAITING_COLOUR))
+        badges.append(Badge(key, f"◷ waiting for {what} · {longest:.1f} s", WAITING_COLOUR))
     waiting = {badge.key for badge in badges if not badge.ring}
     for mark in waits.timed_out:
         key = requester_key(mark.command)
@@ -91,9 +91,9 @@ def paint_badges(
 def _last_line(painter: QPainter, box: Box, unit: float, badge: Badge, palette: QPalette) -> None:
     """Blank the box's last line and write the badge there (a subscription's 4th line, a publisher's 2nd)."""
     subscription = box.height > 3 * unit
-    top = box.y + (3.1 if subscription else 1.2) * unit
+    top = box.y + (3.1 if subscription else 1.35) * unit  # below the name line, whose descenders stay whole
     text_font = font(unit, 1.0 if subscription else 0.95, bold=True)
-    line = QRectF(box.x + 0.3 * unit, top, box.width - 0.6 * unit, 1.15 * text_font.pixelSize())
+    line = QRectF(box.x + 0.3 * unit, top, box.width - 0.6 * unit, box.y + box.height - 0.15 * unit - top)
     painter.fillRect(line, palette.color(QPalette.ColorRole.Base))
     painter.setFont(text_font)
     painter.setPen(QColor(badge.colour))

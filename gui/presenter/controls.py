@@ -28,9 +28,10 @@ class PresenterControls(QWidget):
         row.setContentsMargins(12, 6, 12, 6)
         self.legend = QLabel(
             "   ".join(f'<span style="color:{colour}">●</span> {kind}' for kind, colour in COLOURS.items())
-            + "   <i>(each dot is a message; click one to follow it)</i>"
+            + "   <i>(each dot is a message)</i>"
         )
         self.legend.setObjectName("presenterLegend")
+        self.legend.setToolTip("Click a dot to follow its message; Esc or a click on empty space stops")
         row.addWidget(self.legend)
         self.step_status = QLabel()
         self.step_status.setObjectName("presenterStepStatus")

@@ -100,9 +100,9 @@ def hop_text(step: Step, reached: list[str]) -> str:
     if step.hop is Hop.RELEASED and step.message is not None:
         if not reached:
             return f"nobody shown subscribes to {html.escape(step.message.channel)}"
-        return f"delivered to {names}; Next shows what they did"
+        return f"delivered to {names} · Next: what they did"
     if step.hop is Hop.WAITING:
-        return f"waiting for {', '.join(html.escape(name) for name in step.waiting_for)}; Next shows what they did"
+        return f"waiting for {', '.join(html.escape(name) for name in step.waiting_for)} · Next: what they did"
     if step.hop is Hop.OUTCOME and step.timeline is not None:
         return " · ".join(
             f"{html.escape(line.subscription)}: {mark(line).text}" for line in step.timeline.subscriptions

@@ -127,8 +127,8 @@ def test_a_command_waits_visibly_at_its_responder_and_requester_until_the_reply_
     qtbot.waitUntil(lambda: len(presenter.badges) == 2, timeout=WAIT)
     at = {badge.key: badge for badge in presenter.badges}
     assert at["s:grocery-service"].ring  # the responder pulses while the command waits at it
-    assert at["s:grocery-service"].text.startswith("⌛ a command · ")
-    assert at["p:shopping-app"].text.startswith("⌛ waiting for reply · ")
+    assert at["s:grocery-service"].text.startswith("◷ a command · ")
+    assert at["p:shopping-app"].text.startswith("◷ waiting for reply · ")
     assert not at["p:shopping-app"].ring
 
     qtbot.waitUntil(bridge.spawn(answer(), "answer").done, timeout=WAIT)

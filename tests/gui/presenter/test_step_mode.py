@@ -193,9 +193,9 @@ def test_each_next_moves_exactly_one_hop_and_the_one_after_a_release_shows_each_
         step = presenter.next_hop()  # 2: what each did with it, and nothing moves
         assert (step.hop, step.message) == (Hop.OUTCOME, message)
         marks = {key: mark.text for key, mark in presenter._step_marks.items()}
-        assert marks == {"s:mailer": "✓ acked", "s:analytics": "☠ dead-lettered"}
+        assert marks == {"s:mailer": "✓ acked", "s:analytics": "☠ dead-lettered after 2 attempts"}
         assert "mailer: ✓ acked" in presenter.step_status.text()
-        assert "analytics: ☠ dead-lettered" in presenter.step_status.text()
+        assert "analytics: ☠ dead-lettered after 2 attempts" in presenter.step_status.text()
         qtbot.wait(100)
         assert not second.done()
         assert len(presenter.held_dots) == 1
