@@ -297,6 +297,8 @@ class PresenterView(QWidget):
             self._refresh_path()  # the followed command's reply came: its way home joins the path
 
     def _on_events(self, events: list[BrokerEvent]) -> None:
+        if not self.isVisible():
+            return
         now = time.monotonic()
         for event in events:
             if event.kind is EventKind.REQUEST_TIMED_OUT:
