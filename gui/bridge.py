@@ -7,6 +7,10 @@ through ``bridge.broker`` and run coroutines with ``bridge.spawn`` so a failure 
 logged and shown, never lost and never fatal. With ``set_validator`` (an AsyncAPI
 document loaded), each batch is also validated: small ones before they are emitted,
 a flood's on the next loop turn; ``validated`` follows, at most once per batch.
+
+On the embedded broker the bridge keeps the delivery journal open, so the window can follow
+one message (``follow``, ``followed``) and ask what each subscription did with it
+(``timeline``): one message at a time, on demand, never a signal per delivery.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from eventdeck.core import Broker, BrokerEvent, BrokerStats, ChannelInfo, Kind, Message, SubscriptionInfo
+from eventdeck.core.broker.journal import DeliveryJournal, MessageTimeline, open_journal
 from eventdeck.core.connectors.backend import Backend, EmbeddedBackend
 
 if TYPE_CHECKING:  # importing it loads jsonschema and YAML: only once a document is opened
@@ -34,6 +39,10 @@ SNAPSHOT_MS = 500
 RATE_WINDOW = 4  # rates are averaged over the last 4 snapshots (2 s): steadier than one 500 ms step
 TAP_EVENTS = 200_000  # about 4 s of traffic at 50,000 msg/s between two flushes is plenty
 INLINE_CHECK = 200  # a batch this small is validated before it is shown (well under a millisecond)
+NO_DELIVERIES = (
+    "{backend} is a broker EventDeck connects to: it does not report deliveries or acks, "
+    "so who received a message and what they did with it cannot be shown."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +103,7 @@ class Bridge(QObject):
     backend_changed = Signal(object)  # Backend: the window now shows another broker
     validator_changed = Signal(object)  # LiveValidator | None: a document was loaded or closed
     validated = Signal()  # after a flush whose messages moved the validator's counters (at most one per flush)
+    followed = Signal(object)  # Message | None: the message the window follows (a stream row, a presenter dot)
 
     def __init__(self, source: Backend | Broker, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -108,6 +118,8 @@ class Bridge(QObject):
         self._check_timer.setInterval(0)
         self._check_timer.timeout.connect(self._check_unchecked)
         self._tap = self.broker.tap(max_events=TAP_EVENTS)
+        self.journal = _journal_for(self.backend)
+        self.followed_message: Message | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._history: deque[Snapshot] = deque(maxlen=RATE_WINDOW)
         self.last_snapshot: Snapshot | None = None
@@ -123,12 +135,16 @@ class Bridge(QObject):
         if backend is self.backend:
             return
         self.flush()  # what the old broker still had goes out first
+        self.follow(None)  # a message of the old broker
         self._tap.close()
+        if self.journal is not None:
+            self.journal.close()
         self.backend.remove_status_listener(self.status_changed.emit)
         self.backend = backend
         self.broker = backend.broker
         backend.add_status_listener(self.status_changed.emit)
         self._tap = self.broker.tap(max_events=TAP_EVENTS)
+        self.journal = _journal_for(backend)
         self._history.clear()
         self.commands = CommandLog()
         self.backend_changed.emit(backend)
@@ -144,6 +160,9 @@ class Bridge(QObject):
         self._flush_timer.stop()
         self._snapshot_timer.stop()
         self._tap.close()
+        if self.journal is not None:
+            self.journal.close()
+            self.journal = None
         for task in list(self._tasks):
             task.cancel()
 
@@ -180,6 +199,20 @@ class Bridge(QObject):
                     self._check_timer.start()
         if events:
             self.events.emit(events)
+
+    def follow(self, message: Message | None) -> None:
+        """Follow ``message`` through the broker (None: stop); the presenter, topology and inspector show its path."""
+        if message is not self.followed_message:
+            self.followed_message = message
+            self.followed.emit(message)
+
+    def timeline(self, message: Message) -> MessageTimeline | None:
+        """What each subscription did with ``message`` so far; None when the backend cannot say (``NO_DELIVERIES``)."""
+        return self.journal.timeline(message) if self.journal is not None else None
+
+    def no_deliveries_reason(self) -> str:
+        """Why ``timeline`` has nothing to say on this backend, in words for an empty state."""
+        return NO_DELIVERIES.format(backend=self.backend.name)
 
     def _check_unchecked(self) -> None:
         batch, self._unchecked = self._unchecked, []
@@ -237,3 +270,8 @@ class Bridge(QObject):
         if exc is not None:
             log.error("%s failed", what, exc_info=exc)
             self.error.emit(f"{what} failed: {exc}")
+
+
+def _journal_for(backend: Backend) -> DeliveryJournal | None:
+    """The embedded broker's delivery journal; a connector's local mirror has no real subscriptions to journal."""
+    return open_journal(backend.broker) if isinstance(backend, EmbeddedBackend) else None

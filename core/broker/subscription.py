@@ -3,87 +3,40 @@
 from __future__ import annotations
 
 import asyncio
-import enum
+import time
 from collections import deque
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from typing import TYPE_CHECKING
 
-from eventdeck.core.broker.errors import DeliveryError, SubscriptionError
+from eventdeck.core.broker import journal as _journal
+from eventdeck.core.broker.errors import DeliveryError
+from eventdeck.core.broker.journal import DeliveryJournal, Outcome, journal_of
 from eventdeck.core.broker.message import Message
+from eventdeck.core.broker.subscription_options import (
+    MAX_PENDING_BYTES,
+    AckMode,
+    Overflow,
+    State,
+    SubscriptionInfo,
+    check_options,
+)
 from eventdeck.core.broker.tap import EventKind
 
 if TYPE_CHECKING:
     from eventdeck.core.broker.broker import Broker
 
-
-class Overflow(enum.Enum):
-    """What a full subscription does with one more message."""
-
-    DROP_OLDEST = "drop_oldest"
-    DROP_NEWEST = "drop_newest"
-    BLOCK = "block"
-
-
-class AckMode(enum.Enum):
-    AUTO = "auto"
-    MANUAL = "manual"
-
-
-class State(enum.Enum):
-    ACTIVE = "active"
-    PAUSED = "paused"
-    AWAY = "away"  # durable, no consumer attached: still queueing
-    CLOSED = "closed"
-
-
-_E = TypeVar("_E", Overflow, AckMode)
-
-
-def check_options(
-    overflow: Overflow | str, ack: AckMode | str, max_pending: int, max_attempts: int, max_pending_bytes: int = 1
-) -> tuple[Overflow, AckMode]:
-    """The overflow policy and ack mode as enums; ``SubscriptionError`` for anything out of range."""
-    policy = _enum(Overflow, overflow, "overflow")
-    mode = _enum(AckMode, ack, "ack")
-    if max_pending < 1:
-        raise SubscriptionError(f"max_pending must be at least 1, got {max_pending}")
-    if max_pending_bytes < 1:
-        raise SubscriptionError(f"max_pending_bytes must be at least 1, got {max_pending_bytes}")
-    if max_attempts < 1:
-        raise SubscriptionError(f"max_attempts must be at least 1, got {max_attempts}")
-    return policy, mode
-
-
-def _enum(kind: type[_E], value: object, what: str) -> _E:
-    try:
-        return kind(value)
-    except ValueError:
-        choices = ", ".join(repr(member.value) for member in kind)
-        raise SubscriptionError(f"{what} must be one of {choices}, got {value!r}") from None
-
-
-class SubscriptionInfo(NamedTuple):
-    """A snapshot of one subscription's settings and counters."""
-
-    name: str
-    pattern: str
-    durable: bool
-    state: State
-    overflow: Overflow
-    ack: AckMode
-    max_pending: int
-    pending: int
-    unacked: int
-    delivered: int
-    acked: int
-    redelivered: int
-    dead_lettered: int
-    dropped: int
-    pending_bytes: int = 0  # payload bytes of the ``pending`` messages
-    max_pending_bytes: int = 0
-
+# The options and the snapshot live in their own module; every importer keeps this path.
+__all__ = [
+    "MAX_PENDING_BYTES",
+    "AckMode",
+    "Delivery",
+    "Overflow",
+    "State",
+    "Subscription",
+    "SubscriptionInfo",
+    "check_options",
+]
 
 # Delivery._settled values
-MAX_PENDING_BYTES = 64 * 1024 * 1024  # per subscription: four of the largest default payloads
 _OPEN = 0
 _SETTLED = 1
 _WITHDRAWN = 2  # taken back when the consumer went away or the subscription closed
@@ -114,6 +67,8 @@ class Delivery:
             return
         self._settle("ack")
         sub._acked += 1
+        if sub._journal is not None:
+            sub._journal.record(sub.name, self.message, _journal.ACKED, self.attempt)
 
     async def nack(self, requeue: bool = True, reason: str = "") -> None:
         """Report failure: redeliver it (up to ``max_attempts``), or dead-letter it now if ``requeue`` is False.
@@ -127,6 +82,8 @@ class Delivery:
             raise DeliveryError(f"subscription {sub.name!r} acks automatically; nack needs ack='manual'")
         self._settle("nack")
         if requeue and self.attempt < sub.max_attempts:
+            if sub._journal is not None:
+                sub._journal.record(sub.name, self.message, _journal.NACKED, self.attempt)
             sub.requeue(self.message, self.attempt + 1)
             return
         why = reason or "rejected"
@@ -198,6 +155,10 @@ class Subscription:
         self._fast = True
         self.waiter: asyncio.Future[None] | None = None
         self.space_waiters: deque[asyncio.Future[None]] = deque()
+        self.since = time.time()  # a message published before this never came here (unless retained)
+        # Where deliveries and acks are journaled while someone follows messages (the fast path is off then).
+        self._journal: DeliveryJournal | None = journal_of(broker)
+        self._update_fast()
 
     def __repr__(self) -> str:
         return f"<Subscription {self.name!r} {self.pattern!r} {self.state.value} pending={self.pending}>"
@@ -233,7 +194,25 @@ class Subscription:
         )
 
     def _update_fast(self) -> None:
-        self._fast = self.state is State.ACTIVE and not self._redo and not self.space_waiters
+        self._fast = self.state is State.ACTIVE and not self._redo and not self.space_waiters and self._journal is None
+
+    def set_journal(self, journal: DeliveryJournal | None) -> None:
+        """Journal deliveries and acks from now on (None: stop); called by ``open_journal`` and its ``close``."""
+        self._journal = journal
+        self._update_fast()
+
+    def holds(self, message: Message) -> Outcome | None:
+        """Where ``message`` waits here now (queued, to be redelivered, with the consumer), or None.
+
+        Scans the queue: for following one message on demand, never per message.
+        """
+        if any(queued is message for queued in self.queue):
+            return Outcome.QUEUED
+        if any(queued is message for queued, _attempt in self._redo):
+            return Outcome.REDELIVERING
+        if any(delivery.message is message for delivery in self.unacked):
+            return Outcome.DELIVERED
+        return None
 
     # -- consuming -------------------------------------------------------
 
@@ -241,7 +220,7 @@ class Subscription:
         return self
 
     async def __anext__(self) -> Delivery:
-        # Hot path: one flag, one pop, one small object. Anything else is _next_slow's business.
+        # Hot path: one flag, one pop, one small object. Anything else is _ready's or _next_slow's business.
         if self._fast:
             queue = self.queue
             if queue:
@@ -253,26 +232,34 @@ class Subscription:
                 delivery = Delivery(self, message, 1, _OPEN)
                 self.unacked.add(delivery)
                 return delivery
-        return await self._next_slow()
+        ready = self._ready()  # a plain call: a ready delivery costs no second coroutine
+        return ready if ready is not None else await self._next_slow()
+
+    def _ready(self) -> Delivery | None:
+        """The next delivery off the fast path (redeliveries first, journaled), if one is ready now."""
+        if self.state is not State.ACTIVE:
+            return None
+        if self._redo:
+            message, attempt = self._redo.popleft()
+            self.pending_bytes -= len(message.payload)
+            self._update_fast()
+            self.redelivered += 1
+            return self._hand_out(message, attempt)
+        if self.queue:
+            message = self.queue.popleft()
+            self.pending_bytes -= len(message.payload)
+            if self.space_waiters:
+                self._wake_space()
+            self._update_fast()
+            return self._hand_out(message, 1)
+        return None
 
     async def _next_slow(self) -> Delivery:
         while True:
-            state = self.state
-            if state is State.ACTIVE:
-                if self._redo:
-                    message, attempt = self._redo.popleft()
-                    self.pending_bytes -= len(message.payload)
-                    self._update_fast()
-                    self.redelivered += 1
-                    return self._hand_out(message, attempt)
-                if self.queue:
-                    message = self.queue.popleft()
-                    self.pending_bytes -= len(message.payload)
-                    if self.space_waiters:
-                        self._wake_space()
-                    self._update_fast()
-                    return self._hand_out(message, 1)
-            elif state is not State.PAUSED:
+            ready = self._ready()
+            if ready is not None:
+                return ready
+            if self.state is not State.ACTIVE and self.state is not State.PAUSED:
                 raise StopAsyncIteration
             await self._wait()
 
@@ -303,6 +290,8 @@ class Subscription:
                 self.pending_bytes = 0
             if not self.auto:
                 self.unacked.update(fresh)
+            if self._journal is not None:
+                self._journal.delivered(self.name, fresh, self.auto)
             taken.extend(fresh)
             if self.space_waiters:
                 self._wake_space()
@@ -346,6 +335,8 @@ class Subscription:
 
     def _hand_out(self, message: Message, attempt: int) -> Delivery:
         self.delivered += 1
+        if self._journal is not None:
+            self._journal.record(self.name, message, _journal.AUTO_ACKED if self.auto else _journal.DELIVERED, attempt)
         if self.auto:
             return Delivery(self, message, attempt, _SETTLED)
         delivery = Delivery(self, message, attempt, _OPEN)
@@ -399,20 +390,20 @@ class Subscription:
         A message larger than the whole byte bound is dropped with its own reason and evicts
         nothing: no amount of eviction would make it fit.
         """
-        drop = self._broker.drop
+        drop = self._drop
         if size > self.max_pending_bytes:
-            drop(self, message, f"{size:,} bytes exceed max_pending_bytes ({self.max_pending_bytes:,}): dropped")
+            drop(message, f"{size:,} bytes exceed max_pending_bytes ({self.max_pending_bytes:,}): dropped")
             return False
         if self.overflow is not Overflow.DROP_OLDEST:
-            drop(self, message, "queue full: dropped the newest")
+            drop(message, "queue full: dropped the newest")
             return False
         queue = self.queue
         while queue and self.full(size):
             oldest = queue.popleft()
             self.pending_bytes -= len(oldest.payload)
-            drop(self, oldest, "queue full: dropped the oldest")
+            drop(oldest, "queue full: dropped the oldest")
         if self.pending_bytes + size > self.max_pending_bytes:  # redeliveries alone fill the bound
-            drop(self, message, "queue full: dropped the newest")
+            drop(message, "queue full: dropped the newest")
             return False
         return True
 
@@ -422,8 +413,15 @@ class Subscription:
         self._fast = False
         self.wake()
 
+    def _drop(self, message: Message, reason: str) -> None:
+        if self._journal is not None:
+            self._journal.record(self.name, message, _journal.DROPPED, 0)
+        self._broker.drop(self, message, reason)
+
     def dead_letter(self, message: Message, reason: str, attempts: int) -> None:
         self.dead_lettered += 1
+        if self._journal is not None:
+            self._journal.record(self.name, message, _journal.DEAD_LETTERED, attempts)
         self._broker.dead_letter(message, self.name, reason, attempts)
 
     # -- control -----------------------------------------------------------
@@ -486,6 +484,8 @@ class Subscription:
         # Messages the departing consumer never settled are redelivered to the next one first.
         for delivery in sorted(self.unacked, key=lambda d: d.message.id):
             delivery._settled = _WITHDRAWN
+            if self._journal is not None:
+                self._journal.record(self.name, delivery.message, _journal.RETURNED, delivery.attempt)
             self._redo.append((delivery.message, delivery.attempt + 1))
             self.pending_bytes += len(delivery.message.payload)
         self.unacked.clear()

@@ -5,6 +5,10 @@ buffer per observer, so publishing costs the same however many taps are open.
 Each tap keeps only a read position; a tap that falls behind the ring loses the
 oldest events and is told how many. Events every open tap has drained are
 dropped from the ring at drain time, so it does not keep old messages alive.
+
+What happens to a message after it is published (each delivery, ack, nack and dead letter
+per subscription) is not drained here: it would be one event per delivery. A tap's owner
+opens the delivery journal (``journal.open_journal``) and asks it about one message at a time.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ Each snapshot is merged in place: rows that went away are removed one by one
 (``beginRemoveRows``), new ones are appended (``beginInsertRows``) and changed
 counters are announced with ``dataChanged``. The model is never reset on a
 snapshot, so a view keeps its selection and scroll position.
+
+A narrow view hides columns and asks for ``compact`` headers ("Retried", "Dead"): so the
+name carries the state (its icon and colour) and the Pending cell's tooltip the bytes.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from PySide6.QtGui import QColor
 from eventdeck.core import State, SubscriptionInfo
 from eventdeck.gui.widgets.icons import icon
 from eventdeck.gui.widgets.small import format_size
+from eventdeck.gui.widgets.theme import DEAD_LETTER_COLOUR
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 NAME_ROLE = Qt.ItemDataRole.UserRole
@@ -24,6 +28,8 @@ INFO_ROLE = Qt.ItemDataRole.UserRole + 1
 """The row's ``SubscriptionInfo``."""
 
 STATE_COLOURS = {State.PAUSED: QColor("#d97706"), State.AWAY: QColor("#6b7280"), State.CLOSED: QColor("#6b7280")}
+DEAD_COLOUR = QColor(DEAD_LETTER_COLOUR)
+STATE_ICONS = {State.ACTIVE: "subscriber", State.PAUSED: "pause", State.AWAY: "remove", State.CLOSED: "remove"}
 STATE_TIPS = {
     State.ACTIVE: "Active: messages are handed to the consumer as they arrive",
     State.PAUSED: "Paused: messages keep queueing (pending grows) until it is resumed",
@@ -40,12 +46,13 @@ _COUNTERS = {
     DEAD: "dead_lettered",
     DROPPED: "dropped",
 }
+SHORT_HEADERS = {REDELIVERED: "Retried", DEAD: "Dead", PENDING_BYTES: "Bytes"}  # for a narrow view
 _HEADER_TIPS = {
     PENDING: "Queued in the broker, not yet handed to the consumer",
     DELIVERED: "Handed to the consumer (redeliveries included)",
     ACKED: "Confirmed as handled by the consumer",
-    REDELIVERED: "Handed out again after a nack or after the consumer left",
-    DEAD: "Given up on and moved to $dead/<channel>",
+    REDELIVERED: "Redelivered: handed out again after a nack or after the consumer left",
+    DEAD: "Dead-lettered: given up on and moved to $dead/<channel>",
     DROPPED: "Thrown away because the queue was full (overflow policy)",
     RATE: "Deliveries per second over the last snapshot interval",
     PENDING_BYTES: "Payload bytes of the pending messages (bounded by the subscription's max_pending_bytes)",
@@ -75,6 +82,7 @@ class SubscriptionsModel(QAbstractTableModel):
         self._rows: list[SubscriptionInfo] = []
         self._rates: dict[str, float] = {}
         self._virtual: frozenset[str] = frozenset()
+        self.compact = False
 
     # -- Qt model interface ------------------------------------------------
 
@@ -88,7 +96,7 @@ class SubscriptionsModel(QAbstractTableModel):
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.COLUMNS):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
+            return self.header_text(section, compact=self.compact)
         if role == Qt.ItemDataRole.ToolTipRole:
             return _HEADER_TIPS.get(section)
         return None
@@ -106,10 +114,12 @@ class SubscriptionsModel(QAbstractTableModel):
             return info
         if role == Qt.ItemDataRole.TextAlignmentRole and column >= PENDING:
             return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-        if role == Qt.ItemDataRole.ForegroundRole and column == STATE:
+        if role == Qt.ItemDataRole.ForegroundRole and column in (NAME, STATE):
             return STATE_COLOURS.get(info.state)
+        if role == Qt.ItemDataRole.ForegroundRole and column == DEAD and info.dead_lettered:
+            return DEAD_COLOUR  # dead letters look dead everywhere
         if role == Qt.ItemDataRole.DecorationRole and column == NAME:
-            return icon("subscriber")
+            return icon(STATE_ICONS[info.state])
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(info, column)
         return None
@@ -136,13 +146,25 @@ class SubscriptionsModel(QAbstractTableModel):
         if column == NAME:
             kind = "virtual subscriber (added here)" if info.name in self._virtual else "subscription"
             return (
-                f"{info.name}: {kind}\npattern {info.pattern}, ack {info.ack.value}, "
+                f"{info.name}: {kind}, {info.state.value}\npattern {info.pattern}, ack {info.ack.value}, "
                 f"queue up to {info.max_pending:,} messages and {format_size(info.max_pending_bytes, exact=False)} "
                 f"({info.overflow.value}), {info.unacked:,} unacked"
             )
         if column == PATTERN:
             return info.pattern
+        if column == PENDING:
+            size = format_size(info.pending_bytes, exact=False)
+            return f"{info.pending:,} messages, {size} (at most {format_size(info.max_pending_bytes, exact=False)})"
         return None
+
+    def header_text(self, section: int, *, compact: bool) -> str:
+        return SHORT_HEADERS.get(section, self.COLUMNS[section]) if compact else self.COLUMNS[section]
+
+    def set_compact(self, compact: bool) -> None:
+        """Short headers ("Retried", "Dead") for a narrow view."""
+        if compact != self.compact:
+            self.compact = compact
+            self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.COLUMNS) - 1)
 
     # -- feeding -----------------------------------------------------------
 
@@ -169,7 +191,12 @@ class SubscriptionsModel(QAbstractTableModel):
             self.dataChanged.emit(
                 self.index(first_changed, 0),
                 self.index(last_changed, len(self.COLUMNS) - 1),
-                [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.ToolTipRole],
+                [
+                    Qt.ItemDataRole.DisplayRole,
+                    Qt.ItemDataRole.DecorationRole,
+                    Qt.ItemDataRole.ForegroundRole,
+                    Qt.ItemDataRole.ToolTipRole,
+                ],
             )
         if fresh:  # what is left is new: append it in the broker's order
             start = len(self._rows)

@@ -3,7 +3,8 @@
 The payload is shown as plain text only (never HTML): pretty-printed JSON with
 colours, the raw text as received, and a hex dump. A command links to its reply
 with the latency, and a reply links back to its command. With an AsyncAPI document
-loaded, a payload that does not match its schema gets an amber box of reasons.
+loaded, a payload that does not match its schema gets an amber box of reasons. Under the
+fields, a table says which subscriptions got the message and what each did with it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
 from eventdeck.core import DEAD_PREFIX, InvalidPayload, Kind, Message
 from eventdeck.core.broker.message import is_json_type
 from eventdeck.gui.bridge import Bridge
+from eventdeck.gui.panels.delivery_timeline import DeliveryTimeline
 from eventdeck.gui.widgets.icons import icon, kind_colour, kind_icon
 from eventdeck.gui.widgets.json_highlighter import JsonHighlighter
 from eventdeck.gui.widgets.small import format_size, hbox, text_label, tool_button
@@ -213,6 +215,8 @@ class InspectorPanel(QWidget):
         content_layout.addWidget(self.schema_banner)
         content_layout.addWidget(self.link_box)
         content_layout.addLayout(grid)
+        self.deliveries = DeliveryTimeline(bridge)
+        content_layout.addWidget(self.deliveries)
         content_layout.addWidget(self.tabs, 1)
         content_layout.addLayout(actions)
 
@@ -225,6 +229,7 @@ class InspectorPanel(QWidget):
 
         bridge.messages.connect(self._on_batch)
         bridge.validator_changed.connect(self._on_validator_changed)
+        bridge.followed.connect(self._on_followed)
         self.show_message(None)
 
     # -- public API --------------------------------------------------------------
@@ -239,6 +244,7 @@ class InspectorPanel(QWidget):
         self._message = message
         self._linked_id = None
         self._awaiting_reply = False
+        self.deliveries.show_message(message)
         if message is None:
             self.stack.setCurrentIndex(0)
             for edit in (self.payload_edit, self.raw_edit, self.hex_edit):
@@ -422,6 +428,11 @@ class InspectorPanel(QWidget):
         if self._awaiting_reply and message is not None and self._bridge.commands.reply_for(message) is not None:
             self._awaiting_reply = False
             self._show_link(message)
+
+    def _on_followed(self, message: Message | None) -> None:
+        # A dot clicked in the presenter: shown here too, for when the room is back at the console.
+        if message is not None and message is not self._message:
+            self.show_message(message)
 
     def _on_validator_changed(self, _validator: object) -> None:
         if self._message is not None:

@@ -1,4 +1,8 @@
-"""The live stream dock: every message as it flows, with filters, pause and follow."""
+"""The live stream dock: every message as it flows, with filters, pause and follow.
+
+Selecting a row also follows that message through the broker (``Bridge.follow``): the
+presenter and the topology highlight its path, the inspector shows its deliveries.
+"""
 
 from __future__ import annotations
 
@@ -261,6 +265,7 @@ class StreamPanel(QWidget):
         self._held = []
         self.model.clear()
         self.message_selected.emit(None)
+        self._bridge.follow(None)
 
     def refresh_status(self) -> None:
         """Update the counters and the "N new" button (called 4 times a second)."""
@@ -284,7 +289,9 @@ class StreamPanel(QWidget):
         return self.model.message_at(index.row()) if index.isValid() else None
 
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        self.message_selected.emit(self.model.message_at(current.row()) if current.isValid() else None)
+        message = self.model.message_at(current.row()) if current.isValid() else None
+        self.message_selected.emit(message)
+        self._bridge.follow(message)
 
     def select_message(self, message_id: int) -> bool:
         """Select the row of ``message_id`` (e.g. a command's reply); False if it is no longer shown."""

@@ -3,6 +3,10 @@
 Pausing a subscriber shows its queue (pending) grow while messages keep arriving;
 resuming shows it drain: brokers store messages until they are delivered. The table
 is fed from the bridge's 500 ms snapshots and merged in place, so the selection stays.
+
+The table never scrolls sideways to show what matters: the name takes the room the
+numbers leave, and columns are shown in order of importance (pending, acked, redelivered,
+dead-lettered, then state, pattern, rate, ...) as far as the dock's width allows.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import contextlib
 import json
 import re
 
-from PySide6.QtCore import QItemSelection, Qt
+from PySide6.QtCore import QEvent, QItemSelection, QObject, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -36,6 +40,8 @@ from eventdeck.gui.models.subscriptions_model import (
     ACKED,
     DEAD,
     DELIVERED,
+    DROPPED,
+    DURABLE,
     NAME,
     PATTERN,
     PENDING,
@@ -57,6 +63,12 @@ SEE_CHANNELS = "The Channels panel still shows every channel seen in traffic."
 NOT_EXPOSED = f"Not exposed by this broker: it does not say who subscribes to what. {SEE_CHANNELS}"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]*")
 MAX_NAME = 100
+NAME_MIN = 110  # px: what the name keeps before a column is left out
+ESSENTIAL = (PENDING, ACKED, REDELIVERED, DEAD)  # always shown: with short headers when the dock is narrow
+FIT_ORDER = (*ESSENTIAL, STATE, PATTERN, RATE, DELIVERED, DROPPED, PENDING_BYTES, DURABLE)  # shown while room lasts
+ORDER = (NAME, PATTERN, STATE, PENDING, PENDING_BYTES, ACKED, REDELIVERED, DEAD, DELIVERED, RATE, DROPPED, DURABLE)
+SAMPLES = {PATTERN: "fridge/+/level", STATE: "paused", RATE: "9,999.9", PENDING_BYTES: "999.9 KiB", DURABLE: "yes"}
+PADDING = 16  # px around a header's text
 
 
 class SubscribersPanel(QWidget):
@@ -110,17 +122,12 @@ class SubscribersPanel(QWidget):
         vertical.setDefaultSectionSize(ROW_HEIGHT)
         vertical.hide()
         header = self.view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
-        widths = (130, 110, 60, 62, 66, 74, 66, 84, 92, 66, 60, 84)
-        metrics = header.fontMetrics()
-        for column, width in enumerate(widths):
-            title = str(self.model.headerData(column, Qt.Orientation.Horizontal))
-            header.resizeSection(column, max(width, metrics.horizontalAdvance(title) + 20))
-        # What a narrow dock must show first: the queue and its flow; the rarer counters after.
-        shown_first = (NAME, PATTERN, STATE, PENDING, PENDING_BYTES, DELIVERED, RATE, ACKED, REDELIVERED, DEAD)
-        for visual, column in enumerate(shown_first):
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)  # the name takes what the numbers leave
+        for visual, column in enumerate(ORDER):
             header.moveSection(header.visualIndex(column), visual)
+        self.view.viewport().installEventFilter(self)  # a resize chooses the columns again
 
         self.status = QLabel()
         self.status.setObjectName("subscribersStatus")
@@ -144,6 +151,34 @@ class SubscribersPanel(QWidget):
         if bridge.last_snapshot is not None:
             self.on_snapshot(bridge.last_snapshot)
         self._update_buttons()
+
+    # -- columns -----------------------------------------------------------
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and watched is self.view.viewport():
+            self.fit_columns()
+        return super().eventFilter(watched, event)
+
+    def fit_columns(self) -> None:
+        """Show the columns that fit beside the name, most important first; never scroll sideways for them."""
+        header = self.view.horizontalHeader()
+        available = self.view.viewport().width()
+        full = NAME_MIN + sum(self._column_width(column, compact=False) for column in ESSENTIAL)
+        self.model.set_compact(full > available)
+        used, room = NAME_MIN, True
+        for column in FIT_ORDER:
+            width = self._column_width(column, compact=self.model.compact)
+            room = room and used + width <= available  # once one is left out, so are the rest: the order holds
+            shown = room or column in ESSENTIAL
+            header.setSectionHidden(column, not shown)
+            if shown:
+                header.resizeSection(column, width)
+                used += width
+
+    def _column_width(self, column: int, *, compact: bool) -> int:
+        title = self.model.header_text(column, compact=compact)
+        title_width = self.view.horizontalHeader().fontMetrics().horizontalAdvance(title) + PADDING
+        return max(title_width, self.view.fontMetrics().horizontalAdvance(SAMPLES.get(column, "99,999")) + PADDING)
 
     # -- feeding -----------------------------------------------------------
 

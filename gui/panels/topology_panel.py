@@ -7,6 +7,10 @@ line is dashed while its queue grows. Clicking a box shows it (a channel or a pu
 messages in the stream, a subscription in Subscribers); right-clicking offers what the other
 panels offer for it: publish, add a virtual subscriber, pause, resume.
 
+While the window follows one message (a stream row, a presenter dot), its path stands out:
+the lines it took in the colour of what each subscription did with it, each box it reached
+saying so, everything else faded; Esc or a click on empty space stops following.
+
 It is drawn only while visible, at most once per bridge snapshot (500 ms), from a graph
 built in ``gui/models/topology.py``. Every name is drawn as plain text.
 """
@@ -46,9 +50,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from eventdeck.core import DEAD_PREFIX, State
+from eventdeck.core import DEAD_PREFIX, Message, State
 from eventdeck.core.connectors.backend import Backend
 from eventdeck.gui.bridge import Bridge, Snapshot
+from eventdeck.gui.models.message_path import MessagePath, message_path
 from eventdeck.gui.models.topology import (
     CHANNELS,
     DEAD,
@@ -87,6 +92,7 @@ CLICK_HINTS = {
     SUBSCRIBERS: "Click to show it in Subscribers; right-click to pause or resume",
 }
 EMPTY_TEXT = "Nothing has been published yet.\nSend an event from the composer, or start the demo (--demo)."
+FADED = 0.25  # opacity of what a followed message did not reach
 
 
 class NodeItem(QGraphicsPathItem):
@@ -105,13 +111,16 @@ class TopologyView(QGraphicsView):
     node_clicked = Signal(str)
     node_menu_requested = Signal(str, QPoint)  # key, global position
     zoom_requested = Signal(int)  # +1, -1 or 0 (fit)
+    stop_requested = Signal()  # Esc, or a click on empty space: stop following a message
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         step = zoom_step(event)
-        if step is None:
-            super().keyPressEvent(event)
-        else:
+        if step is not None:
             self.zoom_requested.emit(step)
+        elif event.key() == Qt.Key.Key_Escape:
+            self.stop_requested.emit()
+        else:
+            super().keyPressEvent(event)
 
     def node_key_at(self, position: QPoint) -> str | None:
         item: QGraphicsItem | None = self.itemAt(position)
@@ -121,8 +130,11 @@ class TopologyView(QGraphicsView):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         key = self.node_key_at(event.position().toPoint())
-        if key is not None and event.button() == Qt.MouseButton.LeftButton:
-            self.node_clicked.emit(key)
+        if event.button() == Qt.MouseButton.LeftButton:
+            if key is not None:
+                self.node_clicked.emit(key)
+            else:
+                self.stop_requested.emit()
         super().mousePressEvent(event)
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
@@ -151,6 +163,7 @@ class TopologyPanel(QWidget):
         self._bridge = bridge
         self.ledger = PublisherLedger()
         self.graph: Graph | None = None  # the last one drawn
+        self.path: MessagePath | None = None  # the followed message's, as of the last drawing
         self._latest: tuple[dict[EdgeKey, float], Snapshot] | None = None
         self.scene = QGraphicsScene(self)
         self.view = TopologyView(self.scene)
@@ -161,20 +174,31 @@ class TopologyPanel(QWidget):
         self.view.zoom_requested.connect(self.zoom_by)
         self.view.node_clicked.connect(self._on_node_clicked)
         self.view.node_menu_requested.connect(self._popup_menu)
+        self.view.stop_requested.connect(lambda: bridge.follow(None))
         self.view.setToolTip(LEGEND)
         self.note = QLabel()
         self.note.setObjectName("topologyNote")
         self.note.setTextFormat(Qt.TextFormat.PlainText)
         self.note.setWordWrap(True)
         self.note.hide()
+        self.follow_hint = QLabel()
+        self.follow_hint.setObjectName("topologyFollowHint")
+        self.follow_hint.setTextFormat(Qt.TextFormat.PlainText)
+        self.follow_hint.setWordWrap(True)
+        self.follow_hint.setStyleSheet(
+            "background: palette(highlight); color: palette(highlighted-text); padding: 2px;"
+        )
+        self.follow_hint.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
+        layout.addWidget(self.follow_hint)
         layout.addWidget(self.note)
         layout.addWidget(self.view, 1)
         bridge.messages.connect(self.ledger.add)
         bridge.snapshot.connect(self._on_snapshot)
         bridge.backend_changed.connect(self._on_backend_changed)
+        bridge.followed.connect(self._on_followed)
 
     # -- data -------------------------------------------------------------------
 
@@ -182,6 +206,19 @@ class TopologyPanel(QWidget):
         self._latest = (self.ledger.rates_at(snapshot.time), snapshot)
         if self.isVisible():  # hidden (e.g. behind the Rates tab): no graph, no drawing
             self.draw()
+
+    def _on_followed(self, message: Message | None) -> None:
+        self.follow_hint.setVisible(message is not None)
+        if self.isVisible():
+            self.draw()
+
+    def _followed_path(self) -> MessagePath | None:
+        """The followed message's path as of now (what each subscription did with it may have moved on)."""
+        message = self._bridge.followed_message
+        if message is None:
+            return None
+        commands = self._bridge.commands
+        return message_path(message, self._bridge.timeline(message), commands.command_for, commands.reply_for)
 
     def _on_backend_changed(self, _backend: Backend) -> None:
         # Another broker: its publishers are not this one's.
@@ -275,6 +312,9 @@ class TopologyPanel(QWidget):
             self.graph = build_graph(self.ledger.counts, rates, snapshot)
         graph = self.graph
         palette = self.palette()
+        self.path = followed = self._followed_path()
+        self.follow_hint.setText(followed.hint if followed is not None else "")
+        self.follow_hint.setVisible(followed is not None)
         if graph is None or not graph.nodes:
             empty = self.scene.addSimpleText(EMPTY_TEXT)
             empty.setBrush(palette.color(QPalette.ColorRole.PlaceholderText))
@@ -296,8 +336,8 @@ class TopologyPanel(QWidget):
             start = QPointF(source.right(), source.center().y())
             end = QPointF(target.left(), target.center().y())
             bend = (end.x() - start.x()) / 2
-            path = QPainterPath(start)
-            path.cubicTo(start + QPointF(bend, 0), end - QPointF(bend, 0), end)
+            curve = QPainterPath(start)
+            curve.cubicTo(start + QPointF(bend, 0), end - QPointF(bend, 0), end)
             if edge.source == f"p:{DEAD_LETTERS}":
                 colour = QColor(DEAD_LETTER_COLOUR)
             else:
@@ -305,10 +345,18 @@ class TopologyPanel(QWidget):
             pen = QPen(colour, 1.0 + min(5.0, 1.5 * math.log10(1.0 + edge.rate)))
             if not edge.active:
                 pen.setStyle(Qt.PenStyle.DashLine)
-            line = self.scene.addPath(path, pen)
-            line.setZValue(-1)
+            on_path = followed.edges.get((edge.source, edge.target)) if followed is not None else None
+            if on_path is not None and followed is not None:  # the followed message went this way: bold, in colour
+                mark = followed.marks.get(edge.target)
+                pen = QPen(QColor(on_path), 3.5)
+                if mark is not None and mark.pending:
+                    pen.setStyle(Qt.PenStyle.DashLine)
+            line = self.scene.addPath(curve, pen)
+            line.setZValue(-0.5 if on_path is not None else -1)
+            if followed is not None and on_path is None:
+                line.setOpacity(FADED)
         for node in graph.nodes:
-            self._node(node, boxes[node.key], palette)
+            self._node(node, boxes[node.key], palette, followed)
         self.scene.setSceneRect(self.scene.itemsBoundingRect().adjusted(-PAD, -PAD, PAD, PAD))
         self._show_note(graph)
         self._fit()
@@ -345,7 +393,7 @@ class TopologyPanel(QWidget):
         pixmap = self.scene.addPixmap(icon(COLUMN_ICONS[column]).pixmap(ICON, ICON))
         pixmap.setPos(x, 4 + (header.boundingRect().height() - ICON) / 2)
 
-    def _node(self, node: Node, rect: QRectF, palette: QPalette) -> None:
+    def _node(self, node: Node, rect: QRectF, palette: QPalette, followed: MessagePath | None) -> None:
         item = NodeItem(node, rect)
         dead = node.key.startswith(f"c:{DEAD_PREFIX}") or node.key == f"p:{DEAD_LETTERS}"
         item.setBrush(QBrush(DEAD_LETTER_BACKGROUND if dead else palette.color(QPalette.ColorRole.Base)))
@@ -355,17 +403,23 @@ class TopologyPanel(QWidget):
         item.setCursor(Qt.CursorShape.PointingHandCursor)
         if node.dimmed and not dead:
             item.setOpacity(0.55)
+        mark = followed.marks.get(node.key) if followed is not None else None
+        if followed is not None and node.key not in followed.nodes:
+            item.setOpacity(FADED)
+        elif followed is not None:  # on the followed message's path
+            item.setPen(QPen(palette.color(QPalette.ColorRole.Highlight), 2.5))
         self.scene.addItem(item)
         label = QGraphicsSimpleTextItem(item)  # plain text: names come from the traffic
         metrics = QFontMetrics(label.font())
         label.setText(metrics.elidedText(node.label, Qt.TextElideMode.ElideMiddle, int(NODE_W - 2 * PAD)))
         label.setBrush(palette.color(QPalette.ColorRole.Text))
         label.setPos(rect.left() + PAD, rect.top() + 3)
-        detail = QGraphicsSimpleTextItem(node.detail, item)
+        detail = QGraphicsSimpleTextItem(node.detail if mark is None else mark.text, item)
         small = QFont(detail.font())
         small.setPointSizeF(max(6.0, small.pointSizeF() * 0.85))
+        small.setBold(mark is not None)
         detail.setFont(small)
-        detail.setBrush(QColor(palette.color(QPalette.ColorRole.PlaceholderText)))
+        detail.setBrush(QColor(mark.colour) if mark is not None else palette.color(QPalette.ColorRole.PlaceholderText))
         detail.setPos(rect.left() + PAD, rect.top() + NODE_H / 2)
 
     def _show_note(self, graph: Graph) -> None:

@@ -5,12 +5,16 @@ background (titles, the broker's box, edges) and one small tile per box (names, 
 counts). A frame copies the background, paints the dots in flight and copies the tiles over
 them, so dots pass behind the boxes (into a channel and out of it) and never cover a name;
 a frame costs the same at 1 msg/s and at 50,000.
+
+Following one message repaints the still picture with its path: its edges bold in the colour
+of each subscription's outcome, the boxes it reached outlined, everything else faded, and
+each subscription's counts line replaced by what it did with the message (a ``Mark``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -19,6 +23,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPalette, QPen, QPixmap
 
 from eventdeck.core import DEAD_PREFIX, State, SubscriptionInfo
+from eventdeck.gui.models.message_path import Mark, MessagePath
 from eventdeck.gui.models.topology import CHANNELS, DEAD, DEAD_LETTERS, PUBLISHERS, SUBSCRIBERS, Edge, Graph, Node
 from eventdeck.gui.presenter.flow import curve
 from eventdeck.gui.presenter.layout import Box, Placement
@@ -31,7 +36,9 @@ TITLES = {
     CHANNELS: ("The broker", "hands each message to every subscription of its channel"),
     SUBSCRIBERS: ("Subscribers", "queue what they are sent, handle it, and ack it"),
 }
-TILE_MARGIN = 2  # px around a box's tile, for its border
+TILE_MARGIN = 4  # px around a box's tile, for its border (and the outline of a followed message's path)
+FADED = 0.28  # opacity of what is not on a followed message's path
+COLUMN_ORDER = {"p:": PUBLISHERS, "c:": CHANNELS, "s:": SUBSCRIBERS}
 HELD_CAPTION = "held: press Next"
 EMPTY_TEXT = "Nothing has been published yet: start the demo (--demo) or send an event from the composer."
 
@@ -66,8 +73,17 @@ class StillLayer:
         self.dark = dark
 
     def paint(
-        self, placement: Placement, graph: Graph, subscriptions: dict[str, SubscriptionInfo], ratio: float
+        self,
+        placement: Placement,
+        graph: Graph,
+        subscriptions: dict[str, SubscriptionInfo],
+        ratio: float,
+        *,
+        path: MessagePath | None = None,
+        marks: Mapping[str, Mark] | None = None,
     ) -> Still:
+        """The still picture; with ``path``, one message's way through it stands out; ``marks`` (subscription
+        key -> mark) replace those subscriptions' counts line."""
         background = _pixmap(placement.width, placement.height, ratio, self.palette.color(QPalette.ColorRole.Window))
         still = Still(background)
         with _painting(background) as painter:
@@ -75,8 +91,15 @@ class StillLayer:
                 self._text(painter, QRectF(0, 0, placement.width, placement.height), EMPTY_TEXT, font(placement.unit))
                 return still
             self._broker(painter, placement)
+            if path is not None:
+                painter.setOpacity(FADED)
             for edge in graph.edges:
-                self._edge(painter, placement, edge)
+                if path is None or (edge.source, edge.target) not in path.edges:
+                    self._edge(painter, placement, edge)
+            painter.setOpacity(1.0)
+            if path is not None:
+                for (source, target), colour in path.edges.items():
+                    self._path_edge(painter, placement, (source, target), colour, path.marks.get(target))
             self._titles(painter, placement)
         for key, box in placement.boxes.items():
             node = placement.nodes[key]
@@ -84,9 +107,29 @@ class StillLayer:
             tile = _pixmap(box.width + 2 * TILE_MARGIN, box.height + 2 * TILE_MARGIN, ratio, Qt.GlobalColor.transparent)
             with _painting(tile) as painter:
                 painter.translate(TILE_MARGIN - box.x, TILE_MARGIN - box.y)
-                self._node(painter, placement.unit, node, box, info)
+                if path is not None and key not in path.nodes:
+                    painter.setOpacity(FADED)
+                on_path = path is not None and key in path.nodes
+                self._node(painter, placement.unit, node, box, info, mark=(marks or {}).get(key), on_path=on_path)
             still.tiles.append((QPointF(box.x - TILE_MARGIN, box.y - TILE_MARGIN), tile))
         return still
+
+    def _path_edge(
+        self, painter: QPainter, placement: Placement, edge: tuple[str, str], colour: str, mark: Mark | None
+    ) -> None:
+        """One edge of the followed message's path: bold, in its outcome's colour, dashed while it may change."""
+        source, target = edge
+        start, end = placement.boxes.get(source), placement.boxes.get(target)
+        if start is None or end is None:
+            return
+        backwards = COLUMN_ORDER[source[:2]] > COLUMN_ORDER[target[:2]]
+        pen = QPen(QColor(colour), max(4.0, 0.3 * placement.unit) * (0.6 if backwards else 1.0))  # a reply: thinner
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        if mark is not None and mark.pending:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(_curve_between(start, end, backwards, placement.unit))
 
     def _text(
         self,
@@ -141,10 +184,7 @@ class StillLayer:
                 (target.x, target.middle),
             )
         )
-        points = curve(start, end)
-        path = QPainterPath(QPointF(*points[0]))
-        for point in points[1:]:
-            path.lineTo(QPointF(*point))
+        path = _polyline(curve(start, end))
         if backwards or edge.source == f"p:{DEAD_LETTERS}":
             colour = QColor(DEAD_LETTER_COLOUR)
         elif edge.kind is not None:
@@ -161,7 +201,17 @@ class StillLayer:
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(path)
 
-    def _node(self, painter: QPainter, unit: float, node: Node, box: Box, info: SubscriptionInfo | None) -> None:
+    def _node(
+        self,
+        painter: QPainter,
+        unit: float,
+        node: Node,
+        box: Box,
+        info: SubscriptionInfo | None,
+        *,
+        mark: Mark | None = None,
+        on_path: bool = False,
+    ) -> None:
         dead = node.label.startswith(DEAD_PREFIX)
         rect = QRectF(box.x, box.y, box.width, box.height)
         path = QPainterPath()
@@ -170,18 +220,36 @@ class StillLayer:
         border = QColor(DEAD_LETTER_COLOUR) if dead else self.palette.color(QPalette.ColorRole.Mid)
         painter.setPen(QPen(border, 3 if dead else 1.5))
         painter.drawPath(path)
+        if on_path:  # outlined outside its border, so the dead-letter red stays visible
+            outline = QPainterPath()
+            outline.addRoundedRect(rect.adjusted(-2, -2, 2, 2), 0.4 * unit + 2, 0.4 * unit + 2)
+            painter.setPen(QPen(self.palette.color(QPalette.ColorRole.Highlight), 3))
+            painter.drawPath(outline)
         pad = 0.5 * unit
         inner = rect.adjusted(pad, 0, -pad, 0)
         muted = self.palette.color(QPalette.ColorRole.PlaceholderText)
         label = ("☠ " if dead else "") + node.label
-        if info is None:  # a publisher or a channel: its name and its rate
+        if info is None:  # a publisher or a channel: its name and its rate (or how the followed command fared)
             self._line(painter, inner, box.y + 0.2 * unit, label, font(unit))
-            self._line(painter, inner, box.y + 1.2 * unit, node.detail, font(unit, 0.9), colour=muted)
+            if mark is not None:
+                self._line(
+                    painter,
+                    inner,
+                    box.y + 1.2 * unit,
+                    mark.text,
+                    font(unit, 0.95, bold=True),
+                    colour=QColor(mark.colour),
+                )
+            else:
+                self._line(painter, inner, box.y + 1.2 * unit, node.detail, font(unit, 0.9), colour=muted)
             return
         if info.state is not State.ACTIVE:
             label = f"{label} ({info.state.value})"
         self._line(painter, inner, box.y + 0.2 * unit, label, font(unit))
         self._queue(painter, unit, info, QRectF(inner.x(), box.y + 1.6 * unit, inner.width(), 1.2 * unit))
+        if mark is not None:  # what it did with the followed (or stepped) message, instead of its counts
+            self._line(painter, inner, box.y + 3.1 * unit, mark.text, font(unit, bold=True), colour=QColor(mark.colour))
+            return
         counts = f"✓ {info.acked:,} acked   ↻ {info.redelivered:,} retried   ✗ {info.dead_lettered:,} dead"
         self._line(painter, inner, box.y + 3.1 * unit, counts, font(unit, 0.9), colour=muted)
 
@@ -215,6 +283,22 @@ class StillLayer:
         self._text(painter, text, f"{info.pending:,} waiting", font(unit, 0.9), align=Qt.AlignmentFlag.AlignLeft)
 
 
+def _polyline(points: list[tuple[float, float]]) -> QPainterPath:
+    path = QPainterPath(QPointF(*points[0]))
+    for point in points[1:]:
+        path.lineTo(QPointF(*point))
+    return path
+
+
+def _curve_between(source: Box, target: Box, backwards: bool, unit: float) -> QPainterPath:
+    """The S-curve from ``source`` to ``target``: right side to left side, or left to right going back,
+    a little lower, so a reply's way home runs beside its command's way out instead of over it."""
+    if backwards:
+        below = 0.55 * unit
+        return _polyline(curve((source.x, source.middle + below), (target.right, target.middle + below)))
+    return _polyline(curve((source.right, source.middle), (target.x, target.middle)))
+
+
 def _pixmap(width: float, height: float, ratio: float, fill: QColor | Qt.GlobalColor) -> QPixmap:
     pixmap = QPixmap(max(1, round(width * ratio)), max(1, round(height * ratio)))
     pixmap.setDevicePixelRatio(ratio)
@@ -234,15 +318,28 @@ def _painting(pixmap: QPixmap) -> Iterator[QPainter]:
 
 
 def paint_frame(
-    painter: QPainter, still: Still | None, dots: list[tuple[float, float, str]], radius: float, dirty: QRectF
+    painter: QPainter,
+    still: Still | None,
+    dots: list[tuple[float, float, str]],
+    radius: float,
+    dirty: QRectF,
+    *,
+    followed: list[tuple[float, float, str]] | None = None,
 ) -> None:
-    """One frame within ``dirty``: the background, the dots in flight, and the boxes over them."""
+    """One frame within ``dirty``: the background, the dots in flight, and the boxes over them.
+
+    While a message is followed (``followed``: its dots), the other dots are faded beneath its own."""
     if still is None:
         return
     ratio = still.background.devicePixelRatio()
     source = QRectF(dirty.x() * ratio, dirty.y() * ratio, dirty.width() * ratio, dirty.height() * ratio)
     painter.drawPixmap(dirty, still.background, source)
+    if followed is not None:
+        painter.setOpacity(FADED)
     paint_dots(painter, dots, radius)
+    painter.setOpacity(1.0)
+    if followed:
+        paint_dots(painter, followed, radius)
     for position, tile in still.tiles:
         if dirty.intersects(QRectF(position, tile.deviceIndependentSize())):
             painter.drawPixmap(position, tile)

@@ -73,6 +73,7 @@ class Dot:
     duration: float
     target: str  # the node key it ends at
     via: tuple[Box, ...]  # the boxes its path passes: it lives on while they stay where they are
+    message: Message  # what it carries: clicking the dot follows it
 
     def fraction(self, clock: float) -> float:
         return (clock - self.start) / self.duration
@@ -138,11 +139,23 @@ class Flow:
                 self.arrived[dot.target] = self.arrived.get(dot.target, 0) + 1
         self.dots = still
 
-    def positions(self) -> Iterator[tuple[float, float, str]]:
+    def positions(self, message_id: int | None = None) -> Iterator[tuple[float, float, str]]:
+        """Where each dot is now (only those of ``message_id``, if given)."""
         clock = self.clock
         for dot in self.dots:
-            x, y = dot.path.at(dot.fraction(clock))
-            yield x, y, dot.kind
+            if message_id is None or dot.message.id == message_id:
+                x, y = dot.path.at(dot.fraction(clock))
+                yield x, y, dot.kind
+
+    def dot_at(self, x: float, y: float, reach: float) -> Dot | None:
+        """The dot nearest to (x, y) within ``reach`` px, if any (a click on it follows its message)."""
+        clock, best, nearest = self.clock, None, reach
+        for dot in self.dots:
+            dx, dy = dot.path.at(dot.fraction(clock))
+            distance = math.hypot(dx - x, dy - y)
+            if distance <= nearest:
+                best, nearest = dot, distance
+        return best
 
     def add(self, batch: Sequence[Message], command_for: Callable[[Message], Message | None]) -> None:
         """Sample one batch of messages into dots (at most one per edge per batch, a cap per edge per second)."""
@@ -187,11 +200,15 @@ class Flow:
         if message.kind is Kind.REPLY:
             command = command_for(message)
             if command is not None and (requester := boxes.get(requester_key(command))) is not None:
-                self._launch(_back(channel, requester), Kind.REPLY.value, requester_key(command), (channel, requester))
+                self._launch(message, _back(channel, requester), requester_key(command), (channel, requester))
             return
         for key in self._route(message.channel):
             points = [_right(channel), *curve(_right(channel), _left(boxes[key]))[1:]]
-            self._launch(points, shown_kind(message), key, (channel, boxes[key]))
+            self._launch(message, points, key, (channel, boxes[key]))
+
+    def reached(self, channel: str) -> list[str]:
+        """The keys of the shown subscriptions ``channel`` leads to."""
+        return list(self._route(channel))
 
     def _spawn(self, message: Message, command_for: Callable[[Message], Message | None]) -> None:
         placement = self._placement
@@ -203,7 +220,7 @@ class Flow:
             source = boxes.get(f"s:{message.headers.get('x-dead-subscription', '')}")
             if channel is not None and source is not None and self._due(("dead", message.channel)):
                 points = [_left(source), *curve(_left(source), _right(channel))[1:]]
-                self._launch(points, kind, f"c:{message.channel}", (source, channel))
+                self._launch(message, points, f"c:{message.channel}", (source, channel))
             return
         if message.kind is Kind.REPLY:
             self._spawn_reply(message, command_for(message))
@@ -214,10 +231,12 @@ class Flow:
         into = [*curve(_right(publisher), _left(channel)), _right(channel)]
         targets = self._route(message.channel)
         if not targets:
-            self._launch(into, kind, f"c:{message.channel}", (publisher, channel), 1.0 + THROUGH_SECONDS / HOP_SECONDS)
+            self._launch(
+                message, into, f"c:{message.channel}", (publisher, channel), 1.0 + THROUGH_SECONDS / HOP_SECONDS
+            )
         for key in targets:
             points = [*into, *curve(_right(channel), _left(boxes[key]))[1:]]
-            self._launch(points, kind, key, (publisher, channel, boxes[key]), 2.0)
+            self._launch(message, points, key, (publisher, channel, boxes[key]), 2.0)
 
     def _spawn_reply(self, reply: Message, command: Message | None) -> None:
         boxes = self._placement.boxes if self._placement is not None else {}
@@ -233,7 +252,7 @@ class Flow:
         if responder is not None:
             back = [*curve(_left(responder), _right(channel)), *back[1:]]
             via = (responder, *via)
-        self._launch(back, Kind.REPLY.value, requester_key(command), via, 2.0)
+        self._launch(reply, back, requester_key(command), via, 2.0)
 
     def _route(self, channel: str) -> list[str]:
         route = self._routes.get(channel)
@@ -250,6 +269,8 @@ class Flow:
         self._last[edge] = self.clock
         return True
 
-    def _launch(self, points: Iterable[Point], kind: str, target: str, via: tuple[Box, ...], hops: float = 1.0) -> None:
+    def _launch(
+        self, message: Message, points: Iterable[Point], target: str, via: tuple[Box, ...], hops: float = 1.0
+    ) -> None:
         duration = hops * HOP_SECONDS + THROUGH_SECONDS
-        self.dots.append(Dot(Path(list(points)), kind, self.clock, duration, target, via))
+        self.dots.append(Dot(Path(list(points)), shown_kind(message), self.clock, duration, target, via, message))

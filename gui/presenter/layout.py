@@ -19,7 +19,7 @@ from eventdeck.gui.models.topology import CHANNELS, PUBLISHERS, SUBSCRIBERS, Gra
 ZOOM_STEPS = (0.5, 0.67, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0)
 FONT_SCALES = (0.8, 0.9, 1.0, 1.15, 1.3, 1.5)
 MIN_UNIT, MAX_UNIT = 10.0, 60.0  # body text in px, whatever the window and zoom
-PUBLISHER_LINES, CHANNEL_LINES, SUBSCRIPTION_LINES = 2.4, 2.4, 4.6  # box heights in lines of body text
+PUBLISHER_LINES, CHANNEL_LINES, SUBSCRIPTION_LINES = 2.6, 2.4, 4.6  # box heights in lines of body text
 GAP_LINES = 0.6  # between two boxes of a column
 HEADER_LINES = 3.4  # the column titles and the line under each that says what the column does
 MORE_LINES = 1.4  # the "+N more" line under a column

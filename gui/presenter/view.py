@@ -5,6 +5,11 @@ channel hands them to every matching subscription on the right; each subscriptio
 queue as a bar and its acked, retried and dead-lettered counts. It listens to the bridge only
 while shown: message batches (~30 a second) are sampled into dots, snapshots (2 a second)
 redraw the still picture, and a 50 fps timer moves the dots, whatever the message rate.
+
+Clicking a dot (or selecting a row in the stream) follows its message: its path stands out,
+each subscription it reached says what it did with it, and everything else fades until Esc or
+a click on empty space. A command waiting for its reply shows at its responders and requester.
+In step mode each Next moves one hop: a held message on to its subscriptions, then their outcomes.
 """
 
 from __future__ import annotations
@@ -16,20 +21,24 @@ from PySide6.QtGui import (
     QHelpEvent,
     QHideEvent,
     QKeyEvent,
+    QMouseEvent,
     QPainter,
     QPaintEvent,
     QPalette,
     QResizeEvent,
     QShowEvent,
 )
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QToolTip, QVBoxLayout, QWidget
 
-from eventdeck.core import Broker, Message, SubscriptionInfo
+from eventdeck.core import Broker, BrokerEvent, EventKind, Message, SubscriptionInfo
 from eventdeck.core.broker.stepper import Stepper
 from eventdeck.core.connectors.backend import Backend, EmbeddedBackend
 from eventdeck.gui.bridge import Bridge, Snapshot
+from eventdeck.gui.models.message_path import Mark, MessagePath, mark, message_path
 from eventdeck.gui.models.topology import EdgeKey, Graph, PublisherLedger
-from eventdeck.gui.presenter.canvas import COLOURS, Still, StillLayer, font, paint_frame, paint_held
+from eventdeck.gui.presenter.badges import Badge, badge_area, paint_badges, wait_badges
+from eventdeck.gui.presenter.canvas import Still, StillLayer, font, paint_frame, paint_held
+from eventdeck.gui.presenter.controls import NO_STEP_TIP, STEP_TIP, PresenterControls
 from eventdeck.gui.presenter.flow import Flow
 from eventdeck.gui.presenter.layout import (
     CHANNEL_LINES,
@@ -42,22 +51,15 @@ from eventdeck.gui.presenter.layout import (
     place,
 )
 from eventdeck.gui.presenter.scene import EMPTY, presenter_graph
+from eventdeck.gui.presenter.steps import Hop, Step, StepPlan, hop_text, step_status
+from eventdeck.gui.presenter.waits import CommandWaits
 from eventdeck.gui.presenter.zoom import zoom_step
 
 FRAME_MS = 20  # 50 fps: smooth on a projector, and room to spare for the broker
-SPEEDS = (("Pause", 0.0), ("0.1x", 0.1), ("0.25x", 0.25), ("0.5x", 0.5), ("1x", 1.0), ("2x", 2.0))
+FOLLOW_REFRESH_MS = 250  # a followed message's outcomes are asked again 4 times a second while pending
 LEAVE_KEYS = (Qt.Key.Key_Escape,)
 NEXT_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_Right, Qt.Key.Key_PageDown)  # what presenter clickers send
-STEP_TIP = "Hold each new message at its channel; Next (Space, Right, PageDown) moves it one hop"
-NO_STEP_TIP = "step mode needs the embedded broker: a real broker does not hold messages for EventDeck"
-
-
-def step_status(held: int) -> str:
-    """What the bar says in step mode."""
-    if not held:
-        return "<b>Step mode:</b> the next message will wait in the broker"
-    waiting = "1 message waits" if held == 1 else f"{held} messages wait"
-    return f"<b>Step mode:</b> {waiting} in the broker; Next (Space) moves one on"
+__all__ = ["NO_STEP_TIP", "STEP_TIP", "FlowCanvas", "PresenterView"]  # the tips live with the bar
 
 
 class FlowCanvas(QWidget):
@@ -70,6 +72,11 @@ class FlowCanvas(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         self._presenter.paint_frame(self, QRectF(event.rect()))
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._presenter.click(event.position().x(), event.position().y())
+        super().mousePressEvent(event)
 
     def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
@@ -88,6 +95,7 @@ class PresenterView(QWidget):
     leave_requested = Signal()
     full_screen_requested = Signal(bool)
     pause_requested = Signal(bool)  # pause (True) or resume the simulated publishers with the animation
+    speed_changed = Signal(float)  # the speed factor chosen (0: pause), for the simulation to follow
 
     def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -111,6 +119,15 @@ class PresenterView(QWidget):
         self._stepping: Broker | None = None  # the broker holding messages for the stepper
         self._held: list[tuple[float, float, str]] = []  # held messages' dots, sampled each frame
         self._held_ids: list[int] = []
+        self.plan = StepPlan()  # released messages whose outcome hop is owed
+        self._hop = ""  # what the last Next did, for the bar
+        self._step_marks: dict[str, Mark] = {}  # the outcomes the last Next showed, by subscription key
+        self.path: MessagePath | None = None  # the followed message's
+        self.waits = CommandWaits()
+        self.badges: list[Badge] = []
+        self._follow_timer = QTimer(self)
+        self._follow_timer.setInterval(FOLLOW_REFRESH_MS)
+        self._follow_timer.timeout.connect(self._refresh_path)
         self._tick = time.monotonic()
         self._timer = QTimer(self)
         self._timer.setInterval(FRAME_MS)
@@ -121,76 +138,42 @@ class PresenterView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.canvas, 1)
-        self.controls = self._controls()
+        self.follow_hint = QLabel()
+        self.follow_hint.setObjectName("presenterFollowHint")
+        self.follow_hint.setTextFormat(Qt.TextFormat.PlainText)  # the channel's name comes from the traffic
+        self.follow_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.follow_hint.setStyleSheet(
+            "background: palette(highlight); color: palette(highlighted-text); padding: 4px;"
+        )
+        self.follow_hint.hide()
+        layout.addWidget(self.follow_hint)
+        self.controls = PresenterControls(self)
         layout.addWidget(self.controls)
+        self.speed, self.step, self.next_button = self.controls.speed, self.controls.step, self.controls.next_button
+        self.step_status, self.full_screen = self.controls.step_status, self.controls.full_screen
+        self.zoom_button = self.controls.zoom_button
+        self.speed.currentIndexChanged.connect(self._on_speed)
+        self.step.toggled.connect(self.set_step_mode)
+        self.next_button.clicked.connect(self.next_hop)
+        self.controls.zoom_requested.connect(self.zoom_by)
+        self.controls.font_requested.connect(self.scale_font)
+        self.full_screen.toggled.connect(self.full_screen_requested.emit)
+        self.controls.leave.clicked.connect(self.leave_requested.emit)
         bridge.messages.connect(self._on_messages)
+        bridge.events.connect(self._on_events)
         bridge.snapshot.connect(self._on_snapshot)
         bridge.backend_changed.connect(self._on_backend_changed)
+        bridge.followed.connect(self.follow)
         self._on_backend_changed(bridge.backend)
 
     # -- controls ----------------------------------------------------------
-
-    def _controls(self) -> QWidget:
-        bar = QWidget(self)
-        bar.setObjectName("presenterControls")
-        row = QHBoxLayout(bar)
-        row.setContentsMargins(12, 6, 12, 6)
-        legend = QLabel(
-            "   ".join(f'<span style="color:{colour}">●</span> {kind}' for kind, colour in COLOURS.items())
-            + "   <i>(each dot is a message)</i>"
-        )
-        legend.setObjectName("presenterLegend")
-        row.addWidget(legend)
-        row.addStretch(1)
-        row.addWidget(QLabel("Speed"))
-        self.speed = QComboBox()
-        self.speed.setObjectName("presenterSpeed")
-        self.speed.setToolTip("Slow the animation down; Pause also pauses the demo's publishers")
-        for text, factor in SPEEDS:
-            self.speed.addItem(text, factor)
-        self.speed.setCurrentIndex([factor for _text, factor in SPEEDS].index(1.0))
-        self.speed.currentIndexChanged.connect(self._on_speed)
-        row.addWidget(self.speed)
-        self.step = self._button(row, "presenterStep", "Step", STEP_TIP)
-        self.step.setCheckable(True)
-        self.step.toggled.connect(self.set_step_mode)
-        self.next_button = self._button(row, "presenterNext", "Next ▶", "Move the held message one hop (Space)")
-        self.next_button.setEnabled(False)
-        self.next_button.clicked.connect(self.next_hop)
-        self.step_status = QLabel()
-        self.step_status.setObjectName("presenterStepStatus")
-        self.step_status.setContentsMargins(24, 0, 0, 0)
-        row.insertWidget(1, self.step_status)  # after the legend: what the room is waiting for
-        for name, text, tip, act in (
-            ("presenterZoomOut", "-", "Smaller (Ctrl+-)", lambda: self.zoom_by(-1)),
-            ("presenterZoomReset", "100 %", "Fit the window (Ctrl+0)", lambda: self.zoom_by(0)),
-            ("presenterZoomIn", "+", "Larger (Ctrl+=)", lambda: self.zoom_by(1)),
-            ("presenterFontSmaller", "A-", "Smaller text", lambda: self.scale_font(-1)),
-            ("presenterFontLarger", "A+", "Larger text", lambda: self.scale_font(1)),
-        ):
-            self._button(row, name, text, tip).clicked.connect(act)
-        self.zoom_button = bar.findChild(QToolButton, "presenterZoomReset")
-        self.full_screen = self._button(row, "presenterFullScreen", "Full screen", "Fill the screen (F11)")
-        self.full_screen.setCheckable(True)
-        self.full_screen.toggled.connect(self.full_screen_requested.emit)
-        leave = self._button(row, "presenterLeave", "Leave (Esc)", "Back to the console")
-        leave.clicked.connect(self.leave_requested.emit)
-        return bar
-
-    def _button(self, row: QHBoxLayout, name: str, text: str, tip: str) -> QToolButton:
-        button = QToolButton()
-        button.setObjectName(name)
-        button.setText(text)
-        button.setToolTip(tip)
-        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the picture (Esc, zoom)
-        row.addWidget(button)
-        return button
 
     def _on_speed(self, index: int) -> None:
         factor = float(self.speed.itemData(index))
         if (factor == 0) != (self.flow.speed == 0):
             self.pause_requested.emit(factor == 0)
         self.flow.speed = factor
+        self.speed_changed.emit(factor)
 
     def set_step_mode(self, on: bool) -> None:
         """Hold new messages at their channels (embedded broker only); off releases everything held, in order."""
@@ -202,16 +185,74 @@ class PresenterView(QWidget):
             self._stepping = self._bridge.broker if on else None
             if on:
                 self._bridge.broker.step_mode(self._stepper)
+            self.plan.clear()
+            self._show_hop("", {})
         self.step.setChecked(on)
         self.next_button.setEnabled(on)
         self._held_ids = [-1]  # not a list of ids: the held dots and the bar are drawn again now
         self._sample_held()
 
-    def next_hop(self) -> None:
-        """Next: the oldest held message goes on from its channel to each matching subscription."""
-        message = self._stepper.release() if self._stepper is not None else None
-        if message is not None:
+    def next_hop(self) -> Step:
+        """Next: one hop. A held message goes on from its channel to each matching subscription, or the
+        subscriptions of the one released before say what they did with it (or who the room waits for)."""
+        if self._stepper is None:
+            return Step(Hop.NONE)
+        step = self.plan.press(self._stepper.release, self._bridge.timeline)
+        message = step.message
+        if step.hop is Hop.RELEASED and message is not None:
             self.flow.release(message, self._bridge.commands.command_for)
+            reached = [key[2:] for key in self.flow.reached(message.channel)]
+            self._show_hop(hop_text(step, reached), {})
+        elif step.timeline is not None:
+            marks = {f"s:{line.subscription}": mark(line) for line in step.timeline.subscriptions}
+            self._show_hop(hop_text(step, []), marks)
+        return step
+
+    def _show_hop(self, text: str, marks: dict[str, Mark]) -> None:
+        self._hop = text
+        held = len(self._stepper.held) if self._stepper is not None else 0
+        self.step_status.setText(step_status(held, text) if self._stepper is not None else "")
+        if marks != self._step_marks:
+            self._step_marks = marks
+            self.relayout()
+
+    # -- following one message -----------------------------------------------
+
+    def follow(self, message: Message | None) -> None:
+        """Show ``message``'s path (None: stop): what it reached, what each did with it, its reply; the rest fades."""
+        self.path = self._path_of(message) if message is not None else None
+        self.follow_hint.setText(self.path.hint if self.path is not None else "")
+        self.follow_hint.setVisible(self.path is not None)
+        if self.path is not None and self.path.pending:
+            self._follow_timer.start()
+        else:
+            self._follow_timer.stop()
+        self.relayout()
+
+    def _path_of(self, message: Message) -> MessagePath:
+        commands = self._bridge.commands
+        timeline = self._bridge.timeline(message)
+        return message_path(message, timeline, commands.command_for, commands.reply_for, presenter=True)
+
+    def _refresh_path(self) -> None:
+        """While outcomes are pending: ask again, and repaint only if something changed."""
+        if self.path is None or not self.isVisible():
+            self._follow_timer.stop()
+            return
+        fresh = self._path_of(self.path.message)
+        if not fresh.pending:
+            self._follow_timer.stop()
+        if (fresh.edges, fresh.marks, fresh.reply) != (self.path.edges, self.path.marks, self.path.reply):
+            self.path = fresh
+            self.relayout()
+
+    def click(self, x: float, y: float) -> None:
+        """A click on a dot follows its message; on empty space, stops following."""
+        dot = self.flow.dot_at(x, y, 2.5 * self._dot_radius())
+        if dot is not None:
+            self._bridge.follow(dot.message)
+        elif self.placement is None or self.placement.box_at(x, y) is None:
+            self._bridge.follow(None)
 
     def zoom_by(self, step: int) -> None:
         """Zoom in (+1), out (-1) or back to 100 % (0)."""
@@ -235,6 +276,8 @@ class PresenterView(QWidget):
             self.zoom_by(step)
         elif event.key() in NEXT_KEYS and self._stepper is not None:
             self.next_hop()
+        elif event.key() in LEAVE_KEYS and self.path is not None:
+            self._bridge.follow(None)  # Esc stops following first; the next one leaves
         elif event.key() in LEAVE_KEYS:
             self.leave_requested.emit()
         elif event.key() == Qt.Key.Key_F11:
@@ -249,6 +292,17 @@ class PresenterView(QWidget):
             return
         self.ledger.add(batch)
         self.flow.add(batch, self._bridge.commands.command_for)
+        self.waits.add(batch, time.monotonic())
+        if self.path is not None and self.path.reply is None and self._bridge.commands.reply_for(self.path.message):
+            self._refresh_path()  # the followed command's reply came: its way home joins the path
+
+    def _on_events(self, events: list[BrokerEvent]) -> None:
+        if not self.isVisible():
+            return
+        now = time.monotonic()
+        for event in events:
+            if event.kind is EventKind.REQUEST_TIMED_OUT:
+                self.waits.time_out(event.channel, now)
 
     def _on_snapshot(self, snapshot: Snapshot) -> None:
         rates = self.ledger.rates_at(snapshot.time)
@@ -262,6 +316,7 @@ class PresenterView(QWidget):
     def _on_backend_changed(self, backend: Backend) -> None:
         self.ledger.clear()
         self.flow.dots.clear()
+        self.waits.clear()
         self.set_step_mode(False)  # the step was on the old broker
         embedded = isinstance(backend, EmbeddedBackend)
         self.step.setEnabled(embedded)
@@ -284,10 +339,13 @@ class PresenterView(QWidget):
             patterns = {f"s:{info.name}": info.pattern for info in self._subscriptions.values()}
             self.flow.set_placement(placement, patterns)
         self.graph, self.placement = graph, placement
-        self._held_ids = []  # the next frame places the held dots on the new boxes
+        self._held_ids = [-1]  # not a list of ids: the next frame places the held dots on the new boxes
         layer = StillLayer(self.palette(), self.palette().color(QPalette.ColorRole.Window).lightness() < 128)
-        self._still = layer.paint(placement, graph, self._subscriptions, self.devicePixelRatioF())
+        marks = {**self._step_marks, **(self.path.marks if self.path is not None else {})}
+        ratio = self.devicePixelRatioF()
+        self._still = layer.paint(placement, graph, self._subscriptions, ratio, path=self.path, marks=marks)
         self.controls.setFont(font(unit, 0.8))  # the legend and buttons grow with the picture
+        self.follow_hint.setFont(font(unit))  # as large as the picture's text: the room reads it too
         self.canvas.update()
 
     # -- frames ------------------------------------------------------------
@@ -303,6 +361,22 @@ class PresenterView(QWidget):
         update = self.canvas.update
         for x, y, _kind in previous + self._positions:
             update(int(x) - size, int(y) - size, 2 * size + 1, 2 * size + 1)  # Qt merges them into one region
+        self._update_badges(now)
+
+    def _update_badges(self, now: float) -> None:
+        """Waits tick by the second and their rings pulse: the boxes they sit on are painted again each frame."""
+        self.waits.prune(now)
+        previous = self.badges
+        if self.placement is None or not (previous or self.waits.waiting or self.waits.timed_out):
+            return
+        responders = {
+            command.channel: self.flow.reached(command.channel) for command, _seen in self.waits.waiting.values()
+        }
+        self.badges = wait_badges(self.waits, responders, now)
+        for badge in previous + self.badges:
+            area = badge_area(self.placement, badge)
+            if area is not None:
+                self.canvas.update(area.toAlignedRect())
 
     def _sample_held(self) -> None:
         """Step mode: read what the broker holds (a short list) and repaint when it changed."""
@@ -310,7 +384,7 @@ class PresenterView(QWidget):
         ids = [message.id for message in held]
         if ids != self._held_ids:
             self._held_ids, self._held = ids, self.flow.held_at(held, self._bridge.commands.command_for)
-            self.step_status.setText(step_status(len(held)) if self._stepper is not None else "")
+            self.step_status.setText(step_status(len(held), self._hop) if self._stepper is not None else "")
             self.canvas.update()  # rare (a publish or a Next): the caption moves too
 
     @property
@@ -324,7 +398,10 @@ class PresenterView(QWidget):
     def paint_frame(self, canvas: QWidget, dirty: QRectF) -> None:
         painter = QPainter(canvas)
         try:
-            paint_frame(painter, self._still, self._positions, self._dot_radius(), dirty)
+            followed = list(self.flow.positions(self.path.message.id)) if self.path is not None else None
+            paint_frame(painter, self._still, self._positions, self._dot_radius(), dirty, followed=followed)
+            if self.badges and self.placement is not None:
+                paint_badges(painter, self.placement, self.badges, time.monotonic(), self.palette())
             if self._held and self.placement is not None:
                 paint_held(painter, self._held, self.placement.unit, self.palette())
         finally:
@@ -343,6 +420,8 @@ class PresenterView(QWidget):
         super().showEvent(event)
         self._tick = time.monotonic()
         self._timer.start()
+        if self.path is not None and self.path.pending:
+            self._follow_timer.start()  # outcomes moved on while the presenter was hidden
         if self._bridge.last_snapshot is not None:
             self._on_snapshot(self._bridge.last_snapshot)
 

@@ -3,11 +3,12 @@
 1. The real window at 1920x1080 (offscreen) in the presenter view, the demo running, plus a
    background 50,000 msg/s over 10 channels with two virtual subscribers: the animation's
    frames per second (median over 1 s windows) and the loop's stall (lateness of a 5 ms timer).
-   Goals: median >= 30 fps, p99 stall <= 20 ms, worst <= 100 ms.
+   Goals: median >= 30 fps, p99 stall <= 20 ms, worst <= 100 ms. With ``--follow`` the window
+   follows one of the flood's messages all along (its path drawn, its outcomes asked for).
 2. 1,000 channels and 1,000 subscriptions: one layout pass (graph + placement) and one full
    redraw of the still picture. Goal: layout <= 50 ms.
 
-    python tests/benchmarks/presenter.py [--rate 50000] [--seconds 20]
+    python tests/benchmarks/presenter.py [--rate 50000] [--seconds 20] [--follow]
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import statistics
 import tempfile
 import time
 
-from eventdeck.core import Broker, BrokerStats, ChannelInfo, Kind, State, SubscriptionInfo
+from eventdeck.core import Broker, BrokerStats, ChannelInfo, Kind, Message, State, SubscriptionInfo
 from eventdeck.core.broker.subscription import AckMode, Overflow
 from eventdeck.core.simulation.simulation import Simulation
 from eventdeck.core.simulation.virtual import VirtualSubscriber
@@ -31,7 +32,7 @@ from eventdeck.gui.presenter.layout import CHANNEL_LINES, body_unit, capacity, p
 WIDTH, HEIGHT = 1920, 1080
 
 
-async def under_load(rate: float, seconds: float) -> dict[str, object]:
+async def under_load(rate: float, seconds: float, follow: bool = False) -> dict[str, object]:
     from bench_window import Stalls  # noqa: PLC0415 - beside this script, which tests also import
     from gui_stream import publish_at  # noqa: PLC0415
     from PySide6.QtCore import QSettings  # noqa: PLC0415 - Qt once the loop runs
@@ -54,6 +55,13 @@ async def under_load(rate: float, seconds: float) -> dict[str, object]:
             subscribers = [VirtualSubscriber(broker, "bench/#", name=f"virtual-{i}") for i in (1, 2)]
             for sub in subscribers:
                 sub.start()
+            if follow:
+
+                def follow_the_first(batch: list[Message]) -> None:  # of the flood's messages the bridge sees
+                    if bridge.followed_message is None:
+                        bridge.follow(next((m for m in batch if m.channel.startswith("bench/")), None))
+
+                bridge.messages.connect(follow_the_first)
             await asyncio.sleep(2.0)  # the demo's first messages, the first layouts
             stalls = Stalls()
             stalls.start()
@@ -79,6 +87,7 @@ async def under_load(rate: float, seconds: float) -> dict[str, object]:
             window.close()
     fps = statistics.median(per_second) if per_second else 0.0
     return {
+        "following": follow,
         "target_rate": rate,
         "achieved_rate": round(sent / elapsed),
         "seconds": round(elapsed, 1),
@@ -135,8 +144,8 @@ def layout_at_scale(channels: int, subscriptions: int, passes: int = 20) -> dict
     }
 
 
-async def run(rate: float, seconds: float) -> dict[str, object]:
-    load = await under_load(rate, seconds)
+async def run(rate: float, seconds: float, follow: bool) -> dict[str, object]:
+    load = await under_load(rate, seconds, follow)
     scale = layout_at_scale(1_000, 1_000)
     return {
         "benchmark": "presenter",
@@ -157,8 +166,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=50_000)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--follow", action="store_true", help="follow one of the flood's messages all along")
     args = parser.parse_args()
-    print(json.dumps(run_with_qt(run(args.rate, args.seconds))))
+    print(json.dumps(run_with_qt(run(args.rate, args.seconds, args.follow))))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ from PySide6.QtWidgets import QApplication, QPlainTextEdit, QToolButton
 from pytestqt.qtbot import QtBot
 
 from eventdeck.core import Broker, Kind, Message
-from eventdeck.gui.bridge import Bridge
+from eventdeck.core.connectors.backend import EmbeddedBackend
+from eventdeck.gui.bridge import NO_DELIVERIES, Bridge
+from eventdeck.gui.panels.delivery_timeline import NOBODY, REPLY
 from eventdeck.gui.panels.inspector_panel import EMPTY_TEXT, InspectorPanel, hex_dump
 from tests.gui.gui_support import ShowPanel
 
@@ -212,3 +214,74 @@ def test_set_dark_keeps_the_text(qtbot: QtBot, panel: InspectorPanel, bridge: Br
     panel.set_dark(True)
     panel.set_dark(False)
     assert panel.payload_edit.toPlainText() == before
+
+
+# -- the delivery timeline ------------------------------------------------------------
+
+
+def _timeline(panel: InspectorPanel) -> dict[str, list[str]]:
+    table = panel.deliveries.table
+    return {
+        table.item(row, 0).text(): [table.item(row, column).text() for column in (1, 2, 3)]
+        for row in range(table.rowCount())
+    }
+
+
+def test_the_timeline_shows_each_subscription_and_follows_its_outcome_while_it_is_pending(
+    qtbot: QtBot, panel: InspectorPanel, bridge: Bridge, seen: Seen
+) -> None:
+    fast = bridge.broker.subscribe("orders/new", name="audit")
+    slow = bridge.broker.subscribe("orders/#", name="warehouse", ack="manual")
+    bridge.broker.subscribe("fridge/#", name="elsewhere")
+    message = _published(qtbot, bridge, seen, "orders/new", {"id": 1})
+    panel.show_message(message)
+    assert _timeline(panel) == {"audit": ["—", "—", "… queued"], "warehouse": ["—", "—", "… queued"]}
+    fast.take()
+    (delivery,) = slow.take()
+    qtbot.waitUntil(lambda: _timeline(panel)["warehouse"][2] == "… awaiting ack", timeout=3000)  # refreshed by itself
+    delivered, attempts, outcome = _timeline(panel)["audit"]
+    assert delivered.startswith("+")
+    assert delivered.endswith(" ms")
+    assert attempts == "1"
+    assert outcome.startswith("✓ acked +")
+    qtbot.waitUntil(bridge.spawn(delivery.nack(), "nack").done, timeout=3000)
+    qtbot.waitUntil(lambda: _timeline(panel)["warehouse"][2] == "↻ failed: redelivering", timeout=3000)
+    (again,) = slow.take()
+    qtbot.waitUntil(bridge.spawn(again.ack(), "ack").done, timeout=3000)
+    qtbot.waitUntil(lambda: _timeline(panel)["warehouse"][2].startswith("↻ acked on attempt 2 +"), timeout=3000)
+    assert _timeline(panel)["warehouse"][1] == "2"
+    qtbot.waitUntil(lambda: not panel.deliveries._timer.isActive(), timeout=3000)  # all settled: no more asking
+    assert panel.deliveries.empty.isHidden()
+
+
+def test_a_message_nobody_subscribed_to_says_so_and_what_to_do(
+    qtbot: QtBot, panel: InspectorPanel, bridge: Bridge, seen: Seen
+) -> None:
+    panel.show_message(_published(qtbot, bridge, seen, "nobody/home", "hello"))
+    assert panel.deliveries.table.isHidden()
+    assert panel.deliveries.empty.text() == NOBODY.format(channel="nobody/home")
+    assert "Add a subscriber" in panel.deliveries.empty.text()
+    panel.show_message(_published(qtbot, bridge, seen, "$reply/someone", "ok", kind=Kind.REPLY, correlation_id="c1"))
+    assert panel.deliveries.empty.text() == REPLY
+
+
+def test_a_connector_backend_says_it_cannot_report_deliveries(qtbot: QtBot, broker: Broker) -> None:
+    class Connector:
+        """Looks like a connector to the GUI: a backend that is not the embedded broker."""
+
+        def __init__(self) -> None:
+            self._inner = EmbeddedBackend(broker, name="mqtt://broker.example")
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._inner, name)
+
+    bridge = Bridge(Connector())  # type: ignore[arg-type]
+    assert bridge.journal is None
+    panel = InspectorPanel(bridge)
+    qtbot.addWidget(panel)
+    panel.show()
+    broker.subscribe("fridge/#", name="someone")
+    panel.show_message(Message.build("fridge/level", b"{}"))
+    assert panel.deliveries.empty.text() == NO_DELIVERIES.format(backend="mqtt://broker.example")
+    assert "does not report deliveries" in panel.deliveries.empty.text()
+    assert panel.deliveries.table.isHidden()

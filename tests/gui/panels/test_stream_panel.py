@@ -211,3 +211,18 @@ def test_a_dead_letter_has_its_own_badge_colour_and_row() -> None:
     assert dead.data(Qt.ItemDataRole.DecorationRole).cacheKey() == icon("dead").cacheKey()
     assert model.index(1, 4).data(Qt.ItemDataRole.BackgroundRole) == DEAD_LETTER_BACKGROUND
     assert model.index(0, 4).data(Qt.ItemDataRole.BackgroundRole) is None
+
+
+def test_selecting_a_row_follows_its_message_and_clearing_stops(
+    qtbot: QtBot, panel: StreamPanel, bridge: Bridge
+) -> None:
+    batch = messages(5)
+    panel.model.append_batch(batch)
+    with qtbot.waitSignal(bridge.followed) as followed:
+        assert panel.select_message(batch[2].id)
+    assert followed.args == [batch[2]]
+    assert bridge.followed_message is batch[2]
+    with qtbot.waitSignal(bridge.followed) as followed:
+        panel.clear()
+    assert followed.args == [None]
+    assert bridge.followed_message is None

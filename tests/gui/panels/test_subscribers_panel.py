@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
@@ -13,16 +14,22 @@ from pytestqt.qtbot import QtBot
 from eventdeck.core import AckMode, Broker, Overflow, State, SubscriptionInfo
 from eventdeck.core.connectors.backend import Capabilities, EmbeddedBackend
 from eventdeck.gui.bridge import Bridge
+from eventdeck.gui.main_window import MainWindow
 from eventdeck.gui.models.subscriptions_model import (
+    ACKED,
     DEAD,
     DELIVERED,
+    NAME,
     PENDING,
     PENDING_BYTES,
+    REDELIVERED,
     STATE,
+    STATE_COLOURS,
     SubscriptionsModel,
 )
-from eventdeck.gui.panels.subscribers_panel import SubscribersPanel
-from tests.gui.gui_support import ShowPanel
+from eventdeck.gui.panels.subscribers_panel import NAME_MIN, SubscribersPanel
+from eventdeck.gui.widgets.theme import DEAD_LETTER_COLOUR
+from tests.gui.gui_support import ShowPanel, shown_window
 
 
 @pytest.fixture
@@ -192,6 +199,8 @@ def test_failures_end_as_dead_letters(qtbot: QtBot, panel: SubscribersPanel, bri
     _publish(bridge, "fridge/level", 4)
     qtbot.waitUntil(lambda: _count(panel, "flaky", DEAD) == 4, timeout=3000)
     assert _count(panel, "flaky", DELIVERED) == 12  # 3 attempts each
+    row = panel.model.row_of("flaky") or 0
+    assert panel.model.index(row, DEAD).data(Qt.ItemDataRole.ForegroundRole) == QColor(DEAD_LETTER_COLOUR)
 
 
 def _info(name: str, pending: int = 0, state: State = State.ACTIVE) -> SubscriptionInfo:
@@ -279,3 +288,50 @@ def test_pending_bytes_column_shows_what_a_stuck_subscriber_holds(
     header = panel.view.horizontalHeader()
     assert header.visualIndex(PENDING_BYTES) == header.visualIndex(PENDING) + 1
     assert "4 KiB" in panel.model.index(panel.model.row_of("stuck") or 0, 0).data(Qt.ItemDataRole.ToolTipRole)
+
+
+def test_at_the_default_window_size_pending_acked_redelivered_and_dead_fit_without_scrolling(
+    qtbot: QtBot, bridge: Bridge, broker: Broker, settings: QSettings
+) -> None:
+    for n in range(25):  # enough rows for a vertical scroll bar, long names, big counts
+        broker.subscribe("orders/#", name=f"order-fulfilment-service-{n}", ack="manual", max_pending=100_000)
+    for _ in range(3):
+        _publish(bridge, "orders/new", 4_000)
+    window = next(shown_window(qtbot, MainWindow(bridge, settings, ring_size=1_000)))
+    panel = window.subscribers
+    qtbot.waitUntil(lambda: _cell(panel, "order-fulfilment-service-0", PENDING) == "12,000", timeout=5000)
+    bridge.take_snapshot()
+    view, header = panel.view, panel.view.horizontalHeader()
+    qtbot.waitUntil(view.verticalScrollBar().isVisible)  # shown once the view lays itself out
+    assert view.horizontalScrollBar().maximum() == 0  # nothing to scroll to
+    shown = [column for column in range(panel.model.columnCount()) if not header.isSectionHidden(column)]
+    assert shown[0] == NAME
+    assert {PENDING, ACKED, REDELIVERED, DEAD} <= set(shown)
+    assert header.length() <= view.viewport().width()
+    assert header.sectionSize(NAME) >= NAME_MIN
+    titles = [panel.model.headerData(column, Qt.Orientation.Horizontal) for column in shown]
+    assert titles[:5] == ["Name", "Pending", "Acked", "Retried", "Dead"]  # narrow: short words, full ones in tips
+    assert "Redelivered" in panel.model.headerData(REDELIVERED, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+    assert "Dead-lettered" in panel.model.headerData(DEAD, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+    bytes_tip = panel.model.index(0, PENDING).data(Qt.ItemDataRole.ToolTipRole)
+    assert bytes_tip.startswith("12,000 messages, ")  # the bytes column is merged into Pending's tooltip
+    window.close()
+
+
+def test_a_wide_dock_shows_more_columns_with_their_full_names(panel: SubscribersPanel, broker: Broker) -> None:
+    broker.subscribe("fridge/#", name="shopping-list").pause()
+    panel.refresh()
+    header = panel.view.horizontalHeader()
+    panel.resize(1400, 360)
+    shown = {column for column in range(panel.model.columnCount()) if not header.isSectionHidden(column)}
+    assert shown == set(range(panel.model.columnCount()))
+    assert panel.model.headerData(REDELIVERED, Qt.Orientation.Horizontal) == "Redelivered"
+    assert panel.model.headerData(DEAD, Qt.Orientation.Horizontal) == "Dead-lettered"
+    assert panel.view.horizontalScrollBar().maximum() == 0
+    panel.resize(330, 360)
+    shown = {column for column in range(panel.model.columnCount()) if not header.isSectionHidden(column)}
+    assert shown == {NAME, PENDING, ACKED, REDELIVERED, DEAD}
+    # With the State column gone, the name says it: its colour and icon.
+    row = panel.model.row_of("shopping-list") or 0
+    assert panel.model.index(row, NAME).data(Qt.ItemDataRole.ForegroundRole) == STATE_COLOURS[State.PAUSED]
+    assert "paused" in panel.model.index(row, NAME).data(Qt.ItemDataRole.ToolTipRole)

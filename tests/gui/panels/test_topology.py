@@ -14,8 +14,10 @@ from eventdeck.core import Broker, Kind, Message, State
 from eventdeck.core.connectors.backend import Capabilities, EmbeddedBackend
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.main_window import MainWindow
+from eventdeck.gui.models.message_path import ACKED_COLOUR
 from eventdeck.gui.models.topology import CHANNELS, PUBLISHERS, SUBSCRIBERS, PublisherLedger, build_graph, edge_rates
 from eventdeck.gui.panels.topology_panel import EMPTY_TEXT, TopologyPanel
+from eventdeck.gui.widgets.icons import KIND_COLOURS
 from eventdeck.gui.widgets.theme import DEAD_LETTER_COLOUR
 from tests.gui.gui_support import ShowPanel, shown_window
 
@@ -278,3 +280,46 @@ def test_dead_letters_look_dead_in_the_diagram(qtbot: QtBot, panel: TopologyPane
     }
     assert items["c:$dead/fridge/level"].pen().color() == QColor(DEAD_LETTER_COLOUR)
     assert items["c:$dead/fridge/level"].opacity() == 1.0  # a $-channel, but not dimmed: it matters
+
+
+def test_following_a_message_highlights_exactly_the_subscriptions_that_got_it(
+    qtbot: QtBot, panel: TopologyPanel, bridge: Bridge
+) -> None:
+    analytics = bridge.broker.subscribe("user/#", name="analytics")
+    mailer = bridge.broker.subscribe("user/signedup", name="mailer", ack="manual")
+    bridge.broker.subscribe("fridge/#", name="shopping-list")
+    publish(qtbot, bridge, "fridge/level", "fridge-sensor")
+    task = bridge.spawn(bridge.broker.publish("user/signedup", {"n": 1}, publisher="signup-service"), "publish")
+    qtbot.waitUntil(task.done, timeout=WAIT)
+    bridge.flush()
+    message = task.result().message
+    analytics.take()
+    (delivery,) = mailer.take()
+    qtbot.waitUntil(bridge.spawn(delivery.nack(requeue=False, reason="bounced"), "nack").done, timeout=WAIT)
+    bridge.take_snapshot()
+
+    bridge.follow(message)
+    path = panel.path
+    assert path is not None
+    assert {key for key in path.marks if key.startswith("s:")} == {"s:analytics", "s:mailer"}
+    assert panel.follow_hint.isVisible()
+    assert panel.follow_hint.text().startswith(f"Following message #{message.id} on user/signedup")
+    items = panel.node_items()
+    details = {key: item.childItems()[1].text() for key, item in items.items()}  # type: ignore[attr-defined]
+    assert details["s:analytics"] == "✓ acked"
+    assert details["s:mailer"] == "☠ dead-lettered"
+    assert items["s:shopping-list"].opacity() < 0.5  # not on the path: faded
+    assert items["c:fridge/level"].opacity() < 0.5
+    assert items["s:analytics"].opacity() == 1.0
+    assert items["c:user/signedup"].opacity() == 1.0
+    lines = [item for item in panel.scene.items() if item.zValue() == -0.5]  # the path's lines, over the rest
+    colours = sorted(line.pen().color().name() for line in lines)  # type: ignore[attr-defined]
+    dead = QColor(DEAD_LETTER_COLOUR).name()  # the mailer's line, and the broker's on to $dead/user/signedup
+    assert colours == sorted([KIND_COLOURS[Kind.EVENT], ACKED_COLOUR, dead, dead])
+
+    panel.view.setFocus()
+    qtbot.keyClick(panel.view, Qt.Key.Key_Escape)
+    assert bridge.followed_message is None
+    assert panel.path is None
+    assert not panel.follow_hint.isVisible()
+    assert all(item.opacity() == 1.0 for item in panel.node_items().values())

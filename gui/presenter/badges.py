@@ -1,0 +1,102 @@
+"""What changes by the second on the presenter's boxes: commands waiting for replies, requests that timed out.
+
+A badge takes over a box's last line (a subscription's counts, a publisher's rate) for as
+long as it lasts: the line is blanked and the badge written in its place, so no text is ever
+drawn over text. A waiting responder also gets a ring that pulses around its box. They are
+painted each frame over the still picture, only where the frame repaints.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPainterPath, QPalette, QPen
+
+from eventdeck.gui.presenter.canvas import font
+from eventdeck.gui.presenter.flow import requester_key
+from eventdeck.gui.presenter.layout import Box, Placement
+from eventdeck.gui.presenter.waits import CommandWaits
+
+WAITING_COLOUR = "#f59e0b"  # the commands' orange: it is a command that waits
+TIMED_OUT_COLOUR = "#dc2626"
+PULSE_SECONDS = 1.2
+RING_GAP = 6  # px between a box and its pulsing ring
+
+
+@dataclass(frozen=True, slots=True)
+class Badge:
+    key: str  # the node key of the box it sits on
+    text: str
+    colour: str
+    ring: bool = False  # pulse around the box (a responder at work)
+
+
+def wait_badges(waits: CommandWaits, responders: dict[str, list[str]], now: float) -> list[Badge]:
+    """Badges for every wait: at each responder (subscription keys by command channel) and at each requester."""
+    badges: list[Badge] = []
+    for channel, (count, longest) in waits.by_channel(now).items():
+        what = "a command" if count == 1 else f"{count} commands"
+        badges.extend(
+            Badge(key, f"◷ {what} · {longest:.1f} s", WAITING_COLOUR, ring=True) for key in responders.get(channel, ())
+        )
+    for key, (count, longest) in waits.by_requester(now).items():
+        what = "reply" if count == 1 else f"{count} replies"
+        badges.append(Badge(key, f"◷ waiting for {what} · {longest:.1f} s", WAITING_COLOUR))
+    waiting = {badge.key for badge in badges if not badge.ring}
+    for mark in waits.timed_out:
+        key = requester_key(mark.command)
+        if key not in waiting:  # a fresh wait there says more than an old timeout
+            badges.append(Badge(key, f"✗ timed out after {mark.waited:.1f} s", TIMED_OUT_COLOUR))
+    return badges
+
+
+def badge_area(placement: Placement, badge: Badge) -> QRectF | None:
+    """What a frame must repaint for ``badge``: its box and the ring around it."""
+    box = placement.boxes.get(badge.key)
+    if box is None:
+        return None
+    grow = RING_GAP + 4
+    return QRectF(box.x - grow, box.y - grow, box.width + 2 * grow, box.height + 2 * grow)
+
+
+def paint_badges(
+    painter: QPainter, placement: Placement, badges: Iterable[Badge], clock: float, palette: QPalette
+) -> None:
+    """Each badge on its box's last line; a ring pulsing around the boxes that are at work."""
+    unit = placement.unit
+    phase = 0.5 + 0.5 * math.sin(2 * math.pi * clock / PULSE_SECONDS)
+    for badge in badges:
+        box = placement.boxes.get(badge.key)
+        if box is None:
+            continue
+        colour = QColor(badge.colour)
+        if badge.ring:
+            ring = QColor(colour)
+            ring.setAlphaF(0.3 + 0.7 * phase)
+            outline = QPainterPath()
+            outline.addRoundedRect(
+                QRectF(box.x - RING_GAP, box.y - RING_GAP, box.width + 2 * RING_GAP, box.height + 2 * RING_GAP),
+                0.4 * unit + RING_GAP,
+                0.4 * unit + RING_GAP,
+            )
+            painter.setPen(QPen(ring, 3))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawPath(outline)
+        _last_line(painter, box, unit, badge, palette)
+
+
+def _last_line(painter: QPainter, box: Box, unit: float, badge: Badge, palette: QPalette) -> None:
+    """Blank the box's last line and write the badge there (a subscription's 4th line, a publisher's 2nd)."""
+    subscription = box.height > 3 * unit
+    top = box.y + (3.1 if subscription else 1.35) * unit  # below the name line, whose descenders stay whole
+    text_font = font(unit, 1.0 if subscription else 0.95, bold=True)
+    line = QRectF(box.x + 0.3 * unit, top, box.width - 0.6 * unit, box.y + box.height - 0.15 * unit - top)
+    painter.fillRect(line, palette.color(QPalette.ColorRole.Base))
+    painter.setFont(text_font)
+    painter.setPen(QColor(badge.colour))
+    inner = line.adjusted(0.2 * unit, 0, 0, 0)
+    elided = QFontMetrics(text_font).elidedText(badge.text, Qt.TextElideMode.ElideRight, int(inner.width()))
+    painter.drawText(inner, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), elided)
