@@ -285,8 +285,14 @@ def _parsed(text: str, kind: type[Number], name: str) -> Number:
 
 
 def missing_xcb_packages() -> list[str]:
-    """Debian package names of the xcb libraries Qt needs that this machine lacks."""
-    return [package for library, package in XCB_LIBRARIES.items() if ctypes.util.find_library(library) is None]
+    """Debian package names of the xcb libraries Qt needs that this machine lacks (a bundle brings its own)."""
+    bundled = Path(getattr(sys, "_MEIPASS", "")) if getattr(sys, "frozen", False) else None
+    return [
+        package
+        for library, package in XCB_LIBRARIES.items()
+        if ctypes.util.find_library(library) is None
+        and not (bundled is not None and any(bundled.glob(f"**/lib{library}.so*")))
+    ]
 
 
 def choose_platform(args: argparse.Namespace) -> str | None:

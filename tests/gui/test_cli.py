@@ -77,6 +77,16 @@ def test_missing_xcb_libraries_are_named_with_their_packages(monkeypatch: pytest
     assert "sudo apt-get install libxcb-cursor0" in problem
 
 
+def test_a_bundle_that_brings_the_library_needs_no_package(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(app.ctypes.util, "find_library", lambda name: None if name == "xcb-cursor" else "lib.so")
+    assert app.missing_xcb_packages() == ["libxcb-cursor0"]
+    (tmp_path / "_internal").mkdir()
+    (tmp_path / "_internal" / "libxcb-cursor.so.0").touch()
+    monkeypatch.setattr(app.sys, "frozen", True, raising=False)
+    monkeypatch.setattr(app.sys, "_MEIPASS", str(tmp_path), raising=False)
+    assert app.missing_xcb_packages() == []
+
+
 def test_screenshot_writes_the_window_and_exits_cleanly(clean_env: dict[str, str], tmp_path: Path) -> None:
     shot = tmp_path / "shots" / "window.png"
     result = run_eventdeck("--screenshot", str(shot), "--screenshot-delay", "1.5", env=clean_env)
