@@ -104,9 +104,7 @@ class ChannelsPanel(QWidget):
     # -- feeding -----------------------------------------------------------
 
     def apply_snapshot(self, snapshot: Snapshot) -> None:
-        self.model.update(
-            snapshot.channels, snapshot.channel_rates, subscribers_known=snapshot.subscriptions_exposed
-        )
+        self.model.update(snapshot.channels, snapshot.channel_rates, subscribers_known=snapshot.subscriptions_exposed)
         for index in self._to_expand:
             if index.isValid():
                 self.view.expand(self.model.index(index.row(), 0, index.parent()))
