@@ -23,6 +23,7 @@ logs in with SASL PLAIN unless ``sasl=scram-sha-256`` / ``scram-sha-512`` says o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import uuid
@@ -36,6 +37,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-
 from aiokafka.conn import create_conn  # type: ignore[import-untyped]
 from aiokafka.protocol.metadata import MetadataRequest  # type: ignore[import-untyped]
 
+from eventdeck.core.broker.errors import InvalidChannel
 from eventdeck.core.broker.message import Kind
 from eventdeck.core.connectors.address import Endpoint
 from eventdeck.core.connectors.backend import Outgoing
@@ -72,7 +74,10 @@ class KafkaBackend(ConnectorBackend):
         if self.sasl and not endpoint.username:
             raise ConnectorError(f"SASL {self.sasl} needs a user name: kafka://USER:PASSWORD@{endpoint.address}")
         self.reply_channel = topic_to_channel(reply_topic)
-        self.reply_topic = channel_to_topic(self.reply_channel)  # refuses a name Kafka would
+        try:
+            self.reply_topic = channel_to_topic(self.reply_channel)
+        except InvalidChannel as exc:
+            raise ConnectorError(f"option 'reply_topic': {exc.reason}, got {reply_topic!r}") from None
         self.capabilities = dataclasses.replace(self.capabilities, retained=False)
         self._admin: Any = None
         self._producer: Any = None
@@ -85,6 +90,7 @@ class KafkaBackend(ConnectorBackend):
         self._moves: dict[Any, int] = {}
         self._dropped: set[Any] = set()
         self._first_connection = True
+        self._look_now = asyncio.Event()  # we wrote to a topic not listed yet: list the topics at once
 
     # -- connecting --------------------------------------------------------------------
 
@@ -260,7 +266,10 @@ class KafkaBackend(ConnectorBackend):
         """Ask for the topic list now and then: new topics are read, deleted ones dropped, and a broker that
         no longer answers ends the connection (aiokafka's clients would retry without ever saying so)."""
         while True:
-            await asyncio.sleep(WATCH_INTERVAL)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(WATCH_INTERVAL):
+                    await self._look_now.wait()
+            self._look_now.clear()
             async with asyncio.timeout(self.connect_timeout):
                 topics = await self._list_topics()
             self._topics = topics
@@ -334,6 +343,8 @@ class KafkaBackend(ConnectorBackend):
             await self._producer.send_and_wait(topic, payload, key=key, headers=headers)
         except kafka_errors.KafkaError as exc:
             raise ConnectorError(f"could not publish to {topic!r} on {self.name}: {self.describe(exc)}") from exc
+        if topic not in self._topics:
+            self._look_now.set()
 
     def _address(self, options: Outgoing) -> tuple[Hashable, Outgoing]:
         """The reply topic and a fresh correlation id, which the reply carries back (``_fetch`` answers it)."""

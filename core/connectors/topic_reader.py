@@ -16,6 +16,7 @@ from typing import Protocol, runtime_checkable
 
 _AGO = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d)", re.IGNORECASE)
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+OFFSET_FORMATS = "an offset for every partition (e.g. 1500) or PARTITION:OFFSET for one (e.g. 2:1500)"
 TIME_FORMATS = (
     "a date and time such as 2026-03-01 14:30 (local time, or with a UTC offset) or a span ago: 90s, 15m, 2h, 1d"
 )
@@ -50,16 +51,26 @@ class ReadStart:
         return f"from the beginning{where}"
 
 
-def parse_start_time(text: str, now: float | None = None) -> float:
-    """What the user typed as a start time, as seconds since the epoch; ``ValueError`` says what is accepted."""
+def parse_start_time(text: str, now: float | None = None) -> ReadStart:
+    """What the user typed as a start time; ``ValueError`` says what is accepted."""
     stripped = text.strip()
     span = _AGO.fullmatch(stripped.removesuffix("ago").strip())
     if span is not None:
-        return (time.time() if now is None else now) - float(span[1]) * _SECONDS[span[2].lower()]
+        return ReadStart(time=(time.time() if now is None else now) - float(span[1]) * _SECONDS[span[2].lower()])
     try:
-        return datetime.fromisoformat(stripped).timestamp()  # no offset given: local time
+        return ReadStart(time=datetime.fromisoformat(stripped).timestamp())  # no UTC offset given: local time
     except ValueError:
         raise ValueError(f"cannot read {stripped!r} as a time; type {TIME_FORMATS}") from None
+
+
+def parse_start_offset(text: str) -> ReadStart:
+    """``OFFSET`` (every partition) or ``PARTITION:OFFSET`` as typed; ``ValueError`` says what is accepted."""
+    partition, _, offset = text.strip().rpartition(":")
+    try:
+        return ReadStart(offset=int(offset), partition=int(partition) if partition else None)
+    except ValueError as exc:
+        why = str(exc) if "is 0 or more" in str(exc) else f"cannot read {text.strip()!r} as an offset"
+        raise ValueError(f"{why}; type {OFFSET_FORMATS}") from None
 
 
 @runtime_checkable

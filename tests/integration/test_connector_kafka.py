@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -305,3 +306,29 @@ async def test_kafkas_over_tls(tmp_path: Path) -> None:
             assert message.json() == {"secure": True}
         finally:
             await connector.stop()
+
+
+async def test_eventdeck_replay_sends_a_recording_into_kafka(tmp_path: Path, kafka_url: str) -> None:
+    topic = unique("replayed")
+    path = tmp_path / "morning.jsonl"
+    channel = topic.replace(".", "/")
+    path.write_text(
+        f'{{"timestamp": 5.0, "channel": "{channel}", "payload": "1", "headers": {{"kafka-key": "a", "unit": "%"}}}}\n'
+        f'{{"timestamp": 5.1, "channel": "{channel}", "payload": "2", "headers": {{"kafka-key": "a"}}}}\n',
+        encoding="utf-8",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "eventdeck.gui.app", "replay", str(path), "--into", kafka_url, "--speed", "5",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert await process.wait() == 0, output.decode()
+    assert "replay done: 2 of 2 sent" in output.decode()
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap(kafka_url), auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        records = [await asyncio.wait_for(consumer.getone(), support.WAIT) for _ in range(2)]
+    finally:
+        await consumer.stop()
+    assert [(r.key, r.value) for r in records] == [(b"a", b"1"), (b"a", b"2")]  # one key: one partition, in order
+    assert dict(records[0].headers)["unit"] == b"%"
