@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 REPLY_TOPIC = "eventdeck.replies"
 WATCH_INTERVAL = 2.0  # seconds between asking for the topic list (new topics; a broker that is gone)
 FETCH_WAIT_MS = 200  # the longest a position change (new topic, read_from) waits for the fetch loop
+BATCH = 256  # records decoded at a time: aiokafka decodes what getmany returns in one go, without yielding
 SASL = {"plain": "PLAIN", "scram-sha-256": "SCRAM-SHA-256", "scram-sha-512": "SCRAM-SHA-512", "none": ""}
 Topics = dict[str, tuple[int, ...]]  # topic -> its partition numbers
 
@@ -229,7 +230,7 @@ class KafkaBackend(ConnectorBackend):
             if not positions:
                 await asyncio.sleep(FETCH_WAIT_MS / 1000)
                 continue
-            batch = await consumer.getmany(timeout_ms=FETCH_WAIT_MS)
+            batch = await consumer.getmany(timeout_ms=FETCH_WAIT_MS, max_records=BATCH)
             for tp, records in batch.items():
                 channel = channels.get(tp.topic) or channels.setdefault(tp.topic, topic_to_channel(tp.topic))
                 partition = tp.partition
