@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from eventdeck.core import InvalidChannel, Kind, State
-from eventdeck.core.connectors import ConnectorError, backend_from_url
+from eventdeck.core.connectors import ConnectorBackend, ConnectorError, backend_from_url
 from eventdeck.core.connectors.backend import GAP_CHANNEL, ConnectionState
 from eventdeck.core.connectors.kafka import KafkaBackend
 from eventdeck.core.connectors.topic_reader import ReadStart, TopicReader
@@ -69,7 +69,7 @@ async def make_topic(admin: AIOKafkaAdminClient, topic: str, partitions: int = 1
     await admin.create_topics([NewTopic(topic, partitions, 1)])
 
 
-def seen(connector: KafkaBackend, channel: str) -> int:
+def seen(connector: ConnectorBackend, channel: str) -> int:
     return {info.name: info.messages for info in connector.broker.channels()}.get(channel, 0)
 
 
@@ -99,6 +99,22 @@ async def test_records_of_an_independent_producer_show_with_partition_offset_and
     )
     assert tombstone.payload == b""
     assert tombstone.headers["kafka-tombstone"] == "yes"
+
+
+async def test_topics_there_before_connecting_are_read_from_their_end(
+    kafka_url: str, producer: AIOKafkaProducer
+) -> None:
+    topic = unique("old")
+    await producer.send_and_wait(topic, b"history", partition=0)
+    connector = backend_from_url(kafka_url, refresh_interval=3600)
+    await connector.start()
+    try:
+        channel = topic.replace(".", "/")
+        fresh = await support.next_message(connector.broker, channel, lambda: producer.send_and_wait(topic, b"new"))
+        assert fresh.payload == b"new"
+        assert seen(connector, channel) == 1  # the history stays in Kafka ("Read again" fetches it)
+    finally:
+        await connector.stop()
 
 
 async def test_topics_made_while_connected_are_read_from_their_first_record(
