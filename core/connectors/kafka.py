@@ -34,8 +34,6 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # type: ignore[import-untyped]
 from aiokafka import errors as kafka_errors
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
-from aiokafka.conn import create_conn  # type: ignore[import-untyped]
-from aiokafka.protocol.metadata import MetadataRequest  # type: ignore[import-untyped]
 
 from eventdeck.core.broker.errors import InvalidChannel
 from eventdeck.core.broker.message import Kind
@@ -43,6 +41,13 @@ from eventdeck.core.connectors.address import Endpoint
 from eventdeck.core.connectors.backend import Outgoing
 from eventdeck.core.connectors.base import ConnectorBackend
 from eventdeck.core.connectors.errors import ConnectorError, causes
+from eventdeck.core.connectors.kafka_clients import (
+    client_options,
+    first_contact,
+    parse_sasl,
+    refused,
+    stop_consumer,
+)
 from eventdeck.core.connectors.kafka_groups import ConsumerGroup, as_subscriptions, consumer_groups, partitions_of
 from eventdeck.core.connectors.kafka_records import channel_to_topic, incoming, outgoing, topic_to_channel
 from eventdeck.core.connectors.topic_reader import ReadStart
@@ -52,15 +57,7 @@ REPLY_TOPIC = "eventdeck.replies"
 WATCH_INTERVAL = 2.0  # seconds between asking for the topic list (new topics; a broker that is gone)
 FETCH_WAIT_MS = 200  # the longest a position change (new topic, read_from) waits for the fetch loop
 BATCH = 256  # records decoded at a time: aiokafka decodes what getmany returns in one go, without yielding
-SASL = {"plain": "PLAIN", "scram-sha-256": "SCRAM-SHA-256", "scram-sha-512": "SCRAM-SHA-512", "none": ""}
 Topics = dict[str, tuple[int, ...]]  # topic -> its partition numbers
-
-
-def parse_sasl(text: str) -> str:
-    mechanism = SASL.get(text.strip().lower())
-    if mechanism is None:
-        raise ValueError(f"expected one of {', '.join(SASL)}, got {text!r}")
-    return mechanism
 
 
 class KafkaBackend(ConnectorBackend):
@@ -95,28 +92,9 @@ class KafkaBackend(ConnectorBackend):
 
     # -- connecting --------------------------------------------------------------------
 
-    def _client_options(self) -> dict[str, Any]:
-        endpoint = self.endpoint
-        tls = endpoint.tls.enabled
-        protocol = ("SASL_" if self.sasl else "") + ("SSL" if tls else "PLAINTEXT")
-        options: dict[str, Any] = {
-            "bootstrap_servers": endpoint.addresses.split(","),
-            "client_id": "eventdeck",
-            "request_timeout_ms": int(self.connect_timeout * 1000),
-            "security_protocol": protocol,
-            "ssl_context": endpoint.tls.context() if tls else None,
-        }
-        if self.sasl:
-            options |= {
-                "sasl_mechanism": self.sasl,
-                "sasl_plain_username": endpoint.username,
-                "sasl_plain_password": endpoint.password or "",
-            }
-        return options
-
     async def _connect(self, stack: AsyncExitStack) -> None:
-        options = self._client_options()
-        await self._first_contact(options)
+        options = client_options(self.endpoint, self.sasl, self.connect_timeout)
+        await first_contact(self.endpoint, options)
         admin = AIOKafkaAdminClient(**options)
         stack.push_async_callback(admin.close)
         await admin.start()
@@ -128,7 +106,7 @@ class KafkaBackend(ConnectorBackend):
         consumer = AIOKafkaConsumer(
             **options, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest", check_crcs=False
         )
-        stack.push_async_callback(_stop_consumer, consumer)
+        stack.push_async_callback(stop_consumer, consumer)
         await consumer.start()
         self._admin, self._producer, self._consumer = admin, producer, consumer
         topics = await self._list_topics()
@@ -136,37 +114,6 @@ class KafkaBackend(ConnectorBackend):
             topics = await self._make_reply_topic()
         await self._start_positions(topics)
         self._first_connection = False
-
-    async def _first_contact(self, options: Mapping[str, Any]) -> None:
-        """Ask the servers for their metadata ourselves: aiokafka's clients only log why they cannot
-        (refused, unknown host, TLS, login) and then say "Unable to bootstrap"."""
-        contact = {key: value for key, value in options.items() if key != "bootstrap_servers"}
-        failure: BaseException | None = None
-        for host, port in self.endpoint.servers:
-            try:
-                connection = await create_conn(host, port, **contact)
-            except (KeyError, ValueError) as exc:
-                if not self.sasl:
-                    raise
-                # aiokafka's SCRAM cannot read a server's refusal (it looks for the server's signature)
-                raise ConnectorError(self._refused(f"the SASL {self.sasl} login failed")) from exc
-            except Exception as exc:
-                failure = failure or exc
-                continue
-            try:
-                await connection.send(MetadataRequest([]))
-            except kafka_errors.KafkaConnectionError as exc:
-                failure = failure or ConnectorError(
-                    f"Kafka at {host}:{port} closed the connection before answering"
-                    + ("" if self.sasl else " (does it want a login? add USER:PASSWORD@ to the URL)")
-                )
-                failure.__cause__ = exc
-                continue
-            finally:
-                connection.close()
-            return
-        assert failure is not None
-        raise failure
 
     async def _list_topics(self) -> Topics:
         described = await self._admin.describe_topics()
@@ -179,11 +126,13 @@ class KafkaBackend(ConnectorBackend):
     async def _make_reply_topic(self) -> Topics:
         """Make the reply topic now, so replies are read from the first one on."""
         try:
-            await self._admin.create_topics([NewTopic(self.reply_topic, 1, 1)])
-        except kafka_errors.TopicAlreadyExistsError:
-            pass
-        except kafka_errors.KafkaError as exc:  # not allowed here, say: a responder's reply makes it
-            log.info("%s: could not make the reply topic %r: %s", self.name, self.reply_topic, exc)
+            response = await self._admin.create_topics([NewTopic(self.reply_topic, 1, 1)])
+            refusals = [(code, why) for _topic, code, *why in response.topic_errors if code]
+        except kafka_errors.KafkaError as exc:
+            refusals = [(-1, [str(exc)])]
+        for code, why in refusals:  # not allowed here, say: then a responder's first reply makes it
+            if kafka_errors.for_code(code) is not kafka_errors.TopicAlreadyExistsError:
+                log.info("%s: could not make the reply topic %r: %s", self.name, self.reply_topic, why)
         return await self._list_topics()
 
     async def _start_positions(self, topics: Topics) -> None:
@@ -251,17 +200,17 @@ class KafkaBackend(ConnectorBackend):
 
     def _apply_moves(self) -> None:
         positions = self._positions
-        before = positions.keys() - self._dropped
         moves, self._moves = self._moves, {}
-        for tp in self._dropped:
-            positions.pop(tp, None)
-        self._dropped = set()
+        dropped, self._dropped = self._dropped & positions.keys(), set()
+        reassign = bool(dropped) or not moves.keys() <= positions.keys()
+        for tp in dropped:
+            del positions[tp]
         positions.update(moves)
-        if positions.keys() == before:
+        if reassign:
+            _assign(self._consumer, positions)
+        else:  # only where to read changes
             for tp, offset in moves.items():
                 self._consumer.seek(tp, offset)
-        else:
-            _assign(self._consumer, positions)
 
     async def _watch_topics(self) -> None:
         """Ask for the topic list now and then: new topics are read, deleted ones dropped, and a broker that
@@ -311,6 +260,10 @@ class KafkaBackend(ConnectorBackend):
 
     # -- inventory ---------------------------------------------------------------------
 
+    def topics(self) -> dict[str, int]:
+        """Each topic read (internal ones left out) with its number of partitions, as last listed."""
+        return {topic: len(numbers) for topic, numbers in self._topics.items()}
+
     def consumer_groups(self) -> list[ConsumerGroup] | None:
         """Consumer groups with their lag as of the last refresh; None when they cannot be listed."""
         return self._groups
@@ -354,9 +307,6 @@ class KafkaBackend(ConnectorBackend):
 
     # -- words for failures ---------------------------------------------------------------
 
-    def _refused(self, why: str) -> str:
-        return f"Kafka at {self.endpoint.addresses} refused {self.endpoint.username or 'an anonymous login'}: {why}"
-
     def _describe(self, exc: BaseException) -> str | None:
         for cause in causes(exc):
             if isinstance(cause, ConnectorError):
@@ -367,7 +317,7 @@ class KafkaBackend(ConnectorBackend):
                 | kafka_errors.UnsupportedSaslMechanismError
                 | kafka_errors.IllegalSaslStateError,
             ):
-                return self._refused(str(cause))
+                return refused(self.endpoint, str(cause))
             denied = (
                 kafka_errors.TopicAuthorizationFailedError
                 | kafka_errors.GroupAuthorizationFailedError
@@ -378,18 +328,6 @@ class KafkaBackend(ConnectorBackend):
             if isinstance(cause, kafka_errors.KafkaConnectionError | kafka_errors.NodeNotReadyError):
                 return f"no answer from Kafka at {self.endpoint.addresses} ({cause})"
         return None
-
-
-async def _stop_consumer(consumer: Any) -> None:
-    """``consumer.stop()``, finished: when the broker is gone aiokafka's stop lets out the CancelledError of a
-    fetch it cancelled (``Fetcher.close`` awaits its cancelled tasks) before closing its connections."""
-    try:
-        await consumer.stop()
-    except asyncio.CancelledError:
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            raise
-        await consumer._client.close()  # what stop() did not get to
 
 
 def _assign(consumer: Any, positions: Mapping[Any, int]) -> None:
