@@ -1,4 +1,4 @@
-"""Connectors to brokers people already run (MQTT, RabbitMQ, NATS, Redis), each a ``Backend``.
+"""Connectors to brokers people already run (MQTT, RabbitMQ, NATS, Redis, Kafka), each a ``Backend``.
 
 The ``Backend`` interface the GUI, replay and scripts talk to (and ``EmbeddedBackend``, the
 in-process broker as one) is in ``eventdeck.core.connectors.backend`` and exported here.
@@ -8,7 +8,7 @@ connects (``ConnectorError`` with a specific reason if it cannot). Client librar
 imported only when their connector is asked for.
 
 Channel names in the mirror: MQTT topics and Redis channels are used as they are; AMQP
-routing keys and NATS subjects use ``.`` between levels, shown as ``/`` (``a.b`` <-> ``a/b``),
+routing keys, NATS subjects and Kafka topics use ``.`` between levels, shown as ``/`` (``a.b`` <-> ``a/b``),
 so MQTT-style wildcards and the channel tree work the same everywhere.
 """
 
@@ -36,6 +36,7 @@ _MODULES = {
     "amqp": ("amqp", "AmqpBackend"),
     "nats": ("nats", "NatsBackend"),
     "redis": ("redis", "RedisBackend"),
+    "kafka": ("kafka", "KafkaBackend"),
 }
 
 __all__ = [
@@ -87,7 +88,7 @@ def backend_for(endpoint: Endpoint, **options: Any) -> ConnectorBackend:
 
 
 def backend_from_url(url: str, **options: Any) -> ConnectorBackend:
-    """Parse ``url`` (mqtt[s]://, amqp[s]://, nats://, redis[s]://) and build its backend, not yet started."""
+    """Parse ``url`` (mqtt[s]://, amqp[s]://, nats://, redis[s]://, kafka[s]://) and build its backend (unstarted)."""
     return backend_for(parse_url(url), **options)
 
 

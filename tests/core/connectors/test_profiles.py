@@ -52,6 +52,21 @@ def test_profile_gives_an_endpoint_and_a_backend() -> None:
     assert Profile("r", "redis", "h", 6379).endpoint().path == "0"
 
 
+def test_a_kafka_profile_lists_several_servers(tmp_path: Path) -> None:
+    profile = Profile.from_url("cluster", "kafka://ada:pw@k1:9093,k2,[::1]:9000")
+    assert (profile.host, profile.port) == ("k1,k2:9092,[::1]:9000", 9093)
+    store = ProfileStore(tmp_path / "profiles.json")
+    store.put(profile)
+    loaded = store.get("cluster")
+    assert loaded == profile
+    assert loaded.endpoint("pw").display == "kafka://ada@k1:9093,k2:9092,[::1]:9000"
+    assert Profile("typed", "kafka", "k1,k2", 9092).endpoint().servers == (("k1", 9092), ("k2", 9092))
+    with pytest.raises(ConnectorError, match="profile 'bad': bad server 'k2:x'"):
+        Profile("bad", "kafka", "k1,k2:x", 9092)
+    with pytest.raises(ConnectorError, match="profile 'one': a redis profile names one host, got 'a,b'"):
+        Profile("one", "redis", "a,b", 6379)
+
+
 def test_a_password_in_a_file_is_dropped(tmp_path: Path) -> None:
     path = tmp_path / "profiles.json"
     data = {"name": "x", "kind": "redis", "host": "h", "port": 6379, "password": "leak"}
@@ -67,7 +82,7 @@ def test_a_password_in_a_file_is_dropped(tmp_path: Path) -> None:
         ("{", "not valid JSON"),
         ("[]", "expected {'profiles'"),
         ('{"profiles": [{"name": "x"}]}', "incomplete or malformed"),
-        ('{"profiles": [{"name": "x", "kind": "kafka", "host": "h"}]}', "unknown kind 'kafka'"),
+        ('{"profiles": [{"name": "x", "kind": "pulsar", "host": "h"}]}', "unknown kind 'pulsar'"),
         ('{"profiles": [{"name": "x", "kind": "mqtt", "host": "h", "port": 0}]}', "unknown kind|port must be"),
     ],
 )

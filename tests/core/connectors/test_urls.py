@@ -22,6 +22,8 @@ from eventdeck.core.connectors.base import escape_channel, sniff_content_type
         ("redis://127.0.0.1", ("redis", "127.0.0.1", 6379, "0", False)),
         ("rediss://cache:6380/3", ("redis", "cache", 6380, "3", True)),
         ("MQTT://[::1]:1884", ("mqtt", "::1", 1884, "", False)),
+        ("kafka://127.0.0.1", ("kafka", "127.0.0.1", 9092, "", False)),
+        ("kafkas://broker.local", ("kafka", "broker.local", 9093, "", True)),
     ],
 )
 def test_schemes(url: str, expected: tuple[str, str, int, str, bool]) -> None:
@@ -36,6 +38,18 @@ def test_credentials_are_decoded_and_never_displayed() -> None:
     assert endpoint.display == "amqp://us@er@127.0.0.1:5672"
     assert "p:ss" not in repr(endpoint)
     assert parse_url("redis://[::1]:6379/2").display == "redis://[::1]:6379/2"
+
+
+def test_a_kafka_url_lists_several_bootstrap_servers() -> None:
+    endpoint = parse_url("kafkas://ada:pw@k1:9093,k2,[::1]:9000?ca=/etc/ca.pem")
+    assert endpoint.servers == (("k1", 9093), ("k2", 9093), ("::1", 9000))
+    assert endpoint.address == "k1:9093"
+    assert endpoint.display == "kafkas://ada@k1:9093,k2:9093,[::1]:9000"
+    assert endpoint.tls.ca_file == "/etc/ca.pem"
+    backend = backend_from_url("kafka://ada:pw@k1,k2")
+    assert backend.sasl == "PLAIN"  # type: ignore[attr-defined]
+    assert backend_from_url("kafka://ada:pw@k1?sasl=scram-sha-512").sasl == "SCRAM-SHA-512"  # type: ignore[attr-defined]
+    assert backend_from_url("kafka://k1").sasl == ""  # type: ignore[attr-defined]
 
 
 def test_tls_options_from_the_query() -> None:
@@ -59,7 +73,14 @@ def test_connector_options_from_the_query_and_keywords() -> None:
     [
         ("", "no broker URL"),
         ("127.0.0.1:1883", "has no scheme; start it with one of mqtt://"),
-        ("kafka://127.0.0.1:9092", "unknown scheme 'kafka://'"),
+        ("pulsar://127.0.0.1:6650", "unknown scheme 'pulsar://'"),
+        ("mqtt://a:1883,b:1883", "mqtt:// URLs name one server, got 'a:1883,b:1883'"),
+        ("kafka://a:9092,b:nine", "bad server 'b:nine'; expected HOST or HOST:PORT"),
+        ("kafka://a:9092,", "bad server ''; expected HOST or HOST:PORT"),
+        ("kafka://a/topics", "kafka:// URLs take no path"),
+        ("kafka://a?sasl=kerberos", "option 'sasl': expected one of plain, scram-sha-256, scram-sha-512, none"),
+        ("kafka://a?colour=red", "unknown option 'colour' for kafka:// URLs; known: reply_topic, sasl"),
+        ("kafka://a?reply_topic=no%20spaces", "Kafka topics are 1-249 letters"),
         ("mqtt://", "names no host"),
         ("mqtt://127.0.0.1:99999", "bad broker URL"),
         ("mqtt://127.0.0.1:port", "bad broker URL"),
