@@ -105,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--connect",
         metavar="URL",
-        help="open onto a broker you run: mqtt://HOST:1883, amqp://USER:PASS@HOST/, nats://HOST:4222, redis://HOST:6379/0",
+        help="open onto a broker you run: mqtt://HOST:1883, amqp://USER:PASS@HOST/, nats://HOST:4222, "
+        "redis://HOST:6379/0, kafka://HOST:9092",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands (none: open the window)")
@@ -202,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--into",
         metavar="URL",
         required=True,
-        help="mqtt://HOST:1883, amqp://USER:PASS@HOST/, nats://HOST:4222 or redis://HOST:6379/0",
+        help="mqtt://HOST:1883, amqp://USER:PASS@HOST/, nats://HOST:4222, redis://HOST:6379/0 or kafka://HOST:9092",
     )
     pace = replay.add_mutually_exclusive_group()
     pace.add_argument(

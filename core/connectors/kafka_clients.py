@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from aiokafka import errors as kafka_errors  # type: ignore[import-untyped]
-from aiokafka.conn import create_conn  # type: ignore[import-untyped]
-from aiokafka.protocol.metadata import MetadataRequest  # type: ignore[import-untyped]
+from aiokafka import errors as kafka_errors
+from aiokafka.conn import create_conn
+from aiokafka.protocol.metadata import MetadataRequest
 
 from eventdeck.core.connectors.address import Endpoint
 from eventdeck.core.connectors.errors import ConnectorError

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from aiokafka import TopicPartition  # type: ignore[import-untyped]
-from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
+from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
 
 from eventdeck.core.broker.subscription import SubscriptionInfo
 from eventdeck.core.connectors.base import remote_subscription
