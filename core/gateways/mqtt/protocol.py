@@ -276,7 +276,8 @@ class MqttServerProtocol:
         qos = packet.qos
         packet_id = packet.packet_id
         if qos and packet_id not in session.inbound_qos2:  # a QoS 2 DUP is no new message in flight
-            in_flight = self._unflushed_acks + len(session.inbound_qos2)
+            # QoS 1 counts until its PUBACK is handed to the socket: only MQTT 5 clients were told the limit.
+            in_flight = len(session.inbound_qos2) + (self._unflushed_acks if v5 else 0)
             if in_flight >= self.limits.max_inflight:
                 limit = self.limits.max_inflight
                 self._fail(c.RECEIVE_MAXIMUM_EXCEEDED, f"more than {limit} QoS 1/2 PUBLISH unacknowledged")

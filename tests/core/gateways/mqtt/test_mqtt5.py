@@ -105,6 +105,14 @@ def test_receive_maximum_exceeded_gets_disconnect_0x93(qos: int) -> None:
     assert replies[-1].reason_code == c.RECEIVE_MAXIMUM_EXCEEDED  # type: ignore[union-attr]
 
 
+def test_v311_clients_were_not_told_a_receive_maximum_for_qos1() -> None:
+    pair = Pair(c.MQTT_311, limits=MqttLimits(max_inflight=3))
+    pair.connect()
+    _, replies = pair.send(*(mqtt.Publish("t", b"m", 1, packet_id=n) for n in range(1, 11)))
+    assert [r.packet_id for r in replies] == list(range(1, 11))  # type: ignore[union-attr]
+    assert not pair.server.closed
+
+
 def test_qos1_acks_handed_out_free_the_window() -> None:
     pair = Pair(c.MQTT_5, limits=MqttLimits(max_inflight=3))
     pair.connect()
