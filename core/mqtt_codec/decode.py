@@ -40,6 +40,7 @@ from eventdeck.core.mqtt_codec.records import (
     Will,
 )
 
+_tuple_new = tuple.__new__
 # Fixed-header flags every packet type but PUBLISH must carry exactly.
 _REQUIRED_FLAGS = dict.fromkeys(range(1, 16), 0) | {c.PUBREL: 2, c.SUBSCRIBE: 2, c.UNSUBSCRIBE: 2}
 
@@ -278,10 +279,13 @@ def _decode_publish(flags: int, body: bytes, v5: bool) -> Publish:
             cur = _Cursor(body, end)
             properties = cur.properties("PUBLISH")
             end = cur.pos
-    return Publish(topic, body[end:], qos, bool(flags & 0x01), bool(flags & 0x08), packet_id, properties)
+    # tuple.__new__: a NamedTuple's own constructor is a Python function, and this runs per message
+    return _tuple_new(Publish, (topic, body[end:], qos, bool(flags & 0x01), bool(flags & 0x08), packet_id, properties))
 
 
 def _decode_ack(kind: int, body: bytes, v5: bool) -> Ack:
+    if len(body) == 2:  # the usual case, one per QoS 1/2 message: just the packet id
+        return _tuple_new(Ack, (kind, (body[0] << 8) | body[1], c.SUCCESS, NO_PROPERTIES))
     cur = _Cursor(body)
     packet_id = cur.u16()
     reason, properties = cur.reason_and_properties(v5, "acknowledgement")
@@ -464,7 +468,11 @@ class PacketReader:
                 if end > size:
                     break
                 version = self.version
-                packet = decode(buf[pos], buf[head:end], version)
+                first = buf[pos]
+                if first >> 4 == c.PUBLISH:  # the hot path: straight to the PUBLISH decoder
+                    packet = _decode_publish(first & 0x0F, buf[head:end], version == c.MQTT_5)
+                else:
+                    packet = decode(first, buf[head:end], version)
                 packets.append(packet)
                 pos = end
                 if not version and isinstance(packet, Connect):  # the CONNECT says how to read the rest

@@ -41,6 +41,12 @@ _BATCH = 64  # deliveries taken from a broker subscription per write: short loop
 _VERSIONS = {c.MQTT_311: "3.1.1", c.MQTT_5: "5.0"}
 
 
+def _resume_at(window: int) -> int:
+    """Free slots a full in-flight window needs before delivery resumes: a quarter of it, so that a
+    client acknowledging as fast as it can gets batches, not one write per acknowledgement."""
+    return max(1, window // 4)
+
+
 class MqttClientInfo(NamedTuple):
     """A snapshot of one connected client, for the GUI."""
 
@@ -102,10 +108,12 @@ class Connection:
                 self.flush()
                 if protocol.outbox.settled:
                     await self.settle()
-                if protocol.outbox.send_quota > 0:
-                    self.window_open.set()
+                quota = protocol.outbox.send_quota
+                if quota > 0:
                     for room in self.rooms:
                         room.set()
+                    if quota >= _resume_at(protocol.outbox.window):
+                        self.window_open.set()
                 if gateway.backpressure.holding:
                     await gateway.backpressure.wait()
                 else:  # read() returns at once while data is buffered: let the consumers run between chunks
@@ -135,9 +143,13 @@ class Connection:
 
     async def apply(self, actions: list[Action]) -> None:
         broker = self.gateway.broker
+        publish = broker.publish_message
         for action in actions:
-            if type(action) is PublishToBroker:
-                await self._publish(broker, action)
+            if type(action) is PublishToBroker:  # the hot path: no call of our own per message
+                try:
+                    await publish(action.message, retain=action.retain)
+                except EventDeckError as exc:
+                    self._not_published(action, exc)
             elif isinstance(action, SessionStarted):
                 await self._start_session(action)
             elif isinstance(action, SubscribeInBroker):
@@ -150,10 +162,14 @@ class Connection:
     async def _publish(self, broker: Broker, action: PublishToBroker) -> None:
         try:
             await broker.publish_message(action.message, retain=action.retain)
-        except EventDeckError as exc:  # e.g. a payload over the broker's limit: this message only
-            log.warning(
-                "MQTT client %r: message to %r not published: %s", self.protocol.client_id, action.message.channel, exc
-            )
+        except EventDeckError as exc:
+            self._not_published(action, exc)
+
+    def _not_published(self, action: PublishToBroker, exc: EventDeckError) -> None:
+        # e.g. a payload over the broker's limit: this message only
+        log.warning(
+            "MQTT client %r: message to %r not published: %s", self.protocol.client_id, action.message.channel, exc
+        )
 
     async def _start_session(self, action: SessionStarted) -> None:
         gateway = self.gateway
@@ -257,9 +273,11 @@ class Connection:
             while True:
                 count = _BATCH
                 if sub.qos:
-                    while outbox.send_quota <= 0:
-                        window_open.clear()
-                        await window_open.wait()
+                    if outbox.send_quota <= 0:
+                        resume_at = _resume_at(outbox.window)
+                        while outbox.send_quota < resume_at:
+                            window_open.clear()
+                            await window_open.wait()
                     count = min(count, outbox.send_quota)
                 deliveries = await subscription.batch(count)
                 if protocol.policy.filters_deliveries:  # a deny rule inside the filter the rules granted

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from eventdeck.core.broker.subscription import Delivery
 
 _PUBACK, _PUBREC, _PUBREL, _PUBCOMP = c.PUBACK, c.PUBREC, c.PUBREL, c.PUBCOMP
+_tuple_new = tuple.__new__  # builds a NamedTuple without its Python-level constructor (per message)
 
 
 def _rank(sub: ClientSubscription) -> tuple[int, int, str]:
@@ -97,7 +98,7 @@ class Outbox:
             if self.open:
                 self._send_publish(message, 0, retain, ids, packet_id=0, dup=False)
             return
-        self._queue(Outgoing(message, qos, retain, ids))
+        self._queue(_tuple_new(Outgoing, (message, qos, retain, ids, False, None)))
 
     def _one_copy(self, message: Message, sub: ClientSubscription) -> tuple[int, tuple[int, ...]] | None:
         """(QoS, subscription ids) of the one copy if ``sub`` sends it, None if another subscription does.
@@ -132,8 +133,15 @@ class Outbox:
         only under Retain As Published, and only if ``retained_of(channel)`` (the broker's retained
         message of that channel) is this very message.
         """
-        deliver = self.deliver
         retained_ids = sub.retained_ids
+        if not (self._v5 or sub.qos or retained_ids or sub.retain_as_published or sub.no_local) and self.open:
+            # The hot path, MQTT 3.1.1 at QoS 0: nothing to decide per message but its bytes.
+            out = self._out
+            count = len(out)
+            out.extend([encode_publish(message.channel, message.payload) for message in messages])
+            self.messages_out += len(out) - count
+            return
+        deliver = self.deliver
         for message in messages:
             if retained_ids and message.id in retained_ids:
                 retained_ids.discard(message.id)

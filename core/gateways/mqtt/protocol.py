@@ -45,6 +45,12 @@ class ConnState(enum.Enum):
     CLOSED = "closed"
 
 
+_Publish, _Ack = mqtt.Publish, mqtt.Ack
+_PUBACK_HEAD, _PUBREC_HEAD = b"\x40\x02", b"\x50\x02"  # a successful PUBACK/PUBREC before its packet id
+_tuple_new = tuple.__new__  # builds a NamedTuple without its Python-level constructor (per message)
+_CONNECTED, _CLOSED = ConnState.CONNECTED, ConnState.CLOSED
+
+
 class MqttServerProtocol:
     """Server side of one MQTT 3.1.1 or 5.0 connection."""
 
@@ -97,9 +103,16 @@ class MqttServerProtocol:
         if self.state is ConnState.CLOSED:
             return []
         reader = self._reader
+        on_publish = self._on_publish
+        outbox = self.outbox
         for packet in reader.feed(data):
-            self._handle(packet)
-            if self.closed:  # nothing after the packet that ended the connection counts
+            if type(packet) is _Publish and self.state is _CONNECTED:  # the hot paths
+                on_publish(packet)
+            elif type(packet) is _Ack and packet.kind != _PUBREL and self.state is _CONNECTED:
+                outbox.acknowledged(packet)
+            else:
+                self._handle(packet)
+            if self.state is _CLOSED:  # nothing after the packet that ended the connection counts
                 break
         else:
             if reader.error is not None:
@@ -287,22 +300,24 @@ class MqttServerProtocol:
             self._refuse_payload(qos, packet_id, topic)
             return
         message = to_message(packet, topic, self.client_id)
-        if self.policy.publish_refusal(topic, message.kind, message.correlation_id):
+        policy = self.policy
+        if (topic[0] == "$" or policy.checks_writes) and policy.publish_refusal(
+            topic, message.kind, message.correlation_id
+        ):
             if qos:  # MQTT 3.1.1 has no way to say no: acknowledged and dropped, as Mosquitto does
                 code = c.NOT_AUTHORIZED if v5 else c.SUCCESS
                 self._send(mqtt.Ack(_PUBACK if qos == 1 else _PUBREC, packet_id, code))
             return
-        if qos == 0:
-            self._actions.append(PublishToBroker(message, packet.retain))
-        elif qos == 1:
-            self._actions.append(PublishToBroker(message, packet.retain))
-            self._unflushed_acks += 1
-            self._out.append(encode(mqtt.Ack(_PUBACK, packet_id)))
+        if qos < 2:
+            self._actions.append(_tuple_new(PublishToBroker, (message, packet.retain)))
+            if qos:
+                self._unflushed_acks += 1
+                self._out.append(_PUBACK_HEAD + packet_id.to_bytes(2, "big"))  # = encode(Ack(PUBACK, id))
         else:
             if packet_id not in session.inbound_qos2:  # a DUP of one we have is not published twice
                 session.inbound_qos2.add(packet_id)
                 self._actions.append(PublishToBroker(message, packet.retain))
-            self._out.append(encode(mqtt.Ack(_PUBREC, packet_id)))
+            self._out.append(_PUBREC_HEAD + packet_id.to_bytes(2, "big"))
 
     def _refuse_payload(self, qos: int, packet_id: int, topic: str) -> None:
         """Payload Format Indicator 1 on bytes that are not UTF-8 (MQTT 5 3.3.2.3.2): refused with 0x99."""
