@@ -469,6 +469,7 @@ class PacketReader:
                     break
                 version = self.version
                 first = buf[pos]
+                packet: Packet
                 if first >> 4 == c.PUBLISH:  # the hot path: straight to the PUBLISH decoder
                     packet = _decode_publish(first & 0x0F, buf[head:end], version == c.MQTT_5)
                 else:
