@@ -180,3 +180,16 @@ async def test_mosquitto_sub_joins_a_group(broker: Broker, gateway: MqttGateway)
     await broker.publish("jobs/2", b"two")
     out, _ = await asyncio.wait_for(sub.communicate(), TIMEOUT)
     assert out.decode().splitlines() == ["jobs/1 one", "jobs/2 two"]
+
+
+async def test_a_member_taken_over_keeps_its_place(broker: Broker, gateway: MqttGateway) -> None:
+    week = mqtt.Properties(session_expiry=7 * 24 * 3600)
+    first = await _member(gateway.port, "twin", properties=week)
+    second = await RawClient.connect(gateway.port, c.MQTT_5, client_id="twin", clean_start=False, properties=week)
+    assert second.connack.session_present
+    assert [p.reason_code for p in await first.closed_by_server()] == [c.SESSION_TAKEN_OVER]  # type: ignore[union-attr]
+    for n in range(3):
+        await broker.publish("jobs/x", str(n).encode())
+    assert await _take(second, 3) == [b"0", b"1", b"2"]
+    assert gateway.shared_groups() == {GROUP: ["twin"]}
+    second.writer.close()

@@ -298,6 +298,10 @@ class Connection:
             del gateway.by_client_id[client_id]
         if self.protocol.outbox.settled:
             await self.settle()
+        if self.protocol.session is not None:  # ours or taken over: this connection deals no more shared messages
+            for sub in self.protocol.session.subscriptions.values():
+                if sub.share is not None:
+                    gateway.groups.away(sub.share, self)
         session = action.session
         if session is not None:
             await gateway.groups.give_back(session.take_shared())
@@ -332,9 +336,7 @@ class Connection:
     def _keep(self, session: SessionState) -> None:
         """The client went away with a persistent session: its subscriptions wait for it."""
         for sub in session.subscriptions.values():
-            if sub.share is not None:
-                self.gateway.groups.away(sub.share, self)
-            elif sub.subscription is None:
+            if sub.share is not None or sub.subscription is None:
                 continue
             elif sub.qos:
                 sub.subscription.close()  # durable: queues (away) until the client is back

@@ -193,11 +193,12 @@ class SharedGroups:
         group.start()
 
     def away(self, name: str, connection: Connection) -> None:
-        """The member's connection ended; its persistent session keeps it in the group."""
+        """The member's connection ended: no more messages for it (its session may keep it a member)."""
         group = self.groups.get(name)
-        if group is None:
+        client_id = connection.protocol.client_id
+        if group is None or group.connected.get(client_id) is not connection:  # taken over already
             return
-        group.connected.pop(connection.protocol.client_id, None)
+        del group.connected[client_id]
         connection.rooms.discard(group.room)
         if not group.connected:
             group.pause()
