@@ -12,6 +12,8 @@ from paho.mqtt.properties import Properties as PahoProperties
 
 from eventdeck.core import Broker
 from eventdeck.core.broker.subscription import State
+from eventdeck.core.gateways.controller import Gateways
+from eventdeck.core.gateways.listen import ListenAddress
 from eventdeck.core.gateways.mqtt import MqttGateway
 from eventdeck.core.mqtt_codec import codes as c
 from eventdeck.core.mqtt_codec import records as mqtt
@@ -193,3 +195,23 @@ async def test_a_member_taken_over_keeps_its_place(broker: Broker, gateway: Mqtt
     assert await _take(second, 3) == [b"0", b"1", b"2"]
     assert gateway.shared_groups() == {GROUP: ["twin"]}
     second.writer.close()
+
+
+async def test_the_gateways_name_each_groups_members_for_the_subscribers_panel(broker: Broker) -> None:
+    gateways = Gateways(broker, mqtt=ListenAddress("127.0.0.1", 0), http=ListenAddress("127.0.0.1", 0))
+    assert gateways.shared_groups() == {}  # nothing running yet: no groups, no error
+    await gateways.start()
+    try:
+        assert gateways.mqtt is not None
+        assert gateways.http is not None
+        over_tcp = await _member(gateways.mqtt.port, "tcp-worker")
+        over_websocket = Paho(gateways.http.port, "browser-worker", paho.MQTTv5, websocket=True)  # via /mqtt
+        await over_websocket.start()
+        await over_websocket.subscribe(GROUP, 1)
+        assert gateways.shared_groups() == {GROUP: ["tcp-worker", "browser-worker"]}
+        assert [info.name for info in broker.subscriptions()] == [GROUP]  # one group, one subscription
+        over_websocket.stop()
+        over_tcp.writer.close()
+    finally:
+        await gateways.stop()
+    assert gateways.shared_groups() == {}
