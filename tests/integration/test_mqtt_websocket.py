@@ -77,14 +77,22 @@ async def test_the_server_chooses_the_mqtt_subprotocol_and_says_why_it_stops(
 
 
 async def test_text_frames_end_the_connection(gateways: tuple[MqttGateway, HttpGateway]) -> None:
-    _, http_gateway = gateways
+    mqtt_gateway, http_gateway = gateways
     async with (
         aiohttp.ClientSession() as session,
         session.ws_connect(f"http://127.0.0.1:{http_gateway.port}/mqtt", protocols=("mqtt",)) as ws,
     ):
-        await ws.send_str("CONNECT please")
+        await ws.send_bytes(encode(mqtt.Connect("texter")))
+        await ws.receive(timeout=TIMEOUT)  # CONNACK
+        await ws.send_str("PUBLISH please")
         frame = await ws.receive(timeout=TIMEOUT)
         assert (frame.type, frame.data) == (aiohttp.WSMsgType.CLOSE, aiohttp.WSCloseCode.UNSUPPORTED_DATA)
+
+    def told() -> list[str]:
+        return [e.detail for e in mqtt_gateway.events if e.kind == "disconnected" and e.client_id == "texter"]
+
+    await until(told, "the connection's end is told")
+    assert "text frame" in told()[0]
 
 
 async def test_refusals_say_what_to_do(broker: Broker, gateways: tuple[MqttGateway, HttpGateway]) -> None:

@@ -4,7 +4,9 @@ The client opens a WebSocket offering the subprotocol ``mqtt`` (or the older ``m
 then speaks MQTT in binary frames (MQTT 5 section 6). Each such connection is served by the MQTT
 gateway exactly as a TCP one (same sessions, limits, credentials and access rules), through a
 ``WebSocketLink``; the HTTP gateway only upgrades the request. With the MQTT gateway off, ``/mqtt``
-answers 503 saying so.
+answers 503 saying so. Each MQTT WebSocket counts against both gateways' connection limits (the
+HTTP gateway's open requests and streams, the MQTT gateway's clients), and the HTTP bearer token,
+when set, applies here too (browsers pass it as ``?access_token=``).
 """
 
 from __future__ import annotations

@@ -118,8 +118,8 @@ class Connection:
                     await gateway.backpressure.wait()
                 else:  # read() returns at once while data is buffered: let the consumers run between chunks
                     await asyncio.sleep(0)
-        except (ConnectionError, OSError):
-            await self.apply(protocol.connection_lost())
+        except (ConnectionError, OSError) as exc:
+            await self.apply(protocol.connection_lost(f"connection lost: {exc}" if str(exc) else "connection lost"))
         finally:
             if not self.done:  # cancelled (gateway stopping): still release the session properly
                 await self.apply(protocol.close(c.SERVER_SHUTTING_DOWN))
@@ -338,7 +338,7 @@ class Connection:
         for sub in session.subscriptions.values():
             if sub.share is not None or sub.subscription is None:
                 continue
-            elif sub.qos:
+            if sub.qos:
                 sub.subscription.close()  # durable: queues (away) until the client is back
             else:  # QoS 0 is not kept for an absent client (MQTT leaves it optional; Mosquitto
                 # does not either): an away fleet would otherwise cost every publish a queue each

@@ -135,10 +135,10 @@ class MqttServerProtocol:
             self._fail(reason_code, detail or c.reason_name(reason_code))
         return self._take_actions()
 
-    def connection_lost(self) -> list[Action]:
+    def connection_lost(self, detail: str = "connection lost") -> list[Action]:
         """The socket closed without DISCONNECT: publish the will, as for any abnormal end."""
         if self.state is not ConnState.CLOSED:
-            self._end(c.UNSPECIFIED_ERROR, "connection lost", publish_will=True)
+            self._end(c.UNSPECIFIED_ERROR, detail, publish_will=True)
         return self._take_actions()
 
     def _take_actions(self) -> list[Action]:
