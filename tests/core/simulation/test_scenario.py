@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import replace
 
 import pytest
 
@@ -11,7 +11,7 @@ from eventdeck.core import Broker, State
 from eventdeck.core.simulation.scenario import Scenario
 from eventdeck.core.simulation.story import Action, ActionKind, Step, Story
 from eventdeck.core.simulation.virtual import VirtualSubscriber
-from eventdeck.core.simulation.workspace import Workspace, load_demo
+from eventdeck.core.simulation.workspace import load_demo
 from tests.core.simulation.waiting import other_tasks, stop_cleanly, wait_for
 
 DECLARED = {"user/signedup", "user/followed", "fridge/level", "groceries/order"}
@@ -24,17 +24,10 @@ STORY = Story(
 )
 
 
-@dataclass(frozen=True)
-class StoryWorkspace(Workspace):
-    """A workspace whose document has a story (what ``x-eventdeck-story`` gives)."""
-
-    story: Story | None = None
-
-
 async def test_reset_returns_to_a_zeroed_broker_quickly(broker: Broker) -> None:
     display = VirtualSubscriber(broker, "fridge/#", name="kitchen-display", delay=0.5)  # hand-made: kept, emptied
     display.start()
-    async with Scenario(broker, load_demo(), seed=41, speed=5) as scenario:
+    async with Scenario(broker, replace(load_demo(), story=None), seed=41, speed=5) as scenario:  # publishers on
         await wait_for(lambda: broker.stats().delivered >= 20)
         scenario.faults.crash("shopping-list")
         scenario.faults.drop("user/followed", 100)
@@ -78,7 +71,7 @@ async def test_the_story_starts_at_step_0_and_reset_takes_it_back_there(broker: 
 
 async def test_the_story_comes_from_the_workspace_unless_given(broker: Broker) -> None:
     demo = load_demo()
-    with_story = StoryWorkspace(demo.document, demo.operations, demo.message_generators, STORY)
+    with_story = replace(demo, story=STORY)
     from_document = Scenario(broker, with_story)
     assert from_document.player is not None
     assert from_document.player.story is STORY
@@ -87,7 +80,7 @@ async def test_the_story_comes_from_the_workspace_unless_given(broker: Broker) -
     given = Scenario(Broker(), with_story, story=other)
     assert given.player is not None
     assert given.player.story is other
-    assert Scenario(Broker(), demo).player is None
+    assert Scenario(Broker(), replace(demo, story=None)).player is None
 
 
 async def test_stop_is_clean_and_clears_the_faults(broker: Broker) -> None:
