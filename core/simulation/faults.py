@@ -132,9 +132,12 @@ class Faults:
         _check_range("a slow consumer's delay", seconds, 0.0, MAX_DELAY, "seconds per message")
         self.simulation.set_delay(name, seconds)
         normal = self.simulation.consumer_settings(name).delay
-        words = f"slow: takes {seconds:g} s per message (normally {normal:g} s)"
+
+        def describe() -> str:
+            return f"slow: {self._each(name)}takes {seconds:g} s per message (normally {normal:g} s)"
+
         end = partial(self.simulation.set_delay, name, None)
-        return _snapshot(self._put(FaultKind.SLOW, name, lambda: words, end, replace=True))
+        return _snapshot(self._put(FaultKind.SLOW, name, describe, end, replace=True))
 
     def flaky(self, subscriber: str, rate: float) -> ActiveFault:
         """``subscriber`` fails ``rate`` (0..1) of its messages (redelivered, then dead-lettered); clearing restores
@@ -143,9 +146,17 @@ class Faults:
         _check_range("a flaky consumer's failure rate", rate, 0.0, 1.0, "(a fraction of its messages)")
         self.simulation.set_failure_rate(name, rate)
         normal = self.simulation.consumer_settings(name).failure_rate
-        words = f"flaky: fails {rate:.0%} of its messages (normally {normal:.0%})"
+
+        def describe() -> str:
+            return f"flaky: {self._each(name)}fails {rate:.0%} of its messages (normally {normal:.0%})"
+
         end = partial(self.simulation.set_failure_rate, name, None)
-        return _snapshot(self._put(FaultKind.FLAKY, name, lambda: words, end, replace=True))
+        return _snapshot(self._put(FaultKind.FLAKY, name, describe, end, replace=True))
+
+    def _each(self, name: str) -> str:
+        """Words for a slow or flaky pool: each of its consumers is so."""
+        count = self.simulation.consumer_count(name)
+        return f"each of its {count} consumers " if count > 1 else ""
 
     def _down(self, kind: FaultKind, subscriber: str) -> ActiveFault:
         name = self.simulation.check_consumer(subscriber)
@@ -158,15 +169,18 @@ class Faults:
         durable = self.simulation.is_durable(name)
         lost = self.simulation.stop_consumer(name)
 
+        pool = self.simulation.consumer_count(name)
+        down = f"{_DOWN[kind]} (all {pool} of its consumers)" if pool > 1 else _DOWN[kind]
+
         def describe() -> str:
             if durable:
                 consumer = self.simulation.consumer(name)
                 waiting = 0 if consumer is None else consumer.subscription.pending
-                return f"{_DOWN[kind]}: its durable subscription keeps queueing ({_count(waiting, 'message')} waiting)"
+                return f"{down}: its durable subscription keeps queueing ({_count(waiting, 'message')} waiting)"
             if kind is FaultKind.CRASH:
-                return f"crashed: lost {_count(lost, 'queued message')}; nothing queues for it until it restarts"
+                return f"{down}: lost {_count(lost, 'queued message')}; nothing queues for it until it restarts"
             return (
-                f"cut off from the broker: its session ended, {_count(lost, 'queued message')} lost (not durable); "
+                f"{down}: its session ended, {_count(lost, 'queued message')} lost (not durable); "
                 "nothing queues for it until it reconnects"
             )
 

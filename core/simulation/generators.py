@@ -7,6 +7,7 @@ each generated field over it::
     factory = PayloadFactory(message, workspace.generators(message), random.Random(7))
     factory.make()              # {"name": "Ada Lovelace", "email": "ada.lovelace@example.com", "age": 36}
     factory.make(command)       # a reply: FromRequest fields copy the command's
+    factory.reply(message)      # the same, from the command's message
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from types import MappingProxyType
 from typing import Any, TypeAlias, assert_never
 
 from eventdeck.core.asyncapi.model import MessageSpec
+from eventdeck.core.broker.errors import EventDeckError
+from eventdeck.core.broker.message import Message
 
 __all__ = [
     "GENERATOR_KINDS",
@@ -155,6 +158,14 @@ class PayloadFactory:
         for name, generator in self.generators.items():
             payload[name] = self._generate(name, generator, payload, request)
         return payload
+
+    def reply(self, command: Message) -> Any:
+        """A reply to ``command``: ``FromRequest`` fields copy its payload (nothing when that is not JSON)."""
+        try:
+            request = command.json()
+        except EventDeckError:
+            request = None
+        return self.make(request)
 
     def _generate(self, name: str, gen: FieldGenerator, payload: dict[str, Any], request: Any) -> Any:
         rng = self.random

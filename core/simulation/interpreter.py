@@ -36,6 +36,7 @@ from eventdeck.core.simulation.generators import (
 )
 from eventdeck.core.simulation.settings import (
     MAX_ATTEMPTS,
+    MAX_CONSUMERS,
     MAX_DELAY,
     MAX_RATE,
     OperationSpec,
@@ -46,7 +47,7 @@ from eventdeck.core.simulation.settings import (
 
 PUBLISHER_FIELDS = ("name", "rate", "timeout", "retain")
 RESPONDER_FIELDS = ("name", "delay", "failureRate")
-SUBSCRIBER_FIELDS = ("name", "delay", "failureRate", "maxAttempts", "durable", "pattern")
+SUBSCRIBER_FIELDS = ("name", "delay", "failureRate", "maxAttempts", "durable", "pattern", "consumers")
 GENERATOR_OPTIONS = {"sample": ("count",), "number": ("decimals",), "walk": ("start", "step"), "label": ("bands",)}
 """The keys a generator may have beside its kind, by kind."""
 
@@ -179,6 +180,7 @@ def _subscriber(op: Operation, settings: Mapping[str, Any], at: At) -> Subscribe
         failure_rate=number(settings, "failureRate", at, default=0.0, low=0.0, high=1.0),
         durable=flag(settings, "durable", at, default=False),
         max_attempts=whole_number(settings, "maxAttempts", at, default=5, low=1, high=MAX_ATTEMPTS),
+        consumers=whole_number(settings, "consumers", at, default=1, low=1, high=MAX_CONSUMERS),
     )
 
 

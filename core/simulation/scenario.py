@@ -99,13 +99,15 @@ class Scenario(StartStop):
 
     async def reset(self) -> float:
         """Back to the start and return the seconds it took: stop, clear the faults, ``Broker.reset()`` (an empty
-        broker, counters zero), the pace and publishers as at the start, the simulation started again and the
-        story at step 0 with its actions run (or, if it had not begun, still waiting for its first Next)."""
+        broker, counters zero), the pace, publishers and pools of consumers as at the start, the simulation started
+        again and the story at step 0 with its actions run (or, if it had not begun, still waiting for its first
+        Next)."""
         started = time.perf_counter()
         await self.stop()
         self.broker.reset()
         self.simulation.clear_counters()
         self.simulation.set_speed(self._start_speed)
+        self.simulation.restore_consumers()
         self.simulation.resume()
         self.simulation.start()
         if self.player is not None:

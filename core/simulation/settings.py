@@ -8,6 +8,7 @@ from eventdeck.core.asyncapi.model import Operation
 
 __all__ = [
     "MAX_ATTEMPTS",
+    "MAX_CONSUMERS",
     "MAX_DELAY",
     "MAX_RATE",
     "OperationSpec",
@@ -22,6 +23,8 @@ MAX_DELAY = 60.0
 """Longest simulated processing delay (seconds) of a responder or a subscriber."""
 MAX_ATTEMPTS = 100
 """Most deliveries of one message a simulated subscriber may be given before it is dead-lettered."""
+MAX_CONSUMERS = 20
+"""Most simulated consumers sharing one subscription (a pool of competing consumers)."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,8 @@ class SubscriberSettings:
     It subscribes (manual acks) to ``pattern`` and takes ``delay`` seconds per message; it fails
     (nacks) ``failure_rate`` of them, which the broker redelivers up to ``max_attempts`` deliveries
     and then dead-letters to ``$dead/<channel>``. A ``durable`` subscription keeps queueing while
-    its consumer is away.
+    its consumer is away. ``consumers`` above 1 makes it a pool of competing consumers sharing the
+    one subscription: each message goes to whichever of them is free.
     """
 
     name: str
@@ -63,6 +67,7 @@ class SubscriberSettings:
     failure_rate: float = 0.0
     durable: bool = False
     max_attempts: int = 5
+    consumers: int = 1
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ dead-lettered to ``$dead/<channel>``)::
         await simulation.stop()
 
 Scenarios reach into it by name: a consumer's delay and failure rate (:meth:`Simulation.set_delay`,
-:meth:`Simulation.set_failure_rate`), a consumer that dies and comes back
+:meth:`Simulation.set_failure_rate`), how many competing consumers share a subscription
+(:meth:`Simulation.set_consumers`, :meth:`Simulation.consumer_count`), a consumer that dies and comes back
 (:meth:`Simulation.stop_consumer`, :meth:`Simulation.start_consumer`), a publisher's burst
 (:meth:`Simulation.set_boost`); :mod:`.faults` builds its faults on these.
 
@@ -42,7 +43,6 @@ from typing import TYPE_CHECKING, Any
 from eventdeck.core.asyncapi.model import MessageSpec
 from eventdeck.core.broker.errors import (
     BrokerClosed,
-    EventDeckError,
     NoResponderError,
     RequestTimeout,
     SubscriptionError,
@@ -50,10 +50,11 @@ from eventdeck.core.broker.errors import (
 from eventdeck.core.broker.message import Message, PayloadLike
 from eventdeck.core.broker.subscription import State
 from eventdeck.core.simulation.clock import SimClock
+from eventdeck.core.simulation.consumer_controls import ConsumerControls, UnknownName
 from eventdeck.core.simulation.generators import PayloadFactory
 from eventdeck.core.simulation.lifecycle import StartStop
 from eventdeck.core.simulation.settings import OperationSpec, ResponderSettings, SubscriberSettings
-from eventdeck.core.simulation.virtual import VirtualSubscriber
+from eventdeck.core.simulation.virtual import ReplyFactory, VirtualSubscriber
 from eventdeck.core.simulation.workspace import Workspace, load_demo
 
 if TYPE_CHECKING:
@@ -74,23 +75,17 @@ MAX_SPEED = 5.0
 """The range of :meth:`Simulation.set_speed`."""
 
 
-class UnknownName(EventDeckError, KeyError):  # noqa: N818 - reads as what it is
-    """No publisher, subscriber or responder of the simulation has this name; the message lists those that do."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])  # not KeyError's repr of it
-
-
-class Simulation(StartStop):
+class Simulation(ConsumerControls, StartStop):
     """Simulated publishers, responders and subscribers for a workspace (the packaged demo by default).
 
     ``speed`` multiplies every rate and divides every delay and command timeout (tests run
     the demo fast; :meth:`set_speed` changes it while running, between 0.1 and 5);
     ``seed`` makes payloads, timing and failures repeatable. ``start()`` declares the
     workspace's channels, starts the responders and subscribers (:attr:`responders`,
-    :attr:`subscribers`) and one named task per publisher; ``pause()`` and ``resume()``
-    stop and restart the publishers (responders and subscribers keep consuming, so queues
-    drain); ``await stop()`` cancels everything and waits for it. A durable subscriber's
+    :attr:`subscribers`, reached by name as :class:`.ConsumerControls` says) and one named
+    task per publisher; ``pause()`` and ``resume()`` stop and restart the publishers
+    (responders and subscribers keep consuming, so queues drain); ``await stop()`` cancels
+    everything and waits for it. A durable subscriber's
     subscription outlives ``stop()``: it stays "away" and keeps queueing, and the next
     ``start()`` takes its backlog.
     """
@@ -107,6 +102,7 @@ class Simulation(StartStop):
             raise ValueError(f"speed must be more than 0, got {speed!r}")
         self.broker = broker
         self.workspace = workspace if workspace is not None else load_demo()
+        super().__init__(self.workspace.operations)
         self._clock = SimClock(float(speed))
         self.seed = seed
         self.on_speed: list[Callable[[float], None]] = []
@@ -118,24 +114,11 @@ class Simulation(StartStop):
         self.request_failures = 0
         """Commands that timed out, found no responder, or failed otherwise."""
         self.last_reply: Message | None = None
-        self.responders: list[VirtualSubscriber] = []
-        """The simulated services answering commands (``x-eventdeck-responder``), while running."""
-        self.subscribers: list[VirtualSubscriber] = []
-        """The simulated consumers of events (``x-eventdeck-subscriber``), while running."""
         self._tasks: list[asyncio.Task[None]] = []
         self._requests: set[asyncio.Task[None]] = set()
         self._resumed = asyncio.Event()
         self._resumed.set()
         self._running = False
-        self._consumer_settings: dict[str, ResponderSettings | SubscriberSettings] = {
-            settings.name: settings
-            for op in self.workspace.operations
-            for settings in (op.responder, op.subscriber)
-            if settings is not None
-        }
-        self._delays: dict[str, float] = {}  # scenario seconds, instead of the workspace's
-        self._failure_rates: dict[str, float] = {}
-        self._down: set[str] = set()  # consumers stopped on purpose: they stay down across start()
         self._boosts: dict[str | None, float] = {}  # publisher (None: all) -> rate factor
         self._samples: dict[str, PayloadFactory] = {}
 
@@ -209,74 +192,7 @@ class Simulation(StartStop):
     def subscriber_names(self) -> list[str]:
         return [op.subscriber.name for op in self.workspace.subscribers if op.subscriber is not None]
 
-    # -- consumers and publishers by name -------------------------------------
-
-    def check_consumer(self, name: str) -> str:
-        """``name`` if it is one of the workspace's subscribers or responders; ``UnknownName`` listing them if not."""
-        if name not in self._consumer_settings:
-            known = ", ".join(self._consumer_settings) or "none (the workspace simulates no consumer)"
-            raise UnknownName(f"no subscriber or responder named {name!r}; the simulation has: {known}")
-        return name
-
-    def consumer(self, name: str) -> VirtualSubscriber | None:
-        """The running consumer called ``name`` (None while the simulation is stopped)."""
-        self.check_consumer(name)
-        return next((c for c in self.responders + self.subscribers if c.name == name), None)
-
-    def consumer_settings(self, name: str) -> ResponderSettings | SubscriberSettings:
-        """What the workspace says of consumer ``name`` (``UnknownName`` if it has no such consumer)."""
-        return self._consumer_settings[self.check_consumer(name)]
-
-    def delay_of(self, name: str) -> float:
-        """The processing delay of consumer ``name`` in scenario seconds (its workspace value unless changed)."""
-        return self._delays.get(name, self.consumer_settings(name).delay)
-
-    def failure_rate_of(self, name: str) -> float:
-        """The failure rate of consumer ``name`` (its workspace value unless changed)."""
-        return self._failure_rates.get(name, self.consumer_settings(name).failure_rate)
-
-    def set_delay(self, name: str, seconds: float | None) -> None:
-        """Consumer ``name`` takes ``seconds`` (scenario time) per message from its next one; None: the workspace's."""
-        self.check_consumer(name)
-        if seconds is None:
-            self._delays.pop(name, None)
-        else:
-            self._delays[name] = seconds
-        consumer = self.consumer(name)
-        if consumer is not None:
-            consumer.delay = self.delay_of(name) / self.speed
-
-    def set_failure_rate(self, name: str, rate: float | None) -> None:
-        """Consumer ``name`` fails ``rate`` (0..1) of its messages from now on; None: the workspace's."""
-        self.check_consumer(name)
-        if rate is None:
-            self._failure_rates.pop(name, None)
-        else:
-            self._failure_rates[name] = rate
-        consumer = self.consumer(name)
-        if consumer is not None:
-            consumer.failure_rate = self.failure_rate_of(name)
-
-    def stop_consumer(self, name: str) -> int:
-        """Consumer ``name`` dies (see :meth:`VirtualSubscriber.kill`) and stays down, even across ``start()``.
-
-        Returns how many messages that lost (none for a durable subscription: it keeps queueing).
-        """
-        self._down.add(self.check_consumer(name))
-        consumer = self.consumer(name)
-        return 0 if consumer is None else consumer.kill()
-
-    def start_consumer(self, name: str) -> None:
-        """Consumer ``name`` comes back (a durable one takes its backlog) if the simulation is running."""
-        self._down.discard(self.check_consumer(name))
-        consumer = self.consumer(name)
-        if consumer is not None:
-            consumer.start()
-
-    def is_durable(self, name: str) -> bool:
-        """Whether consumer ``name``'s subscription is durable (keeps queueing while it is away)."""
-        settings = self.consumer_settings(name)
-        return isinstance(settings, SubscriberSettings) and settings.durable
+    # -- publishers by name ------------------------------------------------------
 
     async def sleep(self, seconds: float) -> None:
         """Sleep ``seconds`` of scenario time (shorter when faster; a change of speed applies at once)."""
@@ -327,9 +243,9 @@ class Simulation(StartStop):
         away = {info.name for info in broker.subscriptions() if info.state is State.AWAY}
         try:
             for op in self.workspace.responders:
-                self._start_responder(op)
+                self.responders.append(self._start_responder(op))
             for op in self.workspace.subscribers:
-                self._start_subscriber(op)
+                self.subscribers.append(self._start_subscriber(op))
         except SubscriptionError:
             for consumer in self.responders + self.subscribers:
                 if consumer.name in away:
@@ -348,54 +264,51 @@ class Simulation(StartStop):
             self._tasks.append(loop.create_task(self._publish_loop(op), name=name))
         self._running = True
 
-    def _start_responder(self, op: OperationSpec) -> None:
+    def _start_responder(self, op: OperationSpec) -> VirtualSubscriber:
         settings, reply = op.responder, op.reply
         assert settings is not None
         assert reply is not None
         assert op.channel.pattern is not None
-        factory = None
+        answer: PayloadLike | ReplyFactory = {}
         if reply.messages:
             message = reply.messages[0]
-            factory = PayloadFactory(message, self.workspace.generators(message), self._random(op.key))
+            answer = PayloadFactory(message, self.workspace.generators(message), self._random(op.key)).reply
+        # A failed command is not retried: it times out.
+        max_attempts = 1 if settings.failure_rate else 5
+        return self._start_consumer(op, settings, op.channel.pattern, reply=answer, max_attempts=max_attempts)
 
-        def answer(command: Message) -> PayloadLike:
-            if factory is None:
-                return {}
-            try:
-                request = command.json()
-            except EventDeckError:
-                request = None
-            result: PayloadLike = factory.make(request)
-            return result
-
-        responder = VirtualSubscriber(
-            self.broker,
-            op.channel.pattern,
-            name=settings.name,
-            delay=self.delay_of(settings.name) / self.speed,
-            failure_rate=self.failure_rate_of(settings.name),
-            reply=answer,
-            max_attempts=1 if settings.failure_rate else 5,  # a failed command is not retried: it times out
-            seed=self._random(f"{op.key}:failures").randrange(2**32),
-        )
-        responder.start()
-        self.responders.append(responder)
-
-    def _start_subscriber(self, op: OperationSpec) -> None:
+    def _start_subscriber(self, op: OperationSpec) -> VirtualSubscriber:
         settings = op.subscriber
         assert settings is not None
-        subscriber = VirtualSubscriber(
-            self.broker,
-            settings.pattern,
-            name=settings.name,
-            delay=self.delay_of(settings.name) / self.speed,
-            failure_rate=self.failure_rate_of(settings.name),
-            durable=settings.durable,
-            max_attempts=settings.max_attempts,
-            seed=self._random(f"{op.key}:failures").randrange(2**32),
+        return self._start_consumer(
+            op, settings, settings.pattern, durable=settings.durable, max_attempts=settings.max_attempts
         )
-        subscriber.start()
-        self.subscribers.append(subscriber)
+
+    def _start_consumer(
+        self,
+        op: OperationSpec,
+        settings: ResponderSettings | SubscriberSettings,
+        pattern: str,
+        *,
+        reply: PayloadLike | ReplyFactory | None = None,
+        durable: bool = False,
+        max_attempts: int,
+    ) -> VirtualSubscriber:
+        name = settings.name
+        consumer = VirtualSubscriber(
+            self.broker,
+            pattern,
+            name=name,
+            delay=self.delay_of(name) / self.speed,
+            failure_rate=self.failure_rate_of(name),
+            reply=reply,
+            durable=durable,
+            max_attempts=max_attempts,
+            seed=self._random(f"{op.key}:failures").randrange(2**32),
+            consumers=self.consumer_count(name),
+        )
+        consumer.start()
+        return consumer
 
     async def stop(self) -> None:
         """Cancel the publishers and pending commands, stop the responders and subscribers, and wait for it.

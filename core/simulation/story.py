@@ -2,7 +2,8 @@
 
 Each step has a caption (a title and one to three sentences) and actions that happen when the
 step is reached: publish an event, send a command, pause / resume / crash / restart a subscriber,
-make a consumer slow or flaky, inject a fault, set the speed, highlight channels or subscribers::
+make a consumer slow or flaky, scale a pool of consumers, inject a fault, set the speed, highlight
+channels or subscribers::
 
     x-eventdeck-story:
       title: How events flow
@@ -46,6 +47,8 @@ class ActionKind(enum.Enum):
     """The subscriber ``target`` takes ``seconds`` per message."""
     FLAKY = "flaky"
     """The subscriber ``target`` fails ``rate`` (0..1) of its messages."""
+    CONSUMERS = "consumers"
+    """The subscriber ``target``'s pool is scaled to ``count`` competing consumers sharing its one subscription."""
     DROP = "drop"
     """The broker drops the next ``count`` messages on channel ``target``."""
     DUPLICATE = "duplicate"

@@ -8,6 +8,7 @@ and ``clearFaults`` may also be written alone)::
     - pause: analytics                      # also resume, crash, restart, cutOff, reconnect
     - slow: {subscriber: analytics, seconds: 2}
     - flaky: {subscriber: shopping-list, rate: 0.5}
+    - consumers: {subscriber: thumbnail-workers, count: 5}   # the pool scales to 5 competing consumers
     - drop: {channel: fridge/level, count: 3}            # also duplicate
     - delay: {channel: fridge/level, count: 2, seconds: 3}
     - burst: {publisher: fridge-sensor, factor: 10, seconds: 5}   # no publisher: all of them
@@ -33,7 +34,7 @@ from typing import Any
 from eventdeck.core.asyncapi.loader import Resolver, Source, kind_of
 from eventdeck.core.asyncapi.model import Document
 from eventdeck.core.simulation.fields import At, finite, number, only, text, whole_number
-from eventdeck.core.simulation.settings import MAX_DELAY, OperationSpec
+from eventdeck.core.simulation.settings import MAX_CONSUMERS, MAX_DELAY, OperationSpec
 from eventdeck.core.simulation.story import Action, ActionKind, Step, Story
 
 __all__ = ["MAX_SENTENCES", "SPEEDS", "STORY_KEY", "caption_sentences", "parse_story"]
@@ -97,6 +98,7 @@ class _StoryReader:
             ActionKind.COMMAND: self.command,
             ActionKind.SLOW: self.slow,
             ActionKind.FLAKY: self.flaky,
+            ActionKind.CONSUMERS: self.consumers,
             ActionKind.BURST: self.burst,
             ActionKind.SPEED: self.speed,
             ActionKind.PUBLISHERS: self.switch_publishers,
@@ -231,6 +233,15 @@ class _StoryReader:
         only(settings, ("subscriber", "rate"), at)
         target = self.subscriber_field(settings, at)
         return Action(ActionKind.FLAKY, target=target, rate=_required_number(settings, "rate", at, low=0.0, high=1.0))
+
+    def consumers(self, raw: Any, at: At) -> Action:
+        settings, at = self.mapping(raw, at, "'consumers'")
+        only(settings, ("subscriber", "count"), at)
+        target = self.subscriber_field(settings, at)
+        if "count" not in settings:
+            raise at.fail("missing required field 'count' (how many consumers share the subscription)")
+        count = whole_number(settings, "count", at, default=1, low=1, high=MAX_CONSUMERS)
+        return Action(ActionKind.CONSUMERS, target=target, count=count)
 
     def burst(self, raw: Any, at: At) -> Action:
         settings, at = self.mapping(raw, at, "'burst'")

@@ -170,6 +170,8 @@ class StoryPlayer:
             faults.slow(target, action.seconds)
         elif kind is ActionKind.FLAKY:
             faults.flaky(target, action.rate)
+        elif kind is ActionKind.CONSUMERS:
+            simulation.set_consumers(target, action.count)
         elif kind is ActionKind.DROP:
             faults.drop(action.channel or target, action.count)
         elif kind is ActionKind.DUPLICATE:

@@ -49,6 +49,13 @@ def test_the_base_document_passes_both() -> None:
     parse_workspace(text)
 
 
+def test_a_pool_of_consumers_and_its_scaling_pass_both() -> None:
+    text, _ = with_action("consumers: {subscriber: ponger, count: 20}")
+    text = text.replace("{name: ponger}", "{name: ponger, consumers: 3}")
+    check_extensions(parse_text(text, "doc.yaml"))
+    assert parse_workspace(text).subscribers[0].subscriber is not None
+
+
 # Each one line, so that the schema (which points at the object) and the reader (which points at the
 # key) name the same line.
 BAD_ACTIONS = [
@@ -64,6 +71,13 @@ BAD_ACTIONS = [
     "slow: {subscriber: ponger, seconds: 61}",
     "slow: {seconds: 1}",
     "flaky: {subscriber: ponger, rate: 1.5}",
+    "consumers: {subscriber: ponger}",
+    "consumers: {count: 2}",
+    "consumers: {subscriber: ponger, count: 0}",
+    "consumers: {subscriber: ponger, count: 21}",
+    "consumers: {subscriber: ponger, count: 2.5}",
+    "consumers: {subscriber: ponger, count: 2, pool: x}",
+    "consumers: ponger",
     "drop: {channel: ping, count: 0}",
     "duplicate: {channel: ping, count: 1.5}",
     "delay: {channel: ping, count: 2}",
@@ -105,6 +119,10 @@ BAD_SETTINGS = [
     (SUBSCRIBER, "    x-eventdeck-subscriber: {name: ponger, durable: 1}\n"),
     (SUBSCRIBER, "    x-eventdeck-subscriber: {name: ponger, pattern: ''}\n"),
     (SUBSCRIBER, "    x-eventdeck-subscriber: {name: ponger, colour: red}\n"),
+    (SUBSCRIBER, "    x-eventdeck-subscriber: {name: ponger, consumers: 0}\n"),
+    (SUBSCRIBER, "    x-eventdeck-subscriber: {name: ponger, consumers: 21}\n"),
+    (SUBSCRIBER, "    x-eventdeck-subscriber: {name: ponger, consumers: 1.5}\n"),
+    (SUBSCRIBER, "    x-eventdeck-subscriber: {name: ponger, consumers: 'two'}\n"),
     (RESPONDER, "    x-eventdeck-responder: {name: answerer, failureRate: -1}\n"),
     (RESPONDER, "    x-eventdeck-responder: {name: answerer, retries: 3}\n"),
     (MESSAGE, MESSAGE + "        x-eventdeck-generate: {n: {int: [1, 2], choice: [3]}}\n"),

@@ -27,7 +27,7 @@ STORY = Story(
 async def test_reset_returns_to_a_zeroed_broker_quickly(broker: Broker) -> None:
     display = VirtualSubscriber(broker, "fridge/#", name="kitchen-display", delay=0.5)  # hand-made: kept, emptied
     display.start()
-    async with Scenario(broker, load_demo(), seed=41, speed=5) as scenario:
+    async with Scenario(broker, replace(load_demo(), story=None), seed=41, speed=5) as scenario:  # publishers on
         await wait_for(lambda: broker.stats().delivered >= 20)
         scenario.faults.crash("shopping-list")
         scenario.faults.drop("user/followed", 100)

@@ -171,6 +171,15 @@ def test_what_each_scenario_is_about() -> None:
     patterns = load_scenario("delivery-patterns")
     fan_out = [op for op in patterns.subscribers if op.channel.address == "photos/uploaded"]
     assert len(fan_out) == 3
+    pool = patterns.operation("makeThumbnails").subscriber
+    queue = patterns.operation("queueThumbnails").publisher
+    assert pool is not None
+    assert queue is not None
+    assert pool.consumers == 3
+    assert pool.delay * queue.rate > 1 > pool.delay * queue.rate / pool.consumers  # one alone is too slow, 3 are not
+    assert patterns.story is not None
+    scaled = [a.count for step in patterns.story.steps for a in step.actions if a.kind is ActionKind.CONSUMERS]
+    assert scaled == [1, 5]
 
 
 def orders_channel(shop: Workspace) -> str | None:

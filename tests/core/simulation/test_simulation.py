@@ -118,7 +118,7 @@ async def test_stop_is_clean(broker: Broker) -> None:
     sim.start()
     names = {t.get_name() for t in other_tasks() - before}
     assert "simulation:signup-service:publishUserSignedUp" in names
-    assert "virtual-subscriber:grocery-service" in names
+    assert "virtual-subscriber:grocery-service#1" in names
     await wait_for(lambda: sim.requests >= 1)  # a command may be in flight when it stops
     await stop_cleanly(sim.stop, before)
     assert not sim.running

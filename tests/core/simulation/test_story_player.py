@@ -37,8 +37,13 @@ STORY = Story(
         ),
         Step(
             "Trouble",
-            "The mailer crashes, notifications slow down, analytics is flaky.",
-            (A(K.CRASH, "welcome-mailer"), A(K.SLOW, "notifications", seconds=2), A(K.FLAKY, "analytics", rate=0.5)),
+            "The mailer crashes, notifications slow down, analytics is flaky and scaled out.",
+            (
+                A(K.CRASH, "welcome-mailer"),
+                A(K.SLOW, "notifications", seconds=2),
+                A(K.FLAKY, "analytics", rate=0.5),
+                A(K.CONSUMERS, "analytics", count=3),
+            ),
         ),
         Step(
             "A lossy network",
@@ -114,6 +119,9 @@ async def test_every_action_does_what_it_says(broker: Broker, sim: Simulation, p
         (FaultKind.SLOW, "notifications"),
         (FaultKind.FLAKY, "analytics"),
     ]
+    analytics = sim.consumer("analytics")
+    assert analytics is not None
+    assert (sim.consumer_count("analytics"), analytics.consumers) == (3, 3)  # a setting, not a fault
 
     assert await player.next()
     kinds = {f.kind for f in faults.active}

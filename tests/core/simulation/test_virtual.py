@@ -189,7 +189,7 @@ async def test_stop_is_clean(broker: Broker) -> None:
     before = other_tasks()
     vs = VirtualSubscriber(broker, "a/#", name="clean", delay=0.05)
     vs.start()
-    assert any(t.get_name() == "virtual-subscriber:clean" for t in other_tasks())
+    assert any(t.get_name() == "virtual-subscriber:clean#1" for t in other_tasks())
     await broker.publish("a/b", 1)
     await asyncio.sleep(0.01)  # in the middle of the processing delay
     await stop_cleanly(vs.stop, before)

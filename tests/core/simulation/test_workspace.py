@@ -364,6 +364,10 @@ def test_subscriber_settings_and_defaults() -> None:
     settings = wide.subscribers[0].subscriber
     assert settings is not None
     assert (settings.pattern, settings.max_attempts) == ("#", 1)
+    assert settings.consumers == 1  # one consumer unless it says more
+    pool = parse_workspace(with_field("consumers: 20")).subscribers[0].subscriber
+    assert pool is not None
+    assert pool.consumers == 20
 
 
 SUB = "#/operations/receivePing/x-eventdeck-subscriber"
@@ -383,6 +387,10 @@ SUB = "#/operations/receivePing/x-eventdeck-subscriber"
         (with_field("pattern: 7"), f"{SUB}/pattern", "must be a string"),
         (with_field("maxAttempts: 0"), f"{SUB}/maxAttempts", "whole number from 1"),
         (with_field("maxAttempts: 1.5"), f"{SUB}/maxAttempts", "whole number"),
+        (with_field("consumers: 0"), f"{SUB}/consumers", "'consumers' must be a whole number from 1 to 20, got 0"),
+        (with_field("consumers: 21"), f"{SUB}/consumers", "from 1 to 20, got 21"),
+        (with_field("consumers: 2.5"), f"{SUB}/consumers", "whole number from 1 to 20, got 2.5"),
+        (with_field("consumers: many"), f"{SUB}/consumers", "got 'many'"),
         (with_field("failurerate: 1"), f"{SUB}/failurerate", "unknown field"),
         (sub("      name: ponger\n", ""), SUB, "missing required field 'name'"),
         (sub("name: ponger", "name: pinger\n      fake: 1"), f"{SUB}/fake", "unknown field 'fake'"),
