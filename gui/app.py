@@ -17,7 +17,13 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TypeVar
 
-from eventdeck.core.cli.serve_settings import HTTP_TOKEN_VARIABLE, MQTT_PASSWORD_VARIABLE
+from eventdeck.core.cli.serve_settings import (
+    DEFAULT_HTTP_MAX_BODY,
+    DEFAULT_SUMMARY_EVERY,
+    HTTP_TOKEN_VARIABLE,
+    MQTT_PASSWORD_VARIABLE,
+    mqtt_limit_defaults,
+)
 from eventdeck.core.gateways.listen import (
     DEFAULT_HTTP,
     DEFAULT_HTTP_PORT,
@@ -138,7 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--http-token", metavar="TOKEN", help="the token on the command line: other users can read it in ps; avoid"
     )
     serve.add_argument(
-        "--http-max-body", metavar="BYTES", type=_positive_int, default=1024 * 1024, help="largest request body"
+        "--http-max-body",
+        metavar="BYTES",
+        type=_positive_int,
+        default=DEFAULT_HTTP_MAX_BODY,
+        help="largest request body HTTP clients may send, in bytes (default %(default)s: 1 MiB)",
     )
     serve.add_argument(
         "--mqtt-user",
@@ -164,7 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         action="append",
         default=[],
-        help="change an MQTT limit, e.g. max_packet_size=65536 (repeatable; see the MqttLimits names)",
+        help="change an MQTT limit, e.g. max_packet_size=65536 (repeatable); the limits and their defaults: "
+        f"{mqtt_limit_defaults()} (sizes in bytes, times in seconds)",
     )
     serve.add_argument(
         "--export-asyncapi",
@@ -181,7 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
         "if writing fails, serve goes on and exits 1 when stopped",
     )
     serve.add_argument(
-        "--summary-every", metavar="SECONDS", type=_positive_float, default=60.0, help="seconds between summary lines"
+        "--summary-every",
+        metavar="SECONDS",
+        type=_positive_float,
+        default=DEFAULT_SUMMARY_EVERY,
+        help="seconds between summary lines (default %(default)g)",
     )
     serve.add_argument(
         "--scenario",
@@ -215,7 +230,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pace.add_argument("--fast", action="store_true", help="send as fast as the broker takes them")
     replay.add_argument(
-        "--reply-timeout", metavar="SECONDS", type=_positive_float, default=5.0, help="how long a command waits"
+        "--reply-timeout",
+        metavar="SECONDS",
+        type=_positive_float,
+        default=5.0,
+        help="seconds a replayed command waits for its reply (default %(default)g)",
     )
     asyncapi = commands.add_parser("asyncapi", help="work on AsyncAPI documents without a window")
     asyncapi_commands = asyncapi.add_subparsers(dest="asyncapi_command", metavar="ACTION", required=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
+from eventdeck.core.broker.channels import validate_channel
 from eventdeck.core.broker.errors import NoResponderError
 from eventdeck.core.broker.message import JSON, Kind, Message, PayloadLike
 from eventdeck.core.broker.receipts import Receipt
@@ -15,6 +16,8 @@ from eventdeck.core.broker.requests import REPLY_PREFIX, PendingRequests, reply_
 from eventdeck.core.broker.tap import EventKind, EventLog
 
 if TYPE_CHECKING:
+    from eventdeck.core.broker.channel_state import ChannelState
+    from eventdeck.core.broker.channels import PatternTrie
     from eventdeck.core.broker.subscription import Subscription
 
 
@@ -25,7 +28,12 @@ class Commands:
         default_publisher: str
         _requests: PendingRequests
         _log: EventLog
+        _channels: dict[str, ChannelState]
+        _trie: PatternTrie[Subscription]
         publish: Callable[..., Awaitable[Receipt]]
+
+        @property
+        def closed(self) -> bool: ...
 
         def _subscribers_for_publish(self, channel: str) -> list[Subscription]: ...
 
@@ -41,10 +49,10 @@ class Commands:
     ) -> Message:
         """Send a command and wait for its reply.
 
-        Raises ``NoResponderError`` at once if no subscription matches ``channel`` and
-        ``RequestTimeout`` (with the elapsed time) if no reply comes within ``timeout``.
+        Raises ``NoResponderError`` at once if no subscription matches ``channel`` (leaving no new
+        channel behind) and ``RequestTimeout`` (with the elapsed time) if no reply comes within ``timeout``.
         """
-        if not self._subscribers_for_publish(channel):
+        if not self._responders(channel):
             self._log.record(EventKind.NO_RESPONDER, channel, detail="command sent to a channel nobody handles")
             raise NoResponderError(channel)
         sender = publisher or self.default_publisher
@@ -63,6 +71,17 @@ class Commands:
             return await future
         finally:
             self._requests.forget(correlation_id)
+
+    def _responders(self, channel: str) -> list[Subscription]:
+        """The subscriptions a command to ``channel`` would reach. An unknown channel is only created
+        by the publish that follows: a command nobody handles must not leave an empty channel behind."""
+        try:
+            known = channel in self._channels
+        except TypeError:  # unhashable: publishing's own checks name the problem
+            known = True
+        if known or self.closed:  # a closed broker refuses with BrokerClosed there
+            return self._subscribers_for_publish(channel)
+        return self._trie.match(validate_channel(channel))
 
     def claim_reply(self, correlation_id: str) -> bool:
         """True once while a command sent with ``request`` waits for a reply with ``correlation_id``:

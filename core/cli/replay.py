@@ -17,6 +17,7 @@ from eventdeck.core.broker.errors import EventDeckError
 from eventdeck.core.cli.interrupts import Interrupts
 from eventdeck.core.connectors import ConnectorBackend, backend_from_url
 from eventdeck.core.recording import ReplayProgress, plan_replay, read_recording, replay
+from eventdeck.core.wording import plural
 
 log = logging.getLogger("eventdeck.replay")
 PROGRESS_EVERY = 5.0  # seconds between progress lines
@@ -42,9 +43,9 @@ async def replay_into(
             await backend.start()
             progress = plan.progress()
             log.info(
-                "replaying %s messages (%s commands) from %s into %s, %s",
-                f"{len(plan.messages):,}",
-                f"{plan.commands:,}",
+                "replaying %s (%s) from %s into %s, %s",
+                plural(len(plan.messages), "message"),
+                plural(plan.commands, "command"),
                 path,
                 backend.name,
                 "as fast as possible" if speed is None else f"at {speed:g}x the recorded pace",

@@ -23,13 +23,20 @@ from eventdeck.core.broker.message import Message
 from eventdeck.core.broker.subscription import SubscriptionInfo
 from eventdeck.core.broker.tap import Tap
 from eventdeck.core.cli.interrupts import Interrupts
+from eventdeck.core.cli.serve_settings import (
+    DEFAULT_HTTP_MAX_BODY,
+    DEFAULT_SUMMARY_EVERY,
+    HTTP_TOKEN_VARIABLE,
+    MQTT_PASSWORD_VARIABLE,
+)
 from eventdeck.core.gateways.acl import AccessRules
-from eventdeck.core.gateways.controller import Gateways
+from eventdeck.core.gateways.controller import Gateways, GatewayState, free_port_near
 from eventdeck.core.gateways.listen import DEFAULT_HTTP, DEFAULT_MQTT, ListenAddress
 from eventdeck.core.gateways.mqtt.limits import MqttLimits
 from eventdeck.core.recording import RecordingWriter
 from eventdeck.core.simulation.simulation import Simulation
 from eventdeck.core.simulation.workspace import Workspace
+from eventdeck.core.wording import plural
 
 log = logging.getLogger("eventdeck.serve")
 
@@ -41,8 +48,8 @@ class ServeOptions:
     mqtt_credentials: Mapping[str, str] | None = None
     mqtt_limits: MqttLimits | None = None
     http_token: str | None = None
-    http_max_body: int = 1024 * 1024
-    summary_every: float = 60.0
+    http_max_body: int = DEFAULT_HTTP_MAX_BODY
+    summary_every: float = DEFAULT_SUMMARY_EVERY
     export_asyncapi: Path | None = None  # written when serve stops: what was observed, as AsyncAPI 3.0
     record: Path | None = None  # a new recording (never an existing file), every message as it passes
     rules: AccessRules | None = None  # --acl: who may read and write which channels
@@ -62,9 +69,43 @@ def summary(stats: BrokerStats, previous: BrokerStats | None, gateways: Gateways
     clients = len(gateways.mqtt.clients()) if gateways.mqtt else 0
     streams = gateways.http.open_streams if gateways.http else 0
     return (
-        f"{rates}{stats.published:,} published, {stats.channels:,} channels, "
-        f"{stats.subscriptions:,} subscriptions, {clients:,} mqtt clients, {streams:,} http streams"
+        f"{rates}{stats.published:,} published, {plural(stats.channels, 'channel')}, "
+        f"{plural(stats.subscriptions, 'subscription')}, {plural(clients, 'mqtt client')}, "
+        f"{plural(streams, 'http stream')}"
     )
+
+
+def start_failure(state: GatewayState, options: ServeOptions) -> str:
+    """The line serve stops with when a gateway cannot start: the gateway's reason, and what to type instead."""
+    hint = _start_hint(state, options)
+    return f"cannot start: {state.error}" + (f"; {hint}" if hint else "")
+
+
+def _start_hint(state: GatewayState, options: ServeOptions) -> str:
+    from eventdeck.core.gateways.http.server import is_loopback  # noqa: PLC0415 - aiohttp loads with a gateway
+
+    endpoint = state.endpoint
+    if endpoint is None:
+        return ""
+    if not is_loopback(endpoint.host):
+        elsewhere = f"to listen on {endpoint.host}, "
+        if state.name == "MQTT" and not options.mqtt_credentials:
+            return (
+                f"{elsewhere}give --mqtt-user NAME with the password in ${MQTT_PASSWORD_VARIABLE} "
+                "(or --mqtt-password-file FILE); or listen on 127.0.0.1 only"
+            )
+        if state.name == "HTTP" and not options.http_token:
+            return (
+                f"{elsewhere}give a bearer token in ${HTTP_TOKEN_VARIABLE} or --http-token-file FILE; "
+                "or listen on 127.0.0.1 only"
+            )
+    if endpoint.port == 0:
+        return ""
+    try:
+        free = free_port_near(endpoint.host, endpoint.port)
+    except OSError:  # not a taken port (an address this machine lacks, a privileged port): the reason says it
+        return ""
+    return f"port {free} is free: --{state.name.lower()} {ListenAddress(endpoint.host, free)}"
 
 
 RECORD_EVERY = 0.2  # seconds between tap drains while recording (--export-asyncapi, --record)
@@ -83,7 +124,7 @@ class TrafficKeeper:
     def catch_up(self, subscriptions: list[SubscriptionInfo]) -> None:
         batch = self.tap.drain()
         if batch.lost:
-            log.warning("the recording missed %d broker events (traffic outran the recorder)", batch.lost)
+            log.warning("the recording missed %s (traffic outran the recorder)", plural(batch.lost, "broker event"))
         messages = [item for item in batch.events if isinstance(item, Message)]
         if self.recorder is not None:
             for message in messages:
@@ -91,8 +132,8 @@ class TrafficKeeper:
         writer = self.writer
         if writer is not None and writer.error is None and not writer.write(messages):
             log.error(
-                "recording stopped after %s messages: %s; the broker keeps serving",
-                f"{writer.count:,}",
+                "recording stopped after %s: %s; the broker keeps serving",
+                plural(writer.count, "message"),
                 writer.error,
             )
         self.subscriptions.update((info.name, info) for info in subscriptions)
@@ -119,12 +160,12 @@ async def running(broker: Broker, scenario: Workspace | None) -> AsyncIterator[N
     simulation = Simulation(broker, scenario)
     simulation.start()
     log.info(
-        "running the scenario %r from %s: %d simulated publishers, %d subscribers, %d responders",
+        "running the scenario %r from %s: %s, %s, %s",
         scenario.title,
         scenario.source,
-        len(scenario.publishers),
-        len(scenario.subscribers),
-        len(scenario.responders),
+        plural(len(scenario.publishers), "simulated publisher"),
+        plural(len(scenario.subscribers), "subscriber"),
+        plural(len(scenario.responders), "responder"),
     )
     try:
         yield
@@ -151,10 +192,10 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> int
                     rules=options.rules,
                 )
                 try:
-                    failed = [state.error for state in await gateways.start() if state.error]
+                    failed = [state for state in await gateways.start() if state.error]
                     if failed:
-                        for reason in failed:
-                            log.error("cannot start: %s", reason)
+                        for state in failed:
+                            log.error("%s", start_failure(state, options))
                         return 1
                     if options.mqtt is None and options.http is None:
                         log.warning("both gateways are off: only this process can reach the broker")
@@ -193,7 +234,7 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> int
                 if keeper is not None:
                     keeper.catch_up(broker.subscriptions())
                 if record_to is not None and record_to.error is None:
-                    log.info("%s messages recorded to %s", f"{record_to.count:,}", record_to.path)
+                    log.info("%s recorded to %s", plural(record_to.count, "message"), record_to.path)
                 if (
                     keeper is not None
                     and options.export_asyncapi

@@ -18,6 +18,8 @@ from eventdeck.core.gateways.mqtt.limits import MqttLimits
 MQTT_PASSWORD_VARIABLE = "EVENTDECK_MQTT_PASSWORD"  # never a flag: command lines are visible to other users
 HTTP_TOKEN_VARIABLE = "EVENTDECK_HTTP_TOKEN"
 MAX_SECRETS_FILE = 1024 * 1024
+DEFAULT_HTTP_MAX_BODY = 1024 * 1024  # bytes
+DEFAULT_SUMMARY_EVERY = 60.0  # seconds
 
 log = logging.getLogger("eventdeck.serve")
 
@@ -87,6 +89,13 @@ def _password_file(path: Path) -> dict[str, str]:
     return credentials
 
 
+def mqtt_limit_defaults() -> str:
+    """Every MQTT limit's name with its default, for ``--help``: ``max_packet_size=1048576, ...``."""
+    defaults = MqttLimits()
+    values = ((field.name, getattr(defaults, field.name)) for field in fields(MqttLimits))
+    return ", ".join(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}" for name, value in values)
+
+
 def mqtt_limits(settings: list[str]) -> MqttLimits | None:
     """``NAME=VALUE`` pairs into ``MqttLimits``; ``ValueError`` naming the bad one and the known names."""
     if not settings:
@@ -101,4 +110,7 @@ def mqtt_limits(settings: list[str]) -> MqttLimits | None:
             values[name] = float(text) if known[name] in (float, "float") else int(text)
         except ValueError:
             raise ValueError(f"MQTT limit {name} needs a number, got {text!r}") from None
-    return MqttLimits(**values)
+    try:
+        return MqttLimits(**values)
+    except ValueError as exc:  # out of range; the limits call themselves MqttLimits, a name users never see
+        raise ValueError(f"--mqtt-limit: {str(exc).removeprefix('MqttLimits.')}") from None

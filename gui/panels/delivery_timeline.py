@@ -10,7 +10,7 @@ or the backend (a connector) cannot report deliveries.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor, QShowEvent
+from PySide6.QtGui import QColor, QFont, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -60,7 +60,9 @@ class DeliveryTimeline(QWidget):
         self._message: Message | None = None
         self.timeline: MessageTimeline | None = None
         self.title = QLabel("Deliveries")
-        self.title.setStyleSheet("font-weight: 600;")
+        bold = QFont(self.title.font())  # a font, not a style sheet: its colour follows the theme
+        bold.setBold(True)
+        self.title.setFont(bold)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("inspectorTimeline")
         self.table.setHorizontalHeaderLabels(COLUMNS)

@@ -13,7 +13,7 @@ import json
 from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -40,7 +40,12 @@ from eventdeck.gui.widgets.json_highlighter import JsonHighlighter
 from eventdeck.gui.widgets.small import format_size, hbox, text_label, tool_button
 
 EMPTY_TEXT = "Select a message in the stream to inspect it"
-_AMBER_BOX = "background: rgba(217, 119, 6, 0.14); border: 1px solid #d97706; border-radius: 3px; padding: 4px;"
+# Banners: a tinted box whose text colour is chosen for the theme (a style sheet's colours do not follow
+# the palette when the theme changes). Each is (background, border, text on light, text on dark).
+_BANNERS = {
+    "dead": ("rgba(220, 38, 38, 0.12)", "#dc2626", "#7f1d1d", "#fecaca"),
+    "schema": ("rgba(217, 119, 6, 0.14)", "#d97706", "#78350f", "#fde68a"),
+}
 HEX_LIMIT = 64 * 1024
 """Bytes shown in the hex dump; the rest is summarised in one line."""
 TEXT_LIMIT = 1024 * 1024
@@ -68,6 +73,13 @@ _PLACES = {
     "reply_to": (5, 0, 3),
     "correlation_id": (6, 0, 3),
 }
+
+
+def banner_style(banner: str, dark: bool) -> str:
+    """The style sheet of the ``dead`` or ``schema`` banner in the light or dark theme."""
+    background, border, on_light, on_dark = _BANNERS[banner]
+    colour = on_dark if dark else on_light
+    return f"background: {background}; border: 1px solid {border}; border-radius: 3px; padding: 4px; color: {colour};"
 
 
 def format_time(timestamp: float) -> str:
@@ -112,6 +124,7 @@ class InspectorPanel(QWidget):
         self._message: Message | None = None
         self._linked_id: int | None = None
         self._awaiting_reply = False
+        self._dark = False
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
 
         # -- the empty state -------------------------------------------------
@@ -144,9 +157,7 @@ class InspectorPanel(QWidget):
 
         # -- dead letter banner and command/reply link ---------------------
         self.dead_banner = text_label("inspectorDeadReason", selectable=True)
-        self.dead_banner.setStyleSheet(
-            "background: rgba(220, 38, 38, 0.12); border: 1px solid #dc2626; border-radius: 3px; padding: 4px;"
-        )
+        self.dead_banner.setStyleSheet(banner_style("dead", self._dark))
         self.schema_banner = text_label("inspectorSchemaIssues", selectable=True)
         self.link_text = text_label("inspectorLinkText")
         self.link_button = tool_button("inspectorLinked", "Show", "reply", "Select the linked message in the stream")
@@ -168,7 +179,7 @@ class InspectorPanel(QWidget):
             value.setObjectName(f"inspectorField_{key}")
             value.setReadOnly(True)
             value.setFrame(False)
-            value.setStyleSheet("QLineEdit { background: transparent; }")
+            _see_through(value)
             value.setMinimumWidth(40)
             self.fields[key] = value
             row, column, span = _PLACES[key]
@@ -177,6 +188,7 @@ class InspectorPanel(QWidget):
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
         self.fields["id"].setFont(mono)
+        self.fields["kind"].setFont(bold)
         self.fields["correlation_id"].setFont(mono)
 
         # -- payload tabs ----------------------------------------------------------
@@ -260,8 +272,12 @@ class InspectorPanel(QWidget):
         self._show_link(message)
 
     def set_dark(self, dark: bool) -> None:
-        """Switch the JSON colours to the dark (or light) palette."""
+        """Switch the JSON colours and the banners to the dark (or light) palette."""
+        self._dark = dark
         self.highlighter.set_dark(dark)
+        self.dead_banner.setStyleSheet(banner_style("dead", dark))
+        if self._message is not None:
+            self._show_schema(self._message)
 
     def copy_payload(self) -> None:
         """Put the whole payload, as text, on the clipboard."""
@@ -291,9 +307,7 @@ class InspectorPanel(QWidget):
             edit.setText(value)
             edit.setCursorPosition(0)
             edit.setToolTip(value)
-        self.fields["kind"].setStyleSheet(
-            f"QLineEdit {{ background: transparent; color: {colour.name()}; font-weight: 600; }}"
-        )
+        _set_colour(self.fields["kind"], QPalette.ColorRole.Text, colour)
 
     def _show_headers(self, message: Message) -> None:
         headers = list(message.headers.items())
@@ -364,7 +378,7 @@ class InspectorPanel(QWidget):
         if issues:
             lines = "\n".join(f"• {issue.path}: {issue.message}" for issue in issues)
             self.schema_banner.setText(f"Does not match the AsyncAPI schema:\n{lines}")
-            self.schema_banner.setStyleSheet(_AMBER_BOX)
+            self.schema_banner.setStyleSheet(banner_style("schema", self._dark))
             self.schema_banner.show()
             return
         status = validator.status_for(message.channel) if validator is not None else None
@@ -445,6 +459,19 @@ class InspectorPanel(QWidget):
     def _on_resend(self) -> None:
         if self._message is not None:
             self.resend_requested.emit(self._message)
+
+
+def _set_colour(widget: QWidget, role: QPalette.ColorRole, colour: QColor) -> None:
+    """Set one role of ``widget``'s palette; the other roles keep following the theme."""
+    palette = widget.palette()
+    palette.setColor(role, colour)
+    widget.setPalette(palette)
+
+
+def _see_through(edit: QLineEdit) -> None:
+    """A read-only field that looks like a label: no background of its own (a palette role, not a style
+    sheet, so its text colour follows the theme)."""
+    _set_colour(edit, QPalette.ColorRole.Base, QColor(Qt.GlobalColor.transparent))
 
 
 def _text_view(name: str, font: QFont) -> QPlainTextEdit:

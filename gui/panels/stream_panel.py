@@ -7,7 +7,7 @@ presenter and the topology highlight its path, the inspector shows its deliverie
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -22,7 +22,16 @@ from PySide6.QtWidgets import (
 
 from eventdeck.core import InvalidChannel, Kind, Message, validate_pattern
 from eventdeck.gui.bridge import Bridge
-from eventdeck.gui.models.stream_model import StreamFilter, StreamModel
+from eventdeck.gui.models.stream_model import (
+    CHANNEL_COLUMN,
+    KIND_COLUMN,
+    PAYLOAD_COLUMN,
+    PUBLISHER_COLUMN,
+    SIZE_COLUMN,
+    TIME_COLUMN,
+    StreamFilter,
+    StreamModel,
+)
 from eventdeck.gui.models.topology import UNNAMED
 from eventdeck.gui.widgets.icons import icon, kind_icon
 from eventdeck.gui.widgets.small import menu_name, tool_button
@@ -30,6 +39,10 @@ from eventdeck.gui.widgets.small import menu_name, tool_button
 ROW_HEIGHT = 22
 FLOOD_BATCH = 200  # a flush this big means thousands of msg/s: nobody reads rows that fast
 FLOOD_APPLY_MS = 100  # then rows are added 10 times a second instead of 30, saving two repaints in three
+FIXED_WIDTHS = {TIME_COLUMN: 96, KIND_COLUMN: 92, SIZE_COLUMN: 64}
+FITTED_SHARES = {CHANNEL_COLUMN: 0.3, PUBLISHER_COLUMN: 0.2}
+"""Columns as wide as the names they show, up to this share of the table's width (a tooltip has the rest);
+Payload takes what is left."""
 
 
 class StreamPanel(QWidget):
@@ -99,10 +112,16 @@ class StreamPanel(QWidget):
         vertical.hide()
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((96, 190, 92, 130, 360, 70)):
+        header.setResizeContentsPrecision(0)  # fitting a column measures the rows on screen, not the whole ring
+        for column, width in FIXED_WIDTHS.items():
             header.resizeSection(column, width)
         header.setStretchLastSection(False)
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(PAYLOAD_COLUMN, QHeaderView.ResizeMode.Stretch)
+        self._user_sized: set[int] = set()  # fitted columns the user dragged: left as they are
+        self._fitting = False
+        self._rows_on_screen_changed = False  # since the columns were last fitted
+        header.sectionResized.connect(self._on_section_resized)
+        self._fit_columns(reset=True)
 
         self.status = QLabel()
         self.status.setObjectName("streamStatus")
@@ -153,6 +172,7 @@ class StreamPanel(QWidget):
         self._status_timer = QTimer(self)
         self._status_timer.setInterval(250)
         self._status_timer.timeout.connect(self.refresh_status)
+        self._status_timer.timeout.connect(self._fit_columns)
         self._status_timer.start()
         self._update_status()
 
@@ -193,6 +213,7 @@ class StreamPanel(QWidget):
         self._programmatic_scroll = False
 
     def _on_rows_inserted(self, _parent: QModelIndex, first: int, last: int) -> None:
+        self._rows_on_screen_changed = True
         if self.following:
             self._scroll_to_bottom()
         else:
@@ -209,6 +230,7 @@ class StreamPanel(QWidget):
         self._programmatic_scroll = False
 
     def _on_scrolled(self, value: int) -> None:
+        self._rows_on_screen_changed = True
         if self._programmatic_scroll:
             return
         at_bottom = value >= self.view.verticalScrollBar().maximum()
@@ -219,6 +241,7 @@ class StreamPanel(QWidget):
             self.new_rows = 0
 
     def _on_reset(self) -> None:
+        self._rows_on_screen_changed = True
         self.new_rows = 0
         self.new_button.hide()
         if self.following:
@@ -264,6 +287,7 @@ class StreamPanel(QWidget):
     def clear(self) -> None:
         self._held = []
         self.model.clear()
+        self._fit_columns(reset=True)
         self.message_selected.emit(None)
         self._bridge.follow(None)
 
@@ -281,6 +305,42 @@ class StreamPanel(QWidget):
         if self.model.paused:
             text = f"Paused: {self.model.held_back:,} arrived meanwhile · " + text
         self.status.setText(text)
+
+    # -- column widths -------------------------------------------------------
+
+    def fitted_cap(self, column: int) -> int:
+        """How wide Channel or Publisher may grow: a share of the table's width, never less than its header."""
+        header = self.view.horizontalHeader()
+        return max(header.sectionSizeHint(column), int(FITTED_SHARES[column] * self.view.viewport().width()))
+
+    def _fit_columns(self, *, reset: bool = False) -> None:
+        """Widen Channel and Publisher to the widest name on screen, up to their caps (4 times a second).
+        They only grow, so rows do not jump as they scroll by; ``reset`` starts again from the header."""
+        if not (reset or self._rows_on_screen_changed):
+            return
+        self._rows_on_screen_changed = False
+        header = self.view.horizontalHeader()
+        self._fitting = True
+        try:
+            for column in FITTED_SHARES:
+                if column in self._user_sized:
+                    continue
+                wanted = max(header.sectionSizeHint(column), self.view.sizeHintForColumn(column))
+                if not reset:
+                    wanted = max(wanted, header.sectionSize(column))
+                wanted = min(wanted, self.fitted_cap(column))
+                if wanted != header.sectionSize(column):
+                    header.resizeSection(column, wanted)
+        finally:
+            self._fitting = False
+
+    def _on_section_resized(self, column: int, _old: int, _new: int) -> None:
+        if column in FITTED_SHARES and not self._fitting:
+            self._user_sized.add(column)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._rows_on_screen_changed = True  # the caps moved with the width
 
     # -- selection -----------------------------------------------------------
 

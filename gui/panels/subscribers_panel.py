@@ -108,6 +108,7 @@ class SubscribersPanel(QWidget):
         self.form.cancel_button.clicked.connect(self.form.hide)
         for edit in (self.form.pattern, self.form.name, self.form.reply):
             edit.returnPressed.connect(self._create_from_form)
+        self.form.pattern.textEdited.connect(self._suggest_name)
 
         self.view = QTableView()
         self.view.setObjectName("subscribersView")
@@ -290,6 +291,11 @@ class SubscribersPanel(QWidget):
     def _on_add_clicked(self) -> None:
         self.add_virtual(self.form.pattern.text().strip() if self.form.isVisible() else "")
 
+    def _suggest_name(self, pattern: str) -> None:
+        """The name follows the pattern as it is typed, until the user types a name of their own."""
+        if not self.form.name_edited:
+            self.form.name.setText(self._free_name(pattern.strip()))
+
     def _free_name(self, pattern: str) -> str:
         base = "virtual"
         words = [part for part in pattern.split("/") if part not in ("+", "#", "")]
@@ -424,11 +430,18 @@ class _AddForm(QFrame):
         form.addRow(bottom)
         for edit in (self.pattern, self.name, self.reply):
             edit.textEdited.connect(self.error.hide)
+        self.name_edited = False
+        """Has the user typed a name of their own? (Emptying the field hands it back to the suggestion.)"""
+        self.name.textEdited.connect(self._on_name_edited)
 
     def reset(self, pattern: str, name: str) -> None:
         self.pattern.setText(pattern)
         self.name.setText(name)
+        self.name_edited = False
         self.error.hide()
+
+    def _on_name_edited(self, text: str) -> None:
+        self.name_edited = bool(text.strip())
 
     def show_error(self, text: str, widget: QWidget) -> None:
         self.error.setText(text)

@@ -1,4 +1,4 @@
-"""Export: observed traffic -> an AsyncAPI 3.0.0 document -> official schema -> imported back."""
+"""Export: observed traffic -> an AsyncAPI 3.0.0 document -> its JSON Schema -> imported back."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from eventdeck.core import Broker, Kind, Message
 from eventdeck.core.asyncapi import MessageSpec, load_document, parse_document, validator_for
 from eventdeck.core.asyncapi.export import MAX_PENDING, TrafficRecorder, export_document, to_yaml
 from eventdeck.core.asyncapi.infer import infer_schema
-from tests.core.asyncapi.corpus import official_errors
+from tests.core.asyncapi.conformance import conformance_errors
 from tests.paths import DEMO
 
 
@@ -124,9 +124,9 @@ def test_operations_per_publisher_and_subscriber_and_commands_with_replies() -> 
     assert reply["messages"]["groceries_orderReply"]["payload"]["required"] == ["orderId"]
 
 
-def test_export_validates_against_the_official_schema_and_imports_back() -> None:
+def test_export_is_valid_asyncapi_and_imports_back() -> None:
     document = export_document(_traffic(), [*SUBSCRIPTIONS, Sub("idle", "nothing/yet")], title="Shop")
-    assert official_errors(document, "3.0.0") == []
+    assert conformance_errors(document) == []
     imported = parse_document(to_yaml(document), "exported.yaml")
     assert imported.version == "3.0.0"
     assert imported.title == "Shop"
@@ -148,7 +148,7 @@ def test_export_validates_against_the_official_schema_and_imports_back() -> None
 
 def test_redacted_examples_keep_their_shape_and_fit_the_schema() -> None:
     document = export_document(_traffic(), redact_values=True)
-    assert official_errors(document, "3.0.0") == []
+    assert conformance_errors(document) == []
     user = document["channels"]["user_signedup"]["messages"]["user_signedup"]
     assert user["examples"] == [
         {
@@ -177,7 +177,7 @@ def test_channel_keys_are_sanitised_and_unique() -> None:
         ("a_b_3", "a b/ü"),
         ("channel", "€"),
     ]
-    assert official_errors(document, "3.0.0") == []
+    assert conformance_errors(document) == []
 
 
 def test_the_demo_workspace_round_trips_through_its_examples() -> None:
@@ -190,7 +190,7 @@ def test_the_demo_workspace_round_trips_through_its_examples() -> None:
         for example in message.examples
     ]
     document = export_document(traffic)
-    assert official_errors(document, "3.0.0") == []
+    assert conformance_errors(document) == []
     imported = parse_document(to_yaml(document))
     assert [c.address for c in imported.channels] == [c.address for c in demo.channels if c.address is not None]
     # The examples the demo documents validate against both the demo's schemas and the inferred ones.
@@ -230,7 +230,7 @@ def test_a_recorder_fed_message_by_message_keeps_bounded_state() -> None:
     assert command["summary"] == f"{MAX_PENDING + 5:,} seen"
     (reply,) = document["channels"]["jobs_run_reply"]["messages"].values()
     assert reply["summary"] == "1 seen"
-    assert official_errors(document, "3.0.0") == []
+    assert conformance_errors(document) == []
 
 
 async def test_export_of_real_broker_traffic_with_a_command() -> None:
@@ -251,7 +251,7 @@ async def test_export_of_real_broker_traffic_with_a_command() -> None:
             recorder.add(delivery.message)
         recorder.add(answer)  # replies travel on $reply/..., which '#' does not match
         document = recorder.document(broker.subscriptions())
-    assert official_errors(document, "3.0.0") == []
+    assert conformance_errors(document) == []
     imported = parse_document(to_yaml(document))
     assert [c.address for c in imported.channels] == ["orders/placed", "orders/place", None]
     assert {o.key: o.is_command for o in imported.operations} == {

@@ -9,39 +9,38 @@ import pytest
 
 from eventdeck.core.asyncapi.errors import AsyncApiError
 from eventdeck.core.cli.asyncapi_check import asyncapi_check_main, check
-from tests.core.asyncapi.corpus import corpus_file
+from tests.paths import ASYNCAPI_FIXTURES
 
 
-def test_summary_of_a_corpus_document() -> None:
-    path = corpus_file("v3/streetlights-mqtt.yml")
+def test_summary_of_a_document() -> None:
+    path = ASYNCAPI_FIXTURES / "v3" / "greenhouse-mqtt.yaml"
     assert check(path) == {
         "file": str(path),
-        "asyncapi": "3.1.0",
-        "title": "Streetlights MQTT API",
-        "version": "1.0.0",
+        "asyncapi": "3.0.0",
+        "title": "Greenhouse MQTT API",
+        "version": "3.0.0",
         "channels": {
-            "count": 4,
-            "names": ["lightingMeasured", "lightTurnOn", "lightTurnOff", "lightsDim"],
+            "count": 3,
+            "names": ["bedClimate", "heaterOn", "heaterOff"],
             "addresses": [
-                "smartylighting/streetlights/1/0/event/{streetlightId}/lighting/measured",
-                "smartylighting/streetlights/1/0/action/{streetlightId}/turn/on",
-                "smartylighting/streetlights/1/0/action/{streetlightId}/turn/off",
-                "smartylighting/streetlights/1/0/action/{streetlightId}/dim",
+                "greenhouse/{bedId}/climate",
+                "greenhouse/{bedId}/heater/on",
+                "greenhouse/{bedId}/heater/off",
             ],
         },
-        "messages": {"count": 3, "names": ["lightMeasured", "turnOnOff", "dimLight"]},
-        "operations": {
-            "count": 4,
-            "names": ["receiveLightMeasurement", "turnOn", "turnOff", "dimLight"],
-            "commands": [],
-        },
-        "servers": {"count": 1, "names": ["production"]},
+        "messages": {"count": 2, "names": ["climateReading", "heaterSwitch"]},
+        "operations": {"count": 3, "names": ["receiveClimate", "switchOn", "switchOff"], "commands": []},
+        "servers": {"count": 1, "names": ["site"]},
         "not_validated": [],
     }
+    assert check(ASYNCAPI_FIXTURES / "v3" / "invoices-rpc.yaml")["operations"]["commands"] == [
+        "requestTotal",
+        "totalInvoices",
+    ]
 
 
 def test_main_prints_one_json_object_and_returns_0(capsys: pytest.CaptureFixture[str]) -> None:
-    path = corpus_file("v2.6/rpc-server.yml")
+    path = ASYNCAPI_FIXTURES / "v2.6" / "invoices-rpc.yaml"
     assert asyncapi_check_main(path) == 0
     out, err = capsys.readouterr()
     assert err == ""
@@ -49,7 +48,7 @@ def test_main_prints_one_json_object_and_returns_0(capsys: pytest.CaptureFixture
     assert (summary["asyncapi"], summary["channels"]["count"], summary["operations"]["names"]) == (
         "2.6.0",
         2,
-        ["sendSumResult", "sum"],
+        ["sendTotal", "totalInvoice"],
     )
 
 

@@ -75,5 +75,5 @@ def test_serve_says_which_scenario_runs(serving: tuple[subprocess.Popen[str], in
     seen += process.stdout.readline()
     assert (
         "running the scenario 'EventDeck demo household' from eventdeck.resources/scenarios/household.yaml: "
-        "4 simulated publishers, 4 subscribers, 1 responders" in seen
+        "4 simulated publishers, 4 subscribers, 1 responder\n" in seen
     )
