@@ -1,11 +1,24 @@
-"""Small widget factories and wording helpers the panels share."""
+"""Small widget factories and wording helpers the panels share (``plural`` is core's one word rule)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
 
+from eventdeck.core.wording import plural
 from eventdeck.gui.widgets.icons import icon
+
+__all__ = [
+    "format_size",
+    "hbox",
+    "menu_name",
+    "plural",
+    "shrinkable",
+    "stretchable",
+    "stretchy_combo",
+    "text_label",
+    "tool_button",
+]
 
 
 def tool_button(name: str, text: str, icon_name: str, tip: str) -> QToolButton:
@@ -59,11 +72,6 @@ def text_label(name: str, *, selectable: bool = False) -> QLabel:
     if selectable:
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
-
-
-def plural(count: int, noun: str) -> str:
-    """``1 message``, ``2 messages``: the count with thousands separators and the noun agreeing with it."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def format_size(size: int, *, exact: bool = True) -> str:
