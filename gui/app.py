@@ -17,7 +17,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TypeVar
 
-from eventdeck.core.cli.serve_settings import HTTP_TOKEN_VARIABLE, MQTT_PASSWORD_VARIABLE
+from eventdeck.core.cli.serve_settings import DATA_HELP, DATA_SYNC_HELP, HTTP_TOKEN_VARIABLE, MQTT_PASSWORD_VARIABLE
 from eventdeck.core.gateways.listen import (
     DEFAULT_HTTP,
     DEFAULT_HTTP_PORT,
@@ -190,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="also run a scenario's simulation once the gateways listen: a built-in one (see 'eventdeck scenarios') "
         "or an AsyncAPI 3 document with x-eventdeck fields; a bad one exits 2 before anything listens",
     )
+    serve.add_argument("--data", metavar="DIR", type=Path, help=DATA_HELP)
+    serve.add_argument("--data-sync", choices=("full", "normal"), default="full", help=DATA_SYNC_HELP)
     replay = commands.add_parser(
         "replay",
         help="send a recording again into a broker you run",
@@ -356,6 +358,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             record=args.record,
             rules=rules,
             scenario=scenario,
+            data=args.data,
+            data_sync=args.data_sync,
         )
         return asyncio.run(serve(options))
     if args.command == "replay":

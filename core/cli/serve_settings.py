@@ -19,6 +19,18 @@ MQTT_PASSWORD_VARIABLE = "EVENTDECK_MQTT_PASSWORD"  # never a flag: command line
 HTTP_TOKEN_VARIABLE = "EVENTDECK_HTTP_TOKEN"
 MAX_SECRETS_FILE = 1024 * 1024
 
+# --data and --data-sync (serve_data opens the store; these stay here, cheap to import for --help)
+DATA_HELP = (
+    "keep durable subscriptions and their queued messages, retained messages and declared channels in DIR "
+    "(an SQLite file; one process per DIR), so they survive a restart or a crash; without it everything is "
+    "in memory and gone when serve stops"
+)
+DATA_SYNC_HELP = (
+    "full (default): a message is acknowledged only once it is on the disk, nothing acknowledged is lost even "
+    "in a power cut; normal: faster, still nothing lost if only the process dies, but a power cut may lose "
+    "the last acknowledged messages"
+)
+
 log = logging.getLogger("eventdeck.serve")
 
 
