@@ -169,6 +169,7 @@ class Gateways:
                 max_body=self.http_max_body,
                 rules=self.rules,
                 on_stream=self._http_event,
+                mqtt=lambda: self.mqtt,  # /mqtt: MQTT over WebSocket, while the MQTT gateway runs
             )
         try:
             await gateway.start()
@@ -180,6 +181,10 @@ class Gateways:
         self.mqtt = mqtt or self.mqtt
         self.http = http or self.http
         log.info("%s gateway listening on %s", name, ListenAddress(endpoint.host, gateway.port))
+
+    def shared_groups(self) -> dict[str, list[str]]:
+        """MQTT shared subscriptions: broker subscription name -> member client ids ({} while MQTT is off)."""
+        return self.mqtt.shared_groups() if self.mqtt is not None else {}
 
     def _mqtt_event(self, event: ClientEvent) -> None:
         detail = f" ({event.detail})" if event.detail else ""

@@ -30,6 +30,8 @@ class ClientPolicy:
         self._access = access
         self._claim_reply = claim_reply
         self.refused = 0  # publishes and subscriptions refused, for the client's counters
+        # False: only $ channels can be refused (no access rules), so hot paths ask only for those.
+        self.checks_writes = access is not None
         self.filters_deliveries = access is not None and access.filters_deliveries
 
     def subscribe_refusal(self, pattern: str) -> str | None:

@@ -40,6 +40,7 @@ from eventdeck.core.mqtt_codec.records import (
     Will,
 )
 
+_tuple_new = tuple.__new__
 # Fixed-header flags every packet type but PUBLISH must carry exactly.
 _REQUIRED_FLAGS = dict.fromkeys(range(1, 16), 0) | {c.PUBREL: 2, c.SUBSCRIBE: 2, c.UNSUBSCRIBE: 2}
 
@@ -246,42 +247,46 @@ def _decode_connect(body: bytes) -> Connect:
     return Connect(client_id, level, bool(flags & 0x02), keep_alive, username, password, will, properties)
 
 
-def _decode_publish(flags: int, body: bytes, v5: bool) -> Publish:
+def _decode_publish(flags: int, data: bytes, start: int, end: int, v5: bool) -> Publish:
+    """The PUBLISH whose body is ``data[start:end]`` (read in place: the hot path copies no body)."""
     qos = (flags >> 1) & 0x03
     if qos == 3:
         raise _malformed("PUBLISH QoS 3 is not allowed")
     if qos == 0 and flags & 0x08:
         raise _malformed("DUP set on a QoS 0 PUBLISH")
-    size = len(body)
-    if size < 2:
+    if end - start < 2:
         raise _malformed("packet ends early")
-    end = 2 + ((body[0] << 8) | body[1])
-    if end > size:
+    pos = start + 2 + ((data[start] << 8) | data[start + 1])
+    if pos > end:
         raise _malformed("topic longer than the packet")
     try:
-        topic = body[2:end].decode()
+        topic = data[start + 2 : pos].decode()
     except UnicodeDecodeError as exc:
         raise _malformed(f"topic is not valid UTF-8 ({exc.reason})") from None
     packet_id = 0
     if qos:
-        if end + 2 > size:
+        if pos + 2 > end:
             raise _malformed("packet ends early")
-        packet_id = (body[end] << 8) | body[end + 1]
+        packet_id = (data[pos] << 8) | data[pos + 1]
         if packet_id == 0:
             raise _malformed("packet identifier 0")
-        end += 2
+        pos += 2
     properties = NO_PROPERTIES
     if v5:
-        if end < size and body[end] == 0:  # the usual case: no properties
-            end += 1
+        if pos < end and data[pos] == 0:  # the usual case: no properties
+            pos += 1
         else:
-            cur = _Cursor(body, end)
+            cur = _Cursor(data, pos, end)
             properties = cur.properties("PUBLISH")
-            end = cur.pos
-    return Publish(topic, body[end:], qos, bool(flags & 0x01), bool(flags & 0x08), packet_id, properties)
+            pos = cur.pos
+    payload = data[pos:end]
+    # tuple.__new__: a NamedTuple's own constructor is a Python function, and this runs per message
+    return _tuple_new(Publish, (topic, payload, qos, bool(flags & 0x01), bool(flags & 0x08), packet_id, properties))
 
 
 def _decode_ack(kind: int, body: bytes, v5: bool) -> Ack:
+    if len(body) == 2:  # the usual case, one per QoS 1/2 message: just the packet id
+        return _tuple_new(Ack, (kind, (body[0] << 8) | body[1], c.SUCCESS, NO_PROPERTIES))
     cur = _Cursor(body)
     packet_id = cur.u16()
     reason, properties = cur.reason_and_properties(v5, "acknowledgement")
@@ -375,7 +380,7 @@ def decode(first: int, body: bytes, version: int) -> Packet:
     kind, flags = first >> 4, first & 0x0F
     v5 = version == c.MQTT_5
     if kind == c.PUBLISH:
-        return _decode_publish(flags, body, v5)
+        return _decode_publish(flags, body, 0, len(body), v5)
     if kind == 0:
         raise _malformed("packet type 0 is reserved")
     if flags != _REQUIRED_FLAGS[kind]:
@@ -464,7 +469,12 @@ class PacketReader:
                 if end > size:
                     break
                 version = self.version
-                packet = decode(buf[pos], buf[head:end], version)
+                first = buf[pos]
+                packet: Packet
+                if first >> 4 == c.PUBLISH:  # the hot path: straight to the PUBLISH decoder
+                    packet = _decode_publish(first & 0x0F, buf, head, end, version == c.MQTT_5)
+                else:
+                    packet = decode(first, buf[head:end], version)
                 packets.append(packet)
                 pos = end
                 if not version and isinstance(packet, Connect):  # the CONNECT says how to read the rest

@@ -175,7 +175,7 @@ async def main(cases: int, seed: int) -> dict[str, object]:
             "rss_growth_mb": round((rss_after - rss_before) / 2**20, 1),
             "tasks_before": tasks_before,
             "tasks_after": tasks_after,
-            "sessions_left": len(gateway.sessions),
+            "sessions_left": len(gateway.store.sessions),
             "heartbeats_sent": sent,
             "heartbeats_received": len(received),
             "max_heartbeat_gap_s": round(max(gaps, default=0.0), 3),

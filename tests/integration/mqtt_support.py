@@ -84,11 +84,23 @@ class RawClient:
 class Paho:
     """A paho-mqtt client running its network loop in a thread; messages land in a queue."""
 
-    def __init__(self, port: int, client_id: str = "", version: int = paho.MQTTv311, clean: bool = True) -> None:
+    def __init__(
+        self,
+        port: int,
+        client_id: str = "",
+        version: int = paho.MQTTv311,
+        clean: bool = True,
+        *,
+        websocket: bool = False,
+    ) -> None:
         kwargs: dict[str, Any] = {"client_id": client_id, "protocol": version}
         if version != paho.MQTTv5:
             kwargs["clean_session"] = clean
+        if websocket:  # MQTT over WebSocket on the HTTP gateway's /mqtt (``port`` is the HTTP gateway's)
+            kwargs["transport"] = "websockets"
         self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, **kwargs)
+        if websocket:
+            self.client.ws_set_options(path="/mqtt")
         self.messages: queue.Queue[paho.MQTTMessage] = queue.Queue()
         self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.client.on_message = lambda _c, _u, msg: self.messages.put(msg)
@@ -100,7 +112,8 @@ class Paho:
         kwargs: dict[str, Any] = {"properties": properties}
         if self.version == paho.MQTTv5:
             kwargs["clean_start"] = self.clean
-        self.client.connect("127.0.0.1", self.port, keepalive=30, **kwargs)
+        # In a thread: over a WebSocket, connect waits for the HTTP upgrade, which this loop serves.
+        await asyncio.to_thread(self.client.connect, "127.0.0.1", self.port, keepalive=30, **kwargs)
         self.client.loop_start()
         return await self.event("connect")
 

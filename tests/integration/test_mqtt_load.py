@@ -97,10 +97,10 @@ async def test_past_max_offline_sessions_the_oldest_is_dropped_and_logged_once(
         with caplog.at_level(logging.WARNING, logger="eventdeck.mqtt"):
             for name in ("a", "b", "c", "d"):
                 await _leave_a_session(gateway.port, name)
-                await until(lambda name=name: name in gateway.offline, f"session {name} offline")  # type: ignore[misc]
-        assert list(gateway.offline) == ["c", "d"]
-        assert set(gateway.sessions) == {"c", "d"}
-        assert gateway.offline_dropped == 2
+                await until(lambda name=name: name in gateway.store.offline, f"session {name} offline")  # type: ignore[misc]
+        assert list(gateway.store.offline) == ["c", "d"]
+        assert set(gateway.store.sessions) == {"c", "d"}
+        assert gateway.store.offline_dropped == 2
         names = {info.name for info in broker.subscriptions()}
         assert names == {"mqtt:c dev/c/#", "mqtt:d dev/d/#"}  # the dropped ones stop queueing
         warnings = [record.getMessage() for record in caplog.records]
@@ -111,7 +111,7 @@ async def test_past_max_offline_sessions_the_oldest_is_dropped_and_logged_once(
             gateway.port, c.MQTT_5, client_id="c", clean_start=False, properties=mqtt.Properties(session_expiry=60)
         )
         assert back.connack.session_present
-        assert list(gateway.offline) == ["d"]
+        assert list(gateway.store.offline) == ["d"]
         back.abort()
 
 
@@ -124,7 +124,7 @@ async def test_an_offline_session_keeps_qos0_filters_without_queueing_for_them(
     assert isinstance(await client.next(), mqtt.SubAck)
     client.send(mqtt.Disconnect())
     await client.closed_by_server()
-    await until(lambda: "fleet-1" in gateway.offline, "session offline")
+    await until(lambda: "fleet-1" in gateway.store.offline, "session offline")
     # Before: each offline session's QoS 0 filter queued every message, so 3,000 of them cost
     # each publish 3,000 queue slots (93x slower than with none, where Mosquitto queues nothing).
     assert (await broker.publish("fleet/a", "missed")).queued == 0

@@ -3,12 +3,16 @@
 aiohttp reads unmasked client frames without complaint, so the WebSocket endpoint puts
 ``MaskedFramesOnly`` between the socket and aiohttp: it follows the frame headers in the byte
 stream (sans-io, ``MaskCheck``) and hands the bytes on only while every frame is masked.
+``masked_frames_only`` installs it for a request; both WebSocket endpoints (``/ws``, ``/mqtt``) do.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
+
+from aiohttp import WSCloseCode, web
 
 _LONGEST_HEADER = 14  # 2 bytes, 8 of extended length, 4 of mask
 
@@ -73,3 +77,27 @@ class MaskedFramesOnly(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._inner.resume_writing()
+
+
+def masked_frames_only(request: web.Request, refuse: Callable[[], None]) -> None:
+    """Check every frame the client sends from here on, and the ones that came with its handshake."""
+    transport = request.transport
+    if transport is None:
+        return
+    check = MaskCheck()
+    # Frames sent right behind the handshake wait in aiohttp's buffer until the upgrade: check them too.
+    if not check.feed(getattr(request.protocol, "_message_tail", b"")):
+        refuse()
+    transport.set_protocol(MaskedFramesOnly(transport.get_protocol(), check, refuse))  # type: ignore[arg-type]
+
+
+async def close_when_unmasked(unmasked: asyncio.Event, socket: web.WebSocketResponse) -> None:
+    await unmasked.wait()
+    await refuse_unmasked(socket)
+
+
+async def refuse_unmasked(socket: web.WebSocketResponse) -> None:
+    # The client's answer to our close frame is not read (nothing more is), so wait for it only briefly.
+    with contextlib.suppress(ConnectionError, TimeoutError):
+        async with asyncio.timeout(1.0):
+            await socket.close(code=WSCloseCode.PROTOCOL_ERROR, message=b"client frames must be masked (RFC 6455 5.1)")

@@ -11,6 +11,7 @@ Endpoints (all answers are JSON unless noted; errors are ``{"error", "status", .
     GET  /                     this list of endpoints, as JSON
     GET  /subscribe[?pattern=P] Server-Sent Events, one ``event: <kind>`` per message (envelope in ``data:``)
     GET  /ws[?pattern=P]       WebSocket: envelopes out, JSON publish frames in (see ``http_envelope``)
+    GET  /mqtt                 MQTT over WebSocket (subprotocol ``mqtt``), served by the MQTT gateway
 
 WebSocket frames from the server carry a ``type``: ``message`` (an envelope), ``published``
 (``id``, ``channel``, ``queued``), ``reply`` (the reply's envelope under ``message``) or
@@ -75,6 +76,7 @@ from eventdeck.core.gateways.http.envelope import (
     parse_timeout,
     send,
 )
+from eventdeck.core.gateways.http.mqtt_ws import MqttOverWebSocket, MqttServer
 from eventdeck.core.gateways.http.streams import StreamEvent, StreamHub, peer_of, publisher_of
 from eventdeck.core.gateways.policy import GatewayPolicy
 from eventdeck.core.gateways.service import Service
@@ -92,6 +94,7 @@ ENDPOINTS = {
     "GET /stats": "broker-wide totals",
     "GET /subscribe": "Server-Sent Events of every message; ?pattern=user/%23 for some (%23 is #, + is one level)",
     "GET /ws": "WebSocket: JSON publish frames in; ?pattern=P sends the matching messages out",
+    "GET /mqtt": "MQTT over WebSocket (subprotocol mqtt) for browser MQTT clients; needs the MQTT gateway on",
 }
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -130,7 +133,8 @@ class HttpGateway(Service):
 
     ``request_timeout`` is how long a command waits for its reply unless the request says
     otherwise, and how long a client may take to send its body. ``on_stream`` is called
-    with a ``StreamEvent`` whenever an SSE or WebSocket stream opens or closes.
+    with a ``StreamEvent`` whenever an SSE or WebSocket stream opens or closes. ``mqtt``
+    gives the MQTT gateway that serves ``/mqtt`` (None while it is off).
     """
 
     def __init__(
@@ -147,6 +151,7 @@ class HttpGateway(Service):
         waiting_timeout: float = 10.0,
         rules: AccessRules | None = None,
         on_stream: Callable[[StreamEvent], None] | None = None,
+        mqtt: Callable[[], MqttServer | None] = lambda: None,
     ) -> None:
         self.broker = broker
         self.host = host
@@ -169,6 +174,7 @@ class HttpGateway(Service):
             on_stream=on_stream,
             policy=self.policy,
         )
+        self.mqtt = MqttOverWebSocket(mqtt)
         self._runner: web.AppRunner | None = None
         self._active = 0
         self._requests = 0
@@ -218,6 +224,7 @@ class HttpGateway(Service):
         app.router.add_post("/channels/{channel:.*}", self._publish)
         app.router.add_get("/subscribe", self.streams.sse)
         app.router.add_get("/ws", self.streams.ws)
+        app.router.add_get("/mqtt", self._mqtt)
         app.on_response_prepare.append(_secure)
         # handler_cancellation: a client that hangs up cancels its handler, ending its stream or command.
         runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=SHUTDOWN_GRACE)
@@ -265,6 +272,7 @@ class HttpGateway(Service):
         if runner is None:
             return
         await self.streams.close_all()
+        await self.mqtt.close_all()
         self._waiting.close_all()
         await runner.cleanup()
 
@@ -318,6 +326,12 @@ class HttpGateway(Service):
     async def _index(self, request: web.Request) -> web.Response:
         """``GET /``: what this gateway offers, so a curious ``curl`` finds its way."""
         return _json_response({"service": "EventDeck HTTP gateway", "endpoints": ENDPOINTS})
+
+    async def _mqtt(self, request: web.Request) -> web.StreamResponse:
+        refusal = self.mqtt.refusal(request)
+        if refusal is not None:
+            return _json_error(*refusal)
+        return await self.mqtt.serve(request, peer_of(request))
 
     async def _channels(self, request: web.Request) -> web.Response:
         after = request.query.get("after")

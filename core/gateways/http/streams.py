@@ -31,7 +31,7 @@ from eventdeck.core.gateways.http.envelope import (
     sse_event,
     ws_message,
 )
-from eventdeck.core.gateways.http.masking import MaskCheck, MaskedFramesOnly
+from eventdeck.core.gateways.http.masking import close_when_unmasked, masked_frames_only, refuse_unmasked
 from eventdeck.core.gateways.policy import ClientPolicy, GatewayPolicy
 
 log = logging.getLogger("eventdeck.http")
@@ -182,12 +182,12 @@ class StreamHub:
         unmasked = asyncio.Event()
         with self._tracked("ws", peer, sub, close):
             try:
-                _masked_frames_only(request, unmasked.set)
+                masked_frames_only(request, unmasked.set)
                 await socket.prepare(request)
                 if unmasked.is_set():  # in the bytes that came with the handshake
-                    await _refuse_unmasked(socket)
+                    await refuse_unmasked(socket)
                 else:
-                    tasks.add(asyncio.create_task(_close_when(unmasked, socket), name=f"http ws mask {peer}"))
+                    tasks.add(asyncio.create_task(close_when_unmasked(unmasked, socket), name=f"http ws mask {peer}"))
                 if sub is not None:
                     tasks.add(asyncio.create_task(self._pump(socket, sub, client), name=f"http ws pump {peer}"))
                 publisher = publisher_of(request)
@@ -261,27 +261,3 @@ class StreamHub:
         _, body = error_body(exc)
         with contextlib.suppress(ConnectionError):
             await socket.send_str(dumps({"type": "error", "ref": ref, **body}))
-
-
-def _masked_frames_only(request: web.Request, refuse: Callable[[], None]) -> None:
-    """Check every frame the client sends from here on, and the ones that came with its handshake."""
-    transport = request.transport
-    if transport is None:
-        return
-    check = MaskCheck()
-    # Frames sent right behind the handshake wait in aiohttp's buffer until the upgrade: check them too.
-    if not check.feed(getattr(request.protocol, "_message_tail", b"")):
-        refuse()
-    transport.set_protocol(MaskedFramesOnly(transport.get_protocol(), check, refuse))  # type: ignore[arg-type]
-
-
-async def _close_when(unmasked: asyncio.Event, socket: web.WebSocketResponse) -> None:
-    await unmasked.wait()
-    await _refuse_unmasked(socket)
-
-
-async def _refuse_unmasked(socket: web.WebSocketResponse) -> None:
-    # The client's answer to our close frame is not read (nothing more is), so wait for it only briefly.
-    with contextlib.suppress(ConnectionError, TimeoutError):
-        async with asyncio.timeout(1.0):
-            await socket.close(code=WSCloseCode.PROTOCOL_ERROR, message=b"client frames must be masked (RFC 6455 5.1)")

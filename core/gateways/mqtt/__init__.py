@@ -1,7 +1,8 @@
 """The MQTT 3.1.1/5.0 gateway: lets real MQTT clients publish to and subscribe on the embedded broker.
 
-``eventdeck.core.mqtt_codec`` (records, decode, encode) and ``protocol`` (the per-connection
-state machine, ``MqttServerProtocol``) are sans-io; ``server`` is the thin asyncio shell::
+``eventdeck.core.mqtt_codec`` (records, decode, encode), ``protocol`` (the per-connection
+state machine, ``MqttServerProtocol``) and ``outbox`` (its PUBLISH flow to the client) are
+sans-io; ``server``, ``connection``, ``sessions`` and ``shared`` are the asyncio shell::
 
     async with MqttGateway(broker, port=1883) as gateway:
         ...

@@ -2,8 +2,8 @@
 
 ``receive_data`` parses what arrived, answers what it can by itself (CONNACK, PUBACK, SUBACK,
 PINGRESP ...) into the outgoing buffer and returns the actions the server must carry out on
-the broker, in order. ``deliver`` turns a broker message into a PUBLISH for this client,
-respecting its in-flight window. No sockets, no event loop: tests pump bytes through it.
+the broker, in order (``actions.py``). ``outbox`` turns broker messages into PUBLISH packets for
+this client (``outbox.py``). No sockets, no event loop: tests pump bytes through it.
 """
 
 from __future__ import annotations
@@ -11,29 +11,32 @@ from __future__ import annotations
 import enum
 import hmac
 import secrets
-import time
-from collections.abc import Callable, Iterable, Mapping
-from typing import NamedTuple
+from collections.abc import Mapping
 
 from eventdeck.core.broker.channels import validate_channel, validate_pattern
 from eventdeck.core.broker.errors import InvalidChannel
-from eventdeck.core.broker.message import Kind, Message
-from eventdeck.core.gateways.mqtt.limits import MqttLimits
-from eventdeck.core.gateways.mqtt.session import ClientSubscription, Outgoing, SessionState
-from eventdeck.core.gateways.mqtt.translate import (
-    message_qos,
-    publish_properties,
-    remaining_expiry,
-    to_message,
-    will_message,
+from eventdeck.core.broker.message import Kind
+from eventdeck.core.gateways.mqtt import overlap
+from eventdeck.core.gateways.mqtt.actions import (
+    Action,
+    ConnectionClosed,
+    PublishToBroker,
+    SessionStarted,
+    SubscribeInBroker,
+    UnsubscribeInBroker,
 )
+from eventdeck.core.gateways.mqtt.limits import MqttLimits
+from eventdeck.core.gateways.mqtt.outbox import Outbox
+from eventdeck.core.gateways.mqtt.session import ClientSubscription, SessionState, split_shared
+from eventdeck.core.gateways.mqtt.translate import is_utf8, to_message, will_message
 from eventdeck.core.gateways.policy import GatewayPolicy
 from eventdeck.core.mqtt_codec import codes as c
 from eventdeck.core.mqtt_codec import records as mqtt
 from eventdeck.core.mqtt_codec.decode import PacketReader
-from eventdeck.core.mqtt_codec.encode import encode, encode_publish
+from eventdeck.core.mqtt_codec.encode import encode
 
-_PUBACK, _PUBREC, _PUBREL, _PUBCOMP = c.PUBACK, c.PUBREC, c.PUBREL, c.PUBCOMP
+_PUBACK, _PUBREC, _PUBREL = c.PUBACK, c.PUBREC, c.PUBREL
+_WITH_REASON = (mqtt.ConnAck, mqtt.Ack, mqtt.SubAck, mqtt.UnsubAck, mqtt.Disconnect)  # may carry a Reason String
 
 
 class ConnState(enum.Enum):
@@ -42,48 +45,10 @@ class ConnState(enum.Enum):
     CLOSED = "closed"
 
 
-# -- actions for the server ---------------------------------------------------------
-
-
-class PublishToBroker(NamedTuple):
-    message: Message
-    retain: bool
-
-
-class SessionStarted(NamedTuple):
-    """CONNECT accepted: attach ``session``; close ``replaced`` (another connection with this client id)
-    and drop ``discarded`` (its old session, on clean start)."""
-
-    session: SessionState
-    resumed: bool
-    replaced: object | None
-    discarded: SessionState | None
-
-
-class SubscribeInBroker(NamedTuple):
-    subscription: ClientSubscription
-    new: bool  # False: the filter was subscribed again (options replaced, same broker subscription)
-    # Subscribed again with Retain Handling 0: pass the broker's retained messages to ``deliver_retained``.
-    send_retained: bool = False
-
-
-class UnsubscribeInBroker(NamedTuple):
-    subscription: ClientSubscription
-
-
-class ConnectionClosed(NamedTuple):
-    """The connection is over: flush, close the socket, publish ``will`` (after ``will_delay`` s) if set,
-    and keep or drop ``session`` as ``keep_session`` says (None: it belongs to another connection now)."""
-
-    reason_code: int
-    detail: str
-    will: PublishToBroker | None
-    will_delay: int
-    session: SessionState | None
-    keep_session: bool
-
-
-Action = PublishToBroker | SessionStarted | SubscribeInBroker | UnsubscribeInBroker | ConnectionClosed
+_Publish, _Ack = mqtt.Publish, mqtt.Ack
+_PUBACK_HEAD, _PUBREC_HEAD = b"\x40\x02", b"\x50\x02"  # a successful PUBACK/PUBREC before its packet id
+_tuple_new = tuple.__new__  # builds a NamedTuple without its Python-level constructor (per message)
+_CONNECTED, _CLOSED = ConnState.CONNECTED, ConnState.CLOSED
 
 
 class MqttServerProtocol:
@@ -110,15 +75,14 @@ class MqttServerProtocol:
         self.keep_alive = 0
         self.session: SessionState | None = None
         self.messages_in = 0
-        self.messages_out = 0
         self.close_reason = ""
         self._reader = PacketReader(self.limits.max_packet_size)
         self._out: list[bytes] = []
+        self.outbox = Outbox(self._out, self.limits)
         self._actions: list[Action] = []
         self._will: mqtt.Will | None = None
-        self._window = self.limits.max_inflight  # client's Receive Maximum
-        self._max_out = c.MAX_VARINT + 5  # client's Maximum Packet Size (the MQTT maximum until it says)
         self._aliases: dict[int, str] = {}
+        self._unflushed_acks = 0  # PUBACKs for QoS 1 PUBLISHes not yet handed to the socket
         self._v5 = False
 
     def __repr__(self) -> str:
@@ -128,6 +92,10 @@ class MqttServerProtocol:
     def closed(self) -> bool:
         return self.state is ConnState.CLOSED
 
+    @property
+    def messages_out(self) -> int:
+        return self.outbox.messages_out
+
     # -- bytes in and out ------------------------------------------------------
 
     def receive_data(self, data: bytes) -> list[Action]:
@@ -135,9 +103,16 @@ class MqttServerProtocol:
         if self.state is ConnState.CLOSED:
             return []
         reader = self._reader
+        on_publish = self._on_publish
+        outbox = self.outbox
         for packet in reader.feed(data):
-            self._handle(packet)
-            if self.closed:  # nothing after the packet that ended the connection counts
+            if type(packet) is _Publish and self.state is _CONNECTED:  # the hot paths
+                on_publish(packet)
+            elif type(packet) is _Ack and packet.kind != _PUBREL and self.state is _CONNECTED:
+                outbox.acknowledged(packet)
+            else:
+                self._handle(packet)
+            if self.state is _CLOSED:  # nothing after the packet that ended the connection counts
                 break
         else:
             if reader.error is not None:
@@ -147,6 +122,7 @@ class MqttServerProtocol:
     def data_to_send(self) -> bytes:
         """Everything encoded since the last call, as one write."""
         out = self._out
+        self._unflushed_acks = 0
         if not out:
             return b""
         data = out[0] if len(out) == 1 else b"".join(out)
@@ -159,10 +135,10 @@ class MqttServerProtocol:
             self._fail(reason_code, detail or c.reason_name(reason_code))
         return self._take_actions()
 
-    def connection_lost(self) -> list[Action]:
+    def connection_lost(self, detail: str = "connection lost") -> list[Action]:
         """The socket closed without DISCONNECT: publish the will, as for any abnormal end."""
         if self.state is not ConnState.CLOSED:
-            self._end(c.UNSPECIFIED_ERROR, "connection lost", publish_will=True)
+            self._end(c.UNSPECIFIED_ERROR, detail, publish_will=True)
         return self._take_actions()
 
     def _take_actions(self) -> list[Action]:
@@ -171,122 +147,12 @@ class MqttServerProtocol:
         return actions
 
     def _send(self, packet: mqtt.Packet) -> None:
-        self._out.append(encode(packet, self.version))
-
-    # -- delivery to the client --------------------------------------------------
-
-    @property
-    def send_quota(self) -> int:
-        """QoS 1/2 messages this client can take now without queueing in the session."""
-        session = self.session
-        if session is None or self.state is not ConnState.CONNECTED:
-            return 0
-        return self._window - len(session.inflight) - len(session.pending)
-
-    def deliver(self, message: Message, sub: ClientSubscription, retain: bool = False) -> None:
-        """Send ``message`` (matched by ``sub``) to the client, or queue it in the session if the window is full."""
-        session = self.session
-        if session is None:
-            return
-        if sub.no_local and message.publisher == session.client_id:
-            return
-        qos = sub.qos
-        if qos:
-            qos = min(qos, message_qos(message))
-        if qos == 0:
-            if self.state is ConnState.CONNECTED:
-                self._send_publish(message, 0, retain, sub.subscription_id, packet_id=0, dup=False)
-            return
-        outgoing = Outgoing(message, qos, retain, sub.subscription_id)
-        if self.state is ConnState.CONNECTED and not session.pending and len(session.inflight) < self._window:
-            self._send_outgoing(outgoing)
-        elif len(session.pending) < self.limits.max_queued:
-            session.pending.append(outgoing)
-        else:
-            session.dropped += 1
-
-    def deliver_batch(
-        self,
-        sub: ClientSubscription,
-        messages: Iterable[Message],
-        retained_of: Callable[[str], Message | None],
-    ) -> None:
-        """Send what the broker routed to ``sub``, by its retain options.
-
-        The retained messages the broker queued when ``sub`` was made (``sub.retained_ids``) go out
-        with the retain flag, or not at all under Retain Handling 2. Live messages carry the flag
-        only under Retain As Published, and only if ``retained_of(channel)`` (the broker's retained
-        message of that channel) is this very message.
-        """
-        deliver = self.deliver
-        retained_ids = sub.retained_ids
-        for message in messages:
-            if retained_ids and message.id in retained_ids:
-                retained_ids.discard(message.id)
-                if sub.retain_handling != 2:
-                    deliver(message, sub, True)
-            elif sub.retain_as_published:
-                deliver(message, sub, retained_of(message.channel) is message)
-            else:
-                deliver(message, sub, False)
-
-    def deliver_retained(self, sub: ClientSubscription, messages: Iterable[Message]) -> None:
-        """The broker's retained messages for a filter subscribed again that asked for them (``send_retained``)."""
-        for message in messages:
-            self.deliver(message, sub, retain=True)
-
-    def _send_outgoing(self, outgoing: Outgoing, packet_id: int = 0, dup: bool = False) -> None:
-        session = self.session
-        assert session is not None
-        if not packet_id:
-            packet_id = session.next_packet_id()
-        session.inflight[packet_id] = outgoing
-        if not self._send_publish(
-            outgoing.message, outgoing.qos, outgoing.retain, outgoing.subscription_id, packet_id=packet_id, dup=dup
-        ):
-            del session.inflight[packet_id]
-
-    def _send_publish(
-        self, message: Message, qos: int, retain: bool, subscription_id: int | None, *, packet_id: int, dup: bool
-    ) -> bool:
-        """Encode one PUBLISH; False if it was not sent (expired, or too big for the client)."""
-        if self._v5:
-            expiry = None
-            if message.headers:
-                expiry = remaining_expiry(message, time.time())
-                if expiry is not None and expiry <= 0:
-                    return False
-            props = publish_properties(message, expiry, subscription_id)
-        else:
-            props = b""
-        data = encode_publish(
-            message.channel, message.payload, qos, retain, dup=dup, packet_id=packet_id, properties=props
-        )
-        if len(data) > self._max_out:
-            return False  # MQTT 5: the server must not send a packet larger than the client allows
+        data = encode(packet, self.version)
+        if len(data) > self.outbox.max_size and isinstance(packet, _WITH_REASON):
+            # MQTT 5 3.1.2.11.4: drop the Reason String and User Properties rather than exceed the client's limit.
+            props = packet.properties._replace(reason_string=None, user_properties=())
+            data = encode(packet._replace(properties=props), self.version)
         self._out.append(data)
-        self.messages_out += 1
-        return True
-
-    def _fill_window(self) -> None:
-        session = self.session
-        assert session is not None
-        pending = session.pending
-        while pending and len(session.inflight) < self._window:
-            self._send_outgoing(pending.popleft())
-
-    def _resend_inflight(self) -> None:
-        """On session resume: PUBLISH again (DUP) or PUBREL again, with the original packet ids."""
-        session = self.session
-        assert session is not None
-        for packet_id, outgoing in list(session.inflight.items()):
-            if outgoing.released:
-                self._send(mqtt.Ack(_PUBREL, packet_id))
-            elif not self._send_publish(
-                outgoing.message, outgoing.qos, outgoing.retain, outgoing.subscription_id, packet_id=packet_id, dup=True
-            ):
-                del session.inflight[packet_id]
-        self._fill_window()
 
     # -- packets from the client --------------------------------------------------
 
@@ -295,8 +161,6 @@ class MqttServerProtocol:
             match packet:
                 case mqtt.Connect():
                     self._on_connect(packet)
-                case mqtt.Publish():
-                    self._end(c.PROTOCOL_ERROR, "PUBLISH before CONNECT", publish_will=False)
                 case _:
                     self._end(c.PROTOCOL_ERROR, f"{type(packet).__name__} before CONNECT", publish_will=False)
             return
@@ -304,7 +168,10 @@ class MqttServerProtocol:
             case mqtt.Publish():
                 self._on_publish(packet)
             case mqtt.Ack():
-                self._on_ack(packet)
+                if packet.kind == _PUBREL:
+                    self._on_pubrel(packet.packet_id)
+                else:
+                    self.outbox.acknowledged(packet)
             case mqtt.PingReq():
                 self._out.append(b"\xd0\x00")
             case mqtt.Subscribe():
@@ -351,18 +218,15 @@ class MqttServerProtocol:
             return self._refuse(c.NOT_AUTHORIZED, f"will topic: {refusal}")
         self.client_id = client_id
         self._will = will
-        if v5:
-            requested_expiry = props.session_expiry or 0
-            if props.receive_maximum is not None:
-                self._window = props.receive_maximum
-            if props.maximum_packet_size is not None:
-                self._max_out = props.maximum_packet_size
-        else:
-            requested_expiry = 0 if packet.clean_start else limits.max_session_expiry
+        # MQTT 3.1.1 has no expiry: a persistent session lasts as long as the server keeps any
+        requested_expiry = (
+            (props.session_expiry or 0) if v5 else (0 if packet.clean_start else limits.max_session_expiry)
+        )
         expiry = min(requested_expiry, limits.max_session_expiry)
         self.keep_alive = packet.keep_alive
         server_keep_alive = None
-        if v5 and packet.keep_alive > limits.max_keep_alive:
+        # MQTT 5 clients asking for a longer keep alive, or none (0), are told the server's (Server Keep Alive).
+        if v5 and not 0 < packet.keep_alive <= limits.max_keep_alive:
             server_keep_alive = self.keep_alive = limits.max_keep_alive
 
         existing = self.sessions.get(client_id)
@@ -378,6 +242,7 @@ class MqttServerProtocol:
         session.owner = self
         self.session = session
         self.state = ConnState.CONNECTED
+        self.outbox.open_for(session, packet.version, props)
         self._actions.append(SessionStarted(session, resumed, replaced, None if resumed else existing))
         connack_props = mqtt.NO_PROPERTIES
         if v5:
@@ -386,13 +251,12 @@ class MqttServerProtocol:
                 maximum_packet_size=limits.max_packet_size,
                 topic_alias_maximum=limits.topic_alias_maximum,
                 assigned_client_id=assigned,
-                shared_available=0,
                 session_expiry=expiry if expiry != requested_expiry else None,
                 server_keep_alive=server_keep_alive,
             )
         self._send(mqtt.ConnAck(c.SUCCESS, resumed, connack_props))
         if resumed:
-            self._resend_inflight()
+            self.outbox.resend_inflight()
         return None
 
     def _credentials_ok(self, packet: mqtt.Connect) -> bool:
@@ -410,8 +274,10 @@ class MqttServerProtocol:
 
     def _on_publish(self, packet: mqtt.Publish) -> None:
         topic = packet.topic
-        if self._v5 and packet.properties.topic_alias is not None:
-            resolved = self._resolve_alias(topic, packet.properties.topic_alias)
+        props = packet.properties
+        v5 = self._v5
+        if v5 and props.topic_alias is not None:
+            resolved = self._resolve_alias(topic, props.topic_alias)
             if resolved is None:
                 return
             topic = resolved
@@ -421,27 +287,46 @@ class MqttServerProtocol:
         session = self.session
         assert session is not None
         qos = packet.qos
+        packet_id = packet.packet_id
+        if qos and packet_id not in session.inbound_qos2:  # a QoS 2 DUP is no new message in flight
+            # QoS 1 counts until its PUBACK is handed to the socket: only MQTT 5 clients were told the limit.
+            in_flight = len(session.inbound_qos2) + (self._unflushed_acks if v5 else 0)
+            if in_flight >= self.limits.max_inflight:
+                limit = self.limits.max_inflight
+                self._fail(c.RECEIVE_MAXIMUM_EXCEEDED, f"more than {limit} QoS 1/2 PUBLISH unacknowledged")
+                return
         self.messages_in += 1
-        message = to_message(packet, topic, self.client_id)
-        if self.policy.publish_refusal(topic, message.kind, message.correlation_id):
-            if qos:  # MQTT 3.1.1 has no way to say no: acknowledged and dropped, as Mosquitto does
-                code = c.NOT_AUTHORIZED if self._v5 else c.SUCCESS
-                self._send(mqtt.Ack(_PUBACK if qos == 1 else _PUBREC, packet.packet_id, code))
+        if v5 and props.payload_format == 1 and not is_utf8(packet.payload):
+            self._refuse_payload(qos, packet_id, topic)
             return
-        if qos == 0:
-            self._actions.append(PublishToBroker(message, packet.retain))
-        elif qos == 1:
-            self._actions.append(PublishToBroker(message, packet.retain))
-            self._out.append(encode(mqtt.Ack(_PUBACK, packet.packet_id)))
+        message = to_message(packet, topic, self.client_id)
+        policy = self.policy
+        if (topic[0] == "$" or policy.checks_writes) and policy.publish_refusal(
+            topic, message.kind, message.correlation_id
+        ):
+            if qos:  # MQTT 3.1.1 has no way to say no: acknowledged and dropped, as Mosquitto does
+                code = c.NOT_AUTHORIZED if v5 else c.SUCCESS
+                self._send(mqtt.Ack(_PUBACK if qos == 1 else _PUBREC, packet_id, code))
+            return
+        if qos < 2:
+            self._actions.append(_tuple_new(PublishToBroker, (message, packet.retain)))
+            if qos:
+                self._unflushed_acks += 1
+                self._out.append(_PUBACK_HEAD + packet_id.to_bytes(2, "big"))  # = encode(Ack(PUBACK, id))
         else:
-            packet_id = packet.packet_id
             if packet_id not in session.inbound_qos2:  # a DUP of one we have is not published twice
-                if len(session.inbound_qos2) >= self.limits.max_inflight:
-                    self._fail(c.RECEIVE_MAXIMUM_EXCEEDED, f"more than {self.limits.max_inflight} QoS 2 in flight")
-                    return
                 session.inbound_qos2.add(packet_id)
                 self._actions.append(PublishToBroker(message, packet.retain))
-            self._out.append(encode(mqtt.Ack(_PUBREC, packet_id)))
+            self._out.append(_PUBREC_HEAD + packet_id.to_bytes(2, "big"))
+
+    def _refuse_payload(self, qos: int, packet_id: int, topic: str) -> None:
+        """Payload Format Indicator 1 on bytes that are not UTF-8 (MQTT 5 3.3.2.3.2): refused with 0x99."""
+        detail = f"PUBLISH to {topic[:80]!r} says its payload is UTF-8 text (payload format 1), but it is not"
+        if not qos:  # nothing to answer a QoS 0 message with: the connection ends, with the reason
+            self._fail(c.PAYLOAD_FORMAT_INVALID, detail)
+            return
+        props = mqtt.Properties(reason_string=detail)
+        self._send(mqtt.Ack(_PUBACK if qos == 1 else _PUBREC, packet_id, c.PAYLOAD_FORMAT_INVALID, props))
 
     def _resolve_alias(self, topic: str, alias: int) -> str | None:
         if not 0 < alias <= self.limits.topic_alias_maximum:
@@ -455,35 +340,13 @@ class MqttServerProtocol:
             self._fail(c.PROTOCOL_ERROR, f"topic alias {alias} used before it was set")
         return known
 
-    def _on_ack(self, packet: mqtt.Ack) -> None:
+    def _on_pubrel(self, packet_id: int) -> None:
         session = self.session
         assert session is not None
-        kind, packet_id = packet.kind, packet.packet_id
-        if kind == _PUBREL:
-            found = packet_id in session.inbound_qos2
-            session.inbound_qos2.discard(packet_id)
-            reason = c.SUCCESS if found else c.PACKET_ID_NOT_FOUND
-            self._send(mqtt.Ack(_PUBCOMP, packet_id, reason if self._v5 else c.SUCCESS))
-            return
-        outgoing = session.inflight.get(packet_id)
-        if kind == _PUBREC:
-            if outgoing is None or outgoing.qos != 2:
-                if self._v5:
-                    self._send(mqtt.Ack(_PUBREL, packet_id, c.PACKET_ID_NOT_FOUND))
-                return
-            if packet.reason_code >= 0x80:  # the client refused it: the exchange ends here
-                del session.inflight[packet_id]
-            else:
-                session.inflight[packet_id] = outgoing._replace(released=True)
-                self._send(mqtt.Ack(_PUBREL, packet_id))
-                return
-        else:
-            expected_qos = 1 if kind == _PUBACK else 2
-            if outgoing is None or outgoing.qos != expected_qos or (kind == _PUBCOMP) != outgoing.released:
-                return  # an ack for nothing in flight: ignored, as the spec allows
-            del session.inflight[packet_id]
-        if session.pending:
-            self._fill_window()
+        found = packet_id in session.inbound_qos2
+        session.inbound_qos2.discard(packet_id)
+        reason = c.SUCCESS if found else c.PACKET_ID_NOT_FOUND
+        self._send(mqtt.Ack(c.PUBCOMP, packet_id, reason if self._v5 else c.SUCCESS))
 
     def _on_subscribe(self, packet: mqtt.Subscribe) -> None:
         session = self.session
@@ -511,23 +374,29 @@ class MqttServerProtocol:
                 retain_handling=request.retain_handling,
                 subscription_id=sub_id,
             )
+            if sub.share is not None and request.no_local:
+                self._fail(c.PROTOCOL_ERROR, f"No Local on the shared subscription {topic_filter!r} (MQTT-3.8.3-4)")
+                return
             if existing is not None:  # same filter again: new options, same broker subscription
-                sub.subscription = existing.subscription
+                sub.subscription, sub.since = existing.subscription, existing.since
             session.subscriptions[topic_filter] = sub
+            if v5 and sub.share is None:
+                overlap.link(sub, existing, session.subscriptions.values())
             new = existing is None
-            self._actions.append(SubscribeInBroker(sub, new, send_retained=not new and request.retain_handling == 0))
+            # Shared subscriptions never get retained messages (MQTT 5 4.8.2).
+            again = not new and request.retain_handling == 0 and sub.share is None
+            self._actions.append(SubscribeInBroker(sub, new, send_retained=again))
             codes.append(request.qos)
         self._send(mqtt.SubAck(packet.packet_id, tuple(codes)))
 
     def _check_filter(self, topic_filter: str, session: SessionState) -> int | None:
         """The SUBACK failure code for ``topic_filter``, or None if it can be subscribed."""
-        if topic_filter.startswith("$share/"):
-            return c.SHARED_SUBSCRIPTIONS_NOT_SUPPORTED
         try:
-            validate_pattern(topic_filter)
-        except InvalidChannel:
+            shared = split_shared(topic_filter)
+            validate_pattern(topic_filter if shared is None else shared[1])
+        except (ValueError, InvalidChannel):
             return c.TOPIC_FILTER_INVALID
-        if self.policy.subscribe_refusal(topic_filter):
+        if self.policy.subscribe_refusal(topic_filter if shared is None else shared[1]):
             return c.NOT_AUTHORIZED
         if (
             topic_filter not in session.subscriptions
@@ -545,6 +414,7 @@ class MqttServerProtocol:
             if sub is None:
                 codes.append(c.NO_SUBSCRIPTION_EXISTED)
             else:
+                overlap.unlink(sub)
                 self._actions.append(UnsubscribeInBroker(sub))
                 codes.append(c.SUCCESS)
         self._send(mqtt.UnsubAck(packet.packet_id, tuple(codes)))
@@ -578,6 +448,7 @@ class MqttServerProtocol:
     def _end(self, reason_code: int, detail: str, *, publish_will: bool) -> None:
         was_connected = self.state is ConnState.CONNECTED
         self.state = ConnState.CLOSED
+        self.outbox.open = False
         self.close_reason = detail
         session = self.session
         owned = session is not None and session.owner is self

@@ -4,36 +4,50 @@ MQTT 5 user properties are headers, Content Type is ``content_type``, a Response
 a command (``reply_to``) and Correlation Data without one makes a reply (``correlation_id``).
 The few MQTT facts a Message has no field for travel in ``mqtt-*`` headers, which are never
 sent back out as user properties.
+
+The Payload Format Indicator and Content Type reach MQTT 5 subscribers as they were published.
+Without a Content Type, indicator 1 makes the message's content type UTF-8 text (and indicator 0
+or none, octet-stream), which is not sent back as a Content Type. Messages from elsewhere (the
+composer, HTTP) go out with indicator 1 when their content type is UTF-8 text and the payload is.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from eventdeck.core.broker.message import Kind, Message, new_id
+from eventdeck.core.broker.message import Kind, Message, last_id, new_id
 from eventdeck.core.mqtt_codec.encode import encode_properties
 from eventdeck.core.mqtt_codec.records import NO_PROPERTIES, Properties, Publish
 
 QOS_HEADER = "mqtt-qos"
 EXPIRY_HEADER = "mqtt-message-expiry"  # seconds, counted from the message timestamp
 CORRELATION_ENCODING_HEADER = "mqtt-correlation-encoding"  # "hex" when correlation data was not UTF-8
-RESERVED_HEADERS = frozenset({QOS_HEADER, EXPIRY_HEADER, CORRELATION_ENCODING_HEADER})
+PAYLOAD_FORMAT_HEADER = "mqtt-payload-format"  # the publisher's Payload Format Indicator, "0" or "1"
+RESERVED_HEADERS = frozenset({QOS_HEADER, EXPIRY_HEADER, CORRELATION_ENCODING_HEADER, PAYLOAD_FORMAT_HEADER})
 OCTET_STREAM = "application/octet-stream"  # MQTT payloads without a declared type
 TEXT = "text/plain; charset=utf-8"  # MQTT 5 payload format indicator 1 without a content type
 
 # Shared read-only header maps for the common case (no user properties): no allocation per message.
 QOS_HEADERS = tuple(MappingProxyType({QOS_HEADER: str(qos)}) for qos in range(3))
 _QOS_OF = {"0": 0, "1": 1, "2": 2}
+_FORMAT_OF = {"0": 0, "1": 1}
+_ALIAS_ID = b"\x23"  # the Topic Alias property
+_TEXT_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii"})
 _tuple_new = tuple.__new__
+_time_ns = time.time_ns
 _EVENT, _COMMAND, _REPLY = Kind.EVENT, Kind.COMMAND, Kind.REPLY
 
 
 def to_message(packet: Publish, topic: str, publisher: str) -> Message:
     """The broker message for a client's PUBLISH (``topic`` already resolved from any alias)."""
-    ident = new_id()
     props = packet.properties
-    if props is NO_PROPERTIES:
+    if props is NO_PROPERTIES:  # the hot path: new_id inlined (as in Broker.publish)
+        ident = _time_ns()
+        if ident <= last_id[0]:
+            ident = last_id[0] + 1
+        last_id[0] = ident
         return _tuple_new(
             Message,
             (
@@ -49,10 +63,13 @@ def to_message(packet: Publish, topic: str, publisher: str) -> Message:
                 None,
             ),
         )
+    ident = new_id()
     headers = dict(props.user_properties)
     headers[QOS_HEADER] = str(packet.qos)
     if props.message_expiry is not None:
         headers[EXPIRY_HEADER] = str(props.message_expiry)
+    if props.payload_format is not None:
+        headers[PAYLOAD_FORMAT_HEADER] = str(props.payload_format)
     correlation_id = None
     if props.correlation_data is not None:
         correlation_id, hexed = _correlation_text(props.correlation_data)
@@ -107,8 +124,11 @@ def remaining_expiry(message: Message, now: float) -> int | None:
     return interval - int(now - message.timestamp)
 
 
-def publish_properties(message: Message, expiry: int | None, subscription_id: int | None) -> bytes:
-    """Encoded MQTT 5 properties for delivering ``message`` (a single zero byte if it needs none)."""
+def publish_properties(message: Message, expiry: int | None, ids: tuple[int, ...], alias: int = 0) -> bytes:
+    """Encoded MQTT 5 properties for delivering ``message`` (a single zero byte if it needs none).
+
+    ``ids``: the matching subscriptions' identifiers; ``alias``: the topic alias to send (0: none).
+    """
     headers: Mapping[str, str] = message.headers
     plain = (
         (not headers or headers in QOS_HEADERS)
@@ -116,10 +136,10 @@ def publish_properties(message: Message, expiry: int | None, subscription_id: in
         and message.correlation_id is None
         and message.content_type == OCTET_STREAM
         and expiry is None
-        and subscription_id is None
+        and not ids
     )
     if plain:
-        return b"\x00"
+        return b"\x03" + _ALIAS_ID + alias.to_bytes(2, "big") if alias else b"\x00"
     correlation = None
     if message.correlation_id is not None:
         if headers.get(CORRELATION_ENCODING_HEADER) == "hex":
@@ -129,16 +149,54 @@ def publish_properties(message: Message, expiry: int | None, subscription_id: in
                 correlation = message.correlation_id.encode()
         else:
             correlation = message.correlation_id.encode()
+    payload_format, derived_type = _payload_format(message)
     return encode_properties(
         Properties(
+            payload_format=payload_format,
             message_expiry=None if expiry is None else max(expiry, 1),
-            content_type=None if message.content_type == OCTET_STREAM else message.content_type,
+            content_type=None if message.content_type == derived_type else message.content_type,
             response_topic=message.reply_to,
             correlation_data=correlation,
-            subscription_ids=() if subscription_id is None else (subscription_id,),
+            subscription_ids=ids,
+            topic_alias=alias or None,
             user_properties=tuple((k, v) for k, v in headers.items() if k not in RESERVED_HEADERS),
         )
     )
+
+
+def _payload_format(message: Message) -> tuple[int | None, str]:
+    """The Payload Format Indicator to send, and the content type it implies (not sent as Content Type)."""
+    headers = message.headers
+    published = _FORMAT_OF.get(headers.get(PAYLOAD_FORMAT_HEADER, ""))
+    if published is not None:
+        return published, TEXT if published else OCTET_STREAM
+    if QOS_HEADER in headers:  # from an MQTT publisher that gave no indicator: none goes out either
+        return None, OCTET_STREAM
+    return (1 if _is_utf8_text(message.content_type, message.payload) else None), OCTET_STREAM
+
+
+def _is_utf8_text(content_type: str, payload: bytes) -> bool:
+    """Whether ``content_type`` says UTF-8 text (text/*, JSON, or charset utf-8) and ``payload`` is."""
+    kind, _, parameters = content_type.partition(";")
+    kind = kind.strip().lower()
+    charset = next(
+        (value.strip().strip('"').lower() for name, _, value in (p.partition("=") for p in parameters.split(";"))
+         if name.strip().lower() == "charset"),
+        None,
+    )  # fmt: skip
+    if charset is not None:
+        textual = charset in _TEXT_CHARSETS
+    else:
+        textual = kind.startswith("text/") or kind == "application/json" or kind.endswith("+json")
+    return textual and is_utf8(payload)
+
+
+def is_utf8(payload: bytes) -> bool:
+    try:
+        payload.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def will_message(topic: str, payload: bytes, qos: int, properties: Properties, publisher: str) -> Message:

@@ -3,62 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import pytest
 
-from eventdeck.core import Kind, Message
+from eventdeck.core import Kind
 from eventdeck.core.gateways.mqtt import MqttLimits
-from eventdeck.core.gateways.mqtt.protocol import (
-    Action,
+from eventdeck.core.gateways.mqtt.actions import (
     ConnectionClosed,
-    MqttServerProtocol,
     PublishToBroker,
     SessionStarted,
     SubscribeInBroker,
     UnsubscribeInBroker,
 )
-from eventdeck.core.gateways.mqtt.session import ClientSubscription, SessionState
-from eventdeck.core.gateways.mqtt.translate import CORRELATION_ENCODING_HEADER, EXPIRY_HEADER, QOS_HEADER
+from eventdeck.core.gateways.mqtt.session import SessionState
+from eventdeck.core.gateways.mqtt.translate import CORRELATION_ENCODING_HEADER, EXPIRY_HEADER
 from eventdeck.core.mqtt_codec import codes as c
 from eventdeck.core.mqtt_codec import records as mqtt
-from eventdeck.core.mqtt_codec.decode import PacketReader
-from eventdeck.core.mqtt_codec.encode import encode
-
-
-class Pair:
-    """A client's view of one MqttServerProtocol: send packets, get back actions and decoded replies."""
-
-    def __init__(
-        self,
-        version: int = c.MQTT_311,
-        sessions: dict[str, SessionState] | None = None,
-        **options: Any,
-    ) -> None:
-        self.version = version
-        self.sessions = {} if sessions is None else sessions
-        self.server = MqttServerProtocol(self.sessions, **options)
-        self.reader = PacketReader(version=version)
-
-    def send_bytes(self, data: bytes) -> tuple[list[Action], list[mqtt.Packet]]:
-        actions = self.server.receive_data(data)
-        return actions, self.reader.feed(self.server.data_to_send())
-
-    def send(self, *packets: mqtt.Packet) -> tuple[list[Action], list[mqtt.Packet]]:
-        return self.send_bytes(b"".join(encode(p, self.version) for p in packets))
-
-    def connect(self, client_id: str = "dev", **fields: Any) -> tuple[list[Action], list[mqtt.Packet]]:
-        return self.send(mqtt.Connect(client_id, self.version, **fields))
-
-    def received(self) -> list[mqtt.Packet]:
-        return self.reader.feed(self.server.data_to_send())
-
-
-def _message(channel: str = "a/b", payload: bytes = b"x", qos: int | None = None, **fields: Any) -> Message:
-    headers = dict(fields.pop("headers", {}))
-    if qos is not None:
-        headers[QOS_HEADER] = str(qos)
-    return Message.build(channel, payload, headers=headers, **fields)
+from tests.core.gateways.mqtt.support import Pair, message, subscribed
 
 
 @pytest.mark.parametrize("version", [c.MQTT_311, c.MQTT_5])
@@ -74,7 +35,7 @@ def test_connect_accepted(version: int) -> None:
         props = replies[0].properties  # type: ignore[union-attr]
         assert props.receive_maximum == 64
         assert props.maximum_packet_size == 1024 * 1024
-        assert props.shared_available == 0
+        assert props.shared_available is None  # absent: shared subscriptions are available
 
 
 def test_v5_empty_client_id_is_assigned_and_returned() -> None:
@@ -161,9 +122,9 @@ def test_retain_flag_reaches_the_broker_action() -> None:
 def test_subscribe_reason_codes(version: int, bad: int | None) -> None:
     pair = Pair(version, limits=MqttLimits(max_subscriptions_per_client=3))
     pair.connect()
-    filters = ["a/+", "a/#/b", "$share/g/x", "b/#", "$SYS/#", "c", "a/+"]
+    filters = ["a/+", "a/#/b", "$share/g", "b/#", "$SYS/#", "c", "a/+"]
     actions, replies = pair.send(mqtt.Subscribe(1, tuple(mqtt.SubscriptionRequest(f, 1) for f in filters)))
-    expected_v5 = (1, c.TOPIC_FILTER_INVALID, c.SHARED_SUBSCRIPTIONS_NOT_SUPPORTED, 1, 1, c.QUOTA_EXCEEDED, 1)
+    expected_v5 = (1, c.TOPIC_FILTER_INVALID, c.TOPIC_FILTER_INVALID, 1, 1, c.QUOTA_EXCEEDED, 1)
     expected = tuple(code if code == 1 else bad for code in expected_v5) if bad else expected_v5
     assert replies == [mqtt.SubAck(1, expected)]
     subs = [a for a in actions if isinstance(a, SubscribeInBroker)]
@@ -191,13 +152,6 @@ def test_ping() -> None:
     assert pair.send(mqtt.PingReq())[1] == [mqtt.PingResp()]
 
 
-def _subscribed(pair: Pair, topic_filter: str = "a/#", qos: int = 1, **options: Any) -> ClientSubscription:
-    actions, _ = pair.send(mqtt.Subscribe(1, (mqtt.SubscriptionRequest(topic_filter, qos, **options),)))
-    action = actions[0]
-    assert isinstance(action, SubscribeInBroker)
-    return action.subscription
-
-
 @pytest.mark.parametrize("retain_handling", [0, 1, 2])
 def test_only_retain_handling_0_asks_for_retained_again_on_a_repeated_subscribe(retain_handling: int) -> None:
     pair = Pair(c.MQTT_5)
@@ -209,7 +163,7 @@ def test_only_retain_handling_0_asks_for_retained_again_on_a_repeated_subscribe(
     assert isinstance(again, SubscribeInBroker)
     assert (first.new, first.send_retained) == (True, False)  # a new one gets them from the broker itself
     assert (again.new, again.send_retained) == (False, retain_handling == 0)
-    pair.server.deliver_retained(again.subscription, [_message("a/state", b"on")])
+    pair.server.outbox.deliver_retained(again.subscription, [message("a/state", b"on")])
     assert [(p.topic, p.retain) for p in pair.received()] == [("a/state", True)]  # type: ignore[union-attr]
 
 
@@ -217,10 +171,10 @@ def test_only_retain_handling_0_asks_for_retained_again_on_a_repeated_subscribe(
 def test_retained_copies_queued_at_subscribe_follow_retain_handling(retain_handling: int, sent: bool) -> None:
     pair = Pair(c.MQTT_5)
     pair.connect()
-    sub = _subscribed(pair, qos=0, retain_handling=retain_handling)
-    retained, live = _message("a/state", b"on"), _message("a/state", b"off")
+    sub = subscribed(pair, qos=0, retain_handling=retain_handling)
+    retained, live = message("a/state", b"on"), message("a/state", b"off")
     sub.retained_ids = {retained.id}
-    pair.server.deliver_batch(sub, [retained, live], lambda channel: live)
+    pair.server.outbox.deliver_batch(sub, [retained, live], lambda channel: live)
     expected = [(b"on", True), (b"off", False)] if sent else [(b"off", False)]
     assert [(p.payload, p.retain) for p in pair.received()] == expected  # type: ignore[union-attr]
     assert not sub.retained_ids  # each retained copy counts once
@@ -230,9 +184,9 @@ def test_retained_copies_queued_at_subscribe_follow_retain_handling(retain_handl
 def test_retain_as_published_flags_the_message_the_broker_retains(as_published: bool) -> None:
     pair = Pair(c.MQTT_5)
     pair.connect()
-    sub = _subscribed(pair, qos=0, retain_as_published=as_published)
-    kept, passing = _message("a/state", b"kept"), _message("a/state", b"passing")
-    pair.server.deliver_batch(sub, [kept, passing], lambda channel: kept)
+    sub = subscribed(pair, qos=0, retain_as_published=as_published)
+    kept, passing = message("a/state", b"kept"), message("a/state", b"passing")
+    pair.server.outbox.deliver_batch(sub, [kept, passing], lambda channel: kept)
     got = [(p.payload, p.retain) for p in pair.received()]  # type: ignore[union-attr]
     assert got == [(b"kept", as_published), (b"passing", False)]
 
@@ -240,13 +194,13 @@ def test_retain_as_published_flags_the_message_the_broker_retains(as_published: 
 def test_delivery_takes_the_lower_qos_and_respects_the_window() -> None:
     pair = Pair(c.MQTT_5)
     pair.connect(properties=mqtt.Properties(receive_maximum=2))
-    sub = _subscribed(pair, qos=1)
-    pair.server.deliver(_message(qos=0), sub)
+    sub = subscribed(pair, qos=1)
+    pair.server.outbox.deliver(message(qos=0), sub)
     for n in range(3):
-        pair.server.deliver(_message(payload=b"%d" % n, qos=2), sub)
+        pair.server.outbox.deliver(message(payload=b"%d" % n, qos=2), sub)
     got = pair.received()
     assert [(p.qos, p.payload) for p in got] == [(0, b"x"), (1, b"0"), (1, b"1")]  # type: ignore[union-attr]
-    assert pair.server.send_quota == -1  # one waits in the session
+    assert pair.server.outbox.send_quota == -1  # one waits in the session
     first = got[1].packet_id  # type: ignore[union-attr]
     _, replies = pair.send(mqtt.Ack(c.PUBACK, first))
     assert [p.payload for p in replies] == [b"2"]  # type: ignore[union-attr]
@@ -255,8 +209,8 @@ def test_delivery_takes_the_lower_qos_and_respects_the_window() -> None:
 def test_qos2_delivery_handshake() -> None:
     pair = Pair()
     pair.connect()
-    sub = _subscribed(pair, qos=2)
-    pair.server.deliver(_message(), sub)
+    sub = subscribed(pair, qos=2)
+    pair.server.outbox.deliver(message(), sub)
     (publish,) = pair.received()
     assert isinstance(publish, mqtt.Publish)
     assert publish.qos == 2
@@ -270,10 +224,10 @@ def test_resumed_session_resends_in_flight_with_dup_and_the_same_ids() -> None:
     sessions: dict[str, SessionState] = {}
     first = Pair(sessions=sessions)
     first.connect("keep", clean_start=False)
-    sub1 = _subscribed(first, qos=1)
-    sub2 = _subscribed(first, "b", qos=2)
-    first.server.deliver(_message("a/1"), sub1)
-    first.server.deliver(_message("b"), sub2)
+    sub1 = subscribed(first, qos=1)
+    sub2 = subscribed(first, "b", qos=2)
+    first.server.outbox.deliver(message("a/1"), sub1)
+    first.server.outbox.deliver(message("b"), sub2)
     p1, p2 = first.received()
     first.send(mqtt.Ack(c.PUBREC, p2.packet_id))  # type: ignore[union-attr]
     actions = first.server.connection_lost()
@@ -395,9 +349,9 @@ def test_v5_properties_become_message_fields_and_back() -> None:
     assert message.headers[EXPIRY_HEADER] == "60"
     other = Pair(c.MQTT_5)
     other.connect("lamp")
-    sub = _subscribed(other, "devices/#", 1, no_local=False)
-    sub.subscription_id = 5
-    other.server.deliver(message, sub)
+    sub = subscribed(other, "devices/#", 1, no_local=False)
+    sub.ids = (5,)
+    other.server.outbox.deliver(message, sub)
     (out,) = other.received()
     assert isinstance(out, mqtt.Publish)
     assert out.properties.response_topic == "answers/asker"
@@ -416,19 +370,19 @@ def test_v5_properties_become_message_fields_and_back() -> None:
 def test_expired_messages_are_not_delivered() -> None:
     pair = Pair(c.MQTT_5)
     pair.connect()
-    sub = _subscribed(pair, qos=0)
-    old = _message(headers={EXPIRY_HEADER: "5"})._replace(timestamp=0.0)
-    pair.server.deliver(old, sub)
+    sub = subscribed(pair, qos=0)
+    old = message(headers={EXPIRY_HEADER: "5"})._replace(timestamp=0.0)
+    pair.server.outbox.deliver(old, sub)
     assert pair.received() == []
 
 
 def test_no_local_and_client_maximum_packet_size() -> None:
     pair = Pair(c.MQTT_5)
     pair.connect("me", properties=mqtt.Properties(maximum_packet_size=50))
-    sub = _subscribed(pair, qos=0, no_local=True)
-    pair.server.deliver(_message(publisher="me"), sub)
-    pair.server.deliver(_message(payload=b"x" * 100), sub)
-    pair.server.deliver(_message(payload=b"small"), sub)
+    sub = subscribed(pair, qos=0, no_local=True)
+    pair.server.outbox.deliver(message(publisher="me"), sub)
+    pair.server.outbox.deliver(message(payload=b"x" * 100), sub)
+    pair.server.outbox.deliver(message(payload=b"small"), sub)
     assert [p.payload for p in pair.received()] == [b"small"]  # type: ignore[union-attr]
 
 
