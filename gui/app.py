@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from eventdeck.core.cli.serve_settings import (
+    DATA_HELP,
+    DATA_SYNC_HELP,
     DEFAULT_HTTP_MAX_BODY,
     DEFAULT_SUMMARY_EVERY,
     HTTP_TOKEN_VARIABLE,
@@ -205,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="also run a scenario's simulation once the gateways listen: a built-in one (see 'eventdeck scenarios') "
         "or an AsyncAPI 3 document with x-eventdeck fields; a bad one exits 2 before anything listens",
     )
+    serve.add_argument("--data", metavar="DIR", type=Path, help=DATA_HELP)
+    serve.add_argument("--data-sync", choices=("full", "normal"), default="full", help=DATA_SYNC_HELP)
     replay = commands.add_parser(
         "replay",
         help="send a recording again into a broker you run",
@@ -375,6 +379,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             record=args.record,
             rules=rules,
             scenario=scenario,
+            data=args.data,
+            data_sync=args.data_sync,
         )
         return asyncio.run(serve(options))
     if args.command == "replay":

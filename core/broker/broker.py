@@ -6,13 +6,16 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from eventdeck.core.broker.channel_faults import ChannelFaults, FaultAction, duplicate_of
 from eventdeck.core.broker.channel_state import ChannelState, ChannelTable
 from eventdeck.core.broker.channels import PatternTrie, is_pattern, matches, validate_channel, validate_pattern
 from eventdeck.core.broker.commands import Commands
 from eventdeck.core.broker.dead_letters import dead_letter_copy
+from eventdeck.core.broker.durability import Durability
 from eventdeck.core.broker.errors import (
     BrokerClosed,
     ChannelLimitReached,
@@ -45,6 +48,7 @@ from eventdeck.core.broker.subscription import (
     check_options,
 )
 from eventdeck.core.broker.tap import EventKind, EventLog
+from eventdeck.core.store import Store, Synchronous
 
 # The receipts live in their own module; importers keep this path.
 __all__ = ["Broker", "BrokerStats", "Receipt", "ResetReport"]
@@ -74,6 +78,10 @@ class Broker(Commands, Snapshots, Mishaps):
 
     Commands (``request``, ``reply``), snapshots (``channels``, ``stats``, ``tap`` ...) and what
     scenarios do on purpose (``channel_faults``, ``reset``) live in the mixins it inherits.
+
+    With a ``store`` (see ``on_store``) durable subscriptions and their messages, retained messages
+    and declared channels are kept on disk and come back when a broker starts on the same store; a
+    receipt for a message a durable subscription queued is given once it is committed there.
     """
 
     def __init__(
@@ -85,6 +93,7 @@ class Broker(Commands, Snapshots, Mishaps):
         max_pending_bytes: int = MAX_PENDING_BYTES,
         max_channels: int = 100_000,
         max_retained_bytes: int = 256 * 1024 * 1024,
+        store: Store | None = None,
     ) -> None:
         for what, value in (
             ("max_pending_bytes", max_pending_bytes),
@@ -116,6 +125,33 @@ class Broker(Commands, Snapshots, Mishaps):
         self._auto_names = 0
         self._dropped_gone = 0  # drops counted by subscriptions that were since removed
         self._delivered_gone = 0
+        self._durability = None if store is None else Durability(self, store)
+        self._persisting = False  # a durable subscription keeps its messages in the store: off the fast path
+        if self._durability is not None:
+            self._durability.restore()
+
+    @classmethod
+    async def on_store(
+        cls, directory: Path, *, synchronous: Synchronous = "full", max_store_bytes: int | None = None, **options: Any
+    ) -> Broker:
+        """A broker keeping its durable state in ``directory`` (see ``Store.open``), started with what it holds.
+
+        ``close()`` closes the store too; a broker started again on ``directory`` afterwards (a restart)
+        finds its durable subscriptions (consumer away), their queues, retained messages and declared channels.
+        """
+        store = await Store.open(
+            directory, synchronous=synchronous, **({} if max_store_bytes is None else {"max_bytes": max_store_bytes})
+        )
+        try:
+            return cls(store=store, **options)
+        except BaseException:
+            await store.close()
+            raise
+
+    @property
+    def store(self) -> Store | None:
+        """Where durable state is kept (None: in memory only)."""
+        return None if self._durability is None else self._durability.store
 
     async def __aenter__(self) -> Broker:
         return self
@@ -136,10 +172,15 @@ class Broker(Commands, Snapshots, Mishaps):
         self._closed = True
         self._plain = False
         self.step_mode(None)  # held publishers go on, and fail with BrokerClosed
+        durability = self._durability
+        if durability is not None:
+            durability.detach()  # closing removes the subscriptions from memory, not from the store
         for sub in list(self._subs.values()):
             sub.unsubscribe()
         self._requests.close()
         self.channel_faults.forget_delayed()
+        if durability is not None:
+            await durability.store.close()
 
     # -- publishing ----------------------------------------------------------
 
@@ -255,6 +296,8 @@ class Broker(Commands, Snapshots, Mishaps):
                     waiter.set_result(None)
         if retain:
             self._retain(message)
+            if self._durability is not None:
+                await self._durability.committed()
         return _tuple_new(Receipt, (message, queued))
 
     async def publish_message(
@@ -279,12 +322,19 @@ class Broker(Commands, Snapshots, Mishaps):
         if self._blocking:
             await self._wait_for_room(state, len(message.payload), self.publish_timeout if timeout is None else timeout)
             state = self._channel_for_publish(message.channel)  # forgotten (or the broker reset) meanwhile
+        durability = self._durability
+        if self._persisting:
+            assert durability is not None
+            durability.check_room(state.subs if state.generation == self._generation else self._refresh(state))
+        enqueued = 0 if durability is None else durability.enqueued
         # The same steps as publish's inlined hot path (test_publish_paths holds them equal).
         queued = self._route(message, state)
         if fault is not None:
             self._route(duplicate_of(message), state)
         if retain:
             self._retain(message)
+        if durability is not None and (retain or durability.enqueued != enqueued):
+            await durability.committed()  # the receipt promises the message is on disk
         return Receipt(message, queued)
 
     def _route(self, message: Message, state: ChannelState) -> int:
@@ -310,6 +360,9 @@ class Broker(Commands, Snapshots, Mishaps):
             sub.pending_bytes += size
             queued += 1
             sub.wake()
+        durability = self._durability
+        if self._persisting and durability is not None:
+            durability.queued(message, subs)
         return queued
 
     def step_mode(self, stepper: Stepper | None) -> None:
@@ -324,7 +377,14 @@ class Broker(Commands, Snapshots, Mishaps):
             self._requests.pause()
 
     def _update_plain(self) -> None:
-        self._plain = not self._blocking and not self._closed and self._stepper is None and not self._faulty
+        self._persisting = self._durability is not None and self._durability.subscriptions > 0
+        self._plain = (
+            not self._blocking
+            and not self._closed
+            and self._stepper is None
+            and not self._faulty
+            and not self._persisting
+        )
 
     def drop(self, sub: Subscription, message: Message, reason: str) -> None:
         """Count and log a message ``sub``'s overflow policy threw away (called by ``Subscription.make_room``)."""
@@ -353,6 +413,8 @@ class Broker(Commands, Snapshots, Mishaps):
                 raise PublishTimeout(full.name, full.max_pending, loop.time() - started) from None
 
     def _retain(self, message: Message) -> None:
+        if self._durability is not None:
+            self._durability.retained(message)
         if self._retained.put(message):
             self._log.record(EventKind.RETAINED_CLEARED, message.channel)
 
@@ -364,6 +426,8 @@ class Broker(Commands, Snapshots, Mishaps):
         """Forget ``channel``'s retained message; True if there was one."""
         if self._retained.pop(channel) is None:
             return False
+        if self._durability is not None:
+            self._durability.retained_cleared(channel)
         self._log.record(EventKind.RETAINED_CLEARED, channel)
         return True
 
@@ -447,6 +511,9 @@ class Broker(Commands, Snapshots, Mishaps):
         if policy is Overflow.BLOCK:
             self._blocking += 1
             self._plain = False
+        if durable and self._durability is not None:
+            self._durability.added(sub)  # after the retained messages are queued: it keeps them too
+            self._update_plain()
         if not is_pattern(pattern) and pattern not in self._channels:
             with contextlib.suppress(ChannelLimitReached):  # listed from its first publish instead (if room by then)
                 self._create_channel(pattern)
@@ -468,6 +535,9 @@ class Broker(Commands, Snapshots, Mishaps):
         if sub.overflow is Overflow.BLOCK:
             self._blocking -= 1
             self._update_plain()
+        if sub._store is not None and self._durability is not None:
+            self._durability.removed(sub)
+            self._update_plain()
         self._dropped_gone += sub.dropped
         self._delivered_gone += sub.delivered
         self._log.record(EventKind.SUBSCRIPTION_REMOVED, sub.pattern, sub.name)
@@ -487,6 +557,8 @@ class Broker(Commands, Snapshots, Mishaps):
         state = self._channels.get(name) or self._create_channel(validate_channel(name))
         state.declared = True
         state.description = description or state.description
+        if self._durability is not None:
+            self._durability.declared(name, state.description)
 
     def _create_channel(self, name: str) -> ChannelState:
         state, forgotten = self._table.add(name, self._busy)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from eventdeck.core.broker.channel_faults import ChannelFault, ChannelFaults, FaultAction
 from eventdeck.core.broker.channel_state import ChannelState, ChannelTable
 from eventdeck.core.broker.channels import is_pattern
+from eventdeck.core.broker.durability import Durability
 from eventdeck.core.broker.errors import BrokerClosed, ChannelLimitReached
 from eventdeck.core.broker.message import Message
 from eventdeck.core.broker.receipts import Receipt, ResetReport
@@ -41,6 +42,7 @@ class Mishaps:
         _dropped_gone: int
         _delivered_gone: int
         _dropped_by_faults: int
+        _durability: Durability | None
 
         def _create_channel(self, name: str) -> ChannelState: ...
         def _route_now(self, message: Message, subscription: str = "") -> bool: ...
@@ -82,6 +84,8 @@ class Mishaps:
             if not is_pattern(sub.pattern) and sub.pattern not in self._channels:
                 with contextlib.suppress(ChannelLimitReached):
                     self._create_channel(sub.pattern)
+        if self._durability is not None:
+            self._durability.after_reset()
         return ResetReport(queued, retained, requests, delayed, forgotten)
 
     def _arm_faults(self, armed: bool) -> None:

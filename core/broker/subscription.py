@@ -8,7 +8,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from eventdeck.core.broker import journal as _journal
-from eventdeck.core.broker.errors import DeliveryError
+from eventdeck.core.broker.delivery import OPEN, SETTLED, WITHDRAWN, Delivery
 from eventdeck.core.broker.journal import DeliveryJournal, Outcome, journal_of
 from eventdeck.core.broker.message import Message
 from eventdeck.core.broker.subscription_options import (
@@ -23,8 +23,9 @@ from eventdeck.core.broker.tap import EventKind
 
 if TYPE_CHECKING:
     from eventdeck.core.broker.broker import Broker
+    from eventdeck.core.store import Store
 
-# The options and the snapshot live in their own module; every importer keeps this path.
+# The options, the snapshot and Delivery live in their own modules; every importer keeps this path.
 __all__ = [
     "MAX_PENDING_BYTES",
     "AckMode",
@@ -35,73 +36,6 @@ __all__ = [
     "SubscriptionInfo",
     "check_options",
 ]
-
-# Delivery._settled values
-_OPEN = 0
-_SETTLED = 1
-_WITHDRAWN = 2  # taken back when the consumer went away or the subscription closed
-
-
-class Delivery:
-    """One message handed to a consumer; ``attempt`` counts from 1 and grows on each redelivery."""
-
-    __slots__ = ("_settled", "_subscription", "attempt", "message")
-
-    def __init__(self, subscription: Subscription, message: Message, attempt: int, settled: int) -> None:
-        self.message = message
-        self.attempt = attempt
-        self._subscription = subscription
-        self._settled = settled
-
-    def __repr__(self) -> str:
-        return f"<Delivery {self.message.id} on {self.message.channel!r} attempt={self.attempt}>"
-
-    @property
-    def redelivered(self) -> bool:
-        return self.attempt > 1
-
-    async def ack(self) -> None:
-        """Confirm the message was handled. A no-op on auto-ack subscriptions."""
-        sub = self._subscription
-        if sub.auto:
-            return
-        self._settle("ack")
-        sub._acked += 1
-        if sub._journal is not None:
-            sub._journal.record(sub.name, self.message, _journal.ACKED, self.attempt)
-
-    async def nack(self, requeue: bool = True, reason: str = "") -> None:
-        """Report failure: redeliver it (up to ``max_attempts``), or dead-letter it now if ``requeue`` is False.
-
-        The dead-lettered copy goes to ``$dead/<channel>`` with ``x-dead-reason`` (``reason``
-        or "rejected", plus the attempt count when redelivery gave up), ``x-attempts`` and
-        the original channel, id and subscription in its headers.
-        """
-        sub = self._subscription
-        if sub.auto:
-            raise DeliveryError(f"subscription {sub.name!r} acks automatically; nack needs ack='manual'")
-        self._settle("nack")
-        if requeue and self.attempt < sub.max_attempts:
-            if sub._journal is not None:
-                sub._journal.record(sub.name, self.message, _journal.NACKED, self.attempt)
-            sub.requeue(self.message, self.attempt + 1)
-            return
-        why = reason or "rejected"
-        if requeue:
-            why = f"{why}; gave up after {self.attempt} attempts (max_attempts={sub.max_attempts})"
-        sub.dead_letter(self.message, why, self.attempt)
-
-    def _settle(self, what: str) -> None:
-        settled = self._settled
-        if settled == _SETTLED:
-            raise DeliveryError(f"message {self.message.id} was already acked or nacked; cannot {what} it again")
-        if settled == _WITHDRAWN:
-            raise DeliveryError(
-                f"cannot {what} message {self.message.id}: its consumer left subscription "
-                f"{self._subscription.name!r} ({self._subscription.state.value}) before settling it"
-            )
-        self._settled = _SETTLED
-        self._subscription.unacked.discard(self)
 
 
 class Subscription:
@@ -158,6 +92,8 @@ class Subscription:
         self.since = time.time()  # a message published before this never came here (unless retained)
         # Where deliveries and acks are journaled while someone follows messages (the fast path is off then).
         self._journal: DeliveryJournal | None = journal_of(broker)
+        # Where a durable subscription of a broker with a store keeps its messages (the fast path is off then).
+        self._store: Store | None = None
         self._update_fast()
 
     def __repr__(self) -> str:
@@ -194,7 +130,18 @@ class Subscription:
         )
 
     def _update_fast(self) -> None:
-        self._fast = self.state is State.ACTIVE and not self._redo and not self.space_waiters and self._journal is None
+        self._fast = (
+            self.state is State.ACTIVE
+            and not self._redo
+            and not self.space_waiters
+            and self._journal is None
+            and self._store is None
+        )
+
+    def set_store(self, store: Store | None) -> None:
+        """Keep this subscription's messages in ``store`` from now on (None: stop); called by the broker."""
+        self._store = store
+        self._update_fast()
 
     def set_journal(self, journal: DeliveryJournal | None) -> None:
         """Journal deliveries and acks from now on (None: stop); called by ``open_journal`` and its ``close``."""
@@ -228,8 +175,8 @@ class Subscription:
                 self.pending_bytes -= len(message.payload)
                 self.delivered += 1
                 if self.auto:
-                    return Delivery(self, message, 1, _SETTLED)
-                delivery = Delivery(self, message, 1, _OPEN)
+                    return Delivery(self, message, 1, SETTLED)
+                delivery = Delivery(self, message, 1, OPEN)
                 self.unacked.add(delivery)
                 return delivery
         ready = self._ready()  # a plain call: a ready delivery costs no second coroutine
@@ -282,7 +229,7 @@ class Subscription:
         if count > 0:
             self.delivered += count
             popleft = queue.popleft
-            settled = _SETTLED if self.auto else _OPEN
+            settled = SETTLED if self.auto else OPEN
             fresh = [Delivery(self, popleft(), 1, settled) for _ in range(count)]
             if queue or self._redo:
                 self.pending_bytes -= sum([len(delivery.message.payload) for delivery in fresh])
@@ -292,6 +239,8 @@ class Subscription:
                 self.unacked.update(fresh)
             if self._journal is not None:
                 self._journal.delivered(self.name, fresh, self.auto)
+            if self._store is not None:
+                self._stored_hand_out([delivery.message for delivery in fresh], 1)
             taken.extend(fresh)
             if self.space_waiters:
                 self._wake_space()
@@ -335,13 +284,25 @@ class Subscription:
 
     def _hand_out(self, message: Message, attempt: int) -> Delivery:
         self.delivered += 1
+        if self._store is not None:
+            self._stored_hand_out((message,), attempt)
         if self._journal is not None:
             self._journal.record(self.name, message, _journal.AUTO_ACKED if self.auto else _journal.DELIVERED, attempt)
         if self.auto:
-            return Delivery(self, message, attempt, _SETTLED)
-        delivery = Delivery(self, message, attempt, _OPEN)
+            return Delivery(self, message, attempt, SETTLED)
+        delivery = Delivery(self, message, attempt, OPEN)
         self.unacked.add(delivery)
         return delivery
+
+    def _stored_hand_out(self, messages: tuple[Message, ...] | list[Message], attempt: int) -> None:
+        # Auto-ack: handed out is done with. Manual: the count a restart redelivers it with (+1).
+        store = self._store
+        assert store is not None
+        for message in messages:
+            if self.auto:
+                store.settle(self.name, message)
+            else:
+                store.delivered(self.name, message, attempt)
 
     # -- called by the broker and by deliveries ----------------------------
 
@@ -414,12 +375,16 @@ class Subscription:
         self.wake()
 
     def _drop(self, message: Message, reason: str) -> None:
+        if self._store is not None:
+            self._store.settle(self.name, message)
         if self._journal is not None:
             self._journal.record(self.name, message, _journal.DROPPED, 0)
         self._broker.drop(self, message, reason)
 
     def dead_letter(self, message: Message, reason: str, attempts: int) -> None:
         self.dead_lettered += 1
+        if self._store is not None:
+            self._store.settle(self.name, message)
         if self._journal is not None:
             self._journal.record(self.name, message, _journal.DEAD_LETTERED, attempts)
         self._broker.dead_letter(message, self.name, reason, attempts)
@@ -465,7 +430,7 @@ class Subscription:
         self._redo.clear()
         self.pending_bytes = 0
         for delivery in self.unacked:
-            delivery._settled = _WITHDRAWN
+            delivery._settled = WITHDRAWN
         self.unacked.clear()
         self.wake()
         while self.space_waiters:
@@ -483,7 +448,7 @@ class Subscription:
     def _return_unacked(self) -> None:
         # Messages the departing consumer never settled are redelivered to the next one first.
         for delivery in sorted(self.unacked, key=lambda d: d.message.id):
-            delivery._settled = _WITHDRAWN
+            delivery._settled = WITHDRAWN
             if self._journal is not None:
                 self._journal.record(self.name, delivery.message, _journal.RETURNED, delivery.attempt)
             self._redo.append((delivery.message, delivery.attempt + 1))

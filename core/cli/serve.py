@@ -23,6 +23,7 @@ from eventdeck.core.broker.message import Message
 from eventdeck.core.broker.subscription import SubscriptionInfo
 from eventdeck.core.broker.tap import Tap
 from eventdeck.core.cli.interrupts import Interrupts
+from eventdeck.core.cli.serve_data import open_broker
 from eventdeck.core.cli.serve_settings import (
     DEFAULT_HTTP_MAX_BODY,
     DEFAULT_SUMMARY_EVERY,
@@ -36,6 +37,7 @@ from eventdeck.core.gateways.mqtt.limits import MqttLimits
 from eventdeck.core.recording import RecordingWriter
 from eventdeck.core.simulation.simulation import Simulation
 from eventdeck.core.simulation.workspace import Workspace
+from eventdeck.core.store import Synchronous
 from eventdeck.core.wording import plural
 
 log = logging.getLogger("eventdeck.serve")
@@ -54,6 +56,8 @@ class ServeOptions:
     record: Path | None = None  # a new recording (never an existing file), every message as it passes
     rules: AccessRules | None = None  # --acl: who may read and write which channels
     scenario: Workspace | None = None  # --scenario: simulated publishers and consumers, started once serving
+    data: Path | None = None  # --data: the broker's durable store (None: in memory)
+    data_sync: Synchronous = "full"  # --data-sync
 
 
 def summary(stats: BrokerStats, previous: BrokerStats | None, gateways: Gateways) -> str:
@@ -180,7 +184,10 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> int
     record_to: RecordingWriter | None = None
     with Interrupts(stop.set):
         try:
-            async with Broker() as broker:
+            broker = await open_broker(options.data, options.data_sync)
+            if broker is None:
+                return 1
+            async with broker:
                 gateways = Gateways(
                     broker,
                     mqtt=options.mqtt,

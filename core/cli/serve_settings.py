@@ -21,6 +21,18 @@ MAX_SECRETS_FILE = 1024 * 1024
 DEFAULT_HTTP_MAX_BODY = 1024 * 1024  # bytes
 DEFAULT_SUMMARY_EVERY = 60.0  # seconds
 
+# --data and --data-sync (serve_data opens the store; these stay here, cheap to import for --help)
+DATA_HELP = (
+    "keep durable subscriptions and their queued messages, retained messages and declared channels in DIR "
+    "(an SQLite file; one process per DIR), so they survive a restart or a crash; without it everything is "
+    "in memory and gone when serve stops"
+)
+DATA_SYNC_HELP = (
+    "full (default): a message is acknowledged only once it is on the disk, nothing acknowledged is lost even "
+    "in a power cut; normal: faster, still nothing lost if only the process dies, but a power cut may lose "
+    "the last acknowledged messages"
+)
+
 log = logging.getLogger("eventdeck.serve")
 
 

@@ -1,0 +1,17 @@
+"""The broker's durable store (SQLite, WAL): durable subscriptions and their messages, retained messages,
+declared channels and MQTT persistent sessions, kept under a data directory across restarts and crashes."""
+
+from eventdeck.core.store.errors import StoreError, StoreFull, StoreLocked, StoreRefused
+from eventdeck.core.store.store import FILE_NAME, Store, StoredState, StoredSubscription, Synchronous
+
+__all__ = [
+    "FILE_NAME",
+    "Store",
+    "StoreError",
+    "StoreFull",
+    "StoreLocked",
+    "StoreRefused",
+    "StoredState",
+    "StoredSubscription",
+    "Synchronous",
+]

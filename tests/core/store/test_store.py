@@ -1,0 +1,199 @@
+"""The SQLite store on its own: what it keeps, group commit, the lock, refusing files that are not ours, the cap."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from eventdeck.core import Message
+from eventdeck.core.store import FILE_NAME, Store, StoreFull, StoreLocked, StoreRefused
+
+
+def message(n: int, channel: str = "orders/new") -> Message:
+    return Message.build(channel, {"n": n}, headers={"trace": str(n)}, publisher="test")
+
+
+async def test_what_is_committed_comes_back_when_the_store_is_opened_again(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path)
+    first, second, retained = message(1), message(2), message(3, "fridge/level")
+    store.add_subscription("billing", "orders/#", {"ack": "manual"})
+    store.enqueue(first, ["billing"])
+    store.enqueue(second, ["billing"])
+    store.delivered("billing", first, 2)
+    store.retain(retained)
+    store.declare("orders/new", "New orders")
+    store.put_session("sensor-7", {"subscriptions": {"orders/#": 1}})
+    await store.committed()
+    await store.close()
+
+    again = await Store.open(tmp_path)
+    try:
+        loaded = again.loaded
+        [billing] = loaded.subscriptions
+        assert (billing.name, billing.pattern, billing.options) == ("billing", "orders/#", {"ack": "manual"})
+        assert billing.messages == [(first, 2), (second, 0)]
+        assert loaded.retained == [retained]
+        assert loaded.channels == [("orders/new", "New orders")]
+        assert loaded.sessions == {"sensor-7": {"subscriptions": {"orders/#": 1}}}
+    finally:
+        await again.close()
+
+
+async def test_settling_deletes_and_a_message_goes_with_its_last_subscription(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path)
+    shared = message(1)
+    store.add_subscription("a", "orders/#", {})
+    store.add_subscription("b", "orders/#", {})
+    store.enqueue(shared, ["a", "b"])
+    await store.committed()
+    store.settle("a", shared)
+    await store.committed()
+    assert _count(tmp_path, "messages") == 1
+    store.settle("b", shared)
+    await store.committed()
+    assert _count(tmp_path, "messages") == 0
+    store.remove_subscription("a")
+    await store.close()
+    reopened = await Store.open(tmp_path)
+    assert [sub.name for sub in reopened.loaded.subscriptions] == ["b"]
+    await reopened.close()
+
+
+async def test_a_loop_turn_is_one_transaction_however_many_messages(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path)
+    store.add_subscription("a", "#", {})
+    before = store.commits
+    for n in range(1_000):
+        store.enqueue(message(n), ["a"])
+    await store.committed()
+    assert store.commits == before + 1
+    await store.close()
+
+
+async def test_a_second_opener_of_the_directory_is_refused_with_the_holders_pid(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path)
+    try:
+        with pytest.raises(StoreLocked, match=r"in use by another EventDeck process \(pid \d+\)"):
+            await Store.open(tmp_path)
+        other = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _OPEN_IN_ANOTHER_PROCESS, str(tmp_path), stdout=subprocess.PIPE
+        )
+        out, _ = await other.communicate()
+        assert out.startswith(b"StoreLocked"), out
+    finally:
+        await store.close()
+    reopened = await Store.open(tmp_path)  # closing unlocked it
+    await reopened.close()
+
+
+_OPEN_IN_ANOTHER_PROCESS = textwrap.dedent(
+    """
+    import asyncio, sys
+    from pathlib import Path
+    from eventdeck.core.store import Store
+    try:
+        asyncio.run(Store.open(Path(sys.argv[1])))
+    except Exception as exc:
+        print(type(exc).__name__, exc)
+    """
+)
+
+
+async def test_a_file_that_is_not_sqlite_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / FILE_NAME
+    path.write_bytes(b"my notes, not a database\n" * 100)
+    with pytest.raises(StoreRefused, match=r"is not an SQLite database .* left as it is"):
+        await Store.open(tmp_path)
+    assert path.read_bytes() == b"my notes, not a database\n" * 100
+    await (await Store.open(tmp_path / "elsewhere")).close()  # the lock was released
+
+
+async def test_another_programs_sqlite_file_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / FILE_NAME
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE recipes (name TEXT)")
+        db.execute("INSERT INTO recipes VALUES ('soup')")
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreRefused, match="another program"):
+        await Store.open(tmp_path)
+    assert path.read_bytes() == before
+
+
+async def test_a_damaged_store_is_refused_with_the_reason_and_kept(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path)
+    store.add_subscription("a", "#", {})
+    for n in range(2_000):
+        store.enqueue(message(n), ["a"])
+    await store.close()
+    path = tmp_path / FILE_NAME
+    data = bytearray(path.read_bytes())
+    data[8192:16384] = b"\xff" * 8192  # scribble over pages past the header
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreRefused, match=r"corrupt|not a usable"):
+        await Store.open(tmp_path)
+    assert path.read_bytes() == bytes(data)
+
+
+async def test_past_the_size_cap_check_room_says_the_store_is_full(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path, max_bytes=200_000)
+    store.add_subscription("a", "#", {})
+    store.check_room()
+    for n in range(3_000):
+        store.enqueue(Message.build("big", b"x" * 100, publisher=str(n)), ["a"])
+    await store.committed()
+    with pytest.raises(StoreFull, match=r"is full \(.* of 200,000 bytes\).*consumers catch up"):
+        store.check_room()
+    await store.close()
+
+
+async def test_committed_data_survives_kill_9(tmp_path: Path) -> None:
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _WRITE_UNTIL_KILLED, str(tmp_path), stdout=subprocess.PIPE
+    )
+    assert child.stdout is not None
+    committed = [int(await child.stdout.readline()) for _ in range(20)]
+    child.kill()  # SIGKILL: no clean close
+    await child.wait()
+    store = await Store.open(tmp_path)
+    try:
+        kept = {m.publisher for m, _count in store.loaded.subscriptions[0].messages}
+        assert {str(n) for n in range(committed[-1] + 1)} <= kept
+    finally:
+        await store.close()
+
+
+_WRITE_UNTIL_KILLED = textwrap.dedent(
+    """
+    import asyncio, sys
+    from pathlib import Path
+    from eventdeck.core import Message
+    from eventdeck.core.store import Store
+
+    async def main():
+        store = await Store.open(Path(sys.argv[1]))
+        store.add_subscription("a", "#", {})
+        n = 0
+        while True:
+            for _ in range(50):
+                store.enqueue(Message.build("c", b"x", publisher=str(n)), ["a"])
+                n += 1
+            await store.committed()
+            print(n - 1, flush=True)
+
+    asyncio.run(main())
+    """
+)
+
+
+def _count(directory: Path, table: str) -> int:
+    with sqlite3.connect(directory / FILE_NAME) as db:
+        result: int = db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    db.close()
+    return result
