@@ -36,7 +36,10 @@ def test_summary_of_a_corpus_document() -> None:
             "commands": [],
         },
         "servers": {"count": 1, "names": ["production"]},
+        "files": [],
+        "remote_refs": [],
         "not_validated": [],
+        "not_available": [],
     }
 
 
