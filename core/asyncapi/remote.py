@@ -21,7 +21,8 @@ from eventdeck.core.asyncapi.source import MAX_DOCUMENT_BYTES
 NOT_FETCHED = "not available (remote reference, not fetched)"
 FETCH_HINT = "remote references are fetched only when allowed: --fetch-remote-refs, or File > Fetch Remote References"
 FETCH_TIMEOUT = 10.0
-"""Seconds a remote document may take, from connecting to its last byte."""
+"""Seconds the remote documents of one document set may take together, from the first connection to the
+last byte (a window that quits waits for a fetch under way)."""
 REMOTE_SCHEMES = ("http", "https")
 _CHUNK = 64 * 1024
 
@@ -67,6 +68,7 @@ class RemoteRefs:
         self.timeout = timeout
         self.outcomes: dict[str, str | None] = {}
         self._opener = urllib.request.build_opener(_HttpOnlyRedirects())
+        self._deadline: float | None = None  # set by the first fetch
 
     def get(self, url: str, limit: int = MAX_DOCUMENT_BYTES) -> tuple[str, str]:
         """The text and the media type of the document at ``url``, at most ``limit`` bytes; :class:`FetchError`
@@ -90,15 +92,20 @@ class RemoteRefs:
         return FetchError(status)
 
     def _download(self, url: str, limit: int) -> tuple[str, str]:
-        deadline = time.monotonic() + self.timeout
+        if self._deadline is None:
+            self._deadline = time.monotonic() + self.timeout
+        deadline = self._deadline
+        if deadline - time.monotonic() <= 0:
+            spent = f"the remote references before it took the {self.timeout:g} s allowed for all of them"
+            raise FetchError(not_available(f"not fetched: {spent}"))
         request = urllib.request.Request(url, headers={"Accept": "application/json, application/yaml, */*"})
         try:
-            with self._opener.open(request, timeout=self.timeout) as response:
+            with self._opener.open(request, timeout=deadline - time.monotonic()) as response:
                 declared = response.headers.get("Content-Length")
                 if declared is not None and declared.isdigit() and int(declared) > limit:
                     raise FetchError(not_available(_too_large(int(declared), limit)))
                 body = bytearray()
-                while chunk := response.read(_CHUNK):
+                while chunk := response.read1(_CHUNK):  # whatever came: a slow drip still meets the deadline
                     body += chunk
                     if len(body) > limit:
                         raise FetchError(not_available(_too_large(len(body), limit)))
@@ -109,11 +116,11 @@ class RemoteRefs:
         except HTTPError as exc:
             raise FetchError(not_available(f"could not be fetched: HTTP {exc.code} {exc.reason}")) from None
         except TimeoutError:
-            raise FetchError(not_available(f"could not be fetched: no answer within {self.timeout:g} s")) from None
+            raise FetchError(not_available(f"could not be fetched: {self._late}")) from None
         except URLError as exc:
             reason = exc.reason
             if isinstance(reason, TimeoutError):
-                reason = f"no answer within {self.timeout:g} s"
+                reason = self._late
             elif isinstance(reason, OSError):
                 reason = reason.strerror or reason
             raise FetchError(not_available(f"could not be fetched: {reason}")) from None
@@ -123,6 +130,10 @@ class RemoteRefs:
             return bytes(body).decode(charset), media
         except (UnicodeDecodeError, LookupError):
             raise FetchError(not_available(f"not {charset} text")) from None
+
+    @property
+    def _late(self) -> str:
+        return f"no answer within {self.timeout:g} s"
 
 
 def _too_large(size: int, limit: int) -> str:

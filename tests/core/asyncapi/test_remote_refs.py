@@ -4,6 +4,7 @@ fetched from a local HTTP server when allowed, within a timeout and the size cap
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from eventdeck.core import Kind, Message
 from eventdeck.core.asyncapi import AsyncApiError, Document, load_document, validator_for
 from eventdeck.core.asyncapi.live import LiveValidator
-from eventdeck.core.asyncapi.loader import read_file
+from eventdeck.core.asyncapi.loader import MAX_DOCUMENT_BYTES, read_file
 from eventdeck.core.asyncapi.normalise import normalise
 from eventdeck.core.asyncapi.remote import NOT_FETCHED, RemoteRefs
 from tests.core.asyncapi.schema_server import SchemaServer, serving, split_set
@@ -116,11 +117,33 @@ def test_a_slow_server_is_given_up_on_after_the_timeout(tmp_path: Path, server: 
     assert spec.schema_status == "not available (remote reference, could not be fetched: no answer within 0.5 s)"
 
 
+def test_the_timeout_is_for_all_the_remote_documents_of_the_set(tmp_path: Path, server: SchemaServer) -> None:
+    path = tmp_path / "doc.yaml"
+    path.write_text(
+        HEAD + "channels:\n"
+        f"  a: {{address: a, messages: {{m: {{payload: {{$ref: '{server.url}slow.json'}}}}}}}}\n"
+        f"  b: {{address: b, messages: {{m: {{payload: {{$ref: '{server.url}slow.json?again'}}}}}}}}\n"
+    )
+    started = time.perf_counter()
+    first, second = normalise(read_file(path, str(path)), RemoteRefs(fetch=True, timeout=0.5)).messages
+    assert time.perf_counter() - started < 2.0
+    assert first.schema_status == "not available (remote reference, could not be fetched: no answer within 0.5 s)"
+    assert second.schema_status == (
+        "not available (remote reference, not fetched: the remote references before it took the 0.5 s allowed "
+        "for all of them)"
+    )
+
+
 @pytest.mark.parametrize("path", ["huge.json", "endless.json"])
 def test_a_document_over_the_size_cap_is_not_read_whole(tmp_path: Path, server: SchemaServer, path: str) -> None:
     (spec,) = one_payload(tmp_path, f"{server.url}{path}").messages
-    assert spec.schema_status.startswith("not available (remote reference, 8,388,")
-    assert "bytes left of the document set's 8 MiB cap" in spec.schema_status
+    over = (
+        r"not available \(remote reference, [\d,]+ bytes or more, "
+        r"over the ([\d,]+) bytes left of the document set's 8 MiB cap\)"
+    )
+    match = re.fullmatch(over, spec.schema_status)
+    assert match is not None, spec.schema_status
+    assert int(match.group(1).replace(",", "")) == MAX_DOCUMENT_BYTES - len((tmp_path / "doc.yaml").read_text())
 
 
 @pytest.mark.parametrize(
