@@ -220,5 +220,12 @@ class Document:
         return tuple(c for c in self.channels if c.carries(channel))
 
     @property
+    def unchecked(self) -> tuple[tuple[MessageSpec, str], ...]:
+        """Each message whose payload schema is not validated, with why: ``not validated: <schema format>``
+        or ``not available (remote reference, ...)``."""
+        statuses = ((message, message.schema_status) for message in self.messages)
+        return tuple((message, status) for message, status in statuses if status not in (VALIDATED, NO_SCHEMA))
+
+    @property
     def commands(self) -> tuple[Operation, ...]:
         return tuple(op for op in self.operations if op.is_command)

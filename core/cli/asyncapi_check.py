@@ -19,7 +19,7 @@ from typing import Any
 
 from eventdeck.core.asyncapi.errors import AsyncApiError
 from eventdeck.core.asyncapi.loader import read_file
-from eventdeck.core.asyncapi.model import MessageSpec
+from eventdeck.core.asyncapi.model import Document
 from eventdeck.core.asyncapi.normalise import normalise
 from eventdeck.core.asyncapi.remote import RemoteRefs
 from eventdeck.core.simulation.extension_schema import extension_fields
@@ -54,26 +54,25 @@ def check(path: str | os.PathLike[str], *, fetch_remote_refs: bool = False) -> d
             {"url": url, "status": "fetched" if status is None else status}
             for url, status in document.remote_refs.items()
         ],
-        **unchecked_payloads(document.messages),
+        **unchecked_payloads(document),
     }
     if scenario:
         summary["scenario"] = scenario_summary(load_workspace(path))
     return summary
 
 
-def unchecked_payloads(messages: tuple[MessageSpec, ...]) -> dict[str, list[dict[str, Any]]]:
+def unchecked_payloads(document: Document) -> dict[str, list[dict[str, Any]]]:
     """``not_validated``: payload schemas in another format, with the format; ``not_available``: those that
     need a remote document that was not fetched (or could not be), with why and the references."""
-    statuses = [(message, message.schema_status) for message in messages]
     return {
         "not_validated": [
             {"message": m.name, "format": m.schema_format}
-            for m, status in statuses
+            for m, status in document.unchecked
             if status.startswith("not validated")
         ],
         "not_available": [
             {"message": m.name, "status": status, "references": list(m.unavailable)}
-            for m, status in statuses
+            for m, status in document.unchecked
             if status.startswith("not available")
         ],
     }

@@ -268,16 +268,11 @@ def _settings_of(host: WindowHost) -> QSettings:
 def unchecked_schemas(document: Document) -> list[str]:
     """What the summary says of payloads that are not validated: ``CustomerUpdated: not available
     (remote reference, not fetched: File > Fetch Remote References)``, ``ParcelScanned: not validated: avro``."""
-    notes = []
-    for message in document.messages:
-        status = message.schema_status
-        if status.startswith("not validated"):
-            notes.append(f"{message.label}: {short_status(status)}")
-        elif status == NOT_FETCHED:
-            notes.append(f"{message.label}: {status.removesuffix(')')}: File > Fetch Remote References)")
-        elif status.startswith("not available"):
-            notes.append(f"{message.label}: {status}")
-    return notes
+    fetch_hint = f"{NOT_FETCHED.removesuffix(')')}: File > Fetch Remote References)"
+    return [
+        f"{message.label}: {fetch_hint if status == NOT_FETCHED else short_status(status)}"
+        for message, status in document.unchecked
+    ]
 
 
 CONNECTOR_PROTOCOLS = {"mqtt": "mqtt", "mqtts": "mqtts", "secure-mqtt": "mqtts", "amqp": "amqp", "amqps": "amqps"}
