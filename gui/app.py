@@ -116,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="open onto a broker you run: mqtt://HOST:1883, amqp://USER:PASS@HOST/, nats://HOST:4222, "
         "redis://HOST:6379/0, kafka://HOST:9092",
     )
+    parser.add_argument(
+        "--fetch-remote-refs",
+        action="store_true",
+        help="fetch the http(s) documents AsyncAPI documents refer to with $ref, for this session "
+        "(also File > Fetch Remote References; default: not fetched, their schemas are not validated)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands (none: open the window)")
     serve = commands.add_parser(
@@ -252,6 +258,14 @@ def build_parser() -> argparse.ArgumentParser:
         "the summary gains a 'scenario' part.",
     )
     check.add_argument("file", metavar="FILE", type=Path)
+    check.add_argument(
+        "--fetch-remote-refs",
+        action="store_true",
+        default=argparse.SUPPRESS,  # keeps a --fetch-remote-refs given before 'asyncapi'
+        help="fetch the documents its $refs name on the web (https://, or plain http:// when a $ref says so), "
+        "each with a timeout and all within the document's size cap; by default they are not fetched and the "
+        "schemas that need them are listed as not available",
+    )
     commands.add_parser(
         "scenarios",
         help="list the built-in scenarios",
@@ -391,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "asyncapi":
         from eventdeck.core.cli.asyncapi_check import asyncapi_check_main  # noqa: PLC0415 - headless, no Qt
 
-        return asyncapi_check_main(args.file)
+        return asyncapi_check_main(args.file, fetch_remote_refs=args.fetch_remote_refs)
     if args.command == "scenarios":
         from eventdeck.core.cli.scenarios import scenarios_main  # noqa: PLC0415 - headless, no Qt
 

@@ -3,6 +3,8 @@
 ::
 
     document = load_document("shop.yaml")              # AsyncApiError names file, line and JSON path
+    document.files, document.remote_refs               # the files its $refs reach; https:// ones are
+    # not fetched unless load_document(..., fetch_remote_refs=True): their schemas are "not available"
     check = validator_for(document.messages[0])        # compiled once per schema
     issues = check.validate(message.payload, message.content_type)
     template = example_payload(document.messages[0])   # the document's example, or one from the schema

@@ -1,65 +1,95 @@
-"""Reading AsyncAPI documents: YAML or JSON text, line numbers for errors, and ``$ref`` resolution.
+"""Reading AsyncAPI document sets: a document and the files its ``$ref``s reach, resolved into one.
 
-``$ref``s may point inside the document (``#/components/...``) or to a file beside it
-(``schemas/user.yaml#/User``, relative to the file holding the ``$ref``, never outside the
-document's folder, never a URL). Dangling references and cycles raise :class:`AsyncApiError`
-naming the reference and where it is used.
+A ``$ref`` may point inside its file (``#/components/...``), to any readable file by a path relative
+to the file holding it (``../common/messages.yaml#/UserSignedUp``) or absolute (``/srv/api/x.yaml``,
+``file:///srv/api/x.yaml``), or to a document on the web (``https://...``), which is fetched only
+when allowed (:mod:`.remote`). Dangling references and cycles, across files too, raise
+:class:`AsyncApiError` naming the file and line of the reference; the size caps count over all
+files of the set (:class:`~.source.Budget`).
+
+A remote reference that is not available is kept as written, as an :class:`UnavailableRef`; reading
+through one where a schema is not expected raises :class:`RemoteRefError`.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeAlias
-from urllib.parse import unquote
-
-import yaml
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+from urllib.request import url2pathname
 
 from eventdeck.core.asyncapi.errors import AsyncApiError
+from eventdeck.core.asyncapi.remote import FETCH_HINT, NOT_FETCHED, FetchError, RemoteRefs, is_remote, not_available
+from eventdeck.core.asyncapi.source import (
+    MAX_DOCUMENT_BYTES,
+    MAX_EXPANDED_NODES,
+    Budget,
+    Parts,
+    Source,
+    check_expansion,
+    file_kind,
+    is_ref,
+    kind_of,
+    parse_text,
+    pointer,
+    read_file,
+)
 
-Parts: TypeAlias = tuple[str | int, ...]
-"""Where a node is: the keys and list indices that lead to it from its file's root."""
+__all__ = [
+    "MAX_DOCUMENT_BYTES",
+    "MAX_EXPANDED_NODES",
+    "Budget",
+    "Parts",
+    "RemoteRefError",
+    "Resolver",
+    "Source",
+    "UnavailableRef",
+    "is_ref",
+    "kind_of",
+    "parse_text",
+    "pointer",
+    "read_file",
+    "unavailable_in",
+]
 
 
-MAX_DOCUMENT_BYTES = 8 * 1024 * 1024  # a document or a file it references; real ones are a few hundred KiB
-MAX_EXPANDED_NODES = 2_000_000  # values in a document once YAML aliases and $refs are expanded
+class RemoteRefError(AsyncApiError):
+    """A ``$ref`` leads to a remote document that is not available where EventDeck needs its content."""
 
-# libyaml's parser where it is installed (PyYAML wheels ship it): ten times faster on large documents.
-_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _Yaml12Loader(_SafeLoader):  # type: ignore[misc,valid-type]
-    """SafeLoader with YAML 1.2 scalars, as AsyncAPI specifies: ``on``/``off``/``yes``/``no`` stay
-    strings (an ``enum: [on, off]`` must not become booleans) and dates stay strings (examples
-    must stay JSON)."""
-
-
-_BOOL = "tag:yaml.org,2002:bool"
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
-_Yaml12Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL, _TIMESTAMP)]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Yaml12Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+    def __init__(self, source: Source, parts: Parts, reference: str, status: str) -> None:
+        hint = f"; {FETCH_HINT}" if status == NOT_FETCHED else ""
+        super().__init__(
+            source.name, f"$ref {reference!r}: {status}{hint}", line=source.line_of(parts), path=pointer(parts)
+        )
+        self.reference = reference
+        self.status = status
 
 
-def pointer(parts: Parts) -> str:
-    """``parts`` as a JSON Pointer fragment: ``#/channels/user~1signedup``."""
-    return "#" + "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+class UnavailableRef(dict[str, Any]):
+    """A remote ``$ref`` that is not available, inlined as written; ``reference`` is its absolute URL."""
+
+    def __init__(self, value: Mapping[str, Any], reference: str, status: str) -> None:
+        super().__init__(value)
+        self.reference = reference
+        self.status = status
 
 
-def kind_of(value: Any) -> str:
-    """What ``value`` is, for error messages: ``a mapping``, ``str 'x'``, ``nothing``..."""
-    if value is None:
-        return "nothing"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return f"{type(value).__name__} {value!r}"
+def unavailable_in(value: Any) -> dict[str, str]:
+    """The remote references not available in an inlined ``value``: absolute URL -> status."""
+    found: dict[str, str] = {}
+    seen: set[int] = set()
+    todo = [value]
+    while todo:
+        node = todo.pop()
+        if not isinstance(node, (Mapping, list)) or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, UnavailableRef):
+            found.setdefault(node.reference, node.status)
+        todo.extend(node.values() if isinstance(node, Mapping) else node)
+    return found
 
 
 def _cycle(chain: Sequence[str], here: str) -> str:
@@ -67,132 +97,45 @@ def _cycle(chain: Sequence[str], here: str) -> str:
     return "$ref cycle: " + " -> ".join([*chain[chain.index(here) :], here])
 
 
-def expanded_size(value: Any, limit: int = MAX_EXPANDED_NODES) -> int:
-    """How many values ``value`` holds once every shared part (a YAML alias, an inlined ``$ref``) is
-    written out in full; counted in time linear in the *distinct* parts, stopping past ``limit``."""
-    sizes: dict[int, int] = {}
-
-    def size(node: Any) -> int:
-        if not isinstance(node, (Mapping, list)):
-            return 1
-        known = sizes.get(id(node))
-        if known is None:
-            children = node.values() if isinstance(node, Mapping) else node
-            known = 1
-            for child in children:
-                known += size(child)
-                if known > limit:
-                    break
-            sizes[id(node)] = known
-        return known
-
-    return size(value)
-
-
-def _check_expansion(value: Any, name: str, where: str = "") -> None:
-    if expanded_size(value) > MAX_EXPANDED_NODES:
-        raise AsyncApiError(
-            name,
-            f"expands to more than {MAX_EXPANDED_NODES:,} values once its YAML aliases and $refs are written out "
-            "(an alias or reference bomb?); refusing it",
-            path=where,
-        )
-
-
-def is_ref(value: Any) -> bool:
-    return isinstance(value, Mapping) and "$ref" in value
-
-
-class Source:
-    """One file's text and data; line numbers are looked up only when an error needs them."""
-
-    def __init__(self, name: str, text: str, data: Any, path: Path | None = None) -> None:
-        self.name = name
-        self.text = text
-        self.data = data
-        self.path = path
-        self._root: yaml.Node | bool | None = False  # False: not composed yet
-
-    def line_of(self, parts: Parts) -> int | None:
-        """The 1-based line of the node at ``parts`` (or of its deepest existing parent)."""
-        if self._root is False:
-            try:
-                self._root = yaml.compose(self.text, Loader=_Yaml12Loader)
-            except yaml.YAMLError:
-                self._root = None
-        node = self._root
-        if not isinstance(node, yaml.Node):
-            return None
-        for key in parts:
-            if isinstance(node, yaml.MappingNode):
-                found = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(key)), None)
-                if found is None:
-                    break
-                node = found
-            elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
-                node = node.value[key]
-            else:
-                break
-        return int(node.start_mark.line) + 1
-
-    def error(self, parts: Parts, problem: str) -> AsyncApiError:
-        return AsyncApiError(self.name, problem, line=self.line_of(parts), path=pointer(parts) if parts else "")
-
-
-def parse_text(text: str, name: str, *, as_json: bool = False, path: Path | None = None) -> Source:
-    """Parse YAML (or JSON when ``as_json``) text; syntax errors name ``name`` and the line."""
-    if len(text) > MAX_DOCUMENT_BYTES:
-        raise AsyncApiError(name, f"larger than {MAX_DOCUMENT_BYTES // 2**20} MiB; refusing to read it")
-    try:
-        data = json.loads(text) if as_json else yaml.load(text, Loader=_Yaml12Loader)
-    except json.JSONDecodeError as exc:
-        raise AsyncApiError(name, f"invalid JSON, column {exc.colno}: {exc.msg}", line=exc.lineno) from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = " ".join(str(part) for part in (exc.context, exc.problem) if part) or "invalid YAML"
-        line = None if mark is None else mark.line + 1
-        column = "" if mark is None else f", column {mark.column + 1}"
-        raise AsyncApiError(name, f"invalid YAML{column}: {problem}", line=line) from None
-    except yaml.YAMLError as exc:
-        raise AsyncApiError(name, f"invalid YAML: {exc}") from None
-    except RecursionError:
-        raise AsyncApiError(name, "nested too deeply") from None
-    _check_expansion(data, name)
-    return Source(name, text, data, path)
-
-
-def read_file(path: Path, name: str) -> Source:
-    """Read and parse the file at ``path`` (JSON when it ends in ``.json``); ``name`` is how errors call it."""
-    try:
-        if path.stat().st_size > MAX_DOCUMENT_BYTES:
-            raise AsyncApiError(name, f"larger than {MAX_DOCUMENT_BYTES // 2**20} MiB; refusing to read it")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise AsyncApiError(name, "no such file") from None
-    except IsADirectoryError:
-        raise AsyncApiError(name, "is a folder, not a file") from None
-    except UnicodeDecodeError as exc:
-        raise AsyncApiError(name, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise AsyncApiError(name, f"cannot be read: {exc.strerror or exc}") from None
-    return parse_text(text, name, as_json=path.suffix.lower() == ".json", path=path)
-
-
 class Resolver:
-    """Follows and inlines ``$ref``s across the root document and the files beside it."""
+    """Follows and inlines ``$ref``s across the root document and the files it reaches.
 
-    def __init__(self, root: Source) -> None:
+    ``remote`` decides whether remote documents are fetched (by default not) and records what
+    became of each; ``files`` lists the document set's other files as messages show them.
+    """
+
+    def __init__(self, root: Source, remote: RemoteRefs | None = None) -> None:
         self.root = root
+        self.remote = remote if remote is not None else RemoteRefs()
+        self.budget = Budget.starting_with(root)
         self.folder = root.path.resolve().parent if root.path is not None else None
-        self._files: dict[Path, Source] = {} if root.path is None else {root.path.resolve(): root}
+        self._files: dict[str, Source] = {} if root.path is None else {str(root.path.resolve()): root}
         self._inlined: dict[str, Any] = {}
         self._copies: dict[int, tuple[Any, Any]] = {}  # id -> (original, copy): a YAML alias stays one object
 
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The other files of the document set (local and fetched), in the order they were read."""
+        return tuple(source.name for source in self._files.values() if source is not self.root)
+
     def where(self, source: Source, parts: Parts) -> str:
-        """How a location is shown in messages: ``#/a/b`` in the root document, ``file#/a/b`` elsewhere."""
-        if source is self.root or source.path is None or self.folder is None:
+        """How a location is shown: ``#/a/b`` in the root document, ``../common/x.yaml#/a/b`` or a URL elsewhere."""
+        if source is self.root:
             return pointer(parts)
-        return source.path.resolve().relative_to(self.folder).as_posix() + pointer(parts)
+        if source.url is not None:
+            return source.url + pointer(parts)
+        if source.path is None:
+            return pointer(parts)
+        return self._shown(source.path.resolve()) + pointer(parts)
+
+    def _shown(self, path: Path) -> str:
+        """``path`` relative to the root document's folder when it has one (and both are on one drive)."""
+        if self.folder is not None:
+            try:
+                return Path(os.path.relpath(path, self.folder)).as_posix()
+            except ValueError:  # another drive
+                pass
+        return path.as_posix()
 
     def target(self, ref: Any, source: Source, parts: Parts) -> tuple[Any, Source, Parts]:
         """One step: the node ``ref`` (the ``$ref`` value found at ``parts`` of ``source``) points to."""
@@ -243,19 +186,23 @@ class Resolver:
         """A copy of ``value`` with every ``$ref`` in it replaced by what it points to.
 
         Each target is inlined once and shared. A target that contains a reference to itself
-        (directly or through others) is a cycle, reported with the chain of references.
+        (directly or through others) is a cycle, reported with the chain of references. A remote
+        reference that is not available stays as written, as an :class:`UnavailableRef`.
         """
         try:
             inlined = self._inline(value, source, parts, ())
         except RecursionError:
             raise source.error(parts, "nested too deeply") from None
-        _check_expansion(inlined, source.name, pointer(parts) if parts else "")
+        check_expansion(inlined, source.name, pointer(parts) if parts else "")
         return inlined
 
     def _inline(self, value: Any, source: Source, parts: Parts, stack: tuple[str, ...]) -> Any:
         if is_ref(value):
             ref_parts = (*parts, "$ref")
-            target, target_source, target_parts = self.target(value["$ref"], source, ref_parts)
+            try:
+                target, target_source, target_parts = self.target(value["$ref"], source, ref_parts)
+            except RemoteRefError as exc:
+                return UnavailableRef(value, exc.reference, exc.status)
             here = self.where(target_source, target_parts)
             if here in stack:
                 raise source.error(ref_parts, _cycle(stack, here))
@@ -275,16 +222,55 @@ class Resolver:
         return copy
 
     def _file(self, file_part: str, ref: str, source: Source, parts: Parts) -> Source:
-        if "://" in file_part or file_part.startswith(("/", "\\")) or os.path.isabs(file_part):
-            raise source.error(parts, f"$ref {ref!r}: only files beside the document can be referenced")
-        if self.folder is None or source.path is None:
-            raise source.error(parts, f"$ref {ref!r}: refers to a file, but this document was not read from one")
-        path = (source.path.resolve().parent / unquote(file_part)).resolve()
-        if not path.is_relative_to(self.folder):
-            raise source.error(parts, f"$ref {ref!r}: points outside the document's folder")
-        if path not in self._files:
+        if source.url is not None or is_remote(file_part):
+            return self._remote(urljoin(source.url or "", file_part), ref, source, parts)
+        path = self._local_path(file_part, ref, source, parts)
+        key = str(path)
+        if key not in self._files:
             if not path.is_file():
-                raise source.error(parts, f"$ref {ref!r} points to nothing: no file {file_part!r}")
-            shown = Path(self.root.name).parent / path.relative_to(self.folder)
-            self._files[path] = read_file(path, str(shown))
-        return self._files[path]
+                problem = "a folder, not a file" if path.is_dir() else "no such file"
+                raise source.error(parts, f"$ref {ref!r} points to nothing: no file {file_part!r} ({path}: {problem})")
+            name = (
+                str(path) if self.folder is None else os.path.normpath(Path(self.root.name).parent / self._shown(path))
+            )
+            self._files[key] = read_file(path, name, self.budget)
+        return self._files[key]
+
+    def _local_path(self, file_part: str, ref: str, source: Source, parts: Parts) -> Path:
+        """The file a ``$ref``'s file part names: relative to the referring file, or absolute."""
+        split = urlsplit(file_part)
+        if split.scheme.lower() == "file":
+            raw = url2pathname(split.path)
+        elif len(split.scheme) > 1:  # one letter is a Windows drive
+            raise source.error(
+                parts, f"$ref {ref!r}: EventDeck follows references to files and to http(s) URLs, not {split.scheme}:"
+            )
+        else:
+            raw = unquote(file_part)
+        path = Path(raw)
+        if not path.is_absolute():
+            if source.path is None:
+                raise source.error(parts, f"$ref {ref!r}: refers to a file, but this document was not read from one")
+            path = source.path.resolve().parent / path
+        return path.resolve()
+
+    def _remote(self, url: str, ref: str, source: Source, parts: Parts) -> Source:
+        absolute = urljoin(source.url or "", ref)
+        if not is_remote(url):  # a fetched document naming a local file: never read it
+            status = not_available(f"a document from the web may refer only to http(s) URLs, not {url}")
+            raise RemoteRefError(source, parts, absolute, status)
+        if url not in self._files:
+            try:
+                text, media = self.remote.get(url, self.budget.bytes_left)
+                kind = "json" if media.endswith("json") else file_kind(urlsplit(url).path)
+                self._files[url] = parse_text(text, url, budget=self.budget, kind=kind, url=url)
+            except FetchError as exc:
+                raise RemoteRefError(source, parts, absolute, exc.status) from None
+            except AsyncApiError as exc:  # fetched, but unusable: the document loads without it
+                failure = self.remote.failed(url, not_available(_unusable(exc)))
+                raise RemoteRefError(source, parts, absolute, failure.status) from None
+        return self._files[url]
+
+
+def _unusable(exc: AsyncApiError) -> str:
+    return f"{exc.problem} at line {exc.line}" if exc.line is not None else exc.problem

@@ -20,6 +20,8 @@ ASYNCAPI_SCHEMA_FORMATS = (
     "application/vnd.aai.asyncapi+json",
     "application/vnd.aai.asyncapi+yaml",
 )
+VALIDATED = "validated"
+NO_SCHEMA = "no schema"
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _PARAMETER = re.compile(r"\{[^{}]*\}")
 
@@ -66,15 +68,30 @@ class MessageSpec:
     (3.x), else the operation id (2.x)."""
     extensions: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     """Its ``x-...`` fields (after traits), e.g. ``x-eventdeck-generate``."""
+    unavailable: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    """The remote references its payload schema needs that are not available (absolute URL -> status,
+    e.g. ``not available (remote reference, not fetched)``); the whole message when it is one."""
 
     @property
     def label(self) -> str:
         return self.title or self.name
 
     @property
+    def schema_status(self) -> str:
+        """``validated``, ``no schema``, ``not validated: <schema format>`` (Avro, Protobuf...), or
+        ``not available (remote reference, ...)`` when its schema needs a remote document EventDeck lacks."""
+        if self.payload is None and not self.unavailable:
+            return NO_SCHEMA
+        if not is_json_schema_format(self.schema_format):
+            return f"not validated: {self.schema_format}"
+        if self.unavailable:
+            return next(iter(self.unavailable.values()))
+        return VALIDATED
+
+    @property
     def validatable(self) -> bool:
-        """Has it a payload schema EventDeck can validate with (JSON Schema or AsyncAPI schema)?"""
-        return self.payload is not None and is_json_schema_format(self.schema_format)
+        """Has it a payload schema EventDeck can validate with (JSON Schema or AsyncAPI schema), all there?"""
+        return self.schema_status == VALIDATED
 
 
 @dataclass(frozen=True)
@@ -185,6 +202,11 @@ class Document:
     servers: tuple[Server, ...] = ()
     extensions: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     """The top-level ``x-...`` fields."""
+    files: tuple[str, ...] = ()
+    """The other files of its document set that were read: local paths, and URLs of fetched documents."""
+    remote_refs: Mapping[str, str | None] = field(default_factory=lambda: _EMPTY)
+    """Each remote document its ``$ref``s name (URL without fragment): None when fetched, else why it
+    is not available (``not available (remote reference, not fetched)``)."""
 
     def channel(self, key: str) -> Channel:
         """The channel with id ``key`` (KeyError if none)."""
@@ -196,6 +218,13 @@ class Document:
     def channels_for(self, channel: str) -> tuple[Channel, ...]:
         """The document's channels a message published to ``channel`` belongs to."""
         return tuple(c for c in self.channels if c.carries(channel))
+
+    @property
+    def unchecked(self) -> tuple[tuple[MessageSpec, str], ...]:
+        """Each message whose payload schema is not validated, with why: ``not validated: <schema format>``
+        or ``not available (remote reference, ...)``."""
+        statuses = ((message, message.schema_status) for message in self.messages)
+        return tuple((message, status) for message, status in statuses if status not in (VALIDATED, NO_SCHEMA))
 
     @property
     def commands(self) -> tuple[Operation, ...]:

@@ -4,11 +4,13 @@ Pure functions: they return a :class:`Document` or raise :class:`AsyncApiError` 
 the line, the JSON path and the problem, so nothing is ever half-imported::
 
     document = load_document("streetlights.yaml")
+    document = load_document("services/orders.yaml", fetch_remote_refs=True)   # https://... $refs too
 
 2.x ``publish`` (others publish, the application receives) becomes a ``receive`` operation and
 ``subscribe`` a ``send`` one, as AsyncAPI 3 defines them. Traits are merged (2.x: the trait wins,
 3.x: the object wins), every ``$ref`` in the document is checked, and each payload schema in JSON
-Schema form is checked to be a valid schema.
+Schema form is checked to be a valid schema. A message or payload schema that needs a remote
+document that is not available is kept, marked ``unavailable`` (see :mod:`.remote`).
 """
 
 from __future__ import annotations
@@ -21,8 +23,18 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from eventdeck.core.asyncapi.errors import AsyncApiError
-from eventdeck.core.asyncapi.loader import Parts, Resolver, Source, kind_of, parse_text, read_file
+from eventdeck.core.asyncapi.loader import (
+    Parts,
+    RemoteRefError,
+    Resolver,
+    Source,
+    kind_of,
+    parse_text,
+    read_file,
+    unavailable_in,
+)
 from eventdeck.core.asyncapi.model import Channel, Document, Example, MessageSpec, Operation, Reply, Server
+from eventdeck.core.asyncapi.remote import RemoteRefs
 from eventdeck.core.asyncapi.validate import schema_problem
 
 _VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)(?:-[0-9A-Za-z.-]+)?")
@@ -30,24 +42,26 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _V2_VERBS: dict[str, Literal["send", "receive"]] = {"subscribe": "send", "publish": "receive"}
 
 
-def load_document(path: str | os.PathLike[str]) -> Document:
-    """Import the AsyncAPI document (YAML, or JSON when it ends in ``.json``) at ``path``."""
+def load_document(path: str | os.PathLike[str], *, fetch_remote_refs: bool = False) -> Document:
+    """Import the AsyncAPI document (YAML, or JSON when it ends in ``.json``) at ``path`` and the files it
+    references; documents on the web too when ``fetch_remote_refs`` (else their schemas are not available)."""
     name = os.fspath(path)
-    return normalise(read_file(Path(name), name))
+    return normalise(read_file(Path(name), name), RemoteRefs(fetch=fetch_remote_refs))
 
 
 def parse_document(text: str, name: str = "<document>", *, as_json: bool = False) -> Document:
-    """Import a document from its text (no file beside it can be referenced)."""
+    """Import a document from its text (it reaches other files by absolute path only: it has no folder)."""
     return normalise(parse_text(text, name, as_json=as_json))
 
 
-def normalise(source: Source) -> Document:
-    """The parsed ``source`` as a :class:`Document`."""
+def normalise(source: Source, remote: RemoteRefs | None = None) -> Document:
+    """The parsed ``source`` as a :class:`Document`; ``remote`` says whether remote documents are fetched
+    (by default not)."""
     data = source.data
     if not isinstance(data, Mapping):
         raise source.error((), f"not an AsyncAPI document: expected a mapping at the top, got {kind_of(data)}")
     version = _version(source, data)
-    resolver = Resolver(source)
+    resolver = Resolver(source, remote)
     # Checks every $ref once, used or not: a dangling one or a cycle anywhere fails the import.
     resolver.inline(data, source, ())
     reader = _V2Reader if version.startswith("2.") else _V3Reader
@@ -174,6 +188,8 @@ class _Reader:
             operations=operations,
             servers=servers,
             extensions=_extensions(self.resolver.inline(_extensions(self.data), self.source, ())),
+            files=self.resolver.files,
+            remote_refs=MappingProxyType(dict(self.resolver.remote.outcomes)),
         )
 
     def read_channels_and_operations(self) -> tuple[tuple[Channel, ...], tuple[Operation, ...]]:
@@ -206,7 +222,10 @@ class _Reader:
 
     def message(self, node: Any, source: Source, parts: Parts, fallback_name: str) -> MessageSpec:
         """The message at ``node`` (a Message Object or a ``$ref`` to one), built once per definition."""
-        value, source, parts = self.follow(node, source, parts, "a message")
+        try:
+            value, source, parts = self.follow(node, source, parts, "a message")
+        except RemoteRefError as exc:
+            return self.unavailable_message(exc, fallback_name)
         origin = self.resolver.where(source, parts)
         if origin in self.messages:
             return self.messages[origin]
@@ -240,9 +259,23 @@ class _Reader:
             origin=origin,
             key=str(component or fallback_name),
             extensions=_extensions(raw),
+            unavailable=MappingProxyType(unavailable_in(payload)),
         )
         self.messages[origin] = spec
         return spec
+
+    def unavailable_message(self, exc: RemoteRefError, fallback_name: str) -> MessageSpec:
+        """A message defined in a remote document that is not available: known by name only."""
+        if exc.reference not in self.messages:
+            self.messages[exc.reference] = MessageSpec(
+                name=fallback_name,
+                content_type=self.default_content_type,
+                schema_format=self.default_schema_format,
+                origin=exc.reference,
+                key=fallback_name,
+                unavailable=MappingProxyType({exc.reference: exc.status}),
+            )
+        return self.messages[exc.reference]
 
     def schema(self, raw: Mapping[str, Any], key: str, source: Source, parts: Parts) -> tuple[Any, str]:
         """A message's payload or headers schema and its format (unwrapping a 3.x Multi Format Schema)."""
@@ -338,7 +371,10 @@ class _V2Reader(_Reader):
         node = op.get("message")
         if node is None:
             return ()
-        value, msg_source, msg_parts = self.follow(node, source, (*parts, "message"), "'message'")
+        try:
+            value, msg_source, msg_parts = self.follow(node, source, (*parts, "message"), "'message'")
+        except RemoteRefError as exc:
+            return (self.unavailable_message(exc, key),)
         if "oneOf" not in value:
             return (self.message(node, source, (*parts, "message"), key),)
         choices = value["oneOf"]

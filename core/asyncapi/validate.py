@@ -9,7 +9,8 @@
 JSON Schema and AsyncAPI schemas (JSON Schema draft 7 with a few extra keywords such as
 ``discriminator``, which are ignored) are validated with ``jsonschema``; a ``$schema`` keyword or
 the ``schemaFormat``'s version picks another draft. Other formats (Avro, Protobuf, RAML...) are
-not validated: their validator's ``status`` says so and names the format.
+not validated: their validator's ``status`` says so and names the format; nor are schemas that
+need a remote document that was not fetched (``not available (remote reference, not fetched)``).
 
 Each validator also carries a ``fast`` predicate compiled by ``jsonschema-rs`` (~0.5 µs for a
 small payload, against ~35 µs for jsonschema): live validation asks it first and asks jsonschema
@@ -30,14 +31,12 @@ from jsonschema import FormatChecker
 from jsonschema.protocols import Validator  # type: ignore[import-untyped]
 
 from eventdeck.core.asyncapi.formats import CHECKS
-from eventdeck.core.asyncapi.model import MessageSpec, is_json_schema_format
+from eventdeck.core.asyncapi.model import VALIDATED, MessageSpec, is_json_schema_format
 from eventdeck.core.broker.message import is_json_type, media_type
 
 MAX_ISSUES = 20
 """Most issues reported for one payload (the first ones, by path)."""
 MAX_MESSAGE = 200
-VALIDATED = "validated"
-NO_SCHEMA = "no schema"
 
 _FORMATS = FormatChecker(formats=())
 
@@ -114,7 +113,7 @@ class PayloadValidator:
         self.fast = fast
         """True only for decoded values the schema accepts (None: jsonschema only); False proves nothing."""
         self.status = status
-        """``validated``, ``no schema``, or ``not validated: <schema format>``."""
+        """``validated``, ``no schema``, ``not validated: <schema format>`` or ``not available (...)``."""
         self.content_type = content_type
 
     @property
@@ -150,10 +149,9 @@ class PayloadValidator:
 
 def validator_for(message: MessageSpec) -> PayloadValidator:
     """The validator of ``message``'s payload schema; the schema is compiled once (cached by content)."""
-    if message.payload is None:
-        return PayloadValidator(None, NO_SCHEMA, message.content_type)
-    if not is_json_schema_format(message.schema_format):
-        return PayloadValidator(None, f"not validated: {message.schema_format}", message.content_type)
+    status = message.schema_status
+    if status != VALIDATED:
+        return PayloadValidator(None, status, message.content_type)
     key = _key(message.payload, message.schema_format)
     return PayloadValidator(_compiled(key), VALIDATED, message.content_type, _fast(key))
 

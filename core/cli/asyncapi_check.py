@@ -1,5 +1,9 @@
 """``eventdeck asyncapi check FILE``: import a document and summarise it as one JSON object.
 
+The summary lists the other files of the document set, each remote document referenced (fetched
+only with ``--fetch-remote-refs``), and the messages whose payloads are not validated: schemas in
+another format (the format named) and schemas that need a remote document that is not available.
+
 A document with ``x-eventdeck-*`` fields is a scenario: it is read as the window would run it
 (names, ranges, the story) and checked against EventDeck's JSON Schema of those fields
 (``resources/schemas/eventdeck-extensions.schema.json``); the summary gains a ``scenario`` part.
@@ -15,18 +19,19 @@ from typing import Any
 
 from eventdeck.core.asyncapi.errors import AsyncApiError
 from eventdeck.core.asyncapi.loader import read_file
+from eventdeck.core.asyncapi.model import Document
 from eventdeck.core.asyncapi.normalise import normalise
+from eventdeck.core.asyncapi.remote import RemoteRefs
 from eventdeck.core.simulation.extension_schema import extension_fields
 from eventdeck.core.simulation.workspace import Workspace, load_workspace
 
 
-def check(path: str | os.PathLike[str]) -> dict[str, Any]:
+def check(path: str | os.PathLike[str], *, fetch_remote_refs: bool = False) -> dict[str, Any]:
     """A summary of the document at ``path``; raises :class:`AsyncApiError` if it cannot be imported."""
     name = os.fspath(path)
     source = read_file(Path(name), name)
-    document = normalise(source)
+    document = normalise(source, RemoteRefs(fetch=fetch_remote_refs))
     scenario = next(extension_fields(source.data), None) is not None
-    not_validated = [m.name for m in document.messages if m.payload is not None and not m.validatable]
     summary: dict[str, Any] = {
         "file": document.source,
         "asyncapi": document.version,
@@ -44,11 +49,33 @@ def check(path: str | os.PathLike[str]) -> dict[str, Any]:
             "commands": [o.key for o in document.commands],
         },
         "servers": {"count": len(document.servers), "names": [s.name for s in document.servers]},
-        "not_validated": not_validated,
+        "files": list(document.files),
+        "remote_refs": [
+            {"url": url, "status": "fetched" if status is None else status}
+            for url, status in document.remote_refs.items()
+        ],
+        **unchecked_payloads(document),
     }
     if scenario:
         summary["scenario"] = scenario_summary(load_workspace(path))
     return summary
+
+
+def unchecked_payloads(document: Document) -> dict[str, list[dict[str, Any]]]:
+    """``not_validated``: payload schemas in another format, with the format; ``not_available``: those that
+    need a remote document that was not fetched (or could not be), with why and the references."""
+    return {
+        "not_validated": [
+            {"message": m.name, "format": m.schema_format}
+            for m, status in document.unchecked
+            if status.startswith("not validated")
+        ],
+        "not_available": [
+            {"message": m.name, "status": status, "references": list(m.unavailable)}
+            for m, status in document.unchecked
+            if status.startswith("not available")
+        ],
+    }
 
 
 def scenario_summary(workspace: Workspace) -> dict[str, Any]:
@@ -62,10 +89,10 @@ def scenario_summary(workspace: Workspace) -> dict[str, Any]:
     }
 
 
-def asyncapi_check_main(path: str | os.PathLike[str]) -> int:
+def asyncapi_check_main(path: str | os.PathLike[str], *, fetch_remote_refs: bool = False) -> int:
     """Print the summary of ``path`` as JSON on stdout and return 0, or the error on stderr and return 1."""
     try:
-        summary = check(path)
+        summary = check(path, fetch_remote_refs=fetch_remote_refs)
     except AsyncApiError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -11,23 +11,32 @@
     files = AsyncApiFiles(asyncapi, host, connect_url)   # the window's menu actions, dialogs and drops
     files.open(path)                                     # a broken document is shown whole; nothing applied
 
+Remote ``$ref``s (``https://...``) are not fetched unless File > Fetch Remote References is checked
+(saved in the settings) or the window was started with ``--fetch-remote-refs`` (this session only);
+then a document that names some opens at once without them and again, off the window's thread,
+once they are fetched.
+
 The panels follow the bridge (``Bridge.validator_changed``): the stream flags invalid rows, the
 inspector lists the reasons, the channels panel counts them and the composer offers templates.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QSettings, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox
 
 from eventdeck.core import InvalidChannel, Message, validate_channel
 from eventdeck.core.asyncapi import AsyncApiError, Document, TrafficRecorder, load_document, to_yaml
-from eventdeck.core.asyncapi.live import LiveValidator
+from eventdeck.core.asyncapi.live import LiveValidator, short_status
+from eventdeck.core.asyncapi.loader import RemoteRefError
+from eventdeck.core.asyncapi.remote import NOT_FETCHED
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.controllers.host import WindowHost
 from eventdeck.gui.widgets.small import plural
@@ -50,9 +59,17 @@ class AsyncApiController(QObject):
         self._record_timer.timeout.connect(self._record)
         bridge.messages.connect(self._on_messages)
 
-    def load(self, path: str | os.PathLike[str]) -> Document:
-        """Read and check the document at ``path``; raises ``AsyncApiError`` and changes nothing on failure."""
-        return load_document(path)
+    def load(self, path: str | os.PathLike[str], *, fetch_remote_refs: bool = False) -> Document:
+        """Read and check the document at ``path`` and the files it references (the web's too when
+        ``fetch_remote_refs``: it may wait on the network); raises ``AsyncApiError`` and changes nothing on failure."""
+        return load_document(path, fetch_remote_refs=fetch_remote_refs)
+
+    async def load_fetching(self, path: str | os.PathLike[str]) -> Document:
+        """``load`` with the remote references fetched, on a worker thread so that the window stays responsive."""
+        return await asyncio.to_thread(self.load, path, fetch_remote_refs=True)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], what: str) -> asyncio.Task[Any]:
+        return self._bridge.spawn(coro, what)
 
     def apply(self, document: Document) -> None:
         """Make ``document`` the loaded one: declare its channels (with their descriptions), validate traffic."""
@@ -77,13 +94,17 @@ class AsyncApiController(QObject):
 
     @staticmethod
     def summary(document: Document) -> str:
-        """One line for the status bar: ``shop.yml: AsyncAPI 3.0.0, 2 channels, 3 messages, 4 operations``."""
-        counts = (
+        """One line for the status bar: ``shop.yml: AsyncAPI 3.0.0, 2 channels, 3 messages, 4 operations``,
+        then the files it references and the payloads that are not validated, and why."""
+        counts = [
             plural(len(document.channels), "channel"),
             plural(len(document.messages), "message"),
             plural(len(document.operations), "operation"),
-        )
-        return f"{Path(document.source).name}: AsyncAPI {document.version}, {', '.join(counts)}"
+        ]
+        if document.files:
+            counts.append(f"{plural(len(document.files), 'referenced file')}")
+        line = f"{Path(document.source).name}: AsyncAPI {document.version}, {', '.join(counts)}"
+        return "; ".join([line, *unchecked_schemas(document)])
 
     def _on_messages(self, batch: list[Message]) -> None:
         self._unrecorded.extend(batch)
@@ -97,37 +118,105 @@ class AsyncApiController(QObject):
 
 
 class AsyncApiFiles(QObject):
-    """The window's AsyncAPI commands: open a document (menu, drop, ``--asyncapi``), export what was observed."""
+    """The window's AsyncAPI commands: open a document (menu, drop, ``--asyncapi``), export what was observed,
+    and whether documents' remote references are fetched (``fetch_action``, kept in ``settings``; by default
+    the window's)."""
 
-    def __init__(self, asyncapi: AsyncApiController, host: WindowHost, connect_url: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        asyncapi: AsyncApiController,
+        host: WindowHost,
+        connect_url: Callable[[str], None],
+        settings: QSettings | None = None,
+    ) -> None:
         super().__init__(host.window)
         self._asyncapi = asyncapi
         self._host = host
         self._connect_url = connect_url
+        self._settings = settings if settings is not None else _settings_of(host)
+        self._opened = 0  # counts opens, so that a fetch finishing after another open is dropped
         self.server_offer: QMessageBox | None = None
+        self.fetching: asyncio.Task[None] | None = None
+        """The load that is fetching remote references, while one runs."""
         self.open_action = host.action("openAsyncApiAction", "Open AsyncAPI…", "channel", "Ctrl+O")
         self.open_action.triggered.connect(self.ask_file)
+        self.fetch_action = host.action("fetchRemoteRefsAction", "Fetch Remote References", "connect")
+        self.fetch_action.setCheckable(True)
+        self.fetch_action.setChecked(str(self._settings.value(FETCH_SETTING, "false")).lower() == "true")
+        self.fetch_action.setToolTip(
+            "Fetch the https:// (and http://) documents an AsyncAPI document's $refs name. Off, EventDeck "
+            "does not call out: the schemas that need them are not validated."
+        )
+        self.fetch_action.toggled.connect(self._on_fetch_toggled)
         export = host.action("exportAsyncApiAction", "Export AsyncAPI…", "send")
         export.triggered.connect(lambda: self.ask_export_file(redact_values=False))
         export_redacted = host.action("exportAsyncApiRedactedAction", "Export AsyncAPI, values redacted…", "send")
         export_redacted.triggered.connect(lambda: self.ask_export_file(redact_values=True))
-        self.actions: tuple[QAction, ...] = (self.open_action, export, export_redacted)
+        self.actions: tuple[QAction, ...] = (self.open_action, self.fetch_action, export, export_redacted)
+
+    def allow_remote_refs_for_session(self) -> None:
+        """Fetch remote references until the window closes, without changing the setting (``--fetch-remote-refs``)."""
+        with QSignalBlocker(self.fetch_action):
+            self.fetch_action.setChecked(True)
 
     def ask_file(self) -> None:
         filters = ["AsyncAPI documents (*.yaml *.yml *.json)", "All files (*)"]
         self._host.ask_file("openAsyncApiDialog", "Open an AsyncAPI document", self.open, filters)
 
     def open(self, path: str) -> bool:
-        """Load and apply the document at ``path``; on failure show the specific error, change nothing."""
+        """Load and apply the document at ``path``; on failure show the specific error, change nothing.
+
+        Remote references are never fetched here: with fetching allowed, the document is applied without
+        them, then ``fetching`` loads it again with them off the window's thread and applies that.
+        """
+        self._opened += 1
+        fetch = self.fetch_action.isChecked()
         try:
-            document = self._asyncapi.load(path)
+            document: Document | None = self._asyncapi.load(path)
+        except RemoteRefError as exc:
+            if not fetch:
+                self._host.problem("This AsyncAPI document cannot be used", str(exc))
+                return False
+            document = None  # its channels or messages themselves are on the web: nothing to show until fetched
         except AsyncApiError as exc:
             self._host.problem("This AsyncAPI document cannot be used", str(exc))
             return False
-        self._asyncapi.apply(document)
-        self._host.say(self._asyncapi.summary(document), 10_000)
-        self._offer_servers(document)
+        if document is not None:
+            self._apply(document, offer_servers=True)
+        if fetch and (document is None or NOT_FETCHED in document.remote_refs.values()):
+            self.fetching = self._asyncapi.spawn(
+                self._fetch(path, self._opened, offer_servers=document is None), f"opening {path}"
+            )
         return True
+
+    async def _fetch(self, path: str, opened: int, *, offer_servers: bool) -> None:
+        self._host.say(f"{Path(path).name}: fetching its remote references…", 0)
+        try:
+            document = await self._asyncapi.load_fetching(path)
+        except AsyncApiError as exc:
+            if opened == self._opened:
+                self._host.problem("This AsyncAPI document cannot be used", str(exc))
+            return
+        finally:
+            if self.fetching is asyncio.current_task():
+                self.fetching = None
+        if opened == self._opened:  # else another document was opened meanwhile
+            self._apply(document, offer_servers=offer_servers)
+
+    def _apply(self, document: Document, *, offer_servers: bool) -> None:
+        self._asyncapi.apply(document)
+        self._host.say(self._asyncapi.summary(document), 30_000 if unchecked_schemas(document) else 10_000)
+        if offer_servers:
+            self._offer_servers(document)
+
+    def _on_fetch_toggled(self, checked: bool) -> None:
+        """Remember the choice; turned on, fetch what the open document left out."""
+        self._settings.setValue(FETCH_SETTING, checked)
+        document = self._asyncapi.document
+        if checked and document is not None and NOT_FETCHED in document.remote_refs.values():
+            self.fetching = self._asyncapi.spawn(
+                self._fetch(document.source, self._opened, offer_servers=False), f"opening {document.source}"
+            )
 
     def _offer_servers(self, document: Document) -> None:
         """The document names brokers: offer to connect to the first one EventDeck has a connector for."""
@@ -164,6 +253,26 @@ class AsyncApiFiles(QObject):
             return False
         self._host.say(f"AsyncAPI 3.0 document written to {path}", 10_000)
         return True
+
+
+FETCH_SETTING = "asyncapi/fetch_remote_refs"
+"""The settings key of File > Fetch Remote References."""
+
+
+def _settings_of(host: WindowHost) -> QSettings:
+    """The window's settings (the main window keeps them as ``settings``), else the application's."""
+    settings = getattr(host.window, "settings", None)
+    return settings if isinstance(settings, QSettings) else QSettings()
+
+
+def unchecked_schemas(document: Document) -> list[str]:
+    """What the summary says of payloads that are not validated: ``CustomerUpdated: not available
+    (remote reference, not fetched: File > Fetch Remote References)``, ``ParcelScanned: not validated: avro``."""
+    fetch_hint = f"{NOT_FETCHED.removesuffix(')')}: File > Fetch Remote References)"
+    return [
+        f"{message.label}: {fetch_hint if status == NOT_FETCHED else short_status(status)}"
+        for message, status in document.unchecked
+    ]
 
 
 CONNECTOR_PROTOCOLS = {"mqtt": "mqtt", "mqtts": "mqtts", "secure-mqtt": "mqtts", "amqp": "amqp", "amqps": "amqps"}

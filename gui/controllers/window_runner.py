@@ -87,6 +87,8 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
                 window.resize(1920, 1080)  # the picture as a projector shows it
             window.present()
         bridge.spawn(gateways.start(), "starting the gateways")
+        if args.fetch_remote_refs:
+            window.asyncapi_files.allow_remote_refs_for_session()
         if args.asyncapi is not None:
             window.asyncapi_files.open(str(args.asyncapi))
         elif simulation is not None:  # the demo is an AsyncAPI document too: templates and validation for it

@@ -376,6 +376,9 @@ class ChannelTreeModel(QAbstractItemModel):
             lines.append("System channel kept by the broker")
         if node.status is not None:
             lines.append(f"AsyncAPI: payloads {html.escape(node.status)}")
+            if self._validator is not None and node.status == "validated":
+                # Some messages of a validated channel may still be skipped (another format, a remote schema).
+                lines.extend(f"Not checked: {html.escape(note)}" for note in self._validator.notes_for(node.path))
         return "<br>".join(lines)
 
 
@@ -394,6 +397,8 @@ def _validation_tooltip(node: ChannelNode) -> str | None:
             return None
         if node.status == "no schema":
             return "The AsyncAPI document gives no payload schema for this channel"
+        if node.status.startswith("not available"):
+            return f"Payloads are not checked: their schema is {node.status}"
         return f"Payloads are {node.status}: only JSON Schema payloads are checked"
     checked, invalid, skipped = node.checks
     text = f"{invalid:,} of {checked:,} payloads checked did not match the AsyncAPI schema"

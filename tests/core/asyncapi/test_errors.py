@@ -176,9 +176,7 @@ def test_errors_in_a_referenced_file_name_that_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("ref", "problem"),
     [
-        ("../outside.yaml#/X", "points outside the document's folder"),
-        ("https://example.com/s.yaml#/X", "only files beside the document can be referenced"),
-        ("/etc/passwd", "only files beside the document can be referenced"),
+        ("ftp://example.com/s.yaml#/X", "follows references to files and to http(s) URLs, not ftp:"),
         ("#components/schemas", "must be a JSON Pointer"),
     ],
 )

@@ -31,7 +31,10 @@ def test_summary_of_a_document() -> None:
         "messages": {"count": 2, "names": ["climateReading", "heaterSwitch"]},
         "operations": {"count": 3, "names": ["receiveClimate", "switchOn", "switchOff"], "commands": []},
         "servers": {"count": 1, "names": ["site"]},
+        "files": [],
+        "remote_refs": [],
         "not_validated": [],
+        "not_available": [],
     }
     assert check(ASYNCAPI_FIXTURES / "v3" / "invoices-rpc.yaml")["operations"]["commands"] == [
         "requestTotal",

@@ -135,7 +135,9 @@ def test_loading_declares_the_channels_with_their_descriptions(window: Window, s
     avro_tip = cell(tree, "sensor/avro", ChannelTreeModel.INVALID, Qt.ItemDataRole.ToolTipRole)
     assert "not validated: avro" in str(avro_tip)
     assert not tree.index_for("light").isValid()  # a {parameter} address is a pattern, not a channel
-    assert AsyncApiController.summary(document) == "shop.yaml: AsyncAPI 3.0.0, 3 channels, 3 messages, 1 operation"
+    assert AsyncApiController.summary(document) == (
+        "shop.yaml: AsyncAPI 3.0.0, 3 channels, 3 messages, 1 operation; avroReading: not validated: avro"
+    )
 
 
 def test_invalid_traffic_is_flagged_in_stream_inspector_and_channels(qtbot: QtBot, window: Window, shop: Path) -> None:
