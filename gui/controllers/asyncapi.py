@@ -276,7 +276,13 @@ def unchecked_schemas(document: Document) -> list[str]:
 
 
 CONNECTOR_PROTOCOLS = {"mqtt": "mqtt", "mqtts": "mqtts", "secure-mqtt": "mqtts", "amqp": "amqp", "amqps": "amqps"}
-CONNECTOR_PROTOCOLS |= {"nats": "nats", "redis": "redis", "rediss": "rediss"}
+CONNECTOR_PROTOCOLS |= {
+    "nats": "nats",
+    "redis": "redis",
+    "rediss": "rediss",
+    "kafka": "kafka",
+    "kafka-secure": "kafkas",
+}
 
 
 def server_url(protocol: str, host: str) -> str | None:

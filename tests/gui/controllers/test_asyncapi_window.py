@@ -100,7 +100,9 @@ def test_export_writes_what_was_observed(qtbot: QtBot, window: MainWindow, bridg
         ("mqtt", "broker.example.com:1883", "mqtt://broker.example.com:1883"),
         ("secure-mqtt", "broker.example.com:8883", "mqtts://broker.example.com:8883"),
         ("amqp", "rabbit:5672", "amqp://rabbit:5672"),
-        ("kafka", "kafka:9092", None),
+        ("kafka", "kafka:9092", "kafka://kafka:9092"),
+        ("kafka-secure", "kafka:9093", "kafkas://kafka:9093"),
+        ("jms", "queue.example.com:61616", None),
         ("mqtt", "{host}:1883", None),
     ],
 )
