@@ -11,14 +11,14 @@ name carries the state (its icon and colour) and the Pending cell's tooltip the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
 from eventdeck.core import State, SubscriptionInfo
 from eventdeck.gui.widgets.icons import icon
-from eventdeck.gui.widgets.small import format_size
+from eventdeck.gui.widgets.small import format_size, plural
 from eventdeck.gui.widgets.theme import DEAD_LETTER_COLOUR
 
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -59,6 +59,10 @@ _HEADER_TIPS = {
 }
 
 
+MembersSource = Callable[[], Mapping[str, Sequence[str]]]
+"""Gives, for each shared subscription's name, who shares its queue."""
+
+
 class SubscriptionsModel(QAbstractTableModel):
     """One row per subscription, in the order they first appeared."""
 
@@ -82,6 +86,7 @@ class SubscriptionsModel(QAbstractTableModel):
         self._rows: list[SubscriptionInfo] = []
         self._rates: dict[str, float] = {}
         self._virtual: frozenset[str] = frozenset()
+        self._members: dict[str, tuple[str, ...]] = {}
         self.compact = False
 
     # -- Qt model interface ------------------------------------------------
@@ -126,7 +131,8 @@ class SubscriptionsModel(QAbstractTableModel):
 
     def _display(self, info: SubscriptionInfo, column: int) -> str:
         if column == NAME:
-            return info.name
+            members = self._members.get(info.name)
+            return f"{info.name} · {plural(len(members), 'member')}" if members else info.name
         if column == PATTERN:
             return info.pattern
         if column == DURABLE:
@@ -145,10 +151,17 @@ class SubscriptionsModel(QAbstractTableModel):
             return STATE_TIPS[info.state]
         if column == NAME:
             kind = "virtual subscriber (added here)" if info.name in self._virtual else "subscription"
+            members = self._members.get(info.name, ())
+            shared = (
+                f"\none queue shared by {plural(len(members), 'member')}, each message to one of them: "
+                + ", ".join(members)
+                if members
+                else ""
+            )
             return (
                 f"{info.name}: {kind}, {info.state.value}\npattern {info.pattern}, ack {info.ack.value}, "
                 f"queue up to {info.max_pending:,} messages and {format_size(info.max_pending_bytes, exact=False)} "
-                f"({info.overflow.value}), {info.unacked:,} unacked"
+                f"({info.overflow.value}), {info.unacked:,} unacked{shared}"
             )
         if column == PATTERN:
             return info.pattern
@@ -203,6 +216,15 @@ class SubscriptionsModel(QAbstractTableModel):
             self.beginInsertRows(QModelIndex(), start, start + len(fresh) - 1)
             self._rows.extend(fresh.values())
             self.endInsertRows()
+
+    def set_members(self, members: Mapping[str, Sequence[str]]) -> None:
+        """Who shares each shared subscription's queue (MQTT ``$share`` groups, simulated consumer pools)."""
+        fresh = {name: tuple(names) for name, names in members.items() if names}
+        if fresh == self._members:
+            return
+        self._members = fresh
+        if self._rows:
+            self.dataChanged.emit(self.index(0, NAME), self.index(len(self._rows) - 1, NAME))
 
     def set_virtual(self, names: Iterable[str]) -> None:
         """Names of the virtual subscribers added in this window (shown in the name's tooltip)."""

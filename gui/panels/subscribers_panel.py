@@ -49,6 +49,7 @@ from eventdeck.gui.models.subscriptions_model import (
     RATE,
     REDELIVERED,
     STATE,
+    MembersSource,
     SubscriptionsModel,
 )
 from eventdeck.gui.widgets.icons import icon
@@ -80,6 +81,8 @@ class SubscribersPanel(QWidget):
         self._bridge = bridge
         self._rates: dict[str, float] = {}
         self.model = SubscriptionsModel(self)
+        self.members_source: MembersSource = dict
+        """Who shares each shared subscription (the window sets it: MQTT $share groups, consumer pools)."""
         self.virtuals: dict[str, VirtualSubscriber] = {}
         """The virtual subscribers added here, by name."""
 
@@ -190,6 +193,7 @@ class SubscribersPanel(QWidget):
         why = self._bridge.backend.capabilities.why_no_subscribers  # e.g. a management API we may not ask
         self.not_exposed.setText(f"Not exposed: {why}. {SEE_CHANNELS}" if why else NOT_EXPOSED)
         self._rates = snapshot.subscription_rates
+        self.model.set_members(self.members_source())
         self.model.update(snapshot.subscriptions, snapshot.subscription_rates)
         self._after_update()
 
