@@ -206,3 +206,72 @@ def _subscription_detail(info: SubscriptionInfo) -> str:
 def _mean(rows: Iterable[int]) -> float:
     values = list(rows)
     return sum(values) / len(values) if values else float("inf")  # unconnected nodes go last
+
+
+# -- a running scenario's marks ----------------------------------------------------
+
+ActiveFault = tuple[int, str, str, str]
+"""An active fault as the window reports it: ``(ident, kind, target, description)``, the kind a story's action name."""
+BROKER_KEY = "broker"  # the broker's own box in the presenter: where a broker restart shows
+FAULT_WORDS = {
+    "crash": "crashed",
+    "cutOff": "cut off",
+    "slow": "slow",
+    "flaky": "flaky",
+    "drop": "dropping",
+    "duplicate": "duplicating",
+    "delay": "delaying",
+    "burst": "bursting",
+    "restartBroker": "restarted: nothing survived",
+}
+"""A fault in a word or two, for the box it hits (the status bar's badge has the whole description)."""
+_ON_SUBSCRIBERS = frozenset({"crash", "cutOff", "slow", "flaky"})
+_ON_CHANNELS = frozenset({"drop", "duplicate", "delay"})
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioMarks:
+    """What a running scenario draws on the boxes: the story step's highlights and the active faults."""
+
+    highlights: frozenset[str] = frozenset()
+    """Channel addresses and subscriber or publisher names the story's step points at."""
+    faults: tuple[ActiveFault, ...] = ()
+    subscribers: frozenset[str] = frozenset()
+    """The simulated subscribers and responders: the subscriptions a fault can hit."""
+    publishers: frozenset[str] = frozenset()
+    running: bool = False
+    """A scenario runs on the broker shown, so its channels can be given faults too."""
+
+    def highlighted(self, key: str) -> bool:
+        return key[2:] in self.highlights
+
+    def faults_on(self, key: str) -> list[ActiveFault]:
+        """The active faults hitting the box ``key`` (``c:``/``p:``/``s:`` and its name, or ``BROKER_KEY``)."""
+        return [fault for fault in self.faults if key in self._keys_of(fault)]
+
+    def fault_text(self, key: str) -> str:
+        """``⚠ crashed``, ``⚠ slow · flaky``: what the box shows; empty when no fault hits it."""
+        words = dict.fromkeys(FAULT_WORDS.get(kind, kind) for _ident, kind, _target, _text in self.faults_on(key))
+        return f"⚠ {' · '.join(words)}" if words else ""
+
+    def can_fault(self, key: str) -> bool:
+        """Whether faults can be injected into the box ``key`` (an element of the running scenario)."""
+        kind, name = key[:2], key[2:]
+        if kind == "s:":
+            return name in self.subscribers
+        if kind == "p:":
+            return name in self.publishers
+        return self.running and kind == "c:" and not name.startswith("$")
+
+    def _keys_of(self, fault: ActiveFault) -> set[str]:
+        _ident, kind, target, _text = fault
+        if kind in _ON_SUBSCRIBERS:
+            return {f"s:{target}"}
+        if kind in _ON_CHANNELS:
+            return {f"c:{target}"}
+        if kind == "burst":
+            return {f"p:{name}" for name in ([target] if target else self.publishers)}
+        return {BROKER_KEY}
+
+
+NO_MARKS = ScenarioMarks()
