@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
@@ -50,6 +50,7 @@ from eventdeck.gui.scenarios.story_controls import BEFORE
 UNAVAILABLE = "Scenarios run on the embedded broker: go back to it (File > Connect…) to start, pace or break one"
 NO_SCENARIO = "Start a scenario first (File > Scenarios): faults act on its simulated publishers and subscribers"
 _FAILURES = (EventDeckError, ValueError, LookupError)  # what a fault or a pace can be refused with, in words
+T = TypeVar("T")
 
 _INJECT: dict[ActionKind, Callable[[Faults, str], object]] = {
     ActionKind.CRASH: Faults.crash,
@@ -62,6 +63,20 @@ _INJECT: dict[ActionKind, Callable[[Faults, str], object]] = {
     ActionKind.BURST: lambda faults, publisher: faults.burst(publisher or None, BURST_RATE, BURST_SECONDS),
 }
 """The Faults menu's kinds (a story's action names) as calls, with the numbers the menu's wording promises."""
+
+
+async def _past_story_commands(step: Callable[[], Awaitable[T]]) -> T:
+    """``step()`` (a scenario's stop or reset), once more if the story player's stop tripped over its own set of
+    commands (a command still waiting for its reply): the first try cancelled them, the second finds none.
+
+    Core's ``StoryPlayer.stop`` iterates the set its commands' done-callbacks remove themselves from; once it
+    iterates a copy (``for task in list(tasks)``), this goes."""
+    try:
+        return await step()
+    except RuntimeError as exc:
+        if "changed size during iteration" not in str(exc):
+            raise
+        return await step()
 
 
 def built_in_cards() -> list[tuple[str, str, str]]:
@@ -176,7 +191,7 @@ class ScenarioController(QObject):
         scenario.simulation.on_speed.remove(self._on_speed)
         if scenario.player is not None:
             scenario.player.on_change.remove(self._on_story)
-        await scenario.stop()
+        await _past_story_commands(scenario.stop)
         self._on_faults()
 
     # -- reset -----------------------------------------------------------------------
@@ -197,7 +212,7 @@ class ScenarioController(QObject):
             # The story tells its player's listeners first, after the broker was emptied and before step 1 acts:
             # the window clears then, so step 1's messages stay in the stream (see _on_story).
             self._resetting = True
-            await scenario.reset()
+            await _past_story_commands(scenario.reset)
             if self._resetting:  # no story: nothing was published since the broker was emptied
                 self._clear()
             seconds = time.perf_counter() - began
