@@ -383,7 +383,12 @@ class ScenarioView(QObject):
             subscribers, _channels, publishers = controller.fault_targets()
             highlights = scenario.player.highlights if scenario.player is not None else ()
             marks = ScenarioMarks(
-                frozenset(highlights), tuple(controller.faults), frozenset(subscribers), frozenset(publishers), True
+                frozenset(highlights),
+                tuple(controller.faults),
+                frozenset(subscribers),
+                tuple(controller.consumer_patterns()),
+                frozenset(publishers),
+                running=True,
             )
         self._window.presenter.set_marks(marks)
         self._window.topology.set_marks(marks)

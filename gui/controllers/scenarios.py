@@ -296,6 +296,15 @@ class ScenarioController(QObject):
         publishers = list(dict.fromkeys(self.scenario.simulation.publisher_names))
         return list(dict.fromkeys(consumers)), workspace.addresses, publishers
 
+    def consumer_patterns(self) -> list[tuple[str, str]]:
+        """Each simulated subscriber and responder of the running scenario with what it subscribes to."""
+        if self.scenario is None:
+            return []
+        workspace = self.scenario.workspace
+        subscribers = [(op.subscriber.name, op.subscriber.pattern) for op in workspace.subscribers if op.subscriber]
+        responders = [(op.responder.name, op.channel.pattern or "") for op in workspace.responders if op.responder]
+        return subscribers + responders
+
     def request_fault(self, kind: str, target: str) -> None:
         """Inject the fault ``kind`` (a story's action name: ``crash``, ``drop``, ...) into ``target``."""
         scenario = self.scenario

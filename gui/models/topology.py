@@ -7,6 +7,7 @@ tested on its own and the panel only draws.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from eventdeck.core import DEAD_PREFIX, Kind, Message, matches
 from eventdeck.core.broker.subscription import State, SubscriptionInfo
+from eventdeck.core.broker.subscription_options import AckMode, Overflow
 from eventdeck.core.connectors.backend import GAP_CHANNEL
 from eventdeck.gui.bridge import RATE_WINDOW, Snapshot
 from eventdeck.gui.widgets.small import plural
@@ -238,6 +240,8 @@ class ScenarioMarks:
     faults: tuple[ActiveFault, ...] = ()
     subscribers: frozenset[str] = frozenset()
     """The simulated subscribers and responders: the subscriptions a fault can hit."""
+    patterns: tuple[tuple[str, str], ...] = ()
+    """Each of them with the pattern it subscribes to (a crashed one is drawn by it)."""
     publishers: frozenset[str] = frozenset()
     running: bool = False
     """A scenario runs on the broker shown, so its channels can be given faults too."""
@@ -275,3 +279,34 @@ class ScenarioMarks:
 
 
 NO_MARKS = ScenarioMarks()
+_GONE = frozenset({"crash", "cutOff"})  # faults that can take a subscription off the broker
+
+
+def with_down_subscribers(snapshot: Snapshot, marks: ScenarioMarks) -> Snapshot:
+    """``snapshot`` and, closed and empty, each scenario subscriber a crash or a cut-off took off the broker (not
+    durable: the broker forgot it), so it stays on the diagram with its fault written on it."""
+    shown = {info.name for info in snapshot.subscriptions}
+    patterns = dict(marks.patterns)
+    down = [target for _ident, kind, target, _text in marks.faults if kind in _GONE and target not in shown]
+    if not down:
+        return snapshot
+    ghosts = [
+        SubscriptionInfo(
+            name,
+            patterns.get(name, ""),
+            False,
+            State.CLOSED,
+            Overflow.DROP_OLDEST,
+            AckMode.MANUAL,
+            1,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        )
+        for name in dict.fromkeys(down)
+    ]
+    return dataclasses.replace(snapshot, subscriptions=[*snapshot.subscriptions, *ghosts])

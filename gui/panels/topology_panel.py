@@ -73,6 +73,7 @@ from eventdeck.gui.models.topology import (
     PublisherLedger,
     ScenarioMarks,
     build_graph,
+    with_down_subscribers,
 )
 from eventdeck.gui.presenter.badges import FAULT_COLOUR, HIGHLIGHT_COLOUR
 from eventdeck.gui.presenter.layout import Zoom, fit_scale
@@ -214,7 +215,7 @@ class TopologyPanel(QWidget):
     # -- data -------------------------------------------------------------------
 
     def _on_snapshot(self, snapshot: Snapshot) -> None:
-        self._latest = (self.ledger.rates_at(snapshot.time), snapshot)
+        self._latest = (self.ledger.rates_at(snapshot.time), with_down_subscribers(snapshot, self.marks))
         if self.isVisible():  # hidden (e.g. behind the Rates tab): no graph, no drawing
             self.draw()
 

@@ -39,7 +39,14 @@ from eventdeck.core.broker.stepper import Stepper
 from eventdeck.core.connectors.backend import Backend, EmbeddedBackend
 from eventdeck.gui.bridge import Bridge, Snapshot
 from eventdeck.gui.models.message_path import Mark, MessagePath, mark, message_path
-from eventdeck.gui.models.topology import NO_MARKS, EdgeKey, Graph, PublisherLedger, ScenarioMarks
+from eventdeck.gui.models.topology import (
+    NO_MARKS,
+    EdgeKey,
+    Graph,
+    PublisherLedger,
+    ScenarioMarks,
+    with_down_subscribers,
+)
 from eventdeck.gui.presenter.badges import Badge, badge_area, mark_badges, paint_badges, wait_badges
 from eventdeck.gui.presenter.canvas import Still, StillLayer, font, paint_frame, paint_held
 from eventdeck.gui.presenter.controls import NO_STEP_TIP, STEP_TIP, PresenterControls
@@ -340,6 +347,7 @@ class PresenterView(QWidget):
         rates = self.ledger.rates_at(snapshot.time)
         if not self.isVisible():
             return
+        snapshot = with_down_subscribers(snapshot, self.marks)  # a crashed subscriber stays, its fault written on it
         self._snapshot = snapshot
         self._subscriptions = {info.name: info for info in snapshot.subscriptions}
         self._rates = rates
