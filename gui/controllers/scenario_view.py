@@ -122,7 +122,7 @@ class ScenarioView(QObject):
         for name, title, summary in built_in_cards():
             action = self.menu.addAction(title)
             action.setObjectName(f"scenario_{name}")
-            action.setToolTip(summary)
+            action.setData(summary)  # its tooltip while it can be started
             action.triggered.connect(lambda _checked=False, name=name: controller.start(name))
             self.built_in_actions.append(action)
         self.menu.addSeparator()
@@ -327,9 +327,11 @@ class ScenarioView(QObject):
             action.setToolTip(why or tip)
         self.speed.setEnabled(running)
         self.speed.setToolTip(why or "How fast the whole simulation runs (Pause stops its publishers)")
-        for action in (*self.built_in_actions, self.open_action):
+        for action in self.built_in_actions:
             action.setEnabled(available)
-        self.menu.setToolTip("" if available else UNAVAILABLE)
+            action.setToolTip(str(action.data()) if available else UNAVAILABLE)
+        self.open_action.setEnabled(available)
+        self.open_action.setToolTip("Run an AsyncAPI document with x-eventdeck fields" if available else UNAVAILABLE)
         self.faults_menu.menuAction().setEnabled(available)
         self.faults_menu.set_elements(*controller.fault_targets())
         if available:

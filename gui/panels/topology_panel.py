@@ -100,7 +100,7 @@ CLICK_HINTS = {
     CHANNELS: "Click to show it in the stream; right-click to publish or subscribe",
     SUBSCRIBERS: "Click to show it in Subscribers; right-click to pause or resume",
 }
-EMPTY_TEXT = "Nothing has been published yet.\nSend an event from the composer, or start the demo (--demo)."
+EMPTY_TEXT = "Nothing has been published yet.\nSend an event from the composer, or start a scenario (File > Scenarios)."
 FADED = 0.25  # opacity of what a followed message did not reach
 
 
@@ -461,7 +461,7 @@ class TopologyPanel(QWidget):
         label.setPos(rect.left() + PAD, rect.top() + 3)
         words, colour = (mark.text, QColor(mark.colour)) if mark is not None else (node.detail, None)
         if fault and mark is None:
-            words, colour = fault, QColor(FAULT_COLOUR)
+            words, colour = f"{fault} · {node.detail}", QColor(FAULT_COLOUR)
         detail = QGraphicsSimpleTextItem(words, item)
         small = QFont(detail.font())
         small.setPointSizeF(max(6.0, small.pointSizeF() * 0.85))

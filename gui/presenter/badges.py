@@ -1,11 +1,12 @@
 """What changes by the second on the presenter's boxes: commands waiting for replies, requests that timed out,
 and a running scenario's marks (the story step's highlights, the active faults).
 
-A badge takes over a box's last line (a subscription's counts, a publisher's rate) for as
+A wait's badge takes over a box's last line (a subscription's counts, a publisher's rate) for as
 long as it lasts: the line is blanked and the badge written in its place, so no text is ever
-drawn over text. A waiting responder, and whatever the story points at, also get a ring that
+drawn over text. A fault is a tag at the end of the box's name line, so the counts it changes
+stay in sight. A waiting responder, and whatever the story points at, also get a ring that
 pulses around the box. They are painted each frame over the still picture, only where the
-frame repaints. A broker restart marks the broker's own box, along its bottom edge.
+frame repaints. A broker restart is written under the broker's own box.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Badge:
     text: str  # empty: a ring only
     colour: str
     ring: bool = False  # pulse around the box (a responder at work, what the story points at)
+    tag: bool = False  # at the end of the name line, instead of over the last line (a fault)
 
 
 def wait_badges(waits: CommandWaits, responders: dict[str, list[str]], now: float) -> list[Badge]:
@@ -65,7 +67,7 @@ def mark_badges(marks: ScenarioMarks, placement: Placement) -> list[Badge]:
     for key in (*placement.boxes, BROKER_KEY):
         text = marks.fault_text(key)
         if text:
-            badges.append(Badge(key, text, FAULT_COLOUR, ring=key == BROKER_KEY))
+            badges.append(Badge(key, text, FAULT_COLOUR, ring=key == BROKER_KEY, tag=True))
     return badges
 
 
@@ -108,8 +110,24 @@ def paint_badges(
             painter.drawPath(outline)
         if badge.key == BROKER_KEY:
             _bottom_line(painter, box, unit, badge)
+        elif badge.tag:
+            _name_tag(painter, box, unit, badge, palette)
         elif badge.text:
             _last_line(painter, box, unit, badge, palette)
+
+
+def _name_tag(painter: QPainter, box: Box, unit: float, badge: Badge, palette: QPalette) -> None:
+    """The badge at the right end of the box's name line, over the end of a long name (which it hides)."""
+    text_font = font(unit, 0.95, bold=True)
+    metrics = QFontMetrics(text_font)
+    room = box.width - 0.6 * unit
+    text = metrics.elidedText(badge.text, Qt.TextElideMode.ElideRight, int(0.6 * room))
+    width = metrics.horizontalAdvance(text) + 0.6 * unit
+    tag = QRectF(box.x + box.width - 0.3 * unit - width, box.y + 0.15 * unit, width, 1.3 * unit)
+    painter.fillRect(tag, palette.color(QPalette.ColorRole.Base))
+    painter.setFont(text_font)
+    painter.setPen(QColor(badge.colour))
+    painter.drawText(tag, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), text)
 
 
 def _bottom_line(painter: QPainter, box: Box, unit: float, badge: Badge) -> None:
