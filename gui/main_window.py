@@ -133,6 +133,7 @@ class MainWindow(QMainWindow):
         self._build_controllers(profiles)
         self.set_theme(theme)
         self._restore_layout()
+        self.scenario_view.sync()
         bridge.snapshot.connect(self._on_snapshot)
         bridge.error.connect(self.show_error)
 
@@ -396,6 +397,7 @@ class MainWindow(QMainWindow):
         self.presenter.full_screen.setChecked(False)
         self.presenter.hide()
         self.restoreState(self._console_state, SETTINGS_VERSION)
+        self.scenario_view.sync()
 
     def _set_full_screen(self, full: bool) -> None:
         if full:

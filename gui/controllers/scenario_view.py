@@ -93,7 +93,7 @@ class ScenarioView(QObject):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             app.focusChanged.connect(self._update_keys)
-        self._sync()
+        self.sync()
 
     # -- building ---------------------------------------------------------------------
 
@@ -293,18 +293,18 @@ class ScenarioView(QObject):
         window.asyncapi.apply(scenario.workspace.document)  # templates and validation, as for any document
         self.welcome.set_recent(self._controller.recent.paths)
         self._wanted = False
-        self._sync()
+        self.sync()
         if scenario.player is not None:
             self.story_bar.setFocus()  # not a text field: the clicker's Space moves the story at once
 
     def _on_stopped(self) -> None:
         self._wanted, self._auto = True, True
-        self._sync()
+        self.sync()
 
     def _on_availability(self, available: bool) -> None:
         if available and self._controller.scenario is None:
             self._wanted, self._auto = True, True
-        self._sync()
+        self.sync()
 
     def _on_cleared(self) -> None:
         """The broker was emptied: what the window showed of it goes too."""
@@ -316,8 +316,9 @@ class ScenarioView(QObject):
         window.presenter.clear()
         window.bridge.take_snapshot()
 
-    def _sync(self) -> None:
-        """Everything that depends on whether a scenario runs on the broker shown."""
+    def sync(self) -> None:
+        """Everything that depends on whether a scenario runs on the broker shown (again after the window restored
+        a saved layout, which knows nothing of the story bar's reasons to be shown)."""
         controller, window = self._controller, self._window
         scenario, available = controller.scenario, controller.available
         running = scenario is not None and available

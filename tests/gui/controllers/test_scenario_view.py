@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMenu
 from pytestqt.qtbot import QtBot
@@ -222,3 +222,17 @@ def test_the_story_points_at_boxes_and_faults_are_written_on_them(qtbot: QtBot, 
     window.scenarios.request_fault("restartBroker", "")
     window.bridge.take_snapshot()
     qtbot.waitUntil(lambda: any(badge.key == "broker" for badge in presenter.badges), timeout=WAIT)
+
+
+def test_a_saved_layout_does_not_bring_back_a_story_bar_without_a_story(
+    qtbot: QtBot, scenario_window: MainWindow, settings: QSettings
+) -> None:
+    start_scenario(qtbot, scenario_window, "household")
+    assert scenario_window.scenario_view.story_toolbar.isVisible()
+    scenario_window.save_layout()  # the story bar was shown
+    again = MainWindow(scenario_window.bridge, settings, ring_size=1_000)
+    qtbot.addWidget(again)
+    again.show()
+    assert again.scenarios.scenario is None
+    assert not again.scenario_view.story_toolbar.isVisible()
+    assert again.scenario_view.welcome.isVisible()
