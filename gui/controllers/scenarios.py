@@ -47,7 +47,7 @@ from eventdeck.gui.scenarios.fault_widgets import (
 from eventdeck.gui.scenarios.recent_files import RecentFiles
 from eventdeck.gui.scenarios.story_controls import BEFORE
 
-UNAVAILABLE = "Scenarios run on the embedded broker: go back to it (File > Connect…) to start, pace or break one"
+UNAVAILABLE = "Scenarios run on the embedded broker: go back to it (File > Connections…) to start, pace or break one"
 NO_SCENARIO = "Start a scenario first (File > Scenarios): faults act on its simulated publishers and subscribers"
 _FAILURES = (EventDeckError, ValueError, LookupError)  # what a fault or a pace can be refused with, in words
 T = TypeVar("T")
