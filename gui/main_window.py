@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Protocol
 
 from PySide6.QtCore import QByteArray, QMimeData, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -39,6 +38,8 @@ from eventdeck.gui.controllers.connections import ConnectionsController, default
 from eventdeck.gui.controllers.gateways import GatewayBanner, GatewaysController, GatewaySettings
 from eventdeck.gui.controllers.host import WindowHost
 from eventdeck.gui.controllers.recordings import RecordingController
+from eventdeck.gui.controllers.scenario_view import ScenarioView
+from eventdeck.gui.controllers.scenarios import ScenarioController
 from eventdeck.gui.models.stream_model import DEFAULT_CAPACITY, StreamModel
 from eventdeck.gui.panels.channels_panel import ChannelsPanel
 from eventdeck.gui.panels.composer_panel import ComposerPanel
@@ -48,22 +49,12 @@ from eventdeck.gui.panels.stream_panel import StreamPanel
 from eventdeck.gui.panels.subscribers_panel import SubscribersPanel
 from eventdeck.gui.panels.topology_panel import TopologyPanel
 from eventdeck.gui.presenter.view import PresenterView
+from eventdeck.gui.scenarios.recent_files import RecentFiles
 from eventdeck.gui.widgets.icons import icon
 from eventdeck.gui.widgets.theme import THEMES, apply_theme
 
 log = logging.getLogger(__name__)
 SETTINGS_VERSION = 2  # bump when the dock layout changes so old saved layouts are ignored (2: Topology)
-
-
-class Pausable(Protocol):
-    """What the toolbar's simulation button needs (the demo's simulated publishers)."""
-
-    @property
-    def paused(self) -> bool: ...
-
-    def pause(self) -> None: ...
-
-    def resume(self) -> None: ...
 
 
 DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json")
@@ -103,7 +94,6 @@ class MainWindow(QMainWindow):
         self,
         bridge: Bridge,
         settings: QSettings,
-        simulation: Pausable | None = None,
         ring_size: int | None = None,
         *,
         gateways: GatewaysController | None = None,
@@ -115,7 +105,6 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(icon("app"))
         self.bridge = bridge
         self.settings = settings
-        self.simulation = simulation
         self.gateways = gateways
         self.host = WindowHost(self)
         self.setDockNestingEnabled(True)
@@ -140,10 +129,11 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_actions()
         self._build_gateways()
-        self._build_controllers(profiles)
         self._build_presenter()
+        self._build_controllers(profiles)
         self.set_theme(theme)
         self._restore_layout()
+        self.scenario_view.sync()
         bridge.snapshot.connect(self._on_snapshot)
         bridge.error.connect(self.show_error)
 
@@ -234,13 +224,6 @@ class MainWindow(QMainWindow):
         toolbar.setMovable(False)
         self.addToolBar(toolbar)
 
-        self.simulation_action = self.host.action("simulationToggle", "Pause demo", "pause")
-        self.simulation_action.setCheckable(True)
-        self.simulation_action.setEnabled(self.simulation is not None)
-        self.simulation_action.setToolTip(
-            "Pause or resume the demo's simulated publishers" if self.simulation else "No demo running (--demo)"
-        )
-        self.simulation_action.toggled.connect(self._toggle_simulation)
         self.stream_pause_action = self.host.action("streamPauseAction", "Pause stream", "pause", "Ctrl+P")
         self.stream_pause_action.setCheckable(True)
         self.stream_pause_action.toggled.connect(self.stream.set_paused)
@@ -251,7 +234,7 @@ class MainWindow(QMainWindow):
         follow.triggered.connect(self.stream.follow)
         find = self.host.action("findAction", "Find", "filter", "Ctrl+F")
         find.triggered.connect(self._focus_find)
-        for action in (self.simulation_action, self.stream_pause_action, clear, follow, find):
+        for action in (self.stream_pause_action, clear, follow, find):
             toolbar.addAction(action)
 
         self.file_menu = self.menuBar().addMenu("&File")
@@ -259,7 +242,7 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         self.file_menu.addAction(quit_action)
 
-        view_menu = self.menuBar().addMenu("&View")
+        view_menu = self.view_menu = self.menuBar().addMenu("&View")
         self.present_action = self.host.action("presentAction", "Present", "play", "F5")
         self.present_action.triggered.connect(self.present)
         view_menu.addAction(self.present_action)
@@ -282,7 +265,7 @@ class MainWindow(QMainWindow):
         ring.triggered.connect(self._ask_ring_size)
         view_menu.addAction(ring)
 
-        help_menu = self.menuBar().addMenu("&Help")
+        help_menu = self.help_menu = self.menuBar().addMenu("&Help")
         about = QAction("About EventDeck", self)
         about.setObjectName("aboutAction")
         about.triggered.connect(self.show_about)
@@ -331,12 +314,12 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        """An AsyncAPI document is opened; a recording (.jsonl) is offered for replay."""
+        """A scenario runs, any other AsyncAPI document is opened; a recording (.jsonl) is offered for replay."""
         document = _dropped_file(event.mimeData(), DOCUMENT_SUFFIXES)
         recording = _dropped_file(event.mimeData(), RECORDING_SUFFIXES)
         if document is not None:
             event.acceptProposedAction()
-            self.asyncapi_files.open(document)
+            self.scenario_view.open_dropped(document)
         elif recording is not None:
             event.acceptProposedAction()
             self.recordings.open(recording)
@@ -372,6 +355,9 @@ class MainWindow(QMainWindow):
         for key, label in (("connection", self.connections.label), ("replay", recordings.label)):
             self.statusBar().insertPermanentWidget(0, label)
             self.status_labels[key] = label
+        self.scenarios = ScenarioController(self.bridge, host, RecentFiles(self.settings), self.connections.embedded)
+        self.scenario_view = ScenarioView(self, self.scenarios)
+        self.simulation_action = self.scenario_view.toggle  # the toolbar's Pause / Resume scenario
         self.setAcceptDrops(True)
 
     def _on_backend_changed(self, backend: Backend) -> None:
@@ -379,7 +365,6 @@ class MainWindow(QMainWindow):
         self.inspector.show_message(None)
         self.rates.clear()
         local = backend is self.connections.embedded
-        self.simulation_action.setEnabled(local and self.simulation is not None)
         self.setWindowTitle("EventDeck — embedded broker" if local else f"EventDeck — {backend.name}")
 
     # -- presenter ---------------------------------------------------------
@@ -391,7 +376,6 @@ class MainWindow(QMainWindow):
         self._console_state = QByteArray()
         self.presenter.leave_requested.connect(self.leave_presentation)
         self.presenter.full_screen_requested.connect(self._set_full_screen)
-        self.presenter.pause_requested.connect(self.simulation_action.setChecked)  # the toolbar's path to the demo
 
     def present(self, full_screen: bool = False) -> None:
         """Show the presenter over the whole window (View > Present, F5); Esc leaves."""
@@ -413,6 +397,7 @@ class MainWindow(QMainWindow):
         self.presenter.full_screen.setChecked(False)
         self.presenter.hide()
         self.restoreState(self._console_state, SETTINGS_VERSION)
+        self.scenario_view.sync()
 
     def _set_full_screen(self, full: bool) -> None:
         if full:
@@ -424,16 +409,6 @@ class MainWindow(QMainWindow):
         super().resizeEvent(event)
         if self.presenter.isVisible():
             self.presenter.setGeometry(self.rect())
-
-    def _toggle_simulation(self, paused: bool) -> None:
-        if self.simulation is None:
-            return
-        if paused:
-            self.simulation.pause()
-        else:
-            self.simulation.resume()
-        self.simulation_action.setText("Resume demo" if paused else "Pause demo")
-        self.simulation_action.setIcon(icon("play" if paused else "pause"))
 
     def _focus_find(self) -> None:
         self.docks["stream"].show()

@@ -138,7 +138,7 @@ class StoryPlayer:
 
     async def stop(self) -> None:
         """Cancel the commands still waiting for their replies."""
-        tasks, self._commands = self._commands, set()
+        tasks, self._commands = list(self._commands), set()  # a list: a finishing task discards itself from the set
         for task in tasks:
             task.cancel()
         for task in tasks:

@@ -2,8 +2,11 @@
 
 Quitting follows qasync's advice: the app does not quit when the last window
 closes; the window's ``closed`` signal sets an asyncio event, the coroutine then
-stops the simulation, the bridge and the broker, and returns, so the loop ends
+stops the scenario, the bridge and the broker, and returns, so the loop ends
 with nothing pending.
+
+The first launch and ``--demo`` run the household scenario, ``--scenario NAME|FILE`` that one;
+otherwise the window opens on its start page.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import argparse
 import asyncio
 import logging
 import sys
-from importlib.resources import as_file, files
 from typing import Any
 
 import qasync
@@ -24,8 +26,6 @@ from eventdeck.core import Broker
 from eventdeck.core.connectors import ConnectorError
 from eventdeck.core.connectors.address import parse_url
 from eventdeck.core.gateways.controller import Gateways
-from eventdeck.core.simulation.simulation import Simulation
-from eventdeck.core.simulation.workspace import DEMO_RESOURCE
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.controllers.gateways import GatewaysController, listen_address_from_settings
 from eventdeck.gui.controllers.heap import HeapKeeper
@@ -33,6 +33,7 @@ from eventdeck.gui.main_window import MainWindow
 from eventdeck.gui.widgets.icons import icon
 
 log = logging.getLogger("eventdeck")
+DEMO_SCENARIO = "household"
 
 
 def run_window(args: argparse.Namespace) -> int:
@@ -59,10 +60,10 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
     # No type=bool here: PySide6 mis-counts references of bools it returns from QSettings.
     first_launch = str(settings.value("app/launched_before", "false")).lower() != "true"
     demo = first_launch if args.demo is None else args.demo
+    scenario = args.scenario or (DEMO_SCENARIO if demo else None)
     loop = asyncio.get_running_loop()
     async with Broker() as broker:
         bridge = Bridge(broker)
-        simulation = Simulation(broker) if demo else None
         gateways = GatewaysController(
             bridge,
             Gateways(
@@ -72,15 +73,16 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
             ),
             settings,
         )
-        window = MainWindow(bridge, settings, simulation, args.ring_size, gateways=gateways)
+        window = MainWindow(bridge, settings, args.ring_size, gateways=gateways)
         loop.set_exception_handler(lambda _loop, context: _report(window, context))
         previous_hook = sys.excepthook  # a Qt slot that raises lands here: log it and show it, carry on
         sys.excepthook = lambda kind, exc, tb: _report(window, {"message": "error in the window", "exception": exc})
         closed = asyncio.Event()
         window.closed.connect(closed.set)
-        if simulation is not None:
-            simulation.start()
         bridge.start()
+        starting = window.scenarios.start(scenario) if scenario is not None else None
+        if starting is not None:
+            await asyncio.wait([starting])  # running before the window shows: no start page flashes by
         window.show()
         if args.present:
             if args.screenshot is not None:
@@ -89,11 +91,8 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
         bridge.spawn(gateways.start(), "starting the gateways")
         if args.fetch_remote_refs:
             window.asyncapi_files.allow_remote_refs_for_session()
-        if args.asyncapi is not None:
+        if args.asyncapi is not None:  # in place of the scenario's own document
             window.asyncapi_files.open(str(args.asyncapi))
-        elif simulation is not None:  # the demo is an AsyncAPI document too: templates and validation for it
-            with as_file(files("eventdeck.resources").joinpath(DEMO_RESOURCE)) as demo_document:
-                window.asyncapi_files.open(str(demo_document))
         if args.connect:
             # the window opens on the embedded broker and switches once connected
             window.connections.connect_url(args.connect, context=f"--connect {args.connect}: ")
@@ -108,9 +107,8 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
             await closed.wait()
         finally:
             await window.connections.disconnect_backend()
+            await window.scenarios.stop()
             bridge.stop()
-            if simulation is not None:
-                await simulation.stop()
             await gateways.gateways.stop()
             loop.set_exception_handler(None)
             sys.excepthook = previous_hook

@@ -7,6 +7,7 @@ tested on its own and the panel only draws.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from eventdeck.core import DEAD_PREFIX, Kind, Message, matches
 from eventdeck.core.broker.subscription import State, SubscriptionInfo
+from eventdeck.core.broker.subscription_options import AckMode, Overflow
 from eventdeck.core.connectors.backend import GAP_CHANNEL
 from eventdeck.gui.bridge import RATE_WINDOW, Snapshot
 from eventdeck.gui.widgets.small import plural
@@ -206,3 +208,105 @@ def _subscription_detail(info: SubscriptionInfo) -> str:
 def _mean(rows: Iterable[int]) -> float:
     values = list(rows)
     return sum(values) / len(values) if values else float("inf")  # unconnected nodes go last
+
+
+# -- a running scenario's marks ----------------------------------------------------
+
+ActiveFault = tuple[int, str, str, str]
+"""An active fault as the window reports it: ``(ident, kind, target, description)``, the kind a story's action name."""
+BROKER_KEY = "broker"  # the broker's own box in the presenter: where a broker restart shows
+FAULT_WORDS = {
+    "crash": "crashed",
+    "cutOff": "cut off",
+    "slow": "slow",
+    "flaky": "flaky",
+    "drop": "dropping",
+    "duplicate": "duplicating",
+    "delay": "delaying",
+    "burst": "bursting",
+    "restartBroker": "restarted: nothing survived",
+}
+"""A fault in a word or two, for the box it hits (the status bar's badge has the whole description)."""
+_ON_SUBSCRIBERS = frozenset({"crash", "cutOff", "slow", "flaky"})
+_ON_CHANNELS = frozenset({"drop", "duplicate", "delay"})
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioMarks:
+    """What a running scenario draws on the boxes: the story step's highlights and the active faults."""
+
+    highlights: frozenset[str] = frozenset()
+    """Channel addresses and subscriber or publisher names the story's step points at."""
+    faults: tuple[ActiveFault, ...] = ()
+    subscribers: frozenset[str] = frozenset()
+    """The simulated subscribers and responders: the subscriptions a fault can hit."""
+    patterns: tuple[tuple[str, str], ...] = ()
+    """Each of them with the pattern it subscribes to (a crashed one is drawn by it)."""
+    publishers: frozenset[str] = frozenset()
+    running: bool = False
+    """A scenario runs on the broker shown, so its channels can be given faults too."""
+
+    def highlighted(self, key: str) -> bool:
+        return key[2:] in self.highlights
+
+    def faults_on(self, key: str) -> list[ActiveFault]:
+        """The active faults hitting the box ``key`` (``c:``/``p:``/``s:`` and its name, or ``BROKER_KEY``)."""
+        return [fault for fault in self.faults if key in self._keys_of(fault)]
+
+    def fault_text(self, key: str) -> str:
+        """``⚠ crashed``, ``⚠ slow · flaky``: what the box shows; empty when no fault hits it."""
+        words = dict.fromkeys(FAULT_WORDS.get(kind, kind) for _ident, kind, _target, _text in self.faults_on(key))
+        return f"⚠ {' · '.join(words)}" if words else ""
+
+    def can_fault(self, key: str) -> bool:
+        """Whether faults can be injected into the box ``key`` (an element of the running scenario)."""
+        kind, name = key[:2], key[2:]
+        if kind == "s:":
+            return name in self.subscribers
+        if kind == "p:":
+            return name in self.publishers
+        return self.running and kind == "c:" and not name.startswith("$")
+
+    def _keys_of(self, fault: ActiveFault) -> set[str]:
+        _ident, kind, target, _text = fault
+        if kind in _ON_SUBSCRIBERS:
+            return {f"s:{target}"}
+        if kind in _ON_CHANNELS:
+            return {f"c:{target}"}
+        if kind == "burst":
+            return {f"p:{name}" for name in ([target] if target else self.publishers)}
+        return {BROKER_KEY}
+
+
+NO_MARKS = ScenarioMarks()
+_GONE = frozenset({"crash", "cutOff"})  # faults that can take a subscription off the broker
+
+
+def with_down_subscribers(snapshot: Snapshot, marks: ScenarioMarks) -> Snapshot:
+    """``snapshot`` and, closed and empty, each scenario subscriber a crash or a cut-off took off the broker (not
+    durable: the broker forgot it), so it stays on the diagram with its fault written on it."""
+    shown = {info.name for info in snapshot.subscriptions}
+    patterns = dict(marks.patterns)
+    down = [target for _ident, kind, target, _text in marks.faults if kind in _GONE and target not in shown]
+    if not down:
+        return snapshot
+    ghosts = [
+        SubscriptionInfo(
+            name,
+            patterns.get(name, ""),
+            False,
+            State.CLOSED,
+            Overflow.DROP_OLDEST,
+            AckMode.MANUAL,
+            1,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        )
+        for name in dict.fromkeys(down)
+    ]
+    return dataclasses.replace(snapshot, subscriptions=[*snapshot.subscriptions, *ghosts])

@@ -11,6 +11,9 @@ While the window follows one message (a stream row, a presenter dot), its path s
 the lines it took in the colour of what each subscription did with it, each box it reached
 saying so, everything else faded; Esc or a click on empty space stops following.
 
+While a scenario runs, the boxes its story's step points at are outlined, each active fault is
+written on the box it hits, and the right-click menu of a scenario's element offers its faults.
+
 It is drawn only while visible, at most once per bridge snapshot (500 ms), from a graph
 built in ``gui/models/topology.py``. Every name is drawn as plain text.
 """
@@ -55,10 +58,12 @@ from eventdeck.core.connectors.backend import Backend
 from eventdeck.gui.bridge import Bridge, Snapshot
 from eventdeck.gui.models.message_path import MessagePath, message_path
 from eventdeck.gui.models.topology import (
+    BROKER_KEY,
     CHANNELS,
     DEAD,
     DEAD_LETTERS,
     MAX_PER_COLUMN,
+    NO_MARKS,
     PUBLISHERS,
     SUBSCRIBERS,
     UNNAMED,
@@ -66,10 +71,14 @@ from eventdeck.gui.models.topology import (
     Graph,
     Node,
     PublisherLedger,
+    ScenarioMarks,
     build_graph,
+    with_down_subscribers,
 )
+from eventdeck.gui.presenter.badges import FAULT_COLOUR, HIGHLIGHT_COLOUR
 from eventdeck.gui.presenter.layout import Zoom, fit_scale
 from eventdeck.gui.presenter.zoom import zoom_step
+from eventdeck.gui.scenarios.fault_widgets import CHANNEL, PUBLISHER, SUBSCRIBER, context_actions
 from eventdeck.gui.widgets.icons import icon, kind_colour
 from eventdeck.gui.widgets.small import menu_name, plural
 from eventdeck.gui.widgets.theme import DEAD_LETTER_BACKGROUND, DEAD_LETTER_COLOUR
@@ -91,7 +100,7 @@ CLICK_HINTS = {
     CHANNELS: "Click to show it in the stream; right-click to publish or subscribe",
     SUBSCRIBERS: "Click to show it in Subscribers; right-click to pause or resume",
 }
-EMPTY_TEXT = "Nothing has been published yet.\nSend an event from the composer, or start the demo (--demo)."
+EMPTY_TEXT = "Nothing has been published yet.\nSend an event from the composer, or start a scenario (File > Scenarios)."
 FADED = 0.25  # opacity of what a followed message did not reach
 
 
@@ -156,6 +165,8 @@ class TopologyPanel(QWidget):
     publish_requested = Signal(str)  # open the composer on this channel
     subscribe_requested = Signal(str)  # add a virtual subscriber to this channel
     control_requested = Signal(str, str)  # subscription name, "pause" or "resume"
+    fault_requested = Signal(str, str)  # a fault's kind (a story's action name) and its target
+    fault_clear_requested = Signal(int)  # an active fault's ident
 
     def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -164,6 +175,7 @@ class TopologyPanel(QWidget):
         self.ledger = PublisherLedger()
         self.graph: Graph | None = None  # the last one drawn
         self.path: MessagePath | None = None  # the followed message's, as of the last drawing
+        self.marks = NO_MARKS  # the running scenario's highlights and faults
         self._latest: tuple[dict[EdgeKey, float], Snapshot] | None = None
         self.scene = QGraphicsScene(self)
         self.view = TopologyView(self.scene)
@@ -203,7 +215,7 @@ class TopologyPanel(QWidget):
     # -- data -------------------------------------------------------------------
 
     def _on_snapshot(self, snapshot: Snapshot) -> None:
-        self._latest = (self.ledger.rates_at(snapshot.time), snapshot)
+        self._latest = (self.ledger.rates_at(snapshot.time), with_down_subscribers(snapshot, self.marks))
         if self.isVisible():  # hidden (e.g. behind the Rates tab): no graph, no drawing
             self.draw()
 
@@ -223,6 +235,20 @@ class TopologyPanel(QWidget):
     def _on_backend_changed(self, _backend: Backend) -> None:
         # Another broker: its publishers are not this one's.
         self.ledger.clear()
+
+    def clear(self) -> None:
+        """Forget the publishers seen (the broker was emptied)."""
+        self.ledger.clear()
+        self._latest = None
+        self.graph = None
+        if self.isVisible():
+            self.draw()
+
+    def set_marks(self, marks: ScenarioMarks) -> None:
+        if marks != self.marks:
+            self.marks = marks
+            if self.isVisible():
+                self.draw()
 
     def _on_node_clicked(self, key: str) -> None:
         kind, name = key[:2], key[2:]
@@ -281,7 +307,21 @@ class TopologyPanel(QWidget):
                 lambda: self.control_requested.emit(name, "resume"),
                 enabled=state is State.PAUSED,
             )
+        self._fault_items(menu, key)
         return menu
+
+    def _fault_items(self, menu: QMenu, key: str) -> None:
+        """A scenario's element: its faults, then "Clear fault" for each one active on it."""
+        kind, name = key[:2], key[2:]
+        if not self.marks.can_fault(key):
+            return
+        menu.addSeparator()
+        element = {"s:": SUBSCRIBER, "c:": CHANNEL, "p:": PUBLISHER}[kind]
+        menu.addActions(context_actions(element, name, self.fault_requested.emit, menu))
+        for ident, _kind, _target, description in self.marks.faults_on(key):
+            clear = menu.addAction(icon("clear"), f"Clear fault: {menu_name(description, 64)}")
+            clear.setObjectName("topologyClearFault")
+            clear.triggered.connect(lambda _checked=False, ident=ident: self.fault_clear_requested.emit(ident))
 
     def _state_of(self, subscription: str) -> State | None:
         try:
@@ -404,22 +444,30 @@ class TopologyPanel(QWidget):
         if node.dimmed and not dead:
             item.setOpacity(0.55)
         mark = followed.marks.get(node.key) if followed is not None else None
+        fault = self.marks.fault_text(node.key)
+        item.setData(1, fault or None)  # what a test or an accessibility tool reads as its scenario marks
+        item.setData(2, self.marks.highlighted(node.key))
         if followed is not None and node.key not in followed.nodes:
             item.setOpacity(FADED)
         elif followed is not None:  # on the followed message's path
             item.setPen(QPen(palette.color(QPalette.ColorRole.Highlight), 2.5))
+        elif self.marks.highlighted(node.key):  # what the story's step points at
+            item.setPen(QPen(QColor(HIGHLIGHT_COLOUR), 3.0))
         self.scene.addItem(item)
         label = QGraphicsSimpleTextItem(item)  # plain text: names come from the traffic
         metrics = QFontMetrics(label.font())
         label.setText(metrics.elidedText(node.label, Qt.TextElideMode.ElideMiddle, int(NODE_W - 2 * PAD)))
         label.setBrush(palette.color(QPalette.ColorRole.Text))
         label.setPos(rect.left() + PAD, rect.top() + 3)
-        detail = QGraphicsSimpleTextItem(node.detail if mark is None else mark.text, item)
+        words, colour = (mark.text, QColor(mark.colour)) if mark is not None else (node.detail, None)
+        if fault and mark is None:
+            words, colour = f"{fault} · {node.detail}", QColor(FAULT_COLOUR)
+        detail = QGraphicsSimpleTextItem(words, item)
         small = QFont(detail.font())
         small.setPointSizeF(max(6.0, small.pointSizeF() * 0.85))
-        small.setBold(mark is not None)
+        small.setBold(colour is not None)
         detail.setFont(small)
-        detail.setBrush(QColor(mark.colour) if mark is not None else palette.color(QPalette.ColorRole.PlaceholderText))
+        detail.setBrush(colour or palette.color(QPalette.ColorRole.PlaceholderText))
         detail.setPos(rect.left() + PAD, rect.top() + NODE_H / 2)
 
     def _show_note(self, graph: Graph) -> None:
@@ -433,6 +481,7 @@ class TopologyPanel(QWidget):
             parts.append(f"The {MAX_PER_COLUMN} busiest of each are drawn; left out: {', '.join(left_out)}.")
         if self.ledger.untracked:
             parts.append(f"{self.ledger.untracked:,} messages came from more publishers than are tracked.")
+        parts.extend(f"⚠ {description}" for _ident, _kind, _target, description in self.marks.faults_on(BROKER_KEY))
         self.note.setText(" ".join(parts))
         self.note.setVisible(bool(parts))
 

@@ -40,7 +40,7 @@ TILE_MARGIN = 4  # px around a box's tile, for its border (and the outline of a 
 FADED = 0.28  # opacity of what is not on a followed message's path
 COLUMN_ORDER = {"p:": PUBLISHERS, "c:": CHANNELS, "s:": SUBSCRIBERS}
 HELD_CAPTION = "held: press Next"
-EMPTY_TEXT = "Nothing has been published yet: start the demo (--demo) or send an event from the composer."
+EMPTY_TEXT = "Nothing has been published yet: start a scenario (File > Scenarios) or send an event from the composer."
 
 
 def font(unit: float, scale: float = 1.0, bold: bool = False) -> QFont:

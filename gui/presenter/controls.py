@@ -41,7 +41,7 @@ class PresenterControls(QWidget):
         row.addWidget(QLabel("Speed"))
         self.speed = QComboBox()
         self.speed.setObjectName("presenterSpeed")
-        self.speed.setToolTip("Slow the animation and the demo's publishers down, or speed them up; Pause stops both")
+        self.speed.setToolTip("Slow the animation and the scenario down, or speed them up; Pause stops both")
         for text, factor in SPEEDS:
             self.speed.addItem(text, factor)
         self.speed.setCurrentIndex([factor for _text, factor in SPEEDS].index(1.0))

@@ -10,6 +10,10 @@ Clicking a dot (or selecting a row in the stream) follows its message: its path 
 each subscription it reached says what it did with it, and everything else fades until Esc or
 a click on empty space. A command waiting for its reply shows at its responders and requester.
 In step mode each Next moves one hop: a held message on to its subscriptions, then their outcomes.
+
+A running scenario's story shows large along the top (``presenterCaption``); the clicker's keys
+move it (in step mode, Next's keys move the held message instead). The boxes its step points at
+get a ring, and every active fault is written on the box it hits.
 """
 
 from __future__ import annotations
@@ -35,8 +39,15 @@ from eventdeck.core.broker.stepper import Stepper
 from eventdeck.core.connectors.backend import Backend, EmbeddedBackend
 from eventdeck.gui.bridge import Bridge, Snapshot
 from eventdeck.gui.models.message_path import Mark, MessagePath, mark, message_path
-from eventdeck.gui.models.topology import EdgeKey, Graph, PublisherLedger
-from eventdeck.gui.presenter.badges import Badge, badge_area, paint_badges, wait_badges
+from eventdeck.gui.models.topology import (
+    NO_MARKS,
+    EdgeKey,
+    Graph,
+    PublisherLedger,
+    ScenarioMarks,
+    with_down_subscribers,
+)
+from eventdeck.gui.presenter.badges import Badge, badge_area, mark_badges, paint_badges, wait_badges
 from eventdeck.gui.presenter.canvas import Still, StillLayer, font, paint_frame, paint_held
 from eventdeck.gui.presenter.controls import NO_STEP_TIP, STEP_TIP, PresenterControls
 from eventdeck.gui.presenter.flow import Flow
@@ -54,6 +65,8 @@ from eventdeck.gui.presenter.scene import EMPTY, presenter_graph
 from eventdeck.gui.presenter.steps import Hop, Step, StepPlan, hop_text, step_status
 from eventdeck.gui.presenter.waits import CommandWaits
 from eventdeck.gui.presenter.zoom import zoom_step
+from eventdeck.gui.scenarios.caption import CaptionPanel
+from eventdeck.gui.scenarios.story_controls import story_keys
 
 FRAME_MS = 20  # 50 fps: smooth on a projector, and room to spare for the broker
 FOLLOW_REFRESH_MS = 250  # a followed message's outcomes are asked again 4 times a second while pending
@@ -125,6 +138,8 @@ class PresenterView(QWidget):
         self.path: MessagePath | None = None  # the followed message's
         self.waits = CommandWaits()
         self.badges: list[Badge] = []
+        self.marks = NO_MARKS
+        self._mark_badges: list[Badge] = []
         self._follow_timer = QTimer(self)
         self._follow_timer.setInterval(FOLLOW_REFRESH_MS)
         self._follow_timer.timeout.connect(self._refresh_path)
@@ -137,6 +152,11 @@ class PresenterView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
+        self.caption = CaptionPanel(self)  # the window wires its buttons to the story and shows it with one
+        self.caption.hide()
+        for button in (self.caption.back_button, self.caption.next_button, self.caption.reset_button):
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the keys stay with the picture
+        layout.addWidget(self.caption)
         layout.addWidget(self.canvas, 1)
         self.follow_hint = QLabel()
         self.follow_hint.setObjectName("presenterFollowHint")
@@ -174,6 +194,22 @@ class PresenterView(QWidget):
             self.pause_requested.emit(factor == 0)
         self.flow.speed = factor
         self.speed_changed.emit(factor)
+
+    def show_speed(self, factor: float) -> None:
+        """Show the scenario's speed (a story or the toolbar set it) without asking for it again; a presenter who
+        chose Pause keeps the animation paused."""
+        index = self.speed.findData(factor)
+        if index >= 0 and self.flow.speed != 0:
+            self.speed.blockSignals(True)
+            self.speed.setCurrentIndex(index)
+            self.speed.blockSignals(False)
+            self.flow.speed = factor
+
+    def set_marks(self, marks: ScenarioMarks) -> None:
+        """What the scenario points at and what is broken in it, drawn on the boxes."""
+        if marks != self.marks:
+            self.marks = marks
+            self.relayout()
 
     def set_step_mode(self, on: bool) -> None:
         """Hold new messages at their channels (embedded broker only); off releases everything held, in order."""
@@ -263,6 +299,7 @@ class PresenterView(QWidget):
 
     def scale_font(self, step: int) -> None:
         self.font_scale.step(step)
+        self.caption.set_font_scale(self.font_scale.factor)
         self.relayout()
 
     @property
@@ -271,11 +308,13 @@ class PresenterView(QWidget):
         return body_unit(self.canvas.width(), self.canvas.height(), self.zoom.factor, self.font_scale.factor)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        step = zoom_step(event)
+        step, story = zoom_step(event), story_keys(event)
         if step is not None:
             self.zoom_by(step)
         elif event.key() in NEXT_KEYS and self._stepper is not None:
-            self.next_hop()
+            self.next_hop()  # step mode: Next's keys move the held message
+        elif story is not None and self.caption.story is not None:
+            self.caption.press(story)
         elif event.key() in LEAVE_KEYS and self.path is not None:
             self._bridge.follow(None)  # Esc stops following first; the next one leaves
         elif event.key() in LEAVE_KEYS:
@@ -308,15 +347,20 @@ class PresenterView(QWidget):
         rates = self.ledger.rates_at(snapshot.time)
         if not self.isVisible():
             return
+        snapshot = with_down_subscribers(snapshot, self.marks)  # a crashed subscriber stays, its fault written on it
         self._snapshot = snapshot
         self._subscriptions = {info.name: info for info in snapshot.subscriptions}
         self._rates = rates
         self.relayout()
 
-    def _on_backend_changed(self, backend: Backend) -> None:
+    def clear(self) -> None:
+        """Forget the traffic seen (the broker was emptied): publishers, dots in flight, waits."""
         self.ledger.clear()
         self.flow.dots.clear()
         self.waits.clear()
+
+    def _on_backend_changed(self, backend: Backend) -> None:
+        self.clear()
         self.set_step_mode(False)  # the step was on the old broker
         embedded = isinstance(backend, EmbeddedBackend)
         self.step.setEnabled(embedded)
@@ -344,6 +388,7 @@ class PresenterView(QWidget):
         marks = {**self._step_marks, **(self.path.marks if self.path is not None else {})}
         ratio = self.devicePixelRatioF()
         self._still = layer.paint(placement, graph, self._subscriptions, ratio, path=self.path, marks=marks)
+        self._mark_badges = mark_badges(self.marks, placement)
         self.controls.setFont(font(unit, 0.8))  # the legend and buttons grow with the picture
         self.follow_hint.setFont(font(unit))  # as large as the picture's text: the room reads it too
         self.canvas.update()
@@ -367,12 +412,12 @@ class PresenterView(QWidget):
         """Waits tick by the second and their rings pulse: the boxes they sit on are painted again each frame."""
         self.waits.prune(now)
         previous = self.badges
-        if self.placement is None or not (previous or self.waits.waiting or self.waits.timed_out):
+        if self.placement is None or not (previous or self.waits.waiting or self.waits.timed_out or self._mark_badges):
             return
         responders = {
             command.channel: self.flow.reached(command.channel) for command, _seen in self.waits.waiting.values()
         }
-        self.badges = wait_badges(self.waits, responders, now)
+        self.badges = wait_badges(self.waits, responders, now) + self._mark_badges
         for badge in previous + self.badges:
             area = badge_area(self.placement, badge)
             if area is not None:

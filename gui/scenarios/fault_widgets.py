@@ -21,6 +21,8 @@ from eventdeck.gui.widgets.small import menu_name, plural
 SUBSCRIBER, CHANNEL, PUBLISHER = "subscriber", "channel", "publisher"
 NEXT_COUNT = 3  # the wording promises these numbers: the window passes them on to the simulation
 DELAY_SECONDS = 3.0
+SLOW_SECONDS = 2.0  # seconds a slowed subscriber takes per message
+FLAKY_RATE = 0.5  # the share of its messages a flaky subscriber fails
 BURST_RATE, BURST_SECONDS = 10, 5.0
 FLAT_LIMIT = 2  # elements of one kind listed in the menu itself; more get a submenu each
 BURST_TEXT = f"Publisher burst (x{BURST_RATE} for {BURST_SECONDS:g} s)"
@@ -35,8 +37,12 @@ Request = Callable[[str, str], object]
 _FAULTS: dict[str, tuple[tuple[ActionKind, str, str], ...]] = {
     SUBSCRIBER: (
         (ActionKind.CRASH, "Crash {}", "It stops until restarted; a durable subscriber keeps its queue"),
-        (ActionKind.SLOW, "Slow down {}", "It takes much longer over each message, so its queue grows"),
-        (ActionKind.FLAKY, "Make {} flaky", "It fails some of its messages, which are retried or dead-lettered"),
+        (ActionKind.SLOW, "Slow down {}", f"It takes {SLOW_SECONDS:g} s over each message, so its queue grows"),
+        (
+            ActionKind.FLAKY,
+            "Make {} flaky",
+            f"It fails {FLAKY_RATE:.0%} of its messages, which are retried or dead-lettered",
+        ),
         (ActionKind.CUT_OFF, "Cut {} off", "It loses its connection to the broker until the fault is cleared"),
     ),
     CHANNEL: (

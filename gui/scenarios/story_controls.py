@@ -31,6 +31,9 @@ RESET_TIP = "Start the story over: the scenario as it began, with an empty broke
 END_HINT = "The end — Reset starts over"
 NO_STORY_TITLE = "No story"
 NO_STORY_TEXT = "Pick a scenario with a story from File > Scenarios to walk a room through it step by step."
+BEFORE = -1
+"""The index shown before the story begins: the scenario runs on its own until the first Next."""
+BEGIN_TEXT = "The scenario runs on its own until then; each Next shows one step and makes it happen."
 
 
 def story_keys(event: QKeyEvent) -> str | None:
@@ -92,7 +95,7 @@ class StoryControls(QWidget):
 
     @property
     def index(self) -> int:
-        """The step shown, from 0."""
+        """The step shown, from 0 (``BEFORE`` before the story begins)."""
         return self._index
 
     def set_story(self, story: Story | None) -> None:
@@ -105,11 +108,12 @@ class StoryControls(QWidget):
         self._show()
 
     def set_step(self, index: int) -> None:
-        """Show step ``index`` (from 0) of the story; clears the errors of the step shown before."""
+        """Show step ``index`` (from 0; ``BEFORE`` invites the first Next) of the story; clears the errors of the
+        step shown before."""
         if self._story is None:
             raise ValueError(f"cannot show step {index}: no story is set")
         count = len(self._story.steps)
-        if not 0 <= index < count:
+        if not BEFORE <= index < count:
             raise IndexError(f"story {self._story.title!r} has steps 0 to {count - 1}; there is no step {index}")
         self._index = index
         self.set_errors([])
@@ -130,12 +134,17 @@ class StoryControls(QWidget):
                 button.setEnabled(False)
             self.end_hint.hide()
             return
-        step = story.steps[self._index]
         last = self._index == len(story.steps) - 1
-        self.counter.setText(step_counter(self._index, len(story.steps)))
         self.counter.setToolTip(story.title)
-        self.title.setText(step.title)
-        self.caption.setText(step.caption)
+        if self._index == BEFORE:
+            self.counter.setText(f"{len(story.steps)} steps")
+            self.title.setText(f"Story: {story.title} — press Next (Space) to begin")
+            self.caption.setText(BEGIN_TEXT)
+        else:
+            step = story.steps[self._index]
+            self.counter.setText(step_counter(self._index, len(story.steps)))
+            self.title.setText(step.title)
+            self.caption.setText(step.caption)
         self.back_button.setEnabled(self._index > 0)
         self.next_button.setEnabled(not last)
         self.reset_button.setEnabled(True)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from itertools import pairwise
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QFont, QPalette
+from PySide6.QtGui import QFont, QKeyEvent, QPalette
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from eventdeck.gui.scenarios.card import Card, card_style
@@ -33,6 +33,7 @@ NO_RECENT = "Files you open appear here."
 NOT_FOUND = "not found"
 OPEN_SUMMARY = "An AsyncAPI document or an EventDeck scenario (YAML or JSON)"
 CONNECT_SUMMARY = "Watch a running MQTT, AMQP, NATS or Redis broker instead of the built-in one"
+EMPTY_SUMMARY = "Publish from the composer, or connect your own MQTT and HTTP clients to it (Esc)"
 COLUMN_WIDTH = 920  # px: lines a reader can follow at 1920 wide; narrower windows shrink it
 
 
@@ -72,6 +73,7 @@ class WelcomeView(QWidget):
     open_requested = Signal()
     connect_requested = Signal()
     recent_chosen = Signal(str)
+    dismissed = Signal()  # the empty broker was chosen (its card, or Esc): the window shows its panels
 
     def __init__(
         self, scenarios: Sequence[Scenario] = (), recent: Sequence[str] = (), parent: QWidget | None = None
@@ -84,6 +86,8 @@ class WelcomeView(QWidget):
         self.open_card.clicked.connect(self.open_requested.emit)
         self.connect_card = Card("welcomeConnect", "Connect to a broker…", CONNECT_SUMMARY)
         self.connect_card.clicked.connect(self.connect_requested.emit)
+        self.empty_card = Card("welcomeEmpty", "Start with an empty broker", EMPTY_SUMMARY)
+        self.empty_card.clicked.connect(self.dismissed.emit)
         self.no_scenarios = text_label("welcomeNoScenarios")
         self.no_scenarios.setText(NO_SCENARIOS)
         self.no_recent = text_label("welcomeNoRecent")
@@ -121,6 +125,7 @@ class WelcomeView(QWidget):
         own.addWidget(heading("welcomeOwn", "Your own", 1.35))
         own.addWidget(self.open_card)
         own.addWidget(self.connect_card)
+        own.addWidget(self.empty_card)
         own.addStretch(1)
         recent = QVBoxLayout()
         recent.setSpacing(8)
@@ -159,6 +164,12 @@ class WelcomeView(QWidget):
         if event.type() == QEvent.Type.PaletteChange:  # the theme changed: the marked card's tint follows
             self._style()
 
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.dismissed.emit()
+        else:
+            super().keyPressEvent(event)
+
     def set_scenarios(self, scenarios: Sequence[Scenario]) -> None:
         """One card per ``(name, title, summary)``; the household comes first and is marked as the place to start."""
         names = [name for name, _title, _summary in scenarios]
@@ -195,6 +206,6 @@ class WelcomeView(QWidget):
 
     def _chain_focus(self) -> None:
         """Tab goes down the page in reading order, whichever cards were made last."""
-        chain = [*self.cards.values(), self.open_card, self.connect_card, *self.recent_cards]
+        chain = [*self.cards.values(), self.open_card, self.connect_card, self.empty_card, *self.recent_cards]
         for first, second in pairwise(chain):
             QWidget.setTabOrder(first, second)

@@ -1,4 +1,5 @@
-"""GUI fixtures: a qasync loop that runs inside Qt's event processing, a broker and a bridge.
+"""GUI fixtures: a qasync loop that runs inside Qt's event processing, a broker, a bridge, and the main window
+for tests that run scenarios in it.
 
 Tests stay synchronous and drive everything with ``qtbot.waitUntil``/``qtbot.wait``:
 the qasync loop is created with ``already_running=True``, so asyncio callbacks run
@@ -19,6 +20,7 @@ from pytestqt.qtbot import QtBot
 
 from eventdeck.core import Broker
 from eventdeck.gui.bridge import Bridge
+from eventdeck.gui.main_window import MainWindow
 
 
 @pytest.fixture
@@ -57,3 +59,19 @@ def bridge(broker: Broker) -> Iterator[Bridge]:
 @pytest.fixture
 def settings(tmp_path: Path) -> QSettings:
     return QSettings(str(tmp_path / "eventdeck.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def scenario_window(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, bridge: Bridge, settings: QSettings
+) -> Iterator[MainWindow]:
+    """The main window on the test's bridge, shown; its scenario (if one was started) is stopped after the test."""
+    window = MainWindow(bridge, settings, ring_size=10_000)
+    window.resize(1520, 900)
+    window.show()
+    yield window
+    stopping = qloop.create_task(window.scenarios.stop())  # before the broker closes under it
+    qtbot.waitUntil(stopping.done, timeout=5000)
+    stopping.result()
+    window.close()
+    window.deleteLater()

@@ -1,4 +1,5 @@
-"""What GUI tests share: a panel or the main window put on screen, and a publish the window sees at once."""
+"""What GUI tests share: a panel or the main window put on screen, a publish the window sees at once, and a
+scenario started fast and repeatably."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from eventdeck.core import Kind
+from eventdeck.core.simulation.scenario import Scenario
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.main_window import MainWindow
 
@@ -45,3 +47,15 @@ def publish(qtbot: QtBot, bridge: Bridge, channel: str, payload: object, kind: K
     task = bridge.spawn(bridge.broker.publish(channel, payload, kind=kind), "publish")  # type: ignore[arg-type]
     qtbot.waitUntil(task.done, timeout=WAIT)
     bridge.flush()
+
+
+def start_scenario(qtbot: QtBot, window: MainWindow, name: str, *, speed: float = 5.0, seed: int = 7) -> Scenario:
+    """Start ``name`` (a built-in or a file) in ``window`` at ``speed`` with ``seed``, and wait until it runs."""
+    window.scenarios.start_speed, window.scenarios.seed = speed, seed
+    task = window.scenarios.start(name)
+    assert task is not None, window.statusBar().currentMessage()
+    qtbot.waitUntil(task.done, timeout=WAIT)
+    task.result()
+    scenario = window.scenarios.scenario
+    assert scenario is not None
+    return scenario

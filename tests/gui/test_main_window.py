@@ -16,20 +16,9 @@ from eventdeck.gui.main_window import MainWindow, fitted_size
 from tests.gui.gui_support import publish, shown_window
 
 
-class FakeSimulation:
-    def __init__(self) -> None:
-        self.paused = False
-
-    def pause(self) -> None:
-        self.paused = True
-
-    def resume(self) -> None:
-        self.paused = False
-
-
 @pytest.fixture
 def window(qtbot: QtBot, bridge: Bridge, settings: QSettings) -> Iterator[MainWindow]:
-    yield from shown_window(qtbot, MainWindow(bridge, settings, FakeSimulation(), ring_size=1_000))
+    yield from shown_window(qtbot, MainWindow(bridge, settings, ring_size=1_000))
 
 
 def test_every_promised_object_name_is_there(window: MainWindow) -> None:
@@ -113,14 +102,7 @@ def test_channel_context_menu_opens_composer_and_subscriber_form(
     assert window.subscribers.findChild(object, "virtualPattern").text() == "user/#"  # type: ignore[union-attr]
 
 
-def test_toolbar_pauses_the_simulation_and_the_stream(qtbot: QtBot, window: MainWindow, bridge: Bridge) -> None:
-    assert window.simulation is not None
-    window.simulation_action.trigger()
-    assert window.simulation.paused
-    assert window.simulation_action.text() == "Resume demo"
-    window.simulation_action.trigger()
-    assert not window.simulation.paused
-
+def test_toolbar_pauses_the_stream(qtbot: QtBot, window: MainWindow, bridge: Bridge) -> None:
     qtbot.keyClick(window, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
     assert window.stream_model.paused
     publish(qtbot, bridge, "a", "x")

@@ -232,3 +232,21 @@ def test_a_story_needs_a_step(broker: Broker) -> None:
     sim = Simulation(broker)
     with pytest.raises(ValueError, match="story 'Empty' has no steps"):
         StoryPlayer(sim, Faults(sim), Story("Empty", ()))
+
+
+async def test_stop_while_a_story_command_waits_for_its_reply(broker: Broker, sim: Simulation) -> None:
+    story = Story(
+        "Ask",
+        (
+            Step(
+                "Ask",
+                "Nobody answers in time.",
+                (Action(ActionKind.COMMAND, channel="groceries/order", payload={}, seconds=30),),
+            ),
+        ),
+    )
+    player = StoryPlayer(sim, Faults(sim), story)
+    broker.subscription("grocery-service").pause()  # it will answer, but not now: the command waits
+    await player.start()
+    await wait_for(lambda: broker.stats().pending_requests == 1)
+    await player.stop()  # cancels the waiting command; its done-callback must not upset the loop over them

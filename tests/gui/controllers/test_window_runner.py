@@ -37,3 +37,39 @@ def test_an_exception_in_a_slot_is_shown_and_the_window_carries_on(
     window.close()
     qtbot.waitUntil(running.done, timeout=10_000)
     assert running.result() == 0
+
+
+def test_scenario_flag_starts_that_one_and_closing_stops_it(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, qapp: QApplication, settings: QSettings
+) -> None:
+    args = build_parser().parse_args(["--scenario", "iot-fleet", "--mqtt", "off", "--http", "off"])
+    running = asyncio.ensure_future(open_window(args, settings), loop=qloop)
+    qtbot.waitUntil(lambda: main_window(qapp) is not None, timeout=10_000)
+    window = main_window(qapp)
+    assert window is not None
+    scenario = window.scenarios.scenario
+    assert scenario is not None  # running before the window showed: no start page flashed by
+    assert window.scenarios.source == "iot-fleet"
+    assert not window.scenario_view.welcome.isVisible()
+    assert window.asyncapi.document is not None
+    assert window.asyncapi.document.title == "Greenhouse sensor fleet"
+    window.close()
+    qtbot.waitUntil(running.done, timeout=10_000)
+    assert running.result() == 0
+    assert not scenario.simulation.running
+
+
+def test_without_a_scenario_the_window_opens_on_its_start_page(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, qapp: QApplication, settings: QSettings
+) -> None:
+    settings.setValue("app/launched_before", True)  # not the first launch, which runs the household
+    args = build_parser().parse_args(["--mqtt", "off", "--http", "off"])
+    running = asyncio.ensure_future(open_window(args, settings), loop=qloop)
+    qtbot.waitUntil(lambda: main_window(qapp) is not None, timeout=10_000)
+    window = main_window(qapp)
+    assert window is not None
+    qtbot.waitUntil(window.scenario_view.welcome.isVisible, timeout=5000)
+    assert window.scenarios.scenario is None
+    window.close()
+    qtbot.waitUntil(running.done, timeout=10_000)
+    assert running.result() == 0

@@ -12,12 +12,11 @@ from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.main_window import MainWindow
 from eventdeck.gui.presenter.view import PresenterView
 from tests.gui.gui_support import WAIT, shown_window
-from tests.gui.test_main_window import FakeSimulation
 
 
 @pytest.fixture
 def window(qtbot: QtBot, bridge: Bridge, settings: QSettings) -> Iterator[MainWindow]:
-    yield from shown_window(qtbot, MainWindow(bridge, settings, FakeSimulation(), ring_size=1_000))
+    yield from shown_window(qtbot, MainWindow(bridge, settings, ring_size=1_000))
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from eventdeck.gui.main_window import MainWindow
 from eventdeck.gui.models.message_path import ACKED_COLOUR, PENDING_COLOUR
 from eventdeck.gui.presenter.view import PresenterView
 from eventdeck.gui.widgets.theme import DEAD_LETTER_COLOUR
-from tests.gui.gui_support import WAIT, publish
+from tests.gui.gui_support import WAIT, publish, start_scenario
 
 
 def sent(qtbot: QtBot, bridge: Bridge, channel: str, payload: object) -> Message:
@@ -145,6 +145,7 @@ def test_a_command_waits_visibly_at_its_responder_and_requester_until_the_reply_
 
 
 def test_speed_goes_from_pause_to_5x_and_says_so(qtbot: QtBot, window: MainWindow, presenter: PresenterView) -> None:
+    scenario = start_scenario(qtbot, window, "household", speed=1.0)
     speed = presenter.speed
     assert [speed.itemText(i) for i in range(speed.count())] == ["Pause", "0.1x", "0.25x", "0.5x", "1x", "2x", "5x"]
     with qtbot.waitSignal(presenter.speed_changed) as chosen:
@@ -154,5 +155,5 @@ def test_speed_goes_from_pause_to_5x_and_says_so(qtbot: QtBot, window: MainWindo
     with qtbot.waitSignal(presenter.speed_changed) as chosen:
         speed.setCurrentIndex(speed.findText("Pause"))
     assert chosen.args == [0.0]
-    assert window.simulation is not None
-    assert window.simulation.paused  # pause_requested still pauses the demo
+    assert scenario.paused  # pause_requested pauses the scenario's publishers
+    assert scenario.speed == 5.0

@@ -11,7 +11,7 @@ from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.main_window import MainWindow
 from eventdeck.gui.presenter.canvas import queue_fill
 from eventdeck.gui.presenter.view import PresenterView
-from tests.gui.gui_support import WAIT, publish
+from tests.gui.gui_support import WAIT, publish, start_scenario
 
 
 def test_f5_opens_the_presenter_over_the_whole_window_and_esc_leaves(qtbot: QtBot, window: MainWindow) -> None:
@@ -99,20 +99,22 @@ def test_body_text_is_at_least_18_px_at_1920x1080_and_zoom_keys_change_it(
     assert presenter.body_px > before
 
 
-def test_pause_speed_pauses_the_demo_and_freezes_the_dots(
+def test_pause_speed_pauses_the_scenario_and_freezes_the_dots(
     qtbot: QtBot, window: MainWindow, presenter: PresenterView, bridge: Bridge
 ) -> None:
+    scenario = start_scenario(qtbot, window, "household", speed=1.0)
     speed = presenter.findChild(object, "presenterSpeed")
     assert speed is not None
     speed.setCurrentIndex(0)  # type: ignore[attr-defined]
-    assert window.simulation is not None
-    assert window.simulation.paused
+    assert scenario.paused
+    assert window.simulation_action.isChecked()  # the toolbar says so too
     clock = presenter.flow.clock
     qtbot.wait(100)
     assert presenter.flow.clock == clock
     speed.setCurrentIndex(speed.findText("0.5x"))  # type: ignore[attr-defined]
-    assert not window.simulation.paused
-    assert presenter.flow.speed == 0.5
+    assert not scenario.paused
+    assert scenario.speed == presenter.flow.speed == 0.5
+    assert window.scenario_view.speed.currentText() == "0.5x"
 
 
 def test_leaving_brings_the_console_back_as_it_was(qtbot: QtBot, window: MainWindow) -> None:

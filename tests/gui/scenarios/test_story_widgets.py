@@ -13,6 +13,8 @@ from eventdeck.gui.scenarios.caption import SMALL_PX, TEXT_PX, TITLE_PX, Caption
 from eventdeck.gui.scenarios.story_bar import StoryBar
 from eventdeck.gui.scenarios.story_controls import (
     BACK,
+    BEFORE,
+    BEGIN_TEXT,
     END_HINT,
     NEXT,
     NO_STORY_TEXT,
@@ -72,6 +74,22 @@ def test_it_shows_the_step_counter_title_and_caption(controls: StoryControls) ->
     controls.set_step(1)
     assert (controls.counter.text(), controls.title.text()) == ("Step 2 of 3", "Many listeners, one event")
     assert controls.index == 1
+
+
+def test_before_the_story_begins_it_invites_the_first_next(qtbot: QtBot, controls: StoryControls) -> None:
+    controls.set_story(STORY)
+    controls.set_step(BEFORE)
+    assert controls.index == BEFORE == -1
+    assert controls.title.text() == "Story: How events flow — press Next (Space) to begin"
+    assert controls.caption.text() == BEGIN_TEXT
+    assert controls.counter.text() == "3 steps"
+    assert controls.next_button.isEnabled()
+    assert not controls.back_button.isEnabled()
+    assert not controls.end_hint.isVisible()
+    with qtbot.waitSignal(controls.next_requested, timeout=1000):
+        qtbot.keyClick(controls, Qt.Key.Key_Space)
+    controls.set_step(0)
+    assert controls.title.text() == "An event is a fact"
 
 
 def test_back_is_off_at_the_start_and_next_at_the_end_with_a_hint(controls: StoryControls) -> None:
@@ -158,8 +176,8 @@ def test_bad_steps_say_what_is_wrong(controls: StoryControls) -> None:
     controls.set_story(STORY)
     with pytest.raises(IndexError, match="'How events flow' has steps 0 to 2; there is no step 3"):
         controls.set_step(3)
-    with pytest.raises(IndexError, match="no step -1"):
-        controls.set_step(-1)
+    with pytest.raises(IndexError, match="no step -2"):
+        controls.set_step(-2)
     assert controls.index == 0  # still showing what it showed
     with pytest.raises(ValueError, match="'Empty' has no steps"):
         controls.set_story(Story("Empty", ()))

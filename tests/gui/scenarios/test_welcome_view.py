@@ -87,6 +87,14 @@ def test_open_and_connect(qtbot: QtBot, view: WelcomeView) -> None:
     assert view.connect_card.title.text() == "Connect to a broker…"
 
 
+def test_the_empty_broker_card_or_esc_dismisses_the_page(qtbot: QtBot, view: WelcomeView) -> None:
+    assert view.empty_card.title.text() == "Start with an empty broker"
+    with qtbot.waitSignal(view.dismissed, timeout=1000):
+        clicked(qtbot, view.empty_card)
+    with qtbot.waitSignal(view.dismissed, timeout=1000):
+        qtbot.keyClick(view, Qt.Key.Key_Escape)
+
+
 def test_tab_walks_the_page_in_reading_order(qtbot: QtBot, view: WelcomeView, tmp_path: Path) -> None:
     house = tmp_path / "house.yaml"
     house.write_text("{}")
@@ -96,10 +104,10 @@ def test_tab_walks_the_page_in_reading_order(qtbot: QtBot, view: WelcomeView, tm
     view.cards["household"].setFocus()
     qtbot.waitUntil(view.cards["household"].hasFocus, timeout=1000)
     order: list[QWidget | None] = [QApplication.focusWidget()]
-    for _ in range(5):
+    for _ in range(6):
         qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
         order.append(QApplication.focusWidget())
-    assert order == [*view.cards.values(), view.open_card, view.connect_card, view.recent_cards[0]]
+    assert order == [*view.cards.values(), view.open_card, view.connect_card, view.empty_card, view.recent_cards[0]]
 
 
 def test_recent_files_newest_first_a_missing_one_greyed(qtbot: QtBot, view: WelcomeView, tmp_path: Path) -> None:
@@ -130,7 +138,7 @@ def test_setting_the_lists_again_replaces_the_cards(qtbot: QtBot, view: WelcomeV
     view.set_recent(["/nowhere/b.yaml"])
     qtbot.wait(1)  # the old cards are deleted once control returns to the event loop
     titles = {card.title.text() for card in view.findChildren(Card) if card.isVisible()}
-    assert titles == {SCENARIOS[0][1], "b.yaml", "Open scenario…", "Connect to a broker…"}
+    assert titles == {SCENARIOS[0][1], "b.yaml", "Open scenario…", "Connect to a broker…", "Start with an empty broker"}
     assert list(view.cards) == ["shop"]  # no household: nothing is marked, shop leads
     assert view.cards["shop"].property("marked") is False
 
