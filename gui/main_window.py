@@ -358,7 +358,15 @@ class MainWindow(QMainWindow):
         self.scenarios = ScenarioController(self.bridge, host, RecentFiles(self.settings), self.connections.embedded)
         self.scenario_view = ScenarioView(self, self.scenarios)
         self.simulation_action = self.scenario_view.toggle  # the toolbar's Pause / Resume scenario
+        self.subscribers.members_source = self._shared_members
         self.setAcceptDrops(True)
+
+    def _shared_members(self) -> dict[str, list[str]]:
+        """Who shares each shared queue: the scenario's consumer pools and the MQTT clients' $share groups."""
+        members = self.scenarios.pools()
+        if self.gateways is not None:
+            members.update(self.gateways.gateways.shared_groups())
+        return members
 
     def _on_backend_changed(self, backend: Backend) -> None:
         self.stream.clear()

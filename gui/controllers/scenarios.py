@@ -271,6 +271,16 @@ class ScenarioController(QObject):
 
     # -- faults -------------------------------------------------------------------------------
 
+    def pools(self) -> dict[str, list[str]]:
+        """The running scenario's consumer pools: each shared subscription's name and its consumers' names."""
+        if self.scenario is None:
+            return {}
+        return {
+            pool.name: [pool.consumer_name(number) for number in range(1, pool.consumers + 1)]
+            for pool in self.scenario.simulation.subscribers
+            if pool.consumers > 1
+        }
+
     def fault_targets(self) -> tuple[list[str], list[str], list[str]]:
         """What faults can hit in the running scenario: its subscribers and responders, channels and publishers."""
         if self.scenario is None:
