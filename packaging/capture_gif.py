@@ -22,13 +22,13 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import qasync  # noqa: E402 - after the platform is chosen
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import qasync
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication
 
-from eventdeck.gui.app import build_parser  # noqa: E402
-from eventdeck.gui.controllers import window_runner  # noqa: E402
-from eventdeck.gui.main_window import MainWindow  # noqa: E402
+from eventdeck.gui.app import build_parser
+from eventdeck.gui.controllers import window_runner
+from eventdeck.gui.main_window import MainWindow
 
 
 def options() -> argparse.Namespace:
@@ -72,7 +72,7 @@ async def run(app: QApplication, opts: argparse.Namespace, frames: Path) -> int:
 
 def write_gif(frames: list[Path], output: Path, interval: int) -> bool:
     try:
-        from PIL import Image
+        from PIL import Image  # noqa: PLC0415 - optional: only this tool needs it
     except ImportError:
         convert = shutil.which("convert")
         if convert is None:
