@@ -171,7 +171,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([channels, stream, inspector], [390, 700, 430], Qt.Orientation.Horizontal)
         self.resizeDocks([channels, subscribers], [430, 330], Qt.Orientation.Vertical)
         self.resizeDocks([stream, rates], [520, 240], Qt.Orientation.Vertical)
-        self.resizeDocks([inspector, composer], [360, 400], Qt.Orientation.Vertical)
+        self.resizeDocks([inspector, composer], [450, 310], Qt.Orientation.Vertical)
         self.resize(*fitted_size(1520, 900))
 
     def _wire_panels(self) -> None:

@@ -17,11 +17,13 @@ from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QFrame,
     QGridLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QScrollArea,
     QSizePolicy,
     QStackedWidget,
     QTableWidget,
@@ -232,9 +234,17 @@ class InspectorPanel(QWidget):
         content_layout.addWidget(self.tabs, 1)
         content_layout.addLayout(actions)
 
+        # In a scroll area: the fields, the deliveries and the tabs together are taller than the dock on a small
+        # screen, and the dock must not make the window taller than the screen (it scrolls instead).
+        scroller = QScrollArea()
+        scroller.setObjectName("inspectorScroll")
+        scroller.setWidget(content)
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QFrame.Shape.NoFrame)
+        scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty)
-        self.stack.addWidget(content)
+        self.stack.addWidget(scroller)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.stack)

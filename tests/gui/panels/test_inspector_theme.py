@@ -29,15 +29,9 @@ channels:
 """
 
 
-class _Simulation:
-    def pause(self) -> None: ...
-
-    def resume(self) -> None: ...
-
-
 @pytest.fixture
 def window(qtbot: QtBot, bridge: Bridge, settings: QSettings) -> Iterator[MainWindow]:
-    yield from shown_window(qtbot, MainWindow(bridge, settings, _Simulation(), ring_size=1_000))  # type: ignore[arg-type]
+    yield from shown_window(qtbot, MainWindow(bridge, settings, ring_size=1_000))
     QApplication.setPalette(QApplication.style().standardPalette())  # the next test starts from the default
 
 
