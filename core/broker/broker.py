@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from collections.abc import Mapping
@@ -20,7 +19,6 @@ from eventdeck.core.broker.errors import (
     BrokerClosed,
     ChannelLimitReached,
     PayloadTooLarge,
-    PublishTimeout,
     SubscriptionError,
 )
 from eventdeck.core.broker.message import (
@@ -37,6 +35,7 @@ from eventdeck.core.broker.mishaps import Mishaps
 from eventdeck.core.broker.receipts import BrokerStats, Receipt, ResetReport
 from eventdeck.core.broker.requests import PendingRequests
 from eventdeck.core.broker.retained import RetainedMessages
+from eventdeck.core.broker.room import Room
 from eventdeck.core.broker.snapshots import Snapshots
 from eventdeck.core.broker.stepper import Stepper
 from eventdeck.core.broker.subscription import (
@@ -60,7 +59,7 @@ _tuple_new = tuple.__new__
 _REPLY = Kind.REPLY
 
 
-class Broker(Commands, Snapshots, Mishaps):
+class Broker(Commands, Snapshots, Mishaps, Room):
     """An in-process asyncio broker. Use as ``async with Broker() as broker:``.
 
     Everything runs on the caller's event loop; no method blocks. ``publish`` only
@@ -306,8 +305,13 @@ class Broker(Commands, Snapshots, Mishaps):
         *,
         retain: bool = False,
         timeout: float | None = None,  # noqa: ASYNC109 - same contract as publish
+        wait_durable: bool = True,
     ) -> Receipt:
-        """Publish a ready-made ``Message`` (gateways and connectors use this to keep their ids and fields)."""
+        """Publish a ready-made ``Message`` (gateways and connectors use this to keep their ids and fields).
+
+        ``wait_durable=False``: return before the store commits the message; the caller gives its receipt
+        (a PUBACK) only after ``await durable_commit()``, one commit for a whole read of publishes.
+        """
         state = self._channel_for_publish(message.channel)
         if len(message.payload) > self.max_payload:
             raise PayloadTooLarge(len(message.payload), self.max_payload)
@@ -333,9 +337,14 @@ class Broker(Commands, Snapshots, Mishaps):
             self._route(duplicate_of(message), state)
         if retain:
             self._retain(message)
-        if durability is not None and (retain or durability.enqueued != enqueued):
+        if wait_durable and durability is not None and (retain or durability.enqueued != enqueued):
             await durability.committed()  # the receipt promises the message is on disk
         return Receipt(message, queued)
+
+    async def durable_commit(self) -> None:
+        """Wait until everything published so far is committed to the store (at once without a store)."""
+        if self._durability is not None:
+            await self._durability.committed()
 
     def _route(self, message: Message, state: ChannelState) -> int:
         """Queue ``message`` on each matching subscription (never waits); return how many queued it."""
@@ -390,27 +399,6 @@ class Broker(Commands, Snapshots, Mishaps):
         """Count and log a message ``sub``'s overflow policy threw away (called by ``Subscription.make_room``)."""
         sub.dropped += 1
         self._log.record(EventKind.MESSAGE_DROPPED, message.channel, sub.name, message, reason)
-
-    async def _wait_for_room(self, state: ChannelState, size: int, timeout: float) -> None:  # noqa: ASYNC109 - deadline from publish
-        """Wait until no matching ``block`` subscription is full; raise ``PublishTimeout`` after ``timeout``.
-
-        A message larger than a subscription's whole byte bound never waits for it (it is dropped there).
-        """
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        deadline = started + timeout
-        while True:
-            if self._closed:
-                raise BrokerClosed("broker is closed; cannot publish")
-            subs = state.subs if state.generation == self._generation else self._refresh(state)
-            full = next((sub for sub in subs if sub.blocks(size)), None)
-            if full is None:
-                return
-            try:
-                await full.wait_for_space(deadline)
-            except TimeoutError:
-                self._log.record(EventKind.PUBLISH_TIMED_OUT, state.name, full.name, detail=f"full for {timeout:.3g} s")
-                raise PublishTimeout(full.name, full.max_pending, loop.time() - started) from None
 
     def _retain(self, message: Message) -> None:
         if self._durability is not None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -65,6 +66,7 @@ class Store:
         self._lock = lock
         self._writer = writer
         self._batch = Batch()
+        self._sessions_due: dict[str, Callable[[], Any]] = {}  # client id -> its state, taken at the next commit
         self._loop = asyncio.get_running_loop()
         self._closed = False
 
@@ -111,7 +113,7 @@ class Store:
         if self._closed:
             raise StoreError(f"the store {self.path} is closed")
         ops = self._batch.ops
-        if not ops:
+        if not ops and not self._sessions_due:
             self._loop.call_soon(self._flush)
         ops.append((op, payload))
 
@@ -142,10 +144,17 @@ class Store:
     def declare(self, channel: str, description: str) -> None:
         self._add(Op.DECLARE, (channel, description))
 
-    def put_session(self, client_id: str, state: Any) -> None:
-        self._add(Op.SESSION_PUT, (client_id, json.dumps(state)))
+    def put_session_later(self, client_id: str, state: Callable[[], Any]) -> None:
+        """Write ``client_id``'s session as ``state()`` gives it when this loop turn's changes are committed:
+        in the same transaction as them, and once however often it changed meanwhile."""
+        if self._closed:
+            raise StoreError(f"the store {self.path} is closed")
+        if not self._batch.ops and not self._sessions_due:
+            self._loop.call_soon(self._flush)
+        self._sessions_due[client_id] = state
 
     def drop_session(self, client_id: str) -> None:
+        self._sessions_due.pop(client_id, None)
         self._add(Op.SESSION_DROP, client_id)
 
     def clear(self) -> None:
@@ -155,7 +164,7 @@ class Store:
     def committed(self) -> asyncio.Future[None]:
         """Resolves once everything changed so far is on disk (at once if nothing is pending)."""
         batch = self._batch
-        if not batch.ops:
+        if not batch.ops and not self._sessions_due:
             done: asyncio.Future[None] = self._loop.create_future()
             done.set_result(None)
             return done
@@ -164,6 +173,9 @@ class Store:
         return batch.done
 
     def _flush(self) -> None:
+        due, self._sessions_due = self._sessions_due, {}
+        for client_id, state in due.items():
+            self._batch.ops.append((Op.SESSION_PUT, (client_id, json.dumps(state()))))
         batch, self._batch = self._batch, Batch()
         if batch.ops:
             self._writer.submit(batch)

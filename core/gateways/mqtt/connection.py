@@ -79,6 +79,8 @@ class Connection:
         self.window_open = asyncio.Event()
         self.rooms: set[asyncio.Event] = set()  # the shared groups waiting for this client's window too
         self.done = False
+        # The broker keeps a store: acks wait for its commit, and a persistent session is written there.
+        self.durable = gateway.broker.store is not None
 
     @property
     def version(self) -> str:
@@ -104,7 +106,10 @@ class Connection:
                     break
                 if protocol.state is ConnState.CONNECTING:  # only clients past CONNECT count against the limit
                     protocol.busy = len(gateway.admitted) >= gateway.limits.max_connections
-                await self.apply(protocol.receive_data(data))
+                actions = protocol.receive_data(data)
+                if self.durable and protocol.session is not None:  # acks, QoS 2 ids, subscriptions changed
+                    gateway.store.keep(protocol.session)
+                await self.apply(actions)
                 self.flush()
                 if protocol.outbox.settled:
                     await self.settle()
@@ -142,12 +147,14 @@ class Connection:
         await self.gateway.groups.settle(settled)
 
     async def apply(self, actions: list[Action]) -> None:
+        """Carry out ``actions``; with a store, the acks they answer go out after one commit for all of them."""
         broker = self.gateway.broker
         publish = broker.publish_message
+        wait = not self.durable
         for action in actions:
             if type(action) is PublishToBroker:  # the hot path: no call of our own per message
                 try:
-                    await publish(action.message, retain=action.retain)
+                    await publish(action.message, retain=action.retain, wait_durable=wait)
                 except EventDeckError as exc:
                     self._not_published(action, exc)
             elif isinstance(action, SessionStarted):
@@ -158,6 +165,17 @@ class Connection:
                 self._unsubscribe(action.subscription)
             elif isinstance(action, ConnectionClosed):
                 await self._close(action)
+        if not wait:
+            await self._committed()
+
+    async def _committed(self) -> None:
+        """Wait for the store to commit what this read published; if it cannot, no ack goes out (the
+        connection is cut, so the client sends those messages again)."""
+        try:
+            await self.gateway.broker.durable_commit()
+        except EventDeckError as exc:
+            log.error("MQTT client %r: messages not acknowledged, the store failed: %s", self.protocol.client_id, exc)
+            self.link.abort()
 
     async def _publish(self, broker: Broker, action: PublishToBroker) -> None:
         try:
@@ -184,6 +202,7 @@ class Connection:
             gateway.store.back(client_id)
         if action.discarded is not None:
             gateway.store.drop(action.discarded)
+        gateway.store.keep(action.session)
         if action.resumed:
             for sub in action.session.subscriptions.values():
                 if sub.share is not None:
@@ -283,6 +302,9 @@ class Connection:
                 if protocol.policy.filters_deliveries:  # a deny rule inside the filter the rules granted
                     deliveries = [d for d in deliveries if protocol.policy.may_read(d.message.channel)]
                 outbox.deliver_batch(sub, [delivery.message for delivery in deliveries], retained_of)
+                if self.durable and sub.qos and outbox.session is not None:
+                    # in flight now: stored in the same commit as their leaving the broker's queue
+                    self.gateway.store.keep(outbox.session)
                 self.flush()
                 if link.buffered() > HIGH_WATER:
                     await self.gateway.drain(self)

@@ -76,7 +76,7 @@ class MqttGateway(Service):
         self.credentials = dict(credentials) if credentials is not None else None
         self.on_event = on_event
         self.events: deque[ClientEvent] = deque(maxlen=1_000)
-        self.store = SessionStore(self.limits, self._release, self.publish_will)
+        self.store = SessionStore(self.limits, self._release, self.publish_will, broker.store)
         self.groups = SharedGroups(broker, self.limits, drain=self.drain, track=self.track)
         self.connections: set[Connection] = set()
         self.admitted: set[Connection] = set()  # past CONNECT: these count against max_connections
@@ -120,6 +120,11 @@ class MqttGateway(Service):
             if exc.errno == errno.EADDRINUSE:
                 raise GatewayError(f"MQTT gateway: {where} is already in use (another MQTT broker?)") from None
             raise GatewayError(f"MQTT gateway cannot listen on {where}: {exc.strerror or exc}") from None
+        durable = self.broker.store
+        if durable is not None:  # the persistent sessions of the last run on this data directory (taken once)
+            records = dict(durable.loaded.sessions)
+            durable.loaded.sessions.clear()
+            self.store.restore(records, self._reattach)
 
     async def stop(self) -> None:
         """Stop listening and close every connection (MQTT 5 clients get DISCONNECT 0x8B server shutting down)."""
@@ -206,6 +211,13 @@ class MqttGateway(Service):
         """A delayed will is due (its delay passed, its session ended, or the gateway stops)."""
         task = asyncio.ensure_future(self.broker.publish_message(will.message, retain=will.retain))
         task.add_done_callback(_ignore_result)
+
+    def _reattach(self, session: SessionState) -> None:
+        """A session back from the store finds its durable broker subscriptions (brought back with their queues)."""
+        for sub in session.subscriptions.values():
+            if sub.share is None:
+                with contextlib.suppress(KeyError):
+                    sub.subscription = self.broker.subscription(sub.name)
 
     def _release(self, session: SessionState) -> None:
         """A session ended: its broker subscriptions go, and it leaves its shared groups."""

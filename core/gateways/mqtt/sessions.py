@@ -10,23 +10,35 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from eventdeck.core.gateways.mqtt.actions import PublishToBroker
 from eventdeck.core.gateways.mqtt.limits import MqttLimits
 from eventdeck.core.gateways.mqtt.session import SessionState
+from eventdeck.core.gateways.mqtt.session_records import restored_session, session_record
+
+if TYPE_CHECKING:
+    from eventdeck.core.store import Store
 
 log = logging.getLogger("eventdeck.mqtt")
 
 
 class SessionStore:
-    """Every session by client id; ``release`` gives up a dropped session's subscriptions in the broker."""
+    """Every session by client id; ``release`` gives up a dropped session's subscriptions in the broker.
+
+    With a ``durable`` store the persistent sessions are written there (``keep``) and come back
+    from it (``restore``) when a gateway starts on a broker opened on the same data directory.
+    """
 
     def __init__(
         self,
         limits: MqttLimits,
         release: Callable[[SessionState], None],
         publish_will: Callable[[PublishToBroker], None],
+        durable: Store | None = None,
     ) -> None:
         self.limits = limits
         self.sessions: dict[str, SessionState] = {}
@@ -36,6 +48,41 @@ class SessionStore:
         self._publish_will = publish_will
         self._expiry: dict[str, asyncio.TimerHandle] = {}
         self._wills: dict[str, tuple[PublishToBroker, asyncio.TimerHandle]] = {}
+        self._durable = durable
+        self._kept: set[str] = set()  # client ids with a session in the durable store
+        self._away_since: dict[str, float] = {}  # client id -> when its client left (wall clock, for the store)
+
+    def keep(self, session: SessionState) -> None:
+        """Write ``session`` to the durable store with this loop turn's changes (nothing without a store,
+        or for a session that ends with its connection)."""
+        if self._durable is None or session.expiry <= 0:
+            return
+        client_id = session.client_id
+        self._kept.add(client_id)
+        self._durable.put_session_later(client_id, partial(session_record, session, self._away_since.get(client_id)))
+
+    def restore(self, records: dict[str, Any], attach: Callable[[SessionState], None]) -> None:
+        """Bring back the persistent sessions a durable store kept: away (their expiry counted from when
+        their client left), ``attach`` giving each its broker subscriptions. One past its expiry ends."""
+        now = time.time()
+        for client_id, record in records.items():
+            try:
+                session = restored_session(client_id, record)
+            except ValueError as exc:
+                log.error("MQTT gateway: %s; the client starts on a new session", exc)
+                continue
+            attach(session)
+            self.sessions[client_id] = session
+            self._kept.add(client_id)
+            away_since = record.get("away_since")
+            if not isinstance(away_since, (int, float)):  # connected when the broker stopped: it left then, unknown
+                away_since = now
+            left = session.expiry - (now - away_since)
+            if left <= 0:
+                self.drop(session)
+            else:
+                self._away_since[client_id] = away_since
+                self.away(session, left)
 
     def back(self, client_id: str) -> None:
         """The client is back on its session: it no longer expires, and its delayed will is not sent."""
@@ -46,12 +93,16 @@ class SessionStore:
         if will is not None:
             will[1].cancel()
         self.offline.pop(client_id, None)
+        self._away_since.pop(client_id, None)
 
-    def away(self, session: SessionState) -> None:
-        """``session`` lives on without a connection until it expires, or until too many others do too."""
+    def away(self, session: SessionState, left: float | None = None) -> None:
+        """``session`` lives on without a connection until it expires (in ``left`` seconds, by default its
+        expiry), or until too many others do too."""
         client_id = session.client_id
         loop = asyncio.get_running_loop()
-        self._expiry[client_id] = loop.call_later(session.expiry, self._expire, session)
+        self._expiry[client_id] = loop.call_later(session.expiry if left is None else left, self._expire, session)
+        self._away_since.setdefault(client_id, time.time())
+        self.keep(session)
         self.offline.pop(client_id, None)
         self.offline[client_id] = session
         if len(self.offline) > self.limits.max_offline_sessions:
@@ -74,6 +125,10 @@ class SessionStore:
         """``session`` ends: its subscriptions go, and a will still waiting for its delay is published now."""
         client_id = session.client_id
         self._release(session)
+        if self._durable is not None and client_id in self._kept:
+            self._kept.discard(client_id)
+            self._away_since.pop(client_id, None)
+            self._durable.drop_session(client_id)
         if self.sessions.get(client_id) is session:
             del self.sessions[client_id]
         if self.offline.get(client_id) is session:

@@ -28,7 +28,9 @@ async def test_what_is_committed_comes_back_when_the_store_is_opened_again(tmp_p
     store.delivered("billing", first, 2)
     store.retain(retained)
     store.declare("orders/new", "New orders")
-    store.put_session("sensor-7", {"subscriptions": {"orders/#": 1}})
+    state: dict[str, dict[str, int]] = {"subscriptions": {}}
+    store.put_session_later("sensor-7", lambda: state)
+    state["subscriptions"]["orders/#"] = 1  # the state is taken when the turn's changes are committed
     await store.committed()
     await store.close()
 
