@@ -43,12 +43,17 @@ watcher = FirstPaint()
 app.installEventFilter(watcher)
 """
 
-EVENTDECK = FIRST_PAINT_WATCHER + r"""
+EVENTDECK = (
+    FIRST_PAINT_WATCHER
+    + r"""
 from eventdeck.gui.app import main
 sys.exit(main(sys.argv[1:]))
 """
+)
 
-BARE_WINDOW = FIRST_PAINT_WATCHER + r"""
+BARE_WINDOW = (
+    FIRST_PAINT_WATCHER
+    + r"""
 import pyqtgraph
 window = QMainWindow()
 window.setCentralWidget(pyqtgraph.PlotWidget())
@@ -56,6 +61,7 @@ window.resize(1200, 800)
 window.show()
 sys.exit(app.exec())
 """
+)
 
 
 def one_run(child: str) -> float:
