@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QStandardPaths, Qt, Signal
 from PySide6.QtWidgets import (
@@ -33,11 +34,13 @@ from eventdeck.core.broker.errors import EventDeckError
 from eventdeck.core.connectors import KINDS, ConnectorError, backend_for, backend_from_url
 from eventdeck.core.connectors.address import SCHEMES, TLSOptions
 from eventdeck.core.connectors.backend import Backend, ConnectionState, Status
-from eventdeck.core.connectors.credentials import CredentialStore
 from eventdeck.core.connectors.profiles import Profile, ProfileStore
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.controllers.host import WindowHost
 from eventdeck.gui.widgets.banner import Banner
+
+if TYPE_CHECKING:
+    from eventdeck.core.connectors.credentials import CredentialStore
 
 DEFAULT_PORTS = {kind: port for _, (kind, port, tls) in SCHEMES.items() if not tls}
 KIND_NAMES = {"mqtt": "MQTT", "amqp": "RabbitMQ (AMQP 0-9-1)", "nats": "NATS", "redis": "Redis", "kafka": "Kafka"}
@@ -340,6 +343,9 @@ class ConnectionsController(QObject):
             self._connect_made(self._last)
 
     def show_dialog(self) -> None:
+        # keyring (and its backends) loads on the first visit to the dialog, not at start
+        from eventdeck.core.connectors.credentials import CredentialStore  # noqa: PLC0415
+
         dialog = ConnectionsDialog(self.profiles, CredentialStore(), self._host.window)
         dialog.connect_requested.connect(self._connect_profile)
         dialog.embedded_requested.connect(self.use_embedded)
