@@ -135,7 +135,8 @@ class StillLayer:
             mark = (marks or {}).get(key)
             on_path = path is not None and key in path.nodes
             faded = path is not None and not on_path
-            shape = (box, node.column, node.label, mark, on_path, faded, placement.unit, ratio)
+            # Its size, not its place: boxes that only moved (a busier one went up) keep their tiles.
+            shape = (box.width, box.height, node.column, node.label, mark, on_path, faded, placement.unit, ratio)
             counts = (node.detail, _shown_counts(info))
             cached = self._tiles.get(key)
             if cached is None or cached.shape != shape:  # a new look: drawn now, or the picture would be mixed
@@ -220,7 +221,7 @@ class StillLayer:
     ) -> QPixmap:
         tile = _pixmap(box.width + 2 * TILE_MARGIN, box.height + 2 * TILE_MARGIN, ratio, Qt.GlobalColor.transparent)
         with _painting(tile) as painter:
-            painter.translate(TILE_MARGIN - box.x, TILE_MARGIN - box.y)
+            box = Box(TILE_MARGIN, TILE_MARGIN, box.width, box.height)  # drawn where the tile starts, to go anywhere
             if faded:
                 painter.setOpacity(FADED)
             self._node(painter, unit, node, box, info, mark=mark, on_path=on_path)

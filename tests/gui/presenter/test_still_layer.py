@@ -99,3 +99,16 @@ def test_a_busier_edge_alone_does_not_repaint_the_background_but_a_new_edge_does
     assert still.paint(placement, wobbled, subscriptions, 1.0).background is first.background
     fewer = dataclasses.replace(graph, edges=graph.edges[1:])
     assert still.paint(placement, fewer, subscriptions, 1.0).background is not first.background
+
+
+def test_boxes_that_only_moved_keep_their_tiles(qtbot: QtBot) -> None:
+    placement, graph, subscriptions = picture()
+    still = layer()
+    first = still.paint(placement, graph, subscriptions, 1.0)
+    moved = dataclasses.replace(
+        placement, boxes={key: dataclasses.replace(box, y=box.y + 7) for key, box in placement.boxes.items()}
+    )
+    again = still.paint(moved, graph, subscriptions, 1.0)
+    assert still.drawn == 1  # the background only: its edges end elsewhere
+    assert [tile for _at, tile in again.tiles] == [tile for _at, tile in first.tiles]
+    assert [at.y() for at, _tile in again.tiles] == [at.y() + 7 for at, _tile in first.tiles]
