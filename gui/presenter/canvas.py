@@ -148,13 +148,13 @@ class StillLayer:
             tiles[key] = cached
         stale.sort(key=lambda item: item[0])  # the longest-waiting first
         self.pending = 0
-        for _painted, key, node, info, mark, on_path, faded, counts in stale:
+        for _painted, key, node, info, mark, on_path, faded, fresh in stale:
             if self.drawn and time.perf_counter() - started > self.budget:  # at least one a paint: it catches up
                 self.pending += 1
                 continue
             box = placement.boxes[key]
             tile = self._tile(placement.unit, node, box, info, ratio, mark=mark, on_path=on_path, faded=faded)
-            tiles[key] = _Tile(tiles[key].shape, counts, tile, self._paints)
+            tiles[key] = _Tile(tiles[key].shape, fresh, tile, self._paints)
             self.drawn += 1
         for key, box in placement.boxes.items():
             still.tiles.append((QPointF(box.x - TILE_MARGIN, box.y - TILE_MARGIN), tiles[key].pixmap))
@@ -180,8 +180,8 @@ class StillLayer:
         followed = None
         if path is not None:
             followed = tuple((edge, colour, path.marks.get(edge[1])) for edge, colour in path.edges.items())
-        key = (placement.width, placement.height, placement.unit, placement.broker, tuple(placement.boxes.items()))
-        key += (tuple(placement.columns.items()), tuple(placement.more.items()), edges, followed, ratio)
+        where = (placement.width, placement.height, placement.unit, placement.broker, tuple(placement.boxes.items()))
+        key = (where, tuple(placement.columns.items()), tuple(placement.more.items()), edges, followed, ratio)
         if self._background is not None and self._background[0] == key:
             return self._background[1]
         background = _pixmap(placement.width, placement.height, ratio, self.palette.color(QPalette.ColorRole.Window))
