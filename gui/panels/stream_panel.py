@@ -7,7 +7,7 @@ presenter and the topology highlight its path, the inspector shows its deliverie
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut
+from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -179,15 +179,27 @@ class StreamPanel(QWidget):
     # -- feeding -------------------------------------------------------------
 
     def _on_messages(self, batch: list[Message]) -> None:
-        """Small batches go straight in; in a flood, batches are gathered and added 10 times a second."""
-        if not self._held and len(batch) < FLOOD_BATCH:
+        """Small batches go straight in; in a flood, batches are gathered and added 10 times a second.
+
+        While the dock is hidden beneath a shown window (the presenter covers the docks, or the user
+        closed it), batches are only gathered: rows are added in one go when it shows again."""
+        if not self._held and len(batch) < FLOOD_BATCH and not self._hidden_beneath():
             self.model.append_batch(batch)
             return
         self._held.extend(batch)
         if len(self._held) > self.model.capacity:
             del self._held[: len(self._held) - self.model.capacity]
-        if not self._apply_timer.isActive():
+        if not self._apply_timer.isActive() and not self._hidden_beneath():
             self._apply_timer.start()
+
+    def _hidden_beneath(self) -> bool:
+        """Whether nobody can see the rows now: the window shows, this panel does not."""
+        return not self.isVisible() and self.window().isVisible()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._held:
+            self._apply_held()  # what came while hidden, as one batch
 
     def _on_validated(self) -> None:
         validator = self._bridge.validator
@@ -316,7 +328,7 @@ class StreamPanel(QWidget):
     def _fit_columns(self, *, reset: bool = False) -> None:
         """Widen Channel and Publisher to the widest name on screen, up to their caps (4 times a second).
         They only grow, so rows do not jump as they scroll by; ``reset`` starts again from the header."""
-        if not (reset or self._rows_on_screen_changed):
+        if not reset and not (self._rows_on_screen_changed and self.isVisible()):  # hidden: when it shows again
             return
         self._rows_on_screen_changed = False
         header = self.view.horizontalHeader()
@@ -355,6 +367,8 @@ class StreamPanel(QWidget):
 
     def select_message(self, message_id: int) -> bool:
         """Select the row of ``message_id`` (e.g. a command's reply); False if it is no longer shown."""
+        if self._held:
+            self._apply_held()  # it may have come while the dock was hidden
         row = self.model.row_of(message_id)
         if row is None:
             return False

@@ -69,6 +69,7 @@ from eventdeck.gui.scenarios.caption import CaptionPanel
 from eventdeck.gui.scenarios.story_controls import story_keys
 
 FRAME_MS = 20  # 50 fps: smooth on a projector, and room to spare for the broker
+CATCH_UP_MS = 60  # between two slices of the still picture's counts: a few frames get in between
 FOLLOW_REFRESH_MS = 250  # a followed message's outcomes are asked again 4 times a second while pending
 LEAVE_KEYS = (Qt.Key.Key_Escape,)
 NEXT_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_Right, Qt.Key.Key_PageDown)  # what presenter clickers send
@@ -128,6 +129,7 @@ class PresenterView(QWidget):
         self._rates: dict[EdgeKey, float] = {}
         self._positions: list[tuple[float, float, str]] = []  # the dots of this frame
         self._still: Still | None = None
+        self._layer: StillLayer | None = None  # keeps the still picture's pieces until the theme changes
         self._stepper: Stepper | None = None
         self._stepping: Broker | None = None  # the broker holding messages for the stepper
         self._held: list[tuple[float, float, str]] = []  # held messages' dots, sampled each frame
@@ -143,6 +145,10 @@ class PresenterView(QWidget):
         self._follow_timer = QTimer(self)
         self._follow_timer.setInterval(FOLLOW_REFRESH_MS)
         self._follow_timer.timeout.connect(self._refresh_path)
+        self._catch_up = QTimer(self)  # the still picture's counts that waited for another loop turn
+        self._catch_up.setSingleShot(True)
+        self._catch_up.setInterval(CATCH_UP_MS)
+        self._catch_up.timeout.connect(self._paint_still)
         self._tick = time.monotonic()
         self._timer = QTimer(self)
         self._timer.setInterval(FRAME_MS)
@@ -384,14 +390,27 @@ class PresenterView(QWidget):
             self.flow.set_placement(placement, patterns)
         self.graph, self.placement = graph, placement
         self._held_ids = [-1]  # not a list of ids: the next frame places the held dots on the new boxes
-        layer = StillLayer(self.palette(), self.palette().color(QPalette.ColorRole.Window).lightness() < 128)
-        marks = {**self._step_marks, **(self.path.marks if self.path is not None else {})}
-        ratio = self.devicePixelRatioF()
-        self._still = layer.paint(placement, graph, self._subscriptions, ratio, path=self.path, marks=marks)
+        self._paint_still()
         self._mark_badges = mark_badges(self.marks, placement)
         self.controls.setFont(font(unit, 0.8))  # the legend and buttons grow with the picture
         self.follow_hint.setFont(font(unit))  # as large as the picture's text: the room reads it too
-        self.canvas.update()
+
+    def _paint_still(self) -> None:
+        """Paint the still picture again (what changed of it); counts that did not fit the layer's time
+        budget are caught up on a later loop turn, well before the next snapshot."""
+        if self.placement is None or self.graph is None or not self.isVisible():
+            return
+        if self._layer is None:
+            self._layer = StillLayer(self.palette(), self.palette().color(QPalette.ColorRole.Window).lightness() < 128)
+        marks = {**self._step_marks, **(self.path.marks if self.path is not None else {})}
+        ratio = self.devicePixelRatioF()
+        self._still = self._layer.paint(
+            self.placement, self.graph, self._subscriptions, ratio, path=self.path, marks=marks
+        )
+        if self._layer.pending:
+            self._catch_up.start()
+        if self._layer.drawn:  # an unchanged picture is not copied to the screen again
+            self.canvas.update()
 
     # -- frames ------------------------------------------------------------
 
@@ -402,10 +421,14 @@ class PresenterView(QWidget):
         # Only where dots were and are is painted again: a frame costs the dots, not the window.
         previous, self._positions = self._positions, list(self.flow.positions())
         self._sample_held()
-        size = round(self._dot_radius()) + 2
-        update = self.canvas.update
-        for x, y, _kind in previous + self._positions:
-            update(int(x) - size, int(y) - size, 2 * size + 1, 2 * size + 1)  # Qt merges them into one region
+        moved = previous + self._positions
+        if moved:
+            # One rectangle around them all: a paint event covers its region's bounding rectangle anyway,
+            # and a call per dot (up to 1,200 a frame) cost more than the pixels it saved.
+            size = round(self._dot_radius()) + 2
+            left, right = int(min(x for x, _y, _k in moved)), int(max(x for x, _y, _k in moved))
+            top, bottom = int(min(y for _x, y, _k in moved)), int(max(y for _x, y, _k in moved))
+            self.canvas.update(left - size, top - size, right - left + 2 * size + 1, bottom - top + 2 * size + 1)
         self._update_badges(now)
 
     def _update_badges(self, now: float) -> None:
@@ -478,4 +501,5 @@ class PresenterView(QWidget):
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() == QEvent.Type.PaletteChange:  # the theme changed: repaint in its colours
+            self._layer = None
             self.relayout()

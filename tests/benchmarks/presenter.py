@@ -23,7 +23,6 @@ import time
 
 from eventdeck.core import Broker, BrokerStats, ChannelInfo, Kind, Message, State, SubscriptionInfo
 from eventdeck.core.broker.subscription import AckMode, Overflow
-from eventdeck.core.simulation.simulation import Simulation
 from eventdeck.core.simulation.virtual import VirtualSubscriber
 from eventdeck.gui.bridge import Snapshot
 from eventdeck.gui.models.topology import EdgeKey, build_graph
@@ -38,20 +37,21 @@ async def under_load(rate: float, seconds: float, follow: bool = False) -> dict[
     from PySide6.QtCore import QSettings  # noqa: PLC0415 - Qt once the loop runs
 
     from eventdeck.gui.bridge import Bridge  # noqa: PLC0415
+    from eventdeck.gui.controllers.heap import HeapKeeper  # noqa: PLC0415
     from eventdeck.gui.main_window import MainWindow  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory() as folder:
         async with Broker() as broker:
             bridge = Bridge(broker)
-            simulation = Simulation(broker)
-            window = MainWindow(
-                bridge, QSettings(os.path.join(folder, "b.ini"), QSettings.Format.IniFormat), simulation
-            )
+            window = MainWindow(bridge, QSettings(os.path.join(folder, "b.ini"), QSettings.Format.IniFormat))
             window.resize(WIDTH, HEIGHT)
             window.show()
             window.present()
-            simulation.start()
             bridge.start()
+            demo = window.scenarios.start("household")  # the demo, as --demo runs it
+            assert demo is not None
+            await demo
+            HeapKeeper(bridge).start()  # as the app runs the window: no full collections under traffic
             subscribers = [VirtualSubscriber(broker, "bench/#", name=f"virtual-{i}") for i in (1, 2)]
             for sub in subscribers:
                 sub.start()
@@ -82,7 +82,7 @@ async def under_load(rate: float, seconds: float, follow: bool = False) -> dict[
             dots = len(window.presenter.flow.dots)
             for sub in subscribers:
                 await sub.stop()
-            await simulation.stop()
+            await window.scenarios.stop()
             bridge.stop()
             window.close()
     fps = statistics.median(per_second) if per_second else 0.0
@@ -127,14 +127,13 @@ def layout_at_scale(channels: int, subscriptions: int, passes: int = 20) -> dict
     height = HEIGHT - 50  # the control bar
     unit = body_unit(WIDTH, height)
     layout_ms, paint_ms = [], []
-    layer = StillLayer(QApplication.palette(), dark=False)
     by_name = {info.name: info for info in snapshot.subscriptions}
     for _ in range(passes):
         started = time.perf_counter()
         graph = build_graph(counts, {}, snapshot, capacity(height, unit, CHANNEL_LINES))
         placement = place(graph, WIDTH, height, unit)
         laid = time.perf_counter()
-        layer.paint(placement, graph, by_name, 1.0)
+        StillLayer(QApplication.palette(), dark=False).paint(placement, graph, by_name, 1.0)  # a fresh layer: all of it
         layout_ms.append((laid - started) * 1000)
         paint_ms.append((time.perf_counter() - laid) * 1000)
     return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -226,3 +227,38 @@ def test_selecting_a_row_follows_its_message_and_clearing_stops(
         panel.clear()
     assert followed.args == [None]
     assert bridge.followed_message is None
+
+
+def test_hidden_beneath_a_shown_window_batches_are_gathered_and_added_when_it_shows(
+    qtbot: QtBot, bridge: Bridge
+) -> None:
+    window = QWidget()  # the main window whose docks the presenter covers
+    qtbot.addWidget(window)
+    panel = StreamPanel(bridge, StreamModel(capacity=100), window)
+    window.show()
+    panel.hide()
+    inserted: list[tuple[int, int]] = []
+    panel.model.rowsInserted.connect(lambda _p, first, last: inserted.append((first, last)))
+    bridge.messages.emit(messages(3))
+    bridge.messages.emit(messages(FLOOD_BATCH, start=3))
+    qtbot.wait(150)  # longer than the flood's coalescing: still nothing added row by row
+    assert panel.model.rowCount() == 0
+    assert inserted == []
+
+    panel.show()
+    assert inserted == [(0, 99)]  # one insertion, the newest 100 of them (the ring's capacity)
+    assert panel.model.message_at(99).json() == {"n": FLOOD_BATCH + 2}
+    bridge.messages.emit(messages(1, start=1_000))
+    assert panel.model.message_at(99).json() == {"n": 1_000}  # shown again: rows go straight in
+
+
+def test_a_row_that_came_while_hidden_can_still_be_selected(qtbot: QtBot, bridge: Bridge) -> None:
+    window = QWidget()
+    qtbot.addWidget(window)
+    panel = StreamPanel(bridge, StreamModel(capacity=100), window)
+    window.show()
+    panel.hide()
+    batch = messages(5)
+    bridge.messages.emit(batch)
+    assert panel.select_message(batch[3].id)
+    assert panel.selected_message() == batch[3]
