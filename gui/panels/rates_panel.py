@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QResizeEvent
+from PySide6.QtGui import QColor, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from eventdeck.gui.bridge import Bridge, Snapshot
@@ -51,6 +51,7 @@ class RatesPanel(QWidget):
         self._rates: FloatArray = np.zeros((16, SAMPLES))
         self._times: FloatArray = np.zeros(SAMPLES)
         self._head = 0  # where the next sample goes
+        self._last_time = 0.0  # the newest sample's time
         self._count = 0  # samples held, at most SAMPLES
         self._assigned: list[str | None] = [None] * TOP  # channel shown by each of the first 8 curves
         self._legend_order: list[int] = []  # curve numbers in legend order
@@ -188,7 +189,14 @@ class RatesPanel(QWidget):
         self._head = (head + 1) % SAMPLES
         self._count = min(self._count + 1, SAMPLES)
         self._choose_top()
-        self._redraw(snapshot.time)
+        self._last_time = snapshot.time
+        if self.isVisible():  # hidden (a tab behind Topology, under the presenter): drawn when shown again
+            self._redraw(snapshot.time)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._count:
+            self._redraw(self._last_time)
 
     def _add_channel(self, name: str) -> int:
         row = len(self._names)

@@ -160,3 +160,17 @@ def test_plot_does_not_move_with_the_mouse(panel: RatesPanel) -> None:
     view_box = panel.plot_widget.getPlotItem().getViewBox()
     assert view_box.state["mouseEnabled"] == [False, False]
     assert not panel.plot_widget.getPlotItem().menuEnabled()
+
+
+def test_a_hidden_plot_keeps_its_samples_and_draws_them_when_shown(bridge: Bridge, panel: RatesPanel) -> None:
+    panel.hide()
+    for tick in range(4):
+        feed(panel, bridge, {"a": float(tick + 1)}, 1000.0 + tick * 0.5)
+    curve = panel.curves[panel.curve_channels().index("a")]
+    x, _y = curve.getData()
+    assert x is None or len(x) == 0  # nothing drawn while nobody can see it
+    panel.show()
+    x, y = curve.getData()
+    assert x is not None
+    assert y is not None
+    assert list(y) == [1.0, 2.0, 3.0, 4.0]
