@@ -10,7 +10,13 @@
 
 from eventdeck.core.broker.broker import Broker, BrokerStats, Receipt
 from eventdeck.core.broker.channel_state import ChannelInfo
-from eventdeck.core.broker.channels import is_pattern, matches, validate_channel, validate_pattern
+from eventdeck.core.broker.channels import (
+    is_broker_channel,
+    is_pattern,
+    matches,
+    validate_channel,
+    validate_pattern,
+)
 from eventdeck.core.broker.dead_letters import DEAD_PREFIX
 from eventdeck.core.broker.errors import (
     BrokerClosed,
@@ -63,6 +69,7 @@ __all__ = [
     "Tap",
     "TapBatch",
     "TapItem",
+    "is_broker_channel",
     "is_pattern",
     "matches",
     "new_id",

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import yaml
 
 from eventdeck.core.asyncapi.infer import infer_schema, json_type
-from eventdeck.core.broker.channels import is_pattern, matches
+from eventdeck.core.broker.channels import is_broker_channel, is_pattern, matches
 from eventdeck.core.broker.message import Kind, Message, is_json_type, media_type
 
 VERSION = "3.0.0"
@@ -112,7 +112,7 @@ class TrafficRecorder:
             if channel is not None:
                 self.answers[channel].add(message)
             return
-        if message.channel.startswith("$"):
+        if is_broker_channel(message.channel):
             return  # dead letters and other broker-made channels are not the system's channels
         key = (message.channel, message.kind)
         observed = self.observed.get(key)
@@ -211,7 +211,7 @@ class _Writer:
             self.add_operation("send", publisher, address, kinds)
         addresses = list(dict.fromkeys(address for address, _ in self.observed))
         for subscription in subscriptions:
-            if subscription.name.startswith("$") or subscription.pattern.startswith("$"):
+            if is_broker_channel(subscription.name) or is_broker_channel(subscription.pattern):
                 continue  # the broker's own reply inboxes and dead-letter watchers
             matched = [a for a in addresses if matches(subscription.pattern, a)]
             if not matched and not is_pattern(subscription.pattern):

@@ -56,6 +56,12 @@ def is_pattern(name: str) -> bool:
     return "+" in name or "#" in name
 
 
+def is_broker_channel(name: str) -> bool:
+    """True for the broker's own channels (``$dead/...``, ``$reply/...``, any ``$`` channel): clients and people
+    do not publish there, wildcards do not reach them, recordings and exported documents leave them out."""
+    return name.startswith("$")
+
+
 def matches(pattern: str, channel: str) -> bool:
     """Plain reference matcher: does ``pattern`` match ``channel``? (Used for single checks and tests.)"""
     p_levels = pattern.split("/")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from eventdeck.core.broker.channels import is_broker_channel
 from eventdeck.core.broker.message import Kind
 from eventdeck.core.broker.requests import REPLY_PREFIX
 from eventdeck.core.gateways.acl import AccessRules, ClientAccess
@@ -42,7 +43,7 @@ class ClientPolicy:
         return None
 
     def publish_refusal(self, channel: str, kind: Kind, correlation_id: str | None) -> str | None:
-        if channel.startswith("$"):
+        if is_broker_channel(channel):
             if (
                 kind is Kind.REPLY
                 and channel.startswith(REPLY_PREFIX)

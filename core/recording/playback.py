@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from eventdeck.core.broker.channels import is_broker_channel
 from eventdeck.core.broker.errors import EventDeckError, RequestTimeout
 from eventdeck.core.broker.message import Kind, Message
 from eventdeck.core.connectors.backend import Backend
@@ -24,7 +25,7 @@ FAILURES_IN_A_ROW = 20  # the broker refused this many in a row: stop instead of
 
 def is_replayed(message: Message) -> bool:
     """True for what a replay sends: events and commands, not replies or ``$``-channel traffic."""
-    return message.kind is not Kind.REPLY and not message.channel.startswith("$")
+    return message.kind is not Kind.REPLY and not is_broker_channel(message.channel)
 
 
 @dataclass

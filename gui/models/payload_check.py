@@ -12,7 +12,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventdeck.core import InvalidChannel, validate_channel
+from eventdeck.core import InvalidChannel, is_broker_channel, validate_channel
 from eventdeck.core.broker.json_input import json_problem as core_json_problem
 from eventdeck.core.broker.message import is_json_type
 from eventdeck.gui.widgets.small import format_size
@@ -31,7 +31,7 @@ def json_problem(text: str) -> str | None:
 
 def channel_problem(channel: str) -> str | None:
     """Why ``channel`` cannot be published to (``InvalidChannel.reason``, or a broker-owned ``$`` channel), or None."""
-    if channel.startswith("$"):
+    if is_broker_channel(channel):
         return "channels starting with $ belong to the broker ($dead/…, $reply/…); publish to a channel of your own"
     try:
         validate_channel(channel)

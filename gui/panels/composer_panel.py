@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from eventdeck.core import Kind, Message
+from eventdeck.core import Kind, Message, is_broker_channel
 from eventdeck.gui.bridge import Bridge, Snapshot
 from eventdeck.gui.models.composed import Composed
 from eventdeck.gui.models.payload_check import Verdict, check, pretty_json
@@ -483,7 +483,7 @@ class ComposerPanel(QWidget):
 
     def _on_snapshot(self, snapshot: Snapshot) -> None:
         # a refused update (the user is choosing) comes again with the next snapshot
-        self.channel_combo.set_channels([info.name for info in snapshot.channels if not info.name.startswith("$")])
+        self.channel_combo.set_channels([info.name for info in snapshot.channels if not is_broker_channel(info.name)])
 
     def history(self, channel: str | None = None) -> list[str]:
         """Payloads sent to ``channel`` (default: the current one), most recent first."""

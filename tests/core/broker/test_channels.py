@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eventdeck.core import InvalidChannel, is_pattern, matches, validate_channel, validate_pattern
+from eventdeck.core import InvalidChannel, is_broker_channel, is_pattern, matches, validate_channel, validate_pattern
 from eventdeck.core.broker.channels import MAX_NAME_BYTES, PatternTrie
 
 
@@ -158,3 +158,10 @@ def test_trie_agrees_with_reference(ops: list[tuple[bool, str]], channels: list[
             assert sorted(trie.match(channel)) == expected, (channel, live)
     assert len(trie) == len(live)
     assert sorted(trie.values()) == sorted(live)
+
+
+def test_the_brokers_own_channels_are_the_dollar_ones() -> None:
+    assert is_broker_channel("$dead/fridge/level")
+    assert is_broker_channel("$reply/shopping-app")
+    assert not is_broker_channel("fridge/level")
+    assert not is_broker_channel("fridge/$level")
