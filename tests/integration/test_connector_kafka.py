@@ -22,7 +22,7 @@ from eventdeck.core.connectors.backend import GAP_CHANNEL, ConnectionState
 from eventdeck.core.connectors.kafka import KafkaBackend
 from eventdeck.core.connectors.topic_reader import ReadStart, TopicReader
 from tests.integration import connector_support as support
-from tests.integration.kafka_support import Proxy, session_broker, tansu
+from tests.integration.kafka_support import Proxy, session_broker, start_when_answering, tansu
 
 pytestmark = pytest.mark.services
 kafka_url = session_broker()
@@ -299,7 +299,7 @@ async def test_records_written_while_the_connection_was_lost_are_read_after_the_
         connector = backend_from_url(url, initial_backoff=0.2, max_backoff=1.0)
         statuses = support.StatusLog(connector)
         gaps = connector.broker.subscribe(GAP_CHANNEL)
-        await connector.start()
+        await start_when_answering(connector)
         proxy.spare_from_now()
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap(url))
         await producer.start()
