@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QSize, QStandardPaths
+from PySide6.QtCore import QObject, QSize, QStandardPaths, Qt
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QMessageBox, QToolBar
 
-from eventdeck.core import Broker
-from eventdeck.core.store import StoredCounts, StoreError, StoreFull
+from eventdeck.core import Broker, EventDeckError
+from eventdeck.core.store import StoredCounts, StoreFull
 from eventdeck.core.wording import plural
 from eventdeck.gui.controllers.broker_data_dialog import BrokerDataDialog
 from eventdeck.gui.widgets.banner import Banner
@@ -60,8 +60,8 @@ async def open_broker_data(directory: Path | None) -> BrokerData:
     directory = directory or default_data_dir()
     try:
         broker = await Broker.on_store(directory)
-    except (StoreError, OSError) as exc:
-        reason = str(exc) if isinstance(exc, StoreError) else f"cannot use {directory}: {exc.strerror or exc}"
+    except (EventDeckError, OSError) as exc:  # a store it cannot bring back never keeps the window closed
+        reason = str(exc) if isinstance(exc, EventDeckError) else f"cannot use {directory}: {exc.strerror or exc}"
         advice = "" if "--data" in reason else " Or start EventDeck with --data OTHER_DIR."
         log.warning("broker data not kept: %s; the broker runs in memory", reason)
         return BrokerData(directory, Broker(), f"{reason}.{advice}")
@@ -97,7 +97,6 @@ class BrokerDataController(QObject):
         self._window = window
         self.data = data
         self.dialog: BrokerDataDialog | None = None
-        self.counts: StoredCounts | None = None
         self.action = window.host.action("brokerDataAction", "Broker data…", "broker")
         self.action.setToolTip("Where the embedded broker keeps what it promised to keep, how much, and Clear")
         self.action.triggered.connect(self.show_dialog)
@@ -123,7 +122,7 @@ class BrokerDataController(QObject):
     def show_dialog(self) -> None:
         if self.dialog is None:
             self.dialog = BrokerDataDialog(self.data.directory, self.data.on_disk, self.data.problem, self._window)
-            self.dialog.clear_requested.connect(self._confirm_clear)
+            self.dialog.clear_requested.connect(self._ask_to_clear)
         self.dialog.show()
         self.dialog.raise_()
         self.refresh()
@@ -132,20 +131,28 @@ class BrokerDataController(QObject):
         if self.data.on_disk:
             self._window.bridge.spawn(self._count(), "counting the broker's data")
 
-    async def _count(self) -> None:
+    async def _count(self) -> StoredCounts | None:
         store = self.data.broker.store
         if store is None or self.dialog is None:
-            return
-        self.counts = await store.counts()
-        self.dialog.show_counts(self.counts, store.size, store.max_bytes)
+            return None
+        counts = await store.counts()
+        self.dialog.show_counts(counts, store.size, store.max_bytes)
+        return counts
 
-    def _confirm_clear(self) -> None:
+    def _ask_to_clear(self) -> None:
+        self._window.bridge.spawn(self._confirm_clear(), "counting the broker's data")
+
+    async def _confirm_clear(self) -> None:
+        counts = await self._count()  # what is lost, as of now
+        if counts is None:
+            return
         box = QMessageBox(self.dialog)
         box.setObjectName("brokerDataClearConfirm")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.setIcon(QMessageBox.Icon.Warning)
         box.setWindowTitle("Clear the broker's data")
         box.setText("Clear everything the embedded broker keeps, in memory and on disk?")
-        box.setInformativeText(self._what_is_lost())
+        box.setInformativeText(self._what_is_lost(counts))
         clear = box.addButton("Clear", QMessageBox.ButtonRole.DestructiveRole)
         clear.setObjectName("brokerDataClearConfirmed")
         box.addButton(QMessageBox.StandardButton.Cancel)
@@ -153,12 +160,9 @@ class BrokerDataController(QObject):
         clear.clicked.connect(self.clear)
         box.open()
 
-    def _what_is_lost(self) -> str:
-        counts = self.counts
+    def _what_is_lost(self, counts: StoredCounts) -> str:
         held = (
-            "everything it holds"
-            if counts is None
-            else f"{plural(counts.subscriptions, 'durable subscription')} with "
+            f"{plural(counts.subscriptions, 'durable subscription')} with "
             f"{plural(counts.queued, 'queued message')}, {plural(counts.retained, 'retained message')} and "
             f"{plural(counts.sessions, 'MQTT session')}"
         )

@@ -193,6 +193,7 @@ def test_the_dialog_shows_the_data_and_clear_empties_the_broker_and_the_panels(
     clear = dialog.findChild(QPushButton, "brokerDataClear")
     assert clear is not None
     clear.click()
+    qtbot.waitUntil(lambda: dialog.findChild(QMessageBox, "brokerDataClearConfirm") is not None, timeout=WAIT)
     confirm = dialog.findChild(QMessageBox, "brokerDataClearConfirm")
     assert confirm is not None
     what = confirm.informativeText()
