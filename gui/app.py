@@ -122,6 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="fetch the http(s) documents AsyncAPI documents refer to with $ref, for this session "
         "(also File > Fetch Remote References; default: not fetched, their schemas are not validated)",
     )
+    parser.add_argument(
+        "--data",
+        metavar="DIR",
+        type=Path,
+        help="where the window's broker keeps durable subscriptions and their queued messages, retained messages "
+        "and MQTT sessions across restarts (default: the 'broker' folder of EventDeck's app-data folder; see "
+        "File > Broker data…); one EventDeck per DIR, another one opens on a broker in memory",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands (none: open the window)")
     serve = commands.add_parser(
@@ -213,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also run a scenario's simulation once the gateways listen: a built-in one (see 'eventdeck scenarios') "
         "or an AsyncAPI 3 document with x-eventdeck fields; a bad one exits 2 before anything listens",
     )
-    serve.add_argument("--data", metavar="DIR", type=Path, help=DATA_HELP)
+    serve.add_argument("--data", metavar="DIR", type=Path, default=argparse.SUPPRESS, help=DATA_HELP)
     serve.add_argument("--data-sync", choices=("full", "normal"), default="full", help=DATA_SYNC_HELP)
     replay = commands.add_parser(
         "replay",

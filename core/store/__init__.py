@@ -2,7 +2,7 @@
 declared channels and MQTT persistent sessions, kept under a data directory across restarts and crashes."""
 
 from eventdeck.core.store.errors import StoreError, StoreFull, StoreLocked, StoreRefused
-from eventdeck.core.store.store import FILE_NAME, Store, StoredState, StoredSubscription, Synchronous
+from eventdeck.core.store.store import FILE_NAME, Store, StoredCounts, StoredState, StoredSubscription, Synchronous
 
 __all__ = [
     "FILE_NAME",
@@ -11,6 +11,7 @@ __all__ = [
     "StoreFull",
     "StoreLocked",
     "StoreRefused",
+    "StoredCounts",
     "StoredState",
     "StoredSubscription",
     "Synchronous",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,17 @@ class StoredState:
     retained: list[Message]
     channels: list[tuple[str, str]]  # name, description
     sessions: dict[str, Any]  # MQTT client id -> its session state (JSON)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCounts:
+    """What the store holds on disk now (File > Broker data…), and the bytes its files take."""
+
+    subscriptions: int
+    queued: int  # (subscription, message) pairs: a message two durable subscriptions wait for counts twice
+    retained: int
+    sessions: int
+    file_bytes: int  # the database file and its write-ahead log
 
 
 class Store:
@@ -101,6 +113,18 @@ class Store:
     def commits(self) -> int:
         """Transactions committed so far (each holds everything one or more loop turns changed)."""
         return self._writer.commits
+
+    async def counts(self) -> StoredCounts:
+        """Count what is on disk once everything changed so far is committed (read-only, off the loop)."""
+        if self._closed:
+            raise StoreError(f"the store {self.path} is closed")
+        # committed() only covers changes not yet handed to the writer: an empty batch queued behind the
+        # ones already handed over resolves once they are committed too.
+        self._flush()
+        done: asyncio.Future[None] = self._loop.create_future()
+        self._writer.submit(Batch(done=done))
+        await done
+        return await asyncio.to_thread(_count, self.path)
 
     def check_room(self) -> None:
         """``StoreFull`` if the data reached ``max_bytes``."""
@@ -220,3 +244,18 @@ def _load(db: Any) -> StoredState:
     channels = list(db.execute("SELECT name, description FROM channels ORDER BY name"))
     sessions = {client: json.loads(state) for client, state in db.execute("SELECT client_id, state FROM sessions")}
     return StoredState(list(subscriptions.values()), retained, channels, sessions)
+
+
+def _count(path: Path) -> StoredCounts:
+    # A reader of its own: the writer thread keeps its connection, and WAL lets a reader in beside it.
+    db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    try:
+        subscriptions, queued, retained, sessions = (
+            db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # fixed table names
+            for table in ("subscriptions", "queued", "retained", "sessions")
+        )
+    finally:
+        db.close()
+    wal = path.with_name(path.name + "-wal")
+    file_bytes = path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+    return StoredCounts(subscriptions, queued, retained, sessions, file_bytes)

@@ -206,6 +206,19 @@ class ScenarioController(QObject):
         self._host.say(f"Reset in {seconds * 1000:,.0f} ms", 10_000)
         self.reset_done.emit(seconds)
 
+    def empty_broker(self) -> asyncio.Task[Any]:
+        """Empty the embedded broker and its store (File > Broker data… > Clear): a running scenario begins
+        again, as its Reset does; the window clears when it shows that broker."""
+        if self.scenario is not None:
+            return self._bridge.spawn(self._reset(), "clearing the broker")
+        return self._bridge.spawn(self._empty(), "clearing the broker")
+
+    async def _empty(self) -> None:
+        async with self._lock:
+            self._embedded.broker.reset()
+            if self.available:
+                self._clear()
+
     def _clear(self) -> None:
         self._resetting = False
         self._bridge.flush()  # what the emptied broker still had on its way goes now, then is cleared with the rest

@@ -22,11 +22,11 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
-from eventdeck.core import Broker
 from eventdeck.core.connectors import ConnectorError
 from eventdeck.core.connectors.address import parse_url
 from eventdeck.core.gateways.controller import Gateways
 from eventdeck.gui.bridge import Bridge
+from eventdeck.gui.controllers.broker_data import BrokerDataController, open_broker_data
 from eventdeck.gui.controllers.gateways import GatewaysController, listen_address_from_settings
 from eventdeck.gui.controllers.heap import HeapKeeper
 from eventdeck.gui.main_window import MainWindow
@@ -62,7 +62,8 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
     demo = first_launch if args.demo is None else args.demo
     scenario = args.scenario or (DEMO_SCENARIO if demo else None)
     loop = asyncio.get_running_loop()
-    async with Broker() as broker:
+    data = await open_broker_data(args.data)
+    async with data.broker as broker:
         bridge = Bridge(broker)
         gateways = GatewaysController(
             bridge,
@@ -74,6 +75,7 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
             settings,
         )
         window = MainWindow(bridge, settings, args.ring_size, gateways=gateways)
+        BrokerDataController(window, data)
         loop.set_exception_handler(lambda _loop, context: _report(window, context))
         previous_hook = sys.excepthook  # a Qt slot that raises lands here: log it and show it, carry on
         sys.excepthook = lambda kind, exc, tb: _report(window, {"message": "error in the window", "exception": exc})
