@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QSize, QStandardPaths, Qt
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtCore import QObject, QStandardPaths, Qt
 from PySide6.QtWidgets import QMessageBox, QToolBar
 
 from eventdeck.core import Broker, EventDeckError
@@ -75,20 +74,6 @@ async def open_broker_data(directory: Path | None) -> BrokerData:
     return BrokerData(directory, broker, full)
 
 
-class FittedBanner(Banner):
-    """A banner as tall as its text needs at the width it has: a toolbar sizes it by its size hint, and a
-    word-wrapped label hints a narrow width, so a long reason would otherwise get a tall empty strip."""
-
-    def sizeHint(self) -> QSize:
-        hint = super().sizeHint()
-        return QSize(hint.width(), self.heightForWidth(max(self.width(), hint.width())))
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        if event.size().width() != event.oldSize().width():
-            self.updateGeometry()  # the toolbar asks for the hint again
-
-
 class BrokerDataController(QObject):
     """File > Broker data… (``brokerDataAction``), and the banner while the data folder has a problem."""
 
@@ -112,7 +97,7 @@ class BrokerDataController(QObject):
         bar = QToolBar("Broker data problem")
         bar.setObjectName("brokerDataBannerBar")
         bar.setMovable(False)
-        self.banner = FittedBanner("brokerDataBanner")
+        self.banner = Banner("brokerDataBanner")
         self.banner.message.setText(problem if self.data.on_disk else f"Broker data not kept: {problem} {IN_MEMORY}")
         self.banner.button("brokerDataBannerOpen", "Broker data…").clicked.connect(self.show_dialog)
         bar.addWidget(self.banner)

@@ -6,7 +6,8 @@ the window shows or hides that toolbar by ``has_problem``.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 
@@ -28,6 +29,17 @@ class Banner(QWidget):
             f"#{name} {{ background: #fef3c7; border: 1px solid #f59e0b; border-radius: 4px; }}"
             f" #{name}Text {{ color: #78350f; }}"
         )
+
+    def sizeHint(self) -> QSize:
+        """As tall as the text needs at the width the banner has: a toolbar sizes it by this hint, and a
+        word-wrapped label hints a narrow width, so a long message would otherwise get a tall empty strip."""
+        hint = super().sizeHint()
+        return QSize(hint.width(), self.heightForWidth(max(self.width(), hint.width())))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self.updateGeometry()  # the toolbar asks for the hint again
 
     def button(self, name: str, text: str = "") -> QPushButton:
         """A button at the banner's end, in the order they are made."""
