@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ctypes.util
 import logging
 import os
 import sys
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TypeVar
 
@@ -53,10 +51,23 @@ XCB_LIBRARIES = {
 
 
 def app_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415 - ~10 ms: only when asked
+
     try:
         return version("eventdeck")
     except PackageNotFoundError:
         return "0+unknown"
+
+
+class VersionAction(argparse.Action):
+    """``--version``: the installed version is looked up only when asked, not at every start."""
+
+    def __init__(self, option_strings: list[str], dest: str) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object) -> None:
+        print(f"EventDeck {app_version()}")
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="eventdeck",
         description="See and play with event-driven systems: an embedded broker with a live window onto it.",
     )
-    parser.add_argument("--version", action="version", version=f"EventDeck {app_version()}")
+    parser.add_argument("--version", action=VersionAction)
     demo = parser.add_mutually_exclusive_group()
     demo.add_argument(
         "--demo", dest="demo", action="store_true", default=None, help="run the demo workspace (default: first launch)"
@@ -324,6 +335,8 @@ def _parsed(text: str, kind: type[Number], name: str) -> Number:
 
 def missing_xcb_packages() -> list[str]:
     """Debian package names of the xcb libraries Qt needs that this machine lacks (a bundle brings its own)."""
+    import ctypes.util  # noqa: PLC0415 - only a window on X11 asks
+
     bundled = Path(getattr(sys, "_MEIPASS", "")) if getattr(sys, "frozen", False) else None
     return [
         package

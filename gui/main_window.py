@@ -131,7 +131,7 @@ class MainWindow(QMainWindow):
         self._build_gateways()
         self._build_presenter()
         self._build_controllers(profiles)
-        self.set_theme(theme)
+        self._show_theme(theme if theme in THEMES else "system")  # applied above: applying it again costs ~20 ms
         self._restore_layout()
         self.scenario_view.sync()
         bridge.snapshot.connect(self._on_snapshot)
@@ -461,16 +461,20 @@ class MainWindow(QMainWindow):
             return
         theme = theme if theme in THEMES else "system"
         self._dark = apply_theme(app, theme)
-        for action in self.theme_group.actions():
-            action.setChecked(action.data() == theme)
-        self.settings.setValue("view/theme", theme)
-        for panel in (self.composer, self.inspector, self.rates):
-            panel.set_dark(self._dark)
+        self._show_theme(theme)
         # Style sheets that say palette(...) resolve once; setting them again picks up the new palette.
         for widget in self.findChildren(QWidget):
             sheet = widget.styleSheet()
             if "palette(" in sheet:
                 widget.setStyleSheet(sheet)
+
+    def _show_theme(self, theme: str) -> None:
+        """The View menu's check and the panels' own colours follow the theme applied."""
+        for action in self.theme_group.actions():
+            action.setChecked(action.data() == theme)
+        self.settings.setValue("view/theme", theme)
+        for panel in (self.composer, self.inspector, self.rates):
+            panel.set_dark(self._dark)
 
     # -- status bar --------------------------------------------------------
 
