@@ -19,7 +19,7 @@ def lazy_exports(package: str, homes: Mapping[str, Sequence[str]]) -> Callable[[
     """A module ``__getattr__`` for ``package`` that finds each name of ``homes`` (module -> names) in its module."""
     home_of = {name: module for module, names in homes.items() for name in names}
 
-    def __getattr__(name: str) -> object:
+    def find(name: str) -> object:
         module = home_of.get(name)
         if module is None:  # also how ``from package import submodule`` goes on to import the submodule
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
@@ -27,4 +27,4 @@ def lazy_exports(package: str, homes: Mapping[str, Sequence[str]]) -> Callable[[
         setattr(sys.modules[package], name, value)  # found once: later lookups do not come here
         return value
 
-    return __getattr__
+    return find

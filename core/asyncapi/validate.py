@@ -44,7 +44,7 @@ FastCheck = Callable[[Any], bool]
 @functools.cache
 def _format_checker() -> Any:
     """jsonschema's format checker with EventDeck's formats (and no others)."""
-    from jsonschema import FormatChecker  # noqa: PLC0415 - see above
+    from jsonschema import FormatChecker  # type: ignore[import-untyped]  # noqa: PLC0415 - see above
 
     checker = FormatChecker(formats=())
     for name, check in CHECKS.items():
