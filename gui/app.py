@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes.util
+import gc
 import logging
 import os
 import sys
@@ -335,8 +337,6 @@ def _parsed(text: str, kind: type[Number], name: str) -> Number:
 
 def missing_xcb_packages() -> list[str]:
     """Debian package names of the xcb libraries Qt needs that this machine lacks (a bundle brings its own)."""
-    import ctypes.util  # noqa: PLC0415 - only a window on X11 asks
-
     bundled = Path(getattr(sys, "_MEIPASS", "")) if getattr(sys, "frozen", False) else None
     return [
         package
@@ -427,9 +427,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 1
-    from eventdeck.gui.controllers.window_runner import run_window  # noqa: PLC0415 - Qt loads only when a window opens
+    # What the start makes (modules, classes, widgets) lives as long as the window: the garbage collector
+    # would walk it again and again as it grows, ~40 ms before the first paint. The window turns it back
+    # on once it has painted (window_runner.first_paint); here it is only made sure of.
+    gc.disable()
+    try:
+        from eventdeck.gui.controllers.window_runner import run_window  # noqa: PLC0415 - Qt loads only for a window
 
-    return run_window(args)
+        return run_window(args)
+    finally:
+        gc.enable()
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from eventdeck.core.simulation.scenario import Scenario
 from eventdeck.gui.controllers.scenarios import (
     UNAVAILABLE,
     ScenarioController,
@@ -45,6 +44,7 @@ from eventdeck.gui.scenarios.welcome_view import NOT_FOUND, WelcomeView
 from eventdeck.gui.widgets.icons import icon
 
 if TYPE_CHECKING:
+    from eventdeck.core.simulation.scenario import Scenario
     from eventdeck.gui.main_window import MainWindow
 
 NOT_RUNNING = "No scenario runs: pick one from File > Scenarios, or from the start page (View > Start page)"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from typing import Any
@@ -90,8 +91,9 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
             if args.screenshot is not None:
                 window.resize(1920, 1080)  # the picture as a projector shows it
             window.present()
+        await first_paint(window)
+        collect_garbage_again()
         if scenario is not None:
-            await first_paint(window)
             starting = window.scenarios.start(scenario)
             if starting is None:
                 window.scenario_view.show_start_page()  # it cannot run (the reason is shown): what to do instead
@@ -122,6 +124,14 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
             loop.set_exception_handler(None)
             sys.excepthook = previous_hook
     return code
+
+
+def collect_garbage_again() -> None:
+    """Turn the garbage collector back on if the start turned it off (``eventdeck.gui.app.main``), with what the
+    start made frozen out of its way: it lives as long as the window, so no collection needs to walk it."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 async def first_paint(window: QWidget) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from eventdeck.gui.app import build_parser
@@ -47,8 +49,11 @@ def test_scenario_flag_starts_that_one_and_closing_stops_it(
     qtbot.waitUntil(lambda: main_window(qapp) is not None, timeout=10_000)
     window = main_window(qapp)
     assert window is not None
+    assert not window.scenario_view.welcome.isVisible()  # the scenario is on its way: no start page flashes by
+    assert window.statusBar().currentMessage() == "Starting the scenario iot-fleet…"
+    qtbot.waitUntil(lambda: window.scenarios.scenario is not None, timeout=10_000)  # once the window has painted
     scenario = window.scenarios.scenario
-    assert scenario is not None  # running before the window showed: no start page flashed by
+    assert scenario is not None
     assert window.scenarios.source == "iot-fleet"
     assert not window.scenario_view.welcome.isVisible()
     assert window.asyncapi.document is not None
@@ -73,3 +78,43 @@ def test_without_a_scenario_the_window_opens_on_its_start_page(
     window.close()
     qtbot.waitUntil(running.done, timeout=10_000)
     assert running.result() == 0
+
+
+def test_a_scenario_that_cannot_run_shows_why_and_the_start_page(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, qapp: QApplication, settings: QSettings, tmp_path: Path
+) -> None:
+    missing = tmp_path / "missing.yaml"
+    args = build_parser().parse_args(["--scenario", str(missing), "--mqtt", "off", "--http", "off"])
+    running = asyncio.ensure_future(open_window(args, settings), loop=qloop)
+    qtbot.waitUntil(lambda: main_window(qapp) is not None, timeout=10_000)
+    window = main_window(qapp)
+    assert window is not None
+    qtbot.waitUntil(window.scenario_view.welcome.isVisible, timeout=5000)  # what to do instead
+    problem = window.findChild(QMessageBox, "problemBox")
+    assert problem is not None
+    assert "missing.yaml" in problem.text() + problem.informativeText() + problem.detailedText()
+    assert window.scenarios.scenario is None
+    window.close()
+    qtbot.waitUntil(running.done, timeout=10_000)
+    assert running.result() == 0
+
+
+def test_the_garbage_collector_turned_off_for_the_start_is_back_on_once_the_window_has_painted(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, qapp: QApplication, settings: QSettings
+) -> None:
+    gc.collect()
+    gc.disable()  # as eventdeck.gui.app.main does before the window's modules load
+    try:
+        args = build_parser().parse_args(["--no-demo", "--mqtt", "off", "--http", "off"])
+        running = asyncio.ensure_future(open_window(args, settings), loop=qloop)
+        qtbot.waitUntil(lambda: main_window(qapp) is not None, timeout=10_000)
+        qtbot.waitUntil(gc.isenabled, timeout=5000)
+        assert gc.get_freeze_count() > 0  # what the start made is out of the collector's way
+        window = main_window(qapp)
+        assert window is not None
+        window.close()
+        qtbot.waitUntil(running.done, timeout=10_000)
+        assert running.result() == 0
+    finally:
+        gc.unfreeze()
+        gc.enable()
