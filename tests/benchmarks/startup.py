@@ -53,7 +53,16 @@ class FirstPaint(QObject):
         return False
 
 watcher = FirstPaint()
-app.installEventFilter(watcher)
+_show = QWidget.show
+
+def show(self):
+    # The watcher starts with the main window's show(): watching every event of its construction too
+    # would cost a Python call per event (~7,000 for EventDeck's window, a few hundred for the bare one).
+    if isinstance(self, QMainWindow):
+        app.installEventFilter(watcher)
+    _show(self)
+
+QWidget.show = show
 """
 
 EVENTDECK = (
