@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 # Loaded when first used (File > Connections…, a connector, the gateways once the window shows, the
-# scenario and its document once it has painted, --version).
+# scenario and its document once it has painted, a virtual subscriber, --version).
 DEFERRED = (
     "keyring",
     "aiohttp",
@@ -31,6 +31,7 @@ DEFERRED = (
     "eventdeck.core.simulation.workspace",
     "eventdeck.core.simulation.simulation",
     "eventdeck.core.simulation.scenario",
+    "eventdeck.core.simulation.virtual",
 )
 
 FIRST_PAINT_PROBE = """
