@@ -76,7 +76,8 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
             ),
             settings,
         )
-        window = MainWindow(bridge, settings, args.ring_size, gateways=gateways)
+        # A scenario on its way (started once the window has painted): no start page flashes by meanwhile.
+        window = MainWindow(bridge, settings, args.ring_size, gateways=gateways, start_page=scenario is None)
         loop.set_exception_handler(lambda _loop, context: _report(window, context))
         previous_hook = sys.excepthook  # a Qt slot that raises lands here: log it and show it, carry on
         sys.excepthook = lambda kind, exc, tb: _report(window, {"message": "error in the window", "exception": exc})
@@ -84,7 +85,6 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
         window.closed.connect(closed.set)
         bridge.start()
         if scenario is not None:
-            window.scenario_view.dismiss_start_page()  # the scenario is on its way: no start page flashes by
             window.host.say(f"Starting the scenario {scenario}…", 10_000)
         window.show()
         if args.present:
