@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ctypes.util
+import gc
 import logging
 import os
 import sys
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TypeVar
 
@@ -53,10 +53,23 @@ XCB_LIBRARIES = {
 
 
 def app_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415 - ~10 ms: only when asked
+
     try:
         return version("eventdeck")
     except PackageNotFoundError:
         return "0+unknown"
+
+
+class VersionAction(argparse.Action):
+    """``--version``: the installed version is looked up only when asked, not at every start."""
+
+    def __init__(self, option_strings: list[str], dest: str) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object) -> None:
+        print(f"EventDeck {app_version()}")
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="eventdeck",
         description="See and play with event-driven systems: an embedded broker with a live window onto it.",
     )
-    parser.add_argument("--version", action="version", version=f"EventDeck {app_version()}")
+    parser.add_argument("--version", action=VersionAction)
     demo = parser.add_mutually_exclusive_group()
     demo.add_argument(
         "--demo", dest="demo", action="store_true", default=None, help="run the demo workspace (default: first launch)"
@@ -422,9 +435,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 1
-    from eventdeck.gui.controllers.window_runner import run_window  # noqa: PLC0415 - Qt loads only when a window opens
+    # What the start makes (modules, classes, widgets) lives as long as the window: the garbage collector
+    # would walk it again and again as it grows, ~40 ms before the first paint. The window turns it back
+    # on once it has painted (window_runner.first_paint); here it is only made sure of.
+    gc.disable()
+    try:
+        from eventdeck.gui.controllers.window_runner import run_window  # noqa: PLC0415 - Qt loads only for a window
 
-    return run_window(args)
+        return run_window(args)
+    finally:
+        gc.enable()
 
 
 if __name__ == "__main__":

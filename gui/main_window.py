@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         *,
         gateways: GatewaysController | None = None,
         profiles: ProfileStore | None = None,
+        start_page: bool = True,
     ) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
@@ -130,8 +131,8 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_gateways()
         self._build_presenter()
-        self._build_controllers(profiles)
-        self.set_theme(theme)
+        self._build_controllers(profiles, start_page)
+        self._show_theme(theme if theme in THEMES else "system")  # applied above: applying it again costs ~20 ms
         self._restore_layout()
         self.scenario_view.sync()
         bridge.snapshot.connect(self._on_snapshot)
@@ -326,7 +327,7 @@ class MainWindow(QMainWindow):
 
     # -- controllers -------------------------------------------------------
 
-    def _build_controllers(self, profiles: ProfileStore | None) -> None:
+    def _build_controllers(self, profiles: ProfileStore | None, start_page: bool) -> None:
         """Connections, AsyncAPI and recordings: their actions go first in the File menu, their labels in the
         status bar; the replay's stop button sits in the toolbar while a replay runs."""
         host = self.host
@@ -356,7 +357,7 @@ class MainWindow(QMainWindow):
             self.statusBar().insertPermanentWidget(0, label)
             self.status_labels[key] = label
         self.scenarios = ScenarioController(self.bridge, host, RecentFiles(self.settings), self.connections.embedded)
-        self.scenario_view = ScenarioView(self, self.scenarios)
+        self.scenario_view = ScenarioView(self, self.scenarios, start_page)
         self.simulation_action = self.scenario_view.toggle  # the toolbar's Pause / Resume scenario
         self.subscribers.members_source = self._shared_members
         self.setAcceptDrops(True)
@@ -461,16 +462,20 @@ class MainWindow(QMainWindow):
             return
         theme = theme if theme in THEMES else "system"
         self._dark = apply_theme(app, theme)
-        for action in self.theme_group.actions():
-            action.setChecked(action.data() == theme)
-        self.settings.setValue("view/theme", theme)
-        for panel in (self.composer, self.inspector, self.rates):
-            panel.set_dark(self._dark)
+        self._show_theme(theme)
         # Style sheets that say palette(...) resolve once; setting them again picks up the new palette.
         for widget in self.findChildren(QWidget):
             sheet = widget.styleSheet()
             if "palette(" in sheet:
                 widget.setStyleSheet(sheet)
+
+    def _show_theme(self, theme: str) -> None:
+        """The View menu's check and the panels' own colours follow the theme applied."""
+        for action in self.theme_group.actions():
+            action.setChecked(action.data() == theme)
+        self.settings.setValue("view/theme", theme)
+        for panel in (self.composer, self.inspector, self.rates):
+            panel.set_dark(self._dark)
 
     # -- status bar --------------------------------------------------------
 

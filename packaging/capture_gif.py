@@ -42,9 +42,18 @@ def options() -> argparse.Namespace:
     return parser.parse_args()
 
 
+async def running_window(app: QApplication, seconds: float = 10.0) -> MainWindow:
+    """The main window once its scenario runs (it starts after the window's first paint)."""
+    for _ in range(int(seconds * 10)):
+        await asyncio.sleep(0.1)
+        window = next((w for w in app.topLevelWidgets() if isinstance(w, MainWindow)), None)
+        if window is not None and window.scenarios.scenario is not None:
+            return window
+    raise RuntimeError(f"no scenario ran in the window within {seconds:g} s")
+
+
 async def capture(app: QApplication, opts: argparse.Namespace, frames: Path) -> int:
-    await asyncio.sleep(0.5)
-    window = next(w for w in app.topLevelWidgets() if isinstance(w, MainWindow))
+    window = await running_window(app)
     window.resize(1920, 1080)
     window.present()
     for _ in range(opts.steps):

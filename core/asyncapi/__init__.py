@@ -11,14 +11,22 @@
 
     recorder = TrafficRecorder()                       # recorder.add(message) for each message seen
     text = to_yaml(recorder.document(broker.subscriptions(), redact_values=True))
+
+The names below load when first used: importing ``eventdeck.core.asyncapi.errors`` (say) does not bring
+in YAML, jsonschema and the whole loader, which the window needs only once it has painted.
 """
 
-from eventdeck.core.asyncapi.errors import AsyncApiError
-from eventdeck.core.asyncapi.examples import example_from_schema, example_payload
-from eventdeck.core.asyncapi.export import TrafficRecorder, export_document, to_yaml
-from eventdeck.core.asyncapi.model import Channel, Document, Example, MessageSpec, Operation, Reply, Server
-from eventdeck.core.asyncapi.normalise import load_document, parse_document
-from eventdeck.core.asyncapi.validate import PayloadValidator, ValidationIssue, validator_for
+from typing import TYPE_CHECKING
+
+from eventdeck.core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from eventdeck.core.asyncapi.errors import AsyncApiError
+    from eventdeck.core.asyncapi.examples import example_from_schema, example_payload
+    from eventdeck.core.asyncapi.export import TrafficRecorder, export_document, to_yaml
+    from eventdeck.core.asyncapi.model import Channel, Document, Example, MessageSpec, Operation, Reply, Server
+    from eventdeck.core.asyncapi.normalise import load_document, parse_document
+    from eventdeck.core.asyncapi.validate import PayloadValidator, ValidationIssue, validator_for
 
 __all__ = [
     "AsyncApiError",
@@ -40,3 +48,23 @@ __all__ = [
     "to_yaml",
     "validator_for",
 ]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "eventdeck.core.asyncapi.errors": ("AsyncApiError",),
+        "eventdeck.core.asyncapi.examples": ("example_from_schema", "example_payload"),
+        "eventdeck.core.asyncapi.export": ("TrafficRecorder", "export_document", "to_yaml"),
+        "eventdeck.core.asyncapi.model": (
+            "Channel",
+            "Document",
+            "Example",
+            "MessageSpec",
+            "Operation",
+            "Reply",
+            "Server",
+        ),
+        "eventdeck.core.asyncapi.normalise": ("load_document", "parse_document"),
+        "eventdeck.core.asyncapi.validate": ("PayloadValidator", "ValidationIssue", "validator_for"),
+    },
+)

@@ -25,8 +25,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import yaml
-
 from eventdeck.core.asyncapi.infer import infer_schema, json_type
 from eventdeck.core.broker.channels import is_broker_channel, is_pattern, matches
 from eventdeck.core.broker.message import Kind, Message, is_json_type, media_type
@@ -156,6 +154,8 @@ def export_document(
 
 def to_yaml(document: dict[str, Any]) -> str:
     """The document as YAML text, in the order it was built."""
+    import yaml  # noqa: PLC0415 - only an export needs it; the window records traffic from its start
+
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
 
 

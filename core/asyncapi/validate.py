@@ -23,22 +23,33 @@ import functools
 import itertools
 import json
 from collections.abc import Callable
-from typing import Any, NamedTuple
-
-import jsonschema  # type: ignore[import-untyped]  # no types-jsonschema in the environment
-import jsonschema_rs
-from jsonschema import FormatChecker
-from jsonschema.protocols import Validator  # type: ignore[import-untyped]
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from eventdeck.core.asyncapi.formats import CHECKS
 from eventdeck.core.asyncapi.model import VALIDATED, MessageSpec, is_json_schema_format
 from eventdeck.core.broker.message import is_json_type, media_type
 
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator  # type: ignore[import-untyped]
+
 MAX_ISSUES = 20
 """Most issues reported for one payload (the first ones, by path)."""
 MAX_MESSAGE = 200
+FastCheck = Callable[[Any], bool]
 
-_FORMATS = FormatChecker(formats=())
+# jsonschema and jsonschema-rs load on the first schema checked, not with this module (jsonschema takes
+# ~50 ms to import, and the window imports this module before its first paint).
+
+
+@functools.cache
+def _format_checker() -> Any:
+    """jsonschema's format checker with EventDeck's formats (and no others)."""
+    from jsonschema import FormatChecker  # type: ignore[import-untyped]  # noqa: PLC0415 - see above
+
+    checker = FormatChecker(formats=())
+    for name, check in CHECKS.items():
+        checker.checks(name)(_strings_only(check))
+    return checker
 
 
 def _strings_only(check: Callable[[str], bool]) -> Callable[[object], bool]:
@@ -46,26 +57,35 @@ def _strings_only(check: Callable[[str], bool]) -> Callable[[object], bool]:
     return lambda value: not isinstance(value, str) or check(value)
 
 
-for _name, _check in CHECKS.items():
-    _FORMATS.checks(_name)(_strings_only(_check))
+@functools.cache
+def _drafts() -> dict[str, Any]:
+    """jsonschema's validator class for each draft name a ``schemaFormat`` version may give."""
+    import jsonschema  # noqa: PLC0415 - see above
 
-_DRAFTS: dict[str, Any] = {
-    "draft-04": jsonschema.Draft4Validator,
-    "draft-06": jsonschema.Draft6Validator,
-    "draft-07": jsonschema.Draft7Validator,
-    "2019-09": jsonschema.Draft201909Validator,
-    "draft-2019-09": jsonschema.Draft201909Validator,
-    "2020-12": jsonschema.Draft202012Validator,
-    "draft-2020-12": jsonschema.Draft202012Validator,
-}
-_FAST_DRAFTS: dict[Any, Any] = {
-    jsonschema.Draft4Validator: jsonschema_rs.Draft4Validator,
-    jsonschema.Draft6Validator: jsonschema_rs.Draft6Validator,
-    jsonschema.Draft7Validator: jsonschema_rs.Draft7Validator,
-    jsonschema.Draft201909Validator: jsonschema_rs.Draft201909Validator,
-    jsonschema.Draft202012Validator: jsonschema_rs.Draft202012Validator,
-}
-FastCheck = Callable[[Any], bool]
+    return {
+        "draft-04": jsonschema.Draft4Validator,
+        "draft-06": jsonschema.Draft6Validator,
+        "draft-07": jsonschema.Draft7Validator,
+        "2019-09": jsonschema.Draft201909Validator,
+        "draft-2019-09": jsonschema.Draft201909Validator,
+        "2020-12": jsonschema.Draft202012Validator,
+        "draft-2020-12": jsonschema.Draft202012Validator,
+    }
+
+
+@functools.cache
+def _fast_drafts() -> dict[Any, Any]:
+    """jsonschema-rs's validator class for each of jsonschema's."""
+    import jsonschema  # noqa: PLC0415 - see above
+    import jsonschema_rs  # noqa: PLC0415 - see above
+
+    return {
+        jsonschema.Draft4Validator: jsonschema_rs.Draft4Validator,
+        jsonschema.Draft6Validator: jsonschema_rs.Draft6Validator,
+        jsonschema.Draft7Validator: jsonschema_rs.Draft7Validator,
+        jsonschema.Draft201909Validator: jsonschema_rs.Draft201909Validator,
+        jsonschema.Draft202012Validator: jsonschema_rs.Draft202012Validator,
+    }
 
 
 class ValidationIssue(NamedTuple):
@@ -77,11 +97,13 @@ class ValidationIssue(NamedTuple):
 
 def _dialect(schema: Any, schema_format: str) -> Any:
     """The jsonschema validator class for a schema: its ``$schema``, else its format's version, else draft 7."""
+    import jsonschema  # noqa: PLC0415 - loaded on first use (see above)
+
     base, _, params = schema_format.partition(";")
     version = next((p.split("=", 1)[1].strip() for p in params.split(";") if p.strip().startswith("version=")), "")
     default = jsonschema.Draft7Validator  # AsyncAPI's schema format is JSON Schema draft 7 plus a few keywords
     if base.strip().lower().startswith("application/schema"):
-        default = _DRAFTS.get(version, default)
+        default = _drafts().get(version, default)
     if isinstance(schema, dict) and "$schema" in schema:
         return jsonschema.validators.validator_for(schema, default=default)
     return default
@@ -93,9 +115,11 @@ def schema_problem(schema: Any, schema_format: str) -> str | None:
         return None
     if not isinstance(schema, dict | bool):
         return f"a schema must be a mapping or a boolean, not {type(schema).__name__}"
+    from jsonschema import SchemaError  # noqa: PLC0415 - loaded on first use (see above)
+
     try:
         _dialect(schema, schema_format).check_schema(schema)
-    except jsonschema.SchemaError as exc:
+    except SchemaError as exc:
         where = "".join(f"/{p}" for p in exc.path)
         return f"not a valid JSON Schema{' at ' + where if where else ''}: {_short(exc.message)}"
     return None
@@ -168,7 +192,7 @@ def _key(schema: Any, schema_format: str) -> str:
 @functools.lru_cache(maxsize=1024)
 def _compiled(key: str) -> Validator:
     schema_format, schema = json.loads(key)
-    return _dialect(schema, schema_format)(schema, format_checker=_FORMATS)
+    return _dialect(schema, schema_format)(schema, format_checker=_format_checker())
 
 
 @functools.lru_cache(maxsize=1024)
@@ -181,9 +205,11 @@ def _fast(key: str) -> FastCheck | None:
     no pattern only Python reads, no fetching referenced documents: then jsonschema alone decides.
     """
     schema_format, schema = json.loads(key)
-    draft = _FAST_DRAFTS.get(_dialect(schema, schema_format))
+    draft = _fast_drafts().get(_dialect(schema, schema_format))
     if draft is None:
         return None
+    import jsonschema_rs  # noqa: PLC0415 - loaded on first use (see above)
+
     try:
         validator = draft(schema, formats=CHECKS, validate_formats=True, offline=True)
     except jsonschema_rs.ValidationError:  # raised for schemas it cannot compile

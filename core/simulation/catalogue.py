@@ -13,8 +13,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from eventdeck.core.simulation.workspace import DEMO_RESOURCE, Workspace, WorkspaceError, load_resource, load_workspace
+if TYPE_CHECKING:
+    from eventdeck.core.simulation.workspace import Workspace
 
 __all__ = ["BUILT_IN", "ScenarioInfo", "built_in", "load_scenario"]
 
@@ -37,7 +39,7 @@ BUILT_IN: tuple[ScenarioInfo, ...] = (
         "household",
         "EventDeck demo household",
         "events, fan-out, channels, queues, retries and dead letters, a command",
-        DEMO_RESOURCE,
+        "scenarios/household.yaml",  # workspace.DEMO_RESOURCE (tests/core/simulation/test_scenarios.py)
     ),
     ScenarioInfo(
         "online-shop",
@@ -75,6 +77,10 @@ def load_scenario(name_or_path: str | os.PathLike[str]) -> Workspace:
     Raises :class:`WorkspaceError` naming the file, the line and the reason; a path that does
     not exist says so and lists the built-in names (it may have been a mistyped one).
     """
+    # The loader (YAML, AsyncAPI, JSON Schema) comes with the first scenario opened, not with this list:
+    # the window's menus list the built-ins before its first paint, and open one only after it.
+    from eventdeck.core.simulation.workspace import WorkspaceError, load_resource, load_workspace  # noqa: PLC0415
+
     if isinstance(name_or_path, str) and any(info.name == name_or_path for info in BUILT_IN):
         return load_resource(built_in(name_or_path).resource)
     name = os.fspath(name_or_path)

@@ -26,20 +26,21 @@ import asyncio
 import os
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSettings, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox
 
 from eventdeck.core import InvalidChannel, Message, validate_channel
-from eventdeck.core.asyncapi import AsyncApiError, Document, TrafficRecorder, load_document, to_yaml
-from eventdeck.core.asyncapi.live import LiveValidator, short_status
-from eventdeck.core.asyncapi.loader import RemoteRefError
-from eventdeck.core.asyncapi.remote import NOT_FETCHED
+from eventdeck.core.asyncapi.errors import AsyncApiError
+from eventdeck.core.asyncapi.export import TrafficRecorder, to_yaml
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.controllers.host import WindowHost
 from eventdeck.gui.widgets.small import plural
+
+if TYPE_CHECKING:  # the loader (YAML, JSON Schema, the web) loads with the first document, after the first paint
+    from eventdeck.core.asyncapi.model import Document
 
 
 class AsyncApiController(QObject):
@@ -62,6 +63,8 @@ class AsyncApiController(QObject):
     def load(self, path: str | os.PathLike[str], *, fetch_remote_refs: bool = False) -> Document:
         """Read and check the document at ``path`` and the files it references (the web's too when
         ``fetch_remote_refs``: it may wait on the network); raises ``AsyncApiError`` and changes nothing on failure."""
+        from eventdeck.core.asyncapi.normalise import load_document  # noqa: PLC0415 - see TYPE_CHECKING above
+
         return load_document(path, fetch_remote_refs=fetch_remote_refs)
 
     async def load_fetching(self, path: str | os.PathLike[str]) -> Document:
@@ -75,6 +78,8 @@ class AsyncApiController(QObject):
         """Make ``document`` the loaded one: declare its channels (with their descriptions), validate traffic."""
         for address, description in declarable_channels(document):
             self._bridge.broker.declare_channel(address, description)
+        from eventdeck.core.asyncapi.live import LiveValidator  # noqa: PLC0415 - see TYPE_CHECKING above
+
         self.document = document
         self._bridge.set_validator(LiveValidator(document))
         self._bridge.take_snapshot()  # the declared channels appear now, not in half a second
@@ -169,6 +174,9 @@ class AsyncApiFiles(QObject):
         Remote references are never fetched here: with fetching allowed, the document is applied without
         them, then ``fetching`` loads it again with them off the window's thread and applies that.
         """
+        from eventdeck.core.asyncapi.loader import RemoteRefError  # noqa: PLC0415 - see TYPE_CHECKING above
+        from eventdeck.core.asyncapi.remote import NOT_FETCHED  # noqa: PLC0415
+
         self._opened += 1
         fetch = self.fetch_action.isChecked()
         try:
@@ -211,6 +219,8 @@ class AsyncApiFiles(QObject):
 
     def _on_fetch_toggled(self, checked: bool) -> None:
         """Remember the choice; turned on, fetch what the open document left out."""
+        from eventdeck.core.asyncapi.remote import NOT_FETCHED  # noqa: PLC0415 - see TYPE_CHECKING above
+
         self._settings.setValue(FETCH_SETTING, checked)
         document = self._asyncapi.document
         if checked and document is not None and NOT_FETCHED in document.remote_refs.values():
@@ -268,6 +278,9 @@ def _settings_of(host: WindowHost) -> QSettings:
 def unchecked_schemas(document: Document) -> list[str]:
     """What the summary says of payloads that are not validated: ``CustomerUpdated: not available
     (remote reference, not fetched: File > Fetch Remote References)``, ``ParcelScanned: not validated: avro``."""
+    from eventdeck.core.asyncapi.live import short_status  # noqa: PLC0415 - see TYPE_CHECKING above
+    from eventdeck.core.asyncapi.remote import NOT_FETCHED  # noqa: PLC0415
+
     fetch_hint = f"{NOT_FETCHED.removesuffix(')')}: File > Fetch Remote References)"
     return [
         f"{message.label}: {fetch_hint if status == NOT_FETCHED else short_status(status)}"

@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from eventdeck.core.simulation.scenario import Scenario
 from eventdeck.gui.controllers.scenarios import (
     UNAVAILABLE,
     ScenarioController,
@@ -45,6 +44,7 @@ from eventdeck.gui.scenarios.welcome_view import NOT_FOUND, WelcomeView
 from eventdeck.gui.widgets.icons import icon
 
 if TYPE_CHECKING:
+    from eventdeck.core.simulation.scenario import Scenario
     from eventdeck.gui.main_window import MainWindow
 
 NOT_RUNNING = "No scenario runs: pick one from File > Scenarios, or from the start page (View > Start page)"
@@ -67,17 +67,20 @@ def typing_in(widget: QWidget | None) -> bool:
 class ScenarioView(QObject):
     """The window's side of the running scenario; ``window`` is built up to its controllers."""
 
-    def __init__(self, window: MainWindow, controller: ScenarioController) -> None:
+    def __init__(self, window: MainWindow, controller: ScenarioController, start_page: bool = True) -> None:
         super().__init__(window)
         self._window = window
         self._controller = controller
-        self._wanted = True  # the start page: shown when nothing runs, until dismissed
+        # The start page: shown when nothing runs, until dismissed (not wanted while a scenario is on its way).
+        self._wanted = start_page
         self._auto = True  # shown because nothing runs (traffic hides it), not asked for from the View menu
+        self._welcome: WelcomeView | None = None  # built when first shown
         self._build_toolbar()
         self._build_menus()
         self._build_story()
         self._build_faults()
-        self._build_welcome()
+        for widget in (window.menuBar(), window.statusBar(), *window.findChildren(QToolBar)):
+            widget.installEventFilter(self)  # the start page covers what lies between them
         presenter = window.presenter
         presenter.speed_changed.connect(self._on_presenter_speed)
         presenter.pause_requested.connect(controller.set_paused)
@@ -203,18 +206,23 @@ class ScenarioView(QObject):
         window.topology.fault_requested.connect(controller.request_fault)
         window.topology.fault_clear_requested.connect(controller.clear_fault)
 
-    def _build_welcome(self) -> None:
-        window = self._window
-        self.welcome = WelcomeView(built_in_cards(), self._controller.recent.paths, window)
-        self.welcome.setAutoFillBackground(True)  # it lies over the docks
-        self.welcome.hide()
-        self.welcome.scenario_chosen.connect(self._controller.start)
-        self.welcome.open_requested.connect(self.ask_file)
-        self.welcome.recent_chosen.connect(self.open_file)
-        self.welcome.connect_requested.connect(window.connections.action.trigger)
-        self.welcome.dismissed.connect(self.dismiss_start_page)
-        for widget in (window.menuBar(), window.statusBar(), *window.findChildren(QToolBar)):
-            widget.installEventFilter(self)  # the page covers what lies between them
+    @property
+    def welcome(self) -> WelcomeView:
+        """The start page, built on first use: a window that opens on a scenario may never show it."""
+        if self._welcome is None:
+            window = self._window
+            welcome = self._welcome = WelcomeView(built_in_cards(), self._controller.recent.paths, window)
+            welcome.setAutoFillBackground(True)  # it lies over the docks
+            welcome.hide()
+            welcome.scenario_chosen.connect(self._controller.start)
+            welcome.open_requested.connect(self.ask_file)
+            welcome.recent_chosen.connect(self.open_file)
+            welcome.connect_requested.connect(window.connections.action.trigger)
+            welcome.dismissed.connect(self.dismiss_start_page)
+        return self._welcome
+
+    def _welcome_shown(self) -> bool:
+        return self._welcome is not None and self._welcome.isVisibleTo(self._window)
 
     # -- opening ------------------------------------------------------------------------
 
@@ -256,15 +264,15 @@ class ScenarioView(QObject):
     def _update_welcome(self) -> None:
         presenting = self._window.presenter.isVisibleTo(self._window)  # it covers the page: no painting beneath it
         show = self._wanted and self._controller.available and not presenting
-        if show and not self.welcome.isVisibleTo(self._window):
+        if show and not self._welcome_shown():
             self.welcome.set_recent(self._controller.recent.paths)
             self._place_welcome()
             self.welcome.show()
             self.welcome.raise_()
             if self.welcome.cards:
                 next(iter(self.welcome.cards.values())).setFocus()
-        elif not show:
-            self.welcome.hide()
+        elif not show and self._welcome is not None:
+            self._welcome.hide()
         self._update_keys()
 
     def _place_welcome(self) -> None:
@@ -282,7 +290,7 @@ class ScenarioView(QObject):
         if event.type() in PLACING_EVENTS:
             if watched is self._window.presenter:
                 self._update_welcome()
-            elif self.welcome.isVisibleTo(self._window):
+            elif self._welcome_shown():
                 self._place_welcome()
         return False
 
@@ -291,7 +299,8 @@ class ScenarioView(QObject):
     def _on_started(self, scenario: Scenario) -> None:
         window = self._window
         window.asyncapi.apply(scenario.workspace.document)  # templates and validation, as for any document
-        self.welcome.set_recent(self._controller.recent.paths)
+        if self._welcome is not None:
+            self._welcome.set_recent(self._controller.recent.paths)
         self._wanted = False
         self.sync()
         if scenario.player is not None:
@@ -402,7 +411,7 @@ class ScenarioView(QObject):
         on = (
             self.story_bar.story is not None
             and self.story_toolbar.isVisibleTo(self._window)
-            and not self.welcome.isVisibleTo(self._window)
+            and not self._welcome_shown()
             and not self._window.presenter.isVisibleTo(self._window)
             and not typing_in(QApplication.focusWidget())
         )

@@ -19,20 +19,15 @@ import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
 from eventdeck.core.asyncapi.errors import AsyncApiError
-from eventdeck.core.asyncapi.loader import read_file
 from eventdeck.core.broker.errors import EventDeckError
 from eventdeck.core.connectors.backend import Backend
 from eventdeck.core.simulation.catalogue import BUILT_IN, load_scenario
-from eventdeck.core.simulation.extension_schema import extension_fields
-from eventdeck.core.simulation.faults import Faults
-from eventdeck.core.simulation.scenario import Scenario
 from eventdeck.core.simulation.story import ActionKind
-from eventdeck.core.simulation.workspace import Workspace, WorkspaceError
 from eventdeck.gui.bridge import Bridge, Snapshot
 from eventdeck.gui.controllers.host import WindowHost
 from eventdeck.gui.models.topology import ActiveFault
@@ -47,13 +42,18 @@ from eventdeck.gui.scenarios.fault_widgets import (
 from eventdeck.gui.scenarios.recent_files import RecentFiles
 from eventdeck.gui.scenarios.story_controls import BEFORE
 
+if TYPE_CHECKING:  # the simulation and its loader load with the first scenario, after the window's first paint
+    from eventdeck.core.simulation.faults import Faults
+    from eventdeck.core.simulation.scenario import Scenario
+    from eventdeck.core.simulation.workspace import Workspace
+
 UNAVAILABLE = "Scenarios run on the embedded broker: go back to it (File > Connections…) to start, pace or break one"
 NO_SCENARIO = "Start a scenario first (File > Scenarios): faults act on its simulated publishers and subscribers"
 _FAILURES = (EventDeckError, ValueError, LookupError)  # what a fault or a pace can be refused with, in words
 
 _INJECT: dict[ActionKind, Callable[[Faults, str], object]] = {
-    ActionKind.CRASH: Faults.crash,
-    ActionKind.CUT_OFF: Faults.cut_off,
+    ActionKind.CRASH: lambda faults, name: faults.crash(name),
+    ActionKind.CUT_OFF: lambda faults, name: faults.cut_off(name),
     ActionKind.SLOW: lambda faults, name: faults.slow(name, SLOW_SECONDS),
     ActionKind.FLAKY: lambda faults, name: faults.flaky(name, FLAKY_RATE),
     ActionKind.DROP: lambda faults, channel: faults.drop(channel, NEXT_COUNT),
@@ -71,6 +71,9 @@ def built_in_cards() -> list[tuple[str, str, str]]:
 
 def has_scenario_fields(path: str) -> bool | None:
     """Whether the YAML or JSON document at ``path`` has ``x-eventdeck-*`` fields; None when it cannot be read."""
+    from eventdeck.core.asyncapi.loader import read_file  # noqa: PLC0415 - see TYPE_CHECKING above
+    from eventdeck.core.simulation.extension_schema import extension_fields  # noqa: PLC0415
+
     try:
         source = read_file(Path(path), path)
     except (AsyncApiError, OSError):
@@ -128,6 +131,8 @@ class ScenarioController(QObject):
         if not self.available:
             self._host.error(UNAVAILABLE)
             return None
+        from eventdeck.core.simulation.workspace import WorkspaceError  # noqa: PLC0415 - see TYPE_CHECKING above
+
         try:
             workspace = load_scenario(name_or_path)
         except WorkspaceError as exc:
@@ -142,6 +147,8 @@ class ScenarioController(QObject):
             broker = self._embedded.broker
             broker.reset()
             self._clear()  # before the new one publishes anything: the old one's last messages go with it
+            from eventdeck.core.simulation.scenario import Scenario  # noqa: PLC0415 - see TYPE_CHECKING above
+
             scenario = Scenario(broker, workspace, seed=self.seed, speed=self.start_speed)
             try:
                 scenario.start()

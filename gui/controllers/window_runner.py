@@ -6,21 +6,23 @@ stops the scenario, the bridge and the broker, and returns, so the loop ends
 with nothing pending.
 
 The first launch and ``--demo`` run the household scenario, ``--scenario NAME|FILE`` that one;
-otherwise the window opens on its start page.
+otherwise the window opens on its start page. A scenario starts once the window has painted its first
+frame (reading and checking its document takes a while), the status bar saying so meanwhile.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from typing import Any
 
 import qasync
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QEvent, QObject, QSettings
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from eventdeck.core.connectors import ConnectorError
 from eventdeck.core.connectors.address import parse_url
@@ -34,6 +36,7 @@ from eventdeck.gui.widgets.icons import icon
 
 log = logging.getLogger("eventdeck")
 DEMO_SCENARIO = "household"
+PAINT_WAIT_S = 2.0  # a window that is never painted (minimised, say) still starts its scenario
 
 
 def run_window(args: argparse.Namespace) -> int:
@@ -74,7 +77,8 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
             ),
             settings,
         )
-        window = MainWindow(bridge, settings, args.ring_size, gateways=gateways)
+        # A scenario on its way (started once the window has painted): no start page flashes by meanwhile.
+        window = MainWindow(bridge, settings, args.ring_size, gateways=gateways, start_page=scenario is None)
         BrokerDataController(window, data)
         loop.set_exception_handler(lambda _loop, context: _report(window, context))
         previous_hook = sys.excepthook  # a Qt slot that raises lands here: log it and show it, carry on
@@ -82,14 +86,21 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
         closed = asyncio.Event()
         window.closed.connect(closed.set)
         bridge.start()
-        starting = window.scenarios.start(scenario) if scenario is not None else None
-        if starting is not None:
-            await asyncio.wait([starting])  # running before the window shows: no start page flashes by
+        if scenario is not None:
+            window.host.say(f"Starting the scenario {scenario}…", 10_000)
         window.show()
         if args.present:
             if args.screenshot is not None:
                 window.resize(1920, 1080)  # the picture as a projector shows it
             window.present()
+        await first_paint(window)
+        collect_garbage_again()
+        if scenario is not None:
+            starting = window.scenarios.start(scenario)
+            if starting is None:
+                window.scenario_view.show_start_page()  # it cannot run (the reason is shown): what to do instead
+            else:
+                await asyncio.wait([starting])
         bridge.spawn(gateways.start(), "starting the gateways")
         if args.fetch_remote_refs:
             window.asyncapi_files.allow_remote_refs_for_session()
@@ -115,6 +126,56 @@ async def open_window(args: argparse.Namespace, settings: QSettings | None = Non
             loop.set_exception_handler(None)
             sys.excepthook = previous_hook
     return code
+
+
+def collect_garbage_again() -> None:
+    """Turn the garbage collector back on if the start turned it off (``eventdeck.gui.app.main``), with what the
+    start made frozen out of its way: it lives as long as the window, so no collection needs to walk it."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
+
+
+async def first_paint(window: QWidget) -> None:
+    """Return once ``window`` has painted its first frame (or after ``PAINT_WAIT_S``, if it never does)."""
+    app = QApplication.instance()
+    painted = asyncio.get_running_loop().create_future()
+    watcher = _PaintWatcher(window, painted)
+    if app is not None:
+        app.installEventFilter(watcher)
+    try:
+        await asyncio.wait_for(painted, PAINT_WAIT_S)
+    except TimeoutError:
+        log.debug("the window painted nothing in %g s; going on", PAINT_WAIT_S)
+    finally:
+        if app is not None:
+            app.removeEventFilter(watcher)
+
+
+class _PaintWatcher(QObject):
+    """Resolves ``painted`` after the first paint of a widget of ``window`` (on the loop's next turn, when the
+    whole frame is drawn)."""
+
+    def __init__(self, window: QWidget, painted: asyncio.Future[None]) -> None:
+        super().__init__(window)
+        self._window = window
+        self._painted = painted
+        self._seen = False
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            not self._seen
+            and event.type() == QEvent.Type.Paint
+            and isinstance(watched, QWidget)
+            and watched.window() is self._window
+        ):
+            self._seen = True
+            asyncio.get_running_loop().call_soon(self._resolve)
+        return False
+
+    def _resolve(self) -> None:
+        if not self._painted.done():  # not given up on (PAINT_WAIT_S)
+            self._painted.set_result(None)
 
 
 async def _screenshot(window: MainWindow, path: Any, delay: float, closed: asyncio.Event) -> int:
