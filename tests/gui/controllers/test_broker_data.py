@@ -216,7 +216,7 @@ def test_starting_a_scenario_begins_from_an_empty_broker_and_store(run_window: A
     first.close()
 
     running = run_window("--data", str(data), "--scenario", "iot-fleet")
-    assert running.window.scenarios.scenario is not None
+    running.qtbot.waitUntil(lambda: running.window.scenarios.scenario is not None, timeout=WAIT)  # after the paint
     assert "audit" not in {info.name for info in running.broker.subscriptions()}
     running.close()
 
