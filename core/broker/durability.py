@@ -3,7 +3,8 @@
 Only durable subscriptions, retained messages and declared channels reach the store. While a broker
 with a store has no durable subscription, publishing stays on its fast path and never touches the
 store (retained messages aside); with one, publishing takes the general path, which hands each
-message a durable subscription queued to the store and awaits its commit before the receipt.
+message a durable subscription queued to the store and awaits its commit before the receipt. Past
+its memory window a durable subscription leaves new messages in the store only (see :mod:`.paging`).
 """
 
 from __future__ import annotations
@@ -54,10 +55,16 @@ class Durability:
             self.store.check_room()
 
     def queued(self, message: Message, subs: list[Subscription]) -> None:
-        """``message`` was routed to ``subs``: store it for the durable ones that queued it (not dropped it)."""
-        names = [sub.name for sub in subs if sub._store is not None and sub.queue and sub.queue[-1] is message]
-        if names:
-            self.store.enqueue(message, names)
+        """``message`` was routed to ``subs``: store it for the durable ones that queued it (not dropped it),
+        kept in memory by those within their window, in the store only for the others."""
+        kept: list[str] = []
+        paged: list[str] = []
+        for sub in subs:
+            pager = sub._pager
+            if pager is not None and sub.queue and sub.queue[-1] is message:
+                (kept if pager.keep(message) else paged).append(sub.name)
+        if kept or paged:
+            self.store.enqueue(message, kept, paged)
             self.enqueued += 1
 
     def retained(self, message: Message) -> None:
@@ -83,6 +90,8 @@ class Durability:
         self.store.clear()
         for sub in self.broker._subs.values():
             if sub._store is not None:
+                sub.paged = 0  # emptied with the rest of its queue
+                sub.set_store(self.store)
                 self.store.add_subscription(sub.name, sub.pattern, _options(sub))
 
     def detach(self) -> None:
@@ -108,6 +117,9 @@ class Durability:
                     else:
                         sub.queue.append(message)
                     sub.pending_bytes += len(message.payload)
+                assert sub._pager is not None
+                sub.paged, sub._pager.bytes = stored.paged, stored.paged_bytes  # the rest waits in the store
+                sub.pending_bytes += stored.paged_bytes
                 sub.close()  # away until a consumer subscribes under its name
             for message in loaded.retained:
                 broker._retain(message)

@@ -13,6 +13,7 @@ import pytest
 
 from eventdeck.core import Message
 from eventdeck.core.store import FILE_NAME, Store, StoreFull, StoreLocked, StoreRefused
+from eventdeck.core.store.schema import APPLICATION_ID, message_row
 
 
 def message(n: int, channel: str = "orders/new") -> Message:
@@ -199,3 +200,45 @@ def _count(directory: Path, table: str) -> int:
         result: int = db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     db.close()
     return result
+
+
+async def test_a_version_1_store_is_upgraded_keeping_its_queues_in_order(tmp_path: Path) -> None:
+    older, newer = message(1), message(2)
+    with sqlite3.connect(tmp_path / FILE_NAME) as db:
+        db.executescript(_VERSION_1)
+        for row in (older, newer):
+            db.execute("INSERT INTO messages VALUES (?,?,?,?,?,?,?,?,?,?)", message_row(row))
+        db.executemany("INSERT INTO queued VALUES ('billing', ?, ?)", [(newer.id, 0), (older.id, 3)])
+    db.close()
+    store = await Store.open(tmp_path)
+    try:
+        [billing] = store.loaded.subscriptions
+        assert billing.messages == [(older, 3), (newer, 0)]
+        latest = message(3)
+        store.enqueue(latest, ["billing"])
+        await store.committed()
+        assert [m for m, _count in (await store.reload()).subscriptions[0].messages] == [older, newer, latest]
+    finally:
+        await store.close()
+
+
+_VERSION_1 = f"""
+PRAGMA application_id = {APPLICATION_ID};
+PRAGMA user_version = 1;
+CREATE TABLE subscriptions (name TEXT PRIMARY KEY, pattern TEXT NOT NULL, options TEXT NOT NULL);
+INSERT INTO subscriptions VALUES ('billing', 'orders/#', '{{}}');
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY, channel TEXT NOT NULL, kind TEXT NOT NULL, payload BLOB NOT NULL,
+    content_type TEXT NOT NULL, headers TEXT, timestamp REAL NOT NULL, publisher TEXT NOT NULL,
+    correlation_id TEXT, reply_to TEXT);
+CREATE TABLE queued (
+    subscription TEXT NOT NULL, id INTEGER NOT NULL, delivered INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (subscription, id)) WITHOUT ROWID;
+CREATE INDEX queued_by_message ON queued (id);
+CREATE TABLE retained (
+    channel TEXT PRIMARY KEY, id INTEGER NOT NULL, kind TEXT NOT NULL, payload BLOB NOT NULL,
+    content_type TEXT NOT NULL, headers TEXT, timestamp REAL NOT NULL, publisher TEXT NOT NULL,
+    correlation_id TEXT, reply_to TEXT);
+CREATE TABLE channels (name TEXT PRIMARY KEY, description TEXT NOT NULL);
+CREATE TABLE sessions (client_id TEXT PRIMARY KEY, state TEXT NOT NULL);
+"""
