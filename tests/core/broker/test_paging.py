@@ -10,7 +10,8 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from eventdeck.core import Broker, Delivery, Subscription
+from eventdeck.core import Broker, Delivery, State, Subscription
+from eventdeck.core.broker.durability import RestartReport, restart_on_store
 from eventdeck.core.store import FILE_NAME, Store
 
 WINDOW = 4
@@ -162,3 +163,38 @@ async def test_unsubscribing_forgets_the_paged_messages_too(tmp_path: Path) -> N
         assert (sub.pending, sub.pending_bytes) == (0, 0)
         await broker.store.committed()  # type: ignore[union-attr]
         assert stored_rows(tmp_path) == 0
+
+
+async def test_a_restart_on_the_store_keeps_durable_queues_paged_or_not_and_loses_the_rest(tmp_path: Path) -> None:
+    async with await paged_broker(tmp_path) as broker:
+        attached = broker.subscribe("orders/#", name="billing", durable=True, ack="manual")
+        away = broker.subscribe("orders/#", name="audit", durable=True)
+        away.close()
+        plain = broker.subscribe("orders/#", name="dashboard")
+        plain.pause()
+        await publish(broker, range(3))
+        held = await attached.get()  # the attached consumer holds one, unsettled
+        attached.pause()
+        await publish(broker, range(3, 10))
+        await broker.publish("fridge/level", {"percentage": 23}, retain=True)
+        broker.declare_channel("orders/new", "New orders")
+
+        report = restart_on_store(broker)
+
+        assert report == RestartReport(
+            subscriptions=2, messages=9 + 10, retained=1, queued_lost=10, requests=0, delayed=0
+        )
+        assert broker.subscription("billing") is attached  # an attached consumer goes on
+        assert (plain.state, plain.pending) == (State.PAUSED, 0)  # kept (attached), its queue lost
+        assert broker.retained("fridge/level") is not None
+        assert [(c.name, c.description) for c in broker.channels() if c.declared] == [("orders/new", "New orders")]
+        await held.ack()  # it may still settle what it held
+        attached.resume()
+        rest = await drain(attached, 9)
+        assert numbers(rest) == list(range(1, 10))
+        for delivery in rest:
+            await delivery.ack()
+        back = broker.subscribe("orders/#", name="audit", durable=True)
+        assert numbers(await drain(back, 10)) == list(range(10))
+    async with await paged_broker(tmp_path) as broker:  # and the store agrees
+        assert {info.name: info.pending for info in broker.subscriptions()} == {"billing": 0, "audit": 0}
