@@ -235,7 +235,7 @@ class Subscription:
             popleft = queue.popleft
             settled = SETTLED if self.auto else OPEN
             fresh = [Delivery(self, popleft(), 1, settled) for _ in range(count)]
-            if queue or self._redo:
+            if queue or self._redo or self.paged:
                 self.pending_bytes -= sum([len(delivery.message.payload) for delivery in fresh])
             else:  # took everything: nothing left to add up (the usual case for a keeping-up consumer)
                 self.pending_bytes = 0

@@ -25,6 +25,14 @@ async def publish(broker: Broker, numbers: range) -> list[int]:
     return [(await broker.publish("orders/new", {"n": n})).id for n in numbers]
 
 
+async def backlog(broker: Broker, count: int, ack: str = "auto") -> Subscription:
+    """The durable subscription "billing" with ``count`` messages queued while it was paused (then still paused)."""
+    sub = broker.subscribe("orders/#", name="billing", durable=True, ack=ack)
+    sub.pause()
+    await publish(broker, range(count))
+    return sub
+
+
 def numbers(deliveries: list[Delivery]) -> list[int]:
     return [d.message.json()["n"] for d in deliveries]
 
@@ -46,9 +54,7 @@ def stored_rows(directory: Path) -> int:
 
 async def test_past_the_window_messages_wait_in_the_store_and_still_count(tmp_path: Path) -> None:
     async with await paged_broker(tmp_path) as broker:
-        sub = broker.subscribe("orders/#", name="billing", durable=True)
-        sub.pause()
-        await publish(broker, range(20))
+        sub = await backlog(broker, 20)
         assert (len(sub.queue), sub.paged, sub.pending) == (WINDOW, 16, 20)
         assert sub.pending_bytes == sum(len(b'{"n":%d}' % n) for n in range(20))
         assert broker.subscriptions()[0].pending == 20
@@ -57,9 +63,7 @@ async def test_past_the_window_messages_wait_in_the_store_and_still_count(tmp_pa
 
 async def test_the_consumer_gets_every_message_once_in_order_across_pages(tmp_path: Path) -> None:
     async with await paged_broker(tmp_path) as broker:
-        sub = broker.subscribe("orders/#", name="billing", durable=True)
-        sub.pause()
-        await publish(broker, range(30))
+        sub = await backlog(broker, 30)
         sub.resume()
         got = [await asyncio.wait_for(sub.get(), 5) for _ in range(30)]
         assert numbers(got) == list(range(30))
@@ -93,9 +97,7 @@ async def test_a_restart_loads_the_first_page_and_counts_the_rest(tmp_path: Path
 
 async def test_redelivery_counts_survive_across_pages_and_a_restart(tmp_path: Path) -> None:
     async with await paged_broker(tmp_path) as broker:
-        sub = broker.subscribe("orders/#", name="billing", durable=True, ack="manual")
-        sub.pause()
-        await publish(broker, range(12))
+        sub = await backlog(broker, 12, ack="manual")
         sub.resume()
         got = await drain(sub, 7)  # crosses a page: 0-6 handed out, never acked
         first = got[0]
@@ -114,9 +116,7 @@ async def test_redelivery_counts_survive_across_pages_and_a_restart(tmp_path: Pa
 
 async def test_acks_delete_paged_messages(tmp_path: Path) -> None:
     async with await paged_broker(tmp_path) as broker:
-        sub = broker.subscribe("orders/#", name="billing", durable=True, ack="manual")
-        sub.pause()
-        await publish(broker, range(10))
+        sub = await backlog(broker, 10, ack="manual")
         sub.resume()
         got = await drain(sub, 10)
         for delivery in got:
@@ -156,9 +156,7 @@ async def test_a_byte_budget_bounds_the_window_too(tmp_path: Path) -> None:
 
 async def test_unsubscribing_forgets_the_paged_messages_too(tmp_path: Path) -> None:
     async with await paged_broker(tmp_path) as broker:
-        sub = broker.subscribe("orders/#", name="billing", durable=True)
-        sub.pause()
-        await publish(broker, range(10))
+        sub = await backlog(broker, 10)
         sub.unsubscribe()
         assert (sub.pending, sub.pending_bytes) == (0, 0)
         await broker.store.committed()  # type: ignore[union-attr]
@@ -198,3 +196,12 @@ async def test_a_restart_on_the_store_keeps_durable_queues_paged_or_not_and_lose
         assert numbers(await drain(back, 10)) == list(range(10))
     async with await paged_broker(tmp_path) as broker:  # and the store agrees
         assert {info.name: info.pending for info in broker.subscriptions()} == {"billing": 0, "audit": 0}
+
+
+async def test_taking_the_whole_window_leaves_the_bytes_of_what_waits_in_the_store(tmp_path: Path) -> None:
+    async with await paged_broker(tmp_path) as broker:
+        sub = await backlog(broker, 10)
+        sub.resume()
+        taken = sub.take(100)  # the whole window, at once
+        assert (len(taken), sub.paged) == (WINDOW, 6)
+        assert sub.pending_bytes == sum(len(b'{"n":%d}' % n) for n in range(WINDOW, 10))

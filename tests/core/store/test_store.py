@@ -13,7 +13,7 @@ import pytest
 
 from eventdeck.core import Message
 from eventdeck.core.store import FILE_NAME, Store, StoreFull, StoreLocked, StoreRefused
-from eventdeck.core.store.schema import APPLICATION_ID, message_row
+from eventdeck.core.store.schema import APPLICATION_ID, TABLES, message_row
 
 
 def message(n: int, channel: str = "orders/new") -> Message:
@@ -205,7 +205,8 @@ def _count(directory: Path, table: str) -> int:
 async def test_a_version_1_store_is_upgraded_keeping_its_queues_in_order(tmp_path: Path) -> None:
     older, newer = message(1), message(2)
     with sqlite3.connect(tmp_path / FILE_NAME) as db:
-        db.executescript(_VERSION_1)
+        db.executescript(f"{_VERSION_1}PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = 1;")
+        db.execute("INSERT INTO subscriptions VALUES ('billing', 'orders/#', '{}')")
         for row in (older, newer):
             db.execute("INSERT INTO messages VALUES (?,?,?,?,?,?,?,?,?,?)", message_row(row))
         db.executemany("INSERT INTO queued VALUES ('billing', ?, ?)", [(newer.id, 0), (older.id, 3)])
@@ -222,23 +223,12 @@ async def test_a_version_1_store_is_upgraded_keeping_its_queues_in_order(tmp_pat
         await store.close()
 
 
-_VERSION_1 = f"""
-PRAGMA application_id = {APPLICATION_ID};
-PRAGMA user_version = 1;
-CREATE TABLE subscriptions (name TEXT PRIMARY KEY, pattern TEXT NOT NULL, options TEXT NOT NULL);
-INSERT INTO subscriptions VALUES ('billing', 'orders/#', '{{}}');
-CREATE TABLE messages (
-    id INTEGER PRIMARY KEY, channel TEXT NOT NULL, kind TEXT NOT NULL, payload BLOB NOT NULL,
-    content_type TEXT NOT NULL, headers TEXT, timestamp REAL NOT NULL, publisher TEXT NOT NULL,
-    correlation_id TEXT, reply_to TEXT);
-CREATE TABLE queued (
-    subscription TEXT NOT NULL, id INTEGER NOT NULL, delivered INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (subscription, id)) WITHOUT ROWID;
-CREATE INDEX queued_by_message ON queued (id);
-CREATE TABLE retained (
-    channel TEXT PRIMARY KEY, id INTEGER NOT NULL, kind TEXT NOT NULL, payload BLOB NOT NULL,
-    content_type TEXT NOT NULL, headers TEXT, timestamp REAL NOT NULL, publisher TEXT NOT NULL,
-    correlation_id TEXT, reply_to TEXT);
-CREATE TABLE channels (name TEXT PRIMARY KEY, description TEXT NOT NULL);
-CREATE TABLE sessions (client_id TEXT PRIMARY KEY, state TEXT NOT NULL);
-"""
+# A version 1 file: today's tables but its queued table (no seq, no size).
+_VERSION_1 = (
+    TABLES[: TABLES.index("CREATE TABLE queued")]
+    + (
+        "CREATE TABLE queued (subscription TEXT NOT NULL, id INTEGER NOT NULL, delivered INTEGER NOT NULL DEFAULT 0, "
+        "PRIMARY KEY (subscription, id)) WITHOUT ROWID;\nCREATE INDEX queued_by_message ON queued (id);\n"
+    )
+    + TABLES[TABLES.index("CREATE TABLE retained") :]
+)
