@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eventdeck.core.broker.message import Message
-from eventdeck.core.store.schema import MessageRow, row_message
+from eventdeck.core.store.schema import message_row, row_message
 
 WINDOW = 4_096  # messages of a durable subscription kept in memory
 WINDOW_BYTES = 8 * 1024 * 1024  # and their payload bytes (a single larger message is kept all the same)
@@ -62,13 +62,15 @@ class Pages:
         self._seq = 0
         self._cursors: dict[str, int] = {}
 
-    def enqueue(self, db: sqlite3.Connection, items: list[tuple[MessageRow, list[str], list[str]]]) -> None:
+    def enqueue(self, db: sqlite3.Connection, items: list[tuple[Message, list[str], list[str]]]) -> None:
         """Insert messages and their ``queued`` rows: for the subscriptions that keep them in memory (their
         cursor moves on) and for those that left them in the file only."""
-        db.executemany("INSERT OR IGNORE INTO messages VALUES (?,?,?,?,?,?,?,?,?,?)", [item[0] for item in items])
+        db.executemany(
+            "INSERT OR IGNORE INTO messages VALUES (?,?,?,?,?,?,?,?,?,?)", [message_row(m) for m, *_ in items]
+        )
         seq, cursors, rows = self._seq, self._cursors, []
-        for row, kept, paged in items:
-            ident, size = row[0], len(row[3])
+        for message, kept, paged in items:
+            ident, size = message.id, len(message.payload)
             for name in kept:
                 seq += 1
                 rows.append((name, seq, ident, size))

@@ -121,7 +121,7 @@ class Store:
     def enqueue(self, message: Message, subscriptions: list[str], paged: Sequence[str] = ()) -> None:
         """``message`` was queued on ``subscriptions`` (kept in their memory window) and on ``paged`` (left in the
         file only: they are past their window)."""
-        self._add(Op.ENQUEUE, (message_row(message), subscriptions, paged))
+        self._add(Op.ENQUEUE, (message, subscriptions, paged))  # made a row on the writer thread, off the loop
 
     def read_page(self, subscription: str, count: int, max_bytes: int, then: Callable[[list[Message]], object]) -> None:
         """Read the next messages ``subscription`` left in the file (up to ``count`` and ``max_bytes``, at least

@@ -28,7 +28,7 @@ VACUUM_WORTH = 8 * 1024 * 1024  # free bytes worth giving back (and at least a q
 
 
 class Op(enum.IntEnum):
-    ENQUEUE = 1  # (message row, names of subscriptions keeping it in memory, names of those leaving it in the file)
+    ENQUEUE = 1  # (message, names of subscriptions keeping it in memory, names of those leaving it in the file)
     DELIVERED = 2  # (delivered count, subscription, message id)
     SETTLE = 3  # (subscription, message id): acked, dropped or dead-lettered
     SUBSCRIBE = 4  # (name, pattern, options JSON)
