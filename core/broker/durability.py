@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from eventdeck.core.broker.message import Message
+from eventdeck.core.broker.paging import Pager
 from eventdeck.core.broker.subscription import State, Subscription
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ class _Queue:
     queue: list[Message]
     redo: list[tuple[Message, int]]
     paged: int
-    paged_bytes: int
+    pager: Pager  # kept: a page on its way when the restart came still lands in this queue
     pending_bytes: int
 
 
@@ -170,9 +171,8 @@ class Durability:
             sub = queue.sub = self.broker.subscribe(old.pattern, name=old.name, durable=True, **_options(old))
         sub.queue.extend(queue.queue)
         sub._redo.extend(queue.redo)
-        sub.pending_bytes = queue.pending_bytes
-        assert sub._pager is not None
-        sub.paged, sub._pager.bytes = queue.paged, queue.paged_bytes
+        sub.pending_bytes, sub.paged = queue.pending_bytes, queue.paged
+        sub._pager, queue.pager.sub = queue.pager, sub
         sub._update_fast()
         if queue.away:
             sub.close()
@@ -210,7 +210,7 @@ def _keep(sub: Subscription) -> _Queue:
     """What ``sub`` has in the store (its queue: memory window, redeliveries and what waits in the file)."""
     assert sub._pager is not None
     queue, redo = list(sub.queue), list(sub._redo)
-    return _Queue(sub, sub.state is State.AWAY, queue, redo, sub.paged, sub._pager.bytes, sub.pending_bytes)
+    return _Queue(sub, sub.state is State.AWAY, queue, redo, sub.paged, sub._pager, sub.pending_bytes)
 
 
 def _options(sub: Subscription) -> dict[str, Any]:

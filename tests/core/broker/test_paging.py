@@ -10,7 +10,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from eventdeck.core import Broker, Delivery, State, Subscription
+from eventdeck.core import Broker, Delivery, Message, State, Subscription
 from eventdeck.core.broker.durability import RestartReport, restart_on_store
 from eventdeck.core.store import FILE_NAME, Store
 
@@ -205,3 +205,15 @@ async def test_taking_the_whole_window_leaves_the_bytes_of_what_waits_in_the_sto
         taken = sub.take(100)  # the whole window, at once
         assert (len(taken), sub.paged) == (WINDOW, 6)
         assert sub.pending_bytes == sum(len(b'{"n":%d}' % n) for n in range(WINDOW, 10))
+
+
+async def test_a_page_on_its_way_at_a_restart_lands_in_the_queue_brought_back(tmp_path: Path) -> None:
+    async with await paged_broker(tmp_path) as broker:
+        sub = broker.subscribe("orders/#", name="audit", durable=True, max_pending=6)
+        sub.close()
+        await publish(broker, range(7))  # 1, 2, 3 in memory (0 dropped), 4, 5, 6 in the store
+        # Dropping the oldest takes the window to half: a page is asked for, and the restart comes first.
+        await broker.publish_message(Message.build("orders/new", {"n": 7}), wait_durable=False)
+        restart_on_store(broker)
+        back = broker.subscribe("orders/#", name="audit", durable=True, max_pending=6)
+        assert numbers(await drain(back, 6)) == list(range(2, 8))
