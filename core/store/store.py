@@ -130,13 +130,6 @@ class Store:
             Op.CALL, (partial(self._pages.read, subscription=subscription, count=count, max_bytes=max_bytes), then)
         )
 
-    async def reload(self) -> StoredState:
-        """What the file holds once everything asked so far is committed (as ``loaded``, read again now)."""
-        loaded: asyncio.Future[StoredState] = self._loop.create_future()
-        self._add(Op.CALL, (self._pages.load, _setter(loaded)))
-        await self.committed()  # raises what the commit (or the reading) ran into
-        return await loaded  # handed back before the commit's outcome: ready now
-
     def delivered(self, subscription: str, message: Message, count: int) -> None:
         """``message`` was handed out ``count`` times (so far) on ``subscription`` and not settled yet."""
         self._add(Op.DELIVERED, (count, subscription, message.id))
@@ -222,11 +215,3 @@ def _lock(directory: Path) -> DirectoryLock:
 def _seen(future: asyncio.Future[None]) -> None:
     if not future.cancelled():
         future.exception()
-
-
-def _setter(future: asyncio.Future[StoredState]) -> Callable[[StoredState], None]:
-    def set_result(result: StoredState) -> None:
-        if not future.done():
-            future.set_result(result)
-
-    return set_result

@@ -4,7 +4,7 @@ The event loop never waits for SQLite: it hands over a batch (``Batch``) and get
 through ``call_soon_threadsafe``. Batches that queue up while a commit runs are committed together
 (group commit). Between batches, when nothing waits, the thread gives freed pages back to the file
 system a slice at a time (incremental vacuum) once that frees enough to pay. A batch may also carry
-reads (``Op.CALL``: a page of a durable queue, the whole state again): they run in order with its
+reads (``Op.CALL``: a page of a durable queue): they run in order with its
 changes, so they see everything asked before them, and their results go back to the loop after the commit.
 """
 

@@ -216,11 +216,12 @@ async def test_a_version_1_store_is_upgraded_keeping_its_queues_in_order(tmp_pat
         [billing] = store.loaded.subscriptions
         assert billing.messages == [(older, 3), (newer, 0)]
         latest = message(3)
-        store.enqueue(latest, ["billing"])
-        await store.committed()
-        assert [m for m, _count in (await store.reload()).subscriptions[0].messages] == [older, newer, latest]
+        store.enqueue(latest, ["billing"])  # queued after them, whatever its id
     finally:
         await store.close()
+    again = await Store.open(tmp_path)
+    assert [m for m, _count in again.loaded.subscriptions[0].messages] == [older, newer, latest]
+    await again.close()
 
 
 # A version 1 file: today's tables but its queued table (no seq, no size).
