@@ -66,7 +66,8 @@ class Pages:
         """Insert messages and their ``queued`` rows: for the subscriptions that keep them in memory (their
         cursor moves on) and for those that left them in the file only."""
         db.executemany(
-            "INSERT OR IGNORE INTO messages VALUES (?,?,?,?,?,?,?,?,?,?)", [message_row(m) for m, *_ in items]
+            "INSERT OR IGNORE INTO messages VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [message_row(m) for m, kept, paged in items if kept or paged],
         )
         seq, cursors, rows = self._seq, self._cursors, []
         for message, kept, paged in items:

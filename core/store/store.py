@@ -54,6 +54,9 @@ class Store:
         self._writer = writer
         self._pages = pages
         self._batch = Batch()
+        # This turn's durable messages by id, with the subscriptions keeping them: one settled before the commit
+        # (a consumer keeping up took it at once) is never written, nor deleted.
+        self._fresh: dict[int, list[str]] = {}
         self._sessions_due: dict[str, Callable[[], Any]] = {}  # client id -> its state, taken at the next commit
         self._loop = asyncio.get_running_loop()
         self._submitted: asyncio.Future[None] = self._loop.create_future()  # the last batch handed to the writer
@@ -119,9 +122,10 @@ class Store:
         ops.append((op, payload))
 
     def enqueue(self, message: Message, subscriptions: list[str], paged: Sequence[str] = ()) -> None:
-        """``message`` was queued on ``subscriptions`` (kept in their memory window) and on ``paged`` (left in the
-        file only: they are past their window)."""
-        self._add(Op.ENQUEUE, (message, subscriptions, paged))  # made a row on the writer thread, off the loop
+        """``message`` was queued on ``subscriptions`` (kept in their memory window; the store owns this list from
+        now on) and on ``paged`` (left in the file only: they are past their window)."""
+        self._add(Op.ENQUEUE, (message, subscriptions, paged))
+        self._fresh[message.id] = subscriptions  # made a row on the writer thread, off the loop
 
     def read_page(self, subscription: str, count: int, max_bytes: int, then: Callable[[list[Message]], object]) -> None:
         """Read the next messages ``subscription`` left in the file (up to ``count`` and ``max_bytes``, at least
@@ -136,6 +140,10 @@ class Store:
 
     def settle(self, subscription: str, message: Message) -> None:
         """``subscription`` is done with ``message`` (acked, dropped or dead-lettered): delete it."""
+        kept = self._fresh.get(message.id)
+        if kept is not None and subscription in kept:
+            kept.remove(subscription)  # not written yet: now it never will be
+            return
         self._add(Op.SETTLE, (subscription, message.id))
 
     def add_subscription(self, name: str, pattern: str, options: dict[str, Any]) -> None:
@@ -185,6 +193,7 @@ class Store:
         for client_id, state in due.items():
             self._batch.ops.append((Op.SESSION_PUT, (client_id, json.dumps(state()))))
         batch, self._batch = self._batch, Batch()
+        self._fresh = {}  # the writer thread has them now
         if batch.ops:
             if batch.done is None:  # nobody waits for it yet: someone may, through committed()
                 batch.done = self._loop.create_future()

@@ -68,6 +68,24 @@ async def test_settling_deletes_and_a_message_goes_with_its_last_subscription(tm
     await reopened.close()
 
 
+async def test_a_message_settled_before_its_commit_is_never_written(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path)
+    store.add_subscription("a", "#", {})
+    store.add_subscription("b", "#", {})
+    quick, slow = message(1), message(2)
+    store.enqueue(quick, ["a", "b"])
+    store.enqueue(slow, ["a"])
+    store.settle("a", quick)  # a's consumer took it in the same turn
+    await store.committed()
+    with sqlite3.connect(tmp_path / FILE_NAME) as db:
+        assert set(db.execute("SELECT subscription, id FROM queued")) == {("b", quick.id), ("a", slow.id)}
+    db.close()
+    store.settle("b", quick)  # a later turn: deleted from the file
+    await store.committed()
+    assert _count(tmp_path, "messages") == 1
+    await store.close()
+
+
 async def test_a_loop_turn_is_one_transaction_however_many_messages(tmp_path: Path) -> None:
     store = await Store.open(tmp_path)
     store.add_subscription("a", "#", {})
