@@ -361,8 +361,8 @@ class Broker(Commands, Snapshots, Mishaps, Room):
         queued = 0
         for sub in subs:
             queue = sub.queue
-            if (
-                len(queue) >= sub.max_pending or sub.pending_bytes + size > sub.max_pending_bytes
+            if (  # paged: a durable queue's messages past its memory window, in the store only
+                len(queue) + sub.paged >= sub.max_pending or sub.pending_bytes + size > sub.max_pending_bytes
             ) and not sub.make_room(message, size):
                 continue
             queue.append(message)

@@ -11,6 +11,7 @@ from eventdeck.core.broker import journal as _journal
 from eventdeck.core.broker.delivery import OPEN, SETTLED, WITHDRAWN, Delivery
 from eventdeck.core.broker.journal import DeliveryJournal, Outcome, journal_of
 from eventdeck.core.broker.message import Message
+from eventdeck.core.broker.paging import Pager
 from eventdeck.core.broker.subscription_options import (
     MAX_PENDING_BYTES,
     AckMode,
@@ -94,6 +95,8 @@ class Subscription:
         self._journal: DeliveryJournal | None = journal_of(broker)
         # Where a durable subscription of a broker with a store keeps its messages (the fast path is off then).
         self._store: Store | None = None
+        self._pager: Pager | None = None  # with a store: what stays in memory (see paging.py)
+        self.paged = 0  # the newest queued messages, waiting in the store only (past the memory window)
         self._update_fast()
 
     def __repr__(self) -> str:
@@ -106,8 +109,8 @@ class Subscription:
 
     @property
     def pending(self) -> int:
-        """Messages queued and not yet handed to the consumer."""
-        return len(self.queue) + len(self._redo)
+        """Messages queued and not yet handed to the consumer (in memory or waiting in the store)."""
+        return len(self.queue) + len(self._redo) + self.paged
 
     def info(self) -> SubscriptionInfo:
         return SubscriptionInfo(
@@ -141,6 +144,7 @@ class Subscription:
     def set_store(self, store: Store | None) -> None:
         """Keep this subscription's messages in ``store`` from now on (None: stop); called by the broker."""
         self._store = store
+        self._pager = None if store is None else Pager(self, store)
         self._update_fast()
 
     def set_journal(self, journal: DeliveryJournal | None) -> None:
@@ -231,7 +235,7 @@ class Subscription:
             popleft = queue.popleft
             settled = SETTLED if self.auto else OPEN
             fresh = [Delivery(self, popleft(), 1, settled) for _ in range(count)]
-            if queue or self._redo:
+            if queue or self._redo or self.paged:
                 self.pending_bytes -= sum([len(delivery.message.payload) for delivery in fresh])
             else:  # took everything: nothing left to add up (the usual case for a keeping-up consumer)
                 self.pending_bytes = 0
@@ -303,6 +307,9 @@ class Subscription:
                 store.settle(self.name, message)
             else:
                 store.delivered(self.name, message, attempt)
+        if self.paged:
+            assert self._pager is not None
+            self._pager.drained()
 
     # -- called by the broker and by deliveries ----------------------------
 
@@ -315,7 +322,7 @@ class Subscription:
 
     def _wake_space(self) -> None:
         # Wake one blocked publisher per free slot.
-        room = self.max_pending - len(self.queue)
+        room = self.max_pending - len(self.queue) - self.paged
         while self.space_waiters and room > 0:
             waiter = self.space_waiters.popleft()
             if not waiter.done():
@@ -324,7 +331,7 @@ class Subscription:
 
     def full(self, size: int) -> bool:
         """Whether there is no room for one more message of ``size`` bytes."""
-        return len(self.queue) >= self.max_pending or self.pending_bytes + size > self.max_pending_bytes
+        return len(self.queue) + self.paged >= self.max_pending or self.pending_bytes + size > self.max_pending_bytes
 
     def blocks(self, size: int) -> bool:
         """Whether a publisher must wait before a message of ``size`` bytes may be queued here.
@@ -363,7 +370,7 @@ class Subscription:
             oldest = queue.popleft()
             self.pending_bytes -= len(oldest.payload)
             drop(oldest, "queue full: dropped the oldest")
-        if self.pending_bytes + size > self.max_pending_bytes:  # redeliveries alone fill the bound
+        if self.full(size):  # redeliveries (or messages waiting in the store) alone fill the bound
             drop(message, "queue full: dropped the newest")
             return False
         return True
@@ -377,6 +384,9 @@ class Subscription:
     def _drop(self, message: Message, reason: str) -> None:
         if self._store is not None:
             self._store.settle(self.name, message)
+            if self.paged:
+                assert self._pager is not None
+                self._pager.drained()
         if self._journal is not None:
             self._journal.record(self.name, message, _journal.DROPPED, 0)
         self._broker.drop(self, message, reason)
@@ -428,7 +438,7 @@ class Subscription:
         self._broker.remove_subscription(self)
         self.queue.clear()
         self._redo.clear()
-        self.pending_bytes = 0
+        self.pending_bytes = self.paged = 0
         for delivery in self.unacked:
             delivery._settled = WITHDRAWN
         self.unacked.clear()

@@ -29,6 +29,7 @@ from functools import partial
 
 from eventdeck.core.broker.channel_faults import ChannelFault, FaultAction, check_count
 from eventdeck.core.broker.channels import validate_channel
+from eventdeck.core.broker.durability import RestartReport, restart_on_store
 from eventdeck.core.broker.errors import BrokerClosed
 from eventdeck.core.broker.receipts import ResetReport
 from eventdeck.core.simulation.settings import MAX_DELAY
@@ -287,13 +288,21 @@ class Faults:
         self.simulation.set_boost(publisher, 1)
 
     async def restart_broker(self) -> ActiveFault:
-        """The broker restarts: the simulation stops, ``Broker.reset()`` forgets everything, the simulation starts
-        again (crashed and cut-off consumers stay down, slow and flaky ones stay so, channel faults stay)."""
+        """The broker restarts: the simulation stops, the broker forgets what it held in memory, the simulation
+        starts again (crashed and cut-off consumers stay down, slow and flaky ones stay so, channel faults stay).
+        Without a store that is everything (``Broker.reset()``); on a store, durable subscriptions with their
+        queues, retained messages and declared channels come back from it (``restart_on_store``), and durable
+        subscribers take up their queues again."""
         if self.broker.closed:
             raise BrokerClosed("broker is closed; cannot restart it")
         running = self.simulation.running
+        # Stopping the simulation already ends its non-durable subscriptions: count what they lose here.
+        volatile = sum(info.pending for info in self.broker.subscriptions() if not info.durable)
         await self.simulation.stop()
-        report = self.broker.reset()  # the seam for the durable store (its own issue): it restores what it kept here
+        if self.broker.store is None:
+            report: ResetReport | RestartReport = self.broker.reset()
+        else:
+            report = restart_on_store(self.broker)._replace(queued_lost=volatile)
         if running:
             self.simulation.start()
         words = _what_survived(report)
@@ -386,9 +395,18 @@ def _check_range(what: str, value: float, low: float, high: float, unit: str, *,
         raise ValueError(f"{what} must be {bounds}{limit} {unit}, got {value!r}")
 
 
-def _what_survived(report: ResetReport) -> str:
-    """What a broker restart kept: nothing, since messages live in memory only (until the durable store's seam in
-    ``Faults.restart_broker`` restores some, and this says what)."""
+def _what_survived(report: ResetReport | RestartReport) -> str:
+    """What a broker restart kept and lost: without a store nothing survives (messages live in memory only)."""
+    if isinstance(report, RestartReport):
+        kept = (
+            f"{_count(report.subscriptions, 'durable queue')} with {_count(report.messages, 'message')} "
+            f"and {_count(report.retained, 'retained message')} (on disk)"
+        )
+        gone = [_count(report.queued_lost, "queued message") + " of non-durable subscriptions"]
+        gone.append(_count(report.requests, "pending command"))
+        if report.delayed:
+            gone.append(_count(report.delayed, "delayed message"))
+        return f"broker restarted: kept {kept}; lost {', '.join(gone)}"
     lost = [
         _count(report.queued, "queued message"),
         _count(report.retained, "retained message"),

@@ -2,7 +2,8 @@
 declared channels and MQTT persistent sessions, kept under a data directory across restarts and crashes."""
 
 from eventdeck.core.store.errors import StoreError, StoreFull, StoreLocked, StoreRefused
-from eventdeck.core.store.store import FILE_NAME, Store, StoredCounts, StoredState, StoredSubscription, Synchronous
+from eventdeck.core.store.pages import StoredState, StoredSubscription
+from eventdeck.core.store.store import FILE_NAME, Store, StoredCounts, Synchronous
 
 __all__ = [
     "FILE_NAME",

@@ -2,7 +2,9 @@
 
 Messages live once in ``messages`` however many durable subscriptions queued them; ``queued`` holds
 one row per (subscription, message) with how many times it was delivered, so a redelivery count
-survives a restart. A message row goes when its last ``queued`` row does.
+survives a restart. A message row goes when its last ``queued`` row does. ``queued.seq`` numbers the
+rows in the order they were queued (a delayed message keeps its older id), so a subscription's queue
+reads back in its own order a page at a time; ``size`` (the payload's) counts a queue without reading it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from eventdeck.core.broker.message import EMPTY_HEADERS, Kind, Message
 from eventdeck.core.store.errors import StoreRefused
 
 APPLICATION_ID = 0x45764B31  # "EvK1": marks the file as EventDeck's broker store
-VERSION = 1
+VERSION = 2  # 2: queued gained seq and size (a version 1 file is upgraded on open)
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 TABLES = """
@@ -27,15 +29,27 @@ CREATE TABLE messages (
     content_type TEXT NOT NULL, headers TEXT, timestamp REAL NOT NULL, publisher TEXT NOT NULL,
     correlation_id TEXT, reply_to TEXT);
 CREATE TABLE queued (
-    subscription TEXT NOT NULL, id INTEGER NOT NULL, delivered INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (subscription, id)) WITHOUT ROWID;
-CREATE INDEX queued_by_message ON queued (id);
+    subscription TEXT NOT NULL, seq INTEGER NOT NULL, id INTEGER NOT NULL, size INTEGER NOT NULL,
+    delivered INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (subscription, seq)) WITHOUT ROWID;
+CREATE UNIQUE INDEX queued_by_message ON queued (id, subscription);
 CREATE TABLE retained (
     channel TEXT PRIMARY KEY, id INTEGER NOT NULL, kind TEXT NOT NULL, payload BLOB NOT NULL,
     content_type TEXT NOT NULL, headers TEXT, timestamp REAL NOT NULL, publisher TEXT NOT NULL,
     correlation_id TEXT, reply_to TEXT);
 CREATE TABLE channels (name TEXT PRIMARY KEY, description TEXT NOT NULL);
 CREATE TABLE sessions (client_id TEXT PRIMARY KEY, state TEXT NOT NULL);
+"""
+
+# Version 1 had no seq (its queues were read back in id order: so is the upgrade) and no size.
+UPGRADE_FROM_1 = """
+CREATE TABLE queued_v2 (
+    subscription TEXT NOT NULL, seq INTEGER NOT NULL, id INTEGER NOT NULL, size INTEGER NOT NULL,
+    delivered INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (subscription, seq)) WITHOUT ROWID;
+INSERT INTO queued_v2 SELECT q.subscription, q.id, q.id, length(m.payload), q.delivered
+    FROM queued q JOIN messages m ON m.id = q.id;
+DROP TABLE queued;
+ALTER TABLE queued_v2 RENAME TO queued;
+CREATE UNIQUE INDEX queued_by_message ON queued (id, subscription);
 """
 
 MessageRow = tuple[int, str, str, bytes, str, str | None, float, str, str | None, str | None]
@@ -81,7 +95,8 @@ def connect(path: Path, *, synchronous: str) -> sqlite3.Connection:
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
         if existed:
-            _check_contents(connection, path)
+            if _check_contents(connection, path) == 1:
+                connection.executescript(f"BEGIN;{UPGRADE_FROM_1}PRAGMA user_version = {VERSION};COMMIT;")
         else:
             connection.executescript("PRAGMA auto_vacuum = INCREMENTAL;")  # before the first table
             connection.executescript(
@@ -109,7 +124,8 @@ def _check_header(path: Path) -> None:
         )
 
 
-def _check_contents(connection: sqlite3.Connection, path: Path) -> None:
+def _check_contents(connection: sqlite3.Connection, path: Path) -> int:
+    """The version of a sound EventDeck store at ``path``; ``StoreRefused`` for anything else."""
     application_id = connection.execute("PRAGMA application_id").fetchone()[0]
     if application_id != APPLICATION_ID:
         raise StoreRefused(
@@ -124,3 +140,4 @@ def _check_contents(connection: sqlite3.Connection, path: Path) -> None:
     problems = [row[0] for row in connection.execute("PRAGMA quick_check(5)")]
     if problems != ["ok"]:
         raise StoreRefused(f"{path} is corrupt ({'; '.join(problems)}); it was left as it is for inspection or repair")
+    return int(version)

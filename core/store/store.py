@@ -8,6 +8,9 @@ awaits before its receipt: the message is on disk for every durable subscription
 ``synchronous="full"`` (the default) makes each commit reach the disk before it counts: nothing
 acknowledged is lost even if the power goes. ``"normal"`` is faster and still loses nothing when
 only the process dies (``kill -9``), but a power cut may take the last commits.
+
+A durable queue may be far longer than memory: past its window (see :mod:`.pages`) the broker leaves
+new messages in the file only (``enqueue``'s ``paged``) and reads them back with ``read_page``.
 """
 
 from __future__ import annotations
@@ -15,40 +18,22 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
 from eventdeck.core.broker.message import Message
 from eventdeck.core.store.errors import StoreError, StoreFull
 from eventdeck.core.store.lock import DirectoryLock
-from eventdeck.core.store.schema import connect, message_row, row_message
+from eventdeck.core.store.pages import WINDOW, WINDOW_BYTES, Pages, StoredState
+from eventdeck.core.store.schema import connect, message_row
 from eventdeck.core.store.writer import Batch, Op, Writer
 
 FILE_NAME = "broker.sqlite3"
 MAX_BYTES = 10 * 1024**3  # 10 GiB unless told otherwise
 Synchronous = Literal["full", "normal"]
-
-
-@dataclass(frozen=True, slots=True)
-class StoredSubscription:
-    """A durable subscription as stored: its options, and its messages oldest first with their delivery counts."""
-
-    name: str
-    pattern: str
-    options: dict[str, Any]
-    messages: list[tuple[Message, int]] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class StoredState:
-    """Everything a broker starting on the store brings back."""
-
-    subscriptions: list[StoredSubscription]
-    retained: list[Message]
-    channels: list[tuple[str, str]]  # name, description
-    sessions: dict[str, Any]  # MQTT client id -> its session state (JSON)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,38 +52,58 @@ class Store:
 
     Only one process may have a directory open (``StoreLocked``); a file that is not a sound
     EventDeck store is refused (``StoreRefused``) and never touched. ``max_bytes`` caps the data:
-    past it ``check_room`` raises ``StoreFull``.
+    past it ``check_room`` raises ``StoreFull``. ``window`` and ``window_bytes`` bound what a durable
+    subscription keeps in memory (its oldest messages); the rest wait in the file.
     """
 
-    def __init__(self, directory: Path, lock: DirectoryLock, writer: Writer, state: StoredState) -> None:
+    def __init__(self, directory: Path, lock: DirectoryLock, writer: Writer, pages: Pages, state: StoredState) -> None:
         self.directory = directory
         self.path = directory / FILE_NAME
         self.loaded = state
         """What the store held when it was opened (the broker takes it over once, at start)."""
+        self.window = pages.window
+        self.window_bytes = pages.window_bytes
         self._lock = lock
         self._writer = writer
+        self._pages = pages
         self._batch = Batch()
+        # This turn's durable messages by id, with the subscriptions keeping them: one settled before the commit
+        # (a consumer keeping up took it at once) is never written, nor deleted.
+        self._fresh: dict[int, list[str]] = {}
         self._sessions_due: dict[str, Callable[[], Any]] = {}  # client id -> its state, taken at the next commit
         self._loop = asyncio.get_running_loop()
+        self._submitted: asyncio.Future[None] = self._loop.create_future()  # the last batch handed to the writer
+        self._submitted.set_result(None)
         self._closed = False
 
     @classmethod
-    async def open(cls, directory: Path, *, synchronous: Synchronous = "full", max_bytes: int = MAX_BYTES) -> Store:
-        """Lock ``directory`` (created if missing), open or create its database and read it back."""
+    async def open(
+        cls,
+        directory: Path,
+        *,
+        synchronous: Synchronous = "full",
+        max_bytes: int = MAX_BYTES,
+        window: int = WINDOW,
+        window_bytes: int = WINDOW_BYTES,
+    ) -> Store:
+        """Lock ``directory`` (created if missing), open or create its database and read it back (each durable
+        queue's first ``window`` messages, and the counts of the rest)."""
         if synchronous not in ("full", "normal"):
             raise ValueError(f"synchronous must be 'full' or 'normal', got {synchronous!r}")
-        if max_bytes < 1:
-            raise ValueError(f"max_bytes must be at least 1, got {max_bytes!r}")
+        for what, value in (("max_bytes", max_bytes), ("window", window), ("window_bytes", window_bytes)):
+            if value < 1:
+                raise ValueError(f"{what} must be at least 1, got {value!r}")
         lock = await asyncio.to_thread(_lock, directory)
         loop = asyncio.get_running_loop()
         try:
             db = await asyncio.to_thread(connect, directory / FILE_NAME, synchronous=synchronous.upper())
-            state = await asyncio.to_thread(_load, db)
-            writer = Writer(db, loop, str(directory / FILE_NAME), max_bytes)
+            pages = Pages(window, window_bytes)
+            state = await asyncio.to_thread(pages.load, db)
+            writer = Writer(db, loop, str(directory / FILE_NAME), max_bytes, pages)
         except BaseException:
             lock.release()
             raise
-        return cls(directory, lock, writer, state)
+        return cls(directory, lock, writer, pages, state)
 
     @property
     def size(self) -> int:
@@ -118,12 +123,7 @@ class Store:
         """Count what is on disk once everything changed so far is committed (read-only, off the loop)."""
         if self._closed:
             raise StoreError(f"the store {self.path} is closed")
-        # committed() only covers changes not yet handed to the writer: an empty batch queued behind the
-        # ones already handed over resolves once they are committed too.
-        self._flush()
-        done: asyncio.Future[None] = self._loop.create_future()
-        self._writer.submit(Batch(done=done))
-        await done
+        await self.committed()
         return await asyncio.to_thread(_count, self.path)
 
     def check_room(self) -> None:
@@ -141,8 +141,18 @@ class Store:
             self._loop.call_soon(self._flush)
         ops.append((op, payload))
 
-    def enqueue(self, message: Message, subscriptions: list[str]) -> None:
-        self._add(Op.ENQUEUE, (message_row(message), subscriptions))
+    def enqueue(self, message: Message, subscriptions: list[str], paged: Sequence[str] = ()) -> None:
+        """``message`` was queued on ``subscriptions`` (kept in their memory window; the store owns this list from
+        now on) and on ``paged`` (left in the file only: they are past their window)."""
+        self._add(Op.ENQUEUE, (message, subscriptions, paged))
+        self._fresh[message.id] = subscriptions  # made a row on the writer thread, off the loop
+
+    def read_page(self, subscription: str, count: int, max_bytes: int, then: Callable[[list[Message]], object]) -> None:
+        """Read the next messages ``subscription`` left in the file (up to ``count`` and ``max_bytes``, at least
+        one), off the loop and after every change asked before; the loop calls ``then`` with them, oldest first."""
+        self._add(
+            Op.CALL, (partial(self._pages.read, subscription=subscription, count=count, max_bytes=max_bytes), then)
+        )
 
     def delivered(self, subscription: str, message: Message, count: int) -> None:
         """``message`` was handed out ``count`` times (so far) on ``subscription`` and not settled yet."""
@@ -150,6 +160,10 @@ class Store:
 
     def settle(self, subscription: str, message: Message) -> None:
         """``subscription`` is done with ``message`` (acked, dropped or dead-lettered): delete it."""
+        kept = self._fresh.get(message.id)
+        if kept is not None and subscription in kept:
+            kept.remove(subscription)  # not written yet: now it never will be
+            return
         self._add(Op.SETTLE, (subscription, message.id))
 
     def add_subscription(self, name: str, pattern: str, options: dict[str, Any]) -> None:
@@ -189,9 +203,7 @@ class Store:
         """Resolves once everything changed so far is on disk (at once if nothing is pending)."""
         batch = self._batch
         if not batch.ops and not self._sessions_due:
-            done: asyncio.Future[None] = self._loop.create_future()
-            done.set_result(None)
-            return done
+            return self._submitted  # handed to the writer thread already (perhaps committed, perhaps not yet)
         if batch.done is None:
             batch.done = self._loop.create_future()
         return batch.done
@@ -201,7 +213,12 @@ class Store:
         for client_id, state in due.items():
             self._batch.ops.append((Op.SESSION_PUT, (client_id, json.dumps(state()))))
         batch, self._batch = self._batch, Batch()
+        self._fresh = {}  # the writer thread has them now
         if batch.ops:
+            if batch.done is None:  # nobody waits for it yet: someone may, through committed()
+                batch.done = self._loop.create_future()
+                batch.done.add_done_callback(_seen)  # a failure is raised to those who wait, not logged as lost
+            self._submitted = batch.done
             self._writer.submit(batch)
 
     async def close(self) -> None:
@@ -224,26 +241,9 @@ def _lock(directory: Path) -> DirectoryLock:
     return lock
 
 
-def _load(db: Any) -> StoredState:
-    subscriptions: dict[str, StoredSubscription] = {
-        name: StoredSubscription(name, pattern, json.loads(options))
-        for name, pattern, options in db.execute("SELECT name, pattern, options FROM subscriptions ORDER BY rowid")
-    }
-    rows = db.execute(
-        "SELECT q.subscription, q.delivered, m.* FROM queued q JOIN messages m ON m.id = q.id "
-        "ORDER BY q.subscription, q.id"
-    )
-    for name, delivered, *message in rows:
-        stored = subscriptions.get(name)
-        if stored is not None:
-            stored.messages.append((row_message(message), delivered))
-    retained = [
-        row_message((ident, channel, *rest))
-        for channel, ident, *rest in db.execute("SELECT * FROM retained ORDER BY channel")
-    ]
-    channels = list(db.execute("SELECT name, description FROM channels ORDER BY name"))
-    sessions = {client: json.loads(state) for client, state in db.execute("SELECT client_id, state FROM sessions")}
-    return StoredState(list(subscriptions.values()), retained, channels, sessions)
+def _seen(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _count(path: Path) -> StoredCounts:

@@ -3,7 +3,9 @@
 The event loop never waits for SQLite: it hands over a batch (``Batch``) and gets its outcome back
 through ``call_soon_threadsafe``. Batches that queue up while a commit runs are committed together
 (group commit). Between batches, when nothing waits, the thread gives freed pages back to the file
-system a slice at a time (incremental vacuum) once that frees enough to pay.
+system a slice at a time (incremental vacuum) once that frees enough to pay. A batch may also carry
+reads (``Op.CALL``: a page of a durable queue): they run in order with its
+changes, so they see everything asked before them, and their results go back to the loop after the commit.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from itertools import groupby
 from typing import Any
 
 from eventdeck.core.store.errors import StoreError, StoreFull
+from eventdeck.core.store.pages import Pages
 
 VACUUM_PAGES = 2_000  # pages freed per slice, so a batch never waits long behind compaction
 VACUUM_WORTH = 8 * 1024 * 1024  # free bytes worth giving back (and at least a quarter of the file)
 
 
 class Op(enum.IntEnum):
-    ENQUEUE = 1  # (message row, subscription names)
+    ENQUEUE = 1  # (message, names of subscriptions keeping it in memory, names of those leaving it in the file)
     DELIVERED = 2  # (delivered count, subscription, message id)
     SETTLE = 3  # (subscription, message id): acked, dropped or dead-lettered
     SUBSCRIBE = 4  # (name, pattern, options JSON)
@@ -36,6 +39,7 @@ class Op(enum.IntEnum):
     SESSION_PUT = 9  # (client id, state JSON)
     SESSION_DROP = 10  # client id
     CLEAR = 11  # None: forget everything
+    CALL = 12  # (function of the connection, callback the loop calls with its result after the commit)
 
 
 @dataclass
@@ -47,13 +51,6 @@ class Batch:
 
 
 _ORPHANS = "DELETE FROM messages WHERE id = ? AND NOT EXISTS (SELECT 1 FROM queued WHERE queued.id = messages.id)"
-
-
-def _enqueue(db: sqlite3.Connection, items: list[Any]) -> None:
-    db.executemany("INSERT OR IGNORE INTO messages VALUES (?,?,?,?,?,?,?,?,?,?)", [row for row, _subs in items])
-    db.executemany(
-        "INSERT OR REPLACE INTO queued VALUES (?,?,0)", [(sub, row[0]) for row, subs in items for sub in subs]
-    )
 
 
 def _settle(db: sqlite3.Connection, items: list[Any]) -> None:
@@ -80,26 +77,34 @@ def _many(sql: str) -> Callable[[sqlite3.Connection, list[Any]], None]:
     return run
 
 
+# The plain changes; the writer adds those that move its Pages' cursors (and runs Op.CALL itself).
 HANDLERS: dict[Op, Callable[[sqlite3.Connection, list[Any]], None]] = {
-    Op.ENQUEUE: _enqueue,
     Op.DELIVERED: _many("UPDATE queued SET delivered = ? WHERE subscription = ? AND id = ?"),
     Op.SETTLE: _settle,
     Op.SUBSCRIBE: _many("INSERT OR REPLACE INTO subscriptions VALUES (?,?,?)"),
-    Op.UNSUBSCRIBE: _unsubscribe,
     Op.RETAIN: _many("INSERT OR REPLACE INTO retained VALUES (?,?,?,?,?,?,?,?,?,?)"),
     Op.UNRETAIN: _many("DELETE FROM retained WHERE channel = ?"),
     Op.DECLARE: _many("INSERT OR REPLACE INTO channels VALUES (?,?)"),
     Op.SESSION_PUT: _many("INSERT OR REPLACE INTO sessions VALUES (?,?)"),
     Op.SESSION_DROP: _many("DELETE FROM sessions WHERE client_id = ?"),
-    Op.CLEAR: _clear,
 }
 
 
 class Writer:
     """The thread that owns ``db``; ``submit`` batches from the loop, ``stop`` after the last one."""
 
-    def __init__(self, db: sqlite3.Connection, loop: asyncio.AbstractEventLoop, path: str, max_bytes: int) -> None:
+    def __init__(
+        self, db: sqlite3.Connection, loop: asyncio.AbstractEventLoop, path: str, max_bytes: int, pages: Pages
+    ) -> None:
         self._db = db
+        self._pages = pages
+        self._handlers = {
+            **HANDLERS,
+            Op.ENQUEUE: pages.enqueue,
+            Op.UNSUBSCRIBE: self._unsubscribe,
+            Op.CLEAR: self._clear,
+        }
+        self._results: list[tuple[Callable[[Any], object], Any]] = []  # of this commit's calls, handed back after it
         self._loop = loop
         self._path = path
         self.max_bytes = max_bytes
@@ -153,7 +158,10 @@ class Writer:
             db.execute("BEGIN IMMEDIATE")
             try:
                 for kind, group in groupby(_ops(batches), key=lambda op: op[0]):
-                    HANDLERS[kind](db, [payload for _kind, payload in group])
+                    if kind is Op.CALL:
+                        self._results += [(callback, function(db)) for function, callback in (op[1] for op in group)]
+                    else:
+                        self._handlers[kind](db, [payload for _kind, payload in group])
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:  # SQLite rolls some failures (a full disk) back itself
@@ -165,9 +173,20 @@ class Writer:
             full = exc.sqlite_errorname == "SQLITE_FULL"
             self.size = self._measure()[0]
             error = StoreFull(self._path, self.size, self.max_bytes) if full else StoreError(f"{self._path}: {exc}")
+        results, self._results = self._results, []
+        for callback, result in results:
+            self._loop.call_soon_threadsafe(callback, result)
         for batch in batches:
             if batch.done is not None:
                 self._loop.call_soon_threadsafe(_resolve, batch.done, error)
+
+    def _unsubscribe(self, db: sqlite3.Connection, names: list[Any]) -> None:
+        _unsubscribe(db, names)
+        self._pages.forget(names)
+
+    def _clear(self, db: sqlite3.Connection, items: list[Any]) -> None:
+        _clear(db, items)
+        self._pages.forget(None)
 
     def _measure(self) -> tuple[int, int]:
         """Bytes in use, and bytes free inside the file (compaction can give those back)."""

@@ -1,8 +1,8 @@
 """The durable broker's promise under ``kill -9``: every acknowledged QoS 1 message is delivered.
 
 Each round: ``eventdeck serve --data DIR`` runs (a subprocess); a persistent QoS 1 subscriber
-(clean session 0) is away; a publisher pipelines numbered QoS 1 messages and records which got
-their PUBACK, plus a retained message per round; serve is killed with SIGKILL at a random moment;
+(clean session 0) is away; a publisher pipelines numbered QoS 1 messages (at most ``ROUND_LIMIT``) and
+records which got their PUBACK, plus a retained message per round; serve is killed with SIGKILL at a random moment;
 serve starts again on the same DIR; the subscriber comes back on its session (session present 1)
 and takes what was queued. Every acknowledged number must arrive (duplicates are allowed and
 counted), and the last acknowledged retained message (or a later one) must still be retained.
@@ -36,6 +36,9 @@ TOPIC = "crash/numbers"
 RETAINED = "crash/retained"
 SUBSCRIBER = "crash-subscriber"
 WINDOW = 200  # QoS 1 messages the publisher keeps unacknowledged
+# Messages a round publishes at most: below what the away subscriber's queue holds (the gateway's max_queued,
+# 10,000), past which the broker drops the oldest by its overflow policy, a loss that no crash causes.
+ROUND_LIMIT = 8_000
 KILL_AFTER = (0.02, 0.4)  # seconds of publishing before the kill, drawn uniformly
 QUIET = 1.0  # seconds without a message that end the subscriber's catch-up
 
@@ -131,7 +134,8 @@ async def publish_until_killed(port: int, serve: Serve, tally: Tally, round_: in
 
     async def write() -> None:
         packet_id = 0
-        while True:
+        first = tally.next_number
+        while tally.next_number - first < ROUND_LIMIT:
             while len(inflight) >= WINDOW:
                 free.clear()
                 await free.wait()
@@ -144,6 +148,7 @@ async def publish_until_killed(port: int, serve: Serve, tally: Tally, round_: in
                 batch.append(mqtt.Publish(TOPIC, str(number).encode(), 1, packet_id=packet_id))
             client.send(*batch)
             await client.writer.drain()
+        await asyncio.Event().wait()  # the round's budget is spent: wait for the kill
 
     reader = asyncio.create_task(read_acks())
     writer = asyncio.create_task(write())

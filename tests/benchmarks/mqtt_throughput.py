@@ -7,6 +7,13 @@ Prints ONE JSON line: each figure for both brokers and its ratio to Mosquitto (g
 - ``fanout``: 1 publisher -> 100 subscribers, deliveries/s (>= 0.5)
 - ``scale``: 10,000 connected clients with one subscription each: resident memory per client, and
   the p99 latency of a probe message published every 2 ms while they stay connected
+- ``durable`` (only with ``--only durable``): ``qos1`` with a persistent subscriber (clean session 0), so
+  every message goes through the broker's store: EventDeck's gateway served with ``--data DIR`` (each
+  PUBACK after the commit), the same without a store (``eventdeck_no_store``) and Mosquitto with
+  ``persistence true`` in a temp dir; ``durable_ratio`` is ours over Mosquitto's (>= 0.5),
+  ``durable_store_ratio`` ours with the store over ours without. ``--synchronous normal`` serves the
+  store without an fsync per commit (still nothing lost to ``kill -9``; Mosquitto writes its
+  persistence file only now and then)
 
 ``mosquitto_pub -l`` tops out near 100 k msg/s, so it cannot measure a broker. The clients here are
 raw sockets that cost almost nothing: publishers write pre-encoded PUBLISH packets in large writes,
@@ -21,7 +28,8 @@ with the machine's load (its load average is in the line); each broker's CPU tim
 (``cpu_us_per_delivery``) moves far less, and says which broker does less work per message.
 
     .venv/bin/python tests/benchmarks/mqtt_throughput.py [--rounds 3] [--seconds 3] [--clients 10000]
-        [--only qos0,qos1,fanout,scale] [--offline N] [--window] [--profile FILE]
+        [--only qos0,qos1,fanout,scale,durable] [--offline N] [--window] [--profile FILE]
+        [--synchronous full|normal]
 
 ``--offline N`` leaves N persistent sessions subscribed to the benchmark topic offline first (on
 both brokers): each queues every message, as an away fleet of devices would. ``--window`` runs
@@ -50,13 +58,16 @@ from pathlib import Path
 
 from eventdeck.core.mqtt_codec import records as mqtt
 from eventdeck.core.mqtt_codec.encode import encode
+from eventdeck.core.store import Synchronous
 
 TOPIC = "bench/t"
 PAYLOAD = b"x" * 100
 # Messages between the publishers and the slowest subscriber: enough to keep every socket busy, far
 # below what either broker queues per subscriber (Mosquitto: 1,000 QoS 1; EventDeck: 10,000).
-WINDOW = {"qos0": 5_000, "qos1": 1_000, "fanout": 1_000}
-SCENARIOS = {"qos0": (0, 2, 1), "qos1": (1, 2, 1), "fanout": (0, 1, 100)}  # QoS, publishers, subscribers
+WINDOW = {"qos0": 5_000, "qos1": 1_000, "fanout": 1_000, "durable": 1_000}
+SCENARIOS = {"qos0": (0, 2, 1), "qos1": (1, 2, 1), "fanout": (0, 1, 100), "durable": (1, 2, 1)}  # QoS, pubs, subs
+OPTIONAL = {"durable"}  # run only when --only names them
+BROKERS = {"durable": ("eventdeck", "eventdeck_no_store", "mosquitto")}  # else eventdeck and mosquitto
 CHUNK = 250  # messages per write
 WAVE = 250  # clients connecting at once in the scale run: within the gateway's waiting-socket budget (512)
 STALL = 5.0  # seconds without progress that end a transfer
@@ -137,13 +148,16 @@ async def _connect(port: int, make: Callable[[], Client], *packets: mqtt.Packet)
     return client
 
 
-async def subscriber(port: int, name: str, qos: int, progress: asyncio.Event, topic: str = TOPIC) -> Subscriber:
+async def subscriber(
+    port: int, name: str, qos: int, progress: asyncio.Event, topic: str = TOPIC, *, clean: bool = True
+) -> Subscriber:
+    """A subscriber to ``topic``; ``clean=False``: on a persistent session (what it is sent is kept durably)."""
     data = _record(qos, topic)
     id_at = 2 + 2 + len(topic.encode())  # fixed header (1-byte length), topic length and name
     client = await _connect(
         port,
         lambda: Subscriber(qos, len(data), id_at, progress),
-        mqtt.Connect(name, keep_alive=0),
+        mqtt.Connect(name, keep_alive=0, clean_start=clean),
         mqtt.Subscribe(1, (mqtt.SubscriptionRequest(topic, qos),)),
     )
     assert isinstance(client, Subscriber)
@@ -169,7 +183,8 @@ async def transfer(port: int, pid: int, name: str, seconds: float) -> dict[str, 
     qos, publishers, subscribers = SCENARIOS[name]
     window = WINDOW[name]
     progress = asyncio.Event()
-    subs = [await subscriber(port, f"sub-{qos}-{n}", qos, progress) for n in range(subscribers)]
+    clean = name != "durable"
+    subs = [await subscriber(port, f"sub-{qos}-{n}", qos, progress, clean=clean) for n in range(subscribers)]
     pubs = [await publisher(port, f"pub-{qos}-{n}", progress) for n in range(publishers)]
     chunks = _chunks(qos)
     sent, turn, stalled = 0, 0, False
@@ -327,16 +342,23 @@ async def _wait_listening(port: int) -> None:
 
 
 @contextlib.asynccontextmanager
-async def broker(kind: str, folder: Path, options: argparse.Namespace) -> AsyncIterator[tuple[int, int]]:
-    """A fresh broker process on a free port: ``eventdeck`` (this script with --serve) or ``mosquitto``."""
+async def broker(
+    kind: str, folder: Path, options: argparse.Namespace, *, durable: bool = False
+) -> AsyncIterator[tuple[int, int]]:
+    """A fresh broker process on a free port: ``eventdeck`` (this script with --serve) or ``mosquitto``;
+    ``durable``: with its store (``--data``) or persistence in a fresh directory (not ``eventdeck_no_store``)."""
     port = _spare_port()
+    data = Path(tempfile.mkdtemp(dir=folder))
     if kind == "mosquitto":
         config = folder / "mosquitto.conf"
-        config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
+        persistence = f"persistence true\npersistence_location {data}/\n" if durable else ""
+        config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n{persistence}")
         command = ["mosquitto", "-c", str(config)]
     else:
         command = [sys.executable, __file__, "--serve", str(port)]
-        command += ["--window"] * options.window + (["--profile", options.profile] if options.profile else [])
+        command += ["--data", str(data), "--synchronous", options.synchronous] * (kind == "eventdeck")
+        profile = ["--profile", options.profile] if options.profile and kind == "eventdeck" else []
+        command += ["--window"] * options.window + profile
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: ASYNC220
     try:
         await _wait_listening(port)
@@ -354,14 +376,15 @@ async def run(options: argparse.Namespace) -> dict[str, object]:
         },
         "scale": lambda port, pid: scale(port, options.clients, pid),
     }
-    chosen = options.only.split(",") if options.only else list(scenarios)
-    runs: dict[str, dict[str, list[dict[str, float]]]] = {name: {"eventdeck": [], "mosquitto": []} for name in chosen}
+    chosen = options.only.split(",") if options.only else [name for name in scenarios if name not in OPTIONAL]
+    kinds = {name: BROKERS.get(name, ("eventdeck", "mosquitto")) for name in chosen}
+    runs = {name: {kind: list[dict[str, float]]() for kind in kinds[name]} for name in chosen}
     with tempfile.TemporaryDirectory() as folder:
         for round_ in range(options.rounds):
             for name in chosen:
-                order = ("eventdeck", "mosquitto") if round_ % 2 == 0 else ("mosquitto", "eventdeck")
+                order = kinds[name] if round_ % 2 == 0 else kinds[name][::-1]
                 for kind in order:
-                    async with broker(kind, Path(folder), options) as (port, pid):
+                    async with broker(kind, Path(folder), options, durable=name == "durable") as (port, pid):
                         if options.offline and name != "scale":
                             await _leave_offline_sessions(port, options.offline, 1 if name == "qos1" else 0)
                         runs[name][kind].append(await scenarios[name](port, pid))
@@ -370,6 +393,7 @@ async def run(options: argparse.Namespace) -> dict[str, object]:
         "rounds": options.rounds,
         "seconds": options.seconds,
         "offline_sessions": options.offline,
+        "synchronous": options.synchronous,
         "window": options.window,
         "load_average": [round(load, 2) for load in os.getloadavg()],
         "cpus": os.cpu_count(),
@@ -393,6 +417,8 @@ def _figures(name: str, by_broker: dict[str, list[dict[str, float]]]) -> dict[st
     ours, theirs = medians["eventdeck"][key], medians["mosquitto"][key]
     if ours > 0 and theirs > 0:
         figures[f"{name}_ratio"] = round(theirs / ours if name == "scale" else ours / theirs, 3)
+    if name == "durable" and medians["eventdeck_no_store"]["rate"] > 0:
+        figures["durable_store_ratio"] = round(ours / medians["eventdeck_no_store"]["rate"], 3)
     if name == "scale" and medians["mosquitto"]["kb_per_client"] > 0:
         memory = medians["eventdeck"]["kb_per_client"] / medians["mosquitto"]["kb_per_client"]
         figures["scale_memory_ratio"] = round(memory, 2)
@@ -402,8 +428,8 @@ def _figures(name: str, by_broker: dict[str, list[dict[str, float]]]) -> dict[st
 # -- the gateway process (--serve) ------------------------------------------------------
 
 
-async def serve(port: int, window: bool) -> None:
-    """EventDeck's broker and MQTT gateway until SIGTERM."""
+async def serve(port: int, window: bool, data: Path | None, synchronous: Synchronous) -> None:
+    """EventDeck's broker (on a store in ``data``, if given) and MQTT gateway until SIGTERM."""
     from eventdeck.core import Broker  # noqa: PLC0415 - the driver process never needs them
     from eventdeck.core.gateways.admission import raise_open_files_limit  # noqa: PLC0415
     from eventdeck.core.gateways.mqtt import MqttGateway, MqttLimits  # noqa: PLC0415
@@ -412,7 +438,8 @@ async def serve(port: int, window: bool) -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     limits = MqttLimits(max_connections=50_000)  # the default (1,000) is for a desktop, not for 10,000 devices
-    async with Broker() as core, MqttGateway(core, port=port, limits=limits), contextlib.AsyncExitStack() as stack:
+    core = Broker() if data is None else await Broker.on_store(data, synchronous=synchronous)
+    async with core, MqttGateway(core, port=port, limits=limits), contextlib.AsyncExitStack() as stack:
         if window:
             from bench_window import window_showing  # noqa: PLC0415 - Qt only with a window
 
@@ -420,7 +447,7 @@ async def serve(port: int, window: bool) -> None:
         await stop.wait()
 
 
-def _serve_main(port: int, window: bool, profile: str | None) -> None:
+def _serve_main(port: int, window: bool, profile: str | None, data: Path | None, synchronous: Synchronous) -> None:
     profiler = None
     if profile:
         import cProfile  # noqa: PLC0415
@@ -430,9 +457,9 @@ def _serve_main(port: int, window: bool, profile: str | None) -> None:
     if window:
         from bench_window import run_with_qt  # noqa: PLC0415
 
-        run_with_qt(serve(port, window))
+        run_with_qt(serve(port, window, data, synchronous))
     else:
-        asyncio.run(serve(port, window))
+        asyncio.run(serve(port, window, data, synchronous))
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(profile)
@@ -443,14 +470,16 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=3.0, help="measured seconds per transfer")
     parser.add_argument("--clients", type=int, default=10_000, help="connections in the scale run")
-    parser.add_argument("--only", default="", help="comma-separated: qos0,qos1,fanout,scale")
+    parser.add_argument("--only", default="", help="comma-separated: qos0,qos1,fanout,scale (default), durable")
     parser.add_argument("--offline", type=int, default=0, help="persistent sessions left offline on the topic first")
     parser.add_argument("--window", action="store_true", help="run EventDeck's side with the main window open")
     parser.add_argument("--profile", help="write cProfile statistics of the gateway process here")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # internal: be the gateway process
+    parser.add_argument("--synchronous", choices=("full", "normal"), default="full", help="the durable run's store")
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)  # internal: the gateway's store
     args = parser.parse_args()
     if args.serve is not None:
-        _serve_main(args.serve, args.window, args.profile)
+        _serve_main(args.serve, args.window, args.profile, args.data, args.synchronous)
         sys.exit(0)
     if shutil.which("mosquitto") is None:
         sys.exit("mosquitto is not installed (apt install mosquitto)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -328,3 +329,33 @@ async def test_faults_cost_nothing_when_none_is_active_and_stop_cleanly(broker: 
     assert broker._plain
     assert broker.channel_faults.on_change == []
     await stop_cleanly(sim.stop, before)
+
+
+async def test_restart_broker_on_a_store_keeps_durable_queues_and_retained_messages(tmp_path: Path) -> None:
+    broker = await Broker.on_store(tmp_path)
+    simulation = Simulation(broker, speed=SPEED, seed=11)
+    simulation.pause()
+    simulation.start()
+    faults = Faults(simulation)
+    try:
+        consumer(simulation, "welcome-mailer").subscription.pause()
+        consumer(simulation, "analytics").subscription.pause()
+        await publish(broker, "user/signedup", 5)  # 5 each for the two paused non-durable subscribers: lost
+        faults.crash("shopping-list")  # durable: away, queueing
+        sent = await publish(broker, "fridge/level", 6)
+        await broker.publish("house/mode", "eco", retain=True)
+        restart = await faults.restart_broker()
+        assert restart.description == (
+            "broker restarted: kept 1 durable queue with 6 messages and 1 retained message (on disk); "
+            "lost 10 queued messages of non-durable subscriptions, 0 pending commands"
+        )
+        assert broker.retained("house/mode") is not None
+        assert broker.subscription("welcome-mailer").pending == 0
+        shopping = broker.subscription("shopping-list")
+        assert (shopping.state, shopping.pending) == (State.AWAY, 6)  # crashed before, still down, queue kept
+        assert [message.id for message in shopping.queue] == sent
+        faults.restart("shopping-list")
+        await wait_for(lambda: shopping.pending == 0 and not shopping.unacked)  # it takes up its queue
+    finally:
+        await simulation.stop()
+        await broker.close()

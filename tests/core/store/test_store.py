@@ -13,6 +13,7 @@ import pytest
 
 from eventdeck.core import Message
 from eventdeck.core.store import FILE_NAME, Store, StoreFull, StoreLocked, StoreRefused
+from eventdeck.core.store.schema import APPLICATION_ID, TABLES, message_row
 
 
 def message(n: int, channel: str = "orders/new") -> Message:
@@ -65,6 +66,24 @@ async def test_settling_deletes_and_a_message_goes_with_its_last_subscription(tm
     reopened = await Store.open(tmp_path)
     assert [sub.name for sub in reopened.loaded.subscriptions] == ["b"]
     await reopened.close()
+
+
+async def test_a_message_settled_before_its_commit_is_never_written(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path)
+    store.add_subscription("a", "#", {})
+    store.add_subscription("b", "#", {})
+    quick, slow = message(1), message(2)
+    store.enqueue(quick, ["a", "b"])
+    store.enqueue(slow, ["a"])
+    store.settle("a", quick)  # a's consumer took it in the same turn
+    await store.committed()
+    with sqlite3.connect(tmp_path / FILE_NAME) as db:
+        assert set(db.execute("SELECT subscription, id FROM queued")) == {("b", quick.id), ("a", slow.id)}
+    db.close()
+    store.settle("b", quick)  # a later turn: deleted from the file
+    await store.committed()
+    assert _count(tmp_path, "messages") == 1
+    await store.close()
 
 
 async def test_a_loop_turn_is_one_transaction_however_many_messages(tmp_path: Path) -> None:
@@ -199,3 +218,36 @@ def _count(directory: Path, table: str) -> int:
         result: int = db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     db.close()
     return result
+
+
+async def test_a_version_1_store_is_upgraded_keeping_its_queues_in_order(tmp_path: Path) -> None:
+    older, newer = message(1), message(2)
+    with sqlite3.connect(tmp_path / FILE_NAME) as db:
+        db.executescript(f"{_VERSION_1}PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = 1;")
+        db.execute("INSERT INTO subscriptions VALUES ('billing', 'orders/#', '{}')")
+        for row in (older, newer):
+            db.execute("INSERT INTO messages VALUES (?,?,?,?,?,?,?,?,?,?)", message_row(row))
+        db.executemany("INSERT INTO queued VALUES ('billing', ?, ?)", [(newer.id, 0), (older.id, 3)])
+    db.close()
+    store = await Store.open(tmp_path)
+    try:
+        [billing] = store.loaded.subscriptions
+        assert billing.messages == [(older, 3), (newer, 0)]
+        latest = message(3)
+        store.enqueue(latest, ["billing"])  # queued after them, whatever its id
+    finally:
+        await store.close()
+    again = await Store.open(tmp_path)
+    assert [m for m, _count in again.loaded.subscriptions[0].messages] == [older, newer, latest]
+    await again.close()
+
+
+# A version 1 file: today's tables but its queued table (no seq, no size).
+_VERSION_1 = (
+    TABLES[: TABLES.index("CREATE TABLE queued")]
+    + (
+        "CREATE TABLE queued (subscription TEXT NOT NULL, id INTEGER NOT NULL, delivered INTEGER NOT NULL DEFAULT 0, "
+        "PRIMARY KEY (subscription, id)) WITHOUT ROWID;\nCREATE INDEX queued_by_message ON queued (id);\n"
+    )
+    + TABLES[TABLES.index("CREATE TABLE retained") :]
+)
