@@ -341,6 +341,65 @@ class Broker(Commands, Snapshots, Mishaps, Room):
             await durability.committed()  # the receipt promises the message is on disk
         return Receipt(message, queued)
 
+    def publish_ready(self, messages: list[Message], start: int = 0) -> int:
+        """Route ``messages[start:]`` (none retained) now, in order, while each can take the fast path.
+
+        Returns the index of the first message that cannot (``len(messages)`` if none): a new channel,
+        a payload over ``max_payload``, or a broker that is not plain (closed, 'block' subscriptions,
+        step mode, a channel fault, a durable subscription with a store). The caller passes that one to
+        ``publish_message`` (which raises or waits as it must), then calls this again from the next.
+        Gateways publish all the messages of one socket read this way: one call, not one coroutine each,
+        and each subscription woken once per batch. Everything else is what ``_route`` does.
+        """
+        if not self._plain:
+            return start
+        channels = self._channels
+        generation = self._generation
+        max_payload = self.max_payload
+        log = self._log
+        taps = log.taps
+        woken: list[list[Subscription]] = []  # each channel's subscriptions, woken once at the end
+        last_channel: str | None = None
+        state = None
+        subs: list[Subscription] = []
+        for index in range(start, len(messages)):
+            message = messages[index]
+            channel = message.channel
+            if channel != last_channel:  # one lookup per run of messages to the same channel
+                state = channels.get(channel)
+                if state is None:
+                    break
+                subs = state.subs if state.generation == generation else self._refresh(state)
+                if subs and not any(seen is subs for seen in woken):
+                    woken.append(subs)
+                last_channel = channel
+            size = len(message.payload)
+            if size > max_payload:
+                break
+            assert state is not None
+            state.messages += 1
+            state.bytes += size
+            state.last_time = message.timestamp
+            if taps:
+                log.ring.append(message)
+                log.count += 1
+            if message.kind is _REPLY:
+                self._requests.resolve(message)
+            for sub in subs:
+                queue = sub.queue
+                if (
+                    len(queue) >= sub.max_pending or sub.pending_bytes + size > sub.max_pending_bytes
+                ) and not sub.make_room(message, size):
+                    continue
+                queue.append(message)
+                sub.pending_bytes += size
+        else:
+            index = len(messages)
+        for reached in woken:
+            for sub in reached:
+                sub.wake()
+        return index
+
     async def durable_commit(self) -> None:
         """Wait until everything published so far is committed to the store (at once without a store)."""
         if self._durability is not None:

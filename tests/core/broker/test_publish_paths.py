@@ -1,12 +1,15 @@
-"""``Broker.publish`` inlines its hot path for speed; it must do exactly what the general route does.
+"""``Broker.publish`` and ``publish_ready`` inline the hot path for speed; they must do exactly what the
+general route does.
 
 The same publishes go once through ``publish`` (the inlined path on known channels, its
-fallback otherwise) and once through ``publish_message`` (always the general ``_route``);
+fallback otherwise), once through ``publish_ready`` (a gateway's batch: the general path for
+what it leaves) and once through ``publish_message`` (always the general ``_route``);
 everything observable afterwards must be equal.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -33,6 +36,13 @@ async def through_route(broker: Broker, channel: str, payload: PayloadLike, kind
     except PublishTimeout:
         return "timed out"
     return receipt.queued
+
+
+async def through_ready(broker: Broker, channel: str, payload: PayloadLike, kind: Kind, retain: bool) -> int | str:
+    message = Message.build(channel, payload, kind=kind, publisher=broker.default_publisher, correlation_id="c1")
+    if not retain and broker.publish_ready([message]) == 1:
+        return "routed in a batch"  # publish_ready gives no receipt
+    return await through_route(broker, channel, payload, kind, retain)
 
 
 def observable(item: Message | BrokerEvent) -> tuple[Any, ...]:
@@ -81,9 +91,34 @@ async def scenario(publish: Publish, overflow: Overflow, declare: bool) -> dict[
 async def test_inlined_publish_matches_the_general_route(overflow: Overflow, declare: bool) -> None:
     inlined = await scenario(through_publish, overflow, declare)
     routed = await scenario(through_route, overflow, declare)
+    batched = await scenario(through_ready, overflow, declare)
     assert inlined == routed
+    assert batched | {"queued": None} == routed | {"queued": None}
+    # 'block' subscriptions take every publish off the batch path; otherwise known channels take it.
+    took_batch = "routed in a batch" in batched["queued"]
+    assert took_batch == (overflow is not Overflow.BLOCK)
     # The scenario reaches what it claims to: a full queue, a retained value cleared, a late subscriber.
     expected = {Overflow.DROP_OLDEST: 3, Overflow.DROP_NEWEST: 2, Overflow.BLOCK: "timed out"}[overflow]
     assert inlined["queued"][2:4] == [expected, expected]
     assert inlined["retained"] is None
     assert inlined["queues"]["late"][:2] == [b"kept", b""]  # the retained message first, then the clear
+
+
+async def test_publish_ready_routes_in_order_and_stops_where_the_general_path_must_decide() -> None:
+    async with Broker(max_payload=10) as broker:
+        tap = broker.tap()
+        broker.declare_channel("a")
+        everything = broker.subscribe("#", name="everything")
+        waiting = asyncio.ensure_future(everything.batch_messages())
+        await asyncio.sleep(0)
+        batch = [Message.build(channel, payload) for channel, payload in [("a", "1"), ("a", "2"), ("new", "3")]]
+        batch += [Message.build("a", "too large!!"), Message.build("a", "5")]
+        assert broker.publish_ready(batch) == 2  # a channel it has not seen: publish_message creates it
+        assert broker.publish_ready(batch, 3) == 3  # over max_payload: publish_message raises PayloadTooLarge
+        assert broker.publish_ready(batch, 4) == 5
+        assert broker.publish_ready(batch, 5) == 5
+        assert [m.text() for m in await asyncio.wait_for(waiting, 1)] == ["1", "2", "5"]
+        assert [m.text() for m in tap.drain().events if isinstance(m, Message)] == ["1", "2", "5"]
+        assert next(info.messages for info in broker.channels() if info.name == "a") == 3
+        broker.subscribe("b", name="blocking", overflow="block")
+        assert broker.publish_ready(batch, 4) == 4  # a 'block' subscription: only publish_message may wait
