@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from eventdeck.core import Broker, BrokerEvent, Kind, Message, Overflow, PayloadLike, PublishTimeout
+from eventdeck.core import Broker, BrokerEvent, EventKind, Kind, Message, Overflow, PayloadLike, PublishTimeout
 
 Publish = Callable[[Broker, str, PayloadLike, Kind, bool], Awaitable[int | str]]
 TIMEOUT = 0.02  # a full 'block' subscription gives up this fast
@@ -122,3 +122,35 @@ async def test_publish_ready_routes_in_order_and_stops_where_the_general_path_mu
         assert next(info.messages for info in broker.channels() if info.name == "a") == 3
         broker.subscribe("b", name="blocking", overflow="block")
         assert broker.publish_ready(batch, 4) == 4  # a 'block' subscription: only publish_message may wait
+
+
+async def overflowing_run(batched: bool) -> tuple[list[Any], list[bytes], list[bytes]]:
+    """Four messages to a channel one subscription has room for two of: (tap, its queue, a roomy one's)."""
+    async with Broker() as broker:
+        tap = broker.tap()
+        broker.declare_channel("a")
+        small = broker.subscribe("a", name="small", max_pending=2)
+        roomy = broker.subscribe("a", name="roomy")
+        batch = [Message.build("a", str(n)) for n in range(4)]
+        if batched:
+            assert broker.publish_ready(batch) == 4
+        else:
+            for message in batch:
+                await broker.publish_message(message)
+        queues = [[m.payload for m in sub.take_messages()] for sub in (small, roomy)]
+        return [observable(item) for item in tap.drain().events], *queues
+
+
+async def test_publish_ready_lets_an_overflow_policy_decide_message_by_message() -> None:
+    batched, routed = await overflowing_run(True), await overflowing_run(False)
+    assert batched == routed
+    tap, small, roomy = batched
+    assert (small, roomy) == ([b"2", b"3"], [b"0", b"1", b"2", b"3"])
+    assert [event[0] for event in tap].count(EventKind.MESSAGE_DROPPED) == 2  # each after the one that caused it
+
+
+async def test_publish_ready_leaves_a_reply_to_publish_message() -> None:
+    async with Broker() as broker:
+        broker.declare_channel("a")
+        batch = [Message.build("a", "1"), Message.build("a", "2", kind=Kind.REPLY, correlation_id="c1")]
+        assert broker.publish_ready(batch) == 1
