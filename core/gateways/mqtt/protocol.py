@@ -87,6 +87,7 @@ class MqttServerProtocol:
         self._will: mqtt.Will | None = None
         self._aliases: dict[int, str] = {}
         self._unflushed_acks = 0  # PUBACKs for QoS 1 PUBLISHes not yet handed to the socket
+        self._clock = 0  # nanoseconds since the epoch when the bytes being handled arrived
         self._v5 = False
 
     def __repr__(self) -> str:
@@ -109,6 +110,7 @@ class MqttServerProtocol:
         reader = self._reader
         on_publish = self._on_publish
         outbox = self.outbox
+        self._clock = _time_ns()  # the time of arrival of every message in ``data``
         for packet in reader.feed(data):
             if type(packet) is _Publish and self.state is _CONNECTED:  # the hot paths
                 on_publish(packet)
@@ -298,11 +300,9 @@ class MqttServerProtocol:
                 return
         self.messages_in += 1
         message: Message
-        if props is _NO_PROPERTIES:  # the hot path: what to_message makes of it, without a call (new_id inlined)
-            ident = _time_ns()
-            if ident <= last_id[0]:
-                ident = last_id[0] + 1
-            last_id[0] = ident
+        if props is _NO_PROPERTIES:  # the hot path: what to_message makes of it, without a call
+            # new_id, with the clock read once for the whole read (receive_data): later, or one past the last id
+            ident = last_id[0] = self._clock if self._clock > last_id[0] else last_id[0] + 1
             message = _tuple_new(
                 Message,
                 (
