@@ -272,19 +272,15 @@ class Subscription:
 
     async def batch(self, max_count: int = 256) -> list[Delivery]:
         """Wait until something is ready, then ``take(max_count)``; ``StopAsyncIteration`` once closed."""
-        while True:
-            taken = self.take(max_count)
-            if taken:
-                return taken
+        while not (taken := self.take(max_count)):
             await self._wait_for_more()
+        return taken
 
     async def batch_messages(self, max_count: int = 256) -> list[Message]:
         """``batch`` as bare messages (``take_messages``): for auto-ack consumers that only forward them."""
-        while True:
-            taken = self.take_messages(max_count)
-            if taken:
-                return taken
+        while not (taken := self.take_messages(max_count)):
             await self._wait_for_more()
+        return taken
 
     async def _wait_for_more(self) -> None:
         """Wait for a message while the subscription may still get one; ``StopAsyncIteration`` once it cannot."""
