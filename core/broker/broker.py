@@ -341,6 +341,63 @@ class Broker(Commands, Snapshots, Mishaps, Room):
             await durability.committed()  # the receipt promises the message is on disk
         return Receipt(message, queued)
 
+    def publish_ready(self, messages: list[Message], start: int = 0) -> int:
+        """Route ``messages[start:]`` (none retained) now, in order, while each can take the fast path.
+
+        Returns the index of the first message that cannot (``len(messages)`` if none): a new channel,
+        a payload over ``max_payload``, a reply (a request waits for it), or a broker that is not plain
+        (closed, 'block' subscriptions, step mode, a channel fault, a durable subscription with a store).
+        The caller passes that one to ``publish_message`` (which raises or waits as it must), then calls
+        this again from the next. Gateways publish all the messages of one socket read this way: one
+        call, not one coroutine each; a run of messages to one channel is queued as a whole.
+        """
+        if not self._plain:
+            return start
+        channels = self._channels
+        max_payload = self.max_payload
+        index, end = start, len(messages)
+        while index < end:
+            channel = messages[index].channel
+            state = channels.get(channel)
+            if state is None:
+                break
+            stop, size = index, 0
+            while stop < end:  # the run: messages to this channel that need nothing but queueing
+                message = messages[stop]
+                payload = len(message.payload)
+                if message.channel != channel or payload > max_payload or message.kind is _REPLY:
+                    break
+                size += payload
+                stop += 1
+            if stop == index:
+                break
+            self._queue_run(messages[index:stop], size, state)
+            index = stop
+        return index
+
+    def _queue_run(self, run: list[Message], size: int, state: ChannelState) -> None:
+        """What ``_route`` does for each of ``run`` (messages to ``state``'s channel, ``size`` payload bytes
+        in all, no reply), at once where every subscription has room for all of them."""
+        subs = state.subs if state.generation == self._generation else self._refresh(state)
+        count = len(run)
+        if any(
+            len(sub.queue) + count > sub.max_pending or sub.pending_bytes + size > sub.max_pending_bytes for sub in subs
+        ):
+            for message in run:  # a subscription's overflow policy decides, message by message
+                self._route(message, state)
+            return
+        state.messages += count
+        state.bytes += size
+        state.last_time = run[-1].timestamp
+        log = self._log
+        if log.taps:
+            log.ring.extend(run)
+            log.count += count
+        for sub in subs:
+            sub.queue.extend(run)
+            sub.pending_bytes += size
+            sub.wake()
+
     async def durable_commit(self) -> None:
         """Wait until everything published so far is committed to the store (at once without a store)."""
         if self._durability is not None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from eventdeck.core.broker import journal as _journal
 from eventdeck.core.broker.delivery import OPEN, SETTLED, WITHDRAWN, Delivery
+from eventdeck.core.broker.errors import SubscriptionError
 from eventdeck.core.broker.journal import DeliveryJournal, Outcome, journal_of
 from eventdeck.core.broker.message import Message
 from eventdeck.core.broker.paging import Pager
@@ -251,15 +252,45 @@ class Subscription:
         self._update_fast()
         return taken
 
+    def take_messages(self, max_count: int = 256) -> list[Message]:
+        """``take`` for an auto-ack subscription, as bare messages: no ``Delivery`` to build per message.
+
+        An auto-ack delivery is settled when handed out, so a consumer that only forwards messages (a
+        gateway) needs nothing else. Off the fast path (redeliveries, journal, store) it is ``take``'s.
+        """
+        if not self.auto:
+            raise SubscriptionError(f"subscription {self.name!r} acks manually; take its deliveries to ack them")
+        queue = self.queue
+        if not (self._fast and queue):
+            return [delivery.message for delivery in self.take(max_count)]
+        if len(queue) <= max_count:  # a consumer keeping up takes everything
+            taken = list(queue)
+            queue.clear()
+            self.pending_bytes = 0
+        else:
+            popleft = queue.popleft
+            taken = [popleft() for _ in range(max_count)]
+            self.pending_bytes -= sum([len(message.payload) for message in taken])
+        self.delivered += len(taken)
+        return taken
+
     async def batch(self, max_count: int = 256) -> list[Delivery]:
         """Wait until something is ready, then ``take(max_count)``; ``StopAsyncIteration`` once closed."""
-        while True:
-            taken = self.take(max_count)
-            if taken:
-                return taken
-            if self.state is not State.ACTIVE and self.state is not State.PAUSED:
-                raise StopAsyncIteration
-            await self._wait()
+        while not (taken := self.take(max_count)):
+            await self._wait_for_more()
+        return taken
+
+    async def batch_messages(self, max_count: int = 256) -> list[Message]:
+        """``batch`` as bare messages (``take_messages``): for auto-ack consumers that only forward them."""
+        while not (taken := self.take_messages(max_count)):
+            await self._wait_for_more()
+        return taken
+
+    async def _wait_for_more(self) -> None:
+        """Wait for a message while the subscription may still get one; ``StopAsyncIteration`` once it cannot."""
+        if self.state is not State.ACTIVE and self.state is not State.PAUSED:
+            raise StopAsyncIteration
+        await self._wait()
 
     async def _wait(self) -> None:
         # One waiter per subscription, shared if several consumers iterate it.

@@ -13,7 +13,7 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties as PahoProperties
 
-from eventdeck.core import Broker, Kind
+from eventdeck.core import Broker, Kind, Message
 from eventdeck.core.gateways.mqtt import GatewayError, MqttGateway, MqttLimits
 from eventdeck.core.mqtt_codec import codes as c
 from eventdeck.core.mqtt_codec import records as mqtt
@@ -178,6 +178,29 @@ async def test_a_malformed_client_does_not_disturb_others(broker: Broker, gatewa
     await broker.publish("feed", "still here")
     assert (await good.message()).payload == b"still here"
     good.stop()
+
+
+async def test_a_burst_of_publishes_in_one_write_is_published_whole_and_in_order() -> None:
+    """One read's PUBLISHes go to the broker together; those the fast path leaves keep their place."""
+    async with Broker(max_payload=64) as broker, MqttGateway(broker, port=0) as gateway:
+        tap = broker.tap()
+        listener = broker.subscribe("burst/#", name="listener")
+        sent = [mqtt.Publish("burst/a", b"%d" % n) for n in range(500)]  # the first one creates the channel
+        sent[100] = mqtt.Publish("burst/new", b"to a new channel")
+        sent[200] = mqtt.Publish("burst/a", b"x" * 65)  # over max_payload: this one only is refused (logged)
+        sent[300] = mqtt.Publish("burst/a", b"kept", retain=True)
+        client = await RawClient.connect(gateway.port)
+        client.send(*sent)
+        expected = [packet.payload for n, packet in enumerate(sent) if n != 200]
+        await until(lambda: len(listener.queue) >= len(expected), "every message queued")
+        assert [message.payload for message in listener.take_messages(1000)] == expected
+        assert [
+            item.payload for item in tap.drain().events if isinstance(item, Message)
+        ] == expected  # the window's view
+        retained = broker.retained("burst/a")
+        assert retained is not None
+        assert retained.payload == b"kept"
+        client.abort()
 
 
 # -- aiomqtt -------------------------------------------------------------------------

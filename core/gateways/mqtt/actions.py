@@ -13,6 +13,12 @@ class PublishToBroker(NamedTuple):
     retain: bool
 
 
+class PublishMany(NamedTuple):
+    """Messages to publish in this order, none retained: the PUBLISHes of one read that follow each other."""
+
+    messages: list[Message]
+
+
 class SessionStarted(NamedTuple):
     """CONNECT accepted: attach ``session``; close ``replaced`` (another connection with this client id)
     and drop ``discarded`` (its old session, on clean start)."""
@@ -46,4 +52,4 @@ class ConnectionClosed(NamedTuple):
     keep_session: bool
 
 
-Action = PublishToBroker | SessionStarted | SubscribeInBroker | UnsubscribeInBroker | ConnectionClosed
+Action = PublishToBroker | PublishMany | SessionStarted | SubscribeInBroker | UnsubscribeInBroker | ConnectionClosed

@@ -14,7 +14,6 @@ import logging
 import time
 from typing import TYPE_CHECKING, NamedTuple
 
-from eventdeck.core.broker.broker import Broker
 from eventdeck.core.broker.channels import matches
 from eventdeck.core.broker.errors import EventDeckError
 from eventdeck.core.broker.message import Message, last_id
@@ -22,6 +21,7 @@ from eventdeck.core.broker.subscription import State, Subscription
 from eventdeck.core.gateways.mqtt.actions import (
     Action,
     ConnectionClosed,
+    PublishMany,
     PublishToBroker,
     SessionStarted,
     SubscribeInBroker,
@@ -37,7 +37,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("eventdeck.mqtt")
 
-_BATCH = 64  # deliveries taken from a broker subscription per write: short loop turns under a flood
+# Messages taken from a broker subscription per write. Not a bound on the loop turn: the consumer takes
+# batches until its queue is empty (or the socket is full); larger ones mean fewer writes and takes.
+_BATCH = 256
 _VERSIONS = {c.MQTT_311: "3.1.1", c.MQTT_5: "5.0"}
 
 
@@ -148,15 +150,17 @@ class Connection:
 
     async def apply(self, actions: list[Action]) -> None:
         """Carry out ``actions``; with a store, the acks they answer go out after one commit for all of them."""
-        broker = self.gateway.broker
-        publish = broker.publish_message
+        publish_ready = self.gateway.broker.publish_ready
         wait = not self.durable
         for action in actions:
-            if type(action) is PublishToBroker:  # the hot path: no call of our own per message
-                try:
-                    await publish(action.message, retain=action.retain, wait_durable=wait)
-                except EventDeckError as exc:
-                    self._not_published(action, exc)
+            if type(action) is PublishMany:  # the hot path: one call for all the messages of a read
+                messages = action.messages
+                done = publish_ready(messages)
+                while done < len(messages):  # one the fast path cannot take: the general path says why
+                    await self._publish(messages[done], retain=False, wait=wait)
+                    done = publish_ready(messages, done + 1)
+            elif isinstance(action, PublishToBroker):
+                await self._publish(action.message, retain=action.retain, wait=wait)
             elif isinstance(action, SessionStarted):
                 await self._start_session(action)
             elif isinstance(action, SubscribeInBroker):
@@ -177,17 +181,16 @@ class Connection:
             log.error("MQTT client %r: messages not acknowledged, the store failed: %s", self.protocol.client_id, exc)
             self.link.abort()
 
-    async def _publish(self, broker: Broker, action: PublishToBroker) -> None:
-        try:
-            await broker.publish_message(action.message, retain=action.retain)
-        except EventDeckError as exc:
-            self._not_published(action, exc)
+    async def _publish(self, message: Message, *, retain: bool, wait: bool = True) -> None:
+        """Publish one message; one the broker refuses (e.g. a payload over its limit) is logged and skipped.
 
-    def _not_published(self, action: PublishToBroker, exc: EventDeckError) -> None:
-        # e.g. a payload over the broker's limit: this message only
-        log.warning(
-            "MQTT client %r: message to %r not published: %s", self.protocol.client_id, action.message.channel, exc
-        )
+        ``wait=False``: the caller waits for the store's commit once for everything it published.
+        """
+        try:
+            await self.gateway.broker.publish_message(message, retain=retain, wait_durable=wait)
+        except EventDeckError as exc:
+            client_id = self.protocol.client_id
+            log.warning("MQTT client %r: message to %r not published: %s", client_id, message.channel, exc)
 
     async def _start_session(self, action: SessionStarted) -> None:
         gateway = self.gateway
@@ -298,10 +301,10 @@ class Connection:
                             window_open.clear()
                             await window_open.wait()
                     count = min(count, outbox.send_quota)
-                deliveries = await subscription.batch(count)
+                messages = await subscription.batch_messages(count)
                 if protocol.policy.filters_deliveries:  # a deny rule inside the filter the rules granted
-                    deliveries = [d for d in deliveries if protocol.policy.may_read(d.message.channel)]
-                outbox.deliver_batch(sub, [delivery.message for delivery in deliveries], retained_of)
+                    messages = [message for message in messages if protocol.policy.may_read(message.channel)]
+                outbox.deliver_batch(sub, messages, retained_of)
                 if self.durable and sub.qos and outbox.session is not None:
                     # in flight now: stored in the same commit as their leaving the broker's queue
                     self.gateway.store.keep(outbox.session)
@@ -353,7 +356,7 @@ class Connection:
         if delay:
             self.gateway.store.will_later(self.protocol.client_id, action.will, delay)
         else:
-            await self._publish(self.gateway.broker, action.will)
+            await self._publish(action.will.message, retain=action.will.retain)
 
     def _keep(self, session: SessionState) -> None:
         """The client went away with a persistent session: its subscriptions wait for it."""

@@ -123,7 +123,7 @@ class Outbox:
     def deliver_batch(
         self,
         sub: ClientSubscription,
-        messages: Iterable[Message],
+        messages: list[Message],
         retained_of: Callable[[str], Message | None],
     ) -> None:
         """Send what the broker routed to ``sub``, by its retain options.
@@ -135,11 +135,18 @@ class Outbox:
         """
         retained_ids = sub.retained_ids
         if not (self._v5 or sub.qos or retained_ids or sub.retain_as_published or sub.no_local) and self.open:
-            # The hot path, MQTT 3.1.1 at QoS 0: nothing to decide per message but its bytes.
+            # The hot path, MQTT 3.1.1 at QoS 0: nothing to decide per message but its bytes. The bytes
+            # before the payload depend only on the channel and the payload's size: encoded once per run.
             out = self._out
-            count = len(out)
-            out.extend([encode_publish(message.channel, message.payload) for message in messages])
-            self.messages_out += len(out) - count
+            channel, size, head = "", -1, b""
+            for message in messages:
+                payload = message.payload
+                if message.channel != channel or len(payload) != size:
+                    channel, size = message.channel, len(payload)
+                    head = encode_publish(channel, payload)
+                    head = head[: len(head) - size]
+                out += (head, payload)
+            self.messages_out += len(messages)
             return
         deliver = self.deliver
         for message in messages:

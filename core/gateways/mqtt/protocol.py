@@ -11,15 +11,17 @@ from __future__ import annotations
 import enum
 import hmac
 import secrets
+import time
 from collections.abc import Mapping
 
 from eventdeck.core.broker.channels import validate_channel, validate_pattern
 from eventdeck.core.broker.errors import InvalidChannel
-from eventdeck.core.broker.message import Kind
+from eventdeck.core.broker.message import Kind, Message, last_id
 from eventdeck.core.gateways.mqtt import overlap
 from eventdeck.core.gateways.mqtt.actions import (
     Action,
     ConnectionClosed,
+    PublishMany,
     PublishToBroker,
     SessionStarted,
     SubscribeInBroker,
@@ -28,7 +30,7 @@ from eventdeck.core.gateways.mqtt.actions import (
 from eventdeck.core.gateways.mqtt.limits import MqttLimits
 from eventdeck.core.gateways.mqtt.outbox import Outbox
 from eventdeck.core.gateways.mqtt.session import ClientSubscription, SessionState, split_shared
-from eventdeck.core.gateways.mqtt.translate import is_utf8, to_message, will_message
+from eventdeck.core.gateways.mqtt.translate import OCTET_STREAM, QOS_HEADERS, is_utf8, to_message, will_message
 from eventdeck.core.gateways.policy import GatewayPolicy
 from eventdeck.core.mqtt_codec import codes as c
 from eventdeck.core.mqtt_codec import records as mqtt
@@ -47,8 +49,10 @@ class ConnState(enum.Enum):
 
 _Publish, _Ack = mqtt.Publish, mqtt.Ack
 _PUBACK_HEAD, _PUBREC_HEAD = b"\x40\x02", b"\x50\x02"  # a successful PUBACK/PUBREC before its packet id
-_tuple_new = tuple.__new__  # builds a NamedTuple without its Python-level constructor (per message)
 _CONNECTED, _CLOSED = ConnState.CONNECTED, ConnState.CLOSED
+_NO_PROPERTIES, _EVENT = mqtt.NO_PROPERTIES, Kind.EVENT
+_tuple_new = tuple.__new__  # builds a NamedTuple without its Python-level constructor (per message)
+_time_ns = time.time_ns
 
 
 class MqttServerProtocol:
@@ -83,6 +87,7 @@ class MqttServerProtocol:
         self._will: mqtt.Will | None = None
         self._aliases: dict[int, str] = {}
         self._unflushed_acks = 0  # PUBACKs for QoS 1 PUBLISHes not yet handed to the socket
+        self._clock = 0  # nanoseconds since the epoch when the bytes being handled arrived
         self._v5 = False
 
     def __repr__(self) -> str:
@@ -105,6 +110,7 @@ class MqttServerProtocol:
         reader = self._reader
         on_publish = self._on_publish
         outbox = self.outbox
+        self._clock = _time_ns()  # the time of arrival of every message in ``data``
         for packet in reader.feed(data):
             if type(packet) is _Publish and self.state is _CONNECTED:  # the hot paths
                 on_publish(packet)
@@ -273,10 +279,9 @@ class MqttServerProtocol:
         self._end(reason_code, detail, publish_will=False)
 
     def _on_publish(self, packet: mqtt.Publish) -> None:
-        topic = packet.topic
-        props = packet.properties
+        topic, payload, qos, retain, _dup, packet_id, props = packet
         v5 = self._v5
-        if v5 and props.topic_alias is not None:
+        if props is not _NO_PROPERTIES and props.topic_alias is not None:
             resolved = self._resolve_alias(topic, props.topic_alias)
             if resolved is None:
                 return
@@ -286,8 +291,6 @@ class MqttServerProtocol:
             return
         session = self.session
         assert session is not None
-        qos = packet.qos
-        packet_id = packet.packet_id
         if qos and packet_id not in session.inbound_qos2:  # a QoS 2 DUP is no new message in flight
             # QoS 1 counts until its PUBACK is handed to the socket: only MQTT 5 clients were told the limit.
             in_flight = len(session.inbound_qos2) + (self._unflushed_acks if v5 else 0)
@@ -296,10 +299,30 @@ class MqttServerProtocol:
                 self._fail(c.RECEIVE_MAXIMUM_EXCEEDED, f"more than {limit} QoS 1/2 PUBLISH unacknowledged")
                 return
         self.messages_in += 1
-        if v5 and props.payload_format == 1 and not is_utf8(packet.payload):
+        message: Message
+        if props is _NO_PROPERTIES:  # the hot path: what to_message makes of it, without a call
+            # new_id, with the clock read once for the whole read (receive_data): later, or one past the last id
+            ident = last_id[0] = self._clock if self._clock > last_id[0] else last_id[0] + 1
+            message = _tuple_new(
+                Message,
+                (
+                    ident,
+                    topic,
+                    _EVENT,
+                    payload,
+                    OCTET_STREAM,
+                    QOS_HEADERS[qos],
+                    ident / 1e9,
+                    self.client_id,
+                    None,
+                    None,
+                ),
+            )
+        elif props.payload_format == 1 and not is_utf8(payload):
             self._refuse_payload(qos, packet_id, topic)
             return
-        message = to_message(packet, topic, self.client_id)
+        else:
+            message = to_message(packet, topic, self.client_id)
         policy = self.policy
         if (topic[0] == "$" or policy.checks_writes) and policy.publish_refusal(
             topic, message.kind, message.correlation_id
@@ -308,16 +331,21 @@ class MqttServerProtocol:
                 code = c.NOT_AUTHORIZED if v5 else c.SUCCESS
                 self._send(mqtt.Ack(_PUBACK if qos == 1 else _PUBREC, packet_id, code))
             return
-        if qos < 2:
-            self._actions.append(_tuple_new(PublishToBroker, (message, packet.retain)))
-            if qos:
-                self._unflushed_acks += 1
-                self._out.append(_PUBACK_HEAD + packet_id.to_bytes(2, "big"))  # = encode(Ack(PUBACK, id))
-        else:
-            if packet_id not in session.inbound_qos2:  # a DUP of one we have is not published twice
-                session.inbound_qos2.add(packet_id)
-                self._actions.append(PublishToBroker(message, packet.retain))
+        if qos == 2:
             self._out.append(_PUBREC_HEAD + packet_id.to_bytes(2, "big"))
+            if packet_id in session.inbound_qos2:  # a DUP of one we have is not published twice
+                return
+            session.inbound_qos2.add(packet_id)
+        elif qos:
+            self._unflushed_acks += 1
+            self._out.append(_PUBACK_HEAD + packet_id.to_bytes(2, "big"))  # = encode(Ack(PUBACK, id))
+        actions = self._actions
+        if retain:
+            actions.append(PublishToBroker(message, True))
+        elif actions and type(actions[-1]) is PublishMany:  # the hot path: one broker call for the read
+            actions[-1].messages.append(message)
+        else:
+            actions.append(PublishMany([message]))
 
     def _refuse_payload(self, qos: int, packet_id: int, topic: str) -> None:
         """Payload Format Indicator 1 on bytes that are not UTF-8 (MQTT 5 3.3.2.3.2): refused with 0x99."""

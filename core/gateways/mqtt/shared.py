@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("eventdeck.mqtt")
 
-BATCH = 64  # deliveries taken per loop turn, as for a client's own subscription
+BATCH = 64  # deliveries taken per loop turn
 
 
 class SharedGroup:

@@ -13,13 +13,12 @@ composer, HTTP) go out with indicator 1 when their content type is UTF-8 text an
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from eventdeck.core.broker.message import Kind, Message, last_id, new_id
+from eventdeck.core.broker.message import Kind, Message, new_id
 from eventdeck.core.mqtt_codec.encode import encode_properties
-from eventdeck.core.mqtt_codec.records import NO_PROPERTIES, Properties, Publish
+from eventdeck.core.mqtt_codec.records import Properties, Publish
 
 QOS_HEADER = "mqtt-qos"
 EXPIRY_HEADER = "mqtt-message-expiry"  # seconds, counted from the message timestamp
@@ -35,34 +34,15 @@ _QOS_OF = {"0": 0, "1": 1, "2": 2}
 _FORMAT_OF = {"0": 0, "1": 1}
 _ALIAS_ID = b"\x23"  # the Topic Alias property
 _TEXT_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii"})
-_tuple_new = tuple.__new__
-_time_ns = time.time_ns
 _EVENT, _COMMAND, _REPLY = Kind.EVENT, Kind.COMMAND, Kind.REPLY
 
 
 def to_message(packet: Publish, topic: str, publisher: str) -> Message:
-    """The broker message for a client's PUBLISH (``topic`` already resolved from any alias)."""
+    """The broker message for a client's PUBLISH (``topic`` already resolved from any alias).
+
+    The gateway's hot path makes the message of a PUBLISH without properties itself (protocol.py).
+    """
     props = packet.properties
-    if props is NO_PROPERTIES:  # the hot path: new_id inlined (as in Broker.publish)
-        ident = _time_ns()
-        if ident <= last_id[0]:
-            ident = last_id[0] + 1
-        last_id[0] = ident
-        return _tuple_new(
-            Message,
-            (
-                ident,
-                topic,
-                _EVENT,
-                packet.payload,
-                OCTET_STREAM,
-                QOS_HEADERS[packet.qos],
-                ident / 1e9,
-                publisher,
-                None,
-                None,
-            ),
-        )
     ident = new_id()
     headers = dict(props.user_properties)
     headers[QOS_HEADER] = str(packet.qos)

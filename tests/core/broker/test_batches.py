@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from eventdeck.core import Broker
+from eventdeck.core import Broker, SubscriptionError
+from eventdeck.core.broker.journal import Outcome, open_journal
 
 
 async def test_take_returns_what_is_ready_in_order_without_waiting() -> None:
@@ -86,3 +87,50 @@ async def test_taking_a_batch_wakes_as_many_blocked_publishers_as_there_is_room(
         assert len(sub.take()) == 2
         await asyncio.wait_for(asyncio.gather(*blocked), 1)
         assert [d.message.text() for d in sub.take()] == ["3", "4"]
+
+
+async def test_take_messages_hands_out_bare_messages_with_the_same_counts_as_take() -> None:
+    async with Broker() as broker:
+        sub = broker.subscribe("a", name="s")
+        for i in range(5):
+            await broker.publish("a", {"i": i})
+        assert [m.json()["i"] for m in sub.take_messages(2)] == [0, 1]
+        assert sub.pending_bytes == sum(len(m.payload) for m in sub.queue)
+        assert [m.json()["i"] for m in sub.take_messages()] == [2, 3, 4]
+        assert (sub.delivered, sub.acked, sub.pending, sub.pending_bytes) == (5, 5, 0, 0)
+        sub.pause()
+        await broker.publish("a", "while paused")
+        assert sub.take_messages() == []
+
+
+async def test_take_messages_leaves_the_journal_complete() -> None:
+    async with Broker() as broker:
+        journal = open_journal(broker)
+        sub = broker.subscribe("a", name="s")
+        message = (await broker.publish("a", "x")).message
+        assert sub.take_messages() == [message]
+        line = journal.timeline(message).of("s")
+        assert line is not None
+        assert line.outcome is Outcome.ACKED
+        journal.close()
+
+
+async def test_take_messages_is_for_auto_ack_subscriptions_only() -> None:
+    async with Broker() as broker:
+        sub = broker.subscribe("a", name="s", ack="manual")
+        with pytest.raises(SubscriptionError, match="acks manually"):
+            sub.take_messages()
+
+
+async def test_batch_messages_waits_then_ends_when_the_subscription_closes() -> None:
+    async with Broker() as broker:
+        sub = broker.subscribe("a", name="s")
+        waiting = asyncio.ensure_future(sub.batch_messages())
+        await asyncio.sleep(0)
+        await broker.publish("a", "x")
+        assert [m.text() for m in await asyncio.wait_for(waiting, 1)] == ["x"]
+        waiting = asyncio.ensure_future(sub.batch_messages())
+        await asyncio.sleep(0)
+        sub.close()
+        with pytest.raises(StopAsyncIteration):
+            await asyncio.wait_for(waiting, 1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from eventdeck.core import Message
-from eventdeck.core.gateways.mqtt.actions import Action, SubscribeInBroker
+from eventdeck.core.gateways.mqtt.actions import Action, PublishMany, PublishToBroker, SubscribeInBroker
 from eventdeck.core.gateways.mqtt.protocol import MqttServerProtocol
 from eventdeck.core.gateways.mqtt.session import ClientSubscription, SessionState
 from eventdeck.core.gateways.mqtt.translate import QOS_HEADER
@@ -41,6 +41,17 @@ class Pair:
 
     def received(self) -> list[mqtt.Packet]:
         return self.reader.feed(self.server.data_to_send())
+
+
+def published(actions: list[Action]) -> list[Message]:
+    """The messages ``actions`` publish, in order (batched or one by one)."""
+    found: list[Message] = []
+    for action in actions:
+        if isinstance(action, PublishMany):
+            found += action.messages
+        elif isinstance(action, PublishToBroker):
+            found.append(action.message)
+    return found
 
 
 def message(channel: str = "a/b", payload: bytes = b"x", qos: int | None = None, **fields: Any) -> Message:

@@ -8,12 +8,12 @@ import pytest
 
 from eventdeck.core import Broker
 from eventdeck.core.gateways.mqtt import MqttLimits
-from eventdeck.core.gateways.mqtt.actions import ConnectionClosed, PublishToBroker, SubscribeInBroker
+from eventdeck.core.gateways.mqtt.actions import ConnectionClosed, PublishMany, SubscribeInBroker
 from eventdeck.core.gateways.mqtt.overlap import filters_overlap
 from eventdeck.core.gateways.mqtt.translate import TEXT
 from eventdeck.core.mqtt_codec import codes as c
 from eventdeck.core.mqtt_codec import records as mqtt
-from tests.core.gateways.mqtt.support import Pair, message, subscribed
+from tests.core.gateways.mqtt.support import Pair, message, published, subscribed
 
 # -- payload format indicator and content type -------------------------------------
 
@@ -22,14 +22,14 @@ def _round_trip(props: mqtt.Properties) -> tuple[str, mqtt.Properties]:
     """Publish with ``props`` from one MQTT 5 client; (content type in the broker, properties another receives)."""
     publisher = Pair(c.MQTT_5)
     publisher.connect("pub")
-    (action,), _ = publisher.send(mqtt.Publish("t", b"caf\xc3\xa9", properties=props))
-    assert isinstance(action, PublishToBroker)
+    actions, _ = publisher.send(mqtt.Publish("t", b"caf\xc3\xa9", properties=props))
+    (sent,) = published(actions)
     receiver = Pair(c.MQTT_5)
     receiver.connect("sub")
-    receiver.server.outbox.deliver(action.message, subscribed(receiver, "t", 0))
+    receiver.server.outbox.deliver(sent, subscribed(receiver, "t", 0))
     (out,) = receiver.received()
     assert isinstance(out, mqtt.Publish)
-    return action.message.content_type, out.properties
+    return sent.content_type, out.properties
 
 
 @pytest.mark.parametrize(
@@ -100,7 +100,8 @@ def test_receive_maximum_exceeded_gets_disconnect_0x93(qos: int) -> None:
     pair.connect()
     flood = [mqtt.Publish("t", b"m", qos, packet_id=n) for n in range(1, 5)]  # 4 before any ack went out
     actions, replies = pair.send(*flood)
-    assert [type(a) for a in actions] == [PublishToBroker] * 3 + [ConnectionClosed]
+    assert [type(a) for a in actions] == [PublishMany, ConnectionClosed]
+    assert len(published(actions)) == 3
     assert [r.packet_id for r in replies[:-1]] == [1, 2, 3]  # type: ignore[union-attr]
     assert replies[-1].reason_code == c.RECEIVE_MAXIMUM_EXCEEDED  # type: ignore[union-attr]
 

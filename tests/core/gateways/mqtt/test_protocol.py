@@ -10,6 +10,7 @@ from eventdeck.core import Kind
 from eventdeck.core.gateways.mqtt import MqttLimits
 from eventdeck.core.gateways.mqtt.actions import (
     ConnectionClosed,
+    PublishMany,
     PublishToBroker,
     SessionStarted,
     SubscribeInBroker,
@@ -19,7 +20,7 @@ from eventdeck.core.gateways.mqtt.session import SessionState
 from eventdeck.core.gateways.mqtt.translate import CORRELATION_ENCODING_HEADER, EXPIRY_HEADER
 from eventdeck.core.mqtt_codec import codes as c
 from eventdeck.core.mqtt_codec import records as mqtt
-from tests.core.gateways.mqtt.support import Pair, message, subscribed
+from tests.core.gateways.mqtt.support import Pair, message, published, subscribed
 
 
 @pytest.mark.parametrize("version", [c.MQTT_311, c.MQTT_5])
@@ -94,8 +95,8 @@ def test_publish_at_each_qos(version: int) -> None:
         mqtt.Publish("t/1", b"one", 1, packet_id=1),
         mqtt.Publish("t/2", b"two", 2, packet_id=2),
     )
-    assert [a.message.channel for a in actions if isinstance(a, PublishToBroker)] == ["t/0", "t/1", "t/2"]
-    assert all(a.message.publisher == "pub" for a in actions if isinstance(a, PublishToBroker))
+    assert [m.channel for m in published(actions)] == ["t/0", "t/1", "t/2"]
+    assert all(m.publisher == "pub" for m in published(actions))
     assert replies == [mqtt.Ack(c.PUBACK, 1), mqtt.Ack(c.PUBREC, 2)]
     # A DUP of the QoS 2 message is acknowledged again but not published twice.
     actions, replies = pair.send(mqtt.Publish("t/2", b"two", 2, dup=True, packet_id=2))
@@ -116,6 +117,22 @@ def test_retain_flag_reaches_the_broker_action() -> None:
     actions, _ = pair.send(mqtt.Publish("t", b"v", retain=True))
     assert isinstance(actions[0], PublishToBroker)
     assert actions[0].retain
+
+
+def test_publishes_of_one_read_go_to_the_broker_together_in_order() -> None:
+    pair = Pair()
+    pair.connect()
+    actions, _ = pair.send(
+        mqtt.Publish("t/1", b"1"),
+        mqtt.Publish("t/2", b"2", 1, packet_id=1),
+        mqtt.Publish("t/3", b"3", retain=True),
+        mqtt.Publish("t/4", b"4", 2, packet_id=2),
+        mqtt.Subscribe(3, (mqtt.SubscriptionRequest("s"),)),
+        mqtt.Publish("t/5", b"5"),
+    )
+    # A retained message and a subscription keep their places between the batches.
+    assert [type(a) for a in actions] == [PublishMany, PublishToBroker, PublishMany, SubscribeInBroker, PublishMany]
+    assert [m.payload for m in published(actions)] == [b"1", b"2", b"3", b"4", b"5"]
 
 
 @pytest.mark.parametrize(("version", "bad"), [(c.MQTT_311, c.V3_SUBSCRIBE_FAILURE), (c.MQTT_5, None)])
@@ -316,7 +333,7 @@ def test_inbound_topic_alias() -> None:
         mqtt.Publish("long/topic/name", b"1", properties=mqtt.Properties(topic_alias=3)),
         mqtt.Publish("", b"2", properties=mqtt.Properties(topic_alias=3)),
     )
-    assert [a.message.channel for a in actions if isinstance(a, PublishToBroker)] == ["long/topic/name"] * 2
+    assert [m.channel for m in published(actions)] == ["long/topic/name"] * 2
     _, replies = pair.send(mqtt.Publish("", b"3", properties=mqtt.Properties(topic_alias=999)))
     assert replies[0].reason_code == c.TOPIC_ALIAS_INVALID  # type: ignore[union-attr]
 
@@ -339,7 +356,7 @@ def test_v5_properties_become_message_fields_and_back() -> None:
         message_expiry=60,
     )
     actions, _ = pair.send(mqtt.Publish("devices/lamp/set", b"{}", 1, packet_id=1, properties=props))
-    message = actions[0].message  # type: ignore[union-attr]
+    (message,) = published(actions)
     assert message.kind is Kind.COMMAND
     assert message.reply_to == "answers/asker"
     assert message.correlation_id == "ff00"
@@ -362,9 +379,9 @@ def test_v5_properties_become_message_fields_and_back() -> None:
     assert 0 < out.properties.message_expiry <= 60  # type: ignore[operator]
     # The answer: correlation data without a response topic is a reply.
     answer = mqtt.Publish("answers/asker", b"ok", properties=mqtt.Properties(correlation_data=b"req-7"))
-    reply = other.send(answer)[0][0]
-    assert reply.message.kind is Kind.REPLY
-    assert reply.message.correlation_id == "req-7"
+    (reply,) = published(other.send(answer)[0])
+    assert reply.kind is Kind.REPLY
+    assert reply.correlation_id == "req-7"
 
 
 def test_expired_messages_are_not_delivered() -> None:
