@@ -156,13 +156,15 @@ class Subscription:
     def holds(self, message: Message) -> Outcome | None:
         """Where ``message`` waits here now (queued, to be redelivered, with the consumer), or None.
 
-        Scans the queue: for following one message on demand, never per message.
+        Scans the queue: for following one message on demand, never per message. Compares ids: a durable
+        queue's message read back from the store (past the memory window) is a copy of the one published.
         """
-        if any(queued is message for queued in self.queue):
+        ident = message.id
+        if any(queued.id == ident for queued in self.queue):
             return Outcome.QUEUED
-        if any(queued is message for queued, _attempt in self._redo):
+        if any(queued.id == ident for queued, _attempt in self._redo):
             return Outcome.REDELIVERING
-        if any(delivery.message is message for delivery in self.unacked):
+        if any(delivery.message.id == ident for delivery in self.unacked):
             return Outcome.DELIVERED
         return None
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from eventdeck.core import Broker, Delivery, Message, State, Subscription
 from eventdeck.core.broker.durability import RestartReport, restart_on_store
+from eventdeck.core.broker.journal import Outcome
 from eventdeck.core.store import FILE_NAME, Store
 
 WINDOW = 4
@@ -217,3 +218,17 @@ async def test_a_page_on_its_way_at_a_restart_lands_in_the_queue_brought_back(tm
         restart_on_store(broker)
         back = broker.subscribe("orders/#", name="audit", durable=True, max_pending=6)
         assert numbers(await drain(back, 6)) == list(range(2, 8))
+
+
+async def test_a_message_read_back_from_the_store_is_still_found_where_it_waits(tmp_path: Path) -> None:
+    async with await paged_broker(tmp_path) as broker:
+        sub = broker.subscribe("orders/#", name="billing", durable=True, ack="manual")
+        sub.pause()
+        last = [await broker.publish("orders/new", {"n": n}) for n in range(12)][-1].message
+        assert sub.holds(last) is None  # on disk only, past the memory window
+        sub.resume()
+        got = await drain(sub, 10)  # the window drains: the rest is read back, as copies of what was published
+        while sub.paged:
+            await asyncio.sleep(0.01)
+        assert sub.holds(last) is Outcome.QUEUED
+        assert sub.holds(got[0].message) is Outcome.DELIVERED
