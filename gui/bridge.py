@@ -94,8 +94,10 @@ class CommandLog:
 class Bridge(QObject):
     """Turns broker activity into batched Qt signals and runs core coroutines for the panels."""
 
-    messages = Signal(list)  # list[Message], one batch per flush
-    events = Signal(list)  # list[BrokerEvent], one batch per flush
+    # list[Message] and list[BrokerEvent], one batch per flush, handed over as they are: a Signal(list) copied
+    # the list into a Qt list and back for every receiver (~1 ms a flush at 50,000 msg/s). Receivers only read it.
+    messages = Signal(object)
+    events = Signal(object)
     lost = Signal(int)  # tap events lost because the GUI fell behind
     snapshot = Signal(object)  # Snapshot
     error = Signal(str)  # a failed background action, in words for the status bar
