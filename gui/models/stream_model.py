@@ -109,8 +109,7 @@ class StreamModel(QAbstractTableModel):
         super().__init__()
         self._capacity = capacity
         self._all: deque[Message] = deque(maxlen=capacity)  # everything seen, to refilter from
-        self._rows: list[Message] = []  # what is shown is _rows[_start:]
-        self._start = 0
+        self._rows: list[Message] = []  # what is shown
         self._filter = StreamFilter()
         self._paused = False
         self.held_back = 0  # messages that arrived while paused
@@ -119,7 +118,7 @@ class StreamModel(QAbstractTableModel):
     # -- Qt model interface ------------------------------------------------
 
     def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows) - self._start
+        return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.COLUMNS)
@@ -140,7 +139,7 @@ class StreamModel(QAbstractTableModel):
         row = index.row()
         if row < 0:  # not a cell
             return None
-        message = self._rows[self._start + row]
+        message = self._rows[row]
         channel = message.channel
         if channel == GAP_CHANNEL:
             return self._gap_data(message, column, role)
@@ -217,12 +216,12 @@ class StreamModel(QAbstractTableModel):
         return len(self._all)
 
     def message_at(self, row: int) -> Message:
-        return self._rows[self._start + row]
+        return self._rows[row]
 
     def row_of(self, message_id: int) -> int | None:
         """The row showing the message with this id, searching from the newest."""
         for row in range(self.rowCount() - 1, -1, -1):
-            if self._rows[self._start + row].id == message_id:
+            if self._rows[row].id == message_id:
                 return row
         return None
 
@@ -249,10 +248,9 @@ class StreamModel(QAbstractTableModel):
 
     def _evict(self, count: int) -> None:
         self.beginRemoveRows(QModelIndex(), 0, count - 1)
-        self._start += count
-        if self._start >= self._capacity:  # compact now and then; indexing stays O(1)
-            del self._rows[: self._start]
-            self._start = 0
+        # At once, not now and then: compacting the list every ``capacity`` rows freed 100,000 messages in one
+        # go (15-35 ms); a batch's worth at a time costs a move of the row pointers (~0.1 ms per 100,000).
+        del self._rows[:count]
         self.endRemoveRows()
 
     def set_filter(self, stream_filter: StreamFilter) -> None:
@@ -281,7 +279,6 @@ class StreamModel(QAbstractTableModel):
         self.held_back = 0
         self.beginResetModel()
         self._rows = []
-        self._start = 0
         self.endResetModel()
 
     def _rebuild(self) -> None:
@@ -290,5 +287,4 @@ class StreamModel(QAbstractTableModel):
             self._rows = list(self._all)
         else:
             self._rows = [m for m in self._all if self._filter.accepts(m)]
-        self._start = 0
         self.endResetModel()
