@@ -43,8 +43,8 @@ from eventdeck.gui.models.topology import (
     NO_MARKS,
     EdgeKey,
     Graph,
-    PublisherLedger,
     ScenarioMarks,
+    publisher_ledger,
     with_down_subscribers,
 )
 from eventdeck.gui.presenter.badges import Badge, badge_area, mark_badges, paint_badges, wait_badges
@@ -117,7 +117,7 @@ class PresenterView(QWidget):
         self.setAutoFillBackground(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._bridge = bridge
-        self.ledger = PublisherLedger()
+        self.ledger = publisher_ledger(bridge)  # the topology panel's too: counted while hidden
         self.flow = Flow()
         self.zoom = Zoom()
         self.font_scale = Zoom(FONT_SCALES)
@@ -336,7 +336,6 @@ class PresenterView(QWidget):
     def _on_messages(self, batch: list[Message]) -> None:
         if not self.isVisible():  # hidden: the presenter costs nothing
             return
-        self.ledger.add(batch)
         self.flow.add(batch, self._bridge.commands.command_for)
         self.waits.add(batch, time.monotonic())
         if self.path is not None and self.path.reply is None and self._bridge.commands.reply_for(self.path.message):
