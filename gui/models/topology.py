@@ -12,12 +12,13 @@ import heapq
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 from eventdeck.core import DEAD_PREFIX, Kind, Message, matches
 from eventdeck.core.broker.subscription import State, SubscriptionInfo
 from eventdeck.core.broker.subscription_options import AckMode, Overflow
 from eventdeck.core.connectors.backend import GAP_CHANNEL
-from eventdeck.gui.bridge import RATE_WINDOW, Snapshot
+from eventdeck.gui.bridge import RATE_WINDOW, Bridge, Snapshot
 from eventdeck.gui.widgets.small import plural
 
 MAX_EDGES = 10_000  # distinct (publisher, channel, kind) remembered; more are counted, not drawn
@@ -39,6 +40,7 @@ class PublisherLedger:
         self.untracked = 0  # messages on edges beyond ``max_edges``
         # Readings of the last few snapshots: edge rates use the same window as channel rates.
         self._readings: deque[tuple[float, dict[EdgeKey, int]]] = deque(maxlen=RATE_WINDOW)
+        self._rates: tuple[float, dict[EdgeKey, float]] | None = None  # the last reading's
 
     def add(self, batch: Iterable[Message]) -> None:
         counts = self.counts
@@ -49,15 +51,33 @@ class PublisherLedger:
                 self.untracked += count
 
     def rates_at(self, now: float) -> dict[EdgeKey, float]:
-        """Take a reading at ``now`` (a snapshot's time); msg/s on each edge since the oldest one kept."""
+        """Take a reading at ``now`` (a snapshot's time); msg/s on each edge since the oldest one kept.
+        Asked again for the same snapshot (by another view of it), the same rates and no second reading."""
+        if self._rates is not None and self._rates[0] == now:
+            return self._rates[1]
         rates = edge_rates(self.counts, self._readings[0][1], now - self._readings[0][0]) if self._readings else {}
         self._readings.append((now, dict(self.counts)))
+        self._rates = (now, rates)
         return rates
 
     def clear(self) -> None:
         self.counts.clear()
         self.untracked = 0
         self._readings.clear()
+        self._rates = None
+
+
+_LEDGERS: WeakKeyDictionary[Bridge, PublisherLedger] = WeakKeyDictionary()
+
+
+def publisher_ledger(bridge: Bridge) -> PublisherLedger:
+    """The ledger of ``bridge``'s traffic that the topology panel and the presenter both read: fed once a
+    batch, whichever of them is shown (one ledger each counted every flood twice, the hidden one's too)."""
+    ledger = _LEDGERS.get(bridge)
+    if ledger is None:
+        ledger = _LEDGERS[bridge] = PublisherLedger()
+        bridge.messages.connect(ledger.add)
+    return ledger
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,9 @@ presenter and the topology highlight its path, the inspector shows its deliverie
 
 from __future__ import annotations
 
+import time
+from collections import deque
+
 from PySide6.QtCore import QModelIndex, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
@@ -38,6 +41,7 @@ from eventdeck.gui.widgets.small import menu_name, tool_button
 
 ROW_HEIGHT = 22
 FLOOD_BATCH = 200  # a flush this big means thousands of msg/s: nobody reads rows that fast
+FLOOD_RATE = 1_000  # msg/s over the last second that make a flood too, however the flushes cut it
 FLOOD_APPLY_MS = 100  # then rows are added 10 times a second instead of 30, saving two repaints in three
 FIXED_WIDTHS = {TIME_COLUMN: 96, KIND_COLUMN: 92, SIZE_COLUMN: 64}
 FITTED_SHARES = {CHANNEL_COLUMN: 0.3, PUBLISHER_COLUMN: 0.2}
@@ -156,6 +160,7 @@ class StreamPanel(QWidget):
         self.view.verticalScrollBar().valueChanged.connect(self._on_scrolled)
         self.view.selectionModel().currentRowChanged.connect(self._on_current_changed)
         self._held: list[Message] = []
+        self._arrivals = LastSecond()
         self._apply_timer = QTimer(self)
         self._apply_timer.setSingleShot(True)
         self._apply_timer.setInterval(FLOOD_APPLY_MS)
@@ -179,11 +184,13 @@ class StreamPanel(QWidget):
     # -- feeding -------------------------------------------------------------
 
     def _on_messages(self, batch: list[Message]) -> None:
-        """Small batches go straight in; in a flood, batches are gathered and added 10 times a second.
+        """Small batches go straight in; in a flood (a big batch, or ``FLOOD_RATE`` in small ones: a connector
+        hands its broker's traffic over in uneven bits), batches are gathered and added 10 times a second.
 
         While the dock is hidden beneath a shown window (the presenter covers the docks, or the user
         closed it), batches are only gathered: rows are added in one go when it shows again."""
-        if not self._held and len(batch) < FLOOD_BATCH and not self._hidden_beneath():
+        flood = self._arrivals.add(len(batch)) >= FLOOD_RATE or len(batch) >= FLOOD_BATCH
+        if not self._held and not flood and not self._hidden_beneath():
             self.model.append_batch(batch)
             return
         self._held.extend(batch)
@@ -376,6 +383,24 @@ class StreamPanel(QWidget):
         self.view.selectRow(row)
         self.view.scrollTo(self.model.index(row, 0))
         return True
+
+
+class LastSecond:
+    """How many messages arrived in the last second, from the batches' sizes."""
+
+    def __init__(self) -> None:
+        self._batches: deque[tuple[float, int]] = deque()
+        self._total = 0
+
+    def add(self, count: int) -> int:
+        """Count ``count`` more now; the total of the last second."""
+        now = time.monotonic()
+        batches = self._batches
+        batches.append((now, count))
+        self._total += count
+        while batches[0][0] < now - 1.0:
+            self._total -= batches.popleft()[1]
+        return self._total
 
 
 def _line_edit(name: str, placeholder: str) -> QLineEdit:

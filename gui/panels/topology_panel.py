@@ -70,9 +70,9 @@ from eventdeck.gui.models.topology import (
     EdgeKey,
     Graph,
     Node,
-    PublisherLedger,
     ScenarioMarks,
     build_graph,
+    publisher_ledger,
     with_down_subscribers,
 )
 from eventdeck.gui.presenter.badges import FAULT_COLOUR, HIGHLIGHT_COLOUR
@@ -172,7 +172,7 @@ class TopologyPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("topologyPanel")
         self._bridge = bridge
-        self.ledger = PublisherLedger()
+        self.ledger = publisher_ledger(bridge)  # the presenter's too
         self.graph: Graph | None = None  # the last one drawn
         self.path: MessagePath | None = None  # the followed message's, as of the last drawing
         self.marks = NO_MARKS  # the running scenario's highlights and faults
@@ -207,7 +207,6 @@ class TopologyPanel(QWidget):
         layout.addWidget(self.follow_hint)
         layout.addWidget(self.note)
         layout.addWidget(self.view, 1)
-        bridge.messages.connect(self.ledger.add)
         bridge.snapshot.connect(self._on_snapshot)
         bridge.backend_changed.connect(self._on_backend_changed)
         bridge.followed.connect(self._on_followed)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Generator, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -40,7 +40,7 @@ TITLES = {
 TILE_MARGIN = 4  # px around a box's tile, for its border (and the outline of a followed message's path)
 FADED = 0.28  # opacity of what is not on a followed message's path
 COLUMN_ORDER = {"p:": PUBLISHERS, "c:": CHANNELS, "s:": SUBSCRIBERS}
-TILE_BUDGET = 0.006  # s a paint spends redrawing tiles whose counts changed; the rest wait for the next one
+PAINT_BUDGET = 0.0025  # s a paint spends on tiles whose counts changed and a new background; the rest waits
 WIDTH_HYSTERESIS = 1.0  # px an edge's width must move before the background is drawn again for it
 HELD_CAPTION = "held: press Next"
 EMPTY_TEXT = "Nothing has been published yet: start a scenario (File > Scenarios) or send an event from the composer."
@@ -82,6 +82,16 @@ class _Tile:
 
 
 @dataclass(slots=True)
+class _Background:
+    """A background: drawn piece by piece, then shown until what it shows changes."""
+
+    key: Hashable
+    size: tuple[float, float, float]  # width, height, device pixel ratio
+    pixmap: QPixmap
+    pieces: Generator[None, None, None]
+
+
+@dataclass(slots=True)
 class Still:
     """What a frame copies: the background under the dots, and the boxes' tiles over them."""
 
@@ -98,15 +108,22 @@ class StillLayer:
     are redrawn within ``budget`` seconds, the longest-waiting first; ``pending`` says how many
     wait for the next ``paint``. A full redraw on every snapshot (~30-90 ms under load) was the
     presenter's longest stall.
+
+    A new background of the same size is drawn a few pieces (edges, titles) per ``paint`` too, within
+    the same budget, into a picture of its own: until it is whole, ``paint`` returns the previous
+    still picture as it was (``pending`` is then 1), so boxes and edges never disagree on screen.
+    A new size (the first picture, a resize, a zoom) is drawn whole at once.
     """
 
-    def __init__(self, palette: QPalette, dark: bool, budget: float = TILE_BUDGET) -> None:
+    def __init__(self, palette: QPalette, dark: bool, budget: float = PAINT_BUDGET) -> None:
         self.palette = palette
         self.dark = dark
         self.budget = budget
         self.pending = 0  # tiles showing older counts, redrawn by the next ``paint``
         self.drawn = 0  # pieces (the background, tiles) the last ``paint`` drew: 0 when the picture is unchanged
-        self._background: tuple[Hashable, QPixmap] | None = None
+        self._background: _Background | None = None  # the one shown
+        self._drawing: _Background | None = None  # a new one, a few pieces a paint
+        self._still: Still | None = None  # what the last ``paint`` returned
         self._tiles: dict[str, _Tile] = {}
         self._widths: dict[tuple[str, str], float] = {}
         self._paints = 0
@@ -126,7 +143,12 @@ class StillLayer:
         started = time.perf_counter()
         self._paints += 1
         self.drawn = 0
-        still = Still(self._painted_background(placement, graph, ratio, path))
+        background = self._painted_background(placement, graph, ratio, path, started)
+        if background is None:  # the new background is not whole yet: the picture stays as it was
+            assert self._still is not None
+            self.pending = 1
+            return self._still
+        still = Still(background)
         tiles: dict[str, _Tile] = {}
         stale: list[tuple[int, str, Node, SubscriptionInfo | None, Mark | None, bool, bool, Hashable]] = []
         for key, box in placement.boxes.items():
@@ -160,6 +182,7 @@ class StillLayer:
             still.tiles.append((QPointF(box.x - TILE_MARGIN, box.y - TILE_MARGIN), tiles[key].pixmap))
         self.drawn += len(self._tiles.keys() - tiles.keys())  # a box gone is a change too
         self._tiles = tiles  # boxes no longer shown are forgotten
+        self._still = still
         return still
 
     def edge_width(self, edge: Edge) -> float:
@@ -172,40 +195,64 @@ class StillLayer:
         return drawn
 
     def _painted_background(
-        self, placement: Placement, graph: Graph, ratio: float, path: MessagePath | None
-    ) -> QPixmap:
-        """The background (titles, the broker's box, edges), painted again only when what it shows changed."""
+        self, placement: Placement, graph: Graph, ratio: float, path: MessagePath | None, started: float
+    ) -> QPixmap | None:
+        """The background (titles, the broker's box, edges), painted again only when what it shows changed;
+        None while a new one of the same size is still being drawn."""
         edges = tuple((edge.source, edge.target, edge.kind, edge.active, self.edge_width(edge)) for edge in graph.edges)
         self._widths = {(source, target): width for source, target, _kind, _active, width in edges}
         followed = None
         if path is not None:
             followed = tuple((edge, colour, path.marks.get(edge[1])) for edge, colour in path.edges.items())
-        where = (placement.width, placement.height, placement.unit, placement.broker, tuple(placement.boxes.items()))
-        key = (where, tuple(placement.columns.items()), tuple(placement.more.items()), edges, followed, ratio)
-        if self._background is not None and self._background[0] == key:
-            return self._background[1]
-        background = _pixmap(placement.width, placement.height, ratio, self.palette.color(QPalette.ColorRole.Window))
+        # Sets, not sequences: the busiest boxes and their edges change places in the graph's order all the
+        # time (two equally busy subscriptions), and a picture whose pieces were only listed anew is the same.
+        size = (placement.width, placement.height, ratio)
+        columns = (tuple(placement.columns.items()), tuple(placement.more.items()))
+        where = (placement.unit, placement.broker, frozenset(placement.boxes.items()), columns)
+        key = (size, where, frozenset(edges), followed)
+        if self._background is not None and self._background.key == key:
+            self._stop_drawing()
+            return self._background.pixmap
+        if self._drawing is None or self._drawing.key != key:
+            self._stop_drawing()
+            pixmap = _pixmap(placement.width, placement.height, ratio, self.palette.color(QPalette.ColorRole.Window))
+            self._drawing = _Background(key, size, pixmap, self._background_pieces(pixmap, placement, graph, path))
+        drawing = self._drawing
+        whole_now = self._background is None or self._background.size != size  # nothing of this size to show
+        for _piece in drawing.pieces:
+            if not whole_now and time.perf_counter() - started > self.budget:
+                return None
+        self._drawing = None
+        self._background = drawing
+        self.drawn += 1
+        return drawing.pixmap
+
+    def _stop_drawing(self) -> None:
+        if self._drawing is not None:
+            self._drawing.pieces.close()  # ends its painter
+            self._drawing = None
+
+    def _background_pieces(
+        self, background: QPixmap, placement: Placement, graph: Graph, path: MessagePath | None
+    ) -> Generator[None, None, None]:
+        """Draws the background one piece (the broker's box, an edge, the titles) per step."""
         with _painting(background) as painter:
             if not placement.boxes:
                 self._text(painter, QRectF(0, 0, placement.width, placement.height), EMPTY_TEXT, font(placement.unit))
-            else:
-                self._draw_background(painter, placement, graph, path)
-        self._background = (key, background)
-        self.drawn += 1
-        return background
-
-    def _draw_background(self, painter: QPainter, placement: Placement, graph: Graph, path: MessagePath | None) -> None:
-        self._broker(painter, placement)
-        if path is not None:
-            painter.setOpacity(FADED)
-        for edge in graph.edges:
-            if path is None or (edge.source, edge.target) not in path.edges:
-                self._edge(painter, placement, edge)
-        painter.setOpacity(1.0)
-        if path is not None:
-            for (source, target), colour in path.edges.items():
-                self._path_edge(painter, placement, (source, target), colour, path.marks.get(target))
-        self._titles(painter, placement)
+                return
+            self._broker(painter, placement)
+            yield
+            for edge in graph.edges:
+                if path is None or (edge.source, edge.target) not in path.edges:
+                    painter.setOpacity(FADED if path is not None else 1.0)
+                    self._edge(painter, placement, edge)
+                    yield
+            painter.setOpacity(1.0)
+            if path is not None:
+                for (source, target), colour in path.edges.items():
+                    self._path_edge(painter, placement, (source, target), colour, path.marks.get(target))
+                    yield
+            self._titles(painter, placement)
 
     def _tile(
         self,

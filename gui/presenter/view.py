@@ -43,8 +43,8 @@ from eventdeck.gui.models.topology import (
     NO_MARKS,
     EdgeKey,
     Graph,
-    PublisherLedger,
     ScenarioMarks,
+    publisher_ledger,
     with_down_subscribers,
 )
 from eventdeck.gui.presenter.badges import Badge, badge_area, mark_badges, paint_badges, wait_badges
@@ -69,7 +69,7 @@ from eventdeck.gui.scenarios.caption import CaptionPanel
 from eventdeck.gui.scenarios.story_controls import story_keys
 
 FRAME_MS = 20  # 50 fps: smooth on a projector, and room to spare for the broker
-CATCH_UP_MS = 60  # between two slices of the still picture's counts: a few frames get in between
+CATCH_UP_MS = 20  # between two slices of the still picture: a frame gets in between
 FOLLOW_REFRESH_MS = 250  # a followed message's outcomes are asked again 4 times a second while pending
 LEAVE_KEYS = (Qt.Key.Key_Escape,)
 NEXT_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_Right, Qt.Key.Key_PageDown)  # what presenter clickers send
@@ -117,7 +117,7 @@ class PresenterView(QWidget):
         self.setAutoFillBackground(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._bridge = bridge
-        self.ledger = PublisherLedger()
+        self.ledger = publisher_ledger(bridge)  # the topology panel's too: counted while hidden
         self.flow = Flow()
         self.zoom = Zoom()
         self.font_scale = Zoom(FONT_SCALES)
@@ -145,10 +145,11 @@ class PresenterView(QWidget):
         self._follow_timer = QTimer(self)
         self._follow_timer.setInterval(FOLLOW_REFRESH_MS)
         self._follow_timer.timeout.connect(self._refresh_path)
-        self._catch_up = QTimer(self)  # the still picture's counts that waited for another loop turn
-        self._catch_up.setSingleShot(True)
-        self._catch_up.setInterval(CATCH_UP_MS)
-        self._catch_up.timeout.connect(self._paint_still)
+        # The still picture is painted on a loop turn of its own, not inside the snapshot (or click) that
+        # changed it, and what did not fit the layer's time budget a few frames later.
+        self._still_timer = QTimer(self)
+        self._still_timer.setSingleShot(True)
+        self._still_timer.timeout.connect(self._paint_still)
         self._tick = time.monotonic()
         self._timer = QTimer(self)
         self._timer.setInterval(FRAME_MS)
@@ -335,7 +336,6 @@ class PresenterView(QWidget):
     def _on_messages(self, batch: list[Message]) -> None:
         if not self.isVisible():  # hidden: the presenter costs nothing
             return
-        self.ledger.add(batch)
         self.flow.add(batch, self._bridge.commands.command_for)
         self.waits.add(batch, time.monotonic())
         if self.path is not None and self.path.reply is None and self._bridge.commands.reply_for(self.path.message):
@@ -390,14 +390,14 @@ class PresenterView(QWidget):
             self.flow.set_placement(placement, patterns)
         self.graph, self.placement = graph, placement
         self._held_ids = [-1]  # not a list of ids: the next frame places the held dots on the new boxes
-        self._paint_still()
+        self._still_timer.start(0)
         self._mark_badges = mark_badges(self.marks, placement)
         self.controls.setFont(font(unit, 0.8))  # the legend and buttons grow with the picture
         self.follow_hint.setFont(font(unit))  # as large as the picture's text: the room reads it too
 
     def _paint_still(self) -> None:
-        """Paint the still picture again (what changed of it); counts that did not fit the layer's time
-        budget are caught up on a later loop turn, well before the next snapshot."""
+        """Paint the still picture again (what changed of it); what did not fit the layer's time budget
+        (counts, a new background's pieces) is painted on later loop turns, well before the next snapshot."""
         if self.placement is None or self.graph is None or not self.isVisible():
             return
         if self._layer is None:
@@ -408,7 +408,7 @@ class PresenterView(QWidget):
             self.placement, self.graph, self._subscriptions, ratio, path=self.path, marks=marks
         )
         if self._layer.pending:
-            self._catch_up.start()
+            self._still_timer.start(CATCH_UP_MS)
         if self._layer.drawn:  # an unchanged picture is not copied to the screen again
             self.canvas.update()
 

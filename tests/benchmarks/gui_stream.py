@@ -97,7 +97,7 @@ async def run(rate: float, seconds: float, ring: int, schema: bool = False) -> d
         settings = QSettings(os.path.join(folder, "bench.ini"), QSettings.Format.IniFormat)
         async with Broker() as broker:
             bridge = Bridge(broker)
-            window = MainWindow(bridge, settings, None, ring)
+            window = MainWindow(bridge, settings, ring)
             window.show()
             for key in filter(None, os.environ.get("BENCH_HIDE", "").split(",")):
                 window.docks[key].hide()

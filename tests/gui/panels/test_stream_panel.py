@@ -13,7 +13,7 @@ from eventdeck.core import Kind, Message
 from eventdeck.core.connectors.backend import GAP_CHANNEL
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.models.stream_model import KIND_COLUMN, StreamFilter, StreamModel
-from eventdeck.gui.panels.stream_panel import FLOOD_BATCH, StreamPanel
+from eventdeck.gui.panels.stream_panel import FLOOD_BATCH, FLOOD_RATE, StreamPanel
 from eventdeck.gui.widgets.icons import icon
 from eventdeck.gui.widgets.theme import DEAD_LETTER_BACKGROUND, DEAD_LETTER_COLOUR
 
@@ -177,6 +177,21 @@ def test_a_flood_is_added_in_coalesced_batches(qtbot: QtBot, panel: StreamPanel,
     assert inserts == [100]  # one insertion for both batches, capped to the ring
     bridge.messages.emit(messages(3))  # a trickle goes straight in
     assert inserts[-1] == 3
+
+
+def test_many_small_batches_in_a_second_are_a_flood_too(qtbot: QtBot, bridge: Bridge) -> None:
+    panel = StreamPanel(bridge, StreamModel(capacity=10_000))  # a connector hands its traffic over in small bits
+    qtbot.addWidget(panel)
+    panel.show()
+    inserts: list[int] = []
+    panel.model.rowsInserted.connect(lambda _p, first, last: inserts.append(last - first + 1))
+    small = FLOOD_RATE // 20
+    for i in range(30):
+        bridge.messages.emit(messages(small, start=i * small))
+    assert inserts == [small] * 19  # straight in until the last second's count reaches the flood's rate
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 30 * small, timeout=2000)
+    assert inserts == [small] * 19 + [11 * small]  # the rest in one insertion
+    assert panel.model.message_at(30 * small - 1).json() == {"n": 30 * small - 1}  # none lost
 
 
 def test_capacity_can_change(panel: StreamPanel) -> None:

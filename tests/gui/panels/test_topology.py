@@ -45,6 +45,17 @@ def test_the_ledger_counts_per_publisher_channel_and_kind_and_stays_bounded() ->
     assert edge_rates({("p", "a", Kind.EVENT): 12}, {("p", "a", Kind.EVENT): 2}, 0.5) == {("p", "a", Kind.EVENT): 20.0}
 
 
+def test_two_views_of_one_snapshot_read_the_same_rates_from_one_reading() -> None:
+    ledger = PublisherLedger()
+    edge = ("p", "a", Kind.EVENT)
+    ledger.rates_at(1.0)
+    ledger.add([Message.build("a", publisher="p")] * 10)
+    assert ledger.rates_at(2.0) == {edge: 10.0}
+    assert ledger.rates_at(2.0) == {edge: 10.0}  # the presenter's call after the topology's: no second reading
+    ledger.add([Message.build("a", publisher="p")] * 10)
+    assert ledger.rates_at(3.0) == {edge: 10.0}  # over the two seconds since the first reading
+
+
 def test_graph_links_publishers_channels_and_matching_subscriptions(qtbot: QtBot, bridge: Bridge) -> None:
     broker: Broker = bridge.broker
     broker.subscribe("user/#", name="analytics")
@@ -136,6 +147,27 @@ def test_the_window_has_a_topology_tab_beside_rates_that_filters_the_stream(
     window.topology.channel_selected.emit("fridge/level")
     qtbot.waitUntil(lambda: window.stream_model.rowCount() == 1, timeout=WAIT)
     assert window.stream_model.message_at(0).channel == "fridge/level"
+
+
+def test_beneath_the_presenter_the_topology_still_counts_each_message_once_and_shows_it_after(
+    qtbot: QtBot, window: MainWindow, bridge: Bridge
+) -> None:
+    window.present()
+    assert not window.topology.isVisible()
+    for _ in range(2):
+        publish(qtbot, bridge, "user/signedup", "signup-service")
+    assert window.presenter.ledger is window.topology.ledger  # one ledger, fed once a batch for both
+    assert dict(window.topology.ledger.counts) == {("signup-service", "user/signedup", Kind.EVENT): 2}
+    window.leave_presentation()
+    dock = window.findChild(QDockWidget, "topologyDock")
+    assert dock is not None
+    dock.raise_()
+    qtbot.waitUntil(window.topology.isVisible, timeout=WAIT)
+    bridge.take_snapshot()
+    assert {"p:signup-service", "c:user/signedup"} <= set(window.topology.node_items())
+    assert window.topology.graph is not None
+    publisher = next(node for node in window.topology.graph.nodes if node.key == "p:signup-service")
+    assert "events to user/signedup: 2" in publisher.tooltip
 
 
 def test_dead_letters_come_from_the_broker_not_the_original_publisher(qtbot: QtBot, bridge: Bridge) -> None:

@@ -74,13 +74,32 @@ def test_counts_past_the_budget_wait_for_the_next_paint_the_longest_waiting_firs
 def test_a_followed_path_redraws_every_tile_at_once_whatever_the_budget(qtbot: QtBot) -> None:
     placement, graph, subscriptions = picture()
     still = layer(budget=0.0)
-    still.paint(placement, graph, subscriptions, 1.0)
+    before = still.paint(placement, graph, subscriptions, 1.0)
     publisher, channel = graph.edges[0].source, graph.edges[0].target
     message = Message(1, channel[2:], Kind.EVENT, b"{}")
     path = MessagePath(message, frozenset({publisher, channel}), {(publisher, channel): "#000000"})
 
-    still.paint(placement, graph, subscriptions, 1.0, path=path)
+    while (shown := still.paint(placement, graph, subscriptions, 1.0, path=path)) is before:
+        assert (still.drawn, still.pending) == (0, 1)  # its background is being drawn: the picture stays as it was
     assert (still.drawn, still.pending) == (1 + len(placement.boxes), 0)  # half faded, half not, never mixed
+    assert shown.background is not before.background
+
+
+def test_a_new_background_is_drawn_a_few_pieces_a_paint_but_a_new_size_at_once(qtbot: QtBot) -> None:
+    placement, graph, subscriptions = picture()
+    still = layer(budget=0.0)  # one piece (the broker's box, an edge, the titles) a paint
+    first = still.paint(placement, graph, subscriptions, 1.0)
+    fewer = dataclasses.replace(graph, edges=graph.edges[1:])
+    paints = 1
+    while still.paint(placement, fewer, subscriptions, 1.0) is first:
+        paints += 1
+    assert paints == 1 + len(fewer.edges) + 1  # the broker's box, each edge, then the titles with the tiles
+    assert not still.pending
+
+    wider = dataclasses.replace(placement, width=placement.width + 100)
+    resized = still.paint(wider, graph, subscriptions, 1.0)  # nothing of this size to show meanwhile
+    assert resized.background.width() == placement.width + 100
+    assert not still.pending
 
 
 def test_an_edge_s_width_follows_its_rate_only_once_the_rate_moved_well_away(qtbot: QtBot) -> None:
