@@ -29,8 +29,10 @@ with the machine's load (its load average is in the line); each broker's CPU tim
 
     .venv/bin/python tests/benchmarks/mqtt_throughput.py [--rounds 3] [--seconds 3] [--clients 10000]
         [--only qos0,qos1,fanout,scale,durable] [--offline N] [--window] [--profile FILE]
-        [--synchronous full|normal]
+        [--synchronous full|normal] [--mosquitto 'autosave_interval 1' ...]
 
+``--mosquitto LINE`` adds a line to Mosquitto's config, e.g. ``autosave_on_changes true`` and
+``autosave_interval 1`` (save its database after every change, the nearest it comes to a store).
 ``--offline N`` leaves N persistent sessions subscribed to the benchmark topic offline first (on
 both brokers): each queues every message, as an away fleet of devices would. ``--window`` runs
 EventDeck's side with the main window open. ``--profile FILE`` writes cProfile statistics (CPU time)
@@ -42,6 +44,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import getpass
 import json
 import os
 import resource
@@ -341,6 +344,18 @@ async def _wait_listening(port: int) -> None:
             return
 
 
+def mosquitto_config(port: int, persistence: Path | None = None, extra: list[str] | None = None) -> str:
+    """A private Mosquitto's config: on ``port``, with persistence in ``persistence`` if given, plus ``extra`` lines.
+
+    It keeps the user it is started as: as root it would switch to the user ``mosquitto``, who cannot
+    write a private temporary directory, and its persistence would fail at every save (quietly).
+    """
+    lines = [f"listener {port} 127.0.0.1", "allow_anonymous true", f"user {getpass.getuser()}"]
+    if persistence is not None:
+        lines += ["persistence true", f"persistence_location {persistence}/"]
+    return "\n".join([*lines, *(extra or [])]) + "\n"
+
+
 @contextlib.asynccontextmanager
 async def broker(
     kind: str, folder: Path, options: argparse.Namespace, *, durable: bool = False
@@ -351,8 +366,7 @@ async def broker(
     data = Path(tempfile.mkdtemp(dir=folder))
     if kind == "mosquitto":
         config = folder / "mosquitto.conf"
-        persistence = f"persistence true\npersistence_location {data}/\n" if durable else ""
-        config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n{persistence}")
+        config.write_text(mosquitto_config(port, data if durable else None, options.mosquitto))
         command = ["mosquitto", "-c", str(config)]
     else:
         command = [sys.executable, __file__, "--serve", str(port)]
@@ -394,6 +408,7 @@ async def run(options: argparse.Namespace) -> dict[str, object]:
         "seconds": options.seconds,
         "offline_sessions": options.offline,
         "synchronous": options.synchronous,
+        "mosquitto_config": options.mosquitto,
         "window": options.window,
         "load_average": [round(load, 2) for load in os.getloadavg()],
         "cpus": os.cpu_count(),
@@ -476,6 +491,13 @@ if __name__ == "__main__":
     parser.add_argument("--profile", help="write cProfile statistics of the gateway process here")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # internal: be the gateway process
     parser.add_argument("--synchronous", choices=("full", "normal"), default="full", help="the durable run's store")
+    parser.add_argument(
+        "--mosquitto",
+        action="append",
+        default=[],
+        metavar="LINE",
+        help="a line added to Mosquitto's config (repeatable), e.g. 'autosave_interval 1'",
+    )
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)  # internal: the gateway's store
     args = parser.parse_args()
     if args.serve is not None:
