@@ -111,7 +111,7 @@ class Connection:
                 actions = protocol.receive_data(data)
                 if self.durable and protocol.session is not None:  # acks, QoS 2 ids, subscriptions changed
                     gateway.store.keep(protocol.session)
-                await self.apply(actions)
+                await self.apply(actions, commit=protocol.promises)
                 self.flush()
                 if protocol.outbox.settled:
                     await self.settle()
@@ -148,8 +148,12 @@ class Connection:
         settled, outbox.settled = outbox.settled, []
         await self.gateway.groups.settle(settled)
 
-    async def apply(self, actions: list[Action]) -> None:
-        """Carry out ``actions``; with a store, the acks they answer go out after one commit for all of them."""
+    async def apply(self, actions: list[Action], *, commit: bool = True) -> None:
+        """Carry out ``actions``; with a store, the acks they answer go out after one commit for all of them.
+
+        ``commit=False``: the answers promise nothing the store must hold first (the read held only the
+        client's PUBACKs, say), so they go out without waiting for the store.
+        """
         publish_ready = self.gateway.broker.publish_ready
         wait = not self.durable
         for action in actions:
@@ -169,7 +173,7 @@ class Connection:
                 self._unsubscribe(action.subscription)
             elif isinstance(action, ConnectionClosed):
                 await self._close(action)
-        if not wait:
+        if not wait and commit:
             await self._committed()
 
     async def _committed(self) -> None:
