@@ -4,6 +4,7 @@ same packet ids, and remembers the QoS 2 ids waiting for PUBREL."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,6 +13,7 @@ from eventdeck.core import Broker
 from eventdeck.core.gateways.mqtt import MqttGateway
 from eventdeck.core.mqtt_codec import codes as c
 from eventdeck.core.mqtt_codec import records as mqtt
+from eventdeck.core.store import FILE_NAME
 from tests.integration.mqtt_support import RawClient, until
 
 SESSION = mqtt.Properties(session_expiry=3600)
@@ -39,6 +41,12 @@ async def test_in_flight_messages_come_back_with_dup_and_their_packet_ids(tmp_pa
         assert all(isinstance(p, mqtt.Publish) and p.qos == 1 for p in sent)
         keeper.send(mqtt.Ack(c.PUBACK, sent[1].packet_id))  # only the second one is the client's
         await until(lambda: len(gateway.store.sessions["keeper"].inflight) == 2, "the PUBACK arrives")
+        assert broker.store is not None
+        await broker.store.committed()
+        with sqlite3.connect(tmp_path / FILE_NAME) as db:  # a row each, the acknowledged one's deleted
+            keys = db.execute("SELECT key FROM session_items WHERE client_id = 'keeper' ORDER BY key").fetchall()
+        db.close()
+        assert keys == [(sent[0].packet_id,), (sent[2].packet_id,)]
         keeper.abort()
 
     async with serving(tmp_path) as (broker, gateway):
