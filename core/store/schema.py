@@ -70,15 +70,25 @@ UPGRADES = {1: UPGRADE_FROM_1 + UPGRADE_FROM_2, 2: UPGRADE_FROM_2}
 MessageRow = tuple[int, str, str, bytes, str, str | None, float, str, str | None, str | None]
 
 
+# The headers last encoded, and their JSON: messages in a row often share one headers object (an MQTT
+# gateway's QoS header), and this runs twice for each message of a durable MQTT session (queued, in flight).
+_last_headers: tuple[object, str | None] = (EMPTY_HEADERS, None)
+
+
 def message_row(message: Message) -> MessageRow:
-    headers = json.dumps(dict(message.headers)) if message.headers else None
+    global _last_headers  # noqa: PLW0603 - a one-entry cache: a pair replaced whole, so any thread sees a sound one
+    headers = message.headers
+    last, encoded = _last_headers
+    if headers is not last:
+        encoded = json.dumps(dict(headers)) if headers else None
+        _last_headers = (headers, encoded)
     return (
         message.id,
         message.channel,
         message.kind.value,
         message.payload,
         message.content_type,
-        headers,
+        encoded,
         message.timestamp,
         message.publisher,
         message.correlation_id,
