@@ -4,7 +4,10 @@ same packet ids, and remembers the QoS 2 ids waiting for PUBREL."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,7 +17,8 @@ from eventdeck.core.gateways.mqtt import MqttGateway
 from eventdeck.core.mqtt_codec import codes as c
 from eventdeck.core.mqtt_codec import records as mqtt
 from eventdeck.core.store import FILE_NAME
-from tests.integration.mqtt_support import RawClient, until
+from eventdeck.core.store.writer import Op
+from tests.integration.mqtt_support import TIMEOUT, RawClient, until
 
 SESSION = mqtt.Properties(session_expiry=3600)
 
@@ -115,3 +119,25 @@ async def test_a_read_of_pipelined_qos1_publishes_is_acknowledged_after_one_comm
         assert broker.store.commits - commits <= 3  # one per read of the socket, not one per message
         assert broker.subscription("mqtt:keeper orders/#").info().pending == 50
         publisher.abort()
+
+
+async def test_a_client_reading_what_it_publishes_gets_no_puback_before_the_commit(tmp_path: Path) -> None:
+    """Its own subscription's delivery, written while the PUBACK waits for the store, does not carry the PUBACK out."""
+    async with serving(tmp_path) as (broker, gateway):
+        echo = await RawClient.connect(gateway.port, client_id="echo", clean_start=False)
+        echo.send(mqtt.Subscribe(1, (mqtt.SubscriptionRequest("echo/#", 1),)))
+        assert isinstance(await echo.next(), mqtt.SubAck)
+        store = broker.store
+        assert store is not None
+        gate = threading.Event()
+        store._add(Op.CALL, (lambda _db: gate.wait(TIMEOUT), lambda _result: None))  # holds the writer thread
+        echo.send(mqtt.Publish("echo/1", b"x", 1, packet_id=7))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(0.5):
+                packet = await echo.next()
+                raise AssertionError(f"{packet} went out before the store committed the message")
+        gate.set()
+        got = [await echo.next(), await echo.next()]
+        assert mqtt.Ack(c.PUBACK, 7) in got
+        assert any(isinstance(p, mqtt.Publish) and p.topic == "echo/1" for p in got)
+        echo.abort()

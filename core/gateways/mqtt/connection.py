@@ -83,6 +83,7 @@ class Connection:
         self.done = False
         # The broker keeps a store: acks wait for its commit, and a persistent session is written there.
         self.durable = gateway.broker.store is not None
+        self.holding = 0  # waits for the store's commit under way: while any, nothing is written (see flush)
 
     @property
     def version(self) -> str:
@@ -138,6 +139,8 @@ class Connection:
         self.link.abort()
 
     def flush(self) -> None:
+        if self.holding:  # e.g. a delivery to a client that reads what it publishes: its PUBACKs are in the buffer
+            return
         data = self.protocol.data_to_send()
         if data and not self.link.closing():
             self.link.write(data)
@@ -177,13 +180,16 @@ class Connection:
             await self._committed()
 
     async def _committed(self) -> None:
-        """Wait for the store to commit what this read published; if it cannot, no ack goes out (the
-        connection is cut, so the client sends those messages again)."""
+        """Wait for the store to commit what this read published, writing nothing meanwhile; if it cannot,
+        no ack goes out (the connection is cut, so the client sends those messages again)."""
+        self.holding += 1
         try:
             await self.gateway.broker.durable_commit()
         except EventDeckError as exc:
             log.error("MQTT client %r: messages not acknowledged, the store failed: %s", self.protocol.client_id, exc)
             self.link.abort()
+        finally:
+            self.holding -= 1
 
     async def _publish(self, message: Message, *, retain: bool, wait: bool = True) -> None:
         """Publish one message; one the broker refuses (e.g. a payload over its limit) is logged and skipped.
