@@ -37,9 +37,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("eventdeck.mqtt")
 
-# Messages taken from a broker subscription per write. Not a bound on the loop turn: the consumer takes
-# batches until its queue is empty (or the socket is full); larger ones mean fewer writes and takes.
+# Messages taken from a broker subscription per write; larger ones mean fewer writes and takes.
 _BATCH = 256
+# Messages a consumer moves in one loop turn before it lets the others run: a flood queued for one
+# client (up to max_queued, 10,000) would otherwise hold the loop, and the window with it, for its whole drain.
+_TURN = 1024
 _VERSIONS = {c.MQTT_311: "3.1.1", c.MQTT_5: "5.0"}
 
 
@@ -301,6 +303,7 @@ class Connection:
         retained_of = self.gateway.broker.retained
         window_open = self.window_open
         link = self.link
+        moved = 0  # messages moved in this loop turn
         try:
             while True:
                 count = _BATCH
@@ -319,8 +322,13 @@ class Connection:
                     # in flight now: stored in the same commit as their leaving the broker's queue
                     self.gateway.store.keep(outbox.session)
                 self.flush()
+                moved += len(messages)
                 if link.buffered() > HIGH_WATER:
                     await self.gateway.drain(self)
+                    moved = 0
+                elif moved >= _TURN:
+                    await asyncio.sleep(0)
+                    moved = 0
         except (StopAsyncIteration, ConnectionError):
             return
 
