@@ -271,6 +271,16 @@ async def test_keep_alive_expiry_closes_with_reason(gateway: MqttGateway) -> Non
     assert [p.reason_code for p in got] == [c.KEEP_ALIVE_TIMEOUT]  # type: ignore[union-attr]
 
 
+async def test_keep_alive_moves_on_with_each_packet(gateway: MqttGateway) -> None:
+    client = await RawClient.connect(gateway.port, c.MQTT_5, client_id="lively", keep_alive=1)
+    for _ in range(5):  # 2.5 s in all, past the first deadline (1.5 s): each ping moves it on
+        await asyncio.sleep(0.5)
+        client.send(mqtt.PingReq())
+        assert isinstance(await client.next(), mqtt.PingResp)
+    got = await client.closed_by_server()  # then 1.5 s of silence
+    assert [p.reason_code for p in got] == [c.KEEP_ALIVE_TIMEOUT]  # type: ignore[union-attr]
+
+
 async def test_connect_deadline(broker: Broker) -> None:
     async with MqttGateway(broker, port=0, limits=MqttLimits(connect_timeout=0.3)) as gateway:
         reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)

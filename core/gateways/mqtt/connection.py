@@ -27,6 +27,7 @@ from eventdeck.core.gateways.mqtt.actions import (
     SubscribeInBroker,
     UnsubscribeInBroker,
 )
+from eventdeck.core.gateways.mqtt.keep_alive import KeepAliveWatch
 from eventdeck.core.gateways.mqtt.link import HIGH_WATER, Link
 from eventdeck.core.gateways.mqtt.protocol import ConnState, MqttServerProtocol
 from eventdeck.core.gateways.mqtt.session import ClientSubscription, SessionState
@@ -95,23 +96,23 @@ class Connection:
         protocol = self.protocol
         gateway = self.gateway
         link = self.link
+        # Before CONNECT the gateway's waiting budget bounds the wait (see core/gateways/admission.py).
+        watch: KeepAliveWatch | None = None
         try:
             while not self.done:
-                # Before CONNECT the gateway's waiting budget bounds the wait (see core/gateways/admission.py).
-                keep_alive = protocol.keep_alive if protocol.state is not ConnState.CONNECTING else 0
-                timeout_at = asyncio.get_running_loop().time() + keep_alive * 1.5 if keep_alive else None
-                try:
-                    async with asyncio.timeout_at(timeout_at):
-                        data = await link.read()
-                except TimeoutError:
-                    await self.apply(protocol.close(c.KEEP_ALIVE_TIMEOUT, "keep alive timeout"))
-                    break
+                if watch is not None:
+                    watch.waiting = True
+                data = await link.read()
+                if watch is not None:
+                    watch.arrived()
                 if not data:
                     await self.apply(protocol.connection_lost())
                     break
                 if protocol.state is ConnState.CONNECTING:  # only clients past CONNECT count against the limit
                     protocol.busy = len(gateway.admitted) >= gateway.limits.max_connections
                 actions = protocol.receive_data(data)
+                if watch is None and protocol.keep_alive and protocol.state is ConnState.CONNECTED:
+                    watch = KeepAliveWatch(protocol.keep_alive, self._keep_alive_expired)
                 if self.durable and protocol.session is not None:  # acks, QoS 2 ids, subscriptions changed
                     gateway.store.keep(protocol.session)
                 await self.apply(actions, commit=protocol.promises)
@@ -131,11 +132,18 @@ class Connection:
         except (ConnectionError, OSError) as exc:
             await self.apply(protocol.connection_lost(f"connection lost: {exc}" if str(exc) else "connection lost"))
         finally:
+            if watch is not None:
+                watch.cancel()
             if not self.done:  # cancelled (gateway stopping): still release the session properly
                 await self.apply(protocol.close(c.SERVER_SHUTTING_DOWN))
             gateway.connections.discard(self)
             gateway.admitted.discard(self)
             gateway.waiting.left(self)
+
+    def _keep_alive_expired(self) -> None:
+        """Nothing from the client for 1.5 x its keep alive: the connection ends (its read then sees the end)."""
+        task = asyncio.create_task(self.apply(self.protocol.close(c.KEEP_ALIVE_TIMEOUT, "keep alive timeout")))
+        self.gateway.track(task)
 
     def abort(self) -> None:
         self.link.abort()
