@@ -8,6 +8,8 @@ and takes what was queued. Every acknowledged number must arrive (duplicates are
 counted), and the last acknowledged retained message (or a later one) must still be retained.
 Prints ONE JSON line: rounds, acked, lost, duplicated, retained_lost, sessions_lost, seconds.
 
+``--online`` keeps the subscriber connected while the publisher runs, taking and acknowledging
+messages as they come: the kill then finds messages in flight to it (its session's own rows).
 ``--mosquitto`` puts a private Mosquitto with ``persistence true`` through the same rounds (the
 reference the throughput goal compares with): its in-memory database is saved every
 ``--autosave-interval`` seconds (Mosquitto's default: 1800), or with ``--autosave-on-changes`` after
@@ -15,7 +17,7 @@ that many changes, and at a clean shutdown. Its queue per client is unbounded (`
 0``) so that only the crash can lose messages, and the subscriber's session is saved by one clean
 restart before the rounds (for EventDeck too). A round that finds the session gone subscribes again.
 
-    .venv/bin/python -m tests.benchmarks.crash_durability [--rounds 200] [--seed 1]
+    .venv/bin/python -m tests.benchmarks.crash_durability [--rounds 200] [--seed 1] [--online]
         [--mosquitto [--autosave-interval N] [--autosave-on-changes]]
 """
 
@@ -182,13 +184,14 @@ async def subscribe(client: Client) -> None:
         assert packet is not None, "no SUBACK"
 
 
-async def catch_up(port: int, tally: Tally) -> None:
-    """The subscriber back on its session: take (and acknowledge) everything queued for it."""
+async def catch_up(port: int, tally: Tally, quiet: float = QUIET) -> None:
+    """The subscriber back on its session: take (and acknowledge) what comes until ``quiet`` seconds pass
+    without a message (everything queued for it) or the connection ends (the broker was killed)."""
     client, present = await Client.connect(port, SUBSCRIBER, clean=False)
     if not present:  # the broker forgot the session: subscribe again, so later rounds still count
         tally.sessions_lost += 1
         await subscribe(client)
-    while (packet := await client.next(QUIET)) is not None:
+    while (packet := await client.next(quiet)) is not None:
         if isinstance(packet, mqtt.Publish) and packet.topic == TOPIC:
             tally.received[int(packet.payload)] += 1
             if packet.qos:
@@ -209,7 +212,7 @@ async def check_retained(port: int, tally: Tally) -> None:
         tally.retained_lost += 1
 
 
-async def run(rounds: int, seed: int, mosquitto: list[str] | None = None) -> dict[str, object]:
+async def run(rounds: int, seed: int, mosquitto: list[str] | None = None, *, online: bool = False) -> dict[str, object]:
     rng = random.Random(seed)
     tally = Tally()
     started = time.perf_counter()
@@ -223,7 +226,11 @@ async def run(rounds: int, seed: int, mosquitto: list[str] | None = None) -> dic
             await serve.stop()  # a clean restart: the session is on disk before the first kill
             await serve.start()
             for round_ in range(rounds):
+                # online: the subscriber takes messages as they come, so the kill finds some in flight to it
+                listening = asyncio.create_task(catch_up(serve.port, tally, quiet=60.0)) if online else None
                 await publish_until_killed(serve.port, serve, tally, round_, rng)
+                if listening is not None:
+                    await listening
                 await serve.start()
                 await catch_up(serve.port, tally)
                 await check_retained(serve.port, tally)
@@ -234,6 +241,7 @@ async def run(rounds: int, seed: int, mosquitto: list[str] | None = None) -> dic
         "benchmark": "crash_durability",
         "broker": "eventdeck" if mosquitto is None else " / ".join(["mosquitto", *mosquitto]),
         "rounds": rounds,
+        "online": online,
         "sent": tally.next_number,
         "acked": len(tally.acked),
         "lost": lost,
@@ -249,6 +257,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--online", action="store_true", help="the subscriber stays connected while publishing")
     parser.add_argument("--mosquitto", action="store_true", help="a private Mosquitto with persistence true instead")
     parser.add_argument("--autosave-interval", type=int, help="Mosquitto's autosave_interval (its default: 1800)")
     parser.add_argument("--autosave-on-changes", action="store_true", help="Mosquitto's autosave_on_changes true")
@@ -257,7 +266,7 @@ def main() -> None:
     if options.mosquitto:
         mosquitto = [] if options.autosave_interval is None else [f"autosave_interval {options.autosave_interval}"]
         mosquitto += ["autosave_on_changes true"] * options.autosave_on_changes
-    print(json.dumps(asyncio.run(run(options.rounds, options.seed, mosquitto))))
+    print(json.dumps(asyncio.run(run(options.rounds, options.seed, mosquitto, online=options.online))))
 
 
 if __name__ == "__main__":
