@@ -12,8 +12,11 @@ Prints ONE JSON line: each figure for both brokers and its ratio to Mosquitto (g
   PUBACK after the commit), the same without a store (``eventdeck_no_store``) and Mosquitto with
   ``persistence true`` in a temp dir; ``durable_ratio`` is ours over Mosquitto's (>= 0.5),
   ``durable_store_ratio`` ours with the store over ours without. ``--synchronous normal`` serves the
-  store without an fsync per commit (still nothing lost to ``kill -9``; Mosquitto writes its
-  persistence file only now and then)
+  store without an fsync per commit (still nothing lost to ``kill -9``). The two keep different
+  promises: Mosquitto writes its whole database only every ``autosave_interval`` (1800 s by default)
+  and at a clean shutdown, so a ``kill -9`` loses every message it acknowledged since; saving after
+  every change (``--mosquitto 'autosave_on_changes true' --mosquitto 'autosave_interval 1'``) is the
+  nearest it comes, and still loses one per crash (``crash_durability.py --mosquitto``)
 
 ``mosquitto_pub -l`` tops out near 100 k msg/s, so it cannot measure a broker. The clients here are
 raw sockets that cost almost nothing: publishers write pre-encoded PUBLISH packets in large writes,
