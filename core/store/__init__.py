@@ -3,10 +3,11 @@ declared channels and MQTT persistent sessions, kept under a data directory acro
 
 from eventdeck.core.store.errors import StoreError, StoreFull, StoreLocked, StoreRefused
 from eventdeck.core.store.pages import StoredState, StoredSubscription
-from eventdeck.core.store.store import FILE_NAME, Store, StoredCounts, Synchronous
+from eventdeck.core.store.store import FILE_NAME, SessionWrite, Store, StoredCounts, Synchronous
 
 __all__ = [
     "FILE_NAME",
+    "SessionWrite",
     "Store",
     "StoreError",
     "StoreFull",

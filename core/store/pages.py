@@ -50,6 +50,7 @@ class StoredState:
     retained: list[Message]
     channels: list[tuple[str, str]]  # name, description
     sessions: dict[str, Any]  # MQTT client id -> its session state (JSON)
+    session_items: dict[str, dict[int, tuple[Any, Message]]]  # MQTT client id -> its items (state, message) by key
 
 
 class Pages:
@@ -118,7 +119,10 @@ class Pages:
         ]
         channels = list(db.execute("SELECT name, description FROM channels ORDER BY name"))
         sessions = {client: json.loads(state) for client, state in db.execute("SELECT client_id, state FROM sessions")}
-        return StoredState(subscriptions, retained, channels, sessions)
+        items: dict[str, dict[int, tuple[Any, Message]]] = {}
+        for client, key, state, *row in db.execute("SELECT * FROM session_items ORDER BY client_id, key"):
+            items.setdefault(client, {})[key] = (json.loads(state), row_message(row))
+        return StoredState(subscriptions, retained, channels, sessions, items)
 
     def _load_queue(
         self, db: sqlite3.Connection, name: str, pattern: str, options: dict[str, Any]

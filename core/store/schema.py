@@ -5,6 +5,8 @@ one row per (subscription, message) with how many times it was delivered, so a r
 survives a restart. A message row goes when its last ``queued`` row does. ``queued.seq`` numbers the
 rows in the order they were queued (a delayed message keeps its older id), so a subscription's queue
 reads back in its own order a page at a time; ``size`` (the payload's) counts a queue without reading it.
+A session (an MQTT client's) is a row in ``sessions`` and, for the messages it holds that come and go one
+by one (in flight, by packet id), a row each in ``session_items``: a commit writes only what changed.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from eventdeck.core.broker.message import EMPTY_HEADERS, Kind, Message
 from eventdeck.core.store.errors import StoreRefused
 
 APPLICATION_ID = 0x45764B31  # "EvK1": marks the file as EventDeck's broker store
-VERSION = 2  # 2: queued gained seq and size (a version 1 file is upgraded on open)
+VERSION = 3  # 2: queued gained seq and size; 3: session_items (older files are upgraded on open)
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 TABLES = """
@@ -38,6 +40,10 @@ CREATE TABLE retained (
     correlation_id TEXT, reply_to TEXT);
 CREATE TABLE channels (name TEXT PRIMARY KEY, description TEXT NOT NULL);
 CREATE TABLE sessions (client_id TEXT PRIMARY KEY, state TEXT NOT NULL);
+CREATE TABLE session_items (
+    client_id TEXT NOT NULL, key INTEGER NOT NULL, state TEXT NOT NULL, id INTEGER NOT NULL, channel TEXT NOT NULL,
+    kind TEXT NOT NULL, payload BLOB NOT NULL, content_type TEXT NOT NULL, headers TEXT, timestamp REAL NOT NULL,
+    publisher TEXT NOT NULL, correlation_id TEXT, reply_to TEXT, PRIMARY KEY (client_id, key)) WITHOUT ROWID;
 """
 
 # Version 1 had no seq (its queues were read back in id order: so is the upgrade) and no size.
@@ -52,18 +58,37 @@ ALTER TABLE queued_v2 RENAME TO queued;
 CREATE UNIQUE INDEX queued_by_message ON queued (id, subscription);
 """
 
+# Version 2 kept a session in one row only.
+UPGRADE_FROM_2 = """
+CREATE TABLE session_items (
+    client_id TEXT NOT NULL, key INTEGER NOT NULL, state TEXT NOT NULL, id INTEGER NOT NULL, channel TEXT NOT NULL,
+    kind TEXT NOT NULL, payload BLOB NOT NULL, content_type TEXT NOT NULL, headers TEXT, timestamp REAL NOT NULL,
+    publisher TEXT NOT NULL, correlation_id TEXT, reply_to TEXT, PRIMARY KEY (client_id, key)) WITHOUT ROWID;
+"""
+UPGRADES = {1: UPGRADE_FROM_1 + UPGRADE_FROM_2, 2: UPGRADE_FROM_2}
+
 MessageRow = tuple[int, str, str, bytes, str, str | None, float, str, str | None, str | None]
 
 
+# The headers last encoded, and their JSON: messages in a row often share one headers object (an MQTT
+# gateway's QoS header), and this runs twice for each message of a durable MQTT session (queued, in flight).
+_last_headers: tuple[object, str | None] = (EMPTY_HEADERS, None)
+
+
 def message_row(message: Message) -> MessageRow:
-    headers = json.dumps(dict(message.headers)) if message.headers else None
+    global _last_headers  # noqa: PLW0603 - a one-entry cache: a pair replaced whole, so any thread sees a sound one
+    headers = message.headers
+    last, encoded = _last_headers
+    if headers is not last:
+        encoded = json.dumps(dict(headers)) if headers else None
+        _last_headers = (headers, encoded)
     return (
         message.id,
         message.channel,
         message.kind.value,
         message.payload,
         message.content_type,
-        headers,
+        encoded,
         message.timestamp,
         message.publisher,
         message.correlation_id,
@@ -95,8 +120,9 @@ def connect(path: Path, *, synchronous: str) -> sqlite3.Connection:
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
         if existed:
-            if _check_contents(connection, path) == 1:
-                connection.executescript(f"BEGIN;{UPGRADE_FROM_1}PRAGMA user_version = {VERSION};COMMIT;")
+            upgrade = UPGRADES.get(_check_contents(connection, path))
+            if upgrade is not None:
+                connection.executescript(f"BEGIN;{upgrade}PRAGMA user_version = {VERSION};COMMIT;")
         else:
             connection.executescript("PRAGMA auto_vacuum = INCREMENTAL;")  # before the first table
             connection.executescript(

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from eventdeck.core.broker.message import Message
 from eventdeck.core.store.errors import StoreError, StoreFull
@@ -34,6 +34,14 @@ from eventdeck.core.store.writer import Batch, Op, Writer
 FILE_NAME = "broker.sqlite3"
 MAX_BYTES = 10 * 1024**3  # 10 GiB unless told otherwise
 Synchronous = Literal["full", "normal"]
+
+
+class SessionWrite(NamedTuple):
+    """What changed of a session since it was last written: its record (None: the same), and its items by key,
+    each a message with a state of its own (JSON), such as an MQTT session's messages in flight (None: gone)."""
+
+    record: Any | None
+    items: dict[int, tuple[Any, Message] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +78,7 @@ class Store:
         # This turn's durable messages by id, with the subscriptions keeping them: one settled before the commit
         # (a consumer keeping up took it at once) is never written, nor deleted.
         self._fresh: dict[int, list[str]] = {}
-        self._sessions_due: dict[str, Callable[[], Any]] = {}  # client id -> its state, taken at the next commit
+        self._sessions_due: dict[str, Callable[[], SessionWrite]] = {}  # client id -> its changes, at the next commit
         self._loop = asyncio.get_running_loop()
         self._submitted: asyncio.Future[None] = self._loop.create_future()  # the last batch handed to the writer
         self._submitted.set_result(None)
@@ -182,9 +190,9 @@ class Store:
     def declare(self, channel: str, description: str) -> None:
         self._add(Op.DECLARE, (channel, description))
 
-    def put_session_later(self, client_id: str, state: Callable[[], Any]) -> None:
-        """Write ``client_id``'s session as ``state()`` gives it when this loop turn's changes are committed:
-        in the same transaction as them, and once however often it changed meanwhile."""
+    def put_session_later(self, client_id: str, state: Callable[[], SessionWrite]) -> None:
+        """Write what ``state()`` says changed of ``client_id``'s session when this loop turn's changes are
+        committed: in the same transaction as them, and once however often it changed meanwhile."""
         if self._closed:
             raise StoreError(f"the store {self.path} is closed")
         if not self._batch.ops and not self._sessions_due:
@@ -210,8 +218,16 @@ class Store:
 
     def _flush(self) -> None:
         due, self._sessions_due = self._sessions_due, {}
+        ops = self._batch.ops
         for client_id, state in due.items():
-            self._batch.ops.append((Op.SESSION_PUT, (client_id, json.dumps(state()))))
+            record, items = state()
+            if record is not None:
+                ops.append((Op.SESSION_PUT, (client_id, json.dumps(record))))
+            for key, item in items.items():
+                if item is None:
+                    ops.append((Op.SESSION_ITEM_DROP, (client_id, key)))
+                else:
+                    ops.append((Op.SESSION_ITEM_PUT, (client_id, key, *item)))
         batch, self._batch = self._batch, Batch()
         self._fresh = {}  # the writer thread has them now
         if batch.ops:

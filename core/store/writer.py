@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import json
 import queue
 import sqlite3
 import threading
@@ -22,6 +23,7 @@ from typing import Any
 
 from eventdeck.core.store.errors import StoreError, StoreFull
 from eventdeck.core.store.pages import Pages
+from eventdeck.core.store.schema import message_row
 
 VACUUM_PAGES = 2_000  # pages freed per slice, so a batch never waits long behind compaction
 VACUUM_WORTH = 8 * 1024 * 1024  # free bytes worth giving back (and at least a quarter of the file)
@@ -40,6 +42,8 @@ class Op(enum.IntEnum):
     SESSION_DROP = 10  # client id
     CLEAR = 11  # None: forget everything
     CALL = 12  # (function of the connection, callback the loop calls with its result after the commit)
+    SESSION_ITEM_PUT = 13  # (client id, key, state, message): made a row here, off the loop
+    SESSION_ITEM_DROP = 14  # (client id, key)
 
 
 @dataclass
@@ -65,8 +69,19 @@ def _unsubscribe(db: sqlite3.Connection, items: list[Any]) -> None:
     db.execute("DELETE FROM messages WHERE NOT EXISTS (SELECT 1 FROM queued WHERE queued.id = messages.id)")
 
 
+def _put_session_items(db: sqlite3.Connection, items: list[Any]) -> None:
+    rows = [(client_id, key, json.dumps(state), *message_row(message)) for client_id, key, state, message in items]
+    db.executemany("INSERT OR REPLACE INTO session_items VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+
+
+def _drop_sessions(db: sqlite3.Connection, items: list[Any]) -> None:
+    client_ids = [(client_id,) for client_id in items]
+    db.executemany("DELETE FROM sessions WHERE client_id = ?", client_ids)
+    db.executemany("DELETE FROM session_items WHERE client_id = ?", client_ids)
+
+
 def _clear(db: sqlite3.Connection, _items: list[Any]) -> None:
-    for table in ("queued", "messages", "subscriptions", "retained", "channels", "sessions"):
+    for table in ("queued", "messages", "subscriptions", "retained", "channels", "sessions", "session_items"):
         db.execute(f"DELETE FROM {table}")  # fixed table names
 
 
@@ -86,7 +101,9 @@ HANDLERS: dict[Op, Callable[[sqlite3.Connection, list[Any]], None]] = {
     Op.UNRETAIN: _many("DELETE FROM retained WHERE channel = ?"),
     Op.DECLARE: _many("INSERT OR REPLACE INTO channels VALUES (?,?)"),
     Op.SESSION_PUT: _many("INSERT OR REPLACE INTO sessions VALUES (?,?)"),
-    Op.SESSION_DROP: _many("DELETE FROM sessions WHERE client_id = ?"),
+    Op.SESSION_DROP: _drop_sessions,
+    Op.SESSION_ITEM_PUT: _put_session_items,
+    Op.SESSION_ITEM_DROP: _many("DELETE FROM session_items WHERE client_id = ? AND key = ?"),
 }
 
 

@@ -8,7 +8,17 @@ and takes what was queued. Every acknowledged number must arrive (duplicates are
 counted), and the last acknowledged retained message (or a later one) must still be retained.
 Prints ONE JSON line: rounds, acked, lost, duplicated, retained_lost, sessions_lost, seconds.
 
-    .venv/bin/python -m tests.benchmarks.crash_durability [--rounds 200] [--seed 1]
+``--online`` keeps the subscriber connected while the publisher runs, taking and acknowledging
+messages as they come: the kill then finds messages in flight to it (its session's own rows).
+``--mosquitto`` puts a private Mosquitto with ``persistence true`` through the same rounds (the
+reference the throughput goal compares with): its in-memory database is saved every
+``--autosave-interval`` seconds (Mosquitto's default: 1800), or with ``--autosave-on-changes`` after
+that many changes, and at a clean shutdown. Its queue per client is unbounded (``max_queued_messages
+0``) so that only the crash can lose messages, and the subscriber's session is saved by one clean
+restart before the rounds (for EventDeck too). A round that finds the session gone subscribes again.
+
+    .venv/bin/python -m tests.benchmarks.crash_durability [--rounds 200] [--seed 1] [--online]
+        [--mosquitto [--autosave-interval N] [--autosave-on-changes]]
 """
 
 from __future__ import annotations
@@ -30,7 +40,7 @@ from eventdeck.core.mqtt_codec import codes as c
 from eventdeck.core.mqtt_codec import records as mqtt
 from eventdeck.core.mqtt_codec.decode import PacketReader
 from eventdeck.core.mqtt_codec.encode import encode
-from tests.benchmarks.mqtt_throughput import _spare_port, _wait_listening
+from tests.benchmarks.mqtt_throughput import _spare_port, _wait_listening, mosquitto_config
 
 TOPIC = "crash/numbers"
 RETAINED = "crash/retained"
@@ -82,16 +92,23 @@ class Client:
 
 
 class Serve:
-    """``eventdeck serve --data DIR`` as a subprocess on a fixed port."""
+    """The broker under test as a subprocess on a fixed port, keeping its data in ``data``:
+    ``eventdeck serve --data DIR``, or Mosquitto with persistence and these ``mosquitto`` config lines."""
 
-    def __init__(self, data: Path, port: int) -> None:
-        self.data, self.port = data, port
+    def __init__(self, data: Path, port: int, mosquitto: list[str] | None = None) -> None:
+        self.data, self.port, self.mosquitto = data, port, mosquitto
         self.process: subprocess.Popen[bytes] | None = None
 
+    def _command(self) -> list[str]:
+        if self.mosquitto is None:
+            command = [sys.executable, "-m", "eventdeck.gui.app", "serve", "--data", str(self.data)]
+            return [*command, "--mqtt", f"127.0.0.1:{self.port}", "--http", "off"]
+        config = self.data / "mosquitto.conf"
+        config.write_text(mosquitto_config(self.port, self.data, ["max_queued_messages 0", *self.mosquitto]))
+        return ["mosquitto", "-c", str(config)]
+
     async def start(self) -> None:
-        command = [sys.executable, "-m", "eventdeck.gui.app", "serve", "--data", str(self.data)]
-        command += ["--mqtt", f"127.0.0.1:{self.port}", "--http", "off"]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: ASYNC220
+        self.process = subprocess.Popen(self._command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: ASYNC220
         await _wait_listening(self.port)
 
     async def kill(self) -> None:
@@ -161,12 +178,20 @@ async def publish_until_killed(port: int, serve: Serve, tally: Tally, round_: in
     client.writer.close()
 
 
-async def catch_up(port: int, tally: Tally) -> None:
-    """The subscriber back on its session: take (and acknowledge) everything queued for it."""
+async def subscribe(client: Client) -> None:
+    client.send(mqtt.Subscribe(1, (mqtt.SubscriptionRequest(TOPIC, 1),)))
+    while not isinstance(packet := await client.next(10.0), mqtt.SubAck):
+        assert packet is not None, "no SUBACK"
+
+
+async def catch_up(port: int, tally: Tally, quiet: float = QUIET) -> None:
+    """The subscriber back on its session: take (and acknowledge) what comes until ``quiet`` seconds pass
+    without a message (everything queued for it) or the connection ends (the broker was killed)."""
     client, present = await Client.connect(port, SUBSCRIBER, clean=False)
-    if not present:
+    if not present:  # the broker forgot the session: subscribe again, so later rounds still count
         tally.sessions_lost += 1
-    while (packet := await client.next(QUIET)) is not None:
+        await subscribe(client)
+    while (packet := await client.next(quiet)) is not None:
         if isinstance(packet, mqtt.Publish) and packet.topic == TOPIC:
             tally.received[int(packet.payload)] += 1
             if packet.qos:
@@ -187,20 +212,25 @@ async def check_retained(port: int, tally: Tally) -> None:
         tally.retained_lost += 1
 
 
-async def run(rounds: int, seed: int) -> dict[str, object]:
+async def run(rounds: int, seed: int, mosquitto: list[str] | None = None, *, online: bool = False) -> dict[str, object]:
     rng = random.Random(seed)
     tally = Tally()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="eventdeck-crash-") as folder:
-        serve = Serve(Path(folder), _spare_port())
+        serve = Serve(Path(folder), _spare_port(), mosquitto)
         await serve.start()
         try:
             subscriber, _ = await Client.connect(serve.port, SUBSCRIBER, clean=False)
-            subscriber.send(mqtt.Subscribe(1, (mqtt.SubscriptionRequest(TOPIC, 1),)))
-            assert isinstance(await subscriber.next(10.0), mqtt.SubAck)
+            await subscribe(subscriber)
             subscriber.close()  # away: its persistent session queues
+            await serve.stop()  # a clean restart: the session is on disk before the first kill
+            await serve.start()
             for round_ in range(rounds):
+                # online: the subscriber takes messages as they come, so the kill finds some in flight to it
+                listening = asyncio.create_task(catch_up(serve.port, tally, quiet=60.0)) if online else None
                 await publish_until_killed(serve.port, serve, tally, round_, rng)
+                if listening is not None:
+                    await listening
                 await serve.start()
                 await catch_up(serve.port, tally)
                 await check_retained(serve.port, tally)
@@ -209,7 +239,9 @@ async def run(rounds: int, seed: int) -> dict[str, object]:
     lost = len(tally.acked - set(tally.received))
     return {
         "benchmark": "crash_durability",
+        "broker": "eventdeck" if mosquitto is None else " / ".join(["mosquitto", *mosquitto]),
         "rounds": rounds,
+        "online": online,
         "sent": tally.next_number,
         "acked": len(tally.acked),
         "lost": lost,
@@ -225,8 +257,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--online", action="store_true", help="the subscriber stays connected while publishing")
+    parser.add_argument("--mosquitto", action="store_true", help="a private Mosquitto with persistence true instead")
+    parser.add_argument("--autosave-interval", type=int, help="Mosquitto's autosave_interval (its default: 1800)")
+    parser.add_argument("--autosave-on-changes", action="store_true", help="Mosquitto's autosave_on_changes true")
     options = parser.parse_args()
-    print(json.dumps(asyncio.run(run(options.rounds, options.seed))))
+    mosquitto = None
+    if options.mosquitto:
+        mosquitto = [] if options.autosave_interval is None else [f"autosave_interval {options.autosave_interval}"]
+        mosquitto += ["autosave_on_changes true"] * options.autosave_on_changes
+    print(json.dumps(asyncio.run(run(options.rounds, options.seed, mosquitto, online=options.online))))
 
 
 if __name__ == "__main__":

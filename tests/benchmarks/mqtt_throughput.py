@@ -12,8 +12,11 @@ Prints ONE JSON line: each figure for both brokers and its ratio to Mosquitto (g
   PUBACK after the commit), the same without a store (``eventdeck_no_store``) and Mosquitto with
   ``persistence true`` in a temp dir; ``durable_ratio`` is ours over Mosquitto's (>= 0.5),
   ``durable_store_ratio`` ours with the store over ours without. ``--synchronous normal`` serves the
-  store without an fsync per commit (still nothing lost to ``kill -9``; Mosquitto writes its
-  persistence file only now and then)
+  store without an fsync per commit (still nothing lost to ``kill -9``). The two keep different
+  promises: Mosquitto writes its whole database only every ``autosave_interval`` (1800 s by default)
+  and at a clean shutdown, so a ``kill -9`` loses every message it acknowledged since; saving after
+  every change (``--mosquitto 'autosave_on_changes true' --mosquitto 'autosave_interval 1'``) is the
+  nearest it comes, and still loses one per crash (``crash_durability.py --mosquitto``)
 
 ``mosquitto_pub -l`` tops out near 100 k msg/s, so it cannot measure a broker. The clients here are
 raw sockets that cost almost nothing: publishers write pre-encoded PUBLISH packets in large writes,
@@ -29,8 +32,10 @@ with the machine's load (its load average is in the line); each broker's CPU tim
 
     .venv/bin/python tests/benchmarks/mqtt_throughput.py [--rounds 3] [--seconds 3] [--clients 10000]
         [--only qos0,qos1,fanout,scale,durable] [--offline N] [--window] [--profile FILE]
-        [--synchronous full|normal]
+        [--synchronous full|normal] [--mosquitto 'autosave_interval 1' ...]
 
+``--mosquitto LINE`` adds a line to Mosquitto's config, e.g. ``autosave_on_changes true`` and
+``autosave_interval 1`` (save its database after every change, the nearest it comes to a store).
 ``--offline N`` leaves N persistent sessions subscribed to the benchmark topic offline first (on
 both brokers): each queues every message, as an away fleet of devices would. ``--window`` runs
 EventDeck's side with the main window open. ``--profile FILE`` writes cProfile statistics (CPU time)
@@ -42,6 +47,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import getpass
 import json
 import os
 import resource
@@ -341,6 +347,18 @@ async def _wait_listening(port: int) -> None:
             return
 
 
+def mosquitto_config(port: int, persistence: Path | None = None, extra: list[str] | None = None) -> str:
+    """A private Mosquitto's config: on ``port``, with persistence in ``persistence`` if given, plus ``extra`` lines.
+
+    It keeps the user it is started as: as root it would switch to the user ``mosquitto``, who cannot
+    write a private temporary directory, and its persistence would fail at every save (quietly).
+    """
+    lines = [f"listener {port} 127.0.0.1", "allow_anonymous true", f"user {getpass.getuser()}"]
+    if persistence is not None:
+        lines += ["persistence true", f"persistence_location {persistence}/"]
+    return "\n".join([*lines, *(extra or [])]) + "\n"
+
+
 @contextlib.asynccontextmanager
 async def broker(
     kind: str, folder: Path, options: argparse.Namespace, *, durable: bool = False
@@ -351,8 +369,7 @@ async def broker(
     data = Path(tempfile.mkdtemp(dir=folder))
     if kind == "mosquitto":
         config = folder / "mosquitto.conf"
-        persistence = f"persistence true\npersistence_location {data}/\n" if durable else ""
-        config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n{persistence}")
+        config.write_text(mosquitto_config(port, data if durable else None, options.mosquitto))
         command = ["mosquitto", "-c", str(config)]
     else:
         command = [sys.executable, __file__, "--serve", str(port)]
@@ -394,6 +411,7 @@ async def run(options: argparse.Namespace) -> dict[str, object]:
         "seconds": options.seconds,
         "offline_sessions": options.offline,
         "synchronous": options.synchronous,
+        "mosquitto_config": options.mosquitto,
         "window": options.window,
         "load_average": [round(load, 2) for load in os.getloadavg()],
         "cpus": os.cpu_count(),
@@ -476,6 +494,13 @@ if __name__ == "__main__":
     parser.add_argument("--profile", help="write cProfile statistics of the gateway process here")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # internal: be the gateway process
     parser.add_argument("--synchronous", choices=("full", "normal"), default="full", help="the durable run's store")
+    parser.add_argument(
+        "--mosquitto",
+        action="append",
+        default=[],
+        metavar="LINE",
+        help="a line added to Mosquitto's config (repeatable), e.g. 'autosave_interval 1'",
+    )
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)  # internal: the gateway's store
     args = parser.parse_args()
     if args.serve is not None:

@@ -271,6 +271,16 @@ async def test_keep_alive_expiry_closes_with_reason(gateway: MqttGateway) -> Non
     assert [p.reason_code for p in got] == [c.KEEP_ALIVE_TIMEOUT]  # type: ignore[union-attr]
 
 
+async def test_keep_alive_moves_on_with_each_packet(gateway: MqttGateway) -> None:
+    client = await RawClient.connect(gateway.port, c.MQTT_5, client_id="lively", keep_alive=1)
+    for _ in range(5):  # 2.5 s in all, past the first deadline (1.5 s): each ping moves it on
+        await asyncio.sleep(0.5)
+        client.send(mqtt.PingReq())
+        assert isinstance(await client.next(), mqtt.PingResp)
+    got = await client.closed_by_server()  # then 1.5 s of silence
+    assert [p.reason_code for p in got] == [c.KEEP_ALIVE_TIMEOUT]  # type: ignore[union-attr]
+
+
 async def test_connect_deadline(broker: Broker) -> None:
     async with MqttGateway(broker, port=0, limits=MqttLimits(connect_timeout=0.3)) as gateway:
         reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
@@ -341,3 +351,25 @@ async def test_a_stuck_subscriber_does_not_throttle_everyone(broker: Broker, gat
                 received += 1
     assert asyncio.get_running_loop().time() - started < 15  # one stall per read would take minutes
     stuck.abort()
+
+
+async def test_a_flood_queued_for_one_client_goes_out_over_several_loop_turns(
+    broker: Broker, gateway: MqttGateway
+) -> None:
+    """Its consumer moves at most 1,024 messages a turn, then lets the rest of the loop run (the window's, too)."""
+    client = await RawClient.connect(gateway.port, client_id="flood")
+    client.send(mqtt.Subscribe(1, (mqtt.SubscriptionRequest("flood/#", 0),)))
+    assert isinstance(await client.next(), mqtt.SubAck)
+    await broker.publish("flood/x", b"first")
+    assert isinstance(await client.next(), mqtt.Publish)
+    subscription = broker.subscription("mqtt:flood flood/#")
+    flood = [Message.build("flood/x", b"%d" % n) for n in range(5_000)]
+    assert broker.publish_ready(flood) == len(flood)  # queued at once, in this turn
+    for _ in range(100):  # the consumer's turns and this test's alternate
+        await asyncio.sleep(0)
+        if subscription.info().pending < len(flood):
+            break
+    assert subscription.info().pending == len(flood) - 1_024  # one turn's worth went out
+    got = [await client.next() for _ in flood]
+    assert [p.payload for p in got] == [m.payload for m in flood]  # type: ignore[union-attr]
+    client.abort()

@@ -4,6 +4,10 @@ same packet ids, and remembers the QoS 2 ids waiting for PUBREL."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,7 +16,9 @@ from eventdeck.core import Broker
 from eventdeck.core.gateways.mqtt import MqttGateway
 from eventdeck.core.mqtt_codec import codes as c
 from eventdeck.core.mqtt_codec import records as mqtt
-from tests.integration.mqtt_support import RawClient, until
+from eventdeck.core.store import FILE_NAME
+from eventdeck.core.store.writer import Op
+from tests.integration.mqtt_support import TIMEOUT, RawClient, until
 
 SESSION = mqtt.Properties(session_expiry=3600)
 
@@ -39,6 +45,12 @@ async def test_in_flight_messages_come_back_with_dup_and_their_packet_ids(tmp_pa
         assert all(isinstance(p, mqtt.Publish) and p.qos == 1 for p in sent)
         keeper.send(mqtt.Ack(c.PUBACK, sent[1].packet_id))  # only the second one is the client's
         await until(lambda: len(gateway.store.sessions["keeper"].inflight) == 2, "the PUBACK arrives")
+        assert broker.store is not None
+        await broker.store.committed()
+        with sqlite3.connect(tmp_path / FILE_NAME) as db:  # a row each, the acknowledged one's deleted
+            keys = db.execute("SELECT key FROM session_items WHERE client_id = 'keeper' ORDER BY key").fetchall()
+        db.close()
+        assert keys == [(sent[0].packet_id,), (sent[2].packet_id,)]
         keeper.abort()
 
     async with serving(tmp_path) as (broker, gateway):
@@ -107,3 +119,25 @@ async def test_a_read_of_pipelined_qos1_publishes_is_acknowledged_after_one_comm
         assert broker.store.commits - commits <= 3  # one per read of the socket, not one per message
         assert broker.subscription("mqtt:keeper orders/#").info().pending == 50
         publisher.abort()
+
+
+async def test_a_client_reading_what_it_publishes_gets_no_puback_before_the_commit(tmp_path: Path) -> None:
+    """Its own subscription's delivery, written while the PUBACK waits for the store, does not carry the PUBACK out."""
+    async with serving(tmp_path) as (broker, gateway):
+        echo = await RawClient.connect(gateway.port, client_id="echo", clean_start=False)
+        echo.send(mqtt.Subscribe(1, (mqtt.SubscriptionRequest("echo/#", 1),)))
+        assert isinstance(await echo.next(), mqtt.SubAck)
+        store = broker.store
+        assert store is not None
+        gate = threading.Event()
+        store._add(Op.CALL, (lambda _db: gate.wait(TIMEOUT), lambda _result: None))  # holds the writer thread
+        echo.send(mqtt.Publish("echo/1", b"x", 1, packet_id=7))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(0.5):
+                packet = await echo.next()
+                raise AssertionError(f"{packet} went out before the store committed the message")
+        gate.set()
+        got = [await echo.next(), await echo.next()]
+        assert mqtt.Ack(c.PUBACK, 7) in got
+        assert any(isinstance(p, mqtt.Publish) and p.topic == "echo/1" for p in got)
+        echo.abort()

@@ -27,6 +27,7 @@ from eventdeck.core.gateways.mqtt.actions import (
     SubscribeInBroker,
     UnsubscribeInBroker,
 )
+from eventdeck.core.gateways.mqtt.keep_alive import KeepAliveWatch
 from eventdeck.core.gateways.mqtt.link import HIGH_WATER, Link
 from eventdeck.core.gateways.mqtt.protocol import ConnState, MqttServerProtocol
 from eventdeck.core.gateways.mqtt.session import ClientSubscription, SessionState
@@ -37,9 +38,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("eventdeck.mqtt")
 
-# Messages taken from a broker subscription per write. Not a bound on the loop turn: the consumer takes
-# batches until its queue is empty (or the socket is full); larger ones mean fewer writes and takes.
+# Messages taken from a broker subscription per write; larger ones mean fewer writes and takes.
 _BATCH = 256
+# Messages a consumer moves in one loop turn before it lets the others run: a flood queued for one
+# client (up to max_queued, 10,000) would otherwise hold the loop, and the window with it, for its whole drain.
+_TURN = 1024
 _VERSIONS = {c.MQTT_311: "3.1.1", c.MQTT_5: "5.0"}
 
 
@@ -83,6 +86,7 @@ class Connection:
         self.done = False
         # The broker keeps a store: acks wait for its commit, and a persistent session is written there.
         self.durable = gateway.broker.store is not None
+        self.holding = 0  # waits for the store's commit under way: while any, nothing is written (see flush)
 
     @property
     def version(self) -> str:
@@ -92,26 +96,26 @@ class Connection:
         protocol = self.protocol
         gateway = self.gateway
         link = self.link
+        # Before CONNECT the gateway's waiting budget bounds the wait (see core/gateways/admission.py).
+        watch: KeepAliveWatch | None = None
         try:
             while not self.done:
-                # Before CONNECT the gateway's waiting budget bounds the wait (see core/gateways/admission.py).
-                keep_alive = protocol.keep_alive if protocol.state is not ConnState.CONNECTING else 0
-                timeout_at = asyncio.get_running_loop().time() + keep_alive * 1.5 if keep_alive else None
-                try:
-                    async with asyncio.timeout_at(timeout_at):
-                        data = await link.read()
-                except TimeoutError:
-                    await self.apply(protocol.close(c.KEEP_ALIVE_TIMEOUT, "keep alive timeout"))
-                    break
+                if watch is not None:
+                    watch.waiting = True
+                data = await link.read()
+                if watch is not None:
+                    watch.arrived()
                 if not data:
                     await self.apply(protocol.connection_lost())
                     break
                 if protocol.state is ConnState.CONNECTING:  # only clients past CONNECT count against the limit
                     protocol.busy = len(gateway.admitted) >= gateway.limits.max_connections
                 actions = protocol.receive_data(data)
+                if watch is None and protocol.keep_alive and protocol.state is ConnState.CONNECTED:
+                    watch = KeepAliveWatch(protocol.keep_alive, self._keep_alive_expired)
                 if self.durable and protocol.session is not None:  # acks, QoS 2 ids, subscriptions changed
                     gateway.store.keep(protocol.session)
-                await self.apply(actions)
+                await self.apply(actions, commit=protocol.promises)
                 self.flush()
                 if protocol.outbox.settled:
                     await self.settle()
@@ -128,16 +132,25 @@ class Connection:
         except (ConnectionError, OSError) as exc:
             await self.apply(protocol.connection_lost(f"connection lost: {exc}" if str(exc) else "connection lost"))
         finally:
+            if watch is not None:
+                watch.cancel()
             if not self.done:  # cancelled (gateway stopping): still release the session properly
                 await self.apply(protocol.close(c.SERVER_SHUTTING_DOWN))
             gateway.connections.discard(self)
             gateway.admitted.discard(self)
             gateway.waiting.left(self)
 
+    def _keep_alive_expired(self) -> None:
+        """Nothing from the client for 1.5 x its keep alive: the connection ends (its read then sees the end)."""
+        task = asyncio.create_task(self.apply(self.protocol.close(c.KEEP_ALIVE_TIMEOUT, "keep alive timeout")))
+        self.gateway.track(task)
+
     def abort(self) -> None:
         self.link.abort()
 
     def flush(self) -> None:
+        if self.holding:  # e.g. a delivery to a client that reads what it publishes: its PUBACKs are in the buffer
+            return
         data = self.protocol.data_to_send()
         if data and not self.link.closing():
             self.link.write(data)
@@ -148,8 +161,12 @@ class Connection:
         settled, outbox.settled = outbox.settled, []
         await self.gateway.groups.settle(settled)
 
-    async def apply(self, actions: list[Action]) -> None:
-        """Carry out ``actions``; with a store, the acks they answer go out after one commit for all of them."""
+    async def apply(self, actions: list[Action], *, commit: bool = True) -> None:
+        """Carry out ``actions``; with a store, the acks they answer go out after one commit for all of them.
+
+        ``commit=False``: the answers promise nothing the store must hold first (the read held only the
+        client's PUBACKs, say), so they go out without waiting for the store.
+        """
         publish_ready = self.gateway.broker.publish_ready
         wait = not self.durable
         for action in actions:
@@ -169,17 +186,20 @@ class Connection:
                 self._unsubscribe(action.subscription)
             elif isinstance(action, ConnectionClosed):
                 await self._close(action)
-        if not wait:
+        if not wait and commit:
             await self._committed()
 
     async def _committed(self) -> None:
-        """Wait for the store to commit what this read published; if it cannot, no ack goes out (the
-        connection is cut, so the client sends those messages again)."""
+        """Wait for the store to commit what this read published, writing nothing meanwhile; if it cannot,
+        no ack goes out (the connection is cut, so the client sends those messages again)."""
+        self.holding += 1
         try:
             await self.gateway.broker.durable_commit()
         except EventDeckError as exc:
             log.error("MQTT client %r: messages not acknowledged, the store failed: %s", self.protocol.client_id, exc)
             self.link.abort()
+        finally:
+            self.holding -= 1
 
     async def _publish(self, message: Message, *, retain: bool, wait: bool = True) -> None:
         """Publish one message; one the broker refuses (e.g. a payload over its limit) is logged and skipped.
@@ -291,6 +311,7 @@ class Connection:
         retained_of = self.gateway.broker.retained
         window_open = self.window_open
         link = self.link
+        moved = 0  # messages moved in this loop turn
         try:
             while True:
                 count = _BATCH
@@ -309,8 +330,13 @@ class Connection:
                     # in flight now: stored in the same commit as their leaving the broker's queue
                     self.gateway.store.keep(outbox.session)
                 self.flush()
+                moved += len(messages)
                 if link.buffered() > HIGH_WATER:
                     await self.gateway.drain(self)
+                    moved = 0
+                elif moved >= _TURN:
+                    await asyncio.sleep(0)
+                    moved = 0
         except (StopAsyncIteration, ConnectionError):
             return
 

@@ -47,7 +47,7 @@ class ConnState(enum.Enum):
     CLOSED = "closed"
 
 
-_Publish, _Ack = mqtt.Publish, mqtt.Ack
+_Publish, _Ack, _PingReq = mqtt.Publish, mqtt.Ack, mqtt.PingReq
 _PUBACK_HEAD, _PUBREC_HEAD = b"\x40\x02", b"\x50\x02"  # a successful PUBACK/PUBREC before its packet id
 _CONNECTED, _CLOSED = ConnState.CONNECTED, ConnState.CLOSED
 _NO_PROPERTIES, _EVENT = mqtt.NO_PROPERTIES, Kind.EVENT
@@ -87,6 +87,10 @@ class MqttServerProtocol:
         self._will: mqtt.Will | None = None
         self._aliases: dict[int, str] = {}
         self._unflushed_acks = 0  # PUBACKs for QoS 1 PUBLISHes not yet handed to the socket
+        # The last read held more than acks that end an exchange (PUBACK, PUBCOMP) and pings: its answers
+        # (PUBACK, PUBREC, PUBREL, SUBACK ...) promise what a durable store must have committed first. Losing
+        # the effect of the others to a crash only makes the server send again, which QoS 1 and 2 allow.
+        self.promises = False
         self._clock = 0  # nanoseconds since the epoch when the bytes being handled arrived
         self._v5 = False
 
@@ -111,18 +115,23 @@ class MqttServerProtocol:
         on_publish = self._on_publish
         outbox = self.outbox
         self._clock = _time_ns()  # the time of arrival of every message in ``data``
+        promises = False
         for packet in reader.feed(data):
             if type(packet) is _Publish and self.state is _CONNECTED:  # the hot paths
                 on_publish(packet)
+                promises = True
             elif type(packet) is _Ack and packet.kind != _PUBREL and self.state is _CONNECTED:
                 outbox.acknowledged(packet)
+                promises = promises or packet.kind == _PUBREC  # its PUBREL says the server stored it
             else:
                 self._handle(packet)
+                promises = promises or type(packet) is not _PingReq
             if self.state is _CLOSED:  # nothing after the packet that ended the connection counts
                 break
         else:
             if reader.error is not None:
                 self._fail(reader.error.reason_code, str(reader.error))
+        self.promises = promises
         return self._take_actions()
 
     def data_to_send(self) -> bytes:

@@ -122,9 +122,9 @@ class MqttGateway(Service):
             raise GatewayError(f"MQTT gateway cannot listen on {where}: {exc.strerror or exc}") from None
         durable = self.broker.store
         if durable is not None:  # the persistent sessions of the last run on this data directory (taken once)
-            records = dict(durable.loaded.sessions)
+            self.store.restore(durable.loaded, self._reattach)
             durable.loaded.sessions.clear()
-            self.store.restore(records, self._reattach)
+            durable.loaded.session_items.clear()
 
     async def stop(self) -> None:
         """Stop listening and close every connection (MQTT 5 clients get DISCONNECT 0x8B server shutting down)."""

@@ -13,15 +13,15 @@ import logging
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from eventdeck.core.gateways.mqtt.actions import PublishToBroker
 from eventdeck.core.gateways.mqtt.limits import MqttLimits
 from eventdeck.core.gateways.mqtt.session import SessionState
-from eventdeck.core.gateways.mqtt.session_records import restored_session, session_record
+from eventdeck.core.gateways.mqtt.session_records import SessionImage, restored_session
 
 if TYPE_CHECKING:
-    from eventdeck.core.store import Store
+    from eventdeck.core.store import SessionWrite, Store, StoredState
 
 log = logging.getLogger("eventdeck.mqtt")
 
@@ -49,7 +49,7 @@ class SessionStore:
         self._expiry: dict[str, asyncio.TimerHandle] = {}
         self._wills: dict[str, tuple[PublishToBroker, asyncio.TimerHandle]] = {}
         self._durable = durable
-        self._kept: set[str] = set()  # client ids with a session in the durable store
+        self._kept: dict[str, SessionImage] = {}  # client ids with a session in the durable store: what it holds
         self._away_since: dict[str, float] = {}  # client id -> when its client left (wall clock, for the store)
 
     def keep(self, session: SessionState) -> None:
@@ -58,22 +58,28 @@ class SessionStore:
         if self._durable is None or session.expiry <= 0:
             return
         client_id = session.client_id
-        self._kept.add(client_id)
-        self._durable.put_session_later(client_id, partial(session_record, session, self._away_since.get(client_id)))
+        image = self._kept.get(client_id)
+        if image is None:
+            image = self._kept[client_id] = SessionImage()
+        self._durable.put_session_later(client_id, partial(self._changes, image, session))
 
-    def restore(self, records: dict[str, Any], attach: Callable[[SessionState], None]) -> None:
+    def _changes(self, image: SessionImage, session: SessionState) -> SessionWrite:
+        return image.changes(session, self._away_since.get(session.client_id))
+
+    def restore(self, stored: StoredState, attach: Callable[[SessionState], None]) -> None:
         """Bring back the persistent sessions a durable store kept: away (their expiry counted from when
         their client left), ``attach`` giving each its broker subscriptions. One past its expiry ends."""
         now = time.time()
-        for client_id, record in records.items():
+        for client_id, record in stored.sessions.items():
+            items = stored.session_items.get(client_id, {})
             try:
-                session = restored_session(client_id, record)
+                session = restored_session(client_id, record, items)
             except ValueError as exc:
                 log.error("MQTT gateway: %s; the client starts on a new session", exc)
                 continue
             attach(session)
             self.sessions[client_id] = session
-            self._kept.add(client_id)
+            self._kept[client_id] = SessionImage(session.inflight)
             away_since = record.get("away_since")
             if not isinstance(away_since, (int, float)):  # connected when the broker stopped: it left then, unknown
                 away_since = now
@@ -126,7 +132,7 @@ class SessionStore:
         client_id = session.client_id
         self._release(session)
         if self._durable is not None and client_id in self._kept:
-            self._kept.discard(client_id)
+            del self._kept[client_id]
             self._away_since.pop(client_id, None)
             self._durable.drop_session(client_id)
         if self.sessions.get(client_id) is session:

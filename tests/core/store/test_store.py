@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from eventdeck.core import Message
-from eventdeck.core.store import FILE_NAME, Store, StoreFull, StoreLocked, StoreRefused
+from eventdeck.core.store import FILE_NAME, SessionWrite, Store, StoreFull, StoreLocked, StoreRefused
 from eventdeck.core.store.schema import APPLICATION_ID, TABLES, message_row
 
 
@@ -30,7 +30,7 @@ async def test_what_is_committed_comes_back_when_the_store_is_opened_again(tmp_p
     store.retain(retained)
     store.declare("orders/new", "New orders")
     state: dict[str, dict[str, int]] = {"subscriptions": {}}
-    store.put_session_later("sensor-7", lambda: state)
+    store.put_session_later("sensor-7", lambda: SessionWrite(state, {3: (["in flight"], first)}))
     state["subscriptions"]["orders/#"] = 1  # the state is taken when the turn's changes are committed
     await store.committed()
     await store.close()
@@ -44,8 +44,32 @@ async def test_what_is_committed_comes_back_when_the_store_is_opened_again(tmp_p
         assert loaded.retained == [retained]
         assert loaded.channels == [("orders/new", "New orders")]
         assert loaded.sessions == {"sensor-7": {"subscriptions": {"orders/#": 1}}}
+        assert loaded.session_items == {"sensor-7": {3: (["in flight"], first)}}
     finally:
         await again.close()
+
+
+async def test_a_session_writes_only_what_changed_and_goes_whole(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path)
+    one, two, three, four = (message(n) for n in range(1, 5))
+    store.put_session_later("sensor-7", lambda: SessionWrite({"v": 1}, {1: (1, one), 2: (2, two), 3: (3, three)}))
+    await store.committed()
+    store.put_session_later("sensor-7", lambda: SessionWrite(None, {1: None, 4: (4, four)}))  # the record unchanged
+    store.put_session_later("sensor-8", lambda: SessionWrite({"v": 8}, {1: ("eight's", one)}))
+    await store.committed()
+    assert _rows(tmp_path, "SELECT client_id, key, state, id FROM session_items") == [
+        ("sensor-7", 2, "2", two.id),
+        ("sensor-7", 3, "3", three.id),
+        ("sensor-7", 4, "4", four.id),
+        ("sensor-8", 1, '"eight\'s"', one.id),
+    ]
+    assert _rows(tmp_path, "SELECT * FROM sessions") == [("sensor-7", '{"v": 1}'), ("sensor-8", '{"v": 8}')]
+    store.drop_session("sensor-7")
+    await store.close()
+    again = await Store.open(tmp_path)
+    assert again.loaded.sessions == {"sensor-8": {"v": 8}}
+    assert again.loaded.session_items == {"sensor-8": {1: ("eight's", one)}}
+    await again.close()
 
 
 async def test_settling_deletes_and_a_message_goes_with_its_last_subscription(tmp_path: Path) -> None:
@@ -213,6 +237,13 @@ _WRITE_UNTIL_KILLED = textwrap.dedent(
 )
 
 
+def _rows(directory: Path, query: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(directory / FILE_NAME) as db:
+        rows = db.execute(query).fetchall()
+    db.close()
+    return sorted(rows)
+
+
 def _count(directory: Path, table: str) -> int:
     with sqlite3.connect(directory / FILE_NAME) as db:
         result: int = db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
@@ -242,6 +273,22 @@ async def test_a_version_1_store_is_upgraded_keeping_its_queues_in_order(tmp_pat
     await again.close()
 
 
+async def test_a_version_2_store_is_upgraded_keeping_its_sessions(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / FILE_NAME) as db:
+        db.executescript(f"{_VERSION_2}PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = 2;")
+        db.execute("""INSERT INTO sessions VALUES ('sensor-7', '{"v": 2}')""")
+    db.close()
+    store = await Store.open(tmp_path)
+    assert (store.loaded.sessions, store.loaded.session_items) == ({"sensor-7": {"v": 2}}, {})
+    kept = message(5)
+    store.put_session_later("sensor-7", lambda: SessionWrite(None, {5: ("five", kept)}))
+    await store.close()
+    assert _rows(tmp_path, "SELECT client_id, key, state, id FROM session_items") == [
+        ("sensor-7", 5, '"five"', kept.id)
+    ]
+    assert _rows(tmp_path, "PRAGMA user_version") == [(3,)]
+
+
 # A version 1 file: today's tables but its queued table (no seq, no size).
 _VERSION_1 = (
     TABLES[: TABLES.index("CREATE TABLE queued")]
@@ -249,5 +296,7 @@ _VERSION_1 = (
         "CREATE TABLE queued (subscription TEXT NOT NULL, id INTEGER NOT NULL, delivered INTEGER NOT NULL DEFAULT 0, "
         "PRIMARY KEY (subscription, id)) WITHOUT ROWID;\nCREATE INDEX queued_by_message ON queued (id);\n"
     )
-    + TABLES[TABLES.index("CREATE TABLE retained") :]
+    + TABLES[TABLES.index("CREATE TABLE retained") : TABLES.index("CREATE TABLE session_items")]
 )
+# A version 2 file: a session was one row only.
+_VERSION_2 = TABLES[: TABLES.index("CREATE TABLE session_items")]

@@ -237,6 +237,26 @@ def test_qos2_delivery_handshake() -> None:
     assert not pair.server.session.inflight
 
 
+def test_only_reads_whose_answers_promise_something_wait_for_a_store() -> None:
+    """A read of the client's PUBACKs, PUBCOMPs and pings needs no commit before its answers; the rest do."""
+    pair = Pair()
+    pair.connect()
+    assert pair.server.promises  # CONNACK
+    sub = subscribed(pair, qos=2)
+    assert pair.server.promises  # SUBACK
+    for qos in (1, 1, 2):
+        pair.server.outbox.deliver(message(qos=qos), sub)
+    one, other, exactly = (packet.packet_id for packet in pair.received())  # type: ignore[attr-defined]
+    pair.send(mqtt.Ack(c.PUBACK, one), mqtt.PingReq(), mqtt.Ack(c.PUBACK, other))
+    assert not pair.server.promises
+    pair.send(mqtt.Ack(c.PUBREC, exactly))  # its PUBREL says the server holds the message as released
+    assert pair.server.promises
+    pair.send(mqtt.Ack(c.PUBCOMP, exactly))
+    assert not pair.server.promises
+    pair.send(mqtt.Publish("a/b", b"x", 1, packet_id=9))
+    assert pair.server.promises
+
+
 def test_resumed_session_resends_in_flight_with_dup_and_the_same_ids() -> None:
     sessions: dict[str, SessionState] = {}
     first = Pair(sessions=sessions)
