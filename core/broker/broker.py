@@ -556,9 +556,6 @@ class Broker(Commands, Snapshots, Mishaps, Room):
         if policy is Overflow.BLOCK:
             self._blocking += 1
             self._plain = False
-        if durable and self._durability is not None:
-            self._durability.added(sub)  # after the retained messages are queued: it keeps them too
-            self._update_plain()
         if not is_pattern(pattern) and pattern not in self._channels:
             with contextlib.suppress(ChannelLimitReached):  # listed from its first publish instead (if room by then)
                 self._create_channel(pattern)
@@ -568,6 +565,9 @@ class Broker(Commands, Snapshots, Mishaps, Room):
             if matches(pattern, channel) and (not sub.full(size) or sub.make_room(message, size)):
                 sub.queue.append(message)
                 sub.pending_bytes += size
+        if durable and self._durability is not None:
+            self._durability.added(sub)  # after the retained messages are queued: it keeps them too
+            self._update_plain()
         return sub
 
     def remove_subscription(self, sub: Subscription) -> None:

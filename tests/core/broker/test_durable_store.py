@@ -48,6 +48,21 @@ async def test_a_restart_brings_back_durable_queues_retained_messages_and_declar
     await broker.close()
 
 
+async def test_a_new_durable_subscription_keeps_the_retained_copies_queued_for_it(tmp_path: Path) -> None:
+    broker = await Broker.on_store(tmp_path)
+    await broker.publish("config/mode", "eco", retain=True)
+    broker.subscribe("config/#", name="audit", durable=True).close()  # its consumer away at once
+    await broker.close()
+
+    broker = await Broker.on_store(tmp_path)
+    try:
+        assert broker.subscriptions()[0].pending == 1
+        back = broker.subscribe("config/#", name="audit", durable=True)
+        assert (await back.get()).message.text() == "eco"
+    finally:
+        await broker.close()
+
+
 async def test_the_receipt_comes_after_the_message_is_committed(tmp_path: Path) -> None:
     async with await Broker.on_store(tmp_path) as broker:
         broker.subscribe("orders/#", name="billing", durable=True)
