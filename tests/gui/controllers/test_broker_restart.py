@@ -48,7 +48,7 @@ def stored_window(
 
 def backlogs(qtbot: QtBot, window: MainWindow) -> tuple[Scenario, int, int]:
     """The household with the durable shopping list crashed and the non-durable notifications paused, both
-    with messages queued, its publishers then stopped: the two queues as they stand."""
+    with messages queued, its publishers then stopped: the two queues' counts as they stand."""
     scenario = start_scenario(qtbot, window, "household")
     window.scenarios.request_fault("crash", "shopping-list")
     notifications = scenario.broker.subscription("notifications")
@@ -60,13 +60,16 @@ def backlogs(qtbot: QtBot, window: MainWindow) -> tuple[Scenario, int, int]:
     return scenario, shopping.pending, notifications.pending
 
 
-def restart(qtbot: QtBot, window: MainWindow) -> None:
+def restart(qtbot: QtBot, window: MainWindow) -> str:
+    """Restart the broker from the Faults menu; the fault's description."""
     action = next(a for a in window.findChildren(QAction, "fault_restartBroker") if a.data() == ("restartBroker", ""))
     cleared: list[bool] = []
     window.scenarios.cleared.connect(lambda: cleared.append(True))
     action.trigger()
     qtbot.waitUntil(lambda: any(kind == "restartBroker" for _i, kind, _t, _d in window.scenarios.faults), timeout=WAIT)
     assert not cleared  # the window keeps what it showed: the restart is a row in it
+    ((_ident, _kind, _target, description),) = [f for f in window.scenarios.faults if f[1] == "restartBroker"]
+    return description
 
 
 def notice_row(model: StreamModel) -> int:
@@ -85,9 +88,7 @@ def test_on_its_store_durable_queues_come_back_and_the_stream_and_marks_say_so(
 ) -> None:
     window = stored_window
     scenario, kept, lost = backlogs(qtbot, window)
-    restart(qtbot, window)
-
-    ((_ident, _kind, _target, description),) = [f for f in window.scenarios.faults if f[1] == "restartBroker"]
+    description = restart(qtbot, window)
     assert description.startswith(f"broker restarted: kept 1 durable queue with {kept} messages")
     assert scenario.broker.subscription("shopping-list").pending == kept  # still away, its queue back
     assert scenario.broker.subscription("notifications").pending == 0
@@ -122,13 +123,10 @@ def test_on_its_store_durable_queues_come_back_and_the_stream_and_marks_say_so(
 def test_without_a_store_nothing_survives_and_the_stream_says_what_was_lost(
     qtbot: QtBot, scenario_window: MainWindow
 ) -> None:
+    scenario, shopping, notifications = backlogs(qtbot, scenario_window)
+    assert restart(qtbot, scenario_window).startswith("broker restarted: nothing survived")
+    assert f"lost {shopping + notifications:,} queued messages" in scenario_window.scenarios.faults[-1][3]
     window = scenario_window
-    scenario, shopping, notifications = backlogs(qtbot, window)
-    restart(qtbot, window)
-
-    ((_ident, _kind, _target, description),) = [f for f in window.scenarios.faults if f[1] == "restartBroker"]
-    assert description.startswith("broker restarted: nothing survived")
-    assert f"lost {shopping + notifications:,} queued messages" in description
     assert scenario.broker.subscription("notifications").pending == 0  # the simulation subscribed again
     assert scenario.broker.subscription("shopping-list").pending == 0  # durable, but nothing kept it
     window.bridge.take_snapshot()
