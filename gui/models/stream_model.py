@@ -37,12 +37,18 @@ _CONTROL = dict.fromkeys(range(32), " ")
 _Role = Qt.ItemDataRole
 _DISPLAY, _DECORATION, _TOOLTIP = _Role.DisplayRole, _Role.DecorationRole, _Role.ToolTipRole
 _ALIGNMENT, _BACKGROUND, _FOREGROUND = _Role.TextAlignmentRole, _Role.BackgroundRole, _Role.ForegroundRole
-_FONT = _Role.FontRole  # a wide marker's bold
-_ANSWERED_ROLES = frozenset(
-    {_DISPLAY, _DECORATION, _FOREGROUND, _ALIGNMENT, _TOOLTIP, _BACKGROUND, _FONT, MESSAGE_ROLE}
-)
-# The roles that one column alone answers: the kind's badge and colour, the size's alignment.
-_ONE_COLUMN: dict[int, int] = {_DECORATION: KIND_COLUMN, _FOREGROUND: KIND_COLUMN, _ALIGNMENT: SIZE_COLUMN}
+_FONT = _Role.FontRole
+_ANSWERED_ROLES = frozenset({_DISPLAY, _DECORATION, _FOREGROUND, _ALIGNMENT, _TOOLTIP, _BACKGROUND, MESSAGE_ROLE})
+# A wide marker is bold: the font is asked for in one call of 7, so it is answered only once the stream has one.
+_WITH_FONTS = _ANSWERED_ROLES | {_FONT}
+# The roles that one column alone answers: the kind's badge and colour, the size's alignment, a wide marker's bold
+# (its text starts in the Kind column).
+_ONE_COLUMN: dict[int, int] = {
+    _DECORATION: KIND_COLUMN,
+    _FOREGROUND: KIND_COLUMN,
+    _ALIGNMENT: SIZE_COLUMN,
+    _FONT: KIND_COLUMN,
+}
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 GAP_BACKGROUND = QColor(245, 158, 11, 70)  # amber, translucent so it works in light and dark themes
 
@@ -166,6 +172,7 @@ class StreamModel(QAbstractTableModel):
         self._paused = False
         self.held_back = 0  # messages that arrived while paused
         self._validator: LiveValidator | None = None
+        self._answered = _ANSWERED_ROLES
 
     # -- Qt model interface ------------------------------------------------
 
@@ -183,7 +190,7 @@ class StreamModel(QAbstractTableModel):
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         # Called 7 times per visible cell per repaint: the roles we never answer, and those that one
         # column alone answers, are turned away before the message is looked up.
-        if role not in _ANSWERED_ROLES:
+        if role not in self._answered:
             return None
         column = index.column()
         if _ONE_COLUMN.get(role, column) != column:
@@ -193,11 +200,8 @@ class StreamModel(QAbstractTableModel):
             return None
         message = self._rows[row]
         channel = message.channel
-        marker = MARKERS.get(channel)
-        if marker is not None:
-            return _marker_data(marker, message, column, role)
-        if role == _FONT:
-            return None
+        if channel in MARKERS:
+            return _marker_data(MARKERS[channel], message, column, role)
         if role == _DISPLAY:
             if column == TIME_COLUMN:
                 return format_time(message.timestamp)
@@ -222,7 +226,7 @@ class StreamModel(QAbstractTableModel):
                 return icon("invalid") if self._invalid(message) else icon("dead") if dead else kind_icon(message.kind)
             if role == _FOREGROUND:
                 return QColor(DEAD_LETTER_COLOUR) if dead else kind_colour(message.kind)
-            return invalid_tooltip(self._validator, message)  # the tooltip
+            return invalid_tooltip(self._validator, message) if role == _TOOLTIP else None  # or a font: not bold
         if role == _TOOLTIP and column in (CHANNEL_COLUMN, PAYLOAD_COLUMN):
             return channel if column == CHANNEL_COLUMN else preview(message)
         return None
@@ -269,6 +273,10 @@ class StreamModel(QAbstractTableModel):
             if self._rows[row].id == message_id:
                 return row
         return None
+
+    def expect_wide(self) -> None:
+        """A wide marker is on its way: answer for fonts from now on (it is bold)."""
+        self._answered = _WITH_FONTS
 
     def wide_rows(self, first: int, last: int) -> list[int]:
         """The rows from ``first`` to ``last`` whose marker is written across the row (broker restarts)."""

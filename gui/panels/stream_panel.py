@@ -207,6 +207,7 @@ class StreamPanel(QWidget):
         text written across the row from the Kind column on."""
         self._unspanned.add(notice.id)
         self._noticed = True
+        self.model.expect_wide()
         self._on_messages([notice])
 
     def _hidden_beneath(self) -> bool:

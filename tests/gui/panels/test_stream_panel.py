@@ -223,6 +223,7 @@ def test_a_broker_restart_is_one_row_written_across_and_moves_with_the_ring(pane
     across = len(StreamModel.COLUMNS) - KIND_COLUMN
     restart = BrokerRestart(True, {"audit": 3}, {"feed": 2}, 0, 0, 0)
     panel.model.append_batch(messages(10))
+    assert panel.model.index(0, KIND_COLUMN).data(Qt.ItemDataRole.FontRole) is None  # fonts: not even asked
     panel.set_paused(True)
     panel.add_notice(restart_notice(restart))  # held while paused: written across when it shows
     assert panel.model.rowCount() == 10
@@ -236,6 +237,9 @@ def test_a_broker_restart_is_one_row_written_across_and_moves_with_the_ring(pane
     assert panel.model.index(4, 0).data(Qt.ItemDataRole.BackgroundRole) == RESTART_BACKGROUND
     panel.add_notice(restart_notice(restart))  # shown at once
     assert panel.view.columnSpan(100 - 1, KIND_COLUMN) == across
+    font = Qt.ItemDataRole.FontRole
+    assert panel.model.index(99, KIND_COLUMN).data(font).bold()  # its text; no message is bold
+    assert [panel.model.index(98, column).data(font) for column in range(6)] == [None] * 6
 
 
 def test_a_dead_letter_has_its_own_badge_colour_and_row() -> None:
