@@ -273,7 +273,7 @@ class Bridge(QObject):
                 channels,
                 subscriptions,
                 stats,
-                {info.name: (info.messages - before_ch.get(info.name, 0)) / elapsed for info in channels},
+                {info.name: max(0, info.messages - before_ch.get(info.name, 0)) / elapsed for info in channels},
                 {info.name: max(0, info.delivered - before_sub.get(info.name, 0)) / elapsed for info in subscriptions},
                 max(0, stats.published - previous.stats.published) / elapsed,
                 max(0, stats.delivered - previous.stats.delivered) / elapsed,

@@ -35,7 +35,7 @@ from eventdeck.core.broker.receipts import ResetReport
 from eventdeck.core.simulation.settings import MAX_DELAY
 from eventdeck.core.simulation.simulation import Simulation, UnknownName
 
-__all__ = ["MAX_BURST", "ActiveFault", "FaultKind", "Faults"]
+__all__ = ["MAX_BURST", "ActiveFault", "BrokerRestart", "FaultKind", "Faults"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,24 @@ class ActiveFault:
     ident: int
 
 
+@dataclass(frozen=True)
+class BrokerRestart:
+    """What a broker restart kept and lost, queue by queue: what the window's stream and marks show of it."""
+
+    on_store: bool
+    """The broker restarted on its durable store (else in memory: nothing survived)."""
+    kept: dict[str, int]
+    """Each durable subscription back from the store, with the messages in its queue."""
+    lost: dict[str, int]
+    """Each subscription whose queued messages were lost with the broker's memory (only those that had any)."""
+    retained: int
+    """Retained messages: kept on a store, lost without."""
+    requests: int
+    """Commands that were waiting for a reply: failed."""
+    delayed: int
+    """Messages a delay fault was holding: lost."""
+
+
 @dataclass(eq=False)
 class _Record:
     ident: int
@@ -95,6 +113,8 @@ class Faults:
         self.broker = simulation.broker
         self.on_change: list[Callable[[], None]] = []
         """Called after every change: a fault added, updated, cleared, or over by itself."""
+        self.on_restart: list[Callable[[BrokerRestart], None]] = []
+        """Called after each broker restart, with what it kept and lost (before the simulation publishes again)."""
         self._records: dict[int, _Record] = {}
         self._channel_records: dict[ChannelFault, _Record] = {}
         self._delays: dict[ChannelFault, float] = {}  # a delay fault's seconds in scenario time
@@ -296,13 +316,26 @@ class Faults:
         if self.broker.closed:
             raise BrokerClosed("broker is closed; cannot restart it")
         running = self.simulation.running
+        on_store = self.broker.store is not None
         # Stopping the simulation already ends its non-durable subscriptions: count what they lose here.
-        volatile = sum(info.pending for info in self.broker.subscriptions() if not info.durable)
+        lost = {
+            info.name: info.pending
+            for info in self.broker.subscriptions()
+            if info.pending and not (on_store and info.durable)
+        }
         await self.simulation.stop()
-        if self.broker.store is None:
-            report: ResetReport | RestartReport = self.broker.reset()
+        if on_store:
+            report: ResetReport | RestartReport = restart_on_store(self.broker)._replace(queued_lost=sum(lost.values()))
+            kept = {info.name: info.pending for info in self.broker.subscriptions() if info.durable}
         else:
-            report = restart_on_store(self.broker)._replace(queued_lost=volatile)
+            report = self.broker.reset()._replace(queued=sum(lost.values()))
+            kept = {}
+        restart = BrokerRestart(on_store, kept, lost, report.retained, report.requests, report.delayed)
+        for callback in list(self.on_restart):
+            try:
+                callback(restart)
+            except Exception:  # a listener's bug must not leave the simulation stopped
+                logger.exception("a Faults.on_restart callback failed")
         if running:
             self.simulation.start()
         words = _what_survived(report)

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from eventdeck.core import Message
-from eventdeck.core.connectors.backend import GAP_CHANNEL, Backend
+from eventdeck.core.connectors.backend import Backend
 from eventdeck.core.recording import (
     RecordingError,
     ReplayPlan,
@@ -34,7 +34,7 @@ from eventdeck.core.recording import (
 )
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.controllers.host import WindowHost
-from eventdeck.gui.models.stream_model import StreamModel
+from eventdeck.gui.models.stream_model import MARKERS, StreamModel
 from eventdeck.gui.widgets.small import plural
 
 PROGRESS_MS = 200
@@ -89,10 +89,10 @@ class RecordingController(QObject):
         return self._task is not None and not self._task.done()
 
     def shown_messages(self) -> list[Message]:
-        """The stream's rows as they are shown (its filters apply), without connection-gap markers."""
+        """The stream's rows as they are shown (its filters apply), without marker rows (gaps, broker restarts)."""
         model = self._model
         rows = (model.message_at(row) for row in range(model.rowCount()))
-        return [message for message in rows if message.channel != GAP_CHANNEL]
+        return [message for message in rows if message.channel not in MARKERS]
 
     async def export(self, path: str) -> int:
         """Write the shown messages to ``path`` (JSON Lines) and return how many; OSError on failure."""

@@ -35,6 +35,7 @@ from eventdeck.gui.controllers.scenarios import (
     built_in_cards,
     has_scenario_fields,
 )
+from eventdeck.gui.models.broker_restart import mark_words, restart_notice
 from eventdeck.gui.models.topology import NO_MARKS, ActiveFault, ScenarioMarks
 from eventdeck.gui.scenarios.fault_widgets import FaultBadge, FaultsMenu
 from eventdeck.gui.scenarios.speed_control import SpeedControl
@@ -44,6 +45,7 @@ from eventdeck.gui.scenarios.welcome_view import NOT_FOUND, WelcomeView
 from eventdeck.gui.widgets.icons import icon
 
 if TYPE_CHECKING:
+    from eventdeck.core.simulation.faults import BrokerRestart
     from eventdeck.core.simulation.scenario import Scenario
     from eventdeck.gui.main_window import MainWindow
 
@@ -90,6 +92,7 @@ class ScenarioView(QObject):
         controller.cleared.connect(self._on_cleared)
         controller.story_changed.connect(self._on_story)
         controller.faults_changed.connect(self._on_faults)
+        controller.broker_restarted.connect(self._on_broker_restarted)
         controller.pace_changed.connect(self._on_pace)
         controller.availability_changed.connect(self._on_availability)
         window.bridge.messages.connect(self._on_traffic)
@@ -374,6 +377,11 @@ class ScenarioView(QObject):
         self.badge.set_faults(faults)
         self._update_marks()
 
+    def _on_broker_restarted(self, restart: BrokerRestart) -> None:
+        """The stream says what came back from the store and what was lost; the broker's mark says it short."""
+        self._window.stream.add_notice(restart_notice(restart))
+        self._update_marks()
+
     def _on_pace(self, speed: float, paused: bool) -> None:
         self.toggle.blockSignals(True)
         self.toggle.setChecked(paused)
@@ -401,6 +409,7 @@ class ScenarioView(QObject):
                 tuple(controller.consumer_patterns()),
                 frozenset(publishers),
                 running=True,
+                restart=mark_words(controller.restart),
             )
         self._window.presenter.set_marks(marks)
         self._window.topology.set_marks(marks)

@@ -43,7 +43,7 @@ from eventdeck.gui.scenarios.recent_files import RecentFiles
 from eventdeck.gui.scenarios.story_controls import BEFORE
 
 if TYPE_CHECKING:  # the simulation and its loader load with the first scenario, after the window's first paint
-    from eventdeck.core.simulation.faults import Faults
+    from eventdeck.core.simulation.faults import BrokerRestart, Faults
     from eventdeck.core.simulation.scenario import Scenario
     from eventdeck.core.simulation.workspace import Workspace
 
@@ -89,6 +89,7 @@ class ScenarioController(QObject):
     cleared = Signal()  # the broker was emptied (a switch or a reset): what the window showed of it goes too
     story_changed = Signal()  # the story moved to a step, ran its actions, or an action failed
     faults_changed = Signal(list)  # list[ActiveFault]
+    broker_restarted = Signal(object)  # BrokerRestart: what came back and what was lost, before new traffic
     pace_changed = Signal(float, bool)  # speed, paused
     reset_done = Signal(float)  # the seconds a reset took, the window's part included
     availability_changed = Signal(bool)  # False while a connector is shown
@@ -109,6 +110,8 @@ class ScenarioController(QObject):
         self.source = ""
         """The running scenario's built-in name or file."""
         self.faults: list[ActiveFault] = []
+        self.restart: BrokerRestart | None = None
+        """What the running scenario's last broker restart kept and lost."""
         self.last_reset: float | None = None
         self._lock = asyncio.Lock()  # a switch, a reset and a stop one at a time
         self._shown_step = BEFORE
@@ -159,6 +162,7 @@ class ScenarioController(QObject):
             self.scenario, self.source = scenario, source
             self._shown_step = BEFORE
             scenario.faults.on_change.append(self._on_faults)
+            scenario.faults.on_restart.append(self._on_restart)
             scenario.simulation.on_speed.append(self._on_speed)
             if scenario.player is not None:
                 scenario.player.on_change.append(self._on_story)
@@ -180,6 +184,8 @@ class ScenarioController(QObject):
         if scenario is None:
             return
         scenario.faults.on_change.remove(self._on_faults)
+        scenario.faults.on_restart.remove(self._on_restart)
+        self.restart = None
         scenario.simulation.on_speed.remove(self._on_speed)
         if scenario.player is not None:
             scenario.player.on_change.remove(self._on_story)
@@ -228,6 +234,7 @@ class ScenarioController(QObject):
 
     def _clear(self) -> None:
         self._resetting = False
+        self.restart = None
         self._bridge.flush()  # what the emptied broker still had on its way goes now, then is cleared with the rest
         self.cleared.emit()
 
@@ -356,6 +363,12 @@ class ScenarioController(QObject):
         if faults != self.faults:
             self.faults = faults
             self.faults_changed.emit(faults)
+
+    def _on_restart(self, restart: BrokerRestart) -> None:
+        self.restart = restart
+        if self.available:
+            self._bridge.flush()  # what the broker routed before it restarted shows before the restart does
+            self.broker_restarted.emit(restart)
 
     def _on_snapshot(self, _snapshot: Snapshot) -> None:
         if self.faults:  # a crashed durable subscriber's "N waiting" moves on

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFont
 
 from eventdeck.core import DEAD_PREFIX, Kind, Message, matches
 from eventdeck.core.connectors.backend import GAP_CHANNEL
+from eventdeck.gui.models.broker_restart import RESTART_BACKGROUND, RESTART_CHANNEL, restart_detail
 from eventdeck.gui.models.topology import shown_kind
 from eventdeck.gui.widgets.icons import icon, kind_colour, kind_icon
 from eventdeck.gui.widgets.small import format_size
@@ -35,9 +37,18 @@ _CONTROL = dict.fromkeys(range(32), " ")
 _Role = Qt.ItemDataRole
 _DISPLAY, _DECORATION, _TOOLTIP = _Role.DisplayRole, _Role.DecorationRole, _Role.ToolTipRole
 _ALIGNMENT, _BACKGROUND, _FOREGROUND = _Role.TextAlignmentRole, _Role.BackgroundRole, _Role.ForegroundRole
+_FONT = _Role.FontRole
 _ANSWERED_ROLES = frozenset({_DISPLAY, _DECORATION, _FOREGROUND, _ALIGNMENT, _TOOLTIP, _BACKGROUND, MESSAGE_ROLE})
-# The roles that one column alone answers: the kind's badge and colour, the size's alignment.
-_ONE_COLUMN: dict[int, int] = {_DECORATION: KIND_COLUMN, _FOREGROUND: KIND_COLUMN, _ALIGNMENT: SIZE_COLUMN}
+# A wide marker is bold: the font is asked for in one call of 7, so it is answered only once the stream has one.
+_WITH_FONTS = _ANSWERED_ROLES | {_FONT}
+# The roles that one column alone answers: the kind's badge and colour, the size's alignment, a wide marker's bold
+# (its text starts in the Kind column).
+_ONE_COLUMN: dict[int, int] = {
+    _DECORATION: KIND_COLUMN,
+    _FOREGROUND: KIND_COLUMN,
+    _ALIGNMENT: SIZE_COLUMN,
+    _FONT: KIND_COLUMN,
+}
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 GAP_BACKGROUND = QColor(245, 158, 11, 70)  # amber, translucent so it works in light and dark themes
 
@@ -47,6 +58,34 @@ def gap_text(message: Message) -> str:
     seconds = message.headers.get("x-gap-seconds", "?")
     reason = message.headers.get("x-gap-reason", "connection lost")
     return f"⚠ gap: no traffic seen for {float(seconds):.1f} s ({reason})" if seconds != "?" else f"⚠ gap ({reason})"
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """A row that tells of the broker, not of a message it routed, in a colour of its own. A ``wide`` one (a
+    broker restart: a room must not miss it) is bold and writes its text across the row from the Kind column on
+    (the stream panel spans it), the others in the Payload column; both write ``label`` in the Channel column."""
+
+    label: str
+    text: Callable[[Message], str]
+    tooltip: Callable[[Message], str]
+    background: QColor
+    wide: bool
+
+
+MARKERS = {
+    GAP_CHANNEL: Marker("connection", gap_text, gap_text, GAP_BACKGROUND, wide=False),
+    RESTART_CHANNEL: Marker("broker", Message.text, restart_detail, RESTART_BACKGROUND, wide=True),
+}
+"""The stream's marker rows by their channel: never exported with the messages."""
+_WIDE = frozenset(channel for channel, marker in MARKERS.items() if marker.wide)
+
+
+@cache
+def _bold() -> QFont:
+    font = QFont()  # made once asked for: a font wants the application made first
+    font.setBold(True)
+    return font
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +102,8 @@ class StreamFilter:
         return not self.pattern and not self.text and self.kinds == frozenset(Kind) and self.publisher is None
 
     def accepts(self, message: Message) -> bool:
+        if message.channel == RESTART_CHANNEL:
+            return True  # every channel lost or kept something: no filter hides it
         if message.kind not in self.kinds:
             return False
         if self.publisher is not None and message.publisher != self.publisher:
@@ -99,6 +140,23 @@ def invalid_tooltip(validator: LiveValidator | None, message: Message) -> str | 
     return f"Does not match the AsyncAPI schema:\n{issues[0].path}: {issues[0].message}{more}"
 
 
+def _marker_data(marker: Marker, message: Message, column: int, role: int) -> object:
+    # A connector lost its broker for a while, the broker restarted: one coloured row says so.
+    if role == _BACKGROUND:
+        return marker.background
+    if role == _DISPLAY:
+        if column == TIME_COLUMN:
+            return format_time(message.timestamp)
+        if column == (KIND_COLUMN if marker.wide else PAYLOAD_COLUMN):
+            return marker.text(message)
+        return marker.label if column == CHANNEL_COLUMN else ""
+    if role == _TOOLTIP:
+        return marker.tooltip(message)
+    if role == _FONT:
+        return _bold() if marker.wide else None
+    return message if role == MESSAGE_ROLE else None
+
+
 class StreamModel(QAbstractTableModel):
     """Messages in arrival order, at most ``capacity`` rows, filtered by ``stream_filter``."""
 
@@ -114,6 +172,7 @@ class StreamModel(QAbstractTableModel):
         self._paused = False
         self.held_back = 0  # messages that arrived while paused
         self._validator: LiveValidator | None = None
+        self._answered = _ANSWERED_ROLES
 
     # -- Qt model interface ------------------------------------------------
 
@@ -131,7 +190,7 @@ class StreamModel(QAbstractTableModel):
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         # Called 7 times per visible cell per repaint: the roles we never answer, and those that one
         # column alone answers, are turned away before the message is looked up.
-        if role not in _ANSWERED_ROLES:
+        if role not in self._answered:
             return None
         column = index.column()
         if _ONE_COLUMN.get(role, column) != column:
@@ -141,8 +200,8 @@ class StreamModel(QAbstractTableModel):
             return None
         message = self._rows[row]
         channel = message.channel
-        if channel == GAP_CHANNEL:
-            return self._gap_data(message, column, role)
+        if channel in MARKERS:
+            return _marker_data(MARKERS[channel], message, column, role)
         if role == _DISPLAY:
             if column == TIME_COLUMN:
                 return format_time(message.timestamp)
@@ -167,19 +226,9 @@ class StreamModel(QAbstractTableModel):
                 return icon("invalid") if self._invalid(message) else icon("dead") if dead else kind_icon(message.kind)
             if role == _FOREGROUND:
                 return QColor(DEAD_LETTER_COLOUR) if dead else kind_colour(message.kind)
-            return invalid_tooltip(self._validator, message)  # the tooltip
+            return invalid_tooltip(self._validator, message) if role == _TOOLTIP else None  # or a font: not bold
         if role == _TOOLTIP and column in (CHANNEL_COLUMN, PAYLOAD_COLUMN):
             return channel if column == CHANNEL_COLUMN else preview(message)
-        return None
-
-    def _gap_data(self, message: Message, column: int, role: int) -> object:
-        # A connector lost its broker for a while: one amber row says so, where the payload would be.
-        if role == Qt.ItemDataRole.BackgroundRole:
-            return GAP_BACKGROUND
-        if role == Qt.ItemDataRole.DisplayRole:
-            return {0: format_time(message.timestamp), 1: "connection", 4: gap_text(message)}.get(column, "")
-        if role in (Qt.ItemDataRole.ToolTipRole, MESSAGE_ROLE):
-            return gap_text(message) if role == Qt.ItemDataRole.ToolTipRole else message
         return None
 
     def _invalid(self, message: Message) -> bool:
@@ -224,6 +273,15 @@ class StreamModel(QAbstractTableModel):
             if self._rows[row].id == message_id:
                 return row
         return None
+
+    def expect_wide(self) -> None:
+        """A wide marker is on its way: answer for fonts from now on (it is bold)."""
+        self._answered = _WITH_FONTS
+
+    def wide_rows(self, first: int, last: int) -> list[int]:
+        """The rows from ``first`` to ``last`` whose marker is written across the row (broker restarts)."""
+        rows = self._rows
+        return [row for row in range(first, last + 1) if rows[row].channel in _WIDE]
 
     def append_batch(self, messages: Iterable[Message]) -> None:
         """Add one flush worth of messages: at most one removal and one insertion."""

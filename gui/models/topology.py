@@ -244,7 +244,7 @@ FAULT_WORDS = {
     "duplicate": "duplicating",
     "delay": "delaying",
     "burst": "bursting",
-    "restartBroker": "restarted: nothing survived",
+    "restartBroker": "restarted",  # ScenarioMarks.restart says what it kept
 }
 """A fault in a word or two, for the box it hits (the status bar's badge has the whole description)."""
 _ON_SUBSCRIBERS = frozenset({"crash", "cutOff", "slow", "flaky"})
@@ -265,6 +265,8 @@ class ScenarioMarks:
     publishers: frozenset[str] = frozenset()
     running: bool = False
     """A scenario runs on the broker shown, so its channels can be given faults too."""
+    restart: str = ""
+    """The last broker restart in a few words ("restarted: kept 2 queues on disk"), for the broker's box."""
 
     def highlighted(self, key: str) -> bool:
         return key[2:] in self.highlights
@@ -275,8 +277,13 @@ class ScenarioMarks:
 
     def fault_text(self, key: str) -> str:
         """``⚠ crashed``, ``⚠ slow · flaky``: what the box shows; empty when no fault hits it."""
-        words = dict.fromkeys(FAULT_WORDS.get(kind, kind) for _ident, kind, _target, _text in self.faults_on(key))
+        words = dict.fromkeys(self._word(kind) for _ident, kind, _target, _text in self.faults_on(key))
         return f"⚠ {' · '.join(words)}" if words else ""
+
+    def _word(self, kind: str) -> str:
+        if kind == "restartBroker" and self.restart:
+            return self.restart
+        return FAULT_WORDS.get(kind, kind)
 
     def can_fault(self, key: str) -> bool:
         """Whether faults can be injected into the box ``key`` (an element of the running scenario)."""

@@ -40,6 +40,7 @@ from eventdeck.gui.widgets.icons import icon, kind_icon
 from eventdeck.gui.widgets.small import menu_name, tool_button
 
 ROW_HEIGHT = 22
+NOTICE_LINES = 2  # a broker restart's row: what came back, what was lost
 FLOOD_BATCH = 200  # a flush this big means thousands of msg/s: nobody reads rows that fast
 FLOOD_RATE = 1_000  # msg/s over the last second that make a flood too, however the flushes cut it
 FLOOD_APPLY_MS = 100  # then rows are added 10 times a second instead of 30, saving two repaints in three
@@ -160,6 +161,8 @@ class StreamPanel(QWidget):
         self.view.verticalScrollBar().valueChanged.connect(self._on_scrolled)
         self.view.selectionModel().currentRowChanged.connect(self._on_current_changed)
         self._held: list[Message] = []
+        self._unspanned: set[int] = set()  # notices added, not yet written across their row (not shown yet)
+        self._noticed = False  # a notice was added: a reset of the rows looks for notices to span again
         self._arrivals = LastSecond()
         self._apply_timer = QTimer(self)
         self._apply_timer.setSingleShot(True)
@@ -199,6 +202,14 @@ class StreamPanel(QWidget):
         if not self._apply_timer.isActive() and not self._hidden_beneath():
             self._apply_timer.start()
 
+    def add_notice(self, notice: Message) -> None:
+        """A row that tells of the broker itself (a broker restart), after every message that came before it, its
+        text written across the row from the Kind column on."""
+        self._unspanned.add(notice.id)
+        self._noticed = True
+        self.model.expect_wide()
+        self._on_messages([notice])
+
     def _hidden_beneath(self) -> bool:
         """Whether nobody can see the rows now: the window shows, this panel does not."""
         return not self.isVisible() and self.window().isVisible()
@@ -233,6 +244,8 @@ class StreamPanel(QWidget):
 
     def _on_rows_inserted(self, _parent: QModelIndex, first: int, last: int) -> None:
         self._rows_on_screen_changed = True
+        if self._unspanned:
+            self._span_notices(first, last)
         if self.following:
             self._scroll_to_bottom()
         else:
@@ -261,11 +274,22 @@ class StreamPanel(QWidget):
 
     def _on_reset(self) -> None:
         self._rows_on_screen_changed = True
+        self.view.clearSpans()
+        if self._noticed:
+            self._span_notices(0, self.model.rowCount() - 1)
         self.new_rows = 0
         self.new_button.hide()
         if self.following:
             self._scroll_to_bottom()
         self._update_status()
+
+    def _span_notices(self, first: int, last: int) -> None:
+        """Write each notice among rows ``first`` to ``last`` across its row, on two lines (Qt moves spans and row
+        heights as rows come and go)."""
+        for row in self.model.wide_rows(first, last):
+            self._unspanned.discard(self.model.message_at(row).id)
+            self.view.setSpan(row, KIND_COLUMN, 1, len(StreamModel.COLUMNS) - KIND_COLUMN)
+            self.view.setRowHeight(row, NOTICE_LINES * ROW_HEIGHT)
 
     # -- filters, pause, clear ---------------------------------------------
 

@@ -145,7 +145,7 @@ class FaultsMenu(QMenu):
                 bursts.addActions(context_actions(PUBLISHER, name, request, bursts))
         else:
             self.addAction(every)
-        restart_tip = "Whatever it held in memory is gone"
+        restart_tip = "What it held in memory only is lost; durable queues and retained messages on its store come back"
         self.addAction(
             fault_action(self, request, ActionKind.RESTART_BROKER, "", "Restart the broker", tip=restart_tip)
         )

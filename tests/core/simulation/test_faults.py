@@ -11,7 +11,7 @@ import pytest
 from eventdeck.core import Broker, BrokerEvent, EventKind, InvalidChannel, Message, State, Subscription
 from eventdeck.core.broker.channel_faults import DUPLICATE_HEADER
 from eventdeck.core.broker.mishaps import DROPPED_BY_FAULT
-from eventdeck.core.simulation.faults import ActiveFault, FaultKind, Faults
+from eventdeck.core.simulation.faults import ActiveFault, BrokerRestart, FaultKind, Faults
 from eventdeck.core.simulation.simulation import Simulation, UnknownName
 from eventdeck.core.simulation.virtual import VirtualSubscriber
 from tests.core.simulation.waiting import other_tasks, stop_cleanly, wait_for
@@ -252,10 +252,19 @@ async def test_restart_broker_forgets_queues_and_retained_messages_but_crashed_o
     await publish(broker, "user/signedup", 5)
     faults.crash("notifications")
     faults.slow("analytics", 1.0)
+    heard: list[tuple[BrokerRestart, bool]] = []
+    faults.on_restart.append(lambda restart: heard.append((restart, sim.running)))
     restart = await faults.restart_broker()
     assert restart.kind is FaultKind.BROKER_RESTART
     assert restart.target == ""
-    assert restart.description.startswith("broker restarted: nothing survived (messages live in memory only); lost ")
+    ((told, running),) = heard
+    assert not running  # told before the simulation publishes again
+    assert (told.on_store, told.kept, told.retained, told.requests) == (False, {}, 1, 0)
+    assert told.lost["welcome-mailer"] == 5  # although stopping the simulation had ended its subscription
+    assert restart.description.startswith(
+        "broker restarted: nothing survived (messages live in memory only); "
+        f"lost {sum(told.lost.values())} queued messages, 1 retained message"
+    )
     assert "retained message" in restart.description
     assert broker.retained("fridge/level") is None
     assert sim.running
@@ -344,11 +353,14 @@ async def test_restart_broker_on_a_store_keeps_durable_queues_and_retained_messa
         faults.crash("shopping-list")  # durable: away, queueing
         sent = await publish(broker, "fridge/level", 6)
         await broker.publish("house/mode", "eco", retain=True)
+        heard: list[BrokerRestart] = []
+        faults.on_restart.append(heard.append)
         restart = await faults.restart_broker()
         assert restart.description == (
             "broker restarted: kept 1 durable queue with 6 messages and 1 retained message (on disk); "
             "lost 10 queued messages of non-durable subscriptions, 0 pending commands"
         )
+        assert heard == [BrokerRestart(True, {"shopping-list": 6}, {"welcome-mailer": 5, "analytics": 5}, 1, 0, 0)]
         assert broker.retained("house/mode") is not None
         assert broker.subscription("welcome-mailer").pending == 0
         shopping = broker.subscription("shopping-list")

@@ -197,24 +197,6 @@ def test_faults_from_the_menu_show_in_the_badge_and_on_the_boxes_and_clear(
     assert window.presenter.marks.fault_text("s:welcome-mailer") == ""
 
 
-def test_a_broker_restart_empties_a_non_durable_queue(qtbot: QtBot, scenario_window: MainWindow) -> None:
-    window = scenario_window
-    scenario = start_scenario(qtbot, window, "household")
-    notifications = scenario.broker.subscription("notifications")  # not durable
-    notifications.pause()
-    qtbot.waitUntil(lambda: notifications.pending >= 3, timeout=WAIT)
-    action_named(window, "fault_restartBroker", ("restartBroker", "")).trigger()
-    qtbot.waitUntil(lambda: bool(window.scenarios.faults), timeout=WAIT)
-    ((_ident, kind, _target, description),) = window.scenarios.faults
-    assert kind == "restartBroker"
-    assert description.startswith("broker restarted: nothing survived")
-    assert notifications.pending == 0  # its queue is gone with the broker's memory
-    fresh = scenario.broker.subscription("notifications")
-    assert fresh is not notifications  # the simulation subscribed again, from now on
-    assert fresh.pending < 3
-    assert window.presenter.marks.fault_text("broker") == "⚠ restarted: nothing survived"
-
-
 def test_a_fault_that_cannot_be_is_refused_in_words(qtbot: QtBot, scenario_window: MainWindow) -> None:
     window = scenario_window
     window.scenarios.request_fault("crash", "welcome-mailer")

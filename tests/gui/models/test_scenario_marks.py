@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from eventdeck.core import State
 from eventdeck.core.broker.receipts import BrokerStats
 from eventdeck.gui.bridge import Snapshot
@@ -21,6 +23,7 @@ MARKS = ScenarioMarks(
     patterns=(("welcome-mailer", "user/signedup"), ("shopping-list", "fridge/level")),
     publishers=frozenset({"fridge-sensor", "signup-service"}),
     running=True,
+    restart="restarted: nothing survived",
 )
 
 
@@ -32,6 +35,12 @@ def test_each_fault_is_written_on_the_box_it_hits() -> None:
     assert MARKS.fault_text(BROKER_KEY) == "⚠ restarted: nothing survived"
     assert MARKS.fault_text("c:user/signedup") == ""
     assert [ident for ident, *_rest in MARKS.faults_on("s:shopping-list")] == [2, 3]
+
+
+def test_a_broker_restart_says_what_it_kept() -> None:
+    on_store = dataclasses.replace(MARKS, restart="restarted: kept 2 queues on disk")
+    assert on_store.fault_text(BROKER_KEY) == "⚠ restarted: kept 2 queues on disk"
+    assert dataclasses.replace(MARKS, restart="").fault_text(BROKER_KEY) == "⚠ restarted"  # no words yet
 
 
 def test_highlights_and_who_can_be_given_a_fault() -> None:

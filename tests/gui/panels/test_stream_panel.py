@@ -11,9 +11,11 @@ from pytestqt.qtbot import QtBot
 
 from eventdeck.core import Kind, Message
 from eventdeck.core.connectors.backend import GAP_CHANNEL
+from eventdeck.core.simulation.faults import BrokerRestart
 from eventdeck.gui.bridge import Bridge
+from eventdeck.gui.models.broker_restart import RESTART_BACKGROUND, RESTART_CHANNEL, restart_notice
 from eventdeck.gui.models.stream_model import KIND_COLUMN, StreamFilter, StreamModel
-from eventdeck.gui.panels.stream_panel import FLOOD_BATCH, FLOOD_RATE, StreamPanel
+from eventdeck.gui.panels.stream_panel import FLOOD_BATCH, FLOOD_RATE, ROW_HEIGHT, StreamPanel
 from eventdeck.gui.widgets.icons import icon
 from eventdeck.gui.widgets.theme import DEAD_LETTER_BACKGROUND, DEAD_LETTER_COLOUR
 
@@ -215,6 +217,29 @@ def test_a_connector_gap_is_one_amber_row_that_says_so() -> None:
     assert model.index(1, 2).data() == ""
     assert model.index(1, 0).data(Qt.ItemDataRole.BackgroundRole) is not None
     assert model.index(0, 0).data(Qt.ItemDataRole.BackgroundRole) is None
+
+
+def test_a_broker_restart_is_one_row_written_across_and_moves_with_the_ring(panel: StreamPanel) -> None:
+    across = len(StreamModel.COLUMNS) - KIND_COLUMN
+    restart = BrokerRestart(True, {"audit": 3}, {"feed": 2}, 0, 0, 0)
+    panel.model.append_batch(messages(10))
+    assert panel.model.index(0, KIND_COLUMN).data(Qt.ItemDataRole.FontRole) is None  # fonts: not even asked
+    panel.set_paused(True)
+    panel.add_notice(restart_notice(restart))  # held while paused: written across when it shows
+    assert panel.model.rowCount() == 10
+    panel.set_paused(False)
+    assert panel.model.message_at(10).channel == RESTART_CHANNEL
+    assert (panel.view.columnSpan(10, KIND_COLUMN), panel.view.rowHeight(10)) == (across, 2 * ROW_HEIGHT)
+    panel.model.append_batch(messages(95))  # the ring evicts 6 rows: the notice moves up
+    assert panel.model.message_at(4).channel == RESTART_CHANNEL
+    assert (panel.view.columnSpan(4, KIND_COLUMN), panel.view.rowHeight(4)) == (across, 2 * ROW_HEIGHT)
+    assert (panel.view.columnSpan(10, KIND_COLUMN), panel.view.rowHeight(10)) == (1, ROW_HEIGHT)
+    assert panel.model.index(4, 0).data(Qt.ItemDataRole.BackgroundRole) == RESTART_BACKGROUND
+    panel.add_notice(restart_notice(restart))  # shown at once
+    assert panel.view.columnSpan(100 - 1, KIND_COLUMN) == across
+    font = Qt.ItemDataRole.FontRole
+    assert panel.model.index(99, KIND_COLUMN).data(font).bold()  # its text; no message is bold
+    assert [panel.model.index(98, column).data(font) for column in range(6)] == [None] * 6
 
 
 def test_a_dead_letter_has_its_own_badge_colour_and_row() -> None:
