@@ -439,6 +439,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # would walk it again and again as it grows, ~40 ms before the first paint. The window turns it back
     # on once it has painted (window_runner.first_paint); here it is only made sure of.
     gc.disable()
+    # numpy (for the rates plot) starts OpenBLAS with a worker thread per core that spins at import: ~50 ms
+    # of CPU taken from the first paint, for linear algebra the window never does. A user's own setting stands.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         from eventdeck.gui.controllers.window_runner import run_window  # noqa: PLC0415 - Qt loads only for a window
 
