@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QMimeData, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -48,10 +49,12 @@ from eventdeck.gui.panels.rates_panel import RatesPanel
 from eventdeck.gui.panels.stream_panel import StreamPanel
 from eventdeck.gui.panels.subscribers_panel import SubscribersPanel
 from eventdeck.gui.panels.topology_panel import TopologyPanel
-from eventdeck.gui.presenter.view import PresenterView
 from eventdeck.gui.scenarios.recent_files import RecentFiles
 from eventdeck.gui.widgets.icons import icon
 from eventdeck.gui.widgets.theme import THEMES, apply_theme
+
+if TYPE_CHECKING:
+    from eventdeck.gui.presenter.view import PresenterView
 
 log = logging.getLogger(__name__)
 SETTINGS_VERSION = 2  # bump when the dock layout changes so old saved layouts are ignored (2: Topology)
@@ -379,12 +382,29 @@ class MainWindow(QMainWindow):
     # -- presenter ---------------------------------------------------------
 
     def _build_presenter(self) -> None:
-        # Laid over the whole window (menus, toolbar, docks and status bar), so the docks' layout is left alone.
-        self.presenter = PresenterView(self.bridge, self)
-        self.presenter.hide()
+        self._presenter: PresenterView | None = None  # built on first use: a window may never present
         self._console_state = QByteArray()
-        self.presenter.leave_requested.connect(self.leave_presentation)
-        self.presenter.full_screen_requested.connect(self._set_full_screen)
+
+    @property
+    def presenter(self) -> PresenterView:
+        """The presenter, laid over the whole window (menus, toolbar, docks and status bar), so the docks' layout is
+        left alone; built when first asked for, as the scenario and the followed message are then."""
+        if self._presenter is None:
+            from eventdeck.gui.presenter.view import PresenterView  # noqa: PLC0415 - not needed for the first paint
+
+            presenter = self._presenter = PresenterView(self.bridge, self)
+            presenter.hide()
+            presenter.leave_requested.connect(self.leave_presentation)
+            presenter.full_screen_requested.connect(self._set_full_screen)
+            if self.bridge.followed_message is not None:
+                presenter.follow(self.bridge.followed_message)
+            self.scenario_view.attach_presenter(presenter)
+        return self._presenter
+
+    @property
+    def built_presenter(self) -> PresenterView | None:
+        """The presenter if it was built (what only updates it need not build it)."""
+        return self._presenter
 
     def present(self, full_screen: bool = False) -> None:
         """Show the presenter over the whole window (View > Present, F5); Esc leaves."""
@@ -401,7 +421,7 @@ class MainWindow(QMainWindow):
             self.presenter.full_screen.setChecked(True)
 
     def leave_presentation(self) -> None:
-        if not self.presenter.isVisible():
+        if self._presenter is None or not self._presenter.isVisible():
             return
         self.presenter.full_screen.setChecked(False)
         self.presenter.hide()
@@ -416,7 +436,7 @@ class MainWindow(QMainWindow):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        if self.presenter.isVisible():
+        if self._presenter is not None and self._presenter.isVisible():
             self.presenter.setGeometry(self.rect())
 
     def _focus_find(self) -> None:
