@@ -46,6 +46,7 @@ from eventdeck.gui.widgets.icons import icon
 if TYPE_CHECKING:
     from eventdeck.core.simulation.scenario import Scenario
     from eventdeck.gui.main_window import MainWindow
+    from eventdeck.gui.panels.topology_panel import TopologyPanel
     from eventdeck.gui.presenter.view import PresenterView
 
 NOT_RUNNING = "No scenario runs: pick one from File > Scenarios, or from the start page (View > Start page)"
@@ -102,6 +103,12 @@ class ScenarioView(QObject):
         presenter.installEventFilter(self)  # shown or hidden: the clicker's keys go to it or to the window
         self._wire_story(presenter.caption)
         self.sync()
+
+    def attach_topology(self, topology: TopologyPanel) -> None:
+        """The window's topology panel, built when first shown: it offers the scenario's faults and shows its marks."""
+        topology.fault_requested.connect(self._controller.request_fault)
+        topology.fault_clear_requested.connect(self._controller.clear_fault)
+        self._update_marks()
 
     # -- building ---------------------------------------------------------------------
 
@@ -215,8 +222,6 @@ class ScenarioView(QObject):
             source.clear_requested.connect(controller.clear_fault)
             source.clear_all_requested.connect(controller.clear_all_faults)
         self.faults_menu.fault_requested.connect(controller.request_fault)
-        window.topology.fault_requested.connect(controller.request_fault)
-        window.topology.fault_clear_requested.connect(controller.clear_fault)
 
     @property
     def welcome(self) -> WelcomeView:
@@ -332,7 +337,9 @@ class ScenarioView(QObject):
         window.stream.clear()
         window.inspector.show_message(None)
         window.rates.clear()
-        window.topology.clear()
+        window.ledger.clear()
+        if window.built_topology is not None:
+            window.built_topology.clear()
         if window.built_presenter is not None:
             window.built_presenter.clear()
         window.bridge.take_snapshot()
@@ -419,7 +426,8 @@ class ScenarioView(QObject):
             )
         if self._window.built_presenter is not None:
             self._window.built_presenter.set_marks(marks)
-        self._window.topology.set_marks(marks)
+        if self._window.built_topology is not None:
+            self._window.built_topology.set_marks(marks)
 
     def _update_keys(self, *_focus: object) -> None:
         """The clicker's keys move the story in the window, unless a text field, the start page or the presenter
