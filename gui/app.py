@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ctypes.util
 import gc
 import logging
 import os
@@ -345,6 +344,8 @@ def _parsed(text: str, kind: type[Number], name: str) -> Number:
 
 def missing_xcb_packages() -> list[str]:
     """Debian package names of the xcb libraries Qt needs that this machine lacks (a bundle brings its own)."""
+    import ctypes.util  # noqa: PLC0415 - ~2 ms, only for an X11 display
+
     bundled = Path(getattr(sys, "_MEIPASS", "")) if getattr(sys, "frozen", False) else None
     return [
         package

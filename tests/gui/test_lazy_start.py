@@ -42,6 +42,8 @@ DEFERRED = (
     "eventdeck.core.simulation.virtual",
     "eventdeck.gui.panels.topology_panel",  # its dock is a tab behind Rates: built when first shown
     "eventdeck.gui.presenter.view",  # View > Present, F5
+    "eventdeck.gui.controllers.broker_data_dialog",  # File > Broker data…
+    "ctypes.util",  # only to name the xcb libraries an X11 display lacks
 )
 
 FIRST_PAINT_PROBE = """
