@@ -17,6 +17,7 @@ import asyncio
 import gc
 import logging
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import qasync
@@ -53,8 +54,16 @@ def run_window(args: argparse.Namespace) -> int:
     assert isinstance(app, QApplication)
     app.setQuitOnLastWindowClosed(False)
     app.setWindowIcon(icon("app"))
-    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+    with asyncio.Runner(loop_factory=lambda: window_loop(app)) as runner:
         return runner.run(open_window(args))
+
+
+def window_loop(app: QApplication) -> qasync.QEventLoop:
+    """One loop for Qt and asyncio. Its worker threads (the broker's store, files read or written) come from a
+    standard pool that starts them as needed: qasync's own starts ten QThreads at once, before the store opens."""
+    loop = qasync.QEventLoop(app)
+    loop.set_default_executor(ThreadPoolExecutor(thread_name_prefix="eventdeck-worker"))
+    return loop
 
 
 async def open_window(args: argparse.Namespace, settings: QSettings | None = None) -> int:
