@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ctypes.util
 import gc
 import logging
 import os
@@ -345,6 +344,8 @@ def _parsed(text: str, kind: type[Number], name: str) -> Number:
 
 def missing_xcb_packages() -> list[str]:
     """Debian package names of the xcb libraries Qt needs that this machine lacks (a bundle brings its own)."""
+    import ctypes.util  # noqa: PLC0415 - ~2 ms, only for an X11 display
+
     bundled = Path(getattr(sys, "_MEIPASS", "")) if getattr(sys, "frozen", False) else None
     return [
         package
@@ -439,6 +440,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # would walk it again and again as it grows, ~40 ms before the first paint. The window turns it back
     # on once it has painted (window_runner.first_paint); here it is only made sure of.
     gc.disable()
+    # numpy (for the rates plot) starts OpenBLAS with a worker thread per core that spins at import: ~50 ms
+    # of CPU taken from the first paint, for linear algebra the window never does. A user's own setting stands.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         from eventdeck.gui.controllers.window_runner import run_window  # noqa: PLC0415 - Qt loads only for a window
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QMimeData, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -41,17 +42,20 @@ from eventdeck.gui.controllers.recordings import RecordingController
 from eventdeck.gui.controllers.scenario_view import ScenarioView
 from eventdeck.gui.controllers.scenarios import ScenarioController
 from eventdeck.gui.models.stream_model import DEFAULT_CAPACITY, StreamModel
+from eventdeck.gui.models.topology import publisher_ledger
 from eventdeck.gui.panels.channels_panel import ChannelsPanel
 from eventdeck.gui.panels.composer_panel import ComposerPanel
 from eventdeck.gui.panels.inspector_panel import InspectorPanel
 from eventdeck.gui.panels.rates_panel import RatesPanel
 from eventdeck.gui.panels.stream_panel import StreamPanel
 from eventdeck.gui.panels.subscribers_panel import SubscribersPanel
-from eventdeck.gui.panels.topology_panel import TopologyPanel
-from eventdeck.gui.presenter.view import PresenterView
 from eventdeck.gui.scenarios.recent_files import RecentFiles
 from eventdeck.gui.widgets.icons import icon
 from eventdeck.gui.widgets.theme import THEMES, apply_theme
+
+if TYPE_CHECKING:
+    from eventdeck.gui.panels.topology_panel import TopologyPanel
+    from eventdeck.gui.presenter.view import PresenterView
 
 log = logging.getLogger(__name__)
 SETTINGS_VERSION = 2  # bump when the dock layout changes so old saved layouts are ignored (2: Topology)
@@ -123,7 +127,8 @@ class MainWindow(QMainWindow):
         self.subscribers = SubscribersPanel(bridge)
         self.composer = ComposerPanel(bridge)
         self.rates = RatesPanel(bridge)
-        self.topology = TopologyPanel(bridge)
+        self._topology: TopologyPanel | None = None  # built when its dock is first shown (a tab behind Rates)
+        self.ledger = publisher_ledger(bridge)  # the topology's and the presenter's: counts from the start
         self.docks: dict[str, QDockWidget] = {}
         self._build_docks()
         self._wire_panels()
@@ -159,7 +164,8 @@ class MainWindow(QMainWindow):
         rates = self._dock("rates", "Rates", self.rates)
         inspector = self._dock("inspector", "Inspector", self.inspector)
         composer = self._dock("composer", "Composer", self.composer)
-        topology = self._dock("topology", "Topology", self.topology)
+        topology = self._dock("topology", "Topology", QWidget())  # the panel takes the placeholder's place
+        topology.visibilityChanged.connect(self._on_topology_visible)
         # Left: what exists (channels, subscribers); middle: what flows; right: one message, and a new one.
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, channels)
         self.splitDockWidget(channels, stream, Qt.Orientation.Horizontal)
@@ -182,12 +188,34 @@ class MainWindow(QMainWindow):
         self.stream.message_selected.connect(self.inspector.show_message)
         self.inspector.resend_requested.connect(self._resend)
         self.inspector.select_requested.connect(self._select_linked)
-        self.topology.channel_selected.connect(self.channels.select_channel)
-        self.topology.publisher_selected.connect(self._show_publisher)
-        self.topology.subscription_selected.connect(self._show_subscription)
-        self.topology.publish_requested.connect(self._compose_to)
-        self.topology.subscribe_requested.connect(self._subscribe_to)
-        self.topology.control_requested.connect(self.subscribers.control)
+
+    @property
+    def topology(self) -> TopologyPanel:
+        """The topology panel, built when its dock is first shown or when first asked for."""
+        if self._topology is None:
+            from eventdeck.gui.panels.topology_panel import TopologyPanel  # noqa: PLC0415 - not in the first paint
+
+            topology = self._topology = TopologyPanel(self.bridge)
+            placeholder = self.docks["topology"].widget()
+            self.docks["topology"].setWidget(topology)
+            placeholder.deleteLater()
+            topology.channel_selected.connect(self.channels.select_channel)
+            topology.publisher_selected.connect(self._show_publisher)
+            topology.subscription_selected.connect(self._show_subscription)
+            topology.publish_requested.connect(self._compose_to)
+            topology.subscribe_requested.connect(self._subscribe_to)
+            topology.control_requested.connect(self.subscribers.control)
+            self.scenario_view.attach_topology(topology)
+        return self._topology
+
+    @property
+    def built_topology(self) -> TopologyPanel | None:
+        """The topology panel if it was built (what only updates it need not build it)."""
+        return self._topology
+
+    def _on_topology_visible(self, visible: bool) -> None:
+        if visible:  # its tab chosen, or a restored layout shows it: built now, in the frame that shows it
+            self.topology.show()
 
     def _compose_to(self, channel: str) -> None:
         self.docks["composer"].show()
@@ -373,18 +401,36 @@ class MainWindow(QMainWindow):
         self.stream.clear()
         self.inspector.show_message(None)
         self.rates.clear()
+        self.ledger.clear()  # the other broker's publishers are not this one's
         local = backend is self.connections.embedded
         self.setWindowTitle("EventDeck — embedded broker" if local else f"EventDeck — {backend.name}")
 
     # -- presenter ---------------------------------------------------------
 
     def _build_presenter(self) -> None:
-        # Laid over the whole window (menus, toolbar, docks and status bar), so the docks' layout is left alone.
-        self.presenter = PresenterView(self.bridge, self)
-        self.presenter.hide()
+        self._presenter: PresenterView | None = None  # built on first use: a window may never present
         self._console_state = QByteArray()
-        self.presenter.leave_requested.connect(self.leave_presentation)
-        self.presenter.full_screen_requested.connect(self._set_full_screen)
+
+    @property
+    def presenter(self) -> PresenterView:
+        """The presenter, laid over the whole window (menus, toolbar, docks and status bar), so the docks' layout is
+        left alone; built when first asked for, as the scenario and the followed message are then."""
+        if self._presenter is None:
+            from eventdeck.gui.presenter.view import PresenterView  # noqa: PLC0415 - not needed for the first paint
+
+            presenter = self._presenter = PresenterView(self.bridge, self)
+            presenter.hide()
+            presenter.leave_requested.connect(self.leave_presentation)
+            presenter.full_screen_requested.connect(self._set_full_screen)
+            if self.bridge.followed_message is not None:
+                presenter.follow(self.bridge.followed_message)
+            self.scenario_view.attach_presenter(presenter)
+        return self._presenter
+
+    @property
+    def built_presenter(self) -> PresenterView | None:
+        """The presenter if it was built (what only updates it need not build it)."""
+        return self._presenter
 
     def present(self, full_screen: bool = False) -> None:
         """Show the presenter over the whole window (View > Present, F5); Esc leaves."""
@@ -401,7 +447,7 @@ class MainWindow(QMainWindow):
             self.presenter.full_screen.setChecked(True)
 
     def leave_presentation(self) -> None:
-        if not self.presenter.isVisible():
+        if self._presenter is None or not self._presenter.isVisible():
             return
         self.presenter.full_screen.setChecked(False)
         self.presenter.hide()
@@ -416,7 +462,7 @@ class MainWindow(QMainWindow):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        if self.presenter.isVisible():
+        if self._presenter is not None and self._presenter.isVisible():
             self.presenter.setGeometry(self.rect())
 
     def _focus_find(self) -> None:

@@ -23,10 +23,10 @@ from PySide6.QtWidgets import QMessageBox, QToolBar
 from eventdeck.core import Broker, EventDeckError
 from eventdeck.core.store import StoredCounts, StoreFull
 from eventdeck.core.wording import plural
-from eventdeck.gui.controllers.broker_data_dialog import BrokerDataDialog
 from eventdeck.gui.widgets.banner import Banner
 
 if TYPE_CHECKING:
+    from eventdeck.gui.controllers.broker_data_dialog import BrokerDataDialog
     from eventdeck.gui.main_window import MainWindow
 
 log = logging.getLogger("eventdeck.broker_data")
@@ -106,6 +106,8 @@ class BrokerDataController(QObject):
 
     def show_dialog(self) -> None:
         if self.dialog is None:
+            from eventdeck.gui.controllers.broker_data_dialog import BrokerDataDialog  # noqa: PLC0415 - when opened
+
             self.dialog = BrokerDataDialog(self.data.directory, self.data.on_disk, self.data.problem, self._window)
             self.dialog.clear_requested.connect(self._ask_to_clear)
         self.dialog.show()

@@ -48,6 +48,8 @@ if TYPE_CHECKING:
     from eventdeck.core.simulation.faults import BrokerRestart
     from eventdeck.core.simulation.scenario import Scenario
     from eventdeck.gui.main_window import MainWindow
+    from eventdeck.gui.panels.topology_panel import TopologyPanel
+    from eventdeck.gui.presenter.view import PresenterView
 
 NOT_RUNNING = "No scenario runs: pick one from File > Scenarios, or from the start page (View > Start page)"
 TOGGLE_TIP = "Pause or resume the scenario's simulated publishers (subscribers go on draining their queues)"
@@ -83,10 +85,6 @@ class ScenarioView(QObject):
         self._build_faults()
         for widget in (window.menuBar(), window.statusBar(), *window.findChildren(QToolBar)):
             widget.installEventFilter(self)  # the start page covers what lies between them
-        presenter = window.presenter
-        presenter.speed_changed.connect(self._on_presenter_speed)
-        presenter.pause_requested.connect(controller.set_paused)
-        presenter.installEventFilter(self)  # shown or hidden: the clicker's keys go to it or to the window
         controller.started.connect(self._on_started)
         controller.stopped.connect(self._on_stopped)
         controller.cleared.connect(self._on_cleared)
@@ -100,6 +98,20 @@ class ScenarioView(QObject):
         if isinstance(app, QApplication):
             app.focusChanged.connect(self._update_keys)
         self.sync()
+
+    def attach_presenter(self, presenter: PresenterView) -> None:
+        """The window's presenter, built when first used: it follows the scenario from now on, as it is now."""
+        presenter.speed_changed.connect(self._on_presenter_speed)
+        presenter.pause_requested.connect(self._controller.set_paused)
+        presenter.installEventFilter(self)  # shown or hidden: the clicker's keys go to it or to the window
+        self._wire_story(presenter.caption)
+        self.sync()
+
+    def attach_topology(self, topology: TopologyPanel) -> None:
+        """The window's topology panel, built when first shown: it offers the scenario's faults and shows its marks."""
+        topology.fault_requested.connect(self._controller.request_fault)
+        topology.fault_clear_requested.connect(self._controller.clear_fault)
+        self._update_marks()
 
     # -- building ---------------------------------------------------------------------
 
@@ -168,7 +180,7 @@ class ScenarioView(QObject):
         return name if Path(path).exists() else f"{name} ({NOT_FOUND})"
 
     def _build_story(self) -> None:
-        window, controller = self._window, self._controller
+        window = self._window
         self.story_bar = StoryBar()
         self.story_bar.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.story_bar.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # a story takes the focus from a text field
@@ -184,17 +196,24 @@ class ScenarioView(QObject):
             window.addToolBarBreak()
             window.addToolBar(self.story_toolbar)
         self.story_toolbar.hide()
-        controls: tuple[StoryControls, ...] = (self.story_bar, window.presenter.caption)
-        for story in controls:
-            story.next_requested.connect(controller.next)
-            story.back_requested.connect(controller.back)
-            story.reset_requested.connect(controller.reset)
+        self._wire_story(self.story_bar)
         self.next_key = window.host.action("storyNextAction", "Next step", "play")
         self.next_key.setShortcuts([QKeySequence(key) for key in NEXT_KEYS])
         self.next_key.triggered.connect(lambda: self.story_bar.press(NEXT))
         self.back_key = window.host.action("storyBackAction", "Previous step", "play")
         self.back_key.setShortcuts([QKeySequence(key) for key in BACK_KEYS])
         self.back_key.triggered.connect(lambda: self.story_bar.press(BACK))
+
+    def _wire_story(self, story: StoryControls) -> None:
+        controller = self._controller
+        story.next_requested.connect(controller.next)
+        story.back_requested.connect(controller.back)
+        story.reset_requested.connect(controller.reset)
+
+    def _presenting(self) -> bool:
+        """Whether the presenter is up (it covers the page, and reads the clicker's keys itself)."""
+        presenter = self._window.built_presenter
+        return presenter is not None and presenter.isVisibleTo(self._window)
 
     def _build_faults(self) -> None:
         window, controller = self._window, self._controller
@@ -206,8 +225,6 @@ class ScenarioView(QObject):
             source.clear_requested.connect(controller.clear_fault)
             source.clear_all_requested.connect(controller.clear_all_faults)
         self.faults_menu.fault_requested.connect(controller.request_fault)
-        window.topology.fault_requested.connect(controller.request_fault)
-        window.topology.fault_clear_requested.connect(controller.clear_fault)
 
     @property
     def welcome(self) -> WelcomeView:
@@ -265,8 +282,7 @@ class ScenarioView(QObject):
             self.dismiss_start_page()  # something runs after all (a client of the gateways): show it
 
     def _update_welcome(self) -> None:
-        presenting = self._window.presenter.isVisibleTo(self._window)  # it covers the page: no painting beneath it
-        show = self._wanted and self._controller.available and not presenting
+        show = self._wanted and self._controller.available and not self._presenting()  # no painting beneath it
         if show and not self._welcome_shown():
             self.welcome.set_recent(self._controller.recent.paths)
             self._place_welcome()
@@ -291,7 +307,7 @@ class ScenarioView(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in PLACING_EVENTS:
-            if watched is self._window.presenter:
+            if watched is self._window.built_presenter:
                 self._update_welcome()
             elif self._welcome_shown():
                 self._place_welcome()
@@ -324,8 +340,11 @@ class ScenarioView(QObject):
         window.stream.clear()
         window.inspector.show_message(None)
         window.rates.clear()
-        window.topology.clear()
-        window.presenter.clear()
+        window.ledger.clear()
+        if window.built_topology is not None:
+            window.built_topology.clear()
+        if window.built_presenter is not None:
+            window.built_presenter.clear()
         window.bridge.take_snapshot()
 
     def sync(self) -> None:
@@ -359,7 +378,8 @@ class ScenarioView(QObject):
         scenario = self._controller.scenario
         player = scenario.player if scenario is not None and self._controller.available else None
         story = player.story if player is not None else None
-        controls: tuple[StoryControls, ...] = (self.story_bar, self._window.presenter.caption)
+        presenter = self._window.built_presenter
+        controls: list[StoryControls] = [self.story_bar] if presenter is None else [self.story_bar, presenter.caption]
         for shown in controls:
             if shown.story is not story:
                 shown.set_story(story)
@@ -368,7 +388,8 @@ class ScenarioView(QObject):
                     shown.set_step(player.index)
                 shown.set_errors(list(player.errors))
         self.story_toolbar.setVisible(story is not None)
-        self._window.presenter.caption.setVisible(story is not None)
+        if presenter is not None:
+            presenter.caption.setVisible(story is not None)
         self._update_marks()
         self._update_keys()
 
@@ -389,7 +410,8 @@ class ScenarioView(QObject):
         self.toggle.setText("Resume scenario" if paused else "Pause scenario")
         self.toggle.setIcon(icon("play" if paused else "pause"))
         self.speed.set_speed(0.0 if paused else speed)
-        self._window.presenter.show_speed(speed)
+        if self._window.built_presenter is not None:
+            self._window.built_presenter.show_speed(speed)
 
     def _on_presenter_speed(self, factor: float) -> None:
         if factor > 0:  # Pause is the presenter's pause_requested
@@ -411,8 +433,10 @@ class ScenarioView(QObject):
                 running=True,
                 restart=mark_words(controller.restart),
             )
-        self._window.presenter.set_marks(marks)
-        self._window.topology.set_marks(marks)
+        if self._window.built_presenter is not None:
+            self._window.built_presenter.set_marks(marks)
+        if self._window.built_topology is not None:
+            self._window.built_topology.set_marks(marks)
 
     def _update_keys(self, *_focus: object) -> None:
         """The clicker's keys move the story in the window, unless a text field, the start page or the presenter
@@ -421,7 +445,7 @@ class ScenarioView(QObject):
             self.story_bar.story is not None
             and self.story_toolbar.isVisibleTo(self._window)
             and not self._welcome_shown()
-            and not self._window.presenter.isVisibleTo(self._window)
+            and not self._presenting()
             and not typing_in(QApplication.focusWidget())
         )
         self.next_key.setEnabled(on)

@@ -17,11 +17,12 @@ import asyncio
 import gc
 import logging
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import qasync
 from PySide6.QtCore import QEvent, QObject, QSettings
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QWindow
 from PySide6.QtWidgets import QApplication, QWidget
 
 from eventdeck.core.connectors import ConnectorError
@@ -53,8 +54,16 @@ def run_window(args: argparse.Namespace) -> int:
     assert isinstance(app, QApplication)
     app.setQuitOnLastWindowClosed(False)
     app.setWindowIcon(icon("app"))
-    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+    with asyncio.Runner(loop_factory=lambda: window_loop(app)) as runner:
         return runner.run(open_window(args))
+
+
+def window_loop(app: QApplication) -> qasync.QEventLoop:
+    """One loop for Qt and asyncio. Its worker threads (the broker's store, files read or written) come from a
+    standard pool that starts them as needed: qasync's own starts ten QThreads at once, before the store opens."""
+    loop = qasync.QEventLoop(app)
+    loop.set_default_executor(ThreadPoolExecutor(thread_name_prefix="eventdeck-worker"))
+    return loop
 
 
 async def open_window(args: argparse.Namespace, settings: QSettings | None = None) -> int:
@@ -137,44 +146,36 @@ def collect_garbage_again() -> None:
 
 
 async def first_paint(window: QWidget) -> None:
-    """Return once ``window`` has painted its first frame (or after ``PAINT_WAIT_S``, if it never does)."""
-    app = QApplication.instance()
+    """Return once ``window`` (shown) has painted its first frame (or after ``PAINT_WAIT_S``, if it never does)."""
     painted = asyncio.get_running_loop().create_future()
-    watcher = _PaintWatcher(window, painted)
-    if app is not None:
-        app.installEventFilter(watcher)
+    surface = window.windowHandle()
+    watcher = _ExposeWatcher(window, painted)
+    if surface is not None:
+        surface.installEventFilter(watcher)  # its own events only: not every event of every widget, as the app's
     try:
         await asyncio.wait_for(painted, PAINT_WAIT_S)
     except TimeoutError:
         log.debug("the window painted nothing in %g s; going on", PAINT_WAIT_S)
     finally:
-        if app is not None:
-            app.removeEventFilter(watcher)
+        if surface is not None:
+            surface.removeEventFilter(watcher)
 
 
-class _PaintWatcher(QObject):
-    """Resolves ``painted`` after the first paint of a widget of ``window`` (on the loop's next turn, when the
-    whole frame is drawn)."""
+class _ExposeWatcher(QObject):
+    """Resolves ``painted`` on the loop turn after the window is first exposed: Qt paints the whole frame while it
+    handles that event."""
 
     def __init__(self, window: QWidget, painted: asyncio.Future[None]) -> None:
         super().__init__(window)
-        self._window = window
         self._painted = painted
-        self._seen = False
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (
-            not self._seen
-            and event.type() == QEvent.Type.Paint
-            and isinstance(watched, QWidget)
-            and watched.window() is self._window
-        ):
-            self._seen = True
+        if event.type() == QEvent.Type.Expose and isinstance(watched, QWindow) and watched.isExposed():
             asyncio.get_running_loop().call_soon(self._resolve)
         return False
 
     def _resolve(self) -> None:
-        if not self._painted.done():  # not given up on (PAINT_WAIT_S)
+        if not self._painted.done():  # not given up on (PAINT_WAIT_S), nor resolved by an earlier expose
             self._painted.set_result(None)
 
 

@@ -210,6 +210,8 @@ class TopologyPanel(QWidget):
         bridge.snapshot.connect(self._on_snapshot)
         bridge.backend_changed.connect(self._on_backend_changed)
         bridge.followed.connect(self._on_followed)
+        if bridge.last_snapshot is not None:  # built after the start (its dock first shown): drawn from it at once
+            self._on_snapshot(bridge.last_snapshot)
 
     # -- data -------------------------------------------------------------------
 

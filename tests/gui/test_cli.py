@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes.util
 import os
 import struct
 import subprocess
@@ -71,14 +72,14 @@ def test_missing_xcb_libraries_are_named_with_their_packages(monkeypatch: pytest
     monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.setenv("DISPLAY", ":99")
-    monkeypatch.setattr(app.ctypes.util, "find_library", lambda name: None if name == "xcb-cursor" else "lib.so")
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None if name == "xcb-cursor" else "lib.so")
     problem = app.choose_platform(app.build_parser().parse_args([]))
     assert problem is not None
     assert "sudo apt-get install libxcb-cursor0" in problem
 
 
 def test_a_bundle_that_brings_the_library_needs_no_package(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(app.ctypes.util, "find_library", lambda name: None if name == "xcb-cursor" else "lib.so")
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None if name == "xcb-cursor" else "lib.so")
     assert app.missing_xcb_packages() == ["libxcb-cursor0"]
     (tmp_path / "_internal").mkdir()
     (tmp_path / "_internal" / "libxcb-cursor.so.0").touch()

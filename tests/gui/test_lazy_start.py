@@ -1,4 +1,5 @@
-"""What the first frame does not need is not loaded before it: the window paints first."""
+"""What the first frame does not need is not loaded before it: the window paints first. What waits (the
+topology tab behind Rates, the presenter) is built when first shown, as it would have been from the start."""
 
 from __future__ import annotations
 
@@ -6,6 +7,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from pytestqt.qtbot import QtBot
+
+from eventdeck.gui.bridge import Bridge
+from eventdeck.gui.main_window import MainWindow
+from tests.gui.gui_support import WAIT, publish, shown_window, start_scenario
 
 # Loaded when first used (File > Connections…, a connector, the gateways once the window shows, the
 # scenario and its document once it has painted, a virtual subscriber, --version).
@@ -32,6 +40,10 @@ DEFERRED = (
     "eventdeck.core.simulation.simulation",
     "eventdeck.core.simulation.scenario",
     "eventdeck.core.simulation.virtual",
+    "eventdeck.gui.panels.topology_panel",  # its dock is a tab behind Rates: built when first shown
+    "eventdeck.gui.presenter.view",  # View > Present, F5
+    "eventdeck.gui.controllers.broker_data_dialog",  # File > Broker data…
+    "ctypes.util",  # only to name the xcb libraries an X11 display lacks
 )
 
 FIRST_PAINT_PROBE = """
@@ -69,3 +81,52 @@ def test_first_paint_loads_no_connector_gateway_or_scenario_loader(tmp_path: Pat
     )
     assert probe.returncode == 0, probe.stderr
     assert "LOADED []" in probe.stdout.splitlines(), probe.stdout
+
+
+def test_the_topology_tab_is_built_when_first_shown_with_the_traffic_seen_before(
+    qtbot: QtBot, bridge: Bridge, settings: QSettings
+) -> None:
+    window = next(shown_window(qtbot, MainWindow(bridge, settings, ring_size=1_000)))
+    assert window.built_topology is None
+    publish(qtbot, bridge, "user/signedup", {"name": "Ada"})
+    bridge.take_snapshot()
+    window.docks["topology"].raise_()
+    qtbot.waitUntil(lambda: window.built_topology is not None and window.built_topology.isVisible(), timeout=WAIT)
+    # drawn at once from the last snapshot, with the publisher counted before the panel existed
+    assert {"p:local", "c:user/signedup"} <= set(window.topology.node_items())
+    window.topology.channel_selected.emit("user/signedup")  # wired to the other panels as it was from the start
+    assert window.channels.selected_pattern() == "user/signedup"
+    window.close()
+
+
+def test_a_layout_saved_with_the_topology_in_front_opens_with_it_built(
+    qtbot: QtBot, bridge: Bridge, settings: QSettings
+) -> None:
+    first = MainWindow(bridge, settings, ring_size=1_000)
+    qtbot.addWidget(first)
+    first.show()
+    first.docks["topology"].raise_()
+    first.close()  # saves the layout
+    again = MainWindow(bridge, settings, ring_size=1_000)
+    qtbot.addWidget(again)
+    again.show()
+    assert again.built_topology is not None  # built while the window showed, before its first paint
+    assert again.topology.isVisible()
+    again.close()
+
+
+def test_the_presenter_built_on_first_present_shows_the_running_story(
+    qtbot: QtBot, scenario_window: MainWindow
+) -> None:
+    window = scenario_window
+    assert window.built_presenter is None
+    scenario = start_scenario(qtbot, window, "household")
+    assert scenario.player is not None
+    window.present()
+    presenter = window.presenter
+    assert presenter.isVisible()
+    assert presenter.caption.story is scenario.player.story
+    assert presenter.caption.isVisibleTo(presenter)
+    assert presenter.marks.running
+    window.leave_presentation()
+    assert not presenter.isVisible()

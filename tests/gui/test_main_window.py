@@ -31,6 +31,8 @@ def test_every_promised_object_name_is_there(window: MainWindow) -> None:
     for name in ("inspectorView", "composerChannel", "composerKind", "composerPayload", "composerSend", "ratesPlot"):
         assert window.findChild(object, name) is not None, name  # type: ignore[arg-type]
     assert len(window.findChildren(QDockWidget)) == 7
+    assert window.findChild(QGraphicsView, "topologyView") is None  # a tab behind Rates: built when first shown
+    window.docks["topology"].raise_()
     assert window.findChild(QGraphicsView, "topologyView") is not None
 
 
