@@ -117,9 +117,7 @@ class AsyncApiController(QObject):
 
     def _record(self) -> None:
         batch, self._unrecorded = self._unrecorded, []
-        add = self.recorder.add
-        for message in batch:
-            add(message)
+        self.recorder.add_all(batch)
 
 
 class AsyncApiFiles(QObject):
