@@ -28,6 +28,8 @@ from typing import Any
 from eventdeck.core import Broker
 from eventdeck.core.connectors.backend import Backend
 
+LONG_STALL_S = 0.010
+
 
 class Stalls:
     """Lateness of a 5 ms timer on the running loop: how long the loop was too busy to answer."""
@@ -35,7 +37,7 @@ class Stalls:
     def __init__(self) -> None:
         self.lateness: list[float] = []
         self._started = 0.0
-        self._late: list[tuple[float, float]] = []  # (due, lateness) over SUMMARY_MS, on perf_counter
+        self._late: list[tuple[float, float, float]] = []  # (due, lateness, thread's CPU time) over SUMMARY_MS
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -48,20 +50,30 @@ class Stalls:
         if self._task is not None:
             await self._task
         MEASURED.append((self._started, time.perf_counter()))
-        LATE.extend((due, due + late) for due, late in self._late)
+        LATE.extend((due, due + late, cpu) for due, late, cpu in self._late)
         ordered = sorted(self.lateness)
         p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] if ordered else 0.0
-        return {"p99_stall_ms": round(p99 * 1000, 2), "max_stall_ms": round(max(ordered, default=0.0) * 1000, 2)}
+        long = [(late + 0.005, cpu) for _due, late, cpu in self._late if late >= LONG_STALL_S]
+        spans = sum(span for span, _cpu in long)
+        return {
+            "p99_stall_ms": round(p99 * 1000, 2),
+            "max_stall_ms": round(max(ordered, default=0.0) * 1000, 2),
+            "stalls_over_10ms": len(long),
+            # of their time, the share the window thread was not running: waiting for a CPU (a loaded
+            # machine) or for the GIL (another thread), not busy with a callback
+            "off_cpu_in_them_pct": round(100 * (spans - sum(cpu for _span, cpu in long)) / (spans or 1)),
+        }
 
     async def _measure(self) -> None:
         loop = asyncio.get_running_loop()
         while not self._stop.is_set():
             due = loop.time() + 0.005
+            cpu = time.thread_time()
             await asyncio.sleep(0.005)
             late = max(0.0, loop.time() - due)
             self.lateness.append(late)
             if late * 1000 >= SUMMARY_MS:
-                self._late.append((time.perf_counter() - late, late))
+                self._late.append((time.perf_counter() - late, late, time.thread_time() - cpu))
 
 
 @contextlib.asynccontextmanager
@@ -112,8 +124,9 @@ def run_with_qt(coro: Coroutine[Any, Any, Any], slow_ms: float | None = None) ->
 
 MEASURED: list[tuple[float, float]] = []
 """The stall meters' periods (``time.perf_counter``): the callback report keeps to them."""
-LATE: list[tuple[float, float]] = []
-"""(due, woke) of the stall meters' late wake-ups over ``SUMMARY_MS``."""
+LATE: list[tuple[float, float, float]] = []
+"""(due, woke, CPU time) of the stall meters' late wake-ups over ``SUMMARY_MS``; the window thread's CPU time
+from the timer's start to its late wake-up (5 ms + lateness at most): much less, the thread waited for a CPU."""
 SAMPLE_S = 0.001
 SUMMARY_MS = 3.0
 LOOP_FILES = ("qasync", "asyncio", "bench_window", "threading")  # frames of the loop itself, not of a callback
@@ -165,18 +178,22 @@ class StackSampler:
 
     def report(self, slow_ms: float, out: Any) -> None:
         periods = MEASURED or [(0.0, float("inf"))]  # not start-up, nor what a script measures afterwards
-        measured = [sample for sample in self.samples if any(a <= sample[0] <= b for a, b in periods)]
+
+        def measured(at: float) -> bool:
+            return any(begin <= at <= end for begin, end in periods)
+
+        samples = [sample for sample in self.samples if measured(sample[0])]
+        stalls = [(due, woke, cpu) for due, woke, cpu in LATE if (woke - due) * 1000 >= slow_ms and measured(due)]
         print(f"-- stalls of {slow_ms:g} ms or more while measured: callbacks inside (ms sampled) --", file=out)
-        for due, woke in LATE:
-            if (woke - due) * 1000 < slow_ms or not any(a <= due <= b for a, b in periods):
-                continue
-            inside = Counter((callback, stack) for at, callback, stack in measured if due <= at <= woke)
-            print(f"{(woke - due) * 1000:7.1f} ms stall", file=out)
+        for due, woke, cpu in stalls:
+            span = (woke - due) * 1000 + 5  # the timer's 5 ms and its lateness
+            print(f"{span - 5:7.1f} ms stall; the thread on a CPU {cpu * 1000:.1f} ms of the last {span:.1f}", file=out)
+            inside = Counter((callback, stack) for at, callback, stack in samples if due <= at <= woke)
             for (callback, stack), count in inside.most_common(4):
                 print(f"        {count:4d}  {callback}: {' < '.join(stack)}", file=out)
         durations: dict[str, list[float]] = {}
         for start, end, callback in self.calls():
-            if (end - start) * 1000 >= SUMMARY_MS and any(a <= start <= b for a, b in periods):
+            if (end - start) * 1000 >= SUMMARY_MS and measured(start):
                 durations.setdefault(callback, []).append((end - start) * 1000)
         print(f"-- callbacks of {SUMMARY_MS:g} ms or more while measured: count, median, worst (ms) --", file=out)
         for callback, times in sorted(durations.items(), key=lambda item: -sum(item[1])):
