@@ -43,8 +43,8 @@ if TYPE_CHECKING:  # the loader (YAML, JSON Schema, the web) loads with the firs
     from eventdeck.core.asyncapi.model import Document
 
 
-RECORD_CHUNK = 2_000
-"""Messages recorded for the export per loop turn (about 1 ms)."""
+RECORD_CHUNK = 1_000
+"""Messages recorded for the export per loop turn: 0.3-0.6 ms (Kafka records carry headers)."""
 
 
 class AsyncApiController(QObject):
