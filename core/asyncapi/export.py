@@ -21,8 +21,11 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import compress
+from operator import attrgetter, is_not
 from typing import Any, Protocol
 
 from eventdeck.core.asyncapi.infer import infer_schema, json_type
@@ -68,14 +71,28 @@ class _Observed:
             self.headers.update(message.headers.keys())
         self.publishers[message.publisher] = None
         if len(self.values) < MAX_SAMPLES:
-            decoded = _decode(message)
-            if decoded is not _UNDECODABLE:
-                if not self.values:
-                    self.example = message
-                self.values.append(decoded)
+            self.sample(message)
+
+    def sample(self, message: Message) -> None:
+        decoded = _decode(message)
+        if decoded is not _UNDECODABLE:
+            if not self.values:
+                self.example = message
+            self.values.append(decoded)
+
+    @property
+    def hungry(self) -> bool:
+        """Still keeping payloads to infer the schema from."""
+        return len(self.values) < MAX_SAMPLES
 
 
 _UNDECODABLE = object()
+# Batches are tallied by these in C; the kind by its value, as hashing an Enum member calls Python code.
+_TALLIED = attrgetter("channel", "kind._value_", "content_type", "publisher")
+_CHANNEL_KIND = attrgetter("channel", "kind._value_")
+_HEADERS = attrgetter("headers")
+_KIND = attrgetter("kind")
+_NOT_EVENT = partial(is_not, Kind.EVENT)
 
 
 def _decode(message: Message) -> Any:
@@ -104,11 +121,46 @@ class TrafficRecorder:
         self.answers: dict[str, _Observed] = {}  # command channel -> the replies its commands got
         self._pending: dict[str, str] = {}  # correlation id -> command channel, oldest first
 
+    def add_all(self, messages: Sequence[Message]) -> None:
+        """Record ``messages`` (in the order they were published): the same record as ``add`` for each,
+        but counted per channel, kind, content type and publisher in C, not message by message in Python
+        (1.3 ms every 33 ms at 50,000 msg/s in the window before). Only payloads still sampled, headers,
+        commands and replies are looked at one by one; headers are tallied by their names (a tuple each)."""
+        observed = self.observed
+        touched: dict[tuple[str, str], _Observed] = {}  # (channel, kind's value) -> its record
+        for (channel, value, content_type, publisher), count in Counter(map(_TALLIED, messages)).items():
+            kind = Kind(value)
+            if kind is Kind.REPLY or is_broker_channel(channel):
+                continue
+            seen = observed.get((channel, kind))
+            if seen is None:
+                seen = observed[channel, kind] = _Observed()
+            touched[channel, value] = seen
+            seen.count += count
+            seen.content_types[content_type] += count
+            seen.publishers[publisher] = None
+        with_headers = list(compress(messages, map(_HEADERS, messages)))  # every Kafka record has some
+        names = map(tuple, map(_HEADERS, with_headers))
+        for (key, header_names), count in Counter(zip(map(_CHANNEL_KIND, with_headers), names, strict=True)).items():
+            seen = touched.get(key)
+            if seen is not None:
+                for name in header_names:
+                    seen.headers[name] += count
+        hungry = {key: seen for key, seen in touched.items() if seen.hungry}
+        if hungry:  # the first payloads of a channel and kind, for the schema
+            for message in compress(messages, map(hungry.__contains__, map(_CHANNEL_KIND, messages))):
+                seen = hungry[_CHANNEL_KIND(message)]
+                if seen.hungry:
+                    seen.sample(message)
+        for message in compress(messages, map(_NOT_EVENT, map(_KIND, messages))):  # in order: a reply after its command
+            if message.kind is Kind.REPLY:
+                self._answer(message)
+            elif not is_broker_channel(message.channel):
+                self._expect_reply(message)
+
     def add(self, message: Message) -> None:
         if message.kind is Kind.REPLY:
-            channel = self._pending.pop(message.correlation_id or "", None)
-            if channel is not None:
-                self.answers[channel].add(message)
+            self._answer(message)
             return
         if is_broker_channel(message.channel):
             return  # dead letters and other broker-made channels are not the system's channels
@@ -118,11 +170,19 @@ class TrafficRecorder:
             observed = self.observed[key] = _Observed()
         observed.add(message)
         if message.kind is Kind.COMMAND:
-            self.answers.setdefault(message.channel, _Observed())
-            if message.correlation_id is not None:
-                self._pending[message.correlation_id] = message.channel
-                if len(self._pending) > MAX_PENDING:
-                    del self._pending[next(iter(self._pending))]
+            self._expect_reply(message)
+
+    def _answer(self, reply: Message) -> None:
+        channel = self._pending.pop(reply.correlation_id or "", None)
+        if channel is not None:
+            self.answers[channel].add(reply)
+
+    def _expect_reply(self, command: Message) -> None:
+        self.answers.setdefault(command.channel, _Observed())
+        if command.correlation_id is not None:
+            self._pending[command.correlation_id] = command.channel
+            if len(self._pending) > MAX_PENDING:
+                del self._pending[next(iter(self._pending))]
 
     def document(
         self,
@@ -147,8 +207,7 @@ def export_document(
     """An AsyncAPI 3.0.0 document (plain data) describing ``messages`` (in the order they were
     published) and who received them."""
     recorder = TrafficRecorder()
-    for message in messages:
-        recorder.add(message)
+    recorder.add_all(list(messages))
     return recorder.document(subscriptions, title=title, version=version, redact_values=redact_values)
 
 

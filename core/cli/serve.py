@@ -131,8 +131,7 @@ class TrafficKeeper:
             log.warning("the recording missed %s (traffic outran the recorder)", plural(batch.lost, "broker event"))
         messages = [item for item in batch.events if isinstance(item, Message)]
         if self.recorder is not None:
-            for message in messages:
-                self.recorder.add(message)
+            self.recorder.add_all(messages)
         writer = self.writer
         if writer is not None and writer.error is None and not writer.write(messages):
             log.error(

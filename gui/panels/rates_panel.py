@@ -2,7 +2,10 @@
 
 Follows pyqtgraph practice for live plots: nine curves created once, numpy ring
 buffers with one sample per bridge snapshot (500 ms), ``setData`` on each snapshot.
-The legend is rebuilt only when the set of the 8 busiest channels changes.
+The legend is rebuilt only when the set of the 8 busiest channels changes, and that set is
+sticky: a shown channel leaves it only when another is clearly busier (``OVERTAKE``), so ten
+equally busy channels do not swap places (and rebuild the legend, ~9 ms) every snapshot.
+While the panel is hidden nothing is chosen or drawn; it catches up when shown.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ WINDOW_S = 60.0
 SAMPLES = 120  # one per 500 ms snapshot
 TOP = 8
 OTHER = "other"
+OVERTAKE = 1.25  # a channel outside the top replaces a shown one only when this many times busier
 LABEL_CHARS = 26
 WIDE = 540  # from this width on, the legend goes right of the plot; below it in narrower docks
 LEGEND_ROW_PX = 21  # one legend row at 8 pt, spacing included
@@ -56,6 +60,7 @@ class RatesPanel(QWidget):
         self._assigned: list[str | None] = [None] * TOP  # channel shown by each of the first 8 curves
         self._legend_order: list[int] = []  # curve numbers in legend order
         self._top = TOP  # channels with a line of their own: fewer when the legend has no room for eight
+        self._stale = False  # samples came in while hidden: the top is chosen again when shown
 
         self.plot_widget = pg.PlotWidget()
         self.plot_widget.setObjectName("ratesPlot")
@@ -94,9 +99,11 @@ class RatesPanel(QWidget):
 
     def curve_channels(self) -> list[str | None]:
         """What each of the nine curves shows: a channel, ``"other"``, or None while unused."""
+        self._catch_up()
         return [*self._assigned, OTHER if self.curves[TOP].isVisible() else None]
 
     def legend_labels(self) -> list[str]:
+        self._catch_up()
         return [html.unescape(label.text) for _sample, label in self.legend.items]
 
     def set_dark(self, dark: bool) -> None:
@@ -188,15 +195,22 @@ class RatesPanel(QWidget):
         self._times[head] = snapshot.time
         self._head = (head + 1) % SAMPLES
         self._count = min(self._count + 1, SAMPLES)
-        self._choose_top()
         self._last_time = snapshot.time
-        if self.isVisible():  # hidden (a tab behind Topology, under the presenter): drawn when shown again
+        if self.isVisible():
+            self._choose_top()
             self._redraw(snapshot.time)
+        else:  # a tab behind Topology, under the presenter: chosen and drawn when shown again
+            self._stale = True
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        self._catch_up()
         if self._count:
             self._redraw(self._last_time)
+
+    def _catch_up(self) -> None:
+        if self._stale:
+            self._choose_top()
 
     def _add_channel(self, name: str) -> int:
         row = len(self._names)
@@ -207,10 +221,10 @@ class RatesPanel(QWidget):
         return row
 
     def _choose_top(self) -> None:
+        self._stale = False
         held = len(self._names)
         sums = self._rates[:held].sum(axis=1)
-        busy = [int(row) for row in np.argsort(-sums, kind="stable")[: self._top] if sums[row] > 0]
-        wanted = [self._names[row] for row in busy]
+        wanted = self._sticky_top(sums)
         if set(wanted) == {name for name in self._assigned if name is not None}:
             return
         keep = set(wanted)
@@ -227,6 +241,22 @@ class RatesPanel(QWidget):
                 self.curves[number].setData([], [])
         self.curves[TOP].setVisible(held > len(wanted) and len(wanted) == self._top)
         self._rebuild_legend()
+
+    def _sticky_top(self, sums: FloatArray) -> list[str]:
+        """The busiest channels, busiest first; those shown now stay until one outside is ``OVERTAKE`` times busier."""
+        ranked = [int(row) for row in np.argsort(-sums, kind="stable") if sums[row] > 0]
+        shown = {self._rows[name] for name in self._assigned if name in self._rows}  # none just after clear()
+        kept = [row for row in ranked if row in shown][: self._top]  # fewer lines now (a smaller dock): the busiest
+        rivals = [row for row in ranked if row not in shown]
+        while rivals and len(kept) < self._top:  # free lines go to the busiest of the rest
+            kept.append(rivals.pop(0))
+        while rivals and kept:  # then a rival takes the quietest shown line only when clearly busier
+            quietest = min(kept, key=lambda row: sums[row])
+            if sums[rivals[0]] <= OVERTAKE * sums[quietest]:
+                break
+            kept.remove(quietest)
+            kept.append(rivals.pop(0))
+        return [self._names[row] for row in sorted(kept, key=lambda row: -sums[row])]
 
     def _rebuild_legend(self) -> None:
         self.legend.clear()

@@ -7,7 +7,7 @@ while the flood runs. ``--window`` does the same with the real main window open 
 showing the connector, on the qasync loop, as a user would watch it::
 
     .venv/bin/python tests/benchmarks/connector_stream.py [--rate 20000] [--duration 20]
-        [--brokers mqtt,nats,redis,kafka] [--window]
+        [--brokers mqtt,nats,redis,kafka] [--window [--callbacks 10]]
 
 Publishers run in their own processes so they do not share our event loop:
 MQTT uses ``mosquitto_pub -l -q 1`` fed line by line, NATS nats-py, Redis redis-py
@@ -31,7 +31,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from bench_window import Stalls, run_with_qt, window_showing
+from bench_window import CALLBACKS_HELP, Stalls, run_with_qt, window_showing
 
 from eventdeck.core.connectors import backend_from_url, parse_url
 
@@ -262,12 +262,14 @@ if __name__ == "__main__":
     # RabbitMQ is opt-in: its aio-pika publisher tops out near 5,000 msg/s here, so it cannot show the goal rate.
     parser.add_argument("--brokers", default="mqtt,nats,redis", help="comma-separated: mqtt,nats,redis,amqp,kafka")
     parser.add_argument("--window", action="store_true", help="monitor with the main window open (offscreen)")
+    parser.add_argument("--callbacks", type=float, metavar="MS", help=f"with --window: {CALLBACKS_HELP}")
     parser.add_argument("--publish", choices=sorted(PORTS), help=argparse.SUPPRESS)  # child-process mode
     parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.publish:
         publish(args.publish, args.rate, args.count)
     elif args.window:
-        print(json.dumps(run_with_qt(main(args.rate, args.duration, args.brokers.split(","), window=True))))
+        kinds = args.brokers.split(",")
+        print(json.dumps(run_with_qt(main(args.rate, args.duration, kinds, window=True), slow_ms=args.callbacks)))
     else:
         print(json.dumps(asyncio.run(main(args.rate, args.duration, args.brokers.split(",")))))

@@ -8,7 +8,7 @@
 2. 1,000 channels and 1,000 subscriptions: one layout pass (graph + placement) and one full
    redraw of the still picture. Goal: layout <= 50 ms.
 
-    python tests/benchmarks/presenter.py [--rate 50000] [--seconds 20] [--follow]
+    python tests/benchmarks/presenter.py [--rate 50000] [--seconds 20] [--follow] [--callbacks 10]
 """
 
 from __future__ import annotations
@@ -160,14 +160,15 @@ async def run(rate: float, seconds: float, follow: bool) -> dict[str, object]:
 
 
 def main() -> None:
-    from bench_window import run_with_qt  # noqa: PLC0415
+    from bench_window import CALLBACKS_HELP, run_with_qt  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=50_000)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--follow", action="store_true", help="follow one of the flood's messages all along")
+    parser.add_argument("--callbacks", type=float, metavar="MS", help=CALLBACKS_HELP)
     args = parser.parse_args()
-    print(json.dumps(run_with_qt(run(args.rate, args.seconds, args.follow))))
+    print(json.dumps(run_with_qt(run(args.rate, args.seconds, args.follow), slow_ms=args.callbacks)))
 
 
 if __name__ == "__main__":

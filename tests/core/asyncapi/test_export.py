@@ -6,13 +6,14 @@ import asyncio
 import json
 from typing import Any, NamedTuple
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft7Validator
 
 from eventdeck.core import Broker, Kind, Message
 from eventdeck.core.asyncapi import MessageSpec, load_document, parse_document, validator_for
-from eventdeck.core.asyncapi.export import MAX_PENDING, TrafficRecorder, export_document, to_yaml
+from eventdeck.core.asyncapi.export import MAX_PENDING, MAX_SAMPLES, TrafficRecorder, export_document, to_yaml
 from eventdeck.core.asyncapi.infer import infer_schema
 from tests.core.asyncapi.conformance import conformance_errors
 from tests.paths import DEMO
@@ -260,4 +261,45 @@ async def test_export_of_real_broker_traffic_with_a_command() -> None:
         "recorder_receive_orders_placed": False,
         "recorder_receive_orders_place": True,
         "orders-service_receive_orders_place": True,
+    }
+
+
+def _mixed_traffic() -> list[Message]:
+    """Events past the sample limit, headers on some, other content types and publishers, broker channels,
+    commands answered within the same batch and later, an unanswered reply."""
+    messages: list[Message] = []
+    for number in range(2 * MAX_SAMPLES + 7):
+        channel = f"sensor/{number % 3}"
+        headers = {"trace": str(number)} if number % 4 == 0 else ({"site": "a"} if number % 5 == 0 else None)
+        content_type = "text/plain" if number % 7 == 0 else ("application/octet-stream" if number % 11 == 0 else "")
+        payload: Any = f"t{number}" if content_type == "text/plain" else {"n": number, "ok": number % 2 == 0}
+        messages.append(
+            Message.build(channel, payload, content_type=content_type, headers=headers, publisher=f"p{number % 4}")
+        )
+        if number % 50 == 0:
+            messages.append(Message.build("$dead/sensor", {"n": number}))
+            messages.append(
+                Message.build("jobs/run", {"n": number}, kind=Kind.COMMAND, correlation_id=f"c{number}", reply_to="$r")
+            )
+        if number % 50 in (0, 30):  # the first reply in the same batch as its command, the second later
+            answered = number - number % 50
+            messages.append(Message.build("$r", {"done": answered}, kind=Kind.REPLY, correlation_id=f"c{answered}"))
+    messages.append(Message.build("$r", {"done": -1}, kind=Kind.REPLY, correlation_id="nobody"))
+    return messages
+
+
+@pytest.mark.parametrize("batch", [1, 7, 333, 100_000])
+def test_a_recorder_fed_in_batches_records_exactly_what_it_does_message_by_message(batch: int) -> None:
+    messages = _mixed_traffic()
+    one_by_one, batched = TrafficRecorder(), TrafficRecorder()
+    for message in messages:
+        one_by_one.add(message)
+    for start in range(0, len(messages), batch):
+        batched.add_all(messages[start : start + batch])
+    subscriptions = [Sub("monitor", "sensor/#"), Sub("worker", "jobs/run")]
+    expected = one_by_one.document(subscriptions)
+    assert batched.document(subscriptions) == expected
+    assert list(expected["channels"]) == ["sensor_0", "jobs_run", "sensor_1", "sensor_2", "jobs_run_reply"]
+    assert {key: seen.count for key, seen in batched.observed.items()} == {
+        key: seen.count for key, seen in one_by_one.observed.items()
     }

@@ -16,7 +16,7 @@ from eventdeck.core import Message
 from eventdeck.core.asyncapi import AsyncApiError, parse_document
 from eventdeck.core.asyncapi.live import LiveValidator
 from eventdeck.gui.bridge import INLINE_CHECK, Bridge
-from eventdeck.gui.controllers.asyncapi import AsyncApiController
+from eventdeck.gui.controllers.asyncapi import RECORD_CHUNK, AsyncApiController
 from eventdeck.gui.models.channel_tree import ChannelTreeModel
 from eventdeck.gui.models.stream_model import KIND_COLUMN, StreamModel
 from eventdeck.gui.panels.channels_panel import ChannelsPanel
@@ -248,6 +248,23 @@ def test_export_describes_the_traffic_and_imports_back(qtbot: QtBot, window: Win
     assert "ada@example.com" not in text
     document = parse_document(text, "observed.yaml")
     assert sorted(c.address or "" for c in document.channels) == ["fridge/level", "user/signedup"]
+
+
+def test_a_burst_is_recorded_a_chunk_a_loop_turn_and_whole_for_an_export(
+    qtbot: QtBot, window: Window, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder = window.controller.recorder
+    chunks: list[int] = []
+    add_all = recorder.add_all
+    monkeypatch.setattr(recorder, "add_all", lambda batch: (chunks.append(len(batch)), add_all(batch)))
+    burst = [Message.build("meter/reading", {"n": number}) for number in range(2 * RECORD_CHUNK + 10)]
+    window.bridge.messages.emit(burst)  # as a Kafka fetch's burst reaches the window
+    qtbot.waitUntil(lambda: sum(chunks) == len(burst), timeout=WAIT)
+    assert chunks == [RECORD_CHUNK, RECORD_CHUNK, 10]
+
+    window.bridge.messages.emit(burst)
+    assert f"{2 * len(burst):,} seen" in window.controller.export_yaml()  # all of it, without waiting for the loop
+    assert chunks[-1] == len(burst)
 
 
 def test_the_corpus_streetlights_document_loads(window: Window) -> None:

@@ -174,3 +174,37 @@ def test_a_hidden_plot_keeps_its_samples_and_draws_them_when_shown(bridge: Bridg
     assert x is not None
     assert y is not None
     assert list(y) == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_equally_busy_channels_keep_their_lines_and_the_legend(bridge: Bridge, panel: RatesPanel) -> None:
+    """Ten channels about as busy as each other: the ranking wobbles every snapshot, the lines do not."""
+    wobble = np.random.default_rng(7)
+    for tick in range(4):
+        feed(panel, bridge, {f"ch{n}": 1000.0 + wobble.normal(0, 30) for n in range(10)}, 1000.0 + tick * 0.5)
+    lines = panel.curve_channels()
+    legend_items = list(panel.legend.items)
+    for tick in range(4, 40):
+        feed(panel, bridge, {f"ch{n}": 1000.0 + wobble.normal(0, 30) for n in range(10)}, 1000.0 + tick * 0.5)
+        assert panel.curve_channels() == lines
+        assert list(panel.legend.items) == legend_items  # the same labels: not rebuilt
+
+    left_out = next(f"ch{n}" for n in range(10) if f"ch{n}" not in lines)
+    for tick in range(40, 48):  # three times as busy for 4 s: clearly ahead over the 60 s shown
+        feed(panel, bridge, {f"ch{n}": 3000.0 if f"ch{n}" == left_out else 1000.0 for n in range(10)}, 1000 + tick / 2)
+    assert left_out in panel.curve_channels()
+    assert panel.legend_labels()[0] == left_out
+
+
+def test_a_hidden_panel_chooses_no_lines_until_shown(bridge: Bridge, panel: RatesPanel) -> None:
+    feed(panel, bridge, {"a": 5.0, "b": 1.0}, 1000.0)
+    legend_items = list(panel.legend.items)
+    panel.hide()
+    for tick in range(1, 5):
+        feed(panel, bridge, {"a": 5.0, "b": 1.0, "c": 50.0, "d": 2.0}, 1000.0 + tick * 0.5)
+    assert list(panel.legend.items) == legend_items  # not rebuilt for nobody
+    panel.show()
+    assert list(panel.legend.items) != legend_items
+    assert panel.legend_labels() == ["c", "a", "d", "b"]
+    _x, y = panel.curves[panel.curve_channels().index("c")].getData()
+    assert y is not None
+    assert list(y) == [0.0, 50.0, 50.0, 50.0, 50.0]
