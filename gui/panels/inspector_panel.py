@@ -127,14 +127,75 @@ class InspectorPanel(QWidget):
         self._linked_id: int | None = None
         self._awaiting_reply = False
         self._dark = False
-        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-
         # -- the empty state -------------------------------------------------
         self.empty = QLabel(EMPTY_TEXT)
         self.empty.setObjectName("inspectorEmpty")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
         self.empty.setStyleSheet("color: palette(placeholder-text);")
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty)
+        self._detail: QWidget | None = None  # the fields, tabs and deliveries: built for the first message
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.stack)
+
+        bridge.messages.connect(self._on_batch)
+        bridge.validator_changed.connect(self._on_validator_changed)
+        bridge.followed.connect(self._on_followed)
+        self.show_message(None)
+
+    # -- public API --------------------------------------------------------------
+
+    @property
+    def message(self) -> Message | None:
+        """The message shown, or None."""
+        return self._message
+
+    def show_message(self, message: Message | None) -> None:
+        """Show every field, header and byte of ``message``; None returns to the empty state."""
+        self._message = message
+        self._linked_id = None
+        self._awaiting_reply = False
+        if message is None:
+            self.stack.setCurrentIndex(0)
+            if self._detail is not None:
+                self.deliveries.show_message(None)
+                for edit in (self.payload_edit, self.raw_edit, self.hex_edit):
+                    edit.clear()
+                self.headers_table.setRowCount(0)
+            return
+        self.stack.setCurrentWidget(self._build_detail())
+        self.deliveries.show_message(message)
+        self._show_fields(message)
+        self._show_headers(message)
+        self._show_payload(message)
+        self._show_dead_letter(message)
+        self._show_schema(message)
+        self._show_link(message)
+
+    def set_dark(self, dark: bool) -> None:
+        """Switch the JSON colours and the banners to the dark (or light) palette."""
+        self._dark = dark
+        if self._detail is None:
+            return  # built in these colours
+        self.highlighter.set_dark(dark)
+        self.dead_banner.setStyleSheet(banner_style("dead", dark))
+        if self._message is not None:
+            self._show_schema(self._message)
+
+    def copy_payload(self) -> None:
+        """Put the whole payload, as text, on the clipboard."""
+        if self._message is not None:
+            QApplication.clipboard().setText(self._message.text())
+
+    def _build_detail(self) -> QWidget:
+        """The widgets that show a message, built when the first one is shown: the empty state stays light, and
+        the window's first paint does not wait for ~100 widgets it does not show."""
+        if self._detail is not None:
+            return self._detail
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
 
         # -- title row: kind and channel; actions and notes at the bottom ------
         self.note = text_label("inspectorNote")
@@ -229,7 +290,7 @@ class InspectorPanel(QWidget):
         content_layout.addWidget(self.schema_banner)
         content_layout.addWidget(self.link_box)
         content_layout.addLayout(grid)
-        self.deliveries = DeliveryTimeline(bridge)
+        self.deliveries = DeliveryTimeline(self._bridge)
         content_layout.addWidget(self.deliveries)
         content_layout.addWidget(self.tabs, 1)
         content_layout.addLayout(actions)
@@ -242,57 +303,10 @@ class InspectorPanel(QWidget):
         scroller.setWidgetResizable(True)
         scroller.setFrameShape(QFrame.Shape.NoFrame)
         scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.empty)
         self.stack.addWidget(scroller)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.stack)
-
-        bridge.messages.connect(self._on_batch)
-        bridge.validator_changed.connect(self._on_validator_changed)
-        bridge.followed.connect(self._on_followed)
-        self.show_message(None)
-
-    # -- public API --------------------------------------------------------------
-
-    @property
-    def message(self) -> Message | None:
-        """The message shown, or None."""
-        return self._message
-
-    def show_message(self, message: Message | None) -> None:
-        """Show every field, header and byte of ``message``; None returns to the empty state."""
-        self._message = message
-        self._linked_id = None
-        self._awaiting_reply = False
-        self.deliveries.show_message(message)
-        if message is None:
-            self.stack.setCurrentIndex(0)
-            for edit in (self.payload_edit, self.raw_edit, self.hex_edit):
-                edit.clear()
-            self.headers_table.setRowCount(0)
-            return
-        self.stack.setCurrentIndex(1)
-        self._show_fields(message)
-        self._show_headers(message)
-        self._show_payload(message)
-        self._show_dead_letter(message)
-        self._show_schema(message)
-        self._show_link(message)
-
-    def set_dark(self, dark: bool) -> None:
-        """Switch the JSON colours and the banners to the dark (or light) palette."""
-        self._dark = dark
-        self.highlighter.set_dark(dark)
-        self.dead_banner.setStyleSheet(banner_style("dead", dark))
-        if self._message is not None:
-            self._show_schema(self._message)
-
-    def copy_payload(self) -> None:
-        """Put the whole payload, as text, on the clipboard."""
-        if self._message is not None:
-            QApplication.clipboard().setText(self._message.text())
+        self._detail = scroller
+        self.set_dark(self._dark)
+        return scroller
 
     # -- filling in ------------------------------------------------------------------
 

@@ -37,45 +37,43 @@ class HeadersEditor(QWidget):
         self.toggle.setAutoRaise(True)
         self.toggle.setToolTip("Show or hide the headers (metadata sent along with the payload)")
         self.toggle.toggled.connect(self._on_toggled)
-        self.table = QTableWidget(0, 2)
-        self.table.setObjectName(f"{prefix}Headers")
-        self.table.setHorizontalHeaderLabels(["Name", "Value"])
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        self.table.horizontalHeader().resizeSection(0, 130)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setMaximumHeight(112)
-        self.table.setToolTip("Header names and values (both plain text); rows without a name are skipped")
-        self.table.itemChanged.connect(self._update_title)
-        self.add_button = tool_button(f"{prefix}AddHeader", "", "add", "Add a header")
-        self.add_button.clicked.connect(self.add_row)
-        self.remove_button = tool_button(f"{prefix}RemoveHeader", "", "remove", "Remove the selected header")
-        self.remove_button.clicked.connect(self.remove_selected_rows)
-        buttons = QVBoxLayout()
-        buttons.setContentsMargins(0, 0, 0, 0)
-        buttons.addWidget(self.add_button)
-        buttons.addWidget(self.remove_button)
-        buttons.addStretch(1)
-        self.box = QWidget()
-        self.box.setObjectName(f"{prefix}HeadersBox")
-        box_layout = QHBoxLayout(self.box)
-        box_layout.setContentsMargins(0, 0, 0, 0)
-        box_layout.addWidget(self.table, 1)
-        box_layout.addLayout(buttons)
-        self.box.hide()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
-        layout.addWidget(self.toggle)
-        layout.addWidget(self.box)
+        self._box: _HeadersBox | None = None  # built when first opened: most messages have no headers
+        self._prefix = prefix
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(4)
+        self._layout.addWidget(self.toggle)
         self._update_title()
+
+    @property
+    def box(self) -> _HeadersBox:
+        """The table and its buttons under the toggle, built on first use."""
+        if self._box is None:
+            self._box = _HeadersBox(self._prefix)
+            self._box.table.itemChanged.connect(self._update_title)
+            self._box.add_button.clicked.connect(self.add_row)
+            self._box.remove_button.clicked.connect(self.remove_selected_rows)
+            self._box.setVisible(self.toggle.isChecked())
+            self._layout.addWidget(self._box)
+        return self._box
+
+    @property
+    def table(self) -> QTableWidget:
+        return self.box.table
+
+    @property
+    def add_button(self) -> QToolButton:
+        return self.box.add_button
+
+    @property
+    def remove_button(self) -> QToolButton:
+        return self.box.remove_button
 
     def headers(self) -> dict[str, str]:
         """The table as a dict (rows without a name are skipped; a later row wins)."""
         found: dict[str, str] = {}
+        if self._box is None:
+            return found
         for row in range(self.table.rowCount()):
             name_item, value_item = self.table.item(row, 0), self.table.item(row, 1)
             name = name_item.text().strip() if name_item is not None else ""
@@ -85,6 +83,8 @@ class HeadersEditor(QWidget):
 
     def set_headers(self, headers: Mapping[str, str]) -> None:
         """Replace the rows with ``headers``; the table opens if there are any."""
+        if not headers and self._box is None:
+            return  # no rows to remove
         with QSignalBlocker(self.table):
             self.table.setRowCount(0)
             for name, value in headers.items():
@@ -121,8 +121,40 @@ class HeadersEditor(QWidget):
 
     def _on_toggled(self, shown: bool) -> None:
         self.toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
-        self.box.setVisible(shown)
+        if shown or self._box is not None:
+            self.box.setVisible(shown)
 
     def _update_title(self) -> None:
         count = len(self.headers())
         self.toggle.setText(f"Headers ({count})" if count else "Headers")
+
+
+class _HeadersBox(QWidget):
+    """The name/value table with its add and remove buttons beside it."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.setObjectName(f"{prefix}HeadersBox")
+        self.table = QTableWidget(0, 2)
+        self.table.setObjectName(f"{prefix}Headers")
+        self.table.setHorizontalHeaderLabels(["Name", "Value"])
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().resizeSection(0, 130)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setMaximumHeight(112)
+        self.table.setToolTip("Header names and values (both plain text); rows without a name are skipped")
+        self.add_button = tool_button(f"{prefix}AddHeader", "", "add", "Add a header")
+        self.remove_button = tool_button(f"{prefix}RemoveHeader", "", "remove", "Remove the selected header")
+        buttons = QVBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.remove_button)
+        buttons.addStretch(1)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
