@@ -10,8 +10,11 @@ from eventdeck.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from eventdeck.core.recording.errors import RecordingError
-    from eventdeck.core.recording.format import SUFFIX, RecordingWriter, read_recording, write_recording
+    from eventdeck.core.recording.format import RecordingWriter, read_recording, write_recording
     from eventdeck.core.recording.playback import ReplayPlan, ReplayProgress, is_replayed, plan_replay, replay
+
+SUFFIX = ".jsonl"
+"""A recording's file suffix (here, not in ``format``: the window's drop target needs it before any file work)."""
 
 __all__ = [
     "SUFFIX",
@@ -30,7 +33,7 @@ __getattr__ = lazy_exports(
     __name__,
     {
         "eventdeck.core.recording.errors": ("RecordingError",),
-        "eventdeck.core.recording.format": ("SUFFIX", "RecordingWriter", "read_recording", "write_recording"),
+        "eventdeck.core.recording.format": ("RecordingWriter", "read_recording", "write_recording"),
         "eventdeck.core.recording.playback": ("ReplayPlan", "ReplayProgress", "is_replayed", "plan_replay", "replay"),
     },
 )
