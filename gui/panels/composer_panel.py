@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
-    QTableWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -45,6 +44,8 @@ from eventdeck.gui.widgets.json_highlighter import JsonHighlighter
 from eventdeck.gui.widgets.small import hbox, shrinkable, stretchy_combo, text_label, tool_button
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QTableWidget
+
     from eventdeck.core.asyncapi import MessageSpec, ValidationIssue
 
 

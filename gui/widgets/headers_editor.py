@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSignalBlocker, Qt
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHBoxLayout,
-    QHeaderView,
-    QTableWidget,
-    QTableWidgetItem,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QToolButton, QVBoxLayout, QWidget
 
-from eventdeck.gui.widgets.small import tool_button
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QTableWidget
+
+    from eventdeck.gui.widgets.headers_box import HeadersBox
 
 
 class HeadersEditor(QWidget):
@@ -37,7 +32,7 @@ class HeadersEditor(QWidget):
         self.toggle.setAutoRaise(True)
         self.toggle.setToolTip("Show or hide the headers (metadata sent along with the payload)")
         self.toggle.toggled.connect(self._on_toggled)
-        self._box: _HeadersBox | None = None  # built when first opened: most messages have no headers
+        self._box: HeadersBox | None = None  # built when first opened: most messages have no headers
         self._prefix = prefix
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
@@ -46,10 +41,12 @@ class HeadersEditor(QWidget):
         self._update_title()
 
     @property
-    def box(self) -> _HeadersBox:
+    def box(self) -> HeadersBox:
         """The table and its buttons under the toggle, built on first use."""
         if self._box is None:
-            self._box = _HeadersBox(self._prefix)
+            from eventdeck.gui.widgets.headers_box import HeadersBox  # noqa: PLC0415 - with its table's Qt types
+
+            self._box = HeadersBox(self._prefix)
             self._box.table.itemChanged.connect(self._update_title)
             self._box.add_button.clicked.connect(self.add_row)
             self._box.remove_button.clicked.connect(self.remove_selected_rows)
@@ -88,7 +85,7 @@ class HeadersEditor(QWidget):
         with QSignalBlocker(self.table):
             self.table.setRowCount(0)
             for name, value in headers.items():
-                self._append_row(name, value)
+                self.box.append_row(name, value)
         if headers:
             self.toggle.setChecked(True)
         self._update_title()
@@ -97,7 +94,7 @@ class HeadersEditor(QWidget):
         """Open the table and start editing the name of a new, empty row."""
         self.toggle.setChecked(True)
         with QSignalBlocker(self.table):
-            row = self._append_row("", "")
+            row = self.box.append_row("", "")
         self.table.setCurrentCell(row, 0)
         item = self.table.item(row, 0)
         if item is not None:
@@ -112,13 +109,6 @@ class HeadersEditor(QWidget):
             self.table.removeRow(row)
         self._update_title()
 
-    def _append_row(self, name: str, value: str) -> int:
-        row = self.table.rowCount()
-        self.table.insertRow(row)
-        self.table.setItem(row, 0, QTableWidgetItem(name))
-        self.table.setItem(row, 1, QTableWidgetItem(value))
-        return row
-
     def _on_toggled(self, shown: bool) -> None:
         self.toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
         if shown or self._box is not None:
@@ -127,34 +117,3 @@ class HeadersEditor(QWidget):
     def _update_title(self) -> None:
         count = len(self.headers())
         self.toggle.setText(f"Headers ({count})" if count else "Headers")
-
-
-class _HeadersBox(QWidget):
-    """The name/value table with its add and remove buttons beside it."""
-
-    def __init__(self, prefix: str) -> None:
-        super().__init__()
-        self.setObjectName(f"{prefix}HeadersBox")
-        self.table = QTableWidget(0, 2)
-        self.table.setObjectName(f"{prefix}Headers")
-        self.table.setHorizontalHeaderLabels(["Name", "Value"])
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        self.table.horizontalHeader().resizeSection(0, 130)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setMaximumHeight(112)
-        self.table.setToolTip("Header names and values (both plain text); rows without a name are skipped")
-        self.add_button = tool_button(f"{prefix}AddHeader", "", "add", "Add a header")
-        self.remove_button = tool_button(f"{prefix}RemoveHeader", "", "remove", "Remove the selected header")
-        buttons = QVBoxLayout()
-        buttons.setContentsMargins(0, 0, 0, 0)
-        buttons.addWidget(self.add_button)
-        buttons.addWidget(self.remove_button)
-        buttons.addStretch(1)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.table, 1)
-        layout.addLayout(buttons)

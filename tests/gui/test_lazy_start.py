@@ -48,6 +48,8 @@ DEFERRED = (
     "ctypes.util",  # only to name the xcb libraries an X11 display lacks
     "eventdeck.core.recording.format",  # File > Export / Replay recording…
     "eventdeck.core.recording.playback",
+    "eventdeck.gui.panels.delivery_timeline",  # the inspector's parts, built for the first message shown
+    "eventdeck.gui.widgets.headers_box",  # the composer's headers table, built when first opened
 )
 
 FIRST_PAINT_PROBE = """
