@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
@@ -71,6 +72,31 @@ _PLACES = {
     "reply_to": (5, 0, 3),
     "correlation_id": (6, 0, 3),
 }
+
+
+# What _build_detail makes: reached before the first message, any of them builds the detail.
+_DETAIL_PARTS = frozenset(
+    {
+        "note",
+        "kind_icon",
+        "title",
+        "copy_button",
+        "resend_button",
+        "dead_banner",
+        "schema_banner",
+        "link_text",
+        "link_button",
+        "link_box",
+        "fields",
+        "payload_edit",
+        "raw_edit",
+        "hex_edit",
+        "highlighter",
+        "headers_table",
+        "tabs",
+        "deliveries",
+    }
+)
 
 
 def banner_style(banner: str, dark: bool) -> str:
@@ -185,6 +211,13 @@ class InspectorPanel(QWidget):
         """Put the whole payload, as text, on the clipboard."""
         if self._message is not None:
             QApplication.clipboard().setText(self._message.text())
+
+    def __getattr__(self, name: str) -> Any:
+        # Asked for a part of the detail (the fields, a banner, the tabs…) before any message was shown: build it.
+        if name not in _DETAIL_PARTS or "_detail" not in self.__dict__ or self._detail is not None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        self._build_detail()
+        return self.__dict__[name]
 
     def _build_detail(self) -> QWidget:
         """The widgets that show a message, built when the first one is shown: the empty state stays light, and

@@ -150,6 +150,9 @@ def test_hidden_parts_of_the_shown_panels_are_built_when_first_needed(
     assert composer.findChild(QWidget, "composerHeaders") is None
     assert subscribers.findChild(QWidget, "virtualForm") is None
 
+    assert not inspector.schema_banner.isVisible()  # reached by its name, a part is built at once (not shown)
+    assert inspector.findChild(QWidget, "inspectorSchemaIssues") is inspector.schema_banner
+    assert inspector.empty.isVisible()
     inspector.show_message(Message.build("user/signedup", b"{}", headers={"trace": "abc"}))
     assert inspector.findChild(QWidget, "inspectorTabs").isVisible()  # type: ignore[union-attr]
     assert inspector.tabs.tabText(3) == "Headers (1)"
