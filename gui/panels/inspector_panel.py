@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
@@ -212,7 +211,7 @@ class InspectorPanel(QWidget):
         if self._message is not None:
             QApplication.clipboard().setText(self._message.text())
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> object:  # object: a name made up elsewhere still fails type checks
         # Asked for a part of the detail (the fields, a banner, the tabs…) before any message was shown: build it.
         if name not in _DETAIL_PARTS or "_detail" not in self.__dict__ or self._detail is not None:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
