@@ -1,5 +1,5 @@
 """The headers editor's name/value table with its add and remove buttons: built when the headers are first
-opened (most messages have none), so the window's first paint does not make the table's Qt types."""
+opened (most messages have none), so the window's first paint neither loads nor builds it."""
 
 from __future__ import annotations
 

@@ -44,7 +44,7 @@ class HeadersEditor(QWidget):
     def box(self) -> HeadersBox:
         """The table and its buttons under the toggle, built on first use."""
         if self._box is None:
-            from eventdeck.gui.widgets.headers_box import HeadersBox  # noqa: PLC0415 - with its table's Qt types
+            from eventdeck.gui.widgets.headers_box import HeadersBox  # noqa: PLC0415 - loaded when first opened
 
             self._box = HeadersBox(self._prefix)
             self._box.table.itemChanged.connect(self._update_title)
