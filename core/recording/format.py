@@ -32,7 +32,6 @@ from eventdeck.core.broker.message import JSON, Kind, Message, freeze_headers
 from eventdeck.core.gateways.http.envelope import dumps, envelope
 from eventdeck.core.recording.errors import RecordingError
 
-SUFFIX = ".jsonl"
 MAX_MESSAGES = 1_000_000  # a replay holds the whole recording in memory; these two bound it
 MAX_BYTES = 1024**3
 _KINDS = {kind.value: kind for kind in Kind}

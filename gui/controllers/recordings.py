@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import html
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -23,19 +24,14 @@ from PySide6.QtWidgets import (
 
 from eventdeck.core import Message
 from eventdeck.core.connectors.backend import Backend
-from eventdeck.core.recording import (
-    RecordingError,
-    ReplayPlan,
-    ReplayProgress,
-    plan_replay,
-    read_recording,
-    replay,
-    write_recording,
-)
+from eventdeck.core.recording.errors import RecordingError
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.controllers.host import WindowHost
 from eventdeck.gui.models.stream_model import MARKERS, StreamModel
 from eventdeck.gui.widgets.small import plural
+
+if TYPE_CHECKING:  # the file format and the replay load when first used: the first paint does not need them
+    from eventdeck.core.recording import ReplayPlan, ReplayProgress
 
 PROGRESS_MS = 200
 RECORDING_FILTERS = ["Recordings (*.jsonl)", "All files (*)"]
@@ -96,10 +92,14 @@ class RecordingController(QObject):
 
     async def export(self, path: str) -> int:
         """Write the shown messages to ``path`` (JSON Lines) and return how many; OSError on failure."""
+        from eventdeck.core.recording import write_recording  # noqa: PLC0415 - see TYPE_CHECKING above
+
         return await asyncio.to_thread(write_recording, path, self.shown_messages())
 
     async def load(self, path: str) -> ReplayPlan:
         """What replaying the recording at ``path`` would send; RecordingError with file, line and reason."""
+        from eventdeck.core.recording import plan_replay, read_recording  # noqa: PLC0415 - see TYPE_CHECKING above
+
         limit = self._bridge.broker.max_payload
         return await asyncio.to_thread(lambda: plan_replay(read_recording(path, max_payload=limit)))
 
@@ -107,6 +107,8 @@ class RecordingController(QObject):
         """Replay ``plan`` into ``target``; None if a replay runs already or the window shows another broker."""
         if self.replaying or target is not self._bridge.backend:
             return None
+        from eventdeck.core.recording import replay  # noqa: PLC0415 - loaded with the plan
+
         state = plan.progress()
         running = replay(target, plan, state, speed=speed, max_rate=WINDOW_MAX_RATE)
         task = self._bridge.spawn(running, f"Replay into {target.name}")

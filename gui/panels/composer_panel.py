@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -43,6 +44,8 @@ from eventdeck.gui.widgets.json_highlighter import JsonHighlighter
 from eventdeck.gui.widgets.small import hbox, shrinkable, stretchy_combo, text_label, tool_button
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QTableWidget
+
     from eventdeck.core.asyncapi import MessageSpec, ValidationIssue
 
 
@@ -85,10 +88,6 @@ class ComposerPanel(QWidget):
         self.template_combo.activated.connect(self.load_template)
         self._headers_editor = HeadersEditor("composer")
         self.headers_toggle = self._headers_editor.toggle
-        self.headers_table = self._headers_editor.table
-        self.headers_box = self._headers_editor.box
-        self.add_header_button = self._headers_editor.add_button
-        self.remove_header_button = self._headers_editor.remove_button
         self._repeat_row = RepeatRow()
         self.repeat_button = self._repeat_row.repeat_button
         self.repeat_count = self._repeat_row.count
@@ -117,6 +116,23 @@ class ComposerPanel(QWidget):
         self._connect(bridge)
         self._on_kind_changed()
         self.validate()
+
+    # The headers table and its buttons are built when first opened (or asked for here).
+    @property
+    def headers_table(self) -> QTableWidget:
+        return self._headers_editor.table
+
+    @property
+    def headers_box(self) -> QWidget:
+        return self._headers_editor.box
+
+    @property
+    def add_header_button(self) -> QToolButton:
+        return self._headers_editor.add_button
+
+    @property
+    def remove_header_button(self) -> QToolButton:
+        return self._headers_editor.remove_button
 
     # -- building --------------------------------------------------------------
 

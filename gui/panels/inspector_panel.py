@@ -26,9 +26,6 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QStackedWidget,
-    QTableWidget,
-    QTableWidgetItem,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -36,7 +33,6 @@ from PySide6.QtWidgets import (
 from eventdeck.core import DEAD_PREFIX, InvalidPayload, Kind, Message
 from eventdeck.core.broker.message import is_json_type
 from eventdeck.gui.bridge import Bridge
-from eventdeck.gui.panels.delivery_timeline import DeliveryTimeline
 from eventdeck.gui.widgets.icons import icon, kind_colour, kind_icon
 from eventdeck.gui.widgets.json_highlighter import JsonHighlighter
 from eventdeck.gui.widgets.small import format_size, hbox, text_label, tool_button
@@ -75,6 +71,31 @@ _PLACES = {
     "reply_to": (5, 0, 3),
     "correlation_id": (6, 0, 3),
 }
+
+
+# What _build_detail makes: reached before the first message, any of them builds the detail.
+_DETAIL_PARTS = frozenset(
+    {
+        "note",
+        "kind_icon",
+        "title",
+        "copy_button",
+        "resend_button",
+        "dead_banner",
+        "schema_banner",
+        "link_text",
+        "link_button",
+        "link_box",
+        "fields",
+        "payload_edit",
+        "raw_edit",
+        "hex_edit",
+        "highlighter",
+        "headers_table",
+        "tabs",
+        "deliveries",
+    }
+)
 
 
 def banner_style(banner: str, dark: bool) -> str:
@@ -127,14 +148,87 @@ class InspectorPanel(QWidget):
         self._linked_id: int | None = None
         self._awaiting_reply = False
         self._dark = False
-        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-
         # -- the empty state -------------------------------------------------
         self.empty = QLabel(EMPTY_TEXT)
         self.empty.setObjectName("inspectorEmpty")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
         self.empty.setStyleSheet("color: palette(placeholder-text);")
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty)
+        self._detail: QWidget | None = None  # the fields, tabs and deliveries: built for the first message
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.stack)
+
+        bridge.messages.connect(self._on_batch)
+        bridge.validator_changed.connect(self._on_validator_changed)
+        bridge.followed.connect(self._on_followed)
+        self.show_message(None)
+
+    # -- public API --------------------------------------------------------------
+
+    @property
+    def message(self) -> Message | None:
+        """The message shown, or None."""
+        return self._message
+
+    def show_message(self, message: Message | None) -> None:
+        """Show every field, header and byte of ``message``; None returns to the empty state."""
+        self._message = message
+        self._linked_id = None
+        self._awaiting_reply = False
+        if message is None:
+            self.stack.setCurrentIndex(0)
+            if self._detail is not None:
+                self.deliveries.show_message(None)
+                for edit in (self.payload_edit, self.raw_edit, self.hex_edit):
+                    edit.clear()
+                self.headers_table.setRowCount(0)
+            return
+        self.stack.setCurrentWidget(self._build_detail())
+        self.deliveries.show_message(message)
+        self._show_fields(message)
+        self._show_headers(message)
+        self._show_payload(message)
+        self._show_dead_letter(message)
+        self._show_schema(message)
+        self._show_link(message)
+
+    def set_dark(self, dark: bool) -> None:
+        """Switch the JSON colours and the banners to the dark (or light) palette."""
+        self._dark = dark
+        if self._detail is None:
+            return  # built in these colours
+        self.highlighter.set_dark(dark)
+        self.dead_banner.setStyleSheet(banner_style("dead", dark))
+        if self._message is not None:
+            self._show_schema(self._message)
+
+    def copy_payload(self) -> None:
+        """Put the whole payload, as text, on the clipboard."""
+        if self._message is not None:
+            QApplication.clipboard().setText(self._message.text())
+
+    def __getattr__(self, name: str) -> object:  # object: a name made up elsewhere still fails type checks
+        # Asked for a part of the detail (the fields, a banner, the tabs…) before any message was shown: build it.
+        if name not in _DETAIL_PARTS or "_detail" not in self.__dict__ or self._detail is not None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        self._build_detail()
+        return self.__dict__[name]
+
+    def _build_detail(self) -> QWidget:
+        """The widgets that show a message, built when the first one is shown: the empty state stays light, and
+        the window's first paint does not wait for ~100 widgets it does not show."""
+        if self._detail is not None:
+            return self._detail
+        # Imported with the first message: the delivery timeline module alone costs the first paint ~1.4 ms
+        from PySide6.QtWidgets import QTableWidget, QTabWidget  # noqa: PLC0415
+
+        from eventdeck.gui.panels.delivery_timeline import DeliveryTimeline  # noqa: PLC0415
+
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
 
         # -- title row: kind and channel; actions and notes at the bottom ------
         self.note = text_label("inspectorNote")
@@ -229,7 +323,7 @@ class InspectorPanel(QWidget):
         content_layout.addWidget(self.schema_banner)
         content_layout.addWidget(self.link_box)
         content_layout.addLayout(grid)
-        self.deliveries = DeliveryTimeline(bridge)
+        self.deliveries = DeliveryTimeline(self._bridge)
         content_layout.addWidget(self.deliveries)
         content_layout.addWidget(self.tabs, 1)
         content_layout.addLayout(actions)
@@ -242,57 +336,10 @@ class InspectorPanel(QWidget):
         scroller.setWidgetResizable(True)
         scroller.setFrameShape(QFrame.Shape.NoFrame)
         scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.empty)
         self.stack.addWidget(scroller)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.stack)
-
-        bridge.messages.connect(self._on_batch)
-        bridge.validator_changed.connect(self._on_validator_changed)
-        bridge.followed.connect(self._on_followed)
-        self.show_message(None)
-
-    # -- public API --------------------------------------------------------------
-
-    @property
-    def message(self) -> Message | None:
-        """The message shown, or None."""
-        return self._message
-
-    def show_message(self, message: Message | None) -> None:
-        """Show every field, header and byte of ``message``; None returns to the empty state."""
-        self._message = message
-        self._linked_id = None
-        self._awaiting_reply = False
-        self.deliveries.show_message(message)
-        if message is None:
-            self.stack.setCurrentIndex(0)
-            for edit in (self.payload_edit, self.raw_edit, self.hex_edit):
-                edit.clear()
-            self.headers_table.setRowCount(0)
-            return
-        self.stack.setCurrentIndex(1)
-        self._show_fields(message)
-        self._show_headers(message)
-        self._show_payload(message)
-        self._show_dead_letter(message)
-        self._show_schema(message)
-        self._show_link(message)
-
-    def set_dark(self, dark: bool) -> None:
-        """Switch the JSON colours and the banners to the dark (or light) palette."""
-        self._dark = dark
-        self.highlighter.set_dark(dark)
-        self.dead_banner.setStyleSheet(banner_style("dead", dark))
-        if self._message is not None:
-            self._show_schema(self._message)
-
-    def copy_payload(self) -> None:
-        """Put the whole payload, as text, on the clipboard."""
-        if self._message is not None:
-            QApplication.clipboard().setText(self._message.text())
+        self._detail = scroller
+        self.set_dark(self._dark)
+        return scroller
 
     # -- filling in ------------------------------------------------------------------
 
@@ -320,6 +367,8 @@ class InspectorPanel(QWidget):
         _set_colour(self.fields["kind"], QPalette.ColorRole.Text, colour)
 
     def _show_headers(self, message: Message) -> None:
+        from PySide6.QtWidgets import QTableWidgetItem  # noqa: PLC0415 - see _build_detail
+
         headers = list(message.headers.items())
         table = self.headers_table
         table.setRowCount(len(headers))

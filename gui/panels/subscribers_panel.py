@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QEvent, QItemSelection, QObject, Qt
 from PySide6.QtGui import QFont
@@ -108,13 +108,7 @@ class SubscribersPanel(QWidget):
             buttons.addWidget(button)
         buttons.addStretch(1)
 
-        self.form = _AddForm()
-        self.form.hide()
-        self.form.create_button.clicked.connect(self._create_from_form)
-        self.form.cancel_button.clicked.connect(self.form.hide)
-        for edit in (self.form.pattern, self.form.name, self.form.reply):
-            edit.returnPressed.connect(self._create_from_form)
-        self.form.pattern.textEdited.connect(self._suggest_name)
+        self._form: _AddForm | None = None  # built when first opened
 
         self.view = QTableView()
         self.view.setObjectName("subscribersView")
@@ -148,7 +142,6 @@ class SubscribersPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(hint)
         layout.addLayout(buttons)
-        layout.addWidget(self.form)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.not_exposed, 1)
         layout.addWidget(self.status)
@@ -158,6 +151,21 @@ class SubscribersPanel(QWidget):
         if bridge.last_snapshot is not None:
             self.on_snapshot(bridge.last_snapshot)
         self._update_buttons()
+
+    @property
+    def form(self) -> _AddForm:
+        """The inline form that adds a virtual subscriber, built when first opened (hidden until then)."""
+        if self._form is None:
+            form = self._form = _AddForm()
+            form.hide()
+            form.create_button.clicked.connect(self._create_from_form)
+            form.cancel_button.clicked.connect(form.hide)
+            for edit in (form.pattern, form.name, form.reply):
+                edit.returnPressed.connect(self._create_from_form)
+            form.pattern.textEdited.connect(self._suggest_name)
+            layout = cast(QVBoxLayout, self.layout())
+            layout.insertWidget(layout.indexOf(self.view), form)  # under the buttons, above the table
+        return self._form
 
     # -- columns -----------------------------------------------------------
 

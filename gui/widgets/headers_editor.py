@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSignalBlocker, Qt
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHBoxLayout,
-    QHeaderView,
-    QTableWidget,
-    QTableWidgetItem,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QToolButton, QVBoxLayout, QWidget
 
-from eventdeck.gui.widgets.small import tool_button
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QTableWidget
+
+    from eventdeck.gui.widgets.headers_box import HeadersBox
 
 
 class HeadersEditor(QWidget):
@@ -37,45 +32,45 @@ class HeadersEditor(QWidget):
         self.toggle.setAutoRaise(True)
         self.toggle.setToolTip("Show or hide the headers (metadata sent along with the payload)")
         self.toggle.toggled.connect(self._on_toggled)
-        self.table = QTableWidget(0, 2)
-        self.table.setObjectName(f"{prefix}Headers")
-        self.table.setHorizontalHeaderLabels(["Name", "Value"])
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        self.table.horizontalHeader().resizeSection(0, 130)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setMaximumHeight(112)
-        self.table.setToolTip("Header names and values (both plain text); rows without a name are skipped")
-        self.table.itemChanged.connect(self._update_title)
-        self.add_button = tool_button(f"{prefix}AddHeader", "", "add", "Add a header")
-        self.add_button.clicked.connect(self.add_row)
-        self.remove_button = tool_button(f"{prefix}RemoveHeader", "", "remove", "Remove the selected header")
-        self.remove_button.clicked.connect(self.remove_selected_rows)
-        buttons = QVBoxLayout()
-        buttons.setContentsMargins(0, 0, 0, 0)
-        buttons.addWidget(self.add_button)
-        buttons.addWidget(self.remove_button)
-        buttons.addStretch(1)
-        self.box = QWidget()
-        self.box.setObjectName(f"{prefix}HeadersBox")
-        box_layout = QHBoxLayout(self.box)
-        box_layout.setContentsMargins(0, 0, 0, 0)
-        box_layout.addWidget(self.table, 1)
-        box_layout.addLayout(buttons)
-        self.box.hide()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
-        layout.addWidget(self.toggle)
-        layout.addWidget(self.box)
+        self._box: HeadersBox | None = None  # built when first opened: most messages have no headers
+        self._prefix = prefix
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(4)
+        self._layout.addWidget(self.toggle)
         self._update_title()
+
+    @property
+    def box(self) -> HeadersBox:
+        """The table and its buttons under the toggle, built on first use."""
+        if self._box is None:
+            from eventdeck.gui.widgets.headers_box import HeadersBox  # noqa: PLC0415 - loaded when first opened
+
+            self._box = HeadersBox(self._prefix)
+            self._box.table.itemChanged.connect(self._update_title)
+            self._box.add_button.clicked.connect(self.add_row)
+            self._box.remove_button.clicked.connect(self.remove_selected_rows)
+            self._box.setVisible(self.toggle.isChecked())
+            self._layout.addWidget(self._box)
+        return self._box
+
+    @property
+    def table(self) -> QTableWidget:
+        return self.box.table
+
+    @property
+    def add_button(self) -> QToolButton:
+        return self.box.add_button
+
+    @property
+    def remove_button(self) -> QToolButton:
+        return self.box.remove_button
 
     def headers(self) -> dict[str, str]:
         """The table as a dict (rows without a name are skipped; a later row wins)."""
         found: dict[str, str] = {}
+        if self._box is None:
+            return found
         for row in range(self.table.rowCount()):
             name_item, value_item = self.table.item(row, 0), self.table.item(row, 1)
             name = name_item.text().strip() if name_item is not None else ""
@@ -85,10 +80,12 @@ class HeadersEditor(QWidget):
 
     def set_headers(self, headers: Mapping[str, str]) -> None:
         """Replace the rows with ``headers``; the table opens if there are any."""
+        if not headers and self._box is None:
+            return  # no rows to remove
         with QSignalBlocker(self.table):
             self.table.setRowCount(0)
             for name, value in headers.items():
-                self._append_row(name, value)
+                self.box.append_row(name, value)
         if headers:
             self.toggle.setChecked(True)
         self._update_title()
@@ -97,7 +94,7 @@ class HeadersEditor(QWidget):
         """Open the table and start editing the name of a new, empty row."""
         self.toggle.setChecked(True)
         with QSignalBlocker(self.table):
-            row = self._append_row("", "")
+            row = self.box.append_row("", "")
         self.table.setCurrentCell(row, 0)
         item = self.table.item(row, 0)
         if item is not None:
@@ -112,16 +109,10 @@ class HeadersEditor(QWidget):
             self.table.removeRow(row)
         self._update_title()
 
-    def _append_row(self, name: str, value: str) -> int:
-        row = self.table.rowCount()
-        self.table.insertRow(row)
-        self.table.setItem(row, 0, QTableWidgetItem(name))
-        self.table.setItem(row, 1, QTableWidgetItem(value))
-        return row
-
     def _on_toggled(self, shown: bool) -> None:
         self.toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
-        self.box.setVisible(shown)
+        if shown or self._box is not None:
+            self.box.setVisible(shown)
 
     def _update_title(self) -> None:
         count = len(self.headers())

@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
+from eventdeck.core import Message
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.main_window import MainWindow
 from tests.gui.gui_support import WAIT, publish, shown_window, start_scenario
@@ -44,6 +46,10 @@ DEFERRED = (
     "eventdeck.gui.presenter.view",  # View > Present, F5
     "eventdeck.gui.controllers.broker_data_dialog",  # File > Broker data…
     "ctypes.util",  # only to name the xcb libraries an X11 display lacks
+    "eventdeck.core.recording.format",  # File > Export / Replay recording…
+    "eventdeck.core.recording.playback",
+    "eventdeck.gui.panels.delivery_timeline",  # the inspector's parts, built for the first message shown
+    "eventdeck.gui.widgets.headers_box",  # the composer's headers table, built when first opened
 )
 
 FIRST_PAINT_PROBE = """
@@ -130,3 +136,37 @@ def test_the_presenter_built_on_first_present_shows_the_running_story(
     assert presenter.marks.running
     window.leave_presentation()
     assert not presenter.isVisible()
+
+
+def test_hidden_parts_of_the_shown_panels_are_built_when_first_needed(
+    qtbot: QtBot, bridge: Bridge, settings: QSettings
+) -> None:
+    window = next(shown_window(qtbot, MainWindow(bridge, settings, ring_size=1_000)))
+    inspector, composer, subscribers = window.inspector, window.composer, window.subscribers
+    # at first paint: the inspector's empty state says what to do; no fields, tabs or deliveries behind it
+    assert inspector.empty.isVisible()
+    assert inspector.empty.text() == "Select a message in the stream to inspect it"
+    assert inspector.findChild(QWidget, "inspectorTabs") is None
+    assert composer.findChild(QWidget, "composerHeaders") is None
+    assert subscribers.findChild(QWidget, "virtualForm") is None
+
+    assert not inspector.schema_banner.isVisible()  # reached by its name, a part is built at once (not shown)
+    assert inspector.findChild(QWidget, "inspectorSchemaIssues") is inspector.schema_banner
+    assert inspector.empty.isVisible()
+    inspector.show_message(Message.build("user/signedup", b"{}", headers={"trace": "abc"}))
+    assert inspector.findChild(QWidget, "inspectorTabs").isVisible()  # type: ignore[union-attr]
+    assert inspector.tabs.tabText(3) == "Headers (1)"
+    assert inspector.deliveries.isVisible()
+    inspector.show_message(None)
+    assert inspector.empty.isVisible()
+
+    composer.headers_toggle.click()  # opening the headers builds the table, under the toggle
+    assert composer.headers_table.isVisible()
+    assert composer.findChild(QWidget, "composerHeaders") is composer.headers_table
+    composer.set_headers({"a": "1"})
+    assert composer.headers() == {"a": "1"}
+
+    subscribers.add_button.click()  # the add form opens above the table
+    assert subscribers.findChild(QWidget, "virtualForm") is subscribers.form
+    assert subscribers.form.isVisible()
+    window.close()

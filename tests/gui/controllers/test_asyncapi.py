@@ -160,9 +160,9 @@ def test_invalid_traffic_is_flagged_in_stream_inspector_and_channels(qtbot: QtBo
         "Does not match the AsyncAPI schema:\n$.age: -1 is less than the minimum of 0"
     )
 
+    window.stream.view.selectRow(bad_index.row())  # the inspector builds its banners for its first message
     banner = window.inspector.findChild(QLabel, "inspectorSchemaIssues")
     assert banner is window.inspector.schema_banner
-    window.stream.view.selectRow(bad_index.row())
     assert not banner.isHidden()
     assert banner.text() == "Does not match the AsyncAPI schema:\n• $.age: -1 is less than the minimum of 0"
     window.stream.view.selectRow(good_index.row())

@@ -85,6 +85,8 @@ def test_required_object_names(panel: ComposerPanel) -> None:
         ("composerContentType", QComboBox),
     ):
         assert panel.findChild(kind, name) is not None, name
+    assert panel.findChild(QWidget, "composerHeaders") is None  # built when the headers are first opened
+    panel.headers_toggle.click()
     for name in (
         "composerRetain",
         "composerFormat",
