@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -114,6 +114,8 @@ class Broker(Commands, Snapshots, Mishaps, Room):
         self._plain = True  # not closed, no 'block' subscriptions, no step mode, no channel fault: the fast path
         self._stepper: Stepper | None = None
         self._faulty = False  # a channel fault is active
+        self.on_reset: list[Callable[[], None]] = []
+        """Called after ``reset`` forgot what lived in memory (a gateway ends the away sessions it forgot)."""
         self.channel_faults = ChannelFaults(self._arm_faults)
         """Drop, duplicate or delay the next messages of a channel (see :mod:`.channel_faults`)."""
         self._dropped_by_faults = 0

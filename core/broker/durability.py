@@ -61,7 +61,7 @@ class Durability:
         self.subscriptions = 0  # durable subscriptions kept in the store: publishing leaves its fast path while > 0
         self.enqueued = 0  # messages handed to the store for some durable subscription, ever
         self._restoring = False
-        self._restarting = False  # a reset that keeps what the store keeps (restart)
+        self.restarting = False  # a reset that keeps what the store keeps (restart)
 
     # -- what the broker reports as it happens --
 
@@ -79,7 +79,7 @@ class Durability:
         """A durable subscription was removed (unsubscribed, or forgotten by a reset): forget it and its messages."""
         sub.set_store(None)
         self.subscriptions -= 1
-        if not self._restarting:
+        if not self.restarting:
             self.store.remove_subscription(sub.name)
 
     def check_room(self, subs: list[Subscription]) -> None:
@@ -120,7 +120,7 @@ class Durability:
 
     def after_reset(self) -> None:
         """The broker forgot everything but its attached subscriptions: so does the store (unless restarting)."""
-        if self._restarting:
+        if self.restarting:
             return
         self.store.clear()
         for sub in self.broker._subs.values():
@@ -146,11 +146,11 @@ class Durability:
         queued_lost = sum(sub.pending for sub in broker._subs.values() if sub._store is None)
         retained = [message for _channel, message in broker._retained.items()]
         declared = [(state.name, state.description) for state in broker._channels.values() if state.declared]
-        self._restarting = True
+        self.restarting = True
         try:
             forgot = broker.reset()
         finally:
-            self._restarting = False
+            self.restarting = False
         self._restoring = True
         try:
             for queue in kept:
@@ -161,6 +161,7 @@ class Durability:
                 broker.declare_channel(name, description)
         finally:
             self._restoring = False
+        broker._reset_done()
         messages = sum(queue.sub.pending for queue in kept)
         return RestartReport(len(kept), messages, len(retained), queued_lost, forgot.requests, forgot.delayed)
 

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from eventdeck.core.broker.channel_faults import ChannelFault, ChannelFaults, FaultAction
@@ -38,6 +39,7 @@ class Mishaps:
         _generation: int
         _retained: RetainedMessages
         _requests: PendingRequests
+        on_reset: list[Callable[[], None]]
         _log: EventLog
         _dropped_gone: int
         _delivered_gone: int
@@ -86,7 +88,13 @@ class Mishaps:
                     self._create_channel(sub.pattern)
         if self._durability is not None:
             self._durability.after_reset()
+        if self._durability is None or not self._durability.restarting:  # a restart tells once the store's part is back
+            self._reset_done()
         return ResetReport(queued, retained, requests, delayed, forgotten)
+
+    def _reset_done(self) -> None:
+        for callback in list(self.on_reset):
+            callback()
 
     def _arm_faults(self, armed: bool) -> None:
         """The channel fault table's ``armed``: publishing leaves its fast path while a fault is active."""

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from eventdeck.core import Broker
+from eventdeck.core.broker.durability import restart_on_store
 from eventdeck.core.gateways.mqtt import MqttGateway
 from eventdeck.core.mqtt_codec import codes as c
 from eventdeck.core.mqtt_codec import records as mqtt
@@ -141,3 +142,34 @@ async def test_a_client_reading_what_it_publishes_gets_no_puback_before_the_comm
         assert mqtt.Ack(c.PUBACK, 7) in got
         assert any(isinstance(p, mqtt.Publish) and p.topic == "echo/1" for p in got)
         echo.abort()
+
+
+async def away_subscriber(gateway: MqttGateway) -> None:
+    """The client "keeper" subscribed to orders/# at QoS 1 on a persistent session, then gone."""
+    keeper = await RawClient.connect(gateway.port, client_id="keeper", clean_start=False, properties=SESSION)
+    keeper.send(mqtt.Subscribe(1, (mqtt.SubscriptionRequest("orders/#", 1),)))
+    assert isinstance(await keeper.next(), mqtt.SubAck)
+    keeper.abort()
+    await until(lambda: "keeper" in gateway.store.offline, "the session is away")
+
+
+async def test_a_broker_reset_ends_the_away_sessions_whose_subscriptions_it_forgot() -> None:
+    async with Broker() as broker, MqttGateway(broker, port=0) as gateway:  # Clear, or a restart in memory
+        await away_subscriber(gateway)
+        broker.reset()
+        back = await RawClient.connect(gateway.port, client_id="keeper", clean_start=False, properties=SESSION)
+        assert not back.connack.session_present  # not "present" with a subscription the broker forgot
+        back.abort()
+
+
+async def test_a_restart_on_the_store_keeps_the_away_sessions_and_their_queues(tmp_path: Path) -> None:
+    async with serving(tmp_path) as (broker, gateway):
+        await away_subscriber(gateway)
+        await broker.publish("orders/1", {"n": 1}, headers={"mqtt-qos": "1"})
+        restart_on_store(broker)
+        await broker.publish("orders/2", {"n": 2}, headers={"mqtt-qos": "1"})
+        back = await RawClient.connect(gateway.port, client_id="keeper", clean_start=False, properties=SESSION)
+        assert back.connack.session_present
+        got = [await back.next() for _ in range(2)]
+        assert [p.payload for p in got if isinstance(p, mqtt.Publish)] == [b'{"n":1}', b'{"n":2}']
+        back.abort()

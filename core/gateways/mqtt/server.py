@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from eventdeck.core.broker.broker import Broker
+from eventdeck.core.broker.subscription import State, Subscription
 from eventdeck.core.gateways.acl import AccessRules
 from eventdeck.core.gateways.admission import Admission
 from eventdeck.core.gateways.errors import GatewayError
@@ -120,6 +121,7 @@ class MqttGateway(Service):
             if exc.errno == errno.EADDRINUSE:
                 raise GatewayError(f"MQTT gateway: {where} is already in use (another MQTT broker?)") from None
             raise GatewayError(f"MQTT gateway cannot listen on {where}: {exc.strerror or exc}") from None
+        self.broker.on_reset.append(self._broker_reset)
         durable = self.broker.store
         if durable is not None:  # the persistent sessions of the last run on this data directory (taken once)
             self.store.restore(durable.loaded, self._reattach)
@@ -132,6 +134,7 @@ class MqttGateway(Service):
         if server is None:
             return
         server.close()
+        self.broker.on_reset.remove(self._broker_reset)
         self.waiting.close_all()
         for client in list(self.connections):
             await client.shutdown(c.SERVER_SHUTTING_DOWN)
@@ -219,6 +222,15 @@ class MqttGateway(Service):
                 with contextlib.suppress(KeyError):
                     sub.subscription = self.broker.subscription(sub.name)
 
+    def _broker_reset(self) -> None:
+        """The broker forgot what lived in memory (File > Broker data… > Clear, a restart): an away session whose
+        subscriptions came back from the store (a restart on it) takes them up; one whose subscriptions are gone
+        ends, so its client hears "no session" and subscribes again rather than "session present" with nothing."""
+        for session in list(self.store.offline.values()):
+            self._reattach(session)
+            if any(_forgotten(sub.subscription) for sub in session.subscriptions.values()):
+                self.store.drop(session)
+
     def _release(self, session: SessionState) -> None:
         """A session ended: its broker subscriptions go, and it leaves its shared groups."""
         for sub in session.subscriptions.values():
@@ -226,6 +238,10 @@ class MqttGateway(Service):
                 self.groups.leave(sub.share, session.client_id)
             elif sub.subscription is not None:
                 sub.subscription.unsubscribe()
+
+
+def _forgotten(subscription: Subscription | None) -> bool:
+    return subscription is not None and subscription.state is State.CLOSED
 
 
 def _ignore_result(task: asyncio.Future[Any]) -> None:
