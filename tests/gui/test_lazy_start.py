@@ -50,6 +50,8 @@ DEFERRED = (
     "eventdeck.core.recording.playback",
     "eventdeck.gui.panels.delivery_timeline",  # the inspector's parts, built for the first message shown
     "eventdeck.gui.widgets.headers_box",  # the composer's headers table, built when first opened
+    "eventdeck.gui.scenarios.welcome_view",  # the start page: not while a scenario is on its way
+    "html",  # rich-text escapes for tooltips, legend labels and the replay dialog
 )
 
 FIRST_PAINT_PROBE = """
