@@ -51,6 +51,7 @@ DEFERRED = (
     "eventdeck.gui.panels.delivery_timeline",  # the inspector's parts, built for the first message shown
     "eventdeck.gui.widgets.headers_box",  # the composer's headers table, built when first opened
     "eventdeck.gui.scenarios.welcome_view",  # the start page: not while a scenario is on its way
+    "eventdeck.core.asyncapi.export",  # what was observed, recorded from the first messages on
     "html",  # rich-text escapes for tooltips, legend labels and the replay dialog
 )
 
