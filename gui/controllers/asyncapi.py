@@ -34,12 +34,12 @@ from PySide6.QtWidgets import QMessageBox
 
 from eventdeck.core import InvalidChannel, Message, validate_channel
 from eventdeck.core.asyncapi.errors import AsyncApiError
-from eventdeck.core.asyncapi.export import TrafficRecorder, to_yaml
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.controllers.host import WindowHost
 from eventdeck.gui.widgets.small import plural
 
 if TYPE_CHECKING:  # the loader (YAML, JSON Schema, the web) loads with the first document, after the first paint
+    from eventdeck.core.asyncapi.export import TrafficRecorder
     from eventdeck.core.asyncapi.model import Document
 
 
@@ -56,13 +56,23 @@ class AsyncApiController(QObject):
         super().__init__(parent)
         self._bridge = bridge
         self.document: Document | None = None
-        self.recorder = TrafficRecorder()  # bounded: counters and the first samples per channel and kind
+        self._recorder: TrafficRecorder | None = None  # see recorder
         self._unrecorded: list[Message] = []
         self._record_timer = QTimer(self)
         self._record_timer.setSingleShot(True)
         self._record_timer.setInterval(0)  # on a loop turn of its own, not inside the bridge's flush
         self._record_timer.timeout.connect(self._record)
         bridge.messages.connect(self._on_messages)
+
+    @property
+    def recorder(self) -> TrafficRecorder:
+        """What was observed, for an export (bounded: counters and the first samples per channel and kind); made with
+        the first messages, as its module (~5 ms) is not needed for the window's first paint."""
+        if self._recorder is None:
+            from eventdeck.core.asyncapi.export import TrafficRecorder  # noqa: PLC0415 - see above
+
+            self._recorder = TrafficRecorder()
+        return self._recorder
 
     def load(self, path: str | os.PathLike[str], *, fetch_remote_refs: bool = False) -> Document:
         """Read and check the document at ``path`` and the files it references (the web's too when
@@ -97,6 +107,8 @@ class AsyncApiController(QObject):
 
     def export_yaml(self, redact_values: bool = False, title: str = "Observed by EventDeck") -> str:
         """An AsyncAPI 3.0.0 document (YAML) of the traffic seen since the start and who subscribes."""
+        from eventdeck.core.asyncapi.export import to_yaml  # noqa: PLC0415 - see recorder
+
         self._record_all()  # what arrived since the last loop turn too
         subscriptions = self._bridge.backend.subscriptions() or []
         return to_yaml(self.recorder.document(subscriptions, title=title, redact_values=redact_values))

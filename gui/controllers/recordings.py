@@ -7,7 +7,6 @@ window); the replay itself is a task on the loop, polled for progress like the c
 from __future__ import annotations
 
 import asyncio
-import html
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -232,6 +231,8 @@ class ReplayDialog(QDialog):
     replay_requested = Signal(object)  # the speed: a float, or None for as fast as possible
 
     def __init__(self, path: str, plan: ReplayPlan, target: str, parent: QWidget | None = None) -> None:
+        import html  # noqa: PLC0415 - ~1.5 ms (html.entities): not before the first paint
+
         super().__init__(parent)
         self.setObjectName("replayDialog")
         self.setWindowTitle("Replay a recording")

@@ -38,10 +38,10 @@ from eventdeck.gui.controllers.scenarios import (
 from eventdeck.gui.models.broker_restart import mark_words, restart_notice
 from eventdeck.gui.models.topology import NO_MARKS, ActiveFault, ScenarioMarks
 from eventdeck.gui.scenarios.fault_widgets import FaultBadge, FaultsMenu
+from eventdeck.gui.scenarios.recent_files import NOT_FOUND
 from eventdeck.gui.scenarios.speed_control import SpeedControl
 from eventdeck.gui.scenarios.story_bar import StoryBar
 from eventdeck.gui.scenarios.story_controls import BACK, NEXT, StoryControls
-from eventdeck.gui.scenarios.welcome_view import NOT_FOUND, WelcomeView
 from eventdeck.gui.widgets.icons import icon
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from eventdeck.gui.main_window import MainWindow
     from eventdeck.gui.panels.topology_panel import TopologyPanel
     from eventdeck.gui.presenter.view import PresenterView
+    from eventdeck.gui.scenarios.welcome_view import WelcomeView
 
 NOT_RUNNING = "No scenario runs: pick one from File > Scenarios, or from the start page (View > Start page)"
 TOGGLE_TIP = "Pause or resume the scenario's simulated publishers (subscribers go on draining their queues)"
@@ -230,6 +231,8 @@ class ScenarioView(QObject):
     def welcome(self) -> WelcomeView:
         """The start page, built on first use: a window that opens on a scenario may never show it."""
         if self._welcome is None:
+            from eventdeck.gui.scenarios.welcome_view import WelcomeView  # noqa: PLC0415 - with the start page
+
             window = self._window
             welcome = self._welcome = WelcomeView(built_in_cards(), self._controller.recent.paths, window)
             welcome.setAutoFillBackground(True)  # it lies over the docks

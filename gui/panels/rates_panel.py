@@ -10,7 +10,6 @@ While the panel is hidden nothing is chosen or drawn; it catches up when shown.
 
 from __future__ import annotations
 
-import html
 import zlib
 
 import numpy as np
@@ -82,11 +81,7 @@ class RatesPanel(QWidget):
         self.legend = pg.LegendItem(labelTextSize="8pt", verSpacing=0, horSpacing=12)
         self._legend_cell = (2, 3)
         plot.layout.addItem(self.legend, *self._legend_cell)
-        self.curves: list[pg.PlotDataItem] = []
-        for _ in range(TOP + 1):
-            curve = plot.plot(antialias=False, skipFiniteCheck=True)
-            curve.setVisible(False)
-            self.curves.append(curve)
+        self._curves: list[pg.PlotDataItem] = []  # see curves
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -97,12 +92,27 @@ class RatesPanel(QWidget):
 
     # -- public ------------------------------------------------------------
 
+    @property
+    def curves(self) -> list[pg.PlotDataItem]:
+        """The nine curves, made once, when first needed: hidden until a channel has a rate, they are not in the
+        window's first frame (making them costs ~5 ms of its start)."""
+        if not self._curves:
+            plot = self.plot_widget.getPlotItem()
+            for _ in range(TOP + 1):
+                curve = plot.plot(antialias=False, skipFiniteCheck=True)
+                curve.setVisible(False)
+                self._curves.append(curve)
+            self._pen_other()
+        return self._curves
+
     def curve_channels(self) -> list[str | None]:
         """What each of the nine curves shows: a channel, ``"other"``, or None while unused."""
         self._catch_up()
-        return [*self._assigned, OTHER if self.curves[TOP].isVisible() else None]
+        return [*self._assigned, OTHER if self._other_shown() else None]
 
     def legend_labels(self) -> list[str]:
+        import html  # noqa: PLC0415 - ~1.5 ms (html.entities): not before the first paint
+
         self._catch_up()
         return [html.unescape(label.text) for _sample, label in self.legend.items]
 
@@ -121,8 +131,9 @@ class RatesPanel(QWidget):
         self.legend.setLabelTextColor(foreground)
         self.legend.setBrush(pg.mkBrush(theme["legend"]))
         self.legend.setPen(pg.mkPen(None))
-        self._colour_curves()
-        self.curves[TOP].setPen(pg.mkPen(theme["other"], width=2, style=Qt.PenStyle.DashLine))
+        if self._curves:  # else coloured when made
+            self._colour_curves()
+            self._pen_other()
         self._rebuild_legend()  # labels keep their colour from when they were made
 
     @property
@@ -132,6 +143,13 @@ class RatesPanel(QWidget):
     def curve_colour(self, number: int) -> str:
         """The colour curve ``number`` is drawn in now."""
         return str(self.curves[number].opts["pen"].color().name())
+
+    def _pen_other(self) -> None:
+        self._curves[TOP].setPen(pg.mkPen(_THEME[self._dark]["other"], width=2, style=Qt.PenStyle.DashLine))
+
+    def _other_shown(self) -> bool:
+        """Whether the "other" curve is shown (never before the curves are made)."""
+        return bool(self._curves) and self._curves[TOP].isVisible()
 
     def _colour_curves(self) -> None:
         """Each shown channel in its own colour, the one its name hashes to unless another shown channel has it."""
@@ -264,7 +282,7 @@ class RatesPanel(QWidget):
             name = self._assigned[number]
             if name is not None:
                 self.legend.addItem(self.curves[number], _label(name))
-        if self.curves[TOP].isVisible():
+        if self._other_shown():
             self.legend.addItem(self.curves[TOP], OTHER)
         for sample, label in self.legend.items:  # a label is taller than its text: line them up
             label.setFixedHeight(label.item.boundingRect().height())
@@ -284,7 +302,7 @@ class RatesPanel(QWidget):
             y = window[self._rows[name]]
             self.curves[number].setData(x, y, skipFiniteCheck=True)
             peak = max(peak, float(y.max(initial=0.0)))
-        if self.curves[TOP].isVisible():
+        if self._other_shown():
             rest = window.sum(axis=0) - window[top_rows].sum(axis=0)
             np.maximum(rest, 0.0, out=rest)
             self.curves[TOP].setData(x, rest, skipFiniteCheck=True)
@@ -306,5 +324,7 @@ def _nice_top(peak: float) -> float:
 
 def _label(name: str) -> str:
     """Channel names in the legend keep their end (the most specific level) when too long."""
+    import html  # noqa: PLC0415 - ~1.5 ms (html.entities): not before the first paint
+
     short = name if len(name) <= LABEL_CHARS else "…" + name[-(LABEL_CHARS - 1) :]
     return html.escape(short)  # legend labels are rich text

@@ -8,6 +8,7 @@ from PySide6.QtCore import QSettings
 
 KEY = "recent/files"
 LIMIT = 8
+NOT_FOUND = "not found"  # said of a recent file that was moved or deleted
 
 
 def normalised(path: str) -> str:

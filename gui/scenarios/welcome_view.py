@@ -16,6 +16,7 @@ from PySide6.QtGui import QFont, QKeyEvent, QPalette
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from eventdeck.gui.scenarios.card import Card, card_style
+from eventdeck.gui.scenarios.recent_files import NOT_FOUND
 from eventdeck.gui.widgets.small import text_label
 
 Scenario = tuple[str, str, str]
@@ -30,7 +31,6 @@ PITCH = (
 )
 NO_SCENARIOS = "No built-in scenarios are installed. Open a scenario file or connect to a broker below."
 NO_RECENT = "Files you open appear here."
-NOT_FOUND = "not found"
 OPEN_SUMMARY = "An AsyncAPI document or an EventDeck scenario (YAML or JSON)"
 CONNECT_SUMMARY = "Watch a running MQTT, AMQP, NATS or Redis broker instead of the built-in one"
 EMPTY_SUMMARY = "Publish from the composer, or connect your own MQTT and HTTP clients to it (Esc)"

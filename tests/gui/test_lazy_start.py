@@ -45,11 +45,15 @@ DEFERRED = (
     "eventdeck.gui.panels.topology_panel",  # its dock is a tab behind Rates: built when first shown
     "eventdeck.gui.presenter.view",  # View > Present, F5
     "eventdeck.gui.controllers.broker_data_dialog",  # File > Broker data…
+    "eventdeck.gui.controllers.connections_dialog",  # File > Connections…
     "ctypes.util",  # only to name the xcb libraries an X11 display lacks
     "eventdeck.core.recording.format",  # File > Export / Replay recording…
     "eventdeck.core.recording.playback",
     "eventdeck.gui.panels.delivery_timeline",  # the inspector's parts, built for the first message shown
     "eventdeck.gui.widgets.headers_box",  # the composer's headers table, built when first opened
+    "eventdeck.gui.scenarios.welcome_view",  # the start page: not while a scenario is on its way
+    "eventdeck.core.asyncapi.export",  # what was observed, recorded from the first messages on
+    "html",  # rich-text escapes for tooltips, legend labels and the replay dialog
 )
 
 FIRST_PAINT_PROBE = """

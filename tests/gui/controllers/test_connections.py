@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from eventdeck.core.connectors.credentials import CredentialStore
 from eventdeck.core.connectors.profiles import Profile, ProfileStore
-from eventdeck.gui.controllers.connections import ConnectionsDialog
+from eventdeck.gui.controllers.connections_dialog import ConnectionsDialog
 from tests.core.connectors.keyring_support import MemoryKeyring
 
 
