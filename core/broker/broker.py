@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 
 from eventdeck.core.broker.channel_faults import ChannelFaults, FaultAction, duplicate_of
 from eventdeck.core.broker.channel_state import ChannelState, ChannelTable
-from eventdeck.core.broker.channels import PatternTrie, is_pattern, matches, validate_channel, validate_pattern
+from eventdeck.core.broker.channels import PatternTrie, validate_channel
 from eventdeck.core.broker.commands import Commands
 from eventdeck.core.broker.dead_letters import dead_letter_copy
 from eventdeck.core.broker.durability import Durability
@@ -19,7 +18,6 @@ from eventdeck.core.broker.errors import (
     BrokerClosed,
     ChannelLimitReached,
     PayloadTooLarge,
-    SubscriptionError,
 )
 from eventdeck.core.broker.message import (
     EMPTY_HEADERS,
@@ -38,13 +36,10 @@ from eventdeck.core.broker.retained import RetainedMessages
 from eventdeck.core.broker.room import Room
 from eventdeck.core.broker.snapshots import Snapshots
 from eventdeck.core.broker.stepper import Stepper
+from eventdeck.core.broker.subscribing import Subscribing
 from eventdeck.core.broker.subscription import (
     MAX_PENDING_BYTES,
-    AckMode,
-    Overflow,
-    State,
     Subscription,
-    check_options,
 )
 from eventdeck.core.broker.tap import EventKind, EventLog
 from eventdeck.core.store import Store, Synchronous
@@ -59,7 +54,7 @@ _tuple_new = tuple.__new__
 _REPLY = Kind.REPLY
 
 
-class Broker(Commands, Snapshots, Mishaps, Room):
+class Broker(Commands, Snapshots, Mishaps, Room, Subscribing):
     """An in-process asyncio broker. Use as ``async with Broker() as broker:``.
 
     Everything runs on the caller's event loop; no method blocks. ``publish`` only
@@ -500,102 +495,6 @@ class Broker(Commands, Snapshots, Mishaps, Room):
                 return False
         self._route(message, state)
         return True
-
-    # -- subscribing -----------------------------------------------------
-
-    def subscribe(
-        self,
-        pattern: str,
-        *,
-        name: str | None = None,
-        durable: bool = False,
-        max_pending: int = 10_000,
-        overflow: Overflow | str = Overflow.DROP_OLDEST,
-        ack: AckMode | str = AckMode.AUTO,
-        max_attempts: int = 5,
-        max_pending_bytes: int | None = None,
-    ) -> Subscription:
-        """Subscribe to ``pattern`` (MQTT wildcards) and return the ``Subscription``.
-
-        A durable subscription whose consumer went away is reattached when the same
-        ``name`` subscribes again with the same pattern, and delivers its backlog.
-        Retained messages of matching channels are queued first. ``max_pending_bytes``
-        bounds the queued payload bytes (default: the broker's ``max_pending_bytes``).
-        """
-        if self._closed:
-            raise BrokerClosed("broker is closed; cannot subscribe")
-        validate_pattern(pattern)
-        byte_bound = self.max_pending_bytes if max_pending_bytes is None else max_pending_bytes
-        policy, mode = check_options(overflow, ack, max_pending, max_attempts, byte_bound)
-        if name is None:
-            if durable:
-                raise SubscriptionError("a durable subscription needs a name to come back to")
-            self._auto_names += 1
-            name = f"sub-{self._auto_names}"
-        existing = self._subs.get(name)
-        if existing is not None:
-            if existing.durable and durable and existing.state is State.AWAY and existing.pattern == pattern:
-                existing.reattach()
-                existing.wake()
-                return existing
-            raise SubscriptionError(
-                f"a subscription named {name!r} already exists ({existing.pattern!r}, {existing.state.value})"
-            )
-        sub = Subscription(
-            self,
-            name,
-            pattern,
-            durable=durable,
-            max_pending=max_pending,
-            max_pending_bytes=byte_bound,
-            overflow=policy,
-            ack=mode,
-            max_attempts=max_attempts,
-        )
-        self._subs[name] = sub
-        self._trie.add(pattern, sub)
-        self._generation += 1
-        if policy is Overflow.BLOCK:
-            self._blocking += 1
-            self._plain = False
-        if not is_pattern(pattern) and pattern not in self._channels:
-            with contextlib.suppress(ChannelLimitReached):  # listed from its first publish instead (if room by then)
-                self._create_channel(pattern)
-        self._log.record(EventKind.SUBSCRIPTION_ADDED, pattern, name)
-        for channel, message in self._retained.items():
-            size = len(message.payload)
-            if matches(pattern, channel) and (not sub.full(size) or sub.make_room(message, size)):
-                sub.queue.append(message)
-                sub.pending_bytes += size
-        if durable and self._durability is not None:
-            self._durability.added(sub)  # after the retained messages are queued: it keeps them too
-            self._update_plain()
-        return sub
-
-    def remove_subscription(self, sub: Subscription) -> None:
-        """Forget ``sub`` (called by ``Subscription.unsubscribe``)."""
-        if self._subs.get(sub.name) is not sub:
-            return
-        del self._subs[sub.name]
-        self._trie.remove(sub.pattern, sub)
-        self._generation += 1
-        if sub.overflow is Overflow.BLOCK:
-            self._blocking -= 1
-            self._update_plain()
-        if sub._store is not None and self._durability is not None:
-            self._durability.removed(sub)
-            self._update_plain()
-        self._dropped_gone += sub.dropped
-        self._delivered_gone += sub.delivered
-        self._log.record(EventKind.SUBSCRIPTION_REMOVED, sub.pattern, sub.name)
-
-    def subscription_changed(self, sub: Subscription, what: EventKind) -> None:
-        """Log a change of ``sub``'s state (paused, resumed, consumer away or back)."""
-        self._log.record(what, sub.pattern, sub.name)
-
-    def subscription(self, name: str) -> Subscription:
-        """The live subscription called ``name``; ``KeyError`` if there is none."""
-        return self._subs[name]
 
     # -- channels and introspection --------------------------------------
 
