@@ -38,34 +38,46 @@ PROBE_VARIABLE = "EVENTDECK_STARTUP_PROBE"
 
 FIRST_PAINT_WATCHER = r"""
 import os, resource, sys, time
-from PySide6.QtCore import QEvent, QObject
-from PySide6.QtWidgets import QApplication, QMainWindow, QWidget
 
-app = QApplication.instance() or QApplication(sys.argv[:1])
 
-class FirstPaint(QObject):
-    def eventFilter(self, obj, event):
-        # The first widget of the main window painted (a main window its central widget fills wholly
-        # gets no paint event of its own; the rest of its widgets paint in the same pass).
-        if event.type() == QEvent.Type.Paint and isinstance(obj, QWidget) and isinstance(obj.window(), QMainWindow):
-            used = resource.getrusage(resource.RUSAGE_SELF)
-            main = resource.getrusage(resource.RUSAGE_THREAD)
-            cpu, main_cpu = used.ru_utime + used.ru_stime, main.ru_utime + main.ru_stime
-            print(f"FIRST_PAINT {time.time():.6f} {cpu:.6f} {main_cpu:.6f}", flush=True)
-            os._exit(0)
-        return False
+def watch_first_paint():
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QApplication, QMainWindow, QWidget
 
-watcher = FirstPaint()
-_show = QWidget.show
+    class FirstPaint(QObject):
+        def eventFilter(self, obj, event):
+            # The first widget of the main window painted (a main window its central widget fills wholly
+            # gets no paint event of its own; the rest of its widgets paint in the same pass).
+            if event.type() == QEvent.Type.Paint and isinstance(obj, QWidget) and isinstance(obj.window(), QMainWindow):
+                used = resource.getrusage(resource.RUSAGE_SELF)
+                main = resource.getrusage(resource.RUSAGE_THREAD)
+                cpu, main_cpu = used.ru_utime + used.ru_stime, main.ru_utime + main.ru_stime
+                print(f"FIRST_PAINT {time.time():.6f} {cpu:.6f} {main_cpu:.6f}", flush=True)
+                os._exit(0)
+            return False
 
-def show(self):
-    # The watcher starts with the main window's show(): watching every event of its construction too
-    # would cost a Python call per event (~7,000 for EventDeck's window, a few hundred for the bare one).
-    if isinstance(self, QMainWindow):
-        app.installEventFilter(watcher)
-    _show(self)
+    watcher = FirstPaint()
+    show = QWidget.show
 
-QWidget.show = show
+    def show_watched(self):
+        # The watcher starts with the main window's show(): watching every event of its construction too
+        # would cost a Python call per event (~7,000 for EventDeck's window, a few hundred for the bare one).
+        if isinstance(self, QMainWindow):
+            QApplication.instance().installEventFilter(watcher)
+        show(self)
+
+    QWidget.show = show_watched
+
+
+def on_import(event, args, waiting=[True]):
+    # Qt is loaded when the child loads it, not before: the order of its imports stays its own (PySide6 reads
+    # the source of every module imported after its QtCore, so the order changes the time to the first paint).
+    if waiting and event == "import" and "PySide6.QtWidgets" in sys.modules:
+        waiting.clear()
+        watch_first_paint()
+
+
+sys.addaudithook(on_import)
 """
 
 EVENTDECK = (
@@ -79,6 +91,8 @@ sys.exit(main(sys.argv[1:]))
 BARE_WINDOW = (
     FIRST_PAINT_WATCHER
     + r"""
+from PySide6.QtWidgets import QApplication, QMainWindow
+app = QApplication(sys.argv[:1])
 import pyqtgraph
 window = QMainWindow()
 window.setCentralWidget(pyqtgraph.PlotWidget())

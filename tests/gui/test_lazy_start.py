@@ -56,31 +56,52 @@ DEFERRED = (
     "html",  # rich-text escapes for tooltips, legend labels and the replay dialog
 )
 
+# Qt is loaded by the app, as when a user starts it: the probe hooks in once PySide6.QtWidgets is imported.
 FIRST_PAINT_PROBE = """
 import os, sys
-from PySide6.QtCore import QEvent, QObject
-from PySide6.QtWidgets import QApplication, QMainWindow, QWidget
-
-app = QApplication(sys.argv[:1])
 deferred = sys.argv[1:]
 
-class FirstPaint(QObject):
-    def eventFilter(self, obj, event):
-        if event.type() == QEvent.Type.Paint and isinstance(obj, QWidget) and isinstance(obj.window(), QMainWindow):
-            print("LOADED", sorted(name for name in deferred if name in sys.modules), flush=True)
-            os._exit(0)
-        return False
+def watch():
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QApplication, QMainWindow, QWidget
 
-watcher = FirstPaint()
-app.installEventFilter(watcher)
+    class FirstPaint(QObject):
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Paint and isinstance(obj, QWidget) and isinstance(obj.window(), QMainWindow):
+                print("LOADED", sorted(name for name in deferred if name in sys.modules), flush=True)
+                names = list(sys.modules)
+                after_qt = names[names.index("PySide6.QtCore"):]
+                late = [name for name in after_qt if name.startswith(("eventdeck.core", "numpy"))]
+                print("AFTER_QT", late, flush=True)
+                os._exit(0)
+            return False
+
+    global watcher
+    watcher = FirstPaint()
+    show = QWidget.show
+
+    def show_watched(self):
+        if isinstance(self, QMainWindow):
+            QApplication.instance().installEventFilter(watcher)
+        show(self)
+
+    QWidget.show = show_watched
+
+def on_import(event, args, waiting=[True]):
+    if waiting and event == "import" and "PySide6.QtWidgets" in sys.modules:
+        waiting.clear()
+        watch()
+
+sys.addaudithook(on_import)
 from eventdeck.gui.app import main
 sys.exit(main([]))
 """
 
 
-def test_first_paint_loads_no_connector_gateway_or_scenario_loader(tmp_path: Path) -> None:
-    # a first launch: the demo scenario runs, as in tests/benchmarks/startup.py
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path))
+def first_paint_probe(tmp_path: Path) -> list[str]:
+    """What the probe printed at the first paint of a first launch (the demo scenario on its way, as in
+    tests/benchmarks/startup.py)."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path))
     probe = subprocess.run(
         [sys.executable, "-c", FIRST_PAINT_PROBE, *DEFERRED],
         env=env,
@@ -90,7 +111,16 @@ def test_first_paint_loads_no_connector_gateway_or_scenario_loader(tmp_path: Pat
         check=False,
     )
     assert probe.returncode == 0, probe.stderr
-    assert "LOADED []" in probe.stdout.splitlines(), probe.stdout
+    return probe.stdout.splitlines()
+
+
+def test_first_paint_loads_no_connector_gateway_or_scenario_loader(tmp_path: Path) -> None:
+    assert "LOADED []" in first_paint_probe(tmp_path)
+
+
+def test_the_windows_qt_free_modules_are_imported_before_qt(tmp_path: Path) -> None:
+    # PySide6 reads the source of every module imported after its QtCore (app.import_before_qt says why)
+    assert "AFTER_QT []" in first_paint_probe(tmp_path)
 
 
 def test_the_topology_tab_is_built_when_first_shown_with_the_traffic_seen_before(
