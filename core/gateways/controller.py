@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Protocol
 
 from eventdeck.core.broker.broker import Broker
 from eventdeck.core.broker.errors import EventDeckError
-from eventdeck.core.gateways.acl import AccessRules
 from eventdeck.core.gateways.admission import quiet_accept_failures, raise_open_files_limit
 from eventdeck.core.gateways.listen import ListenAddress
 
 if TYPE_CHECKING:
+    from eventdeck.core.gateways.acl import AccessRules
     from eventdeck.core.gateways.http.server import HttpGateway
     from eventdeck.core.gateways.http.streams import StreamEvent
     from eventdeck.core.gateways.mqtt.limits import MqttLimits

@@ -101,14 +101,13 @@ class Store:
         for what, value in (("max_bytes", max_bytes), ("window", window), ("window_bytes", window_bytes)):
             if value < 1:
                 raise ValueError(f"{what} must be at least 1, got {value!r}")
-        lock = await asyncio.to_thread(_lock, directory)
-        loop = asyncio.get_running_loop()
+        pages = Pages(window, window_bytes)
+        # One trip to a worker thread for the lock, the file and what it holds: each trip waits for a loop turn.
+        lock, db, state = await asyncio.to_thread(_read_directory, directory, synchronous, pages)
         try:
-            db = await asyncio.to_thread(connect, directory / FILE_NAME, synchronous=synchronous.upper())
-            pages = Pages(window, window_bytes)
-            state = await asyncio.to_thread(pages.load, db)
-            writer = Writer(db, loop, str(directory / FILE_NAME), max_bytes, pages)
+            writer = Writer(db, asyncio.get_running_loop(), str(directory / FILE_NAME), max_bytes, pages)
         except BaseException:
+            db.close()
             lock.release()
             raise
         return cls(directory, lock, writer, pages, state)
@@ -245,6 +244,23 @@ class Store:
         self._closed = True
         await asyncio.to_thread(self._writer.stop)
         self._lock.release()
+
+
+def _read_directory(
+    directory: Path, synchronous: Synchronous, pages: Pages
+) -> tuple[DirectoryLock, sqlite3.Connection, StoredState]:
+    """Lock ``directory``, open its database and read back what it holds (blocking: in a worker thread)."""
+    lock = _lock(directory)
+    try:
+        db = connect(directory / FILE_NAME, synchronous=synchronous.upper())
+        try:
+            return lock, db, pages.load(db)
+        except BaseException:
+            db.close()
+            raise
+    except BaseException:
+        lock.release()
+        raise
 
 
 def _lock(directory: Path) -> DirectoryLock:
