@@ -6,6 +6,9 @@ The legend is rebuilt only when the set of the 8 busiest channels changes, and t
 sticky: a shown channel leaves it only when another is clearly busier (``OVERTAKE``), so ten
 equally busy channels do not swap places (and rebuild the legend, ~9 ms) every snapshot.
 While the panel is hidden nothing is chosen or drawn; it catches up when shown.
+
+The plot itself is made with the first channel that has a rate: until then the panel says what will be
+drawn here and how to get there. The window's first frame is painted without it (~20 ms of the start).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import numpy.typing as npt
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QResizeEvent, QShowEvent
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from eventdeck.gui.bridge import Bridge, Snapshot
 
@@ -39,6 +42,10 @@ _THEME = {
     False: {"background": "#ffffff", "foreground": "#4a4f57", "legend": (255, 255, 255, 200), "other": "#8b929c"},
     True: {"background": "#1f2024", "foreground": "#c3c7cf", "legend": (31, 32, 36, 200), "other": "#8b929c"},
 }
+EMPTY_TEXT = (
+    "No messages yet. Each channel's messages per second draw a line here as they flow: "
+    "send one from the Composer, or start a scenario (File > Scenarios)."
+)
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -61,36 +68,45 @@ class RatesPanel(QWidget):
         self._top = TOP  # channels with a line of their own: fewer when the legend has no room for eight
         self._stale = False  # samples came in while hidden: the top is chosen again when shown
 
-        # No context menu: asking for none here, not turning it off after, spares building it (~3 ms of the start)
-        self.plot_widget = pg.PlotWidget(enableMenu=False)
-        self.plot_widget.setObjectName("ratesPlot")
-        self.plot_widget.setAntialiasing(False)
-        plot = self.plot_widget.getPlotItem()
-        plot.setMouseEnabled(x=False, y=False)
-        plot.hideButtons()
-        plot.showGrid(x=True, y=True, alpha=0.15)
-        plot.setLabel("bottom", "seconds ago")
-        plot.setLabel("left", "msg/s")
-        plot.getAxis("left").enableAutoSIPrefix(False)  # 0.5 msg/s reads 0.5, never "500 (x0.001)"
-        plot.setXRange(-WINDOW_S, 0, padding=0.02)
-        plot.setYRange(0, 1, padding=0)
-        plot.getAxis("bottom").setTicks([[(float(x), str(x)) for x in range(-60, 1, 10)]])
-        plot.getViewBox().setDefaultPadding(0)
-        # The legend sits in the plot item's own layout, never over the data: right of the plot
-        # in a wide dock, below it (in columns) in a narrow one. See _place_legend.
-        self.legend = pg.LegendItem(labelTextSize="8pt", verSpacing=0, horSpacing=12)
-        self._legend_cell = (2, 3)
-        plot.layout.addItem(self.legend, *self._legend_cell)
+        self._plot: pg.PlotWidget | None = None  # see plot_widget
+        self._legend = pg.LegendItem(labelTextSize="8pt", verSpacing=0, horSpacing=12)
+        self._legend_cell, self._legend_columns = (2, 3), 1  # see _place_legend
         self._curves: list[pg.PlotDataItem] = []  # see curves
 
+        self.empty = QLabel(EMPTY_TEXT)
+        self.empty.setObjectName("ratesEmpty")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.empty.setStyleSheet("color: palette(placeholder-text);")
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot_widget)
-        self.set_dark(False)
+        layout.addWidget(self.stack)
 
         bridge.snapshot.connect(self.apply_snapshot)
 
     # -- public ------------------------------------------------------------
+
+    @property
+    def plot_widget(self) -> pg.PlotWidget:
+        """The plot, made when first needed: for the first channel with a rate, or when asked for."""
+        if self._plot is None:
+            self._plot = self._make_plot()
+            self.stack.addWidget(self._plot)
+            self.stack.setCurrentWidget(self._plot)
+        return self._plot
+
+    @property
+    def built_plot(self) -> pg.PlotWidget | None:
+        """The plot if it was made (what only updates it need not make it)."""
+        return self._plot
+
+    @property
+    def legend(self) -> pg.LegendItem:
+        """The legend, in the plot's own layout (made with it)."""
+        self.plot_widget  # noqa: B018 - made with the plot
+        return self._legend
 
     @property
     def curves(self) -> list[pg.PlotDataItem]:
@@ -114,23 +130,50 @@ class RatesPanel(QWidget):
         import html  # noqa: PLC0415 - ~1.5 ms (html.entities): not before the first paint
 
         self._catch_up()
-        return [html.unescape(label.text) for _sample, label in self.legend.items]
+        return [html.unescape(label.text) for _sample, label in self._legend.items]
 
     def set_dark(self, dark: bool) -> None:
-        """Switch background, axes, legend and the theme-dependent pens."""
+        """Switch background, axes, legend and the theme-dependent pens (the plot's when it is made)."""
         self._dark = dark
-        theme = _THEME[dark]
+        if self._plot is not None:
+            self._colour_plot(self._plot)
+
+    def _make_plot(self) -> pg.PlotWidget:
+        # No context menu: asking for none here, not turning it off after, spares building it (~3 ms)
+        plot_widget = pg.PlotWidget(enableMenu=False)
+        plot_widget.setObjectName("ratesPlot")
+        plot_widget.setAntialiasing(False)
+        plot = plot_widget.getPlotItem()
+        plot.setMouseEnabled(x=False, y=False)
+        plot.hideButtons()
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.setLabel("bottom", "seconds ago")
+        plot.setLabel("left", "msg/s")
+        plot.getAxis("left").enableAutoSIPrefix(False)  # 0.5 msg/s reads 0.5, never "500 (x0.001)"
+        plot.setXRange(-WINDOW_S, 0, padding=0.02)
+        plot.setYRange(0, 1, padding=0)
+        plot.getAxis("bottom").setTicks([[(float(x), str(x)) for x in range(-60, 1, 10)]])
+        plot.getViewBox().setDefaultPadding(0)
+        # The legend sits in the plot item's own layout, never over the data: right of the plot
+        # in a wide dock, below it (in columns) in a narrow one. See _place_legend.
+        plot.layout.addItem(self._legend, *self._legend_cell)
+        self._legend.setColumnCount(self._legend_columns)
+        self._colour_plot(plot_widget)
+        return plot_widget
+
+    def _colour_plot(self, plot_widget: pg.PlotWidget) -> None:
+        theme = _THEME[self._dark]
         foreground = QColor(theme["foreground"])
-        self.plot_widget.setBackground(theme["background"])
-        plot = self.plot_widget.getPlotItem()
+        plot_widget.setBackground(theme["background"])
+        plot = plot_widget.getPlotItem()
         for name in ("left", "bottom"):
             axis = plot.getAxis(name)
             axis.setPen(foreground)
             axis.setTextPen(foreground)
             axis.label.setDefaultTextColor(foreground)
-        self.legend.setLabelTextColor(foreground)
-        self.legend.setBrush(pg.mkBrush(theme["legend"]))
-        self.legend.setPen(pg.mkPen(None))
+        self._legend.setLabelTextColor(foreground)
+        self._legend.setBrush(pg.mkBrush(theme["legend"]))
+        self._legend.setPen(pg.mkPen(None))
         if self._curves:  # else coloured when made
             self._colour_curves()
             self._pen_other()
@@ -181,11 +224,12 @@ class RatesPanel(QWidget):
             cell, columns, rows = (4, 1), 2, 2
         top = max(1, min(TOP, rows * columns - 1))  # one row for "other"
         if cell != self._legend_cell:
-            layout = self.plot_widget.getPlotItem().layout
-            layout.removeItem(self.legend)
-            layout.addItem(self.legend, *cell)
-            self._legend_cell = cell
-            self.legend.setColumnCount(columns)
+            self._legend_cell, self._legend_columns = cell, columns
+            if self._plot is not None:  # else placed so when made
+                layout = self._plot.getPlotItem().layout
+                layout.removeItem(self._legend)
+                layout.addItem(self._legend, *cell)
+                self._legend.setColumnCount(columns)
         if top != self._top:
             self._top = top
             self._choose_top()
@@ -277,6 +321,8 @@ class RatesPanel(QWidget):
         return [self._names[row] for row in sorted(kept, key=lambda row: -sums[row])]
 
     def _rebuild_legend(self) -> None:
+        if self._plot is None:  # nothing to name yet: a line is drawn only once the plot is made
+            return
         self.legend.clear()
         for number in self._legend_order:
             name = self._assigned[number]
@@ -289,6 +335,8 @@ class RatesPanel(QWidget):
             self.legend.layout.setAlignment(sample, Qt.AlignmentFlag.AlignVCenter)
 
     def _redraw(self, now: float) -> None:
+        if self._plot is None:  # no channel had a rate yet
+            return
         count = self._count
         order = (np.arange(count) + self._head - count) % SAMPLES  # oldest first
         x = self._times[order] - now
@@ -307,7 +355,7 @@ class RatesPanel(QWidget):
             np.maximum(rest, 0.0, out=rest)
             self.curves[TOP].setData(x, rest, skipFiniteCheck=True)
             peak = max(peak, float(rest.max(initial=0.0)))
-        self.plot_widget.getPlotItem().setYRange(0, _nice_top(peak), padding=0)
+        self._plot.getPlotItem().setYRange(0, _nice_top(peak), padding=0)
 
 
 def _nice_top(peak: float) -> float:

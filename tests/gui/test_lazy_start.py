@@ -183,6 +183,8 @@ def test_hidden_parts_of_the_shown_panels_are_built_when_first_needed(
     assert inspector.findChild(QWidget, "inspectorTabs") is None
     assert composer.findChild(QWidget, "composerHeaders") is None
     assert subscribers.findChild(QWidget, "virtualForm") is None
+    assert window.rates.built_plot is None  # made with the first channel's rate; until then it says so
+    assert window.rates.empty.isVisible()
 
     assert not inspector.schema_banner.isVisible()  # reached by its name, a part is built at once (not shown)
     assert inspector.findChild(QWidget, "inspectorSchemaIssues") is inspector.schema_banner

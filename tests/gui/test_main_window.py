@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtCore import QRect, QSettings, Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QDockWidget, QGraphicsView, QMessageBox, QTableView, QTreeView
+from PySide6.QtWidgets import QApplication, QDockWidget, QGraphicsView, QMessageBox, QTableView, QTreeView, QWidget
 from pytestqt.qtbot import QtBot
 
 from eventdeck.core import Kind
@@ -28,12 +28,23 @@ def test_every_promised_object_name_is_there(window: MainWindow) -> None:
         ("subscribersView", QTableView),
     ]:
         assert window.findChild(kind, name) is not None, name
-    for name in ("inspectorView", "composerChannel", "composerKind", "composerPayload", "composerSend", "ratesPlot"):
+    for name in ("inspectorView", "composerChannel", "composerKind", "composerPayload", "composerSend", "ratesEmpty"):
         assert window.findChild(object, name) is not None, name  # type: ignore[arg-type]
     assert len(window.findChildren(QDockWidget)) == 7
     assert window.findChild(QGraphicsView, "topologyView") is None  # a tab behind Rates: built when first shown
     window.docks["topology"].raise_()
     assert window.findChild(QGraphicsView, "topologyView") is not None
+
+
+def test_the_rates_plot_is_made_with_the_first_channel_rate(qtbot: QtBot, window: MainWindow, bridge: Bridge) -> None:
+    assert window.findChild(QWidget, "ratesPlot") is None  # the dock says what will be drawn there meanwhile
+    bridge.take_snapshot()
+    publish(qtbot, bridge, "user/signedup", {"name": "Ada"})
+    bridge.take_snapshot()
+    plot = window.findChild(QWidget, "ratesPlot")
+    assert plot is not None
+    assert plot.isVisible()
+    assert window.rates.legend_labels() == ["user/signedup"]
 
 
 def test_composed_event_reaches_stream_channels_and_inspector(qtbot: QtBot, window: MainWindow, bridge: Bridge) -> None:

@@ -30,9 +30,42 @@ def feed(panel: RatesPanel, bridge: Bridge, rates: dict[str, float], at: float) 
     return snapshot
 
 
-def test_busiest_channels_from_real_traffic(qtbot: QtBot, bridge: Bridge, panel: RatesPanel) -> None:
+def test_it_says_what_it_will_draw_until_a_channel_has_a_rate(qtbot: QtBot, bridge: Bridge, panel: RatesPanel) -> None:
+    assert panel.empty.isVisible()
+    assert "Composer" in panel.empty.text()
+    assert "File > Scenarios" in panel.empty.text()
+    assert panel.built_plot is None  # not made for the window's first frame
+    feed(panel, bridge, {}, 1.0)  # snapshots with nothing flowing make nothing
+    assert panel.built_plot is None
+    assert panel.legend_labels() == []
+
+    feed(panel, bridge, {"user/signedup": 2.0}, 1.5)
     plot = panel.findChild(pg.PlotWidget, "ratesPlot")
-    assert plot is panel.plot_widget
+    assert plot is panel.built_plot
+    assert plot.isVisible()
+    assert not panel.empty.isVisible()
+    assert panel.legend_labels() == ["user/signedup"]
+    _x, y = panel.curves[panel.curve_channels().index("user/signedup")].getData()
+    assert y is not None
+    assert y[-1] == pytest.approx(2.0)
+
+    panel.clear()  # another broker: the plot stays, empty
+    assert panel.built_plot is plot
+    assert plot.isVisible()
+    assert panel.legend_labels() == []
+
+
+def test_a_plot_made_while_dark_is_dark(bridge: Bridge, panel: RatesPanel) -> None:
+    panel.set_dark(True)
+    assert panel.built_plot is None
+    feed(panel, bridge, {"user/signedup": 2.0}, 1.0)
+    assert panel.plot_widget.backgroundBrush().color().lightness() < 60
+    assert panel.legend_labels() == ["user/signedup"]
+
+
+def test_busiest_channels_from_real_traffic(qtbot: QtBot, bridge: Bridge, panel: RatesPanel) -> None:
+    plot = panel.plot_widget  # made when asked for, too
+    assert panel.findChild(pg.PlotWidget, "ratesPlot") is plot
     curves = list(panel.curves)
     assert len(curves) == 9
 
