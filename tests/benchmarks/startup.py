@@ -40,8 +40,10 @@ GOAL_S = 1.5
 GOAL_RATIO = 1.3
 PROBE_VARIABLE = "EVENTDECK_STARTUP_PROBE"
 
+# Python source that calls on_first_paint() (defined by the source after it) when the main window first paints,
+# then ends the process. tests/gui/test_lazy_start.py runs it with an on_first_paint() of its own.
 FIRST_PAINT_WATCHER = r"""
-import os, resource, sys, time
+import os, sys
 
 
 def watch_first_paint():
@@ -53,10 +55,7 @@ def watch_first_paint():
             # The first widget of the main window painted (a main window its central widget fills wholly
             # gets no paint event of its own; the rest of its widgets paint in the same pass).
             if event.type() == QEvent.Type.Paint and isinstance(obj, QWidget) and isinstance(obj.window(), QMainWindow):
-                used = resource.getrusage(resource.RUSAGE_SELF)
-                main = resource.getrusage(resource.RUSAGE_THREAD)
-                cpu, main_cpu = used.ru_utime + used.ru_stime, main.ru_utime + main.ru_stime
-                print(f"FIRST_PAINT {time.time():.6f} {cpu:.6f} {main_cpu:.6f}", flush=True)
+                on_first_paint()
                 os._exit(0)
             return False
 
@@ -84,8 +83,22 @@ def on_import(event, args, waiting=[True]):
 sys.addaudithook(on_import)
 """
 
-EVENTDECK = (
+FIRST_PAINT_PROBE = (
     FIRST_PAINT_WATCHER
+    + r"""
+import resource, time
+
+
+def on_first_paint():
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    main = resource.getrusage(resource.RUSAGE_THREAD)
+    cpu, main_cpu = used.ru_utime + used.ru_stime, main.ru_utime + main.ru_stime
+    print(f"FIRST_PAINT {time.time():.6f} {cpu:.6f} {main_cpu:.6f}", flush=True)
+"""
+)
+
+EVENTDECK = (
+    FIRST_PAINT_PROBE
     + r"""
 from eventdeck.gui.app import main
 sys.exit(main(sys.argv[1:]))
@@ -93,7 +106,7 @@ sys.exit(main(sys.argv[1:]))
 )
 
 BARE_WINDOW = (
-    FIRST_PAINT_WATCHER
+    FIRST_PAINT_PROBE
     + r"""
 from PySide6.QtWidgets import QApplication, QMainWindow
 app = QApplication(sys.argv[:1])
@@ -154,7 +167,7 @@ def run_benchmark(runs: int = RUNS, binary: Path | None = None) -> dict[str, obj
         }
         if binary is not None:
             probe = Path(scratch) / "first_paint_probe.py"
-            probe.write_text(FIRST_PAINT_WATCHER, encoding="utf-8")
+            probe.write_text(FIRST_PAINT_PROBE, encoding="utf-8")
             children["bundle"] = ([str(binary)], bundle_env(probe))
         # Warm the OS file cache and the bytecode cache once for each, as a second launch on a desktop would be.
         for command, child_env in children.values():

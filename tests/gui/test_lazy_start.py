@@ -15,6 +15,7 @@ from pytestqt.qtbot import QtBot
 from eventdeck.core import Message
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.main_window import MainWindow
+from tests.benchmarks.startup import FIRST_PAINT_WATCHER
 from tests.gui.gui_support import WAIT, publish, shown_window, start_scenario
 
 # Loaded when first used (File > Connections…, a connector, the gateways once the window shows, the
@@ -56,46 +57,24 @@ DEFERRED = (
     "html",  # rich-text escapes for tooltips, legend labels and the replay dialog
 )
 
-# Qt is loaded by the app, as when a user starts it: the probe hooks in once PySide6.QtWidgets is imported.
-FIRST_PAINT_PROBE = """
-import os, sys
+# What is loaded when the window first paints, Qt being loaded by the app as when a user starts it.
+FIRST_PAINT_PROBE = (
+    FIRST_PAINT_WATCHER
+    + """
 deferred = sys.argv[1:]
 
-def watch():
-    from PySide6.QtCore import QEvent, QObject
-    from PySide6.QtWidgets import QApplication, QMainWindow, QWidget
 
-    class FirstPaint(QObject):
-        def eventFilter(self, obj, event):
-            if event.type() == QEvent.Type.Paint and isinstance(obj, QWidget) and isinstance(obj.window(), QMainWindow):
-                print("LOADED", sorted(name for name in deferred if name in sys.modules), flush=True)
-                names = list(sys.modules)
-                after_qt = names[names.index("PySide6.QtCore"):]
-                late = [name for name in after_qt if name.startswith(("eventdeck.core", "numpy"))]
-                print("AFTER_QT", late, flush=True)
-                os._exit(0)
-            return False
+def on_first_paint():
+    print("LOADED", sorted(name for name in deferred if name in sys.modules), flush=True)
+    names = list(sys.modules)
+    after_qt = names[names.index("PySide6.QtCore") :]
+    print("AFTER_QT", [name for name in after_qt if name.startswith(("eventdeck.core", "numpy"))], flush=True)
 
-    global watcher
-    watcher = FirstPaint()
-    show = QWidget.show
 
-    def show_watched(self):
-        if isinstance(self, QMainWindow):
-            QApplication.instance().installEventFilter(watcher)
-        show(self)
-
-    QWidget.show = show_watched
-
-def on_import(event, args, waiting=[True]):
-    if waiting and event == "import" and "PySide6.QtWidgets" in sys.modules:
-        waiting.clear()
-        watch()
-
-sys.addaudithook(on_import)
 from eventdeck.gui.app import main
 sys.exit(main([]))
 """
+)
 
 
 def first_paint_probe(tmp_path: Path) -> list[str]:
