@@ -35,7 +35,7 @@ from eventdeck.core.broker.message import is_json_type
 from eventdeck.gui.bridge import Bridge
 from eventdeck.gui.widgets.icons import icon, kind_colour, kind_icon
 from eventdeck.gui.widgets.json_highlighter import JsonHighlighter
-from eventdeck.gui.widgets.small import format_size, hbox, text_label, tool_button
+from eventdeck.gui.widgets.small import empty_state, format_size, hbox, text_label, tool_button
 
 EMPTY_TEXT = "Select a message in the stream to inspect it"
 # Banners: a tinted box whose text colour is chosen for the theme (a style sheet's colours do not follow
@@ -149,11 +149,7 @@ class InspectorPanel(QWidget):
         self._awaiting_reply = False
         self._dark = False
         # -- the empty state -------------------------------------------------
-        self.empty = QLabel(EMPTY_TEXT)
-        self.empty.setObjectName("inspectorEmpty")
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty.setWordWrap(True)
-        self.empty.setStyleSheet("color: palette(placeholder-text);")
+        self.empty = empty_state("inspectorEmpty", EMPTY_TEXT)
 
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty)

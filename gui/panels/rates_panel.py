@@ -20,9 +20,10 @@ import numpy.typing as npt
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QResizeEvent, QShowEvent
-from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QStackedWidget, QVBoxLayout, QWidget
 
 from eventdeck.gui.bridge import Bridge, Snapshot
+from eventdeck.gui.widgets.small import empty_state
 
 WINDOW_S = 60.0
 SAMPLES = 120  # one per 500 ms snapshot
@@ -73,11 +74,7 @@ class RatesPanel(QWidget):
         self._legend_cell, self._legend_columns = (2, 3), 1  # see _place_legend
         self._curves: list[pg.PlotDataItem] = []  # see curves
 
-        self.empty = QLabel(EMPTY_TEXT)
-        self.empty.setObjectName("ratesEmpty")
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty.setWordWrap(True)
-        self.empty.setStyleSheet("color: palette(placeholder-text);")
+        self.empty = empty_state("ratesEmpty", EMPTY_TEXT)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty)
         layout = QVBoxLayout(self)
@@ -323,16 +320,17 @@ class RatesPanel(QWidget):
     def _rebuild_legend(self) -> None:
         if self._plot is None:  # nothing to name yet: a line is drawn only once the plot is made
             return
-        self.legend.clear()
+        legend = self._legend
+        legend.clear()
         for number in self._legend_order:
             name = self._assigned[number]
             if name is not None:
-                self.legend.addItem(self.curves[number], _label(name))
+                legend.addItem(self.curves[number], _label(name))
         if self._other_shown():
-            self.legend.addItem(self.curves[TOP], OTHER)
-        for sample, label in self.legend.items:  # a label is taller than its text: line them up
+            legend.addItem(self.curves[TOP], OTHER)
+        for sample, label in legend.items:  # a label is taller than its text: line them up
             label.setFixedHeight(label.item.boundingRect().height())
-            self.legend.layout.setAlignment(sample, Qt.AlignmentFlag.AlignVCenter)
+            legend.layout.setAlignment(sample, Qt.AlignmentFlag.AlignVCenter)
 
     def _redraw(self, now: float) -> None:
         if self._plot is None:  # no channel had a rate yet

@@ -74,6 +74,17 @@ def text_label(name: str, *, selectable: bool = False) -> QLabel:
     return label
 
 
+def empty_state(name: str, text: str) -> QLabel:
+    """A panel's empty state: grey, centred, word-wrapped text saying what will show there and how to get it
+    (its palette colour follows a theme switch: MainWindow.set_theme sets such style sheets again)."""
+    label = QLabel(text)
+    label.setObjectName(name)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setWordWrap(True)
+    label.setStyleSheet("color: palette(placeholder-text);")
+    return label
+
+
 def format_size(size: int, *, exact: bool = True) -> str:
     """``512 B``, ``2 KiB``, ``1.5 KiB (1,536 B)``, ``16 MiB``: binary units, the byte count when not round.
 
